@@ -1,0 +1,3 @@
+from ci_mlops.cli import main
+
+main()

@@ -1,0 +1,239 @@
+"""`.ci-mlops.yml`: find, load, validate against the shipped JSON Schema, apply defaults.
+
+Every error is one line naming the file, the line, the key path and the bad value,
+e.g. ``.ci-mlops.yml:7: metrics.test.accuracy.direction: 'sideways' is not one of
+higher, lower``. Unknown keys are errors with a did-you-mean suggestion.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ci_mlops.errors import UserError
+
+CONFIG_NAME = ".ci-mlops.yml"
+SCHEMA_PATH = Path(__file__).with_name("schema") / "ci-mlops.schema.json"
+
+# Values used when a key is absent. Sections the user did not write stay absent
+# (``config.get("drift")`` is None) so commands can tell "not configured".
+DEFAULTS: dict[str, Any] = {
+    "version": 1,
+    "python": "3.11",
+    "install": "pip install -r requirements.txt",
+    "train": "dvc repro",
+    "test": "pytest -q",
+    "runner": "ubuntu-latest",
+    "timeout_minutes": 60,
+}
+
+Path_ = tuple[str, ...]
+
+
+@dataclass
+class Config:
+    """A validated configuration. ``data`` is the file's content with defaults applied."""
+
+    data: dict[str, Any]
+    path: Path | None = None
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def get(self, *keys: str, default: Any = None) -> Any:
+        """``config.get("deploy", "target")`` -> the value, or ``default`` when absent."""
+        node: Any = self.data
+        for key in keys:
+            if not isinstance(node, dict) or key not in node:
+                return default
+            node = node[key]
+        return node
+
+    def line(self, *keys: str) -> int | None:
+        """1-based line of a key in the file (for annotations), or None."""
+        return self.lines.get(tuple(keys))
+
+    @property
+    def display_path(self) -> str:
+        return self.path.name if self.path else CONFIG_NAME
+
+    @property
+    def runner_labels(self) -> list[str]:
+        runner = self.data["runner"]
+        return [runner] if isinstance(runner, str) else list(runner)
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def find_config(start: str | Path = ".") -> Path:
+    """The config path for a project: ``.ci-mlops.yml`` in the git work-tree root, else in ``start``."""
+    start = Path(start).resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+        if (folder / ".git").exists():
+            return folder / CONFIG_NAME
+    return start / CONFIG_NAME
+
+
+def load_config(path: str | Path | None = None, *, required: bool = False) -> Config:
+    """Load and validate a config file; a missing file gives the defaults unless ``required``."""
+    path = Path(path) if path is not None else find_config()
+    if not path.exists():
+        if required:
+            raise UserError(f"{path}: no such file (run `ci-mlops init` to create it)")
+        return Config(data=_with_defaults({}), path=None)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read: {_reason(exc)}") from exc
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path | None = None) -> Config:
+    """Parse and validate config text. ``path`` is only used in messages."""
+    name = str(path) if path else CONFIG_NAME
+    try:
+        node = yaml.compose(text, Loader=_loader())
+    except yaml.YAMLError as exc:
+        raise UserError(_yaml_error(name, exc)) from exc
+    if node is None:
+        return Config(data=_with_defaults({}), path=path)
+    lines: dict[Path_, int] = {}
+    _collect_lines(node, (), lines, name)
+    data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+    if not isinstance(data, dict):
+        raise UserError(f"{name}: the top level must be a mapping of keys, got {_kind(data)}")
+    error = first_error(data, lines)
+    if error:
+        raise UserError(f"{name}:{error}")
+    return Config(data=_with_defaults(data), path=path, lines=lines)
+
+
+def first_error(data: dict[str, Any], lines: dict[Path_, int] | None = None) -> str | None:
+    """The first schema violation in file order as ``LINE: key.path: message``, or None."""
+    import jsonschema
+
+    validator_cls = jsonschema.validators.validator_for(schema())
+    validator = validator_cls(schema(), format_checker=validator_cls.FORMAT_CHECKER)
+    errors = list(validator.iter_errors(data))
+    if not errors:
+        return None
+    lines = lines or {}
+
+    def position(err: Any) -> tuple[int, str]:
+        keys = tuple(str(p) for p in err.absolute_path)
+        while keys and keys not in lines:
+            keys = keys[:-1]
+        return (lines.get(keys, 0), ".".join(str(p) for p in err.absolute_path))
+
+    err = min(errors, key=position)
+    line, _ = position(err)
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    prefix = f"{line}: " if line else " "
+    return f"{prefix}{describe_error(err)}{more}"
+
+
+def describe_error(err: Any) -> str:
+    """One readable sentence for a jsonschema ValidationError."""
+    keys = [str(p) for p in err.absolute_path]
+    where = ".".join(keys) if keys else "top level"
+    value = err.instance
+    kind = err.validator
+    if kind == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        unknown = sorted(k for k in value if k not in err.schema.get("properties", {}))
+        key = unknown[0]
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else f" (known keys: {', '.join(allowed)})"
+        full = ".".join([*keys, key])
+        return f"{full}: unknown key '{key}'{suggestion}"
+    if kind == "enum":
+        options = ", ".join(str(o) for o in err.validator_value)
+        return f"{where}: {_show(value)} is not one of {options}"
+    if kind == "propertyNames":
+        return f"{where}: {err.message}"
+    if kind == "const":
+        return f"{where}: {_show(value)} is not supported (expected {_show(err.validator_value)})"
+    if kind == "type":
+        expected = err.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"{where}: expected {_article(expected)}, got {_kind(value)} {_show(value)}"
+    if kind in ("oneOf", "anyOf"):
+        desc = err.schema.get("description", "")
+        return f"{where}: {_show(value)} is not valid here" + (f" ({desc})" if desc else "")
+    if kind == "required":
+        return f"{where}: {err.message.replace(' is a required property', '')} is required"
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        word = {"minimum": "below the minimum", "maximum": "above the maximum",
+                "exclusiveMinimum": "not above", "exclusiveMaximum": "not below"}[kind]
+        return f"{where}: {_show(value)} is {word} {err.validator_value}"
+    if kind == "format":
+        return f"{where}: {_show(value)} is not a valid {err.validator_value}"
+    return f"{where}: {err.message}"
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _loader() -> type:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _with_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(DEFAULTS)
+    merged.update(copy.deepcopy(data))
+    return merged
+
+
+def _collect_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], name: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                raise UserError(f"{name}:{key_node.start_mark.line + 1}: {'.'.join([*path, key])}: duplicate key")
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _collect_lines(value_node, (*path, key), lines, name)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, str(index))] = item.start_mark.line + 1
+            _collect_lines(item, (*path, str(index)), lines, name)
+
+
+def _yaml_error(name: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}: invalid YAML: {problem}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _article(word: str) -> str:
+    names = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
+             "integer": "an integer", "boolean": "true or false", "null": "nothing"}
+    return " or ".join(names.get(w, w) for w in word.split(" or "))
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,216 @@
+"""git plumbing by subprocess: repository discovery, revisions, batched blob reads.
+
+Reading files at a revision goes through one long-lived ``git cat-file --batch``
+process per repository (:class:`BlobReader`), so a report over many files and
+revisions pays git's start-up once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci_mlops.errors import UserError
+
+WORKSPACE = "workspace"  # DVC's name for the working tree as a "revision"
+
+
+class GitError(UserError):
+    """A git command failed in a way the user can fix (bad revision, not a repo)."""
+
+
+def run_git(args: list[str], cwd: str | Path, *, check: bool = True, input: bytes | None = None) -> str:
+    """Run ``git ARGS`` in ``cwd`` and return stdout as text (stripped of the final newline)."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, env=env)
+    except FileNotFoundError as exc:
+        raise UserError("git is not installed or not on PATH") from exc
+    except NotADirectoryError as exc:
+        raise UserError(f"{cwd}: not a directory") from exc
+    if check and proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {' '.join(args)}: {message[-1] if message else f'exit {proc.returncode}'}")
+    return proc.stdout.decode("utf-8", "replace").rstrip("\n")
+
+
+@dataclass
+class Repo:
+    """A git work tree."""
+
+    root: Path
+
+    @classmethod
+    def discover(cls, path: str | Path = ".") -> "Repo":
+        """The work tree containing ``path``. Bare repositories and non-repos are user errors."""
+        path = Path(path).resolve()
+        if not path.exists():
+            raise UserError(f"{path}: no such directory")
+        cwd = path if path.is_dir() else path.parent
+        proc = subprocess.run(
+            ["git", "rev-parse", "--is-bare-repository", "--show-toplevel"],
+            cwd=cwd, capture_output=True, text=True,
+        )
+        out = proc.stdout.split()
+        if proc.returncode != 0:
+            if out[:1] == ["true"] or "must be run in a work tree" in proc.stderr:
+                raise UserError(f"{path}: is a bare git repository; run ci-mlops in a clone with a work tree")
+            raise UserError(f"{path}: not a git repository (run `git init` first)")
+        if out[:1] == ["true"] or len(out) < 2:
+            raise UserError(f"{path}: is a bare git repository; run ci-mlops in a clone with a work tree")
+        return cls(Path(out[1]))
+
+    def git(self, *args: str, check: bool = True) -> str:
+        return run_git(list(args), self.root, check=check)
+
+    # -- revisions -------------------------------------------------------------------
+
+    def rev_parse(self, ref: str) -> str:
+        """Full SHA of a commit-ish; unknown revisions are one clear error (with a shallow-clone hint)."""
+        out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.root, check=False)
+        if out:
+            return out.strip()
+        hint = ""
+        if self.is_shallow():
+            hint = " (this is a shallow clone: fetch full history with `fetch-depth: 0` in actions/checkout, or `git fetch --unshallow`)"
+        elif not self.has_commits():
+            hint = " (the repository has no commits yet)"
+        raise GitError(f"unknown revision '{ref}'{hint}")
+
+    def try_rev_parse(self, ref: str) -> str | None:
+        out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.root, check=False)
+        return out.strip() or None
+
+    def merge_base(self, a: str, b: str) -> str:
+        out = run_git(["merge-base", a, b], self.root, check=False)
+        if not out:
+            hint = " (shallow clone: use `fetch-depth: 0`)" if self.is_shallow() else ""
+            raise GitError(f"no common ancestor of '{a}' and '{b}'{hint}")
+        return out.strip()
+
+    def head(self) -> str | None:
+        return self.try_rev_parse("HEAD")
+
+    def has_commits(self) -> bool:
+        return self.head() is not None
+
+    def is_shallow(self) -> bool:
+        return self.git("rev-parse", "--is-shallow-repository", check=False).strip() == "true"
+
+    def current_branch(self) -> str | None:
+        out = self.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
+        return out or None
+
+    def default_branch(self) -> str:
+        """origin's HEAD if known, else an existing main/master, else init.defaultBranch, else 'main'."""
+        remote_head = self.git("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False).strip()
+        if remote_head:
+            return remote_head.split("/", 1)[1]
+        for name in ("main", "master"):
+            if self.try_rev_parse(f"refs/heads/{name}"):
+                return name
+        configured = self.git("config", "--get", "init.defaultBranch", check=False).strip()
+        return configured or self.current_branch() or "main"
+
+    def log(self, ref: str, max_count: int, first_parent: bool = True) -> list[str]:
+        """SHAs of up to ``max_count`` commits reachable from ``ref``, newest first."""
+        args = ["rev-list", f"--max-count={max_count}"]
+        if first_parent:
+            args.append("--first-parent")
+        out = self.git(*args, ref)
+        return out.split() if out else []
+
+    def tags(self, pattern: str | None = None) -> list[str]:
+        args = ["tag", "--list", "--sort=creatordate"]
+        if pattern:
+            args.append(pattern)
+        out = self.git(*args)
+        return out.splitlines() if out else []
+
+    # -- files -------------------------------------------------------------------------
+
+    def ls_files(self, rev: str | None = None) -> list[str]:
+        """Paths tracked at ``rev`` (or in the index, plus untracked files, for the workspace)."""
+        if rev is None or rev == WORKSPACE:
+            out = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        else:
+            out = self.git("ls-tree", "-r", "-z", "--name-only", rev)
+        return [p for p in out.split("\0") if p]
+
+    def is_dirty(self, paths: list[str] | None = None) -> bool:
+        out = self.git("status", "--porcelain", "--", *(paths or []))
+        return bool(out.strip())
+
+
+class BlobReader:
+    """Read many ``rev:path`` blobs through one ``git cat-file --batch`` process.
+
+    ``read(rev, path)`` returns the bytes, or None when the path does not exist
+    at that revision. Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> "BlobReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            self._proc = subprocess.Popen(
+                ["git", "cat-file", "--batch"], cwd=self.root,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )
+        return self._proc
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        return self.read_many([(rev, path)])[0]
+
+    def read_many(self, specs: list[tuple[str, str]]) -> list[bytes | None]:
+        """Read several blobs in one round trip: all requests written, then all answers read."""
+        if not specs:
+            return []
+        proc = self._start()
+        assert proc.stdin and proc.stdout
+        request = b"".join(f"{rev}:{path}\n".encode() for rev, path in specs)
+        # Write from a thread-free loop is safe only while the answers fit the pipe;
+        # write and read interleaved per spec for large batches instead.
+        results: list[bytes | None] = []
+        if len(request) < 32768:
+            proc.stdin.write(request)
+            proc.stdin.flush()
+            for _ in specs:
+                results.append(self._read_answer(proc))
+        else:
+            for rev, path in specs:
+                proc.stdin.write(f"{rev}:{path}\n".encode())
+                proc.stdin.flush()
+                results.append(self._read_answer(proc))
+        return results
+
+    @staticmethod
+    def _read_answer(proc: subprocess.Popen[bytes]) -> bytes | None:
+        assert proc.stdout
+        header = proc.stdout.readline()
+        if not header:
+            raise GitError("git cat-file stopped unexpectedly")
+        parts = header.split()
+        if len(parts) < 3 or parts[-1] == b"missing" or parts[1] == b"ambiguous":
+            return None
+        size = int(parts[2])
+        data = proc.stdout.read(size)
+        proc.stdout.read(1)  # the newline after the content
+        return data if parts[1] == b"blob" else None
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.stdin:
+                self._proc.stdin.close()
+            self._proc.wait()
+            self._proc = None

@@ -1,0 +1,39 @@
+import subprocess
+import sys
+
+from conftest import run_cli
+
+
+def test_version_and_help():
+    out = run_cli("--version")
+    assert out.returncode == 0 and "ci-mlops, version" in out.stdout
+    out = run_cli("--help")
+    assert out.returncode == 0
+    assert "Exit codes" in out.stdout
+    assert "config" in out.stdout
+
+
+def test_help_does_not_import_heavy_modules():
+    code = (
+        "import sys; from ci_mlops.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('dvc', 'pandas', 'numpy', 'requests', 'jinja2', 'jsonschema', 'scipy') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_unknown_command_is_exit_2():
+    out = run_cli("no-such-command")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+
+
+def test_config_schema_prints_json():
+    import json
+
+    out = run_cli("config", "--schema")
+    assert out.returncode == 0
+    assert json.loads(out.stdout)["title"].startswith("ci-mlops")
