@@ -51,14 +51,19 @@ def read_table(path: str | Path, columns: list[str] | None = None, fmt: str | No
     try:
         if kind == "csv" or kind == "tsv":
             sep = "," if kind == "csv" else "\t"
-            usecols = (lambda c: c in set(columns)) if columns else None
+            usecols = None
+            if columns:
+                header = pd.read_csv(path, sep=sep, nrows=0).columns
+                _require_columns(path, columns, header)
+                usecols = list(columns)
             frame = pd.read_csv(path, sep=sep, usecols=usecols, low_memory=False)
         elif kind == "parquet":
             frame = pd.read_parquet(path, columns=wanted)
         else:
             frame = pd.read_json(path, lines=True)
             if columns:
-                frame = frame[[c for c in columns if c in frame.columns]]
+                _require_columns(path, columns, frame.columns)
+                frame = frame[list(columns)]
     except UserError:
         raise
     except pd.errors.EmptyDataError as exc:
@@ -71,7 +76,12 @@ def read_table(path: str | Path, columns: list[str] | None = None, fmt: str | No
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{path}: cannot read as {kind}: {reason}") from exc
     if columns:
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise UserError(f"{path}: no column {', '.join(repr(c) for c in missing)} (columns: {', '.join(map(str, frame.columns[:20]))})")
+        _require_columns(path, columns, frame.columns)
     return frame
+
+
+def _require_columns(path: Path, wanted: list[str], present: "pd.Index") -> None:
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        shown = ", ".join(map(str, list(present)[:20])) + (", ..." if len(present) > 20 else "")
+        raise UserError(f"{path}: no column {', '.join(repr(c) for c in missing)} (columns: {shown})")
