@@ -1,0 +1,395 @@
+"""A DVC project at any revision, read at git speed: ``dvc.yaml`` + ``dvc.lock`` -> plain data.
+
+``load_project(root, rev)`` reads every ``dvc.yaml`` (a monorepo may have many) and
+its ``dvc.lock`` through one ``git cat-file --batch`` process (or from disk for the
+workspace) and returns stages, declared metrics/params/plots, locked hashes and
+artifacts, with every path relative to the repository root (POSIX separators), the
+way ``dvc metrics diff`` run at the root names them. DVC itself is imported only for
+``dvc.yaml`` files that use templating (``${...}``, ``foreach``, ``matrix``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.errors import UserError
+from ci_mlops.git import WORKSPACE, BlobReader, Repo
+
+DVCYAML = "dvc.yaml"
+DVCLOCK = "dvc.lock"
+DEFAULT_PARAMS_FILE = "params.yaml"
+
+
+@dataclass
+class Stage:
+    """One pipeline stage. Paths are repo-root relative; ``wdir`` is too ("" = root)."""
+
+    name: str
+    dvcfile: str
+    cmd: str | list[str] = ""
+    wdir: str = ""
+    deps: list[str] = field(default_factory=list)
+    outs: list[str] = field(default_factory=list)
+    params: dict[str, list[str]] = field(default_factory=dict)  # file -> keys ([] = whole file)
+    metrics: list[str] = field(default_factory=list)
+    plots: list[str] = field(default_factory=list)
+    cached: dict[str, bool] = field(default_factory=dict)  # out path -> cache: true/false
+
+
+@dataclass
+class DvcProject:
+    """What DVC knows about a project at one revision (``rev`` None = workspace)."""
+
+    root: Path
+    rev: str | None
+    dvcyaml_paths: list[str] = field(default_factory=list)
+    stages: dict[str, Stage] = field(default_factory=dict)
+    lock_outs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lock_deps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lock_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics_paths: list[str] = field(default_factory=list)
+    params_paths: dict[str, list[str]] = field(default_factory=dict)  # file -> keys ([] = whole file)
+    plots: list[dict[str, Any]] = field(default_factory=list)
+    has_dvc: bool = False
+
+    def is_cached(self, path: str) -> bool:
+        """True when ``path`` is a DVC-cached output (its content lives in the DVC cache, not git)."""
+        return any(stage.cached.get(path) for stage in self.stages.values())
+
+    def out_md5(self, path: str) -> str | None:
+        entry = self.lock_outs.get(path)
+        return entry.get("md5") if entry else None
+
+
+def cache_dir(root: str | Path) -> Path:
+    """The DVC cache directory: ``cache.dir`` from ``.dvc/config.local`` / ``.dvc/config``, else ``.dvc/cache``."""
+    root = Path(root)
+    for name in ("config.local", "config"):
+        cfg_path = root / ".dvc" / name
+        if not cfg_path.is_file():
+            continue
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(cfg_path.read_text(encoding="utf-8"))
+        except (configparser.Error, UnicodeDecodeError):
+            continue
+        if parser.has_option("cache", "dir"):
+            configured = Path(parser.get("cache", "dir").strip())
+            return configured if configured.is_absolute() else (cfg_path.parent / configured).resolve()
+    return root / ".dvc" / "cache"
+
+
+def cache_path(root: str | Path, md5: str) -> Path:
+    """Where DVC 3 keeps a file whose ``dvc.lock`` md5 is ``md5``: ``.dvc/cache/files/md5/XX/REST``."""
+    return cache_dir(root) / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | None = None) -> DvcProject:
+    """Read the DVC project at ``rev`` (None or "workspace" = the files on disk).
+
+    ``reader`` reuses an open :class:`BlobReader`; without one a reader is opened
+    and closed here. A ``dvc.yaml`` that is not valid YAML is a :class:`UserError`
+    naming the revision and file.
+    """
+    root = Path(root)
+    rev = None if rev in (None, WORKSPACE) else rev
+    own_reader = reader is None and rev is not None
+    if own_reader:
+        reader = BlobReader(root)
+    try:
+        files = _list_files(root, rev)
+        yaml_paths = sorted((p for p in files if posixpath.basename(p) == DVCYAML), key=_dvcfile_order)
+        specs = [p for y in yaml_paths for p in (y, _sibling(y, DVCLOCK))]
+        blobs = _read(root, rev, specs, reader)
+    finally:
+        if own_reader and reader is not None:
+            reader.close()
+    project = DvcProject(root=root, rev=rev, dvcyaml_paths=yaml_paths)
+    project.has_dvc = bool(yaml_paths) or any(p.startswith(".dvc/") for p in files) or (root / ".dvc").is_dir()
+    label = rev or WORKSPACE
+    params_decl: list[dict[str, list[str]]] = []
+    for index, yaml_path in enumerate(yaml_paths):
+        text, lock_text = blobs[2 * index], blobs[2 * index + 1]
+        if text is None:
+            continue
+        data = _parse_dvcyaml(text, yaml_path, label, root, rev)
+        lock = _parse_lock(lock_text, _sibling(yaml_path, DVCLOCK), label)
+        _add_dvcfile(project, yaml_path, data, lock, params_decl)
+    if rev is None:
+        default_exists = (root / DEFAULT_PARAMS_FILE).is_file()
+    else:
+        default_exists = DEFAULT_PARAMS_FILE in files
+    if default_exists:
+        params_decl.append({DEFAULT_PARAMS_FILE: []})
+    project.params_paths = merge_params(params_decl)
+    return project
+
+
+def merge_params(declared: list[dict[str, list[str]]]) -> dict[str, list[str]]:
+    """Combine params declarations as DVC does: a file tracked whole (``[]``) wins over key lists."""
+    whole = {f for item in declared for f, keys in item.items() if not keys}
+    merged: dict[str, list[str]] = {}
+    for item in declared:
+        for path, keys in item.items():
+            if path in whole:
+                merged[path] = []
+                continue
+            bucket = merged.setdefault(path, [])
+            bucket.extend(k for k in keys if k not in bucket)
+    return merged
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def _list_files(root: Path, rev: str | None) -> list[str]:
+    repo = Repo(root)
+    return repo.ls_files(rev)
+
+
+def _read(root: Path, rev: str | None, paths: list[str], reader: BlobReader | None) -> list[bytes | None]:
+    if rev is None:
+        out: list[bytes | None] = []
+        for path in paths:
+            try:
+                out.append((root / path).read_bytes())
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                out.append(None)
+        return out
+    assert reader is not None
+    return reader.read_many([(rev, p) for p in paths])
+
+
+def _dvcfile_order(path: str) -> tuple[int, str]:
+    return (path.count("/"), path)
+
+
+def _sibling(path: str, name: str) -> str:
+    folder = posixpath.dirname(path)
+    return posixpath.join(folder, name) if folder else name
+
+
+def _join(*parts: str) -> str:
+    """Join and normalise to a repo-relative POSIX path ("" for the root)."""
+    kept = [p for p in parts if p]
+    joined = posixpath.normpath(posixpath.join(*kept)) if kept else "."
+    return "" if joined == "." else joined
+
+
+def _load_yaml(text: bytes, what: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=False).load(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{what}: not UTF-8 text") from exc
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{what}: invalid YAML{where}: {problem}") from exc
+
+
+def _uses_templating(text: bytes) -> bool:
+    return b"${" in text or b"foreach:" in text or b"matrix:" in text
+
+
+def _parse_dvcyaml(text: bytes, path: str, label: str, root: Path, rev: str | None) -> dict[str, Any]:
+    what = f"{path} at {label}"
+    if _uses_templating(text):
+        return _resolve_with_dvc(root, rev, path, what)
+    data = _load_yaml(text, what) or {}
+    if not isinstance(data, dict):
+        raise UserError(f"{what}: expected a mapping at the top level")
+    return data
+
+
+def _resolve_with_dvc(root: Path, rev: str | None, path: str, what: str) -> dict[str, Any]:
+    """Let DVC resolve ``${...}``/``foreach``/``matrix``; returns the plain dvc.yaml structure."""
+    try:
+        from dvc.parsing import DataResolver
+        from dvc.repo import Repo as DvcRepo
+        from dvc.utils.serialize import parse_yaml
+    except ImportError as exc:  # pragma: no cover - dvc is a dependency
+        raise UserError(f"{what}: uses templating, which needs DVC installed") from exc
+    try:
+        with DvcRepo(str(root)) as dvc_repo:
+            if rev is None:
+                fs = dvc_repo.fs
+                text = fs.read_text(fs.join(dvc_repo.root_dir, path))
+                wdir = fs.join(dvc_repo.root_dir, posixpath.dirname(path))
+                return _dvc_resolve(DataResolver, parse_yaml, dvc_repo, fs, wdir, text, path)
+            with dvc_repo.switch(rev):
+                fs = dvc_repo.fs
+                full = fs.join(dvc_repo.root_dir, path)
+                text = fs.read_text(full)
+                wdir = fs.join(dvc_repo.root_dir, posixpath.dirname(path))
+                return _dvc_resolve(DataResolver, parse_yaml, dvc_repo, fs, wdir, text, path)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - DVC raises many types; the user needs one line
+        raise UserError(f"{what}: cannot resolve templating: {exc}") from exc
+
+
+def _dvc_resolve(resolver_cls: Any, parse_yaml: Any, dvc_repo: Any, fs: Any, wdir: str, text: str, path: str) -> dict[str, Any]:
+    data = parse_yaml(text, path) or {}
+    resolver = resolver_cls(dvc_repo, wdir, data)
+    resolved = dict(data)
+    resolved["stages"] = resolver.resolve().get("stages", {})
+    for key in ("metrics", "params", "plots", "artifacts"):
+        if key in data:
+            resolved[key] = getattr(resolver, f"resolve_{key}", lambda: data[key])()
+    resolved.pop("vars", None)
+    return resolved
+
+
+def _parse_lock(text: bytes | None, path: str, label: str) -> dict[str, Any]:
+    if text is None:
+        return {}
+    data = _load_yaml(text, f"{path} at {label}") or {}
+    return data if isinstance(data, dict) else {}
+
+
+# -- interpreting dvc.yaml ---------------------------------------------------------------
+
+
+def _entries(items: Any) -> list[tuple[str, dict[str, Any]]]:
+    """``[path, {path: {opts}}]`` declarations -> [(path, opts)]."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(items, (str, dict)):
+        items = [items]
+    for item in items or []:
+        if isinstance(item, str):
+            out.append((item, {}))
+        elif isinstance(item, dict):
+            for key, opts in item.items():
+                out.append((str(key), opts if isinstance(opts, dict) else {}))
+    return out
+
+
+def _params_decl(items: Any, base: str) -> dict[str, list[str]]:
+    """Stage ``params:`` -> {repo-relative file: keys}; bare keys go to ``params.yaml`` in the wdir."""
+    declared: dict[str, list[str]] = {}
+    if isinstance(items, (str, dict)):
+        items = [items]
+    for item in items or []:
+        if isinstance(item, str):
+            declared.setdefault(_join(base, DEFAULT_PARAMS_FILE), []).append(item)
+        elif isinstance(item, dict):
+            for file, keys in item.items():
+                bucket = declared.setdefault(_join(base, str(file)), [])
+                if isinstance(keys, list):
+                    bucket.extend(str(k) for k in keys)
+    return declared
+
+
+def _add_dvcfile(project: DvcProject, yaml_path: str, data: dict[str, Any], lock: dict[str, Any],
+                 params_decl: list[dict[str, list[str]]]) -> None:
+    folder = posixpath.dirname(yaml_path)
+    lock_stages = lock.get("stages") if isinstance(lock.get("stages"), dict) else {}
+    stages = data.get("stages") if isinstance(data.get("stages"), dict) else {}
+    for name, spec in stages.items():
+        if not isinstance(spec, dict):
+            continue
+        wdir = _join(folder, str(spec.get("wdir") or ""))
+        stage = Stage(
+            name=str(name) if not folder else f"{yaml_path}:{name}",
+            dvcfile=yaml_path, cmd=spec.get("cmd", ""), wdir=wdir,
+        )
+        stage.deps = [_join(wdir, p) for p, _ in _entries(spec.get("deps"))]
+        stage.params = _params_decl(spec.get("params"), wdir)
+        for kind in ("outs", "metrics", "plots"):
+            for path, opts in _entries(spec.get(kind)):
+                full = _join(wdir, path)
+                stage.outs.append(full)
+                stage.cached[full] = bool(opts.get("cache", True))
+                if kind == "metrics":
+                    stage.metrics.append(full)
+                    _append_unique(project.metrics_paths, full)
+                elif kind == "plots":
+                    stage.plots.append(full)
+                    project.plots.append(_plot_decl(full, opts, yaml_path))
+        project.stages[stage.name] = stage
+        params_decl.append(stage.params)
+        locked = lock_stages.get(name) if isinstance(lock_stages, dict) else None
+        if isinstance(locked, dict):
+            _add_lock(project, wdir, locked)
+    # foreach/matrix stages resolved by DVC have names like "train@1"; lock entries match them.
+    for path, _ in _entries(data.get("metrics")):
+        _append_unique(project.metrics_paths, _join(folder, path))
+    for path, _ in _entries(data.get("params")):
+        params_decl.append({_join(folder, path): []})
+    _add_top_level_plots(project, data.get("plots"), folder, yaml_path)
+    artifacts = data.get("artifacts")
+    if isinstance(artifacts, dict):
+        for name, spec in artifacts.items():
+            if isinstance(spec, dict):
+                project.artifacts[str(name)] = {
+                    "path": _join(folder, str(spec.get("path", ""))), "type": spec.get("type"),
+                    "desc": spec.get("desc"), "labels": list(spec.get("labels") or []),
+                    "meta": dict(spec.get("meta") or {}),
+                }
+
+
+def _add_lock(project: DvcProject, wdir: str, locked: dict[str, Any]) -> None:
+    for dep in locked.get("deps") or []:
+        if isinstance(dep, dict) and "path" in dep:
+            project.lock_deps[_join(wdir, str(dep["path"]))] = _hash_info(dep)
+    for out in locked.get("outs") or []:
+        if isinstance(out, dict) and "path" in out:
+            project.lock_outs[_join(wdir, str(out["path"]))] = _hash_info(out)
+    params = locked.get("params")
+    if isinstance(params, dict):
+        for file, values in params.items():
+            if isinstance(values, dict):
+                project.lock_params.setdefault(_join(wdir, str(file)), {}).update(values)
+
+
+def _hash_info(entry: dict[str, Any]) -> dict[str, Any]:
+    info = {k: entry[k] for k in ("md5", "size", "nfiles") if k in entry}
+    if "md5" not in info and "etag" in entry:
+        info["etag"] = entry["etag"]
+    return info
+
+
+def _plot_decl(path: str, opts: dict[str, Any], dvcfile: str) -> dict[str, Any]:
+    return {
+        "id": path, "files": [path], "dvcfile": dvcfile,
+        "x": opts.get("x"), "y": opts.get("y"), "template": opts.get("template", "linear"),
+        "title": opts.get("title"), "x_label": opts.get("x_label"), "y_label": opts.get("y_label"),
+    }
+
+
+def _add_top_level_plots(project: DvcProject, plots: Any, folder: str, dvcfile: str) -> None:
+    """Top-level ``plots:``: a path, or ``{id: {x, y, template}}`` where x/y may map files to columns."""
+    for item in plots or []:
+        if isinstance(item, str):
+            project.plots.append(_plot_decl(_join(folder, item), {}, dvcfile))
+            continue
+        if not isinstance(item, dict):
+            continue
+        for plot_id, opts in item.items():
+            opts = opts if isinstance(opts, dict) else {}
+            y = opts.get("y")
+            x = opts.get("x")
+            if isinstance(y, dict):
+                files = [_join(folder, str(f)) for f in y]
+                y = {_join(folder, str(f)): cols for f, cols in y.items()}
+            else:
+                files = [_join(folder, str(plot_id))]
+            if isinstance(x, dict):
+                x = {_join(folder, str(f)): col for f, col in x.items()}
+            decl = _plot_decl(str(plot_id) if isinstance(opts.get("y"), dict) else files[0], {**opts, "x": x, "y": y}, dvcfile)
+            decl["files"] = files
+            project.plots.append(decl)
+
+
+def _append_unique(items: list[str], value: str) -> None:
+    if value not in items:
+        items.append(value)
