@@ -1,0 +1,1 @@
+"""Releasing a model for a tag: tag grammar, artifacts, model card, lineage, targets."""

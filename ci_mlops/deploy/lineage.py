@@ -1,0 +1,96 @@
+"""The lineage record (``lineage.json``) released with every model version.
+
+It says exactly what was released and where it came from: the tag and commit,
+who and which workflow run released it, every artifact with its size, SHA-256
+and the MD5 that ``dvc.lock`` records, the data the model was trained on (with
+their ``dvc.lock`` hashes), params, metrics and gate verdicts. The schema is
+published as ``docs/lineage.schema.json``. Everything except ``created_at``,
+``actor`` and ``run_url`` is a pure function of the tagged commit.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+SCHEMA_VERSION = 1
+PROVENANCE_KEYS = ("created_at", "actor", "run_url")  # the only fields that vary between runs
+
+
+def build_lineage(
+    *,
+    tag: str,
+    version: str | None,
+    model: str,
+    stage: str | None,
+    commit: str,
+    artifacts: list[dict[str, Any]],
+    data: list[dict[str, Any]],
+    code: list[dict[str, Any]] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    metrics: dict[str, dict[str, Any]] | None = None,
+    gates: list[dict[str, Any]] | None = None,
+    previous: dict[str, str] | None = None,
+    repository: str | None = None,
+    actor: str | None = None,
+    run_url: str | None = None,
+    created_at: str | None = None,
+    prerelease: bool = False,
+) -> dict[str, Any]:
+    """Assemble the record; lists are sorted by path so the output is deterministic."""
+    from ci_mlops import __version__
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tag": tag,
+        "version": version,
+        "model": model,
+        "stage": stage,
+        "prerelease": prerelease,
+        "repository": repository,
+        "commit": commit,
+        "created_at": created_at or now_utc(),
+        "actor": actor,
+        "run_url": run_url,
+        "artifacts": sorted(artifacts, key=lambda a: a["path"]),
+        "data": sorted(data, key=lambda d: d["path"]),
+        "code": sorted(code or [], key=lambda d: d["path"]),
+        "params": params or {},
+        "metrics": metrics or {},
+        "gates": gates or [],
+        "previous": previous,
+        "ci_mlops_version": __version__,
+    }
+
+
+def dumps(lineage: dict[str, Any]) -> str:
+    """Canonical text: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(lineage, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+def with_provenance(lineage: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
+    """The record with the time/actor/run of an earlier attempt, so a retried release is byte-identical."""
+    return {**lineage, **{k: earlier.get(k) for k in PROVENANCE_KEYS}}
+
+
+def substance(lineage: dict[str, Any]) -> dict[str, Any]:
+    """The record without the fields that legitimately differ between two attempts."""
+    return {k: v for k, v in lineage.items() if k not in PROVENANCE_KEYS}
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """DVC's dotted keys for nested metrics (lists dropped, like ``dvc metrics show``)."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.update(flatten(value, dotted))
+            elif not isinstance(value, list):
+                out[dotted] = value
+    return out

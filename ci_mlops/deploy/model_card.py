@@ -1,0 +1,134 @@
+"""``model-card.md``: a model card in the sections of Google's Model Card Toolkit
+and Hugging Face model cards, filled from the lineage record and the
+``model_card:`` section of ``.ci-mlops.yml``.
+
+Pure text in, text out: everything shown comes from the arguments, so the card
+is deterministic apart from the release time the lineage carries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TODO = "_Not documented yet: add `model_card.{key}` to `.ci-mlops.yml`._"
+
+
+def render_model_card(
+    lineage: dict[str, Any],
+    card: dict[str, Any] | None = None,
+    *,
+    notes: str | None = None,
+    slices: list[dict[str, Any]] | None = None,
+    server_url: str = "https://github.com",
+) -> str:
+    """Render the card. ``notes`` is the metrics diff against the previous release (Markdown)."""
+    card = card or {}
+    name = card.get("name") or lineage["model"]
+    version = lineage.get("version") or lineage["tag"]
+    out: list[str] = [f"# Model card: {name} {_v(version)}", ""]
+    if card.get("overview"):
+        out += [card["overview"].strip(), ""]
+
+    out += ["## Model details", ""]
+    commit = lineage["commit"]
+    repo = lineage.get("repository")
+    commit_text = f"[`{commit[:12]}`]({server_url}/{repo}/commit/{commit})" if repo else f"`{commit}`"
+    rows = [
+        ("Name", name),
+        ("Version", _v(version) + (" (pre-release)" if lineage.get("prerelease") else "")),
+        ("Stage", lineage.get("stage") or "—"),
+        ("Tag", f"`{lineage['tag']}`"),
+        ("Commit", commit_text),
+        ("Released", lineage["created_at"]),
+        ("Released by", lineage.get("actor") or "—"),
+        ("Workflow run", lineage.get("run_url") or "—"),
+        ("Owners", ", ".join(card.get("owners") or []) or "—"),
+        ("License", card.get("license") or "—"),
+    ]
+    out += _table(["", ""], rows)
+    if card.get("references"):
+        out += ["", "References:", ""] + [f"- {ref}" for ref in card["references"]]
+    out += ["", "### Artifacts", ""]
+    out += _table(["Path", "Size (bytes)", "SHA-256", "MD5 (dvc.lock)"],
+                  [(f"`{a['path']}`", a["size"], f"`{a['sha256']}`", f"`{a['md5']}`") for a in lineage["artifacts"]])
+
+    out += ["", "## Intended use", "", _text(card, "intended_use")]
+    out += ["", "### Out-of-scope use", "", _text(card, "out_of_scope")]
+
+    out += ["", "## Training data", ""]
+    if card.get("training_data"):
+        out += [card["training_data"].strip(), ""]
+    if lineage["data"]:
+        out += _table(["Path", "MD5 (dvc.lock)", "Size (bytes)"],
+                      [(f"`{d['path']}`", f"`{d['md5']}`", d.get("size", "—")) for d in lineage["data"]])
+    else:
+        out.append("_No DVC-tracked data dependencies in `dvc.lock`._")
+    if card.get("evaluation_data"):
+        out += ["", "### Evaluation data", "", card["evaluation_data"].strip()]
+
+    out += ["", "## Training parameters", ""]
+    params = [(f"`{f}`", f"`{k}`", _val(v)) for f, keys in sorted(lineage["params"].items())
+              for k, v in sorted(keys.items())]
+    out += _table(["File", "Param", "Value"], params) if params else ["_No params recorded._"]
+
+    out += ["", "## Quantitative analysis", "", "### Metrics", ""]
+    metrics = [(f"`{f}`", f"`{k}`", _val(v)) for f, keys in sorted(lineage["metrics"].items())
+               for k, v in sorted(keys.items())]
+    out += _table(["File", "Metric", "Value"], metrics) if metrics else ["_No metrics recorded._"]
+    gates = lineage.get("gates") or []
+    if gates:
+        failed = [g for g in gates if not g.get("passed")]
+        verdict = "all gates passed" if not failed else f"{len(failed)} of {len(gates)} gates failed"
+        out += ["", f"### Quality gates: {verdict}", ""]
+        out += _table(["", "Metric", "Rule", "Bound", "Value", "Verdict"],
+                      [("✅" if g.get("passed") else "❌", f"`{g.get('metric')}`", g.get("rule"),
+                        _val(g.get("bound")), _val(g.get("value")), g.get("message", "")) for g in gates])
+    if slices:
+        out += ["", "### Slices and fairness", ""]
+        columns = list(dict.fromkeys(k for row in slices for k in row))
+        out += _table(columns, [tuple(_val(row.get(c)) for c in columns) for row in slices])
+    if notes:
+        previous = (lineage.get("previous") or {}).get("tag")
+        title = f"Changes since `{previous}`" if previous else "Changes"
+        out += ["", f"### {title}", "", notes.strip()]
+
+    out += ["", "## Considerations", "", "### Limitations", "", _text(card, "limitations")]
+    if card.get("tradeoffs"):
+        out += ["", "### Trade-offs", "", card["tradeoffs"].strip()]
+    out += ["", "### Ethical considerations, bias and risks", "", _text(card, "ethical_considerations")]
+
+    out += ["", "## How to reproduce", "", "```sh"]
+    out += [f"git clone {server_url}/{repo}.git" if repo else "git clone <this repository>"]
+    out += [f"git checkout {lineage['tag']}", "dvc pull", "dvc repro", "dvc status   # nothing changed: same model"]
+    out += ["```", "", "Verify a downloaded release against this record:", "", "```sh"]
+    out += [f"ci-mlops audit verify {lineage['tag']}", "```", ""]
+    out += [f"<sub>Generated by ci-mlops {lineage.get('ci_mlops_version', '')}; "
+            "hashes in `lineage.json`.</sub>", ""]
+    return "\n".join(out)
+
+
+def _v(version: str) -> str:
+    return version if not version[:1].isdigit() else f"v{version}"
+
+
+def _text(card: dict[str, Any], key: str) -> str:
+    value = card.get(key)
+    return value.strip() if value else TODO.format(key=key)
+
+
+def _val(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[tuple]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
