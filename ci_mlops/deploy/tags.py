@@ -74,7 +74,7 @@ def parse_tag(raw: str) -> Tag:
     if tag.startswith("refs/tags/"):
         tag = tag[len("refs/tags/"):]
     elif tag.startswith("refs/"):
-        raise UserError(f"'{raw}' is not a tag ref; deploy runs on tags like v1.2.3, NAME@v1.2.3 or NAME#STAGE#N")
+        raise UserError(f"'{_printable(raw)}' is not a tag ref; deploy runs on tags like v1.2.3, NAME@v1.2.3 or NAME#STAGE#N")
     if m := _VERSION_RE.match(tag):
         return Tag(tag, VERSION, version=_version(m))
     if m := _REGISTER_RE.match(tag):
@@ -85,7 +85,7 @@ def parse_tag(raw: str) -> Tag:
                    stage=m.group("stage"), number=int(m.group("number")))
     if m := _DEPRECATE_RE.match(tag):
         return Tag(tag, DEPRECATE, name=m.group("name"), path=m.group("path"))
-    raise UserError(_explain(tag))
+    raise UserError(_explain(_printable(tag)))
 
 
 def version_key(version: str) -> tuple:
@@ -114,6 +114,11 @@ def _version(m: re.Match[str]) -> str:
     if m.group("build"):
         text += f"+{m.group('build')}"
     return text
+
+
+def _printable(text: str) -> str:
+    """The text with control characters escaped, so a message stays on one line."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _explain(tag: str) -> str:
