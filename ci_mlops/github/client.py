@@ -1,0 +1,311 @@
+"""One HTTP client for the GitHub REST API: retries, rate limits, pagination, no leaks.
+
+* One ``requests.Session`` (connection reuse) with a timeout on every request.
+* 5xx answers and connection errors are retried with exponential backoff and full
+  jitter; 429 and 403 secondary rate limits wait for ``retry-after``, else for
+  ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, else at least a minute.
+  The total time spent (requests + waits) is bounded by ``max_elapsed``; then
+  :class:`~ci_mlops.errors.ServiceError` (exit 3) with one line.
+* Other 4xx answers raise :class:`ApiError` (a ``UserError``, exit 2 when uncaught).
+* A write that is not idempotent (``POST`` creating something) must not be replayed
+  blindly when its answer is lost: pass ``idempotent=False`` and the client raises
+  :class:`AnswerLost` instead of retrying, so the caller can look before it posts
+  again (see :meth:`GitHubClient.create_once`).
+* The token never appears in output: it is sent only in the ``Authorization``
+  header, and every message the client builds is passed through :meth:`redact`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from ci_mlops import __version__
+from ci_mlops.errors import ServiceError, UserError
+
+if TYPE_CHECKING:
+    import requests
+
+API_VERSION = "2022-11-28"
+BACKOFF_BASE = 1.0  # seconds; doubled per attempt
+BACKOFF_CAP = 60.0
+SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "wait at least one minute" when it gives no hint
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+
+
+class ApiError(UserError):
+    """GitHub refused a request with a 4xx status (after retries for rate limits)."""
+
+    def __init__(self, status: int, message: str, response: requests.Response | None = None):
+        super().__init__(message)
+        self.status = status
+        self.response = response
+
+    @property
+    def error_codes(self) -> list[str]:
+        """The ``code`` of each entry of a 422's ``errors`` list (e.g. ``already_exists``)."""
+        try:
+            errors = self.response.json().get("errors") or [] if self.response is not None else []
+        except ValueError:
+            return []
+        return [e.get("code", "") for e in errors if isinstance(e, dict)]
+
+
+class AnswerLost(ServiceError):
+    """A non-idempotent request may or may not have taken effect (connection lost or 5xx)."""
+
+
+class GitHubClient:
+    """A small, careful client for ``api_url`` (``https://api.github.com`` or ``https://HOST/api/v3``)."""
+
+    def __init__(self, api_url: str, token: str | None, *, timeout: float = 30, max_elapsed: float = 300,
+                 sleep: Callable[[float], None] = time.sleep, log: Callable[[str], None] | None = None,
+                 jitter: Callable[[], float] = random.random):
+        import requests
+
+        self.api_url = api_url.rstrip("/")
+        self.token = token or None
+        self.timeout = timeout
+        self.max_elapsed = max_elapsed
+        self._sleep = sleep
+        self._log = log
+        self._jitter = jitter
+        self._session = requests.Session()
+        self._session.headers.update({
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": f"ci-mlops/{__version__}",
+        })
+        if self.token:
+            self._session.headers["Authorization"] = f"Bearer {self.token}"
+        # (method, path, status or "lost"/"error") per HTTP exchange, for reporting API usage.
+        self.calls: list[tuple[str, str, int | str]] = []
+        self.waited = 0.0  # seconds asked of ``sleep`` so far
+
+    def __repr__(self) -> str:
+        return f"GitHubClient({self.api_url!r}, token={'***' if self.token else None})"
+
+    def redact(self, text: str) -> str:
+        """``text`` with the token (and any ``Bearer``/``token`` credential) replaced by ``***``."""
+        if self.token:
+            text = text.replace(self.token, "***")
+        return re.sub(r"(?i)\b(bearer|token)\s+[A-Za-z0-9_\-.]{8,}", r"\1 ***", text)
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return self.api_url + "/" + path_or_url.lstrip("/")
+
+    def _short(self, url: str) -> str:
+        """The path of a URL relative to the API root (for messages and the call log)."""
+        if url.startswith(self.api_url):
+            url = url[len(self.api_url):] or "/"
+        else:
+            url = urlsplit(url).path
+        return self.redact(url.split("?", 1)[0])
+
+    def _debug(self, message: str) -> None:
+        if self._log:
+            self._log(self.redact(message))
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def request(self, method: str, path_or_url: str, *, json: Any = None, params: dict | None = None,
+                data: bytes | None = None, headers: dict | None = None,
+                idempotent: bool | None = None) -> requests.Response:
+        """Send one request, retrying what is safe to retry; return the 2xx/3xx response.
+
+        ``idempotent`` defaults to True for every method but ``POST``. With
+        ``idempotent=False`` a lost answer or a 5xx raises :class:`AnswerLost` at
+        once, because the server may already have done the work.
+        """
+        import requests
+
+        method = method.upper()
+        url = self.url(path_or_url)
+        short = self._short(url)
+        safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        started = time.monotonic()
+        attempt = 0
+        last = ""
+        while True:
+            attempt += 1
+            self._debug(f"-> {method} {short}")
+            try:
+                response = self._session.request(method, url, json=json, params=params, data=data,
+                                                  headers=headers, timeout=(min(10.0, self.timeout), self.timeout))
+            except requests.RequestException as exc:
+                sent = not isinstance(exc, (requests.ConnectTimeout,)) and not _refused(exc)
+                self.calls.append((method, short, "lost" if sent else "error"))
+                last = f"{type(exc).__name__}: {self.redact(str(exc))}"
+                self._debug(f"<- {method} {short}: {last}")
+                if sent and not safe:
+                    raise AnswerLost(f"GitHub API: {method} {short}: the connection was lost before the answer "
+                                     f"arrived ({type(exc).__name__})") from None
+                delay = self._backoff(attempt)
+            else:
+                status = response.status_code
+                self.calls.append((method, short, status))
+                self._debug(f"<- {method} {short}: {status}")
+                if status < 400:
+                    return response
+                message = _message(response)
+                last = f"{status} {message}"
+                wait = _rate_limit_wait(response, message, attempt)
+                if wait is not None:
+                    delay = wait
+                elif status >= 500:
+                    if not safe:
+                        raise AnswerLost(f"GitHub API: {method} {short} answered {status}; it may have taken effect")
+                    delay = self._backoff(attempt)
+                else:
+                    raise ApiError(status, self.redact(_describe(method, short, response, message)), response)
+            spent = time.monotonic() - started + self.waited
+            if spent + delay > self.max_elapsed:
+                raise ServiceError(self.redact(
+                    f"GitHub API: {method} {short} kept failing ({last}); gave up after {attempt} attempt(s), "
+                    f"next wait {delay:.0f}s would exceed the {self.max_elapsed:.0f}s budget"))
+            self._debug(f"   waiting {delay:.1f}s before retrying")
+            self.waited += delay
+            self._sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: between half and all of ``base * 2**(attempt-1)``, capped."""
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        return ceiling * (0.5 + 0.5 * self._jitter())
+
+    def get_json(self, path: str, params: dict | None = None) -> Any:
+        return self.request("GET", path, params=params).json()
+
+    def paginate(self, path: str, params: dict | None = None) -> Iterator[dict]:
+        """Every item of a list endpoint, 100 per page, following ``Link: rel="next"``."""
+        url: str | None = self.url(path)
+        query: dict | None = {"per_page": 100, **(params or {})}
+        while url:
+            response = self.request("GET", url, params=query)
+            payload = response.json()
+            if isinstance(payload, dict):  # e.g. {"total_count": n, "check_runs": [...]}
+                payload = next((v for v in payload.values() if isinstance(v, list)), [])
+            yield from payload
+            url = response.links.get("next", {}).get("url")
+            query = None  # the next link carries the query
+
+    def create_once(self, path: str, json: Any, find: Callable[[], dict | None]) -> dict:
+        """POST ``json`` to ``path`` exactly once, even when an answer is lost.
+
+        After an ambiguous failure ``find()`` looks for what the POST would have
+        created; when it finds it, that is the result, else the POST is sent again.
+        """
+        return self._once(lambda: self.request("POST", path, json=json, idempotent=False), find)
+
+    def upload_asset(self, upload_url_template: str, name: str, data: bytes, content_type: str,
+                     label: str | None = None) -> dict:
+        """Upload a release asset to the release's ``upload_url`` (a ``{?name,label}`` template).
+
+        A lost answer is reconciled by listing the release's assets; a name that
+        already exists is an :class:`ApiError` with error code ``already_exists``.
+        """
+        base = re.sub(r"\{[^}]*\}$", "", upload_url_template)
+        params = {"name": name, **({"label": label} if label else {})}
+        m = re.search(r"/repos/([^/]+/[^/]+)/releases/(\d+)/assets$", urlsplit(base).path)
+
+        def find() -> dict | None:
+            if not m:
+                return None
+            for asset in self.paginate(f"repos/{m[1]}/releases/{m[2]}/assets"):
+                if asset.get("name") == name and asset.get("size") == len(data):
+                    return asset
+            return None
+
+        return self._once(lambda: self.request("POST", base, params=params, data=data,
+                                               headers={"Content-Type": content_type}, idempotent=False), find)
+
+    def _once(self, send: Callable[[], requests.Response], find: Callable[[], dict | None]) -> dict:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return send().json()
+            except AnswerLost as lost:
+                found = find()
+                if found is not None:
+                    self._debug("   found what the lost request created; not sending it again")
+                    return found
+                delay = self._backoff(attempt)
+                if time.monotonic() - started + self.waited + delay > self.max_elapsed:
+                    raise ServiceError(lost.message + "; gave up retrying") from None
+                self.waited += delay
+                self._sleep(delay)
+
+    def download(self, url: str) -> bytes:
+        """Raw bytes of a release asset (its API ``url``) or any file URL."""
+        return self.request("GET", url, headers={"Accept": "application/octet-stream"}).content
+
+    @staticmethod
+    def repo_path(repo: str, *parts: str | int) -> str:
+        """``repos/OWNER/NAME/part/...`` with each part URL-quoted."""
+        return "/".join(["repos", repo, *(quote(str(p), safe="") for p in parts)])
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _refused(exc: Exception) -> bool:
+    """True when the connection was never made (so the request was certainly not sent)."""
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return (response.text or response.reason or "").strip().splitlines()[0][:200] if (response.text or response.reason) else ""
+    if isinstance(payload, dict):
+        return str(payload.get("message") or "")
+    return ""
+
+
+def _describe(method: str, short: str, response: requests.Response, message: str) -> str:
+    detail = message or response.reason or ""
+    codes = []
+    try:
+        payload = response.json()
+        for err in (payload.get("errors") or []) if isinstance(payload, dict) else []:
+            if isinstance(err, dict):
+                codes.append(err.get("message") or err.get("code") or "")
+    except ValueError:
+        pass
+    if codes:
+        detail += " (" + "; ".join(c for c in codes if c) + ")"
+    hint = {401: " - the token is missing, expired or wrong",
+            404: " - not found, or the token cannot see it"}.get(response.status_code, "")
+    return f"GitHub API: {method} {short} answered {response.status_code}: {detail}{hint}"
+
+
+def _rate_limit_wait(response: requests.Response, message: str, attempt: int) -> float | None:
+    """Seconds to wait when ``response`` is a (secondary) rate limit, else None."""
+    status = response.status_code
+    headers = response.headers
+    remaining = headers.get("x-ratelimit-remaining")
+    limited = status == 429 or (status == 403 and (
+        "retry-after" in headers or remaining == "0" or "rate limit" in message.lower()))
+    if not limited:
+        return None
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            return max(1.0, float(retry_after))
+        except ValueError:
+            pass
+    if remaining == "0" and headers.get("x-ratelimit-reset"):
+        try:
+            return max(1.0, float(headers["x-ratelimit-reset"]) - time.time() + 1)
+        except ValueError:
+            pass
+    return SECONDARY_LIMIT_WAIT * 2 ** (attempt - 1) if attempt > 1 else SECONDARY_LIMIT_WAIT

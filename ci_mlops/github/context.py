@@ -1,0 +1,120 @@
+"""Where we run: repository, token, event and PR, from the ``GITHUB_*`` environment.
+
+Nothing here talks to the network. The event payload is read lazily (only the
+commands that need it pay for it) and a malformed one is a one-line
+:class:`~ci_mlops.errors.UserError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ci_mlops.errors import UserError
+
+if TYPE_CHECKING:
+    from ci_mlops.github.client import GitHubClient
+
+REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+class GitHubContext:
+    """The GitHub facts of this run. Build it with :meth:`from_env`."""
+
+    def __init__(self, env: Mapping[str, str], *, token: str | None = None, repo: str | None = None):
+        self._env = env
+        self.api_url = (env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
+        self.server_url = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        self.repo = repo or env.get("GITHUB_REPOSITORY") or None
+        self.token = token or env.get("CI_MLOPS_TOKEN") or env.get("GITHUB_TOKEN") or None
+        self.event_name = env.get("GITHUB_EVENT_NAME") or None
+        self.event_path = env.get("GITHUB_EVENT_PATH") or None
+        self.sha = env.get("GITHUB_SHA") or None
+        self.ref = env.get("GITHUB_REF") or None
+        self.ref_name = env.get("GITHUB_REF_NAME") or None
+        self.ref_type = env.get("GITHUB_REF_TYPE") or None
+        self.actor = env.get("GITHUB_ACTOR") or None
+        self.workflow = env.get("GITHUB_WORKFLOW") or None
+        self.run_id = env.get("GITHUB_RUN_ID") or None
+        if self.repo is not None and not REPO_RE.match(self.repo):
+            raise UserError(f"repository {self.repo!r} is not OWNER/NAME")
+
+    @classmethod
+    def from_env(cls, token: str | None = None, repo: str | None = None,
+                 env: Mapping[str, str] | None = None) -> GitHubContext:
+        return cls(os.environ if env is None else env, token=token, repo=repo)
+
+    @property
+    def in_actions(self) -> bool:
+        return self._env.get("GITHUB_ACTIONS") == "true"
+
+    @property
+    def run_url(self) -> str | None:
+        if self.repo and self.run_id:
+            return f"{self.server_url}/{self.repo}/actions/runs/{self.run_id}"
+        return None
+
+    @cached_property
+    def event(self) -> dict[str, Any]:
+        """The event payload (``{}`` when there is none); UserError when it is not a JSON object."""
+        if not self.event_path:
+            return {}
+        path = Path(self.event_path)
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"GITHUB_EVENT_PATH {path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"GITHUB_EVENT_PATH {path}: cannot read it ({exc.__class__.__name__})") from None
+        except ValueError as exc:
+            raise UserError(f"GITHUB_EVENT_PATH {path}: malformed event payload, not JSON ({exc})") from None
+        if not isinstance(payload, dict):
+            raise UserError(f"GITHUB_EVENT_PATH {path}: malformed event payload, expected a JSON object")
+        return payload
+
+    @cached_property
+    def pr_number(self) -> int | None:
+        """The pull request of this run: event ``pull_request.number``, else ``issue.number``
+        (issue_comment events), else ``refs/pull/N/merge``; None when there is none."""
+        event = self.event
+        for key in ("pull_request", "issue"):
+            if key in event:
+                node = event[key]
+                number = node.get("number") if isinstance(node, dict) else None
+                if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+                    raise UserError(f"GITHUB_EVENT_PATH {self.event_path}: malformed event payload, "
+                                    f"{key}.number is {number!r}, expected a positive integer")
+                return number
+        m = re.fullmatch(r"refs/pull/(\d+)/(merge|head)", self.ref or "")
+        return int(m[1]) if m else None
+
+    @property
+    def head_sha(self) -> str | None:
+        """The commit under test: a PR's head sha from the payload, else ``GITHUB_SHA``."""
+        pr = self.event.get("pull_request")
+        if isinstance(pr, dict) and isinstance(pr.get("head"), dict):
+            sha = pr["head"].get("sha")
+            if isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{40}", sha):
+                return sha
+        return self.sha
+
+    def require_repo(self) -> str:
+        if not self.repo:
+            raise UserError("no repository: pass --repo OWNER/NAME or set GITHUB_REPOSITORY")
+        return self.repo
+
+    def require_token(self) -> str:
+        if not self.token:
+            raise UserError("no GitHub token: pass --token or set CI_MLOPS_TOKEN or GITHUB_TOKEN")
+        return self.token
+
+    def client(self, **kwargs: Any) -> GitHubClient:
+        """A client for this context's API URL and token (the token is required)."""
+        from ci_mlops.github.client import GitHubClient
+
+        return GitHubClient(self.api_url, self.require_token(), **kwargs)
