@@ -1,0 +1,468 @@
+"""Data checks: the ``data:`` section of ``.ci-mlops.yml`` run against data files.
+
+Every check is a vectorised pandas/numpy pass over whole columns (a million rows
+take well under a second per check). One result per check::
+
+    {"file": "data/train.csv", "check": "max", "column": "age", "passed": false,
+     "bound": 120, "value": 130, "failing_rows": 3, "examples": [4, 17, 230],
+     "message": "age: 3 rows above max 120 (e.g. 130, 150, 121)"}
+
+``examples`` are data row numbers, 1-based, not counting the header: row 1 is the
+first data row of the file (a spreadsheet shows it on line 2).
+
+:func:`check_frame` is pure (a DataFrame in, results out); :func:`load_data`
+finds the file in the workspace, in the DVC cache by its ``dvc.lock`` / ``.dvc``
+hash, or pulls it with ``dvc pull`` as a last resort.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from ci_mlops.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+EXAMPLES = 5  # example row numbers (and values) shown per failure
+ROW_CONVENTION = "row numbers are 1-based data rows; the header is not counted"
+
+
+# -- pure checks on a DataFrame -------------------------------------------------------
+
+
+def check_frame(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str,
+                other: "pd.DataFrame | None" = None, other_name: str | None = None,
+                text: "pd.DataFrame | None" = None) -> list[dict[str, Any]]:
+    """Run every check of one ``data:`` entry on ``frame``.
+
+    ``other`` is the leakage partner; ``text`` holds columns as written in the file
+    (see :func:`load_text_columns`) so a regex sees ``007`` rather than the number 7.
+    """
+    results: list[dict[str, Any]] = []
+    columns = spec.get("columns") or {}
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise UserError(f"{name}: no column {', '.join(repr(c) for c in missing)} "
+                        f"(named in data.{name}.columns; the file has: {_list(frame.columns)})")
+    rows = spec.get("rows")
+    if rows:
+        results.append(_rows(frame, rows, name))
+    if spec.get("schema") == "strict":
+        extra = [str(c) for c in frame.columns if c not in columns]
+        results.append(_result(name, "schema", None, not extra, "strict", len(extra), 0, [],
+                               f"unexpected column{'s' if len(extra) != 1 else ''}: {_list(extra)}" if extra
+                               else "no unexpected columns"))
+    for column, rules in columns.items():
+        raw = text[column] if text is not None and column in text.columns else None
+        results.extend(check_column(frame[column], rules or {}, name=name, column=column, text=raw))
+    if "duplicates" in spec:
+        results.append(_duplicates(frame, (spec["duplicates"] or {}).get("max", 0), name))
+    leakage = spec.get("leakage")
+    if leakage and other is not None:
+        results.append(check_leakage(frame, other, leakage, name=name, other_name=other_name or leakage["with"]))
+    return results
+
+
+def check_column(series: "pd.Series", rules: dict[str, Any], *, name: str, column: str,
+                 text: "pd.Series | None" = None) -> list[dict[str, Any]]:
+    """The per-column rules, in a fixed order: dtype, nulls, range, allowed, unique, regex.
+
+    ``text`` is the column as written in the file, used by ``regex`` when given.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out: list[dict[str, Any]] = []
+    null = series.isna().to_numpy()
+    n = len(series)
+    if "dtype" in rules:
+        out.append(_dtype(series, rules["dtype"], null, name, column))
+    if rules.get("nullable") is False:
+        count = int(null.sum())
+        out.append(_result(name, "nullable", column, count == 0, False, count, count, _rows_of(null),
+                           f"{column}: {_n(count)} with a missing value" if count else f"{column}: no missing values"))
+    if "max_null_fraction" in rules:
+        bound = rules["max_null_fraction"]
+        share = float(null.mean()) if n else 0.0
+        ok = share <= bound + 1e-12
+        out.append(_result(name, "max_null_fraction", column, ok, bound, round(share, 6), int(null.sum()),
+                           _rows_of(null) if not ok else [],
+                           f"{column}: {share:.2%} missing ({'within' if ok else 'over'} max {bound:.2%})"))
+    if "min" in rules or "max" in rules:
+        numbers = series if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
+            else pd.to_numeric(series, errors="coerce")
+        values = numbers.to_numpy(dtype="float64", na_value=np.nan)
+        not_number = np.isnan(values) & ~null
+        for rule in ("min", "max"):
+            if rule not in rules:
+                continue
+            bound = rules[rule]
+            with np.errstate(invalid="ignore"):
+                bad = (values < bound) if rule == "min" else (values > bound)
+            bad = bad | not_number
+            count = int(bad.sum())
+            word = "below min" if rule == "min" else "above max"
+            extreme = np.nanmin(values) if rule == "min" else np.nanmax(values)
+            value = None if np.isnan(extreme) else _plain(extreme)
+            message = (f"{column}: {_n(count)} {word} {bound}{_examples(series, bad)}"
+                       + (f" ({int(not_number.sum())} not a number)" if not_number.any() else "")) if count \
+                else f"{column}: all values {'>=' if rule == 'min' else '<='} {bound}"
+            out.append(_result(name, rule, column, count == 0, bound, value, count, _rows_of(bad), message))
+    if "allowed" in rules:
+        allowed = rules["allowed"]
+        bad = ~series.isin(allowed).to_numpy() & ~null
+        if bad.any():  # "1" in the file vs 1 in the config: compare as text before failing
+            texts = {str(a) for a in allowed}
+            rescued = series[bad].astype(str).isin(texts).to_numpy()
+            bad[np.flatnonzero(bad)[rescued]] = False
+        count = int(bad.sum())
+        unknown = series[bad].drop_duplicates().head(EXAMPLES).tolist()
+        message = (f"{column}: {_n(count)} with a value not in allowed ({', '.join(map(repr, unknown))}"
+                   f"{', ...' if series[bad].nunique() > EXAMPLES else ''})") if count \
+            else f"{column}: all values allowed"
+        out.append(_result(name, "allowed", column, count == 0, allowed, [_plain(u) for u in unknown] or None,
+                           count, _rows_of(bad), message))
+    if rules.get("unique"):
+        bad = (series.duplicated(keep="first").to_numpy() & ~null)
+        count = int(bad.sum())
+        message = f"{column}: {_n(count)} repeating an earlier value{_examples(series, bad)}" if count \
+            else f"{column}: all values unique"
+        out.append(_result(name, "unique", column, count == 0, True, count, count, _rows_of(bad), message))
+    if "regex" in rules:
+        subject = text if text is not None else series
+        bad = ~_fullmatch(subject, rules["regex"], column) & ~null
+        count = int(bad.sum())
+        message = f"{column}: {_n(count)} not matching /{rules['regex']}/{_examples(subject, bad)}" if count \
+            else f"{column}: all values match /{rules['regex']}/"
+        out.append(_result(name, "regex", column, count == 0, rules["regex"], None, count, _rows_of(bad), message))
+    return out
+
+
+def check_leakage(frame: "pd.DataFrame", other: "pd.DataFrame", spec: dict[str, Any], *,
+                  name: str, other_name: str) -> dict[str, Any]:
+    """Rows of ``frame`` whose key columns also appear in ``other`` (hash join, no merge)."""
+    import numpy as np
+
+    on = list(spec.get("on") or [c for c in frame.columns if c in set(other.columns)])
+    if not on:
+        raise UserError(f"data.{name}.leakage: {name} and {other_name} share no column; set leakage.on")
+    for table, label in ((frame, name), (other, other_name)):
+        missing = [c for c in on if c not in table.columns]
+        if missing:
+            raise UserError(f"{label}: no column {', '.join(map(repr, missing))} "
+                            f"(named in data.{name}.leakage.on; the file has: {_list(table.columns)})")
+    bound = spec.get("max", 0)
+    shared = np.isin(_row_hashes(frame[on], other[on]), _row_hashes(other[on], frame[on]))
+    count = int(shared.sum())
+    ok = count <= bound
+    keys = ", ".join(on) if len(on) <= 4 else f"{len(on)} columns"
+    message = (f"{_n(count)} also in {other_name} (on {keys}; max {bound})" if count
+               else f"no rows shared with {other_name} (on {keys})")
+    return _result(name, "leakage", None, ok, bound, count, count, _rows_of(shared) if count else [], message)
+
+
+def _rows(frame: "pd.DataFrame", spec: dict[str, Any], name: str) -> dict[str, Any]:
+    n = len(frame)
+    low, high = spec.get("min"), spec.get("max")
+    ok = (low is None or n >= low) and (high is None or n <= high)
+    bounds = " and ".join(x for x in (f"min {low}" if low is not None else "",
+                                      f"max {high}" if high is not None else "") if x)
+    verb = "within" if ok else "outside"
+    return _result(name, "rows", None, ok, {k: v for k, v in spec.items()}, n, 0, [],
+                   f"{n} rows ({verb} {bounds})")
+
+
+def _duplicates(frame: "pd.DataFrame", bound: int, name: str) -> dict[str, Any]:
+    dup = frame.duplicated(keep="first").to_numpy()
+    count = int(dup.sum())
+    ok = count <= bound
+    message = f"{_n(count)} duplicating an earlier row (max {bound})" if count else "no duplicate rows"
+    return _result(name, "duplicates", None, ok, bound, count, count, _rows_of(dup) if count else [], message)
+
+
+def _dtype(series: "pd.Series", want: str, null: "np.ndarray", name: str, column: str) -> dict[str, Any]:
+    """Does the column hold ``want``? Values that are not are counted, with examples."""
+    import numpy as np
+    import pandas as pd
+
+    types = pd.api.types
+    have = str(series.dtype)
+    is_bool = types.is_bool_dtype(series)
+    is_num = types.is_numeric_dtype(series) and not is_bool
+    bad: np.ndarray | None = None
+    if want == "number" or want == "float":
+        ok = is_num
+        if not ok and not is_bool:
+            bad = pd.to_numeric(series, errors="coerce").isna().to_numpy() & ~null
+    elif want == "int":
+        ok = types.is_integer_dtype(series) and not is_bool
+        if not ok and not is_bool:  # CSV ints with gaps load as float: whole numbers are fine
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                bad = (np.isnan(numbers) | (numbers != np.floor(numbers))) & ~null
+            ok = not bad.any()
+    elif want == "bool":
+        ok = is_bool
+        if not ok:
+            bad = ~series.isin([True, False, 0, 1, "true", "false", "True", "False"]).to_numpy() & ~null
+            ok = not bad.any()
+    elif want == "datetime":
+        ok = types.is_datetime64_any_dtype(series)
+        if not ok:
+            bad = pd.to_datetime(series, errors="coerce", format="mixed").isna().to_numpy() & ~null if not is_num \
+                else ~null
+            ok = not bad.any()
+    elif want == "string":
+        ok = types.is_string_dtype(series) or series.dtype == object
+        if ok and series.dtype == object:
+            bad = ~series.map(lambda v: isinstance(v, str), na_action="ignore").fillna(True).to_numpy(dtype=bool)
+            ok = not bad.any()
+        elif not ok:
+            bad = ~null
+    else:  # category: any discrete type
+        ok = isinstance(series.dtype, pd.CategoricalDtype) or types.is_string_dtype(series) \
+            or series.dtype == object or is_bool or types.is_integer_dtype(series)
+        if not ok:
+            bad = ~null
+    count = 0 if ok else int(bad.sum()) if bad is not None else int((~null).sum())
+    if ok:
+        return _result(name, "dtype", column, True, want, have, 0, [], f"{column}: {want} ({have})")
+    rows = bad if bad is not None else ~null
+    return _result(name, "dtype", column, False, want, have, count, _rows_of(rows),
+                   f"{column}: expected {want}, got {have}" + (f"; {_n(count)} not {want}{_examples(series, rows)}"
+                                                              if bad is not None else ""))
+
+
+def _fullmatch(series: "pd.Series", pattern: str, column: str) -> "np.ndarray":
+    """Full regex match per value: pyarrow's RE2 when it can, Python's re otherwise."""
+    import numpy as np
+
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise UserError(f"data: column {column}: regex {pattern!r} is invalid: {exc}") from exc
+    text = series.dropna().astype(str)
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        matched = pc.match_substring_regex(pa.array(text.to_numpy(dtype=object), type=pa.string()),
+                                           pattern=f"^(?:{pattern})$").to_numpy(zero_copy_only=False)
+    except Exception:  # a pattern RE2 does not support (look-arounds, backreferences)
+        matched = np.fromiter((compiled.fullmatch(v) is not None for v in text), dtype=bool, count=len(text))
+    out = np.ones(len(series), dtype=bool)
+    out[np.flatnonzero(series.notna().to_numpy())] = matched
+    return out
+
+
+def _row_hashes(frame: "pd.DataFrame", other: "pd.DataFrame") -> "np.ndarray":
+    """A 64-bit hash per row of ``frame``; columns whose dtype differs from ``other``'s are compared as text."""
+    import pandas as pd
+
+    mixed = [c for c in frame.columns if frame[c].dtype != other[c].dtype]
+    if mixed:
+        frame = frame.assign(**{c: frame[c].astype(str) for c in mixed})
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+# -- reading the files ------------------------------------------------------------------
+
+
+def required_columns(spec: dict[str, Any]) -> list[str] | None:
+    """Columns one ``data:`` entry needs, or None when it needs them all."""
+    leakage = spec.get("leakage") or {}
+    if spec.get("schema") == "strict" or "duplicates" in spec or (leakage and not leakage.get("on")):
+        return None
+    wanted = list(spec.get("columns") or {})
+    wanted += [c for c in leakage.get("on", []) if c not in wanted]
+    return wanted or None
+
+
+def load_data(root: Path, path: str, *, columns: list[str] | None = None, fmt: str | None = None,
+              pull: Callable[[Path, str], None] | None = None) -> "pd.DataFrame":
+    """Read a data file: from the workspace, else from the DVC cache by its hash, else ``dvc pull`` it."""
+    from ci_mlops.tables import detect_format, read_table
+
+    fmt = detect_format(path, fmt)
+    actual = locate_data(root, path, pull=pull)
+    try:
+        return read_table(actual, columns=columns, fmt=fmt)
+    except UserError as exc:  # name the configured path, not a cache file
+        raise UserError(exc.message.replace(str(actual), path)) from exc
+
+
+def load_text_columns(root: Path, path: str, columns: list[str], *, fmt: str | None = None) -> "pd.DataFrame | None":
+    """The CSV/TSV cells of ``columns`` as written (``007`` stays ``007``), for regex checks; None for other formats."""
+    import pandas as pd
+
+    from ci_mlops.tables import detect_format
+
+    fmt = detect_format(path, fmt)
+    if fmt not in ("csv", "tsv") or not columns:
+        return None
+    actual = locate_data(root, path)
+    try:
+        return pd.read_csv(actual, sep="," if fmt == "csv" else "\t", usecols=columns, dtype=str)
+    except Exception as exc:  # the typed read succeeded, so this is unexpected; say so plainly
+        raise UserError(f"{path}: cannot read as {fmt}: {str(exc).strip().splitlines()[0]}") from exc
+
+
+def locate_data(root: Path, path: str, *, pull: Callable[[Path, str], None] | None = None) -> Path:
+    """Where the content of ``path`` is: the workspace, the DVC cache, or the workspace after ``dvc pull``."""
+    local = root / path
+    if local.is_file():
+        return local
+    cached = cached_file(root, path)
+    if cached is not None:
+        return cached
+    if tracked_md5(root, path) is not None:
+        (pull or dvc_pull)(root, path)
+        if local.is_file():
+            return local
+    raise UserError(f"{path}: no such file in the workspace or the DVC cache")
+
+
+def tracked_md5(root: Path, path: str) -> str | None:
+    """The md5 DVC records for ``path`` (a stage output or a ``.dvc`` file, maybe inside a tracked directory)."""
+    outs = _dvc_outs(root)
+    if path in outs:
+        return outs[path]
+    for out, md5 in outs.items():
+        if md5.endswith(".dir") and path.startswith(out.rstrip("/") + "/"):
+            manifest = _cache_path(root, md5)
+            if manifest is None or not manifest.is_file():
+                return md5  # known to DVC, but only `dvc pull` can tell the file's hash
+            relpath = path[len(out.rstrip("/")) + 1:]
+            try:
+                entries = json.loads(manifest.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return md5
+            for entry in entries:
+                if entry.get("relpath") == relpath:
+                    return entry.get("md5")
+    return None
+
+
+def cached_file(root: Path, path: str) -> Path | None:
+    md5 = tracked_md5(root, path)
+    if not md5 or md5.endswith(".dir"):
+        return None
+    cached = _cache_path(root, md5)
+    return cached if cached is not None and cached.is_file() else None
+
+
+def dvc_pull(root: Path, path: str) -> None:
+    proc = subprocess.run(["dvc", "pull", "-q", path], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        raise UserError(f"{path}: not in the workspace or the DVC cache, and `dvc pull {path}` failed: "
+                        f"{lines[-1] if lines else f'exit {proc.returncode}'}")
+
+
+def _cache_path(root: Path, md5: str) -> Path:
+    from ci_mlops.dvc_project import cache_path
+
+    return Path(cache_path(root, md5))
+
+
+def _dvc_outs(root: Path) -> dict[str, str]:
+    """Output path -> md5 from every ``dvc.lock`` and ``.dvc`` file in the workspace."""
+    import yaml
+
+    outs: dict[str, str] = {}
+    files = _dvc_files(root)
+    for lock in (root / f for f in files if f == "dvc.lock" or f.endswith("/dvc.lock")):
+        if not lock.is_file():
+            continue
+        base = lock.parent.relative_to(root)
+        data = _yaml(lock, yaml) or {}
+        for stage in (data.get("stages") or {}).values():
+            wdir = base / (stage.get("wdir") or "") if isinstance(stage, dict) else base
+            for out in (stage or {}).get("outs") or []:
+                if isinstance(out, dict) and out.get("path") and out.get("md5"):
+                    outs[_norm(wdir / out["path"])] = out["md5"]
+    for dvcfile in (root / f for f in files if f.endswith(".dvc")):
+        if not dvcfile.is_file():
+            continue
+        base = dvcfile.parent.relative_to(root)
+        data = _yaml(dvcfile, yaml) or {}
+        wdir = base / (data.get("wdir") or "")
+        for out in data.get("outs") or []:
+            if isinstance(out, dict) and out.get("path") and out.get("md5"):
+                outs[_norm(wdir / out["path"])] = out["md5"]
+    return outs
+
+
+def _dvc_files(root: Path) -> list[str]:
+    """``dvc.lock`` and ``*.dvc`` files: git's list when ``root`` is a repository (fast), else a walk."""
+    from ci_mlops.git import run_git
+
+    try:
+        listed = run_git(["ls-files", "-co", "--exclude-standard", "--", "*dvc.lock", "*.dvc"], root).splitlines()
+    except UserError:
+        listed = [p.relative_to(root).as_posix() for pattern in ("dvc.lock", "*.dvc") for p in root.rglob(pattern)
+                  if ".dvc" not in p.relative_to(root).parts[:-1]]
+    return [p for p in listed if p == "dvc.lock" or p.endswith("/dvc.lock") or p.endswith(".dvc")]
+
+
+def _yaml(path: Path, yaml: Any) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def _norm(path: Path) -> str:
+    import posixpath
+
+    return posixpath.normpath(path.as_posix())
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def _result(file: str, check: str, column: str | None, passed: bool, bound: Any, value: Any,
+            failing_rows: int, examples: list[int], message: str) -> dict[str, Any]:
+    return {"file": file, "check": check, "column": column, "passed": bool(passed), "bound": bound,
+            "value": value, "failing_rows": int(failing_rows), "examples": examples, "message": message}
+
+
+def _rows_of(mask: "np.ndarray") -> list[int]:
+    import numpy as np
+
+    return [int(i) + 1 for i in np.flatnonzero(mask)[:EXAMPLES]]
+
+
+def _examples(series: "pd.Series", mask: "np.ndarray") -> str:
+    import numpy as np
+
+    values = series.iloc[np.flatnonzero(mask)[:3]].tolist()
+    return f" (e.g. {', '.join(repr(_plain(v)) for v in values)})" if values else ""
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars -> Python values, for JSON."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (ValueError, TypeError):
+            pass
+    if value != value:  # NaN
+        return None
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+
+
+def _n(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
+def _list(items: Any) -> str:
+    items = [str(i) for i in items]
+    return ", ".join(items[:12]) + (f", ... ({len(items)} in all)" if len(items) > 12 else "")

@@ -1,0 +1,203 @@
+"""Metric gates: the ``metrics:`` section of ``.ci-mlops.yml`` judged against a report.
+
+Pure computation: a config (or its plain ``dict``) and the report dict of
+``ci_mlops.report.build_report`` in, a list of gate results out, one per rule::
+
+    {"metric": "test.accuracy", "file": "metrics.json", "key": "test.accuracy",
+     "rule": "min", "bound": 0.9, "value": 0.93, "base": 0.94,
+     "passed": true, "skipped": false, "message": "0.93 >= min 0.9"}
+
+``key`` is the gate's key as written in the config (``FILE:KEY`` or a bare dotted
+key). Rules: ``min``, ``max``, ``max_drop`` (absolute worsening against the base,
+respecting ``direction``), ``max_drop_pct`` (worsening in percent of the base) and
+``required`` (a gate with no other rule still checks that the metric exists).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from typing import Any
+
+from ci_mlops.errors import UserError
+
+RULES = ("min", "max", "max_drop", "max_drop_pct")
+
+# Name fragments that tell which way a metric improves, when the config does not say.
+_LOWER = re.compile(r"(^|[._\-/])(loss|error|err|rmse|mse|mae|mape|smape|logloss|log_loss|"
+                    r"perplexity|latency|wer|cer|fpr|fnr|brier|hamming)([._\-/]|$)", re.I)
+_HIGHER = re.compile(r"(^|[._\-/])(acc|accuracy|auc|roc_auc|pr_auc|f1|f1_score|precision|recall|"
+                     r"r2|map|ndcg|iou|dice|bleu|rouge|top\d*|tpr|tnr|specificity|sensitivity|"
+                     r"score|kappa|mcc)([._\-/]|$)", re.I)
+_EPS = 1e-12  # float noise allowed at a bound (0.1 + 0.2 vs 0.3)
+
+
+def infer_direction(key: str) -> str | None:
+    """``higher`` / ``lower`` from a metric's name, or None when the name does not tell."""
+    leaf = key.rsplit(".", 1)[-1]
+    for name in (leaf, key):
+        if _LOWER.search(name):
+            return "lower"
+        if _HIGHER.search(name):
+            return "higher"
+    return None
+
+
+def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False) -> list[dict[str, Any]]:
+    """Judge every configured metric gate against ``report["metrics"]``.
+
+    ``config`` is a :class:`ci_mlops.config.Config` or a plain mapping with a
+    ``metrics`` key. Configuration problems (a key in two files, a key that exists in
+    neither revision, a drop rule without a direction) raise :class:`UserError` when
+    ``strict`` (the ``check`` command); otherwise they come back as failed gates so a
+    PR comment still renders.
+    """
+    gates_cfg = config.get("metrics") or {}
+    rows = report.get("metrics") or []
+    results: list[dict[str, Any]] = []
+    for key, spec in gates_cfg.items():
+        spec = spec or {}
+        try:
+            entry = resolve_metric(key, rows)
+            if entry is None and spec.get("required", True):
+                unknown_metric(key, rows)
+        except UserError as exc:
+            if strict:
+                raise
+            results.append(_result(key, None, key, "required", None, None, None, False, exc.message))
+            continue
+        results.extend(_judge(key, spec, entry, strict))
+    return results
+
+
+def resolve_metric(key: str, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The report row a gate key names (``FILE:KEY`` or a bare key), or None when no revision has it.
+
+    A bare key that matches rows from two files is an error naming both files.
+    """
+    files = {row["file"] for row in rows}
+    if ":" in key:
+        file, _, dotted = key.partition(":")
+        if file in files:
+            matches = [r for r in rows if r["file"] == file and r["key"] == dotted]
+            return matches[0] if matches else None
+    matches = [r for r in rows if r["key"] == key]
+    found_in = sorted({r["file"] for r in matches})
+    if len(found_in) > 1:
+        raise UserError(
+            f"metrics.{key}: ambiguous, the key is in {' and '.join(found_in)}; "
+            f"write it as FILE:KEY, e.g. '{found_in[0]}:{key}'"
+        )
+    return matches[0] if matches else None
+
+
+def unknown_metric(gate_key: str, rows: list[dict[str, Any]]) -> None:
+    """Raise the error for a required gate on a metric that neither revision has (a typo, usually)."""
+    files = {row["file"] for row in rows}
+    file, dotted = None, gate_key
+    if ":" in gate_key and gate_key.partition(":")[0] in files:
+        file, _, dotted = gate_key.partition(":")
+    known = sorted({r["key"] for r in rows if file is None or r["file"] == file})
+    hint = difflib.get_close_matches(dotted, known, n=1)
+    where = f" in {file}" if file else ""
+    if hint:
+        suggestion = f"; did you mean '{hint[0]}'?"
+    elif known:
+        shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+        suggestion = f" (known metrics: {shown})"
+    else:
+        suggestion = " (no metrics found: does dvc.yaml declare metrics files, and were they produced?)"
+    raise UserError(f"metrics.{gate_key}: no such metric{where} at base or head{suggestion}"
+                    " (set required: false to allow it to be absent)")
+
+
+def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict: bool) -> list[dict[str, Any]]:
+    metric = entry["key"] if entry else key.partition(":")[2] if ":" in key else key
+    file = entry["file"] if entry else None
+    head = entry.get("head") if entry else None
+    base = entry.get("base") if entry else None
+    required = spec.get("required", True)
+    rules = [r for r in RULES if r in spec]
+
+    if entry is None or head is None:
+        if not required:
+            why = "not present at head" if entry else "no such metric"
+            return [_result(key, file, metric, "required", None, None, base, True, f"{why}: skipped", skipped=True)]
+        return [_result(key, file, metric, "required", None, None, base, False,
+                        f"{metric} is missing at head (it was {_fmt(base)} at base)")]
+
+    if not rules:
+        return [_result(key, file, metric, "required", None, head, base, True, f"present ({_fmt(head)})")]
+
+    direction = spec.get("direction") or entry.get("direction") or infer_direction(metric)
+    results = []
+    for rule in rules:
+        bound = spec[rule]
+        if not _is_number(head):
+            results.append(_result(key, file, metric, rule, bound, head, base, False,
+                                   f"{metric} is {_fmt(head)}, not a number"))
+            continue
+        if rule == "min":
+            ok = head >= bound - _EPS
+            results.append(_result(key, file, metric, rule, bound, head, base, ok,
+                                   f"{_fmt(head)} {'>=' if ok else '<'} min {_fmt(bound)}"))
+        elif rule == "max":
+            ok = head <= bound + _EPS
+            results.append(_result(key, file, metric, rule, bound, head, base, ok,
+                                   f"{_fmt(head)} {'<=' if ok else '>'} max {_fmt(bound)}"))
+        else:
+            results.append(_judge_drop(key, file, metric, rule, bound, head, base, direction, strict))
+    return results
+
+
+def _judge_drop(key: str, file: str | None, metric: str, rule: str, bound: float, head: float,
+                base: Any, direction: str | None, strict: bool) -> dict[str, Any]:
+    if direction not in ("higher", "lower"):
+        message = (f"metrics.{key}.direction: needed for {rule} (cannot tell from the name "
+                   f"'{metric}' whether higher or lower is better; set direction: higher|lower)")
+        if strict:
+            raise UserError(message)
+        return _result(key, file, metric, rule, bound, head, base, False, message)
+    if not _is_number(base):
+        why = "no base value" if base is None else f"base value {_fmt(base)} is not a number"
+        return _result(key, file, metric, rule, bound, head, base, True, f"{why}: skipped", skipped=True)
+    worsening = (base - head) if direction == "higher" else (head - base)
+    word = "dropped" if direction == "higher" else "rose"
+    if rule == "max_drop":
+        ok = worsening <= bound + _EPS
+        amount = _fmt(max(worsening, 0.0))
+        shown = _fmt(bound)
+    else:
+        if base == 0:
+            pct = 0.0 if worsening <= 0 else math.inf
+        else:
+            pct = worsening / abs(base) * 100.0
+        ok = pct <= bound + _EPS
+        amount = f"{_fmt(max(pct, 0.0))}%"
+        shown = f"{_fmt(bound)}%"
+    if worsening <= 0:
+        message = f"{_fmt(head)} vs base {_fmt(base)}: no worsening ({rule} {shown})"
+    else:
+        message = f"{word} {amount}: {_fmt(base)} -> {_fmt(head)} ({'within' if ok else 'over'} {rule} {shown})"
+    return _result(key, file, metric, rule, bound, head, base, ok, message)
+
+
+def _result(key: str, file: str | None, metric: str, rule: str, bound: Any, value: Any, base: Any,
+            passed: bool, message: str, *, skipped: bool = False) -> dict[str, Any]:
+    return {"metric": metric, "file": file, "key": key, "rule": rule, "bound": bound, "value": value,
+            "base": base, "passed": bool(passed), "skipped": skipped, "message": message}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return "inf" if math.isinf(value) else f"{value:.6g}"
+    return str(value)
