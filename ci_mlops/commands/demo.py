@@ -1,0 +1,43 @@
+"""`ci-mlops demo`: build a small ML repo and show the whole loop on it, offline."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("demo")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--rows", type=click.IntRange(200, 1_000_000), default=3000, show_default=True,
+              help="Number of synthetic customers in the demo dataset.")
+def command(directory: str | None, rows: int) -> None:
+    """Build a small, real ML project in DIRECTORY and run the ci-mlops loop on it.
+
+    The project is a churn classifier in plain numpy with a DVC pipeline
+    (prepare, train, evaluate), params, metrics, plots and a local DVC remote;
+    its data is generated from a fixed seed, so nothing is downloaded. The demo
+    runs `ci-mlops init --yes`, trains a baseline on `main`, retrains on a branch
+    that changes one hyper-parameter, then runs `ci-mlops check` and
+    `ci-mlops report` and prints the PR comment CI would post.
+
+    DIRECTORY must be new or empty (default: a new temporary directory); it is
+    left in place for you to explore.
+    """
+    from ci_mlops.demo.scenario import BRANCH, run_demo
+
+    result = run_demo(directory, click.echo, rows=rows)
+    rule = "-" * 72
+    if result.report_markdown is not None:
+        click.echo(f"\n{rule}\nThe PR comment CI would post for {BRANCH} -> main:\n{rule}\n")
+        click.echo(result.report_markdown.rstrip())
+    if result.check_output is not None:
+        click.echo(f"\n{rule}\nGate verdicts (`ci-mlops check --base main`, exit {result.check_exit}):\n{rule}\n")
+        click.echo(result.check_output)
+    click.echo(f"\n{rule}")
+    if result.workflows:
+        click.echo("Generated workflows:")
+        for path in result.workflows:
+            click.echo(f"  {path}")
+    if result.skipped:
+        click.echo("Skipped (not in this build): " + ", ".join(f"ci-mlops {name}" for name in result.skipped))
+    click.echo(f"The project is in {result.root}")
+    click.echo(f"  cd {result.root} && git log --oneline --all && ci-mlops report --base main")
