@@ -1,0 +1,53 @@
+"""Column kinds, inferred the way Evidently 0.7 infers them, so verdicts are comparable.
+
+* float -> numeric
+* integer -> categorical when it has at most 10 distinct values, else numeric
+* bool, pandas category -> categorical
+* strings -> categorical, or text when more than half the non-missing values are
+  distinct (ids, free text: not compared, reported as skipped)
+* datetimes and anything else -> skipped
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+INTEGER_CARDINALITY_LIMIT = 10
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+TEXT = "text"
+DATETIME = "datetime"
+UNKNOWN = "unknown"
+COMPARABLE = (NUMERIC, CATEGORICAL)
+
+
+def infer_kind(series: "pd.Series") -> str:
+    """The kind of a column (numeric, categorical, text, datetime or unknown)."""
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return CATEGORICAL
+    if pd.api.types.is_float_dtype(dtype):
+        return NUMERIC
+    if pd.api.types.is_integer_dtype(dtype):
+        return CATEGORICAL if series.nunique() <= INTEGER_CARDINALITY_LIMIT else NUMERIC
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return DATETIME
+    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+        present = series.dropna()
+        if present.empty:
+            return UNKNOWN
+        if dtype == object and not (isinstance(present.iloc[0], str) and isinstance(present.iloc[-1], str)):
+            return UNKNOWN
+        return TEXT if present.nunique() > present.size * 0.5 else CATEGORICAL
+    return UNKNOWN
+
+
+def is_numeric_dtype(series: "pd.Series") -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
