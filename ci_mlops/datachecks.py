@@ -358,7 +358,10 @@ def cached_file(root: Path, path: str) -> Path | None:
 
 
 def dvc_pull(root: Path, path: str) -> None:
-    proc = subprocess.run(["dvc", "pull", "-q", path], cwd=root, capture_output=True, text=True)
+    import sys
+
+    # DVC is a dependency of ci-mlops, so it runs under the same interpreter even off PATH.
+    proc = subprocess.run([sys.executable, "-m", "dvc", "pull", "-q", path], cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
         raise UserError(f"{path}: not in the workspace or the DVC cache, and `dvc pull {path}` failed: "

@@ -1,0 +1,234 @@
+"""Data checks: pure checks on DataFrames, and reading files from the workspace or the DVC cache."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ci_mlops.datachecks import check_column, check_frame, load_data, load_text_columns, required_columns
+from ci_mlops.errors import UserError
+
+
+def one(results, check, column=None):
+    found = [r for r in results if r["check"] == check and r["column"] == column]
+    assert len(found) == 1, results
+    return found[0]
+
+
+@pytest.fixture
+def people():
+    return pd.DataFrame({
+        "id": [1, 2, 3, 4, 4, 6],
+        "age": [34, None, 150, -1, 20, 41],
+        "color": ["red", "blue", "purple", "red", None, "teal"],
+        "code": ["AB-1", "AB-2", "x", "AB-4", "AB-5", "AB-6"],
+    })
+
+
+def test_nulls_range_allowed_unique_regex_with_row_numbers(people):
+    spec = {"columns": {
+        "age": {"nullable": False, "min": 0, "max": 120, "max_null_fraction": 0.1},
+        "color": {"allowed": ["red", "blue"]},
+        "id": {"unique": True},
+        "code": {"regex": r"AB-\d+"},
+    }}
+    out = check_frame(people, spec, name="people.csv")
+    nullable = one(out, "nullable", "age")
+    assert not nullable["passed"] and nullable["failing_rows"] == 1 and nullable["examples"] == [2]
+    assert not one(out, "max_null_fraction", "age")["passed"]
+    low, high = one(out, "min", "age"), one(out, "max", "age")
+    assert (low["failing_rows"], low["examples"], low["value"]) == (1, [4], -1)
+    assert (high["failing_rows"], high["examples"], high["value"]) == (1, [3], 150)
+    assert "1 row above max 120" in high["message"] and "150" in high["message"]
+    allowed = one(out, "allowed", "color")
+    assert allowed["failing_rows"] == 2 and allowed["examples"] == [3, 6]  # None is not "unknown"
+    assert "'purple'" in allowed["message"] and "'teal'" in allowed["message"]
+    unique = one(out, "unique", "id")
+    assert unique["failing_rows"] == 1 and unique["examples"] == [5]
+    regex = one(out, "regex", "code")
+    assert regex["examples"] == [3] and "'x'" in regex["message"]
+    assert all(r["file"] == "people.csv" for r in out)
+
+
+def test_all_passing(people):
+    spec = {"rows": {"min": 1, "max": 10}, "columns": {"id": {"dtype": "int", "min": 1}, "color": {"dtype": "string"}}}
+    out = check_frame(people, spec, name="p")
+    assert all(r["passed"] for r in out), out
+
+
+def test_rows_bounds():
+    frame = pd.DataFrame({"a": range(5)})
+    assert not one(check_frame(frame, {"rows": {"min": 10}}, name="f"), "rows")["passed"]
+    assert not one(check_frame(frame, {"rows": {"max": 4}}, name="f"), "rows")["passed"]
+    assert one(check_frame(frame, {"rows": {"min": 5, "max": 5}}, name="f"), "rows")["passed"]
+
+
+def test_strict_schema_names_unexpected_columns(people):
+    out = check_frame(people, {"schema": "strict", "columns": {"id": {}, "age": {}}}, name="f")
+    schema = one(out, "schema")
+    assert not schema["passed"] and "color, code" in schema["message"]
+
+
+def test_duplicates(people):
+    frame = pd.concat([people, people.iloc[[0, 2]]], ignore_index=True)
+    dup = one(check_frame(frame, {"duplicates": {"max": 1}}, name="f"), "duplicates")
+    assert not dup["passed"] and dup["failing_rows"] == 2 and dup["examples"] == [7, 8]
+    assert one(check_frame(frame, {"duplicates": {"max": 2}}, name="f"), "duplicates")["passed"]
+
+
+def test_leakage_on_keys_and_on_common_columns():
+    train = pd.DataFrame({"id": [1, 2, 3, 4], "x": [0.1, 0.2, 0.3, 0.4]})
+    test = pd.DataFrame({"id": [3, 4, 9], "x": [9.0, 0.4, 0.9]})
+    on_id = check_frame(train, {"leakage": {"with": "test.csv", "on": ["id"]}}, name="train.csv", other=test)
+    leak = one(on_id, "leakage")
+    assert not leak["passed"] and leak["failing_rows"] == 2 and leak["examples"] == [3, 4]
+    assert "also in test.csv" in leak["message"]
+    whole_row = one(check_frame(train, {"leakage": {"with": "test.csv"}}, name="train.csv", other=test), "leakage")
+    assert whole_row["failing_rows"] == 1 and whole_row["examples"] == [4]
+    allowed = one(check_frame(train, {"leakage": {"with": "t", "on": ["id"], "max": 2}}, name="f", other=test), "leakage")
+    assert allowed["passed"]
+
+
+def test_leakage_compares_ids_across_dtypes():
+    train = pd.DataFrame({"id": [1, 2, 3]})
+    test = pd.DataFrame({"id": ["3", "7"]})
+    leak = one(check_frame(train, {"leakage": {"with": "t", "on": ["id"]}}, name="f", other=test), "leakage")
+    assert leak["failing_rows"] == 1
+
+
+def test_leakage_key_column_missing_is_user_error():
+    with pytest.raises(UserError, match=r"test\.csv: no column 'id'"):
+        check_frame(pd.DataFrame({"id": [1]}), {"leakage": {"with": "test.csv", "on": ["id"]}}, name="train.csv",
+                    other=pd.DataFrame({"x": [1]}))
+
+
+def test_configured_column_missing_is_user_error(people):
+    with pytest.raises(UserError, match=r"people\.csv: no column 'agee'.*columns; the file has: id, age"):
+        check_frame(people, {"columns": {"agee": {"min": 0}}}, name="people.csv")
+
+
+@pytest.mark.parametrize("want,values,passed,failing", [
+    ("int", [1, 2, None], True, 0),            # ints with a gap load as float: still ints
+    ("int", [1, 2.5, None], False, 1),
+    ("int", ["1", "x", None], False, 1),
+    ("number", ["1", "x", "2"], False, 1),
+    ("float", [1.5, 2.0], True, 0),
+    ("string", ["a", 3, None], False, 1),
+    ("string", ["a", "b", None], True, 0),
+    ("bool", [True, False, None], True, 0),
+    ("bool", ["true", "maybe"], False, 1),
+    ("datetime", ["2024-01-01", "2024-02-03 10:00", "not a date"], False, 1),
+    ("datetime", ["2024-01-01", "2024-02-03"], True, 0),
+    ("category", ["a", "b"], True, 0),
+    ("category", [0.5, 1.5], False, 2),
+])
+def test_dtype(want, values, passed, failing):
+    result = check_column(pd.Series(values), {"dtype": want}, name="f", column="c")[0]
+    assert result["passed"] is passed, result
+    assert result["failing_rows"] == failing
+
+
+def test_allowed_matches_numbers_written_as_text():
+    result = check_column(pd.Series([0, 1, 1, 2]), {"allowed": ["0", "1"]}, name="f", column="label")[0]
+    assert result["failing_rows"] == 1 and result["examples"] == [4]
+
+
+def test_regex_uses_python_re_for_lookarounds():
+    result = check_column(pd.Series(["ab", "ac"]), {"regex": r"a(?!c)."}, name="f", column="c")[0]
+    assert result["failing_rows"] == 1 and result["examples"] == [2]
+
+
+def test_invalid_regex_is_user_error():
+    with pytest.raises(UserError, match="regex"):
+        check_column(pd.Series(["a"]), {"regex": "("}, name="f", column="c")
+
+
+def test_min_max_on_text_counts_non_numbers():
+    result = check_column(pd.Series(["1", "x", "5"]), {"max": 3}, name="f", column="c")[0]
+    assert result["failing_rows"] == 2 and result["examples"] == [2, 3] and "not a number" in result["message"]
+
+
+def test_required_columns():
+    assert required_columns({"columns": {"a": {}}, "leakage": {"with": "t", "on": ["b"]}}) == ["a", "b"]
+    assert required_columns({"columns": {"a": {}}, "schema": "strict"}) is None
+    assert required_columns({"columns": {"a": {}}, "duplicates": {"max": 0}}) is None
+    assert required_columns({"rows": {"min": 1}}) is None
+
+
+def test_million_rows_all_checks_vectorised():
+    # Correctness at scale (timings live in benchmarks/bench_datachecks.py, never in tests).
+    n = 1_000_000
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"id": np.arange(n), "x": rng.normal(size=n), "cat": rng.choice(["a", "b"], size=n)})
+    frame.loc[[10, 999_999], "x"] = 100.0
+    out = check_frame(frame, {"columns": {"id": {"unique": True}, "x": {"max": 50},
+                                          "cat": {"allowed": ["a", "b"], "regex": "[ab]"}},
+                              "duplicates": {"max": 0}}, name="big")
+    assert one(out, "max", "x")["examples"] == [11, 1_000_000]
+    assert all(r["passed"] for r in out if r["check"] != "max")
+
+
+# -- files: formats, unparsable input, the DVC cache -----------------------------------------
+
+
+def test_load_formats_and_text_columns(tmp_path: Path):
+    frame = pd.DataFrame({"zip": ["00123", "4567"], "n": [1, 2]})
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    frame.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
+    frame.to_parquet(tmp_path / "a.parquet")
+    frame.to_json(tmp_path / "a.jsonl", orient="records", lines=True)
+    for name in ("a.csv", "a.tsv", "a.parquet", "a.jsonl"):
+        assert len(load_data(tmp_path, name)) == 2
+    assert load_data(tmp_path, "a.csv")["zip"].tolist() == [123, 4567]  # what pandas makes of it...
+    assert load_text_columns(tmp_path, "a.csv", ["zip"])["zip"].tolist() == ["00123", "4567"]  # ...and the text
+    assert load_text_columns(tmp_path, "a.parquet", ["zip"]) is None
+
+
+def test_unparsable_and_missing_files_are_user_errors(tmp_path: Path):
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(UserError, match=r"^bad\.parquet: cannot read as parquet"):
+        load_data(tmp_path, "bad.parquet")
+    with pytest.raises(UserError, match=r"^nope\.csv: no such file"):
+        load_data(tmp_path, "nope.csv")
+
+
+@pytest.fixture(scope="module")
+def dvc_repo(tmp_path_factory):
+    from dvc_factory import make_dvc_repo
+
+    return make_dvc_repo(tmp_path_factory.mktemp("dc") / "repo")
+
+
+def test_reads_dvc_tracked_files_from_the_cache(dvc_repo: Path, tmp_path: Path):
+    from dvc_factory import copy_repo
+
+    repo = copy_repo(dvc_repo, tmp_path / "repo")
+    expected_raw = pd.read_csv(repo / "data" / "raw.csv")
+    expected_train = pd.read_csv(repo / "data" / "prepared" / "train.csv")
+    (repo / "data" / "raw.csv").unlink()  # a .dvc-tracked file
+    shutil.rmtree(repo / "data" / "prepared")  # a file inside a stage's output directory
+    pd.testing.assert_frame_equal(load_data(repo, "data/raw.csv"), expected_raw)
+    pd.testing.assert_frame_equal(load_data(repo, "data/prepared/train.csv"), expected_train)
+    assert not (repo / "data" / "raw.csv").exists()  # read in place, not checked out
+
+
+def test_pulls_from_the_remote_when_not_cached(dvc_repo: Path, tmp_path: Path):
+    from dvc_factory import copy_repo
+
+    repo = copy_repo(dvc_repo, tmp_path / "repo")
+    expected = pd.read_csv(repo / "data" / "raw.csv")
+    (repo / "data" / "raw.csv").unlink()
+    shutil.rmtree(repo / ".dvc" / "cache")
+    pd.testing.assert_frame_equal(load_data(repo, "data/raw.csv"), expected)
+
+    shutil.rmtree(repo / ".dvc" / "cache")
+    (repo / "data" / "raw.csv").unlink()
+    config = repo / ".dvc" / "config"  # the remote url is absolute: point it at an empty folder
+    config.write_text(re.sub(r"url = .*", f"url = {tmp_path / 'empty-remote'}", config.read_text()))
+    with pytest.raises(UserError, match=r"^data/raw\.csv: not in the workspace or the DVC cache, and `dvc pull"):
+        load_data(repo, "data/raw.csv")
