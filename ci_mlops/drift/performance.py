@@ -1,0 +1,177 @@
+"""Model performance on labelled current data, against the value recorded at the last release.
+
+``drift.performance`` names the label and prediction columns and the metric. The
+baseline comes from a ``lineage.json`` (``--baseline FILE``; its ``metrics`` map of
+``{file: {dotted.key: value}}``) or else from the metrics files committed at the newest
+release tag (``v1.2.3`` or ``name@v1.2.3``). A worsening beyond ``max_drop`` (in the
+metric's own units) is a degradation.
+
+Classification metrics treat two-valued labels as binary with the larger value
+(1, True, "yes" sorted last) as the positive class; with more classes, precision,
+recall and F1 are macro averages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ci_mlops.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LOWER_IS_BETTER = frozenset({"error_rate", "rmse", "mae"})
+REGRESSION = frozenset({"rmse", "mae"})
+DEFAULT_METRIC = {"classification": "accuracy", "regression": "rmse"}
+
+
+def compute_metric(actual: np.ndarray, predicted: np.ndarray, metric: str) -> float:
+    """The metric of ``predicted`` against ``actual`` (rows where either is missing already dropped)."""
+    if actual.size == 0:
+        raise UserError("no rows with both a label and a prediction in the current data")
+    if metric in REGRESSION:
+        err = actual.astype(np.float64) - predicted.astype(np.float64)
+        return float(np.sqrt(np.mean(err ** 2))) if metric == "rmse" else float(np.mean(np.abs(err)))
+    correct = actual == predicted
+    if metric == "accuracy":
+        return float(np.mean(correct))
+    if metric == "error_rate":
+        return float(1.0 - np.mean(correct))
+    labels = _sorted_labels(np.concatenate([actual, predicted]))
+    classes = labels[-1:] if len(labels) <= 2 else labels
+    scores = [_prf(actual, predicted, c, metric) for c in classes]
+    return float(np.mean(scores))
+
+
+def evaluate_performance(current: "pd.DataFrame", spec: dict[str, Any], baseline: float | None,
+                         baseline_source: str | None) -> dict[str, Any]:
+    """``{"metric", "value", "rows", "baseline", "baseline_source", "change", "max_drop", "degraded", "message"}``."""
+    import pandas as pd
+
+    actual_col, predicted_col = spec["actual"], spec["predicted"]
+    for col in (actual_col, predicted_col):
+        if col not in current.columns:
+            raise UserError(f"drift.performance: column '{col}' is not in the current data")
+    task = spec.get("task", "classification")
+    metric = spec.get("metric") or DEFAULT_METRIC[task]
+    if task == "classification" and metric in REGRESSION or task == "regression" and metric not in REGRESSION:
+        raise UserError(f"drift.performance.metric: '{metric}' does not fit task '{task}'")
+    both = current[[actual_col, predicted_col]].dropna()
+    actual, predicted = both[actual_col].to_numpy(), both[predicted_col].to_numpy()
+    if task == "regression" and not (pd.api.types.is_numeric_dtype(both[actual_col])
+                                     and pd.api.types.is_numeric_dtype(both[predicted_col])):
+        raise UserError(f"drift.performance: regression needs numeric '{actual_col}' and '{predicted_col}' columns")
+    value = compute_metric(actual, predicted, metric)
+    lower = metric in LOWER_IS_BETTER
+    max_drop = spec.get("max_drop")
+    result: dict[str, Any] = {"metric": metric, "value": value, "rows": int(both.shape[0]),
+                              "baseline": baseline, "baseline_source": baseline_source,
+                              "change": None, "max_drop": max_drop, "degraded": False}
+    if baseline is None:
+        result["message"] = f"{metric} = {value:.4g} on {both.shape[0]} labelled rows (no release value to compare with)"
+        return result
+    change = value - baseline
+    worsening = change if lower else -change
+    result["change"] = change
+    result["degraded"] = bool(max_drop is not None and worsening > max_drop + 1e-12)
+    verdict = "degraded" if result["degraded"] else "within bounds"
+    bound = f", allowed worsening {max_drop:g}" if max_drop is not None else ""
+    result["message"] = (f"{metric} = {value:.4g} on {both.shape[0]} labelled rows vs {baseline:.4g} at "
+                         f"{baseline_source} ({change:+.4g}{bound}): {verdict}")
+    return result
+
+
+def baseline_from_lineage(path: str | Path, key: str) -> float:
+    """The value of metric ``key`` in a lineage record's ``metrics`` (``{file: {dotted.key: value}}``)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable lineage JSON file ({type(exc).__name__})") from None
+    metrics = data.get("metrics") if isinstance(data, dict) else None
+    if not isinstance(metrics, dict):
+        raise UserError(f"{path}: no 'metrics' map in the lineage record")
+    value = find_metric(metrics, key)
+    if value is None:
+        raise UserError(f"{path}: no numeric metric '{key}' in its metrics "
+                        f"({', '.join(sorted({k for m in metrics.values() if isinstance(m, dict) for k in m})[:10])})")
+    return value
+
+
+def baseline_from_release(root: str | Path, key: str) -> tuple[float, str] | None:
+    """(value, tag) of metric ``key`` in the metrics files at the newest release tag, or None."""
+    from ci_mlops.deploy.tags import VERSION, REGISTER, parse_tag
+    from ci_mlops.dvc_project import load_project
+    from ci_mlops.git import BlobReader, Repo
+
+    repo = Repo.discover(root)
+    for raw in reversed(repo.tags()):
+        try:
+            tag = parse_tag(raw)
+        except UserError:
+            continue
+        if tag.kind not in (VERSION, REGISTER):
+            continue
+        with BlobReader(repo.root) as reader:
+            project = load_project(repo.root, rev=raw, reader=reader)
+            paths = list(project.metrics_paths)
+            blobs = reader.read_many([(raw, p) for p in paths])
+        metrics = {p: _parse_metrics(p, blob) for p, blob in zip(paths, blobs) if blob is not None}
+        value = find_metric(metrics, key)
+        if value is not None:
+            return value, raw
+        return None
+    return None
+
+
+def find_metric(metrics: dict[str, Any], key: str) -> float | None:
+    """``key`` ("test.accuracy" or "metrics.json:test.accuracy") in ``{file: {dotted.key: value}}``."""
+    from ci_mlops.deploy.lineage import flatten
+
+    file, _, dotted = key.rpartition(":") if ":" in key else ("", "", key)
+    for name, values in metrics.items():
+        if file and name != file or not isinstance(values, dict):
+            continue
+        flat = flatten(values)
+        value = flat.get(dotted)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    return None
+
+
+def _parse_metrics(path: str, blob: bytes) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = json.loads(blob) if path.endswith(".json") else yaml.safe_load(blob)
+    except (ValueError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _sorted_labels(values: np.ndarray) -> list[Any]:
+    unique = list({v.item() if isinstance(v, np.generic) else v for v in values})
+    try:
+        return sorted(unique)
+    except TypeError:
+        return sorted(unique, key=str)
+
+
+def _prf(actual: np.ndarray, predicted: np.ndarray, positive: Any, metric: str) -> float:
+    tp = float(np.sum((predicted == positive) & (actual == positive)))
+    pred_pos = float(np.sum(predicted == positive))
+    real_pos = float(np.sum(actual == positive))
+    precision = tp / pred_pos if pred_pos else 0.0
+    recall = tp / real_pos if real_pos else 0.0
+    if metric == "precision":
+        return precision
+    if metric == "recall":
+        return recall
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -1,0 +1,75 @@
+"""The monitor's GitHub issue: one open issue per repository, updated in place.
+
+While drift (or a performance degradation) persists, every run rewrites the body of
+the one open issue carrying the label (``drift.issue.label``, default
+``ci-mlops:drift``); the first problem run opens it. The first clean run closes it
+with a comment. Creating the issue and the closing comment survive a lost answer
+without duplicates: before posting again we look for what the lost request made.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ci_mlops.github.client import GitHubClient
+
+DEFAULT_LABEL = "ci-mlops:drift"
+DEFAULT_TITLE = "Data drift detected"
+MARKER = "<!-- ci-mlops:drift -->"
+
+
+def find_open_issue(client: "GitHubClient", repo: str, label: str) -> dict[str, Any] | None:
+    """The monitor's open issue: the oldest open issue with the label, preferring ones we wrote."""
+    found = [i for i in client.paginate(client.repo_path(repo, "issues"), {"labels": label, "state": "open"})
+             if "pull_request" not in i]
+    if not found:
+        return None
+    ours = [i for i in found if MARKER in (i.get("body") or "")]
+    return min(ours or found, key=lambda i: i["number"])
+
+
+def upsert_issue(
+    client: "GitHubClient",
+    repo: str,
+    *,
+    problem: bool,
+    body: str,
+    label: str = DEFAULT_LABEL,
+    title: str = DEFAULT_TITLE,
+    closing_note: str = "No drift in the latest run; closing.",
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Open, update or close the monitor's issue.
+
+    Returns ``{"action": "opened"|"updated"|"closed"|"none", "number", "url"}``
+    (``url`` is the issue's web address, None when there is no issue).
+    """
+    body = f"{MARKER}\n{body.rstrip()}\n"
+    existing = find_open_issue(client, repo, label)
+    if problem:
+        if existing is not None:
+            updated = client.request("PATCH", client.repo_path(repo, "issues", existing["number"]),
+                                     json={"title": title, "body": body}).json()
+            return _outcome("updated", updated)
+        created = client.create_once(client.repo_path(repo, "issues"),
+                                     {"title": title, "body": body, "labels": [label]},
+                                     find=lambda: find_open_issue(client, repo, label))
+        return _outcome("opened", created)
+    if existing is None:
+        return {"action": "none", "number": None, "url": None}
+    number = existing["number"]
+    stamp = f"<!-- ci-mlops:drift-closed {run_id or ''} -->"
+    comments = client.repo_path(repo, "issues", number, "comments")
+
+    def find_note() -> dict[str, Any] | None:
+        return next((c for c in client.paginate(comments) if stamp in (c.get("body") or "")), None)
+
+    client.create_once(comments, {"body": f"{stamp}\n{closing_note}\n\n{body}"}, find=find_note)
+    closed = client.request("PATCH", client.repo_path(repo, "issues", number),
+                            json={"state": "closed", "state_reason": "completed"}).json()
+    return _outcome("closed", closed)
+
+
+def _outcome(action: str, issue: dict[str, Any]) -> dict[str, Any]:
+    return {"action": action, "number": issue.get("number"), "url": issue.get("html_url")}
