@@ -18,10 +18,11 @@ def render_model_card(
     card: dict[str, Any] | None = None,
     *,
     notes: str | None = None,
-    slices: list[dict[str, Any]] | None = None,
+    slices: str | None = None,
     server_url: str = "https://github.com",
 ) -> str:
-    """Render the card. ``notes`` is the metrics diff against the previous release (Markdown)."""
+    """Render the card. ``notes`` is the metrics diff against the previous release and
+    ``slices`` the slice/fairness results, both Markdown."""
     card = card or {}
     name = card.get("name") or lineage["model"]
     version = lineage.get("version") or lineage["tag"]
@@ -84,9 +85,7 @@ def render_model_card(
                       [("✅" if g.get("passed") else "❌", f"`{g.get('metric')}`", g.get("rule"),
                         _val(g.get("bound")), _val(g.get("value")), g.get("message", "")) for g in gates])
     if slices:
-        out += ["", "### Slices and fairness", ""]
-        columns = list(dict.fromkeys(k for row in slices for k in row))
-        out += _table(columns, [tuple(_val(row.get(c)) for c in columns) for row in slices])
+        out += ["", "### Slices and fairness", "", slices.strip()]
     if notes:
         previous = (lineage.get("previous") or {}).get("tag")
         title = f"Changes since `{previous}`" if previous else "Changes"

@@ -1,0 +1,225 @@
+"""Which files a release ships, and proof that they are exactly what ``dvc.lock`` says.
+
+Resolution order (first that applies):
+
+1. a registry tag ``NAME@vX.Y.Z`` / ``NAME#STAGE#N`` whose NAME is an ``artifacts:``
+   entry of a ``dvc.yaml`` at the tag: that artifact's path;
+2. ``deploy.artifacts`` in ``.ci-mlops.yml``;
+3. every ``artifacts:`` entry of the ``dvc.yaml`` files at the tag;
+4. the DVC outputs under ``models/`` in ``dvc.lock`` at the tag.
+
+Every artifact must be a DVC output hashed in ``dvc.lock`` at the tag, or a file
+committed to git at the tag. Its bytes come from the workspace when they hash to
+the locked md5, else from the DVC cache, else from the DVC remote (``dvc pull``
+when the workspace is the tag, DVC's API at the tag otherwise). Content that does
+not match ``dvc.lock`` is never released.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.errors import UserError
+from ci_mlops.fsutil import md5_file, sha256_file
+
+MODELS_DIR = "models/"
+
+
+@dataclass
+class Artifact:
+    """One released file: where its verified bytes are and what they hash to."""
+
+    path: str  # repo-relative
+    file: Path  # verified bytes on disk (workspace, DVC cache or a staged copy)
+    size: int
+    sha256: str
+    md5: str
+    source: str  # "dvc" | "git"
+    name: str = ""  # release asset name
+
+    def record(self) -> dict[str, Any]:
+        return {"path": self.path, "name": self.name, "size": self.size, "sha256": self.sha256,
+                "md5": self.md5, "source": self.source}
+
+
+class ArtifactError(UserError):
+    """An artifact cannot be resolved or does not match dvc.lock (exit 2)."""
+
+
+def resolve_paths(project: Any, config: Any, tag: Any) -> tuple[list[str], str]:
+    """The artifact paths to release and where that list came from (for messages)."""
+    if tag.name:
+        spec = _named_artifact(project, tag)
+        if spec is not None:
+            return [spec["path"]], f"artifact '{tag.artifact}' in dvc.yaml"
+    configured = config.get("deploy", "artifacts")
+    if configured:
+        return [posixpath.normpath(p.strip("/")) for p in configured], "deploy.artifacts in .ci-mlops.yml"
+    if project.artifacts:
+        return sorted({a["path"] for a in project.artifacts.values() if a.get("path")}), "artifacts: in dvc.yaml"
+    models = sorted(p for p in project.lock_outs if p.startswith(MODELS_DIR))
+    if models:
+        return models, "DVC outputs under models/"
+    raise ArtifactError(
+        "no artifacts to release: set deploy.artifacts in .ci-mlops.yml, declare `artifacts:` in dvc.yaml, "
+        "or write the model as a DVC output under models/"
+    )
+
+
+def _named_artifact(project: Any, tag: Any) -> dict[str, Any] | None:
+    for key in (tag.artifact, tag.name):
+        spec = project.artifacts.get(key)
+        if spec and (not tag.path or spec["path"].startswith(tag.path.rstrip("/") + "/")):
+            return spec
+    return None
+
+
+def expected_hashes(paths: list[str], project: Any, tracked: set[str], rev_label: str) -> dict[str, tuple[str, str | None]]:
+    """path -> (source, locked md5). ``tracked`` = files committed at the tag."""
+    out: dict[str, tuple[str, str | None]] = {}
+    for path in paths:
+        entry = project.lock_outs.get(path)
+        if entry is not None:
+            md5 = entry.get("md5")
+            if not md5:
+                raise ArtifactError(f"{path}: dvc.lock at {rev_label} has no md5 for it (only {', '.join(entry) or 'nothing'})")
+            if md5.endswith(".dir"):
+                raise ArtifactError(
+                    f"{path}: is a directory output; list the files to release in deploy.artifacts "
+                    "or make the model a single file")
+            out[path] = ("dvc", md5)
+        elif any(path in stage.outs for stage in project.stages.values()):
+            raise ArtifactError(
+                f"{path}: declared in dvc.yaml but not in dvc.lock at {rev_label}; run `dvc repro`, commit dvc.lock and re-tag")
+        elif path in tracked:
+            out[path] = ("git", None)
+        elif any(path.startswith(o.rstrip("/") + "/") for o, e in project.lock_outs.items()
+                 if str(e.get("md5", "")).endswith(".dir")):
+            raise ArtifactError(f"{path}: is inside a directory output; release the whole model file, not part of a directory")
+        else:
+            raise ArtifactError(f"{path}: neither a DVC output in dvc.lock nor a file committed at {rev_label}")
+    return out
+
+
+def asset_names(paths: list[str]) -> dict[str, str]:
+    """Release asset names: the file name, or the path with '/' as '--' where two names collide."""
+    base = [posixpath.basename(p) for p in paths]
+    return {p: (b if base.count(b) == 1 else p.replace("/", "--")) for p, b in zip(paths, base)}
+
+
+def materialize(
+    root: Path,
+    expected: dict[str, tuple[str, str | None]],
+    *,
+    commit: str,
+    at_head: bool,
+    staging: Path,
+    reader: Any,
+    rev_label: str,
+) -> list[Artifact]:
+    """Find verified bytes for every artifact; pull from the DVC remote when they are nowhere local."""
+    from ci_mlops.dvc_project import cache_path
+
+    found: dict[str, Path] = {}
+    to_pull: list[str] = []
+    for path, (source, md5) in expected.items():
+        if source == "git":
+            found[path] = _from_git(reader, commit, path, staging, rev_label)
+            continue
+        assert md5
+        local = root / path
+        if local.is_file() and md5_file(local) == md5:
+            found[path] = local
+            continue
+        if local.exists() and at_head:
+            raise ArtifactError(
+                f"{path}: the workspace file does not match dvc.lock at {rev_label} (md5 {md5_file(local) if local.is_file() else 'of a directory'} "
+                f"!= {md5}); run `dvc checkout {path}` to restore it, or `dvc repro` and commit dvc.lock, then re-tag")
+        cached = cache_path(root, md5)
+        if cached.is_file() and md5_file(cached) == md5:
+            found[path] = cached
+            continue
+        to_pull.append(path)
+    if to_pull:
+        if at_head:
+            _dvc_pull(root, to_pull)
+            for path in to_pull:
+                md5 = expected[path][1]
+                local = root / path
+                if not (local.is_file() and md5_file(local) == md5):
+                    raise ArtifactError(f"{path}: `dvc pull` did not restore the content dvc.lock expects ({md5})")
+                found[path] = local
+        else:
+            for path in to_pull:
+                found[path] = _fetch_at_rev(root, path, commit, staging, expected[path][1] or "", rev_label)
+    names = asset_names(list(expected))
+    artifacts = []
+    for path, file in found.items():
+        source, md5 = expected[path]
+        actual_md5 = md5_file(file)
+        if md5 and actual_md5 != md5:  # cheap insurance: never release unverified bytes
+            raise ArtifactError(f"{path}: content md5 {actual_md5} does not match dvc.lock ({md5})")
+        artifacts.append(Artifact(path=path, file=file, size=file.stat().st_size, sha256=sha256_file(file),
+                                  md5=actual_md5, source=source, name=names[path]))
+    return sorted(artifacts, key=lambda a: a.path)
+
+
+def _from_git(reader: Any, commit: str, path: str, staging: Path, rev_label: str) -> Path:
+    data = reader.read(commit, path)
+    if data is None:
+        raise ArtifactError(f"{path}: not a file in git at {rev_label}")
+    target = staging / "git" / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def dvc_command() -> list[str]:
+    """How to run DVC: the ``dvc`` next to this Python, else ``python -m dvc``."""
+    exe = Path(sys.executable).parent / "dvc"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "dvc"]
+
+
+def _dvc_pull(root: Path, paths: list[str]) -> None:
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    proc = subprocess.run([*dvc_command(), "pull", "-q", *paths], cwd=root, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        reason = _last_line(proc.stderr or proc.stdout)
+        raise ArtifactError(
+            f"{', '.join(paths)}: not in the workspace, the DVC cache or the DVC remote ({reason}); "
+            "run `dvc push` where the model was trained")
+
+
+def _fetch_at_rev(root: Path, path: str, commit: str, staging: Path, md5: str, rev_label: str) -> Path:
+    """Stream a file as of ``commit`` from the DVC cache or remote into the staging folder."""
+    import dvc.api
+
+    target = staging / "dvc" / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.md5()
+    try:
+        with dvc.api.open(path, repo=str(root), rev=commit, mode="rb") as src, open(target, "wb") as dst:
+            while block := src.read(1 << 20):
+                digest.update(block)
+                dst.write(block)
+    except Exception as exc:  # DVC raises many types for a missing remote object
+        shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+        raise ArtifactError(
+            f"{path}: not in the DVC cache and could not be fetched from the DVC remote for {rev_label} "
+            f"({_last_line(str(exc)) or type(exc).__name__}); run `dvc push` where the model was trained") from exc
+    if digest.hexdigest() != md5:
+        raise ArtifactError(f"{path}: the DVC remote returned content with md5 {digest.hexdigest()}, dvc.lock says {md5}")
+    return target
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    return lines[-1] if lines else "no details"

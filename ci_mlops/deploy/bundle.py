@@ -1,0 +1,256 @@
+"""Prepare a release: from a tag to verified artifacts, gate verdicts, notes, card and lineage.
+
+Nothing here publishes anything; :mod:`ci_mlops.commands.deploy` hands the
+:class:`Bundle` to a target. Reading is done at the tagged commit (``dvc.lock``,
+metrics, params through git), so a tag can be released from any checkout.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.deploy import lineage as lineage_mod
+from ci_mlops.deploy.artifacts import Artifact, expected_hashes, materialize, resolve_paths
+from ci_mlops.deploy.model_card import render_model_card
+from ci_mlops.deploy.tags import REGISTER, STAGE, VERSION, Tag, parse_tag, version_key
+from ci_mlops.errors import UserError
+from ci_mlops.fsutil import atomic_write, sha256_file
+
+
+@dataclass
+class Bundle:
+    """A release ready to publish: files staged in ``out_dir``."""
+
+    tag: Tag
+    commit: str
+    model: str
+    version: str | None
+    stage: str | None
+    environment: str
+    artifacts: list[Artifact]
+    lineage: dict[str, Any]
+    card: str
+    notes: str
+    gates: list[dict[str, Any]]
+    previous: str | None
+    out_dir: Path
+    slices: str | None = None  # slice/fairness Markdown for the card
+    changes: str | None = None  # diff against the previous release, for the card
+    paths: dict[str, Path] = field(default_factory=dict)  # "lineage", "card", "notes"
+
+    @property
+    def failed_gates(self) -> list[dict[str, Any]]:
+        return [g for g in self.gates if not g.get("passed") and not g.get("skipped")]
+
+    @property
+    def title(self) -> str:
+        text = f"{self.model} v{self.version}" if self.version else self.model
+        if self.stage:
+            text += f" → {self.stage} (#{self.tag.number})"
+        return text
+
+    def write(self, card: str | None = None, lineage: dict[str, Any] | None = None) -> None:
+        """(Re)write model-card.md, lineage.json and release-notes.md into ``out_dir``."""
+        if card is not None:
+            self.card = card
+        if lineage is not None:
+            self.lineage = lineage
+        self.paths = {"lineage": self.out_dir / "lineage.json", "card": self.out_dir / "model-card.md",
+                      "notes": self.out_dir / "release-notes.md"}
+        atomic_write(self.paths["lineage"], lineage_mod.dumps(self.lineage))
+        atomic_write(self.paths["card"], self.card)
+        atomic_write(self.paths["notes"], self.notes)
+
+
+def tag_from_env(explicit: str | None, env: dict[str, str]) -> str:
+    """``--tag``, else ``GITHUB_REF`` when it is a tag ref, else ``GITHUB_REF_NAME`` of a tag run."""
+    if explicit:
+        return explicit
+    ref = env.get("GITHUB_REF") or ""
+    if ref.startswith("refs/tags/"):
+        return ref[len("refs/tags/"):]
+    if env.get("GITHUB_REF_TYPE") == "tag" and env.get("GITHUB_REF_NAME"):
+        return env["GITHUB_REF_NAME"]
+    if ref:
+        raise UserError(f"GITHUB_REF is '{ref}', not a tag; deploy runs on tag pushes (or pass --tag)")
+    raise UserError("no tag: pass --tag TAG (deploy runs on tags like v1.2.3, NAME@v1.2.3 or NAME#STAGE#N)")
+
+
+def model_name(tag: Tag, config: Any, repository: str | None, root: Path) -> str:
+    return (tag.name or config.get("deploy", "name") or config.get("model_card", "name")
+            or (repository.split("/")[-1] if repository else root.name))
+
+
+def environment_for(tag: Tag, config: Any) -> str:
+    """The GitHub environment a release job runs in: the stage's name, else ``deploy.environment``."""
+    return tag.stage or config.get("deploy", "environment") or "production"
+
+
+def parse_all(tags: list[str]) -> list[Tag]:
+    out = []
+    for raw in tags:
+        try:
+            out.append(parse_tag(raw))
+        except UserError:
+            continue
+    return out
+
+
+def stage_version(tag: Tag, at_commit: list[Tag]) -> str | None:
+    """The version a stage tag assigns: the highest ``NAME@v`` (else plain ``v``) tag at its commit."""
+    for kind, name in ((REGISTER, tag.name), (VERSION, None)):
+        versions = [t.version for t in at_commit if t.kind == kind and t.name == name and t.version]
+        if versions:
+            return max(versions, key=version_key)
+    return None
+
+
+def previous_tag(tag: Tag, all_tags: list[Tag]) -> Tag | None:
+    """The release of the same model just before ``tag`` (SemVer order; stage tags by counter)."""
+    if tag.kind == STAGE:
+        earlier = [t for t in all_tags if t.kind == STAGE and t.name == tag.name and t.stage == tag.stage
+                   and (t.number or 0) < (tag.number or 0)]
+        return max(earlier, key=lambda t: t.number or 0, default=None)
+    assert tag.version
+    earlier = [t for t in all_tags if t.kind == tag.kind and t.name == tag.name and t.version
+               and version_key(t.version) < version_key(tag.version)]
+    return max(earlier, key=lambda t: version_key(t.version or "0.0.0"), default=None)
+
+
+def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str | None = None,
+            actor: str | None = None, run_url: str | None = None, server_url: str = "https://github.com",
+            log: Any = lambda _m: None) -> Bundle:
+    """Resolve, verify and stage everything a release of ``tag`` publishes."""
+    from ci_mlops.dvc_project import load_project
+    from ci_mlops.git import BlobReader, Repo
+
+    repo = Repo(root)
+    commit = repo.try_rev_parse(f"refs/tags/{tag.raw}")
+    if commit is None:
+        hint = " (this is a shallow clone: use `fetch-depth: 0` in actions/checkout)" if repo.is_shallow() else \
+            " (fetch tags with `git fetch --tags`)"
+        raise UserError(f"tag '{tag.raw}' does not exist in this repository{hint}")
+    at_head = repo.head() == commit
+    label = tag.raw
+    if at_head and repo.is_dirty(["dvc.lock", "dvc.yaml", "*/dvc.lock", "*/dvc.yaml"]):
+        raise UserError(f"dvc.yaml/dvc.lock have uncommitted changes; the release must match the tag {label}: "
+                        "commit them and tag again, or `git checkout -- dvc.lock dvc.yaml`")
+
+    all_tags = parse_all(repo.tags())
+    at_commit = parse_all(repo.git("tag", "--points-at", commit).splitlines())
+    version = tag.version if tag.kind != STAGE else stage_version(tag, at_commit)
+    prev = previous_tag(tag, all_tags)
+    prev_commit = repo.try_rev_parse(f"refs/tags/{prev.raw}") if prev else None
+    model = model_name(tag, config, repository, root)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    with BlobReader(root) as reader:
+        project = load_project(root, rev=commit, reader=reader)
+        tracked = set(repo.ls_files(commit))
+        paths, origin = resolve_paths(project, config, tag)
+        log(f"artifacts ({origin}): {', '.join(paths)}")
+        expected = expected_hashes(paths, project, tracked, label)
+        artifacts = materialize(root, expected, commit=commit, at_head=at_head, staging=out_dir / "files",
+                                reader=reader, rev_label=label)
+
+    report, gates = _report_and_gates(root, config, base=prev.raw if prev else commit, head=commit)
+    from ci_mlops.report import render_markdown
+
+    # Release notes: gates + the diff against the previous release (all metrics for a first release).
+    notes = render_markdown({**report, "gates": gates}, show_all=prev is None)
+    card_changes = render_markdown(report) if prev else None
+    metrics: dict[str, dict[str, Any]] = {}
+    for row in report.get("metrics", []):
+        if row.get("head") is not None:
+            metrics.setdefault(row["file"], {})[row["key"]] = row["head"]
+    params = project.lock_params or {}
+    if not params:
+        for row in report.get("params", []):
+            if row.get("head") is not None:
+                params.setdefault(row["file"], {})[row["key"]] = row["head"]
+    data, code = [], []
+    for path, info in sorted(project.lock_deps.items()):
+        if not info.get("md5"):
+            continue
+        entry = {"path": path, **{k: info[k] for k in ("md5", "size", "nfiles") if k in info}}
+        if path in expected:  # the released model itself, when a later stage reads it
+            continue
+        (code if path in tracked else data).append(entry)
+
+    record = lineage_mod.build_lineage(
+        tag=tag.raw, version=version, model=model, stage=tag.stage, commit=commit,
+        artifacts=[a.record() for a in artifacts], data=data, code=code, params=params, metrics=metrics,
+        gates=[_gate_record(g) for g in gates], repository=repository, actor=actor, run_url=run_url,
+        previous={"tag": prev.raw, "commit": prev_commit} if prev and prev_commit else None,
+        prerelease=bool(version and Tag("v" + version, VERSION, version=version).prerelease),
+    )
+    slices_md = _slices_markdown(config, root) if at_head else None
+    bundle = Bundle(tag=tag, commit=commit, model=model, version=version, stage=tag.stage,
+                    environment=environment_for(tag, config), artifacts=artifacts, lineage=record, card="",
+                    notes=_notes_header(tag, prev, model, version) + notes, gates=gates,
+                    previous=prev.raw if prev else None, out_dir=out_dir, slices=slices_md,
+                    changes=card_changes)
+    bundle.card = render_card(bundle, config, server_url=server_url)
+    bundle.write()
+    return bundle
+
+
+def render_card(bundle: Bundle, config: Any, *, server_url: str, lineage: dict[str, Any] | None = None) -> str:
+    return render_model_card(lineage or bundle.lineage, config.get("model_card") or {},
+                             notes=bundle.changes, slices=bundle.slices, server_url=server_url)
+
+
+def adopt(bundle: Bundle, earlier: dict[str, Any], config: Any, *, server_url: str) -> bool:
+    """Take the lineage of an earlier attempt at this release when it describes the same model.
+
+    Returns False (and changes nothing) when the earlier record is for another commit
+    or other artifact bytes; the caller then reports the conflict.
+    """
+    def identity(record: dict[str, Any]) -> tuple:
+        return (record.get("commit"), record.get("tag"),
+                sorted((a.get("path"), a.get("sha256")) for a in record.get("artifacts") or []))
+
+    if identity(earlier) != identity(bundle.lineage):
+        return False
+    bundle.write(card=render_card(bundle, config, server_url=server_url, lineage=earlier), lineage=earlier)
+    return True
+
+
+def lineage_digest(bundle: Bundle) -> str:
+    return sha256_file(bundle.paths["lineage"])
+
+
+def _report_and_gates(root: Path, config: Any, *, base: str, head: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from ci_mlops.gates import evaluate_gates
+    from ci_mlops.report import build_report
+
+    report = build_report(root, base=base, head=head, config=config, plots=False)
+    return report, evaluate_gates(config, report)
+
+
+def _gate_record(gate: dict[str, Any]) -> dict[str, Any]:
+    keys = ("metric", "file", "rule", "bound", "value", "base", "passed", "message")
+    return {k: gate.get(k) for k in keys}
+
+
+def _slices_markdown(config: Any, root: Path) -> str | None:
+    if not config.get("slices"):
+        return None
+    from ci_mlops.checks import run_slices
+    from ci_mlops.slices import render_markdown
+
+    return render_markdown(run_slices(config, root)) or None
+
+
+def _notes_header(tag: Tag, prev: Tag | None, model: str, version: str | None) -> str:
+    since = f"Compared with the previous release `{prev.raw}`." if prev else "First release of this model."
+    what = f"**{model}**" + (f" v{version}" if version else "") + (f", stage **{tag.stage}**" if tag.stage else "")
+    return (f"{what} released from `{tag.raw}`. {since} Model card, lineage record and artifacts are attached; "
+            f"verify them with `ci-mlops audit verify {tag.raw}`.\n\n")
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

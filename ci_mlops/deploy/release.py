@@ -1,0 +1,225 @@
+"""GitHub Releases, created and finished idempotently.
+
+A release is created as a draft, its assets are uploaded through the
+``upload_url`` the API returns (a different host on github.com; GitHub
+Enterprise Server works unchanged), and only then is it published. Re-running
+the same tag finds the release by its tag and finishes it: an asset already
+there with the same name and content is kept, a missing or half-uploaded one is
+uploaded, and one with different content stops the run with a clear message; it
+is never overwritten. When a step fails, the error says what was done and how to
+finish, so a half-done release is never left behind silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ci_mlops.errors import CiMlopsError, UserError
+
+BODY_LIMIT = 125_000  # GitHub refuses longer release bodies
+
+
+@dataclass
+class Asset:
+    """A file to attach to the release."""
+
+    name: str
+    file: Path
+    sha256: str
+    size: int
+
+    @property
+    def content_type(self) -> str:
+        if self.name.endswith(".json"):
+            return "application/json"
+        if self.name.endswith(".md"):
+            return "text/markdown"
+        return mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+
+
+class AssetConflict(UserError):
+    """The release already has an asset of that name with different content (exit 2)."""
+
+
+@dataclass
+class Outcome:
+    """What a publish run did, for the summary and step outputs."""
+
+    release: dict[str, Any] = field(default_factory=dict)
+    created: bool = False
+    uploaded: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    replaced_broken: list[str] = field(default_factory=list)
+    published: bool = False
+
+    @property
+    def url(self) -> str:
+        return self.release.get("html_url", "")
+
+
+class Releases:
+    """The releases of one repository, through a :class:`~ci_mlops.github.client.GitHubClient`."""
+
+    def __init__(self, client: Any, repo: str, *, log: Callable[[str], None] = lambda _m: None):
+        self.client = client
+        self.repo = repo
+        self.log = log
+
+    def _path(self, *parts: str | int) -> str:
+        return self.client.repo_path(self.repo, *parts)
+
+    def find(self, tag: str) -> dict[str, Any] | None:
+        """The release for ``tag``, drafts included (GitHub's by-tag lookup does not return drafts)."""
+        from ci_mlops.github.client import ApiError
+
+        try:
+            return self.client.get_json(self._path("releases", "tags", tag))
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+        for release in self.client.paginate(self._path("releases")):
+            if release.get("tag_name") == tag:
+                return release
+        return None
+
+    def assets(self, release: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(self.client.paginate(self._path("releases", release["id"], "assets")))
+
+    def read_asset(self, release: dict[str, Any], name: str) -> bytes | None:
+        """The bytes of the asset called ``name``, or None when the release has none."""
+        for asset in self.assets(release):
+            if asset.get("name") == name and asset.get("state", "uploaded") == "uploaded":
+                return self.client.download(asset["url"])
+        return None
+
+    def publish(self, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
+                assets: list[Asset], release: dict[str, Any] | None = None) -> Outcome:
+        """Create or finish the release for ``tag`` with exactly ``assets``; see the module docstring."""
+        outcome = Outcome()
+        try:
+            self._publish(outcome, tag, title=title, body=_clip(body), prerelease=prerelease, draft=draft,
+                          assets=assets, release=release)
+        except CiMlopsError as exc:
+            raise type(exc)(f"{exc.message} [{_progress(outcome, tag, draft)}]") from exc
+        return outcome
+
+    def _publish(self, outcome: Outcome, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
+                 assets: list[Asset], release: dict[str, Any] | None) -> None:
+        from ci_mlops.github.client import ApiError
+
+        release = release or self.find(tag)
+        if release is None:
+            payload = {"tag_name": tag, "name": title, "body": body, "draft": True, "prerelease": prerelease}
+            try:
+                release = self.client.create_once(self._path("releases"), payload, lambda: self.find(tag))
+                outcome.created = True
+                self.log(f"created draft release {tag}")
+            except ApiError as exc:  # someone (a parallel run) created it meanwhile
+                if "already_exists" not in exc.error_codes:
+                    raise
+                release = self.find(tag)
+                if release is None:
+                    raise
+        else:
+            self.log(f"found release {tag} ({'draft' if release.get('draft') else 'published'}); finishing it")
+        outcome.release = release
+
+        existing = {a["name"]: a for a in self.assets(release)}
+        # Check every asset before uploading any, so a conflict changes nothing.
+        plan: list[Asset] = []
+        for asset in assets:
+            current = existing.get(asset.name)
+            if current is None:
+                plan.append(asset)
+            elif current.get("state", "uploaded") != "uploaded":  # an upload that died half-way
+                self.client.request("DELETE", current["url"])
+                outcome.replaced_broken.append(asset.name)
+                plan.append(asset)
+            elif self._same(current, asset):
+                outcome.kept.append(asset.name)
+            else:
+                raise AssetConflict(
+                    f"release {tag} already has an asset '{asset.name}' with different content "
+                    f"(sha256 {self._digest(current)[:12]}... there, {asset.sha256[:12]}... here); it was not "
+                    "overwritten: delete that asset (or the whole release) on GitHub and re-run, or release a new tag")
+        for asset in plan:
+            try:
+                self.client.upload_asset(release["upload_url"], asset.name, asset.file.read_bytes(), asset.content_type)
+            except ApiError as exc:  # a lost answer whose retry met the first upload
+                if "already_exists" not in exc.error_codes:
+                    raise
+                again = {a["name"]: a for a in self.assets(release)}.get(asset.name)
+                if again is None or not self._same(again, asset):
+                    raise AssetConflict(f"release {tag}: asset '{asset.name}' appeared during the upload with "
+                                        "different content; delete it on GitHub and re-run") from exc
+            outcome.uploaded.append(asset.name)
+            self.log(f"uploaded {asset.name} ({asset.size} bytes)")
+
+        changes: dict[str, Any] = {}
+        if release.get("body", "") != body:
+            changes["body"] = body
+        if release.get("name") != title:
+            changes["name"] = title
+        if bool(release.get("prerelease")) != prerelease:
+            changes["prerelease"] = prerelease
+        if release.get("draft") and not draft:
+            changes["draft"] = False
+        if changes:
+            release = self.client.request("PATCH", self._path("releases", release["id"]), json=changes).json()
+            outcome.release = release
+        outcome.published = not release.get("draft", False)
+        if outcome.published and "draft" in changes:
+            self.log(f"published release {tag}")
+
+    def _digest(self, current: dict[str, Any]) -> str:
+        digest = current.get("digest") or ""
+        if digest.startswith("sha256:"):
+            return digest[len("sha256:"):]
+        return hashlib.sha256(self.client.download(current["url"])).hexdigest()
+
+    def _same(self, current: dict[str, Any], asset: Asset) -> bool:
+        if current.get("size") != asset.size:
+            return False
+        return self._digest(current) == asset.sha256
+
+
+def lineage_from_release(data: bytes | None) -> dict[str, Any] | None:
+    """Parse a released lineage.json; None when absent or unreadable (then it is simply re-checked)."""
+    if data is None:
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _clip(body: str) -> str:
+    if len(body) <= BODY_LIMIT:
+        return body
+    note = "\n\n> Release notes truncated; the full report is in model-card.md.\n"
+    return body[: BODY_LIMIT - len(note)] + note
+
+
+def _progress(outcome: Outcome, tag: str, draft: bool) -> str:
+    done = []
+    if outcome.created:
+        done.append("created the draft release")
+    elif outcome.release:
+        done.append("found the existing release")
+    if outcome.uploaded:
+        done.append("uploaded " + ", ".join(outcome.uploaded))
+    if outcome.kept:
+        done.append("kept " + ", ".join(outcome.kept))
+    state = "nothing was published"
+    if outcome.release and not outcome.release.get("draft", True):
+        state = "the release is public but incomplete"
+    elif outcome.release and draft:
+        state = "the release stays a draft"
+    what = "; ".join(done) if done else "no release was created"
+    return f"{what}; {state}; re-run `ci-mlops deploy --tag {tag}` to finish it"
