@@ -1,0 +1,42 @@
+"""The configuration reference in docs/config.md and README.md is generated from the schema and up to date."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+
+import pytest
+
+from conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("gen_config_docs", ROOT / "tools" / "gen_config_docs.py")
+gen = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(gen)
+
+
+def test_generated_reference_is_up_to_date(capsys):
+    assert gen.main(["--check"]) == 0, capsys.readouterr().out + "\n(run: python tools/gen_config_docs.py)"
+
+
+def test_every_schema_key_is_documented():
+    schema = json.loads(gen.SCHEMA.read_text())
+    doc = gen.DOC.read_text()
+    for name, node in schema["properties"].items():
+        assert f"`{name}`" in doc
+        for child in node.get("properties", {}):
+            assert f"`{name}.{child}`" in doc
+
+
+def test_a_schema_change_makes_the_docs_stale():
+    schema = json.loads(gen.SCHEMA.read_text())
+    changed = copy.deepcopy(schema)
+    changed["properties"]["drift"]["properties"]["schedule"]["default"] = "0 7 * * 2"
+    assert gen.render_doc(changed) != gen.render_doc(schema)
+    assert "`\"0 7 * * 2\"`" in gen.render_doc(changed)
+
+
+def test_embed_needs_both_markers():
+    with pytest.raises(SystemExit, match="markers"):
+        gen.embed("# no markers here\n", "body")
+    assert gen.embed(f"a\n{gen.BEGIN}\nold\n{gen.END}\nz", "new\n") == f"a\n{gen.BEGIN}\nnew\n{gen.END}\nz"
