@@ -1,0 +1,83 @@
+"""``ci-mlops audit``: check released models against their lineage, list model history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+import click
+
+
+@click.group("audit")
+def command() -> None:
+    """Verify releases against their lineage record and list each model's release history."""
+
+
+@command.command("verify")
+@click.argument("tag")
+@click.option("--path", "paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A local copy of a released artifact (repeatable); matched to the lineage by asset name or "
+                   "path. Default: download every artifact from the GitHub release.")
+@click.option("--lineage", "lineage_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A local lineage.json. Default: the one attached to the GitHub release.")
+@click.option("--repo", "repo_opt", metavar="OWNER/NAME", help="GitHub repository. Default: GITHUB_REPOSITORY.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def verify(tag: str, paths: tuple[Path, ...], lineage_path: Path | None, repo_opt: str | None, fmt: str) -> None:
+    """Check that a release has not been tampered with.
+
+    The artifacts' size, SHA-256 and MD5 must match lineage.json, lineage.json
+    must match the tag (same commit) and dvc.lock at the tag (artifact and data
+    hashes). Exit 0 when everything matches, 1 naming the first artifact or
+    record that does not, 2 for bad input.
+    """
+    from ci_mlops.deploy.audit import verify_release
+    from ci_mlops.errors import CheckFailed
+    from ci_mlops.git import Repo
+    from ci_mlops.github.context import GitHubContext
+
+    repo = Repo.discover(".")
+    ctx = GitHubContext.from_env(repo=repo_opt)
+    findings = verify_release(repo, tag, paths=list(paths), lineage_path=lineage_path, ctx=ctx)
+    if fmt == "json":
+        click.echo(json.dumps({"tag": tag, "passed": all(f["ok"] for f in findings), "checks": findings}, indent=2))
+    else:
+        for f in findings:
+            click.echo(f"{'ok  ' if f['ok'] else 'FAIL'}  {f['subject']}: {f['message']}")
+    failed = [f for f in findings if not f["ok"]]
+    if failed:
+        raise CheckFailed(f"tampering detected in {tag}: {failed[0]['subject']}: {failed[0]['message']}"
+                          + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
+    if fmt == "text":
+        click.echo(f"{tag}: {len(findings)} checks passed; the release matches its lineage and dvc.lock")
+
+
+@command.command("log")
+@click.option("--model", "model_opt", metavar="NAME", help="Only this model.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file. Default: .ci-mlops.yml at the repository root.")
+@click.option("--repo", "repo_opt", metavar="OWNER/NAME", help="GitHub repository. Default: GITHUB_REPOSITORY.")
+def log(model_opt: str | None, fmt: str, config_path: Path | None, repo_opt: str | None) -> None:
+    """The release history of each model: version, stage, date, commit and key metrics.
+
+    Read from the git tags (vX.Y.Z, NAME@vX.Y.Z, NAME#STAGE#N); with a GitHub
+    token the release URL of each tag is added. Key metrics are the gated ones
+    (metrics: in .ci-mlops.yml), else the first few of each metrics file.
+    """
+    from ci_mlops.config import find_config, load_config
+    from ci_mlops.deploy.audit import release_history, render_history
+    from ci_mlops.git import Repo
+    from ci_mlops.github.context import GitHubContext
+
+    repo = Repo.discover(".")
+    config = load_config(config_path or find_config(repo.root))
+    ctx = GitHubContext.from_env(repo=repo_opt)
+    history = release_history(repo, config, ctx, model=model_opt,
+                              warn=lambda m: click.echo(f"ci-mlops: warning: {m}", err=True))
+    if fmt == "json":
+        click.echo(json.dumps({"models": history}, indent=2, default=str))
+    else:
+        click.echo(render_history(history))
+
+

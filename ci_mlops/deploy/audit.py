@@ -1,0 +1,247 @@
+"""Tamper detection for releases, and the release history of each model.
+
+``verify_release`` checks three things against each other: the artifact bytes
+(downloaded from the release or given locally), the lineage record, and what git
+says about the tag (its commit and ``dvc.lock`` there). Each check is one finding
+``{"subject", "ok", "message"}``; the command turns the first failure into exit 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+from ci_mlops.deploy.tags import RELEASING, STAGE, parse_tag, version_key
+from ci_mlops.errors import UserError
+
+SCHEMA_PATH = Path(__file__).with_name("lineage.schema.json")  # docs/lineage.schema.json is a copy
+
+
+def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
+    return {"subject": subject, "ok": ok, "message": message}
+
+
+def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path: Path | None,
+                   ctx: Any) -> list[dict[str, Any]]:
+    """All findings for ``tag_text``; UserError when the inputs themselves are unusable."""
+    from ci_mlops.dvc_project import load_project
+    from ci_mlops.git import BlobReader
+
+    tag = parse_tag(tag_text)
+    commit = repo.try_rev_parse(f"refs/tags/{tag.raw}")
+    if commit is None:
+        raise UserError(f"tag '{tag.raw}' does not exist in this repository (fetch tags with `git fetch --tags`)")
+
+    releases = release = None
+    if lineage_path is None or not paths:
+        from ci_mlops.deploy.release import Releases
+
+        if not ctx.repo or not ctx.token:
+            raise UserError("give --lineage and --path, or set GITHUB_REPOSITORY and GITHUB_TOKEN to read the release")
+        releases = Releases(ctx.client(), ctx.repo)
+        release = releases.find(tag.raw)
+        if release is None:
+            raise UserError(f"no GitHub release for tag '{tag.raw}' in {ctx.repo}")
+
+    findings: list[dict[str, Any]] = []
+    if lineage_path is not None:
+        raw = lineage_path.read_bytes()
+    else:
+        raw = releases.read_asset(release, "lineage.json")
+        if raw is None:
+            return [finding("lineage.json", False, f"the release of {tag.raw} has no lineage.json asset")]
+    try:
+        lineage = json.loads(raw)
+    except ValueError as exc:
+        return [finding("lineage.json", False, f"not valid JSON ({exc})")]
+    problems = schema_problems(lineage)
+    findings.append(finding("lineage.json", not problems, problems[0] if problems else "valid against the lineage schema"))
+    if problems:
+        return findings
+
+    findings.append(finding("lineage.json", lineage["tag"] == tag.raw,
+                            f"records tag {lineage['tag']}" + ("" if lineage["tag"] == tag.raw else f", not {tag.raw}")))
+    same_commit = lineage["commit"] == commit
+    findings.append(finding(f"tag {tag.raw}", same_commit,
+                            f"points at {commit[:12]}" + (", as recorded" if same_commit else
+                                                          f" but the lineage records {lineage['commit'][:12]} (tag moved?)")))
+
+    with BlobReader(repo.root) as reader:
+        project = load_project(repo.root, rev=commit, reader=reader)
+        local = _match_paths(paths, lineage["artifacts"])
+        for art in lineage["artifacts"]:
+            subject = art["path"]
+            if art.get("source", "dvc") == "git":
+                blob = reader.read(commit, art["path"])
+                locked = hashlib.md5(blob).hexdigest() if blob is not None else None
+                where = "git"
+            else:
+                locked = project.out_md5(art["path"])
+                where = "dvc.lock"
+            findings.append(finding(subject, locked == art["md5"],
+                                    f"md5 {art['md5']} matches {where} at {tag.raw}" if locked == art["md5"] else
+                                    f"lineage md5 {art['md5']} but {where} at {tag.raw} has {locked or 'no entry'}"))
+            if art["path"] in local:
+                data = local[art["path"]].read_bytes()
+                origin = str(local[art["path"]])
+            elif paths:
+                continue  # only the given files are checked
+            else:
+                asset = releases.read_asset(release, art.get("name") or Path(art["path"]).name)
+                if asset is None:
+                    findings.append(finding(subject, False, f"asset '{art.get('name')}' is missing from the release"))
+                    continue
+                data, origin = asset, f"release asset {art.get('name')}"
+            findings.extend(_compare_bytes(subject, data, art, origin))
+
+        for dep in lineage.get("data", []):
+            locked = project.lock_deps.get(dep["path"], {}).get("md5")
+            findings.append(finding(dep["path"], locked == dep["md5"],
+                                    f"data md5 matches dvc.lock" if locked == dep["md5"] else
+                                    f"lineage md5 {dep['md5']} but dvc.lock at {tag.raw} has {locked or 'no entry'}"))
+    return findings
+
+
+def _compare_bytes(subject: str, data: bytes, art: dict[str, Any], origin: str) -> list[dict[str, Any]]:
+    sha256 = hashlib.sha256(data).hexdigest()
+    md5 = hashlib.md5(data).hexdigest()
+    if len(data) != art["size"]:
+        return [finding(subject, False, f"{origin} is {len(data)} bytes, the lineage records {art['size']}")]
+    if sha256 != art["sha256"]:
+        return [finding(subject, False, f"{origin} has sha256 {sha256}, the lineage records {art['sha256']}")]
+    if md5 != art["md5"]:
+        return [finding(subject, False, f"{origin} has md5 {md5}, the lineage records {art['md5']}")]
+    return [finding(subject, True, f"{origin}: size, sha256 and md5 match the lineage")]
+
+
+def _match_paths(paths: list[Path], artifacts: list[dict[str, Any]]) -> dict[str, Path]:
+    """Map each given file to the lineage artifact with the same asset name, path or file name."""
+    out: dict[str, Path] = {}
+    for path in paths:
+        match = [a for a in artifacts if path.name == a.get("name") or path.as_posix().endswith(a["path"])]
+        if not match:
+            match = [a for a in artifacts if path.name == Path(a["path"]).name]
+        if len(match) != 1:
+            names = ", ".join(a.get("name") or a["path"] for a in artifacts)
+            raise UserError(f"{path}: matches {'no' if not match else 'several'} released artifacts ({names})")
+        out[match[0]["path"]] = path
+    return out
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8")) if SCHEMA_PATH.is_file() else {"type": "object"}
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def schema_problems(lineage: Any) -> list[str]:
+    """Schema violations of a lineage record, one line each ("" path = top level)."""
+    errors = sorted(_validator().iter_errors(lineage), key=lambda e: list(e.absolute_path))
+    return [f"{'.'.join(str(p) for p in e.absolute_path) or 'top level'}: {e.message}" for e in errors]
+
+
+# -- history ---------------------------------------------------------------------------------
+
+
+def release_history(repo: Any, config: Any, ctx: Any, *, model: str | None = None,
+                    warn: Callable[[str], None] = lambda _m: None) -> dict[str, list[dict[str, Any]]]:
+    """model -> its releases, newest version first: tag, kind, version, stage, date, commit, metrics."""
+    from ci_mlops.deploy.bundle import model_name, stage_version
+    from ci_mlops.dvc_project import load_project
+    from ci_mlops.git import BlobReader
+
+    refs = repo.git("for-each-ref", "refs/tags", "--format=%(refname:short)%00%(creatordate:iso-strict)%00%(*objectname)%00%(objectname)")
+    rows = []
+    for line in refs.splitlines():
+        name, date, peeled, obj = (line.split("\0") + ["", "", "", ""])[:4]
+        try:
+            tag = parse_tag(name)
+        except UserError:
+            continue
+        if tag.kind in RELEASING:
+            rows.append((tag, date, peeled or obj))
+    by_commit: dict[str, list] = {}
+    for tag, _, commit in rows:
+        by_commit.setdefault(commit, []).append(tag)
+    urls = _release_urls(ctx, warn)
+    wanted = _key_metrics(config)
+    history: dict[str, list[dict[str, Any]]] = {}
+    metrics_cache: dict[str, dict[str, Any]] = {}
+    with BlobReader(repo.root) as reader:
+        for tag, date, commit in rows:
+            name = model_name(tag, config, ctx.repo, repo.root)
+            if model and name != model:
+                continue
+            version = tag.version if tag.kind != STAGE else stage_version(tag, by_commit.get(commit, []))
+            if commit not in metrics_cache:
+                metrics_cache[commit] = _metrics_at(repo.root, commit, reader, load_project, wanted)
+            history.setdefault(name, []).append({
+                "tag": tag.raw, "kind": tag.kind, "version": version, "stage": tag.stage, "date": date,
+                "commit": commit, "metrics": metrics_cache[commit], "release_url": urls.get(tag.raw),
+            })
+    for entries in history.values():
+        entries.sort(key=lambda e: (version_key(e["version"]) if e["version"] else (-1,), e["date"]), reverse=True)
+    if model and model not in history:
+        raise UserError(f"no releases of model '{model}' (known: {', '.join(sorted(history)) or 'none'})")
+    return dict(sorted(history.items()))
+
+
+def _key_metrics(config: Any) -> list[str]:
+    return [key.split(":", 1)[-1] for key in (config.get("metrics") or {})]
+
+
+def _metrics_at(root: Path, commit: str, reader: Any, load_project: Any, wanted: list[str]) -> dict[str, Any]:
+    from ci_mlops.report.collect import read_files
+    from ci_mlops.report.values import ParseError, metrics_values, parse
+
+    project = load_project(root, rev=commit, reader=reader)
+    blobs = read_files(root, commit, project.metrics_paths, project, reader)
+    values: dict[str, Any] = {}
+    for path in project.metrics_paths:
+        blob = blobs.get(path)
+        if blob is None:
+            continue
+        try:
+            flat = metrics_values(parse(blob, path))
+        except ParseError:
+            continue
+        for key, value in flat.items():
+            if (key in wanted if wanted else len(values) < 4):
+                values[key] = value
+    return values
+
+
+def _release_urls(ctx: Any, warn: Callable[[str], None]) -> dict[str, str]:
+    if not (ctx.repo and ctx.token):
+        return {}
+    from ci_mlops.errors import CiMlopsError
+
+    try:
+        client = ctx.client(max_elapsed=30)
+        return {r["tag_name"]: r.get("html_url", "") for r in client.paginate(client.repo_path(ctx.repo, "releases"))}
+    except CiMlopsError as exc:
+        warn(f"release URLs left out: {exc.message}")
+        return {}
+
+
+def render_history(history: dict[str, list[dict[str, Any]]]) -> str:
+    if not history:
+        return "no releases yet: tag a commit vX.Y.Z, NAME@vX.Y.Z or NAME#STAGE#N"
+    lines = []
+    for model, entries in history.items():
+        lines.append(f"{model}:")
+        for e in entries:
+            version = f"v{e['version']}" if e["version"] else "-"
+            stage = f"stage {e['stage']}" if e["stage"] else ""
+            metrics = "  ".join(f"{k}={v}" for k, v in e["metrics"].items())
+            parts = [f"  {version:<12}", f"{stage:<16}", f"{e['date'][:10]}", e["commit"][:12], f"{e['tag']:<22}", metrics]
+            if e.get("release_url"):
+                parts.append(e["release_url"])
+            lines.append("  ".join(p for p in parts if p is not None).rstrip())
+    return "\n".join(lines)
