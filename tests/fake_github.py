@@ -471,6 +471,12 @@ class FakeGitHub:
         if m := re.fullmatch(r"/statuses/([0-9a-fA-F]{40})", rest):
             if method == "POST":
                 return ok(self._status(r, m[1], data), 201)
+        if m := re.fullmatch(r"/commits/([^/]+)/check-runs", rest):
+            if method == "GET":
+                runs = [c for c in r.check_runs if c["head_sha"] == m[1]
+                        and query.get("check_name", c["name"]) == c["name"]]
+                status, page, extra = self._page(repo, runs, query, rest)
+                return status, {"total_count": len(runs), "check_runs": page}, extra
         if rest == "/check-runs" and method == "POST":
             return ok(self._check_run(r, data, None), 201)
         if m := re.fullmatch(r"/check-runs/(\d+)", rest):

@@ -34,6 +34,7 @@ API_VERSION = "2022-11-28"
 BACKOFF_BASE = 1.0  # seconds; doubled per attempt
 BACKOFF_CAP = 60.0
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "wait at least one minute" when it gives no hint
+default_sleep = time.sleep  # looked up at call time, so in-process tests can replace it
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 
 
@@ -63,7 +64,7 @@ class GitHubClient:
     """A small, careful client for ``api_url`` (``https://api.github.com`` or ``https://HOST/api/v3``)."""
 
     def __init__(self, api_url: str, token: str | None, *, timeout: float = 30, max_elapsed: float = 300,
-                 sleep: Callable[[float], None] = time.sleep, log: Callable[[str], None] | None = None,
+                 sleep: Callable[[float], None] | None = None, log: Callable[[str], None] | None = None,
                  jitter: Callable[[], float] = random.random):
         import requests
 
@@ -71,7 +72,7 @@ class GitHubClient:
         self.token = token or None
         self.timeout = timeout
         self.max_elapsed = max_elapsed
-        self._sleep = sleep
+        self._sleep = sleep or (lambda seconds: default_sleep(seconds))
         self._log = log
         self._jitter = jitter
         self._session = requests.Session()

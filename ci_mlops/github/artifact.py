@@ -1,0 +1,71 @@
+"""The report artifact of the fork-safe two-workflow pattern.
+
+The ``pull_request`` run (read-only token on forks) writes ``report.md`` and
+``pr.json`` = ``{"pr": N, "head_sha": "<40 hex>", "marker": "ID"}`` into a folder
+that the workflow uploads. The ``workflow_run`` run downloads it; everything in it
+is untrusted, so :func:`read_artifact` validates every field before any use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci_mlops.errors import UserError
+from ci_mlops.fsutil import atomic_write
+from ci_mlops.github.comments import MARKER_ID_RE
+
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+MAX_REPORT_BYTES = 4 * 1024 * 1024
+MAX_PR = 10**9
+
+
+@dataclass(frozen=True)
+class Artifact:
+    report: str
+    pr: int
+    head_sha: str
+    marker: str | None = None
+
+
+def write_artifact(folder: Path, report: str, pr: int, head_sha: str, marker: str | None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / "report.md", report)
+    payload: dict = {"pr": pr, "head_sha": head_sha}
+    if marker:
+        payload["marker"] = marker
+    atomic_write(folder / "pr.json", json.dumps(payload) + "\n")
+
+
+def read_artifact(folder: Path) -> Artifact:
+    """Load and validate an artifact folder; UserError naming the first problem."""
+    meta_path, report_path = folder / "pr.json", folder / "report.md"
+    for path in (meta_path, report_path):
+        if not path.is_file():
+            raise UserError(f"artifact {folder}: {path.name} is missing")
+    try:
+        meta = json.loads(meta_path.read_bytes()[:4096].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise UserError(f"artifact {meta_path}: not a JSON object") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"artifact {meta_path}: not a JSON object")
+    pr = meta.get("pr")
+    if isinstance(pr, bool) or not isinstance(pr, int) or not 0 < pr < MAX_PR:
+        raise UserError(f"artifact {meta_path}: \"pr\" must be a positive integer")
+    sha = meta.get("head_sha")
+    if not isinstance(sha, str) or not SHA_RE.match(sha):
+        raise UserError(f"artifact {meta_path}: \"head_sha\" must be 40 lowercase hex digits")
+    mark = meta.get("marker")
+    if mark is not None and (not isinstance(mark, str) or not MARKER_ID_RE.match(mark)):
+        raise UserError(f"artifact {meta_path}: \"marker\" is not a valid marker id")
+    if report_path.stat().st_size > MAX_REPORT_BYTES:
+        raise UserError(f"artifact {report_path}: larger than {MAX_REPORT_BYTES // 1024 // 1024} MiB")
+    try:
+        report = report_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"artifact {report_path}: not UTF-8 text") from None
+    if not report.strip():
+        raise UserError(f"artifact {report_path}: the report is empty")
+    return Artifact(report, pr, sha, mark)

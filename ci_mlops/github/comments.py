@@ -1,0 +1,146 @@
+"""The sticky pull-request comment: find it through every page, update it in place.
+
+A ci-mlops comment starts with a hidden marker line, ``<!-- ci-mlops:ID -->``.
+Finding it reads the PR's comments oldest first, 100 per page, and stops at the
+first page holding the marker, so an update costs at most one list request per
+100 existing comments plus one write. Creating is not idempotent: when a POST's
+answer is lost, the comments are listed again and a comment that the lost POST
+created is adopted instead of posting a second one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ci_mlops.errors import UserError
+
+if TYPE_CHECKING:
+    from ci_mlops.github.client import GitHubClient
+
+MARKER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+# CML appends ![](https://cml.dev/watermark.png#SHA "CML watermark LABEL") to its comments.
+CML_WATERMARK_RE = re.compile(r"!\[\]\(https://cml\.dev/watermark\.png[^)\s]*\s+\"CML watermark[^\"]*\"\)")
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64]
+
+
+def marker_id(explicit: str | None, configured: str | None, workflow: str | None) -> str:
+    """``--marker``, else ``comment.marker`` from the config, else the workflow name slugified."""
+    value = explicit or configured or slugify(workflow or "") or "report"
+    if not MARKER_ID_RE.match(value):
+        raise UserError(f"marker {value!r}: use letters, digits, '.', '_', '-' or '/' (at most 100)")
+    return value
+
+
+def marker(ident: str) -> str:
+    return f"<!-- ci-mlops:{ident} -->"
+
+
+def has_marker(body: str | None, mark: str) -> bool:
+    return bool(body) and body.lstrip().startswith(mark)
+
+
+def is_cml(body: str | None) -> bool:
+    return bool(body) and CML_WATERMARK_RE.search(body) is not None
+
+
+@dataclass
+class Found:
+    comment: dict | None
+    pages: int
+    scanned: int
+    via: str = ""  # "marker" or "cml"
+
+
+@dataclass
+class Outcome:
+    action: str  # created | updated | unchanged | adopted
+    comment: dict
+    found: Found | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.comment.get("html_url", "")
+
+    @property
+    def id(self) -> int:
+        return int(self.comment["id"])
+
+
+def comments_path(repo: str, pr: int) -> str:
+    return f"repos/{repo}/issues/{pr}/comments"
+
+
+def find_sticky(client: GitHubClient, repo: str, pr: int, mark: str, *, replace_cml: bool = False) -> Found:
+    """The oldest comment carrying ``mark``; failing that (with ``replace_cml``) the newest CML comment.
+
+    Stops reading at the first page holding the marker.
+    """
+    cml: dict | None = None
+    scanned = pages = 0
+    url: str | None = client.url(comments_path(repo, pr))
+    params: dict | None = {"per_page": 100}
+    while url:
+        response = client.request("GET", url, params=params)
+        pages += 1
+        for comment in response.json():
+            scanned += 1
+            if has_marker(comment.get("body"), mark):
+                return Found(comment, pages, scanned, "marker")
+            if replace_cml and is_cml(comment.get("body")):
+                cml = comment
+        url = response.links.get("next", {}).get("url")
+        params = None
+    return Found(cml, pages, scanned, "cml" if cml else "")
+
+
+def upsert(client: GitHubClient, repo: str, pr: int, body: str, mark: str, *, new: bool = False,
+           replace_cml: bool = False) -> Outcome:
+    """Update the sticky comment in place, or create it; ``new`` always creates."""
+    path = comments_path(repo, pr)
+    found = None
+    if not new:
+        found = find_sticky(client, repo, pr, mark, replace_cml=replace_cml)
+        if found.comment is not None:
+            return _update(client, repo, found.comment, body, found)
+
+    state: dict[str, Found] = {}
+
+    def find_created() -> dict | None:
+        # After a lost answer: did our POST land? Look for this exact body.
+        again = find_sticky(client, repo, pr, mark) if not new else _find_body(client, repo, pr, body)
+        state["found"] = again
+        return again.comment
+
+    comment = client.create_once(path, {"body": body}, find_created)
+    if "found" in state and state["found"].comment is comment:
+        outcome = _update(client, repo, comment, body, found)  # adopt; a no-op when it is ours
+        outcome.action = "adopted" if outcome.action == "unchanged" else outcome.action
+        outcome.notes.append("the answer to a POST was lost; adopted the comment it created instead of posting again")
+        return outcome
+    return Outcome("created", comment, found)
+
+
+def _update(client: GitHubClient, repo: str, comment: dict, body: str, found: Found | None) -> Outcome:
+    if comment.get("body") == body:
+        return Outcome("unchanged", comment, found)
+    updated = client.request("PATCH", f"repos/{repo}/issues/comments/{int(comment['id'])}", json={"body": body}).json()
+    outcome = Outcome("updated", updated, found)
+    if found is not None and found.via == "cml":
+        outcome.notes.append("replaced the CML comment")
+    return outcome
+
+
+def _find_body(client: GitHubClient, repo: str, pr: int, body: str) -> Found:
+    newest = None
+    pages = scanned = 0
+    for comment in client.paginate(comments_path(repo, pr)):
+        scanned += 1
+        if comment.get("body") == body:
+            newest = comment
+    return Found(newest, pages, scanned, "body")

@@ -1,0 +1,121 @@
+"""Commit statuses and check runs from a ``ci-mlops check --format json`` verdict.
+
+Pure builders (:func:`status_payload`, :func:`check_run_payloads`) plus two small
+senders. A commit status is enough for branch protection; a check run carries a
+Markdown summary and line annotations but needs ``checks: write``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ci_mlops.github.shrink import shrink
+
+if TYPE_CHECKING:
+    from ci_mlops.github.client import GitHubClient
+
+DESCRIPTION_LIMIT = 140
+SUMMARY_LIMIT = 65535
+ANNOTATIONS_PER_REQUEST = 50
+STATES = ("success", "failure", "pending", "error")
+CONCLUSION = {"success": "success", "failure": "failure", "error": "failure"}
+
+
+def failed_items(check: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every failed gate, data check and slice check, flattened with a display name."""
+    items = []
+    for g in check.get("gates") or []:
+        if isinstance(g, dict) and not g.get("passed", True):
+            items.append({**g, "name": g.get("metric") or g.get("key") or "gate"})
+    for d in check.get("data") or []:
+        if isinstance(d, dict) and not d.get("passed", True):
+            col = f"[{d['column']}]" if d.get("column") else ""
+            items.append({**d, "name": f"{d.get('file', 'data')}{col} {d.get('check', '')}".strip()})
+    for s in check.get("slices") or []:
+        for c in (s.get("checks") or []) if isinstance(s, dict) else []:
+            if isinstance(c, dict) and not c.get("passed", True):
+                items.append({**c, "file": c.get("file") or s.get("file"),
+                              "name": f"slice {s.get('by') or ''} {c.get('metric') or c.get('rule') or ''}".strip()})
+    return items
+
+
+def total_items(check: dict[str, Any]) -> int:
+    return (len(check.get("gates") or []) + len(check.get("data") or [])
+            + sum(len(s.get("checks") or []) for s in check.get("slices") or [] if isinstance(s, dict)))
+
+
+def verdict(check: dict[str, Any]) -> tuple[str, str]:
+    """(state, description) for a check JSON document."""
+    failed = failed_items(check)
+    total = total_items(check)
+    if check.get("passed") and not failed:
+        return "success", f"All {total} quality gates and checks passed" if total else "No gates configured"
+    names = ", ".join(item["name"] for item in failed)
+    return "failure", clip(f"{len(failed)} of {total} failed: {names}" if failed else "Checks failed")
+
+
+def clip(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def status_payload(state: str, description: str, context: str, target_url: str | None) -> dict[str, Any]:
+    payload = {"state": state, "context": context, "description": clip(description)}
+    if target_url:
+        payload["target_url"] = target_url
+    return payload
+
+
+def annotations(check: dict[str, Any], config_file: str, config_line: Any) -> list[dict[str, Any]]:
+    """One failure annotation per failed item, on its config line when known."""
+    out = []
+    for item in failed_items(check):
+        line = config_line("metrics", item["metric"]) if item.get("metric") else None
+        path, start = (config_file, line) if line else (item.get("file") or config_file, 1)
+        out.append({"path": path, "start_line": start, "end_line": start, "annotation_level": "failure",
+                    "title": item["name"][:255], "message": str(item.get("message") or item["name"])[:64000]})
+    return out
+
+
+def check_run_payloads(name: str, head_sha: str, state: str, title: str, summary: str,
+                       notes: list[dict[str, Any]], details_url: str | None,
+                       external_id: str) -> list[dict[str, Any]]:
+    """The create payload then one update per further batch of 50 annotations."""
+    batches = [notes[i:i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(notes), ANNOTATIONS_PER_REQUEST)] or [[]]
+    output = {"title": clip(title, 255), "summary": shrink(summary, SUMMARY_LIMIT, run_url=details_url)}
+    first: dict[str, Any] = {"name": name, "head_sha": head_sha, "external_id": external_id,
+                             "output": {**output, "annotations": batches[0]}}
+    if state == "pending":
+        first["status"] = "in_progress"
+    else:
+        first["status"] = "completed"
+        first["conclusion"] = CONCLUSION[state]
+    if details_url:
+        first["details_url"] = details_url
+    return [first] + [{"output": {**output, "annotations": batch}} for batch in batches[1:]]
+
+
+def post_status(client: GitHubClient, repo: str, sha: str, payload: dict[str, Any]) -> dict[str, Any]:
+    # Re-posting the same status is harmless (the latest per context wins), so plain retries are fine.
+    return client.request("POST", f"repos/{repo}/statuses/{sha}", json=payload).json()
+
+
+def post_check_run(client: GitHubClient, repo: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    first = payloads[0]
+    ref = first["head_sha"]
+
+    def find() -> dict | None:
+        for run in client.paginate(f"repos/{repo}/commits/{ref}/check-runs", {"check_name": first["name"]}):
+            if run.get("external_id") == first["external_id"]:
+                return run
+        return None
+
+    run = client.create_once(f"repos/{repo}/check-runs", first, find)
+    for update in payloads[1:]:
+        run = client.request("PATCH", f"repos/{repo}/check-runs/{int(run['id'])}", json=update).json()
+    return run
+
+
+def new_external_id() -> str:
+    return f"ci-mlops-{uuid.uuid4()}"
