@@ -107,27 +107,48 @@ def baseline_from_lineage(path: str | Path, key: str) -> float:
 
 def baseline_from_release(root: str | Path, key: str) -> tuple[float, str] | None:
     """(value, tag) of metric ``key`` in the metrics files at the newest release tag, or None."""
-    from ci_mlops.deploy.tags import VERSION, REGISTER, parse_tag
     from ci_mlops.dvc_project import load_project
     from ci_mlops.git import BlobReader, Repo
 
     repo = Repo.discover(root)
-    for raw in reversed(repo.tags()):
+    tag = newest_release_tag(repo)
+    if tag is None:
+        return None
+    with BlobReader(repo.root) as reader:
+        project = load_project(repo.root, rev=tag, reader=reader)
+        paths = list(project.metrics_paths)
+        blobs = reader.read_many([(tag, p) for p in paths])
+    metrics = {p: _parse_metrics(p, blob) for p, blob in zip(paths, blobs) if blob is not None}
+    value = find_metric(metrics, key)
+    return (value, tag) if value is not None else None
+
+
+def newest_release_tag(repo: Any, ref: str = "HEAD") -> str | None:
+    """The release tag (``v1.2.3``, ``name@v1.2.3``) nearest to ``ref`` in its history.
+
+    Walks commits in topological order, so tags made in the same second still come
+    out in history order; several release tags on one commit: the highest version.
+    """
+    from ci_mlops.deploy.tags import REGISTER, VERSION, parse_tag, version_key
+
+    by_commit: dict[str, list[tuple[tuple, str]]] = {}
+    listing = repo.git("for-each-ref", "refs/tags", "--format=%(objectname) %(*objectname) %(refname:short)")
+    for line in listing.splitlines():
+        parts = line.split(" ")
+        if len(parts) != 3:
+            continue
+        obj, peeled, raw = parts
         try:
             tag = parse_tag(raw)
         except UserError:
             continue
-        if tag.kind not in (VERSION, REGISTER):
-            continue
-        with BlobReader(repo.root) as reader:
-            project = load_project(repo.root, rev=raw, reader=reader)
-            paths = list(project.metrics_paths)
-            blobs = reader.read_many([(raw, p) for p in paths])
-        metrics = {p: _parse_metrics(p, blob) for p, blob in zip(paths, blobs) if blob is not None}
-        value = find_metric(metrics, key)
-        if value is not None:
-            return value, raw
+        if tag.kind in (VERSION, REGISTER) and tag.version:
+            by_commit.setdefault(peeled or obj, []).append((version_key(tag.version), raw))
+    if not by_commit or repo.try_rev_parse(ref) is None:
         return None
+    for sha in repo.git("rev-list", "--topo-order", ref).split():
+        if sha in by_commit:
+            return max(by_commit[sha])[1]
     return None
 
 
