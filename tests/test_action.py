@@ -285,7 +285,7 @@ def test_working_directory_and_report_path(workspace, tmp_path):
     nested = tmp_path / "outer"
     nested.mkdir()
     shutil.move(str(workspace), nested / "ml")
-    status, outputs, log = run_action({"command": "report", "base": "main", "working-directory": "ml"}, nested, tmp_path)
+    status, outputs, log = run_action({"command": "report", "base": "main", "working-directory": "ml", "args": "--all"}, nested, tmp_path)
     assert status == 0, log
     report = Path(outputs["report-path"])
     assert report.is_file() and report.parent == tmp_path / "runner-temp" / "ci-mlops"

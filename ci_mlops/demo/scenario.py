@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +28,14 @@ IDENTITY = {
 DROPPED_ENV = ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH")
 
 Echo = Callable[[str], None]
+
+DVC_BATCH = """\
+import json, sys
+from dvc.cli import main
+for args in json.loads(sys.argv[1]):
+    if main(args) != 0:
+        sys.exit(f"dvc {' '.join(args)} failed")
+"""
 
 
 @dataclass
@@ -86,17 +95,20 @@ class Runner:
     def git(self, *args: str) -> subprocess.CompletedProcess:
         return self.run("git", *args)
 
-    def dvc(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
-        return self.run(sys.executable, "-m", "dvc", *args, ok=ok)
+    def dvc(self, *commands: list[str]) -> subprocess.CompletedProcess:
+        """Run DVC commands in turn in one Python process (one DVC import, not one per command)."""
+        return self.run(sys.executable, "-c", DVC_BATCH, json.dumps(commands))
 
     def ci_mlops(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
         return self.run(sys.executable, "-m", "ci_mlops", *args, ok=ok)
 
 
 def _display(args: tuple[str, ...]) -> list[str]:
-    """``python -m dvc repro`` is shown as ``dvc repro``."""
+    """``python -m ci_mlops check`` is shown as ``ci-mlops check``, a DVC batch as its commands."""
     if len(args) > 2 and args[0] == sys.executable and args[1] == "-m":
         return [args[2].replace("ci_mlops", "ci-mlops"), *args[3:]]
+    if len(args) == 4 and args[0] == sys.executable and args[2] == DVC_BATCH:
+        return [" && ".join("dvc " + " ".join(c) for c in json.loads(args[3]))]
     return list(args)
 
 
@@ -147,26 +159,22 @@ def run_demo(directory: str | Path | None, echo: Echo, *, rows: int = 3000) -> D
     with steps("Writing a small churn-prediction project (numpy + DVC) to", str(root)):
         write_project(root, rows=rows)
         r.git("init", "-q", "-b", "main")
-        r.dvc("init", "-q")
-        r.dvc("remote", "add", "-d", "demo", REMOTE_DIR)  # DVC stores it relative to .dvc/config
-        r.dvc("add", "-q", "data/customers.csv")
+        r.dvc(["init", "-q"], ["config", "core.analytics", "false"],
+              ["remote", "add", "-d", "demo", REMOTE_DIR],  # DVC stores it relative to .dvc/config
+              ["add", "-q", "data/customers.csv"])
 
     with steps("Running `ci-mlops init --yes` (config and GitHub workflows)"):
         if command_available("init"):
-            config = (root / ".ci-mlops.yml").read_bytes()
-            r.ci_mlops("init", "--yes")
-            # The demo's gates make the story; keep them if init rewrote the file.
-            (root / ".ci-mlops.yml").write_bytes(config)
+            r.ci_mlops("init", "--yes")  # reads the demo's .ci-mlops.yml, never rewrites it
             result.workflows = sorted((root / ".github" / "workflows").glob("*.yml"))
         else:
             result.skipped.append("init")
             steps.note("skipped: `ci-mlops init` is not available in this build")
 
     with steps("Training the baseline on main (dvc repro), committing, dvc push"):
-        r.dvc("repro", "-q")
+        r.dvc(["repro", "-q"], ["push", "-q"])
         r.git("add", "-A")
         r.git("commit", "-q", "-m", "Baseline churn model")
-        r.dvc("push", "-q")
         pushed = sum(1 for p in (root / REMOTE_DIR).rglob("*") if p.is_file())
         steps.note(_metrics_line(root))
         steps.note(f"dvc push: {pushed} files in the local DVC remote {REMOTE_DIR}/")
@@ -174,7 +182,7 @@ def run_demo(directory: str | Path | None, echo: Echo, *, rows: int = 3000) -> D
     with steps(f"Branch {BRANCH}: train.class_weight 1.0 -> 1.5, retrain, commit"):
         r.git("checkout", "-q", "-b", BRANCH)
         set_param(root, "train", "class_weight", "1.5")
-        r.dvc("repro", "-q")
+        r.dvc(["repro", "-q"])
         r.git("add", "-A")
         r.git("commit", "-q", "-m", "Weight churned customers 1.5x to raise recall")
         steps.note(_metrics_line(root))
@@ -197,14 +205,12 @@ def run_demo(directory: str | Path | None, echo: Echo, *, rows: int = 3000) -> D
         else:
             result.skipped.append("report")
             steps.note("skipped: `ci-mlops report` is not available in this build; showing dvc metrics diff")
-            result.report_markdown = r.dvc("metrics", "diff", "main", "--md").stdout
+            result.report_markdown = r.run(sys.executable, "-m", "dvc", "metrics", "diff", "main", "--md").stdout
 
     return result
 
 
 def _metrics_line(root: Path) -> str:
-    import json
-
     metrics = json.loads((root / "eval" / "metrics.json").read_text(encoding="utf-8"))["test"]
     return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
 
