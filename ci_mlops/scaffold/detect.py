@@ -1,0 +1,309 @@
+"""What a repository already has, read from files (no DVC import, nothing written).
+
+:func:`detect` gathers the facts ``init`` needs to propose settings: git root and
+default branch, Python version, install command, DVC state (``dvc.yaml`` files with
+their stages, metrics and plots; remotes from ``.dvc/config``), tests, a training
+script, and the workflows that exist. Anything malformed that ``init`` would rely on
+(``dvc.yaml``, ``.ci-mlops.yml``) is a :class:`UserError` naming the file.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.config import CONFIG_NAME, Config, load_config
+from ci_mlops.errors import UserError
+from ci_mlops.git import Repo
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TRAIN_SCRIPTS = ("train.py", "src/train.py", "scripts/train.py", "training/train.py", "src/models/train_model.py")
+# Directories never searched for dvc.yaml files.
+SKIP_DIRS = {".git", ".dvc", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "site-packages"}
+# Environment variables each remote type reads its credentials from (DVC's plugins).
+REMOTE_SECRETS = {
+    "s3": ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+    "azure": ["AZURE_STORAGE_CONNECTION_STRING"],
+    "gdrive": ["GDRIVE_CREDENTIALS_DATA"],
+}
+# pip extras of dvc that a remote type needs in CI.
+REMOTE_EXTRAS = {"s3": "s3", "gs": "gs", "gcs": "gs", "azure": "azure", "gdrive": "gdrive",
+                 "ssh": "ssh", "hdfs": "hdfs", "webhdfs": "webhdfs", "oss": "oss", "webdav": "webdav",
+                 "webdavs": "webdav", "http": None, "https": None}
+
+
+@dataclass
+class Remote:
+    name: str
+    url: str
+
+    @property
+    def scheme(self) -> str:
+        match = re.match(r"^([a-z0-9+.-]+)://", self.url)
+        return match.group(1) if match else "local"
+
+
+@dataclass
+class DvcFacts:
+    initialised: bool = False
+    dvcyaml_paths: list[str] = field(default_factory=list)
+    stages: dict[str, list[str]] = field(default_factory=dict)  # dvc.yaml path -> stage names
+    outs: list[str] = field(default_factory=list)  # repo-relative outputs of every stage
+    metrics: list[str] = field(default_factory=list)
+    plots: list[str] = field(default_factory=list)
+    tracked: list[str] = field(default_factory=list)  # data tracked by .dvc files
+    remotes: list[Remote] = field(default_factory=list)
+    default_remote: str | None = None
+
+    @property
+    def remote(self) -> Remote | None:
+        """The remote CI would use: the configured default, else the only one."""
+        by_name = {r.name: r for r in self.remotes}
+        if self.default_remote in by_name:
+            return by_name[self.default_remote]
+        return self.remotes[0] if len(self.remotes) == 1 else None
+
+    def is_output(self, path: str) -> bool:
+        """Whether DVC can pull ``path`` (a stage output or a ``.dvc``-tracked path, or inside one)."""
+        path = path.strip("/")
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in (*self.outs, *self.tracked))
+
+
+@dataclass
+class RepoFacts:
+    root: Path
+    default_branch: str
+    python: str | None
+    install: str | None
+    dvc: DvcFacts
+    tests: bool
+    train_script: str | None
+    workflows: list[str]  # existing .github/workflows/* (repo-relative)
+    config: Config | None  # the existing .ci-mlops.yml, validated
+    name: str
+
+    @property
+    def train_command(self) -> str | None:
+        return f"python {self.train_script}" if self.train_script else None
+
+
+def detect(path: str | Path = ".") -> RepoFacts:
+    repo = Repo.discover(path)
+    root = repo.root
+    config_path = root / CONFIG_NAME
+    config = load_config(config_path) if config_path.exists() else None
+    return RepoFacts(
+        root=root,
+        default_branch=repo.default_branch(),
+        python=detect_python(root),
+        install=detect_install(root),
+        dvc=detect_dvc(root),
+        tests=detect_tests(root),
+        train_script=next((s for s in TRAIN_SCRIPTS if (root / s).is_file()), None),
+        workflows=sorted(
+            p.relative_to(root).as_posix()
+            for p in (root / ".github" / "workflows").glob("*")
+            if p.suffix in (".yml", ".yaml")
+        ),
+        config=config,
+        name=root.name,
+    )
+
+
+# -- python and install --------------------------------------------------------------
+
+
+def detect_python(root: Path) -> str | None:
+    """MAJOR.MINOR from .python-version, pyproject's requires-python (its lower bound) or runtime.txt."""
+    pv = _read(root / ".python-version")
+    if pv:
+        match = re.search(r"(\d+\.\d+)", pv.splitlines()[0] if pv.splitlines() else "")
+        if match:
+            return match.group(1)
+    requires = (_pyproject(root).get("project") or {}).get("requires-python")
+    if isinstance(requires, str):
+        match = re.search(r"(?:>=|~=|==)\s*(\d+\.\d+)", requires)
+        if match:
+            return match.group(1)
+    runtime = _read(root / "runtime.txt")
+    if runtime:
+        match = re.search(r"(\d+\.\d+)", runtime)
+        if match:
+            return match.group(1)
+    return None
+
+
+def detect_install(root: Path) -> str | None:
+    if (root / "requirements.txt").is_file():
+        return "pip install -r requirements.txt"
+    pyproject = _pyproject(root)
+    if "project" in pyproject or "build-system" in pyproject:
+        extras = (pyproject.get("project") or {}).get("optional-dependencies") or {}
+        extra = next((e for e in ("test", "tests", "dev") if e in extras), None)
+        return f'pip install -e ".[{extra}]"' if extra else "pip install -e ."
+    return None
+
+
+def detect_tests(root: Path) -> bool:
+    if any((root / d).is_dir() for d in ("tests", "test")):
+        return True
+    return any(root.glob("test_*.py")) or any(root.glob("*_test.py"))
+
+
+# -- DVC -----------------------------------------------------------------------------
+
+
+def detect_dvc(root: Path) -> DvcFacts:
+    facts = DvcFacts(initialised=(root / ".dvc").is_dir())
+    for path in find_dvcyaml(root):
+        rel = path.relative_to(root).as_posix()
+        folder = path.parent.relative_to(root).as_posix()
+        stages = parse_dvcyaml(path, rel)
+        facts.dvcyaml_paths.append(rel)
+        facts.stages[rel] = list(stages["stages"])
+        facts.outs += [_join(folder, wdir, o) for wdir, o in stages["outs"]]
+        facts.metrics += [_join(folder, "", m) for m in stages["metrics"]]
+        facts.plots += [_join(folder, "", p) for p in stages["plots"]]
+    for dvcfile in _walk(root, "*.dvc"):
+        facts.tracked += _dvcfile_outs(root, dvcfile)
+    if facts.initialised:
+        facts.remotes, facts.default_remote = read_remotes(root)
+    return facts
+
+
+def find_dvcyaml(root: Path) -> list[Path]:
+    return sorted(_walk(root, "dvc.yaml"), key=lambda p: (len(p.relative_to(root).parts), str(p)))
+
+
+def parse_dvcyaml(path: Path, rel: str) -> dict[str, Any]:
+    """Stage names, outputs (with their wdir), metrics and plots of one dvc.yaml."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{rel}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{rel}:{mark.line + 1}" if mark else rel
+        raise UserError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"{rel}: expected a mapping with a 'stages' key, got {type(data).__name__}")
+    stages = data.get("stages") or {}
+    if not isinstance(stages, dict):
+        raise UserError(f"{rel}: 'stages' must be a mapping of stage names")
+    outs: list[tuple[str, str]] = []
+    metrics: list[str] = _declared(data.get("metrics"))
+    plots: list[str] = _declared(data.get("plots"))
+    for name, stage in stages.items():
+        if not isinstance(stage, dict):
+            raise UserError(f"{rel}: stage '{name}' must be a mapping with a 'cmd'")
+        wdir = str(stage.get("wdir") or "")
+        for key in ("outs", "metrics", "plots"):
+            for out in _declared(stage.get(key)):
+                outs.append((wdir, out))
+                if key == "metrics":
+                    metrics.append(_join("", wdir, out))
+                elif key == "plots":
+                    plots.append(_join("", wdir, out))
+    return {"stages": list(stages), "outs": outs, "metrics": metrics, "plots": plots}
+
+
+def read_remotes(root: Path) -> tuple[list[Remote], str | None]:
+    """Remotes and the default remote from .dvc/config (+ config.local), read as INI."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    for name in ("config", "config.local"):
+        file = root / ".dvc" / name
+        if file.is_file():
+            try:
+                parser.read_string(file.read_text(encoding="utf-8"), source=str(file))
+            except (configparser.Error, UnicodeDecodeError) as exc:
+                raise UserError(f".dvc/{name}: cannot parse: {str(exc).splitlines()[0]}") from exc
+    remotes = []
+    for section in parser.sections():
+        match = re.fullmatch(r"""\s*'?\s*remote\s+"([^"]+)"\s*'?\s*""", section)
+        if match and parser.has_option(section, "url"):
+            remotes.append(Remote(match.group(1), parser.get(section, "url")))
+    default = None
+    for section in parser.sections():
+        if section.strip("' ") == "core" and parser.has_option(section, "remote"):
+            default = parser.get(section, "remote").strip()
+    return remotes, default
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _walk(root: Path, pattern: str) -> list[Path]:
+    found = []
+    for path in root.rglob(pattern):
+        rel = path.relative_to(root).parts
+        if not any(part in SKIP_DIRS for part in rel[:-1]) and path.is_file():
+            found.append(path)
+    return found
+
+
+def _declared(entries: Any) -> list[str]:
+    """Paths from a dvc.yaml outs/metrics/plots list (strings or one-key mappings)."""
+    paths = []
+    if isinstance(entries, dict):
+        entries = list(entries)
+    for entry in entries or []:
+        if isinstance(entry, str):
+            paths.append(entry)
+        elif isinstance(entry, dict) and entry:
+            paths.append(str(next(iter(entry))))
+    return paths
+
+
+def _dvcfile_outs(root: Path, dvcfile: Path) -> list[str]:
+    import yaml
+
+    rel_dir = dvcfile.parent.relative_to(root).as_posix()
+    try:
+        data = yaml.safe_load(dvcfile.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []  # DVC reports broken .dvc files itself; they do not change the plan
+    outs = data.get("outs") if isinstance(data, dict) else None
+    return [_join(rel_dir, "", o["path"]) for o in outs or [] if isinstance(o, dict) and "path" in o]
+
+
+def _join(folder: str, wdir: str, path: str) -> str:
+    parts = [p for p in (folder, wdir, path) if p and p != "."]
+    joined = Path(*parts).as_posix() if parts else path
+    # normalise ../ from wdir without touching the file system
+    out: list[str] = []
+    for part in joined.split("/"):
+        if part == "..":
+            if out:
+                out.pop()
+        elif part and part != ".":
+            out.append(part)
+    return "/".join(out)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _pyproject(root: Path) -> dict[str, Any]:
+    text = _read(root / "pyproject.toml")
+    if not text:
+        return {}
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}

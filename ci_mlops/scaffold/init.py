@@ -1,0 +1,202 @@
+"""The `ci-mlops init` flow: detect -> settle the settings -> plan -> show -> write.
+
+Everything that can fail on bad input (not a repo, a broken config or dvc.yaml,
+an impossible option) fails before anything is written or ``dvc init`` runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from ci_mlops.config import CONFIG_NAME, Config, parse_config
+from ci_mlops.errors import UserError
+from ci_mlops.scaffold.detect import REMOTE_SECRETS, RepoFacts, detect
+from ci_mlops.scaffold.plan import (
+    PlannedFile, Settings, WorkflowRef, config_text, dvcyaml_text, plan_files, workflow_context,
+)
+from ci_mlops.scaffold.write import (
+    KEEP_DELETED, KEEP_EDITED, KEEP_STALE, REMOVE, UNCHANGED, WRITES, Change, apply, compare,
+    manifest_text, new_manifest, read_manifest, unified_diff, MANIFEST,
+)
+
+
+@dataclass
+class InitOptions:
+    path: str = "."
+    yes: bool = False
+    deploy: str | None = None
+    runners: list[str] = field(default_factory=list)
+    base: str | None = None
+    python: str | None = None
+    mode: str | None = None
+    dvc: bool | None = None
+    workflows_ref: str | None = None
+    dry_run: bool = False
+    force: bool = False
+
+
+def run_init(opts: InitOptions) -> list[Change]:
+    facts = detect(opts.path)
+    root = facts.root
+    manifest = read_manifest(root)
+    mode = opts.mode or manifest.get("mode") or "full"
+    ref = WorkflowRef.parse(opts.workflows_ref) if opts.workflows_ref else None
+    facts.workflows = [w for w in facts.workflows if w not in manifest.get("files", {})]
+    click.echo(f"ci-mlops init: {root} ({describe(facts)})")
+
+    dvc_init, scaffold_stage = decide_dvc(facts, opts)
+    if dvc_init:
+        facts.dvc.initialised = True
+    planned: list[PlannedFile] = []
+    if facts.config is None:
+        settings = ask_settings(facts, opts, will_have_pipeline=bool(facts.dvc.dvcyaml_paths) or scaffold_stage)
+        text = config_text(settings)
+        config = parse_config(text)
+        planned.append(PlannedFile(CONFIG_NAME, text, "ci-mlops.yml.j2", managed=False))
+    else:
+        config = facts.config
+        warn_overridden(config, opts)
+    if scaffold_stage:
+        planned.append(PlannedFile("dvc.yaml", dvcyaml_text(facts.train_command or "python train.py", facts.train_script),
+                                   "dvc.yaml.j2", managed=False))
+    wf = workflow_context(config, facts)
+    planned += plan_files(wf, mode, ref)
+
+    changes = compare(root, planned, manifest, force=opts.force)
+    previous_text = (root / MANIFEST).read_text(encoding="utf-8") if (root / MANIFEST).exists() else None
+    updated = new_manifest(changes, mode, manifest)
+    manifest_changes = manifest_text(updated) != previous_text and bool(updated["files"] or previous_text)
+
+    for change in changes:
+        click.echo(f"  {label(change.action):<10} {change.path}")
+        if change.action in (KEEP_EDITED, KEEP_DELETED, KEEP_STALE):
+            click.echo(f"  {'':<10}   {change.action}")
+    if dvc_init:
+        click.echo(f"  {'run':<10} dvc init" + (" (and a one-stage dvc.yaml)" if scaffold_stage else ""))
+    pending = [c for c in changes if c.action in WRITES or c.action == REMOVE]
+
+    if opts.dry_run:
+        for change in pending:
+            click.echo(unified_diff(change), nl=False)
+        click.echo("Dry run: nothing written." if pending or dvc_init or manifest_changes else "Nothing to change.")
+        return changes
+    if not pending and not dvc_init and not manifest_changes:
+        click.echo("Nothing to change: everything is up to date.")
+        return changes
+    if not opts.yes and not click.confirm("Write these changes?", default=True):
+        raise click.exceptions.Abort()
+    if dvc_init:
+        run_dvc_init(root)
+    apply(root, changes, updated, previous_text)
+    click.echo(f"Done: {len(pending)} file{'s' if len(pending) != 1 else ''} written.")
+    next_steps(config, wf, changes)
+    return changes
+
+
+def describe(facts: RepoFacts) -> str:
+    parts = [f"default branch {facts.default_branch}"]
+    if facts.dvc.initialised:
+        n = len(facts.dvc.dvcyaml_paths)
+        remote = facts.dvc.remote
+        parts.append(f"DVC with {n} dvc.yaml file{'s' if n != 1 else ''}"
+                     + (f", remote '{remote.name}'" if remote else ", no remote"))
+    else:
+        parts.append("no DVC")
+    if facts.workflows:
+        parts.append(f"{len(facts.workflows)} workflow{'s' if len(facts.workflows) != 1 else ''} of yours (left alone)")
+    return "; ".join(parts)
+
+
+def label(action: str) -> str:
+    return action.split(" ")[0]
+
+
+def decide_dvc(facts: RepoFacts, opts: InitOptions) -> tuple[bool, bool]:
+    """Whether to run `dvc init`, and whether to scaffold a one-stage dvc.yaml."""
+    if facts.dvc.initialised or opts.dvc is False:
+        return False, False
+    if opts.dvc is None and not opts.yes:
+        command = facts.train_command
+        question = "This repository does not use DVC yet. Run `dvc init`" + (
+            f" and scaffold a one-stage dvc.yaml around `{command}`?" if command else "?")
+        if not click.confirm(question, default=True):
+            return False, False
+    scaffold = not facts.dvc.dvcyaml_paths and facts.train_script is not None
+    return True, scaffold
+
+
+def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: bool) -> Settings:
+    """Settings for a new .ci-mlops.yml: options, else detected values, confirmed by prompts."""
+    if facts.dvc.initialised and will_have_pipeline:
+        train = "dvc repro --all-pipelines" if len(facts.dvc.dvcyaml_paths) > 1 else "dvc repro"
+    else:
+        train = facts.train_command or "python train.py"
+    remote = facts.dvc.remote
+    s = Settings(
+        base=opts.base or facts.default_branch,
+        python=opts.python or facts.python or "3.11",
+        install=facts.install or "pip install -r requirements.txt",
+        train=train,
+        test="pytest -q" if facts.tests else None,
+        runner=opts.runners or ["ubuntu-latest"],
+        deploy=opts.deploy or "github-release",
+        dvc_secrets=list(REMOTE_SECRETS.get(remote.scheme, [])) if remote else [],
+        model_name=facts.name,
+    )
+    if opts.yes:
+        return s
+    s.base = opts.base or click.prompt("Base branch for reports and gates", default=s.base)
+    s.python = opts.python or click.prompt("Python version", default=s.python)
+    s.install = click.prompt("Install command", default=s.install)
+    s.train = click.prompt("Training command", default=s.train)
+    test = click.prompt("Test command ('none' for no tests)", default=s.test or "none")
+    s.test = None if test.strip().lower() in ("none", "false", "") else test
+    if not opts.runners:
+        labels = click.prompt("Runner labels (comma-separated, e.g. self-hosted,gpu)", default=",".join(s.runner))
+        s.runner = [label.strip() for label in labels.split(",") if label.strip()] or ["ubuntu-latest"]
+    if not opts.deploy:
+        s.deploy = click.prompt("Deploy target for version tags", default=s.deploy,
+                                type=click.Choice(("github-release", "docker", "custom", "none")))
+    if remote:
+        names = click.prompt(f"Secrets the DVC remote '{remote.name}' needs (comma-separated, 'none' for none)",
+                             default=",".join(s.dvc_secrets) or "none")
+        s.dvc_secrets = [n.strip() for n in names.split(",") if n.strip() and n.strip().lower() != "none"]
+    return s
+
+
+def warn_overridden(config: Config, opts: InitOptions) -> None:
+    """An existing .ci-mlops.yml drives the workflows; say so when an option disagrees with it."""
+    given = {
+        "deploy.target": (opts.deploy, config.get("deploy", "target", default="github-release")),
+        "base": (opts.base, config.get("base")),
+        "python": (opts.python, config.get("python")),
+        "runner": (opts.runners or None, config.runner_labels),
+    }
+    for key, (option, current) in given.items():
+        if option is not None and option != current:
+            click.echo(f"note: {CONFIG_NAME} exists and is kept: {key} stays {current!r} "
+                       f"(edit {CONFIG_NAME} to change it, then run `ci-mlops init` again)", err=True)
+
+
+def run_dvc_init(root: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        raise UserError(f"dvc init failed: {lines[-1] if lines else f'exit {proc.returncode}'}")
+
+
+def next_steps(config: Config, wf: dict, changes: list[Change]) -> None:
+    steps = []
+    secrets = wf["dvc"]["secrets"]
+    if secrets and (wf["dvc"]["pull"] or wf["dvc"]["push"]):
+        steps.append(f"add the repository secrets {', '.join(secrets)} (Settings > Secrets and variables > Actions)")
+    if wf["deploy"]["target"] != "none":
+        steps.append(f"create the '{wf['deploy']['environment']}' environment with required reviewers "
+                     "(Settings > Environments)")
+    steps.append("commit .ci-mlops.yml, .github/ and open a pull request to see the first report")
+    click.echo("Next: " + "; ".join(steps) + ".")

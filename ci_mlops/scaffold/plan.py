@@ -1,0 +1,327 @@
+"""From repo facts and settings to the exact files ``init`` should write.
+
+Pure functions: :func:`workflow_context` turns a validated :class:`Config` plus
+:class:`RepoFacts` into the values the templates need; :func:`plan_files` renders
+every file for a mode. The same templates render this project's own reusable
+workflows (:func:`reusable_workflows`), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ci_mlops import __version__
+from ci_mlops.config import Config
+from ci_mlops.errors import UserError
+from ci_mlops.scaffold.detect import REMOTE_EXTRAS, RepoFacts
+from ci_mlops.scaffold.render import install_spec, render
+
+MODES = ("full", "reusable")
+DEPLOY_TARGETS = ("github-release", "docker", "custom", "none")
+PR_WORKFLOW_NAME = "ci-mlops PR"
+WORKFLOWS_DIR = ".github/workflows"
+REUSABLE_PATH = Path(__file__).with_name("reusable.json")
+
+# DVC remote credentials the reusable workflows accept as (optional) secrets. A
+# reusable workflow must name its secrets up front; `secrets: inherit` is avoided.
+REUSABLE_SECRETS = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AZURE_STORAGE_CONNECTION_STRING", "GDRIVE_CREDENTIALS_DATA",
+)
+# runs-on labels of GitHub-hosted runners; anything else is a self-hosted runner.
+_HOSTED = re.compile(r"^(ubuntu|windows|macos)-[\w.-]+$")
+
+
+@dataclass
+class PlannedFile:
+    path: str  # repo-relative, POSIX
+    content: str
+    template: str
+    managed: bool = True  # False: written once when absent, never updated (the config, dvc.yaml)
+
+
+@dataclass
+class WorkflowRef:
+    """Where callers find the reusable workflows: ``owner/repo`` at a full commit SHA."""
+
+    repository: str
+    sha: str
+    version: str
+
+    @classmethod
+    def packaged(cls) -> "WorkflowRef":
+        data = json.loads(REUSABLE_PATH.read_text(encoding="utf-8"))
+        return cls(data["repository"], data["sha"], data["version"])
+
+    @classmethod
+    def parse(cls, text: str) -> "WorkflowRef":
+        match = re.fullmatch(r"([\w.-]+/[\w.-]+)@([0-9a-f]{40})", text.strip())
+        if not match:
+            raise UserError(f"--workflows-ref: expected OWNER/REPO@<40-hex commit SHA>, got {text!r}")
+        return cls(match.group(1), match.group(2), __version__)
+
+    def uses(self, workflow: str) -> str:
+        return f"{self.repository}/.github/workflows/{workflow}@{self.sha} # v{self.version}"
+
+
+@dataclass
+class Settings:
+    """Answers for a new .ci-mlops.yml (ignored when the repo already has one)."""
+
+    base: str = "main"
+    python: str = "3.11"
+    install: str = "pip install -r requirements.txt"
+    train: str = "dvc repro"
+    test: str | None = "pytest -q"
+    runner: list[str] = field(default_factory=lambda: ["ubuntu-latest"])
+    deploy: str = "github-release"
+    dvc_remote: str | None = None
+    dvc_secrets: list[str] = field(default_factory=list)
+    model_name: str = ""
+
+
+# -- the configuration file ----------------------------------------------------------
+
+
+def config_text(settings: Settings) -> str:
+    """A commented .ci-mlops.yml for these settings (validated before it is returned)."""
+    from ci_mlops.config import parse_config
+
+    runner: Any = settings.runner[0] if len(settings.runner) == 1 else settings.runner
+    text = render("ci-mlops.yml.j2", {"s": settings, "runner": runner})
+    parse_config(text)  # a template bug must never produce an invalid config
+    return text
+
+
+def dvcyaml_text(train_command: str, script: str | None) -> str:
+    return render("dvc.yaml.j2", {"cmd": train_command, "deps": [script] if script else []})
+
+
+# -- workflows -----------------------------------------------------------------------
+
+
+def is_self_hosted(labels: list[str]) -> bool:
+    return any(label == "self-hosted" or not _HOSTED.match(label) for label in labels)
+
+
+def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
+    """Everything the workflow templates read, from the config (which wins) and the repo facts."""
+    labels = config.runner_labels
+    dvc_cfg = config.get("dvc") or {}
+    uses_dvc = facts.dvc.initialised
+    remote_name = dvc_cfg.get("remote")
+    remote = next((r for r in facts.dvc.remotes if r.name == remote_name), None) if remote_name else facts.dvc.remote
+    has_remote = uses_dvc and (remote is not None or bool(remote_name))
+    extras = REMOTE_EXTRAS.get(remote.scheme) if remote else None
+    deploy = config.get("deploy") or {}
+    docker = deploy.get("docker") or {}
+    drift = config.get("drift")
+    test = config.get("test")
+    pull_targets: list[str] = []
+    if drift is not None and has_remote:
+        pull_targets = [p for p in (drift.get("reference"), drift.get("current")) if p and facts.dvc.is_output(p)]
+    return {
+        "reusable": False,
+        "version": __version__,
+        "pr_name": PR_WORKFLOW_NAME,
+        "base": config.get("base") or facts.default_branch,
+        "python": str(config.get("python")),
+        "install": config.get("install"),
+        "train": config.get("train"),
+        "test": test if isinstance(test, str) and test.strip() else None,
+        "runner": labels,
+        "self_hosted": is_self_hosted(labels),
+        "custom_labels": sorted({label for label in labels if label != "self-hosted" and not _HOSTED.match(label)}),
+        "timeout": config.get("timeout_minutes"),
+        "dvc": {
+            "used": uses_dvc,
+            "remote": remote_name,
+            "pull": has_remote and dvc_cfg.get("pull", True),
+            "push": has_remote and dvc_cfg.get("push", True),
+            "secrets": list(dvc_cfg.get("secrets") or []),
+        },
+        "ci_install": [install_spec()] + ([json.dumps(f"dvc[{extras}]")] if extras else []),
+        "pip_extras": [f"dvc[{extras}]"] if extras else [],
+        "marker": (config.get("comment") or {}).get("marker") or "ci-mlops",
+        "deploy": {
+            "target": deploy.get("target", "github-release"),
+            "environment": deploy.get("environment", "production"),
+            "docker": {
+                "registry": docker.get("registry", "ghcr.io"),
+                "image": docker.get("image") or "${{ github.repository }}",
+                "dockerfile": docker.get("dockerfile", "Dockerfile"),
+                "context": docker.get("context", "."),
+            },
+        },
+        "drift": None if drift is None else {
+            "schedule": drift.get("schedule", "0 6 * * 1"),
+            "fetch": drift.get("fetch"),
+            "pull_targets": pull_targets,
+        },
+        "reusable_secrets": list(REUSABLE_SECRETS),
+    }
+
+
+def plan_files(wf: dict[str, Any], mode: str = "full", ref: WorkflowRef | None = None) -> list[PlannedFile]:
+    """The generated (manifest-managed) files for a workflow context and mode."""
+    if mode not in MODES:
+        raise UserError(f"--mode: {mode!r} is not one of {', '.join(MODES)}")
+    files: list[PlannedFile] = []
+
+    def add(name: str, template: str, context: dict[str, Any]) -> None:
+        files.append(PlannedFile(f"{WORKFLOWS_DIR}/{name}", render(template, {"wf": context}), template))
+
+    target = wf["deploy"]["target"]
+    if mode == "full":
+        add("ci-mlops-pr.yml", "workflows/pr.yml.j2", wf)
+        if target != "none":
+            add("ci-mlops-release.yml", "workflows/release.yml.j2", wf)
+        if wf["drift"] is not None:
+            add("ci-mlops-monitor.yml", "workflows/monitor.yml.j2", wf)
+    else:
+        ref = ref or WorkflowRef.packaged()
+        unsupported = [s for s in wf["dvc"]["secrets"] if s not in REUSABLE_SECRETS]
+        if unsupported:
+            raise UserError(
+                f"dvc.secrets: {', '.join(unsupported)} cannot be passed to the reusable workflows "
+                f"(they accept {', '.join(REUSABLE_SECRETS)}); use --mode full"
+            )
+        for name, caller in callers(wf, ref).items():
+            add(name, "workflows/caller.yml.j2", {**wf, "caller": caller})
+    add("ci-mlops-comment.yml", "workflows/comment.yml.j2", wf)
+    if wf["custom_labels"]:
+        files.append(PlannedFile(".github/actionlint.yaml",
+                                 render("actionlint.yaml.j2", {"labels": wf["custom_labels"]}), "actionlint.yaml.j2"))
+    return sorted(files, key=lambda f: f.path)
+
+
+def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
+    """Caller workflows of ``--mode reusable``: triggers, permissions and inputs, per file."""
+    q = _q
+    runs_on = q(json.dumps(wf["runner"][0] if len(wf["runner"]) == 1 else wf["runner"]))
+    secrets = wf["dvc"]["secrets"]
+    branch = _flow([wf["base"]])
+    out: dict[str, dict[str, Any]] = {}
+    out["ci-mlops-pr.yml"] = {
+        "name": PR_WORKFLOW_NAME,
+        "description": ["The pull-request loop (retrain, test, gates, sticky PR comment; DVC push on the",
+                        "default branch), run by ci-mlops' reusable workflow."],
+        "on": ["pull_request:", f"  branches: {branch}", "push:", f"  branches: {branch}"],
+        "concurrency": "ci-mlops-pr-caller-${{ github.event.pull_request.number || github.ref }}",
+        "cancel": "${{ github.event_name == 'pull_request' }}",
+        "job": "pr",
+        "job_name": "ci-mlops",
+        "permissions": ["contents: read  # check out the code and read the base branch for the diff",
+                        "pull-requests: write  # create or update the sticky PR comment"],
+        "uses": ref.uses("reusable-pr.yml"),
+        "with": {
+            "python-version": q(wf["python"]), "install": q(wf["install"]), "train": q(wf["train"]),
+            "test": q(wf["test"] or ""), "runs-on": runs_on, "timeout-minutes": str(wf["timeout"]),
+            "dvc-pull": _bool(wf["dvc"]["pull"]), "dvc-push": _bool(wf["dvc"]["push"]),
+            "dvc-remote": q(wf["dvc"]["remote"] or ""), "comment-marker": q(wf["marker"]),
+        },
+        "secrets": secrets if (wf["dvc"]["pull"] or wf["dvc"]["push"]) else [],
+    }
+    target = wf["deploy"]["target"]
+    if target != "none":
+        docker = target == "docker"
+        with_: dict[str, str] = {"python-version": q(wf["python"]), "install": q(wf["install"]),
+                                 "runs-on": runs_on, "environment": q(wf["deploy"]["environment"])}
+        if docker:
+            d = wf["deploy"]["docker"]
+            with_.update({"registry": q(d["registry"]), "dockerfile": q(d["dockerfile"]), "context": q(d["context"])})
+            if not d["image"].startswith("${{"):
+                with_["image"] = q(d["image"])
+        out["ci-mlops-release.yml"] = {
+            "name": "ci-mlops release",
+            "description": ["Releases the model on version tags (v1.2.0, model@v1.2.0, model#stage#N)",
+                            f"in the protected '{wf['deploy']['environment']}' environment, via ci-mlops' reusable workflow."],
+            "on": ["push:", "  tags:", '    - "v*"', '    - "**@v*"', '    - "**#*#*"'],
+            "concurrency": "ci-mlops-release-caller-${{ github.ref }}",
+            "cancel": "false",
+            "job": "release",
+            "job_name": "ci-mlops release",
+            "permissions": (["contents: read  # check out the tagged commit",
+                             "packages: write  # push the image to GitHub Container Registry"] if docker else
+                            ["contents: read  # check out the tagged commit; your deploy command brings its own credentials"]
+                            if target == "custom" else
+                            ["contents: write  # create the GitHub Release and upload its assets"]),
+            "uses": ref.uses({"docker": "reusable-release-docker.yml", "custom": "reusable-release-custom.yml"}
+                             .get(target, "reusable-release.yml")),
+            "with": with_,
+            "secrets": secrets if wf["dvc"]["used"] else [],
+        }
+    if wf["drift"] is not None:
+        out["ci-mlops-monitor.yml"] = {
+            "name": "ci-mlops monitor",
+            "description": ["The drift monitor: on a schedule, compare current data with the reference and",
+                            "keep one GitHub issue labelled ci-mlops:drift up to date, via ci-mlops' reusable workflow."],
+            "on": ["schedule:", f"  - cron: {json.dumps(wf['drift']['schedule'])}  # UTC; drift.schedule in .ci-mlops.yml",
+                   "workflow_dispatch:"],
+            "concurrency": "ci-mlops-monitor-caller",
+            "cancel": "false",
+            "job": "monitor",
+            "job_name": "ci-mlops monitor",
+            "permissions": ["contents: read  # check out the code (the config and the reference data)",
+                            "issues: write  # open, update or close the drift issue"],
+            "uses": ref.uses("reusable-monitor.yml"),
+            "with": {"python-version": q(wf["python"]), "install": q(wf["install"]),
+                     "fetch": q(wf["drift"]["fetch"] or ""), "dvc-pull-targets": q(" ".join(wf["drift"]["pull_targets"])),
+                     "dvc-remote": q(wf["dvc"]["remote"] or ""), "runs-on": runs_on},
+            "secrets": secrets if wf["drift"]["pull_targets"] else [],
+        }
+    return out
+
+
+def reusable_workflows() -> dict[str, str]:
+    """This project's own ``on: workflow_call`` workflows, rendered from the same templates."""
+    wf = workflow_context(Config(data={"version": 1, "python": "3.11", "install": "", "train": "", "test": "",
+                                       "runner": "ubuntu-latest", "timeout_minutes": 60, "drift": {}}),
+                          _NO_FACTS)
+    wf.update(reusable=True, pip_extras=[], self_hosted=False, custom_labels=[])
+    out = {
+        "reusable-pr.yml": render("workflows/pr.yml.j2", {"wf": wf}),
+        "reusable-release.yml": render("workflows/release.yml.j2", {"wf": {**wf, "deploy": {**wf["deploy"], "target": "github-release"}}}),
+        "reusable-release-custom.yml": render("workflows/release.yml.j2", {"wf": {**wf, "deploy": {**wf["deploy"], "target": "custom"}}}),
+        "reusable-release-docker.yml": render("workflows/release.yml.j2", {"wf": {**wf, "deploy": {**wf["deploy"], "target": "docker"}}}),
+        "reusable-monitor.yml": render("workflows/monitor.yml.j2", {"wf": wf}),
+    }
+    return {f"{WORKFLOWS_DIR}/{name}": text for name, text in out.items()}
+
+
+def _q(value: str) -> str:
+    from ci_mlops.scaffold.render import yaml_scalar
+
+    return yaml_scalar(value)
+
+
+def _flow(items: list[str]) -> str:
+    from ci_mlops.scaffold.render import flow_list
+
+    return flow_list(items)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class _NoFacts:
+    """Repo facts for rendering the project's reusable workflows (no user repo involved)."""
+
+    default_branch = "main"
+
+    class dvc:  # noqa: N801 - mimics DvcFacts' attributes
+        initialised = True
+        remotes: list = []
+        remote = None
+
+        @staticmethod
+        def is_output(path: str) -> bool:
+            return False
+
+
+_NO_FACTS: Any = _NoFacts()
