@@ -270,18 +270,25 @@ def _env() -> dict[str, str]:
 _BATCH = '''\
 import json, sys
 from dvc.cli import main
-for args in json.loads(sys.argv[1]):
+for index, args in enumerate(json.loads(sys.argv[1])):
+    if index and sys.argv[2]:
+        print(sys.argv[2], flush=True)
     rc = main(args)
+    sys.stdout.flush()
     if rc != 0:
         print(f"dvc {' '.join(args)} exited {rc}", file=sys.stderr)
         sys.exit(rc)
 '''
 
 
-def run_dvc_batch(repo: Path, commands: list[list[str]]) -> subprocess.CompletedProcess:
-    """Run several DVC commands in one Python process; raise on the first failure."""
+def run_dvc_batch(repo: Path, commands: list[list[str]], separator: str = "") -> subprocess.CompletedProcess:
+    """Run several DVC commands in one Python process; raise on the first failure.
+
+    With ``separator``, that line is printed between the commands' outputs, so
+    ``proc.stdout.split(separator)`` gives each command's output.
+    """
     proc = subprocess.run(
-        [sys.executable, "-c", _BATCH, json.dumps(commands)],
+        [sys.executable, "-c", _BATCH, json.dumps(commands), separator],
         cwd=repo, env=_env(), capture_output=True, text=True,
     )
     if proc.returncode != 0:
@@ -328,12 +335,22 @@ def set_params(repo: Path, params_file: str = "params.yaml", **dotted: Any) -> N
 
 
 def copy_repo(template: Path, dest: Path) -> Path:
-    """Copy a built repo (and its sibling ``remote`` directory, when there is one) to ``dest``."""
+    """Copy a built repo (and its sibling ``remote`` directory, when there is one) to ``dest``.
+
+    The copy's DVC remote is re-pointed at the copied remote, so tests that break
+    the remote do not touch the template's.
+    """
     template, dest = Path(template), Path(dest)
     shutil.copytree(template, dest, symlinks=True)
     remote = template.parent / "remote"
-    if remote.is_dir() and not (dest.parent / "remote").exists():
-        shutil.copytree(remote, dest.parent / "remote", symlinks=True)
+    if remote.is_dir():
+        new_remote = dest.parent / "remote"
+        if not new_remote.exists():
+            shutil.copytree(remote, new_remote, symlinks=True)
+        config = dest / ".dvc" / "config"
+        if config.is_file() and str(remote.resolve()) in config.read_text():
+            # config.local overrides config and is git-ignored: the copy stays clean
+            (dest / ".dvc" / "config.local").write_text(f'[\'remote "local"\']\n    url = {new_remote.resolve()}\n')
     return dest
 
 

@@ -1,0 +1,67 @@
+"""`ci-mlops report`: metric, param and plot diffs between two revisions."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("report")
+@click.option("--base", default=None, metavar="REF",
+              help="Revision to compare against. Default: in a GitHub Actions pull request, where the PR "
+                   "branched from its base branch; else `base` in .ci-mlops.yml; else the default branch.")
+@click.option("--head", default=None, metavar="REF",
+              help="Revision to report on. Default: the workspace (files on disk), as DVC does.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
+              help="Markdown for a PR comment or job summary; JSON for scripts (every metric and param).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to FILE (atomically) instead of standard output.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Show unchanged metrics, params and plots in the Markdown too.")
+@click.option("--history", type=click.IntRange(0, 1000), default=None, metavar="N",
+              help="Add each metric's trend (sparkline, min and max) over the last N commits of the base "
+                   "branch. Default: `report.history` in .ci-mlops.yml, else 0.")
+@click.option("--no-plots", is_flag=True, help="Leave plots out.")
+@click.option("--max-chars", type=click.IntRange(1000), default=None, metavar="N",
+              help="Shrink the Markdown to at most N characters by leaving out plots, trends and tables "
+                   "(GitHub's comment limit is 65536).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Configuration file. Default: .ci-mlops.yml at the repository root.")
+def command(base: str | None, head: str | None, fmt: str, output: str | None, show_all: bool,
+            history: int | None, no_plots: bool, max_chars: int | None, config_path: str | None) -> None:
+    """Diff metrics, params and plots between two revisions.
+
+    Metrics and params are the ones your dvc.yaml files declare (stage `metrics:`
+    and `params:`, top-level `metrics:`/`params:`, every dvc.yaml in a monorepo),
+    read straight from git and the DVC cache, with the same values as
+    `dvc metrics diff --json` and `dvc params diff --json`. Each metric gets a
+    direction (from `metrics.<key>.direction` in .ci-mlops.yml, else from its name)
+    and a status: improved, regressed, changed, unchanged, new or removed.
+    Repositories without DVC list files under `report.metrics_files` and
+    `report.params_files`.
+
+    In GitHub Actions the Markdown is also appended to the job summary.
+    Exit 2 when a revision is unknown or a metrics file cannot be read.
+    """
+    from pathlib import Path
+
+    from ci_mlops.config import find_config, load_config
+    from ci_mlops.fsutil import atomic_write
+    from ci_mlops.github.actions import append_summary, in_actions
+    from ci_mlops.git import Repo
+    from ci_mlops.report import build_report, render_markdown, to_json
+
+    repo = Repo.discover(Path.cwd())
+    config = load_config(config_path if config_path else find_config(repo.root))
+    if history is None:
+        history = int(config.get("report", "history", default=0) or 0)
+    report = build_report(repo.root, base, head, config=config, history=history,
+                          plots=False if no_plots else None)
+    markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
+    text = to_json(report) if fmt == "json" else markdown
+    if output:
+        atomic_write(output, text)
+        click.echo(f"ci-mlops: report written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if in_actions():
+        append_summary(markdown)

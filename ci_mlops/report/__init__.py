@@ -1,0 +1,92 @@
+"""Metric, param and plot diffs between two revisions: DVC's numbers at git speed.
+
+``build_report(root, base, head)`` returns the dict printed by ``ci-mlops report
+--format json``; ``render_markdown(report)`` turns it (plus optional ``gates`` and
+``sections`` added by other commands) into a PR comment. See docs/report.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.report.markdown import DROP_ORDER, render_markdown
+
+__all__ = ["build_report", "render_markdown", "to_json", "DROP_ORDER"]
+
+
+def build_report(root: str | Path = ".", base: str | None = None, head: str | None = None, *,
+                 config: Any | None = None, history: int = 0, plots: bool | None = None) -> dict[str, Any]:
+    """Compare ``base`` with ``head`` (None = the workspace) in the repository at ``root``.
+
+    ``base`` None picks the PR base / configured base / default branch (see
+    :mod:`ci_mlops.report.revisions`). ``history`` N adds each metric's values over
+    the last N first-parent commits of the base. Raises UserError (exit 2) for an
+    unknown revision or an unreadable metrics/params file, naming revision and file.
+    """
+    from ci_mlops.config import find_config, load_config
+    from ci_mlops.git import BlobReader, Repo
+    from ci_mlops.report.collect import declared_files, snapshot
+    from ci_mlops.report.diff import diff_metrics, diff_params, summarize
+    from ci_mlops.report.history import collect_history, trend
+    from ci_mlops.report.plots import build_plot
+    from ci_mlops.report.revisions import resolve_base, resolve_head
+
+    repo = Repo.discover(root)
+    if config is None:
+        config = load_config(find_config(repo.root))
+    head_rev = resolve_head(repo, head)
+    base_rev = resolve_base(repo, base, config)
+    want_plots = bool(config.get("report", "plots", default=True)) if plots is None else plots
+    with BlobReader(repo.root) as reader:
+        base_snap = snapshot(repo.root, base_rev.rev, reader=reader, config=config, want_plots=want_plots,
+                             label=_label(base_rev.ref, base_rev.sha))
+        head_snap = snapshot(repo.root, head_rev.rev, reader=reader, config=config, want_plots=want_plots,
+                             label=_label(head_rev.ref, head_rev.sha))
+        metrics = diff_metrics(base_snap.metrics, head_snap.metrics, config.get("metrics"))
+        params = diff_params(base_snap.params, head_snap.params)
+        report: dict[str, Any] = {
+            "base": {"ref": base_rev.ref, "sha": base_rev.sha},
+            "head": {"ref": head_rev.ref, "sha": head_rev.sha},
+            "metrics": metrics,
+            "params": params,
+            "plots": [],
+            "summary": summarize(metrics),
+        }
+        if want_plots:
+            decls = {d["id"]: d for d in base_snap.project.plots}
+            decls.update({d["id"]: d for d in head_snap.project.plots})
+            for plot_id in sorted(decls):
+                entry = build_plot(decls[plot_id], base_snap.raw, head_snap.raw)
+                if entry is not None:
+                    report["plots"].append(entry)
+        if history:
+            paths, _ = declared_files(base_snap.project, config)
+            commits, values = collect_history(repo.root, base_rev.sha, history, paths, base_snap.project, reader)
+            report["history"] = {"ref": base_rev.ref, "commits": commits}
+            for row in metrics:
+                series = values.get((row["file"], row["key"]))
+                if series is not None:
+                    row["history"] = trend(series)
+    return report
+
+
+def _label(ref: str, sha: str) -> str:
+    return ref if ref == "workspace" or sha.startswith(ref) else f"{ref} ({sha[:7]})"
+
+
+def to_json(report: dict[str, Any], indent: int | None = 2) -> str:
+    """JSON text; NaN and infinities (invalid JSON) become the strings "NaN", "Infinity", "-Infinity"."""
+    return json.dumps(_finite(report), indent=indent, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

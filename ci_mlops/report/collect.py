@@ -1,0 +1,125 @@
+"""Read a revision's metrics, params and plot data: git blobs, DVC cache, workspace files.
+
+One :class:`Snapshot` per revision. Files come from one ``git cat-file --batch``
+process (a revision) or the disk (the workspace); DVC-cached outputs (``cache: true``)
+come from the local DVC cache by their ``dvc.lock`` md5, and only when that misses
+from ``dvc.api`` (imported lazily, slow, may need the remote).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.dvc_project import DvcProject, cache_path, load_project
+from ci_mlops.errors import UserError
+from ci_mlops.git import WORKSPACE, BlobReader
+from ci_mlops.report.values import ParseError, metrics_values, params_values, parse
+
+
+@dataclass
+class Snapshot:
+    """What one revision holds. ``metrics``/``params``: file -> {dotted key: value}."""
+
+    label: str  # "workspace" or the revision as given
+    project: DvcProject
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raw: dict[str, bytes] = field(default_factory=dict)  # plot files' bytes, by path
+
+
+def declared_files(project: DvcProject, config: Any | None) -> tuple[list[str], dict[str, list[str]]]:
+    """Metrics paths and params files to read: DVC's declarations, else ``report.*_files`` in config."""
+    metrics = list(project.metrics_paths)
+    params = dict(project.params_paths)
+    if config is not None:
+        for path in config.get("report", "metrics_files", default=None) or []:
+            if path not in metrics:
+                metrics.append(path)
+        for path in config.get("report", "params_files", default=None) or []:
+            params.setdefault(path, [])
+    return metrics, params
+
+
+def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProject,
+               reader: BlobReader | None) -> dict[str, bytes | None]:
+    """Bytes of each path at ``rev`` (None = workspace); cached DVC outputs via the cache."""
+    root = Path(root)
+    out: dict[str, bytes | None] = {}
+    if rev is None:
+        for path in paths:
+            try:
+                out[path] = (root / path).read_bytes()
+            except (FileNotFoundError, NotADirectoryError):
+                out[path] = None
+            except IsADirectoryError:
+                out[path] = None
+    else:
+        assert reader is not None
+        for path, blob in zip(paths, reader.read_many([(rev, p) for p in paths])):
+            out[path] = blob
+    for path, blob in out.items():
+        if blob is None and project.out_md5(path):
+            out[path] = _from_dvc_cache(root, rev, path, project.out_md5(path) or "")
+    return out
+
+
+def _from_dvc_cache(root: Path, rev: str | None, path: str, md5: str) -> bytes | None:
+    if md5.endswith(".dir"):
+        return None
+    cached = cache_path(root, md5)
+    try:
+        return cached.read_bytes()
+    except OSError:
+        pass
+    return _from_dvc_api(root, rev, path)
+
+
+def _from_dvc_api(root: Path, rev: str | None, path: str) -> bytes | None:
+    """Last resort for a cached output missing locally: DVC's API (may pull from the remote)."""
+    try:
+        import dvc.api
+    except ImportError:  # pragma: no cover - dvc is a dependency
+        return None
+    try:
+        return dvc.api.read(path, repo=str(root), rev=rev, mode="rb")
+    except Exception:  # noqa: BLE001 - any failure means "not available"; the caller reports it
+        return None
+
+
+def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = None, config: Any | None = None,
+             want_plots: bool = True, label: str | None = None) -> Snapshot:
+    """Load the project at ``rev`` and read its metrics, params (and plot files).
+
+    ``label`` names the revision in error messages (default: ``rev`` or "workspace").
+    """
+    root = Path(root)
+    label = label or rev or WORKSPACE
+    project = load_project(root, rev, reader)
+    metrics_paths, params_decl = declared_files(project, config)
+    plot_paths = sorted({f for plot in project.plots for f in plot["files"]}) if want_plots else []
+    wanted = list(dict.fromkeys([*metrics_paths, *params_decl, *plot_paths]))
+    blobs = read_files(root, rev, wanted, project, reader)
+    snap = Snapshot(label=label, project=project)
+    for path in metrics_paths:
+        blob = blobs.get(path)
+        if blob is None:
+            continue
+        snap.metrics[path] = _values(blob, path, label, "metrics", lambda data: metrics_values(data))
+    for path, keys in params_decl.items():
+        blob = blobs.get(path)
+        if blob is None:
+            continue
+        snap.params[path] = _values(blob, path, label, "params", lambda data, keys=keys: params_values(data, keys))
+    for path in plot_paths:
+        if blobs.get(path) is not None:
+            snap.raw[path] = blobs[path]  # type: ignore[assignment]
+    return snap
+
+
+def _values(blob: bytes, path: str, label: str, kind: str, convert: Any) -> dict[str, Any]:
+    try:
+        return convert(parse(blob, path))
+    except ParseError as exc:
+        raise UserError(f"cannot read {kind} file {path} at {label}: {exc}") from exc

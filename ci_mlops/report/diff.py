@@ -1,0 +1,142 @@
+"""Pure diffing: two revisions' flat values -> report rows with change, direction and status.
+
+Values and ``change`` equal ``dvc metrics diff --json`` / ``dvc params diff --json``:
+``change = head - base`` when both are numbers (booleans included, as in DVC), else None.
+On top of DVC: each metric gets a direction (higher/lower is better) and a status.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Mapping
+
+from ci_mlops.report.values import is_finite_number, is_number
+
+# Name fragments whose metric is better when LOWER / HIGHER. Matched against the last
+# dotted segment split on non-letters, so "val_loss", "test.rmse", "error-rate" work.
+LOWER_IS_BETTER = {
+    "loss", "logloss", "error", "err", "errors", "rmse", "mse", "mae", "mape", "smape", "rmsle", "msle",
+    "perplexity", "ppl", "wer", "cer", "ter", "fpr", "fnr", "far", "frr", "eer", "brier", "latency", "time",
+    "duration", "seconds", "ms", "memory", "size", "bytes", "cost", "hamming", "distance", "divergence",
+    "kl", "nll", "ece", "mce", "missrate", "fallout", "regret", "residual",
+}
+HIGHER_IS_BETTER = {
+    "accuracy", "acc", "f1", "fscore", "f2", "auc", "roc", "rocauc", "auroc", "auprc", "ap", "map", "precision",
+    "recall", "r2", "rsquared", "ndcg", "mrr", "iou", "miou", "dice", "bleu", "rouge", "meteor", "chrf", "score",
+    "tpr", "tnr", "specificity", "sensitivity", "throughput", "kappa", "mcc", "jaccard", "hit", "hits", "hitrate",
+    "coverage", "gain", "lift", "ks", "gini", "top1", "top5", "sharpe", "reward", "return", "likelihood",
+    "explained", "variance", "quality",
+}
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+STATUSES = ("improved", "regressed", "changed", "new", "removed", "unchanged")
+
+
+def infer_direction(key: str) -> str | None:
+    """"higher", "lower" or None from a metric's name (its last dotted segment)."""
+    tokens = _TOKEN.findall(key.lower().rsplit(".", 1)[-1])
+    for token in ["".join(tokens), *reversed(tokens)]:
+        if token in LOWER_IS_BETTER:
+            return "lower"
+        if token in HIGHER_IS_BETTER:
+            return "higher"
+    return None
+
+
+def configured_direction(metrics_config: Mapping[str, Any] | None, file: str, key: str) -> str | None:
+    """``metrics.<key>.direction`` from .ci-mlops.yml; ``FILE:KEY`` wins over ``KEY``."""
+    if not metrics_config:
+        return None
+    for name in (f"{file}:{key}", key):
+        entry = metrics_config.get(name)
+        if isinstance(entry, dict) and entry.get("direction") in ("higher", "lower"):
+            return entry["direction"]
+    return None
+
+
+def change_of(base: Any, head: Any) -> Any:
+    """DVC's ``diff``: ``head - base`` for two numbers (bools count as numbers), else None."""
+    if isinstance(base, (int, float)) and isinstance(head, (int, float)):
+        return head - base
+    return None
+
+
+def metric_status(base: Any, head: Any, direction: str | None, present: tuple[bool, bool] = (True, True)) -> str:
+    """improved / regressed / changed / unchanged / new / removed for one metric."""
+    in_base, in_head = present
+    if not in_base and in_head:
+        return "new"
+    if in_base and not in_head:
+        return "removed"
+    if base is None and head is not None:
+        return "new"
+    if head is None and base is not None:
+        return "removed"
+    if _same(base, head):
+        return "unchanged"
+    if not (is_finite_number(base) and is_finite_number(head)) or direction is None:
+        return "changed"
+    better = head > base if direction == "higher" else head < base
+    return "improved" if better else "regressed"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+
+
+def change_pct(base: Any, change: Any) -> float | None:
+    """Relative change in percent of ``|base|``; None when undefined (no base, base 0, non-numbers)."""
+    if not (is_finite_number(base) and is_finite_number(change)) or base == 0:
+        return None
+    return change / abs(base) * 100.0
+
+
+def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]],
+                 metrics_config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Rows for every (file, key) on either side, sorted by file then key.
+
+    ``base``/``head`` map file -> {dotted key: value}; a file absent from a side
+    means the side has no such metrics (first PR, a removed file).
+    """
+    rows = []
+    for file in sorted(set(base) | set(head)):
+        old, new = base.get(file, {}), head.get(file, {})
+        for key in sorted(set(old) | set(new)):
+            b, h = old.get(key), new.get(key)
+            direction = configured_direction(metrics_config, file, key) or (
+                infer_direction(key) if is_number(b) or is_number(h) else None)
+            change = change_of(b, h)
+            rows.append({
+                "file": file, "key": key, "base": b, "head": h, "change": change,
+                "change_pct": change_pct(b, change) if is_number(b) and is_number(h) else None,
+                "direction": direction,
+                "status": metric_status(b, h, direction, (key in old, key in new)),
+            })
+    return rows
+
+
+def diff_params(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows ``{file, key, base, head, change}`` for every param on either side."""
+    rows = []
+    for file in sorted(set(base) | set(head)):
+        old, new = base.get(file, {}), head.get(file, {})
+        for key in sorted(set(old) | set(new)):
+            b, h = old.get(key), new.get(key)
+            rows.append({"file": file, "key": key, "base": b, "head": h, "change": change_of(b, h)})
+    return rows
+
+
+def param_status(row: Mapping[str, Any]) -> str:
+    """changed / unchanged / new / removed for a params row."""
+    return metric_status(row["base"], row["head"], None)
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Counts per status, every status present (zeros included) for a stable shape."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return counts

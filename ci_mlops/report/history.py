@@ -1,0 +1,102 @@
+"""Metric trends over the last N first-parent commits of the base branch, in one batched read.
+
+The metrics files declared at the base revision are read at every commit through
+one ``git cat-file --batch`` round trip (plus the ``dvc.lock`` files, for metrics
+kept in the DVC cache). A commit whose file is missing or unreadable contributes
+a gap: history is context for a reviewer, never a reason to fail the report.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.dvc_project import DVCLOCK, DvcProject, _add_lock, _parse_lock, cache_path
+from ci_mlops.errors import UserError
+from ci_mlops.git import BlobReader, Repo
+from ci_mlops.report.values import ParseError, is_finite_number, metrics_values, parse
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: list[str], project: DvcProject,
+                    reader: BlobReader) -> tuple[list[str], dict[tuple[str, str], list[Any]]]:
+    """(commits oldest first, {(file, key): values oldest first with None for gaps})."""
+    root = Path(root)
+    shas = list(reversed(Repo(root).log(base_sha, count)))
+    if not shas or not metrics_paths:
+        return shas, {}
+    cached = [p for p in metrics_paths if project.is_cached(p)]
+    lock_paths = sorted({_lock_for(project, p) for p in cached})
+    specs = [(sha, path) for sha in shas for path in [*metrics_paths, *lock_paths]]
+    blobs = iter(reader.read_many(specs))
+    per_commit: list[dict[str, dict[str, Any]]] = []
+    for sha in shas:
+        files = {path: next(blobs) for path in metrics_paths}
+        locks = {path: next(blobs) for path in lock_paths}
+        if cached:
+            _fill_from_cache(root, files, locks, cached, project)
+        values: dict[str, dict[str, Any]] = {}
+        for path, blob in files.items():
+            if blob is None:
+                continue
+            try:
+                values[path] = metrics_values(parse(blob, path))
+            except ParseError:
+                continue
+        per_commit.append(values)
+    keys = sorted({(f, k) for values in per_commit for f, data in values.items() for k in data})
+    return shas, {(f, k): [values.get(f, {}).get(k) for values in per_commit] for f, k in keys}
+
+
+def _lock_for(project: DvcProject, path: str) -> str:
+    for stage in project.stages.values():
+        if path in stage.outs:
+            folder = posixpath.dirname(stage.dvcfile)
+            return posixpath.join(folder, DVCLOCK) if folder else DVCLOCK
+    return DVCLOCK
+
+
+def _fill_from_cache(root: Path, files: dict[str, bytes | None], locks: dict[str, bytes | None],
+                     cached: list[str], project: DvcProject) -> None:
+    outs: dict[str, dict[str, Any]] = {}
+    for lock_path, text in locks.items():
+        try:
+            lock = _parse_lock(text, lock_path, "history")
+        except UserError:
+            continue
+        scratch = DvcProject(root=root, rev=None)
+        folder = posixpath.dirname(lock_path)
+        for name, locked in (lock.get("stages") or {}).items():
+            stage = project.stages.get(name if not folder else f"{folder}/dvc.yaml:{name}")
+            if isinstance(locked, dict):
+                _add_lock(scratch, stage.wdir if stage else folder, locked)
+        outs.update(scratch.lock_outs)
+    for path in cached:
+        if files.get(path) is None and outs.get(path, {}).get("md5"):
+            try:
+                files[path] = cache_path(root, outs[path]["md5"]).read_bytes()
+            except OSError:
+                pass
+
+
+def sparkline(values: list[Any]) -> str:
+    """``▁▃▅█``-style line over the finite numbers; gaps are skipped."""
+    numbers = [float(v) for v in values if is_finite_number(v)]
+    if not numbers:
+        return ""
+    low, high = min(numbers), max(numbers)
+    if math.isclose(low, high):
+        return SPARKS[3] * len(numbers)
+    scale = (len(SPARKS) - 1) / (high - low)
+    return "".join(SPARKS[int(round((v - low) * scale))] for v in numbers)
+
+
+def trend(values: list[Any]) -> dict[str, Any]:
+    numbers = [v for v in values if is_finite_number(v)]
+    return {
+        "values": values, "sparkline": sparkline(values),
+        "min": min(numbers) if numbers else None, "max": max(numbers) if numbers else None,
+    }

@@ -1,0 +1,276 @@
+"""Render a report dict as Markdown for a PR comment or a job summary.
+
+Layout, top to bottom: gate verdict (when ``report["gates"]``), a one-line summary,
+the gates table, metrics, params, extra ``report["sections"]``, plots. Long tables fold
+into ``<details>``. Output is deterministic (rows come sorted from the diff).
+
+Size: GitHub refuses comments over 65,536 characters. ``render_markdown(report,
+max_chars=N)`` drops whole parts in :data:`DROP_ORDER` until the text fits, and says
+which parts it left out; ``drop={"plots", ...}`` leaves parts out explicitly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+from ci_mlops.report.diff import param_status
+from ci_mlops.report.plots import render_plot
+
+# What to leave out first when the comment is too long: least useful per character first.
+DROP_ORDER = ("plots", "history", "unchanged", "params", "sections", "metrics")
+FOLD_ROWS = 12  # tables longer than this fold into <details>
+FOLD_SECTION_CHARS = 1500
+
+STATUS_MARK = {
+    "improved": "🟢 improved", "regressed": "🔴 regressed", "changed": "🔵 changed",
+    "new": "🆕 new", "removed": "➖ removed", "unchanged": "unchanged",
+}
+
+
+def render_markdown(report: dict[str, Any], *, show_all: bool = False, drop: Iterable[str] = (),
+                    max_chars: int | None = None) -> str:
+    """The report as Markdown. ``show_all`` keeps unchanged rows; see the module doc for ``drop``/``max_chars``."""
+    dropped = set(drop)
+    text = _render(report, show_all, dropped)
+    if max_chars is None or len(text) <= max_chars:
+        return text
+    for part in DROP_ORDER:
+        if part in dropped:
+            continue
+        dropped.add(part)
+        text = _render(report, show_all, dropped, note=True)
+        if len(text) <= max_chars:
+            return text
+    cut = "\n\n_… report truncated to fit the comment size limit._\n"
+    return text[: max(0, max_chars - len(cut))] + cut
+
+
+def _render(report: dict[str, Any], show_all: bool, dropped: set[str], note: bool = False) -> str:
+    parts: list[str] = []
+    gates = report.get("gates")
+    if gates is not None:
+        parts.append(_gate_verdict(gates))
+    parts.append(_summary(report))
+    if gates:
+        parts.append(_gates_table(gates))
+    if "metrics" not in dropped:
+        parts.append(_metrics_part(report, show_all, dropped))
+    if "params" not in dropped:
+        parts.append(_params_part(report, show_all, dropped))
+    if "sections" not in dropped:
+        parts.extend(_section(s) for s in report.get("sections") or [])
+    if "plots" not in dropped:
+        parts.append(_plots_part(report, show_all))
+    if note:
+        left_out = [p for p in DROP_ORDER if p in dropped]
+        parts.append(f"_Left out to fit GitHub's comment size limit: {', '.join(left_out)}. "
+                     "Run `ci-mlops report` locally or see the job summary for the full report._")
+    return "\n\n".join(p for p in parts if p).rstrip() + "\n"
+
+
+# -- pieces ------------------------------------------------------------------------------
+
+
+def _labels(report: dict[str, Any]) -> tuple[str, str]:
+    return _rev_label(report.get("base") or {}), _rev_label(report.get("head") or {})
+
+
+def _rev_label(side: dict[str, Any]) -> str:
+    ref, sha = side.get("ref"), side.get("sha")
+    short = f"`{sha[:7]}`" if sha else ""
+    if ref == "workspace":
+        return f"workspace (on {short})" if short else "workspace"
+    if ref and sha and not sha.startswith(str(ref)):
+        return f"`{ref}` ({short})"
+    return short or f"`{ref}`"
+
+
+def _gate_verdict(gates: list[dict[str, Any]]) -> str:
+    if not gates:
+        return "**✅ No quality gates configured.**"
+    failed = [g for g in gates if not g.get("passed")]
+    if failed:
+        names = ", ".join(f"`{g.get('metric')}`" for g in failed[:5]) + (" …" if len(failed) > 5 else "")
+        return f"**❌ {len(failed)} of {len(gates)} quality gates failed:** {names}"
+    return f"**✅ All {len(gates)} quality gates passed.**"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _summary(report: dict[str, Any]) -> str:
+    metrics = report.get("metrics") or []
+    counts: dict[str, int] = {}
+    for row in metrics:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    bits = [f"{counts[s]} {s}" for s in ("improved", "regressed", "changed", "new", "removed") if counts.get(s)]
+    if metrics:
+        moved = f"{_plural(len(metrics), 'metric')}: " + (", ".join(bits) if bits else "none changed")
+        if counts.get("unchanged") and bits:
+            moved += f", {counts['unchanged']} unchanged"
+    else:
+        moved = "no metrics found"
+    params = report.get("params") or []
+    changed = sum(1 for row in params if param_status(row) != "unchanged")
+    base, head = _labels(report)
+    tail = f" · {_plural(changed, 'param')} changed" if params else ""
+    return f"**{moved}**{tail} · {base} → {head}"
+
+
+def _gates_table(gates: list[dict[str, Any]]) -> str:
+    lines = ["#### Quality gates", "", "| | Metric | Rule | Value | Base | Bound | |", "|:-:|---|---|--:|--:|--:|---|"]
+    for g in gates:
+        mark = "✅" if g.get("passed") else "❌"
+        metric = _cell(g.get("metric"))
+        if g.get("file"):
+            metric = f"{metric} <sub>{_cell(g['file'])}</sub>"
+        lines.append(f"| {mark} | {metric} | {_cell(g.get('rule'))} | {_value(g.get('value'))} | "
+                     f"{_value(g.get('base'))} | {_value(g.get('bound'))} | {_cell(g.get('message') or '')} |")
+    return "\n".join(lines)
+
+
+def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> str:
+    rows = report.get("metrics") or []
+    if not rows:
+        return ""
+    shown = rows if show_all else [r for r in rows if r["status"] != "unchanged"]
+    hidden = len(rows) - len(shown)
+    with_file = len({r["file"] for r in rows}) > 1
+    with_trend = "history" not in dropped and any(r.get("history") for r in shown)
+    header = (["File"] if with_file else []) + ["Metric", "Base", "Head", "Change", ""] + (["Trend"] if with_trend else [])
+    align = (["---"] if with_file else []) + ["---", "--:", "--:", "--:", "---"] + (["---"] if with_trend else [])
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    for r in shown:
+        cells = ([f"`{_cell(r['file'])}`"] if with_file else []) + [
+            _cell(r["key"]), _value(r["base"]), _value(r["head"]), _change(r), STATUS_MARK.get(r["status"], r["status"])]
+        if with_trend:
+            cells.append(_trend(r.get("history")))
+        lines.append("| " + " | ".join(cells) + " |")
+    table = "\n".join(lines) if shown else ""
+    file_note = "" if with_file else f" (`{rows[0]['file']}`)"
+    out = [f"#### Metrics{file_note}"]
+    if table:
+        out.append(_fold(table, len(shown), f"{_plural(len(shown), 'metric')}"))
+    if hidden and "unchanged" not in dropped:
+        out.append(f"<sub>{_plural(hidden, 'unchanged metric')} not shown (`--all` shows them).</sub>")
+    elif not shown:
+        out.append("_No metric changed._")
+    return "\n\n".join(out)
+
+
+def _params_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> str:
+    rows = report.get("params") or []
+    if not rows:
+        return ""
+    shown = rows if show_all else [r for r in rows if param_status(r) != "unchanged"]
+    if not shown:
+        return f"#### Params\n\n<sub>{_plural(len(rows), 'param')}, none changed.</sub>"
+    with_file = len({r["file"] for r in rows}) > 1
+    header = (["File"] if with_file else []) + ["Param", "Base", "Head", "Change"]
+    align = (["---"] if with_file else []) + ["---", "--:", "--:", "--:"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    for r in shown:
+        status = param_status(r)
+        change = _signed(r["change"]) if r["change"] is not None and status == "changed" else (
+            status if status != "unchanged" else "")
+        cells = ([f"`{_cell(r['file'])}`"] if with_file else []) + [
+            _cell(r["key"]), _value(r["base"]), _value(r["head"]), change]
+        lines.append("| " + " | ".join(cells) + " |")
+    file_note = "" if with_file else f" (`{rows[0]['file']}`)"
+    hidden = len(rows) - len(shown)
+    out = [f"#### Params{file_note}", _fold("\n".join(lines), len(shown), _plural(len(shown), "param"))]
+    if hidden and "unchanged" not in dropped:
+        out.append(f"<sub>{_plural(hidden, 'unchanged param')} not shown.</sub>")
+    return "\n\n".join(out)
+
+
+def _section(section: dict[str, Any]) -> str:
+    title = str(section.get("title") or "")
+    passed = section.get("passed")
+    mark = "" if passed is None else ("✅ " if passed else "❌ ")
+    body = str(section.get("markdown") or "").strip()
+    if len(body) > FOLD_SECTION_CHARS or body.count("\n") > FOLD_ROWS + 2:
+        open_attr = "" if passed is not False else " open"
+        return f"<details{open_attr}><summary><b>{mark}{_html(title)}</b></summary>\n\n{body}\n\n</details>"
+    return f"#### {mark}{title}\n\n{body}" if body else f"#### {mark}{title}"
+
+
+def _plots_part(report: dict[str, Any], show_all: bool) -> str:
+    plots = report.get("plots") or []
+    if not plots:
+        return ""
+    base, head = _labels(report)
+    shown = [p for p in plots if show_all or p.get("changed") or p.get("error")]
+    out = ["#### Plots"]
+    for plot in shown:
+        title = plot.get("title") or plot["id"]
+        out.append(f"<details open><summary><code>{_html(title)}</code></summary>\n\n"
+                   f"{render_plot(plot, base, head)}\n\n</details>")
+    unchanged = [p["id"] for p in plots if p not in shown]
+    if unchanged:
+        out.append("<sub>Unchanged: " + ", ".join(f"`{_cell(i)}`" for i in unchanged) + "</sub>")
+    return "\n\n".join(out)
+
+
+# -- formatting --------------------------------------------------------------------------
+
+
+def _fold(table: str, rows: int, summary: str) -> str:
+    if rows <= FOLD_ROWS:
+        return table
+    return f"<details><summary>{_html(summary)}</summary>\n\n{table}\n\n</details>"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        return f"{value:.6g}"
+    text = _cell(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _signed(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "NaN" if math.isnan(value) else _value(value)
+        return f"{value:+.4g}"
+    if isinstance(value, int):
+        return f"{value:+d}"
+    return _cell(value)
+
+
+def _change(row: dict[str, Any]) -> str:
+    change = row.get("change")
+    if change is None or isinstance(change, bool) or row["status"] in ("new", "removed"):
+        return ""
+    if isinstance(change, float) and not math.isfinite(change):
+        return "NaN"
+    arrow = "▲ " if change > 0 else "▼ " if change < 0 else ""
+    pct = row.get("change_pct")
+    pct_text = f" ({pct:+.2f}%)" if pct is not None and change != 0 else ""
+    return f"{arrow}{_signed(change)}{pct_text}"
+
+
+def _trend(history: dict[str, Any] | None) -> str:
+    if not history or not history.get("sparkline"):
+        return ""
+    return f"{history['sparkline']} <sub>{_value(history['min'])}–{_value(history['max'])}</sub>"
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def _html(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,84 @@
+"""Which two revisions a report compares.
+
+Base, first match wins: ``--base``; in GitHub Actions on a pull request, the merge
+base of HEAD with ``origin/$GITHUB_BASE_REF`` (or ``$GITHUB_BASE_REF``); ``base`` in
+``.ci-mlops.yml``; the default branch. Implicit bases use the merge base with HEAD,
+so a PR is compared with the commit it branched from, as GitHub's diff does.
+Head: ``--head``, else the workspace.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ci_mlops.errors import UserError
+from ci_mlops.git import WORKSPACE, Repo
+
+FETCH_HINT = ("set `fetch-depth: 0` on actions/checkout (or run `git fetch --no-tags origin {ref}`) "
+              "so the base branch is in the clone")
+
+
+@dataclass
+class Revision:
+    ref: str          # as the user knows it: "main", "v1.2", "workspace"
+    sha: str          # full SHA (for the workspace: HEAD's)
+    rev: str | None   # what to read files at: the SHA, or None for the workspace
+
+
+def resolve_head(repo: Repo, head: str | None) -> Revision:
+    if head is None or head == WORKSPACE:
+        sha = repo.head()
+        if sha is None:
+            raise UserError("the repository has no commits yet: commit once so there is something to compare with")
+        return Revision(WORKSPACE, sha, None)
+    sha = repo.rev_parse(head)
+    return Revision(head, sha, sha)
+
+
+def resolve_base(repo: Repo, base: str | None, config: Any | None = None,
+                 env: dict[str, str] | None = None) -> Revision:
+    env = dict(os.environ) if env is None else env
+    if base:
+        sha = repo.rev_parse(base)
+        return Revision(base, sha, sha)
+    head_sha = repo.head()
+    base_ref = env.get("GITHUB_BASE_REF", "").strip()
+    if env.get("GITHUB_ACTIONS") == "true" and base_ref:
+        for candidate in (f"refs/remotes/origin/{base_ref}", base_ref):
+            sha = repo.try_rev_parse(candidate)
+            if sha:
+                found = _merge_base(repo, sha, head_sha, base_ref)
+                return Revision(base_ref, found, found)
+        shallow = " (this is a shallow clone)" if repo.is_shallow() else ""
+        raise UserError(f"the PR's base branch '{base_ref}' is not in this clone{shallow}: "
+                        + FETCH_HINT.format(ref=base_ref))
+    configured = config.get("base") if config is not None else None
+    name = configured or repo.default_branch()
+    sha = None
+    for candidate in (name, f"refs/remotes/origin/{name}"):
+        sha = repo.try_rev_parse(candidate)
+        if sha:
+            break
+    if sha is None:
+        if configured:
+            raise UserError(f"base branch '{configured}' (from `base` in .ci-mlops.yml) is not in this clone: "
+                            + FETCH_HINT.format(ref=configured))
+        repo.rev_parse(name)  # raises the standard unknown-revision error (with the shallow hint)
+        raise AssertionError("unreachable")
+    found = _merge_base(repo, sha, head_sha, name)
+    return Revision(name, found, found)
+
+
+def _merge_base(repo: Repo, base_sha: str, head_sha: str | None, name: str) -> str:
+    if head_sha is None or head_sha == base_sha:
+        return base_sha
+    try:
+        return repo.merge_base(base_sha, head_sha)
+    except UserError as exc:
+        if repo.is_shallow():
+            raise UserError(f"cannot find where HEAD branched from '{name}' in this shallow clone: "
+                            + FETCH_HINT.format(ref=name)) from exc
+        raise
+

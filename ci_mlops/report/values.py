@@ -1,0 +1,164 @@
+"""Metrics and params files -> flat ``{dotted.key: value}`` dicts, the way DVC reads them.
+
+Parsing follows DVC's loaders: ``.json`` with the json module, ``.toml`` as TOML,
+every other suffix as YAML 1.2 (as DVC's ruamel does, so ``1e-3`` is a float and ``yes`` a string).
+Metrics keep numbers, booleans and strings; lists, nulls and empty mappings are
+dropped (DVC's ``_extract_metrics``). Params keep everything; lists become their
+``str()`` (DVC's ``format_dict``). Nested mappings are flattened with dots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+
+class ParseError(ValueError):
+    """A file's content cannot be read; the message names the problem (not the file)."""
+
+
+def parse(data: bytes, path: str) -> Any:
+    """Decode and parse a file by its suffix; empty documents are ``{}`` as in DVC."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text (byte {exc.start})") from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    suffix = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    if suffix == "json":
+        try:
+            return json.loads(text) or {}
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
+    if suffix == "toml":
+        import tomllib
+
+        try:
+            return tomllib.loads(text) or {}
+        except tomllib.TOMLDecodeError as exc:
+            raise ParseError(f"invalid TOML: {exc}") from exc
+    return _parse_yaml(text)
+
+
+def _parse_yaml(text: str) -> Any:
+    import yaml
+
+    from ci_mlops.dvc_project import load_yaml
+
+    try:
+        return load_yaml(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParseError(f"invalid YAML{where}: {problem}") from exc
+    except (ValueError, TypeError) as exc:  # e.g. an unhashable mapping key
+        raise ParseError(f"invalid YAML: {exc}") from exc
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return type(value).__name__
+
+
+def extract_metrics(value: Any) -> Any:
+    """DVC's ``_extract_metrics``: keep numbers/strings/bools and non-empty mappings of them."""
+    if isinstance(value, (int, float, str)):
+        return value
+    if not isinstance(value, dict):
+        return None
+    out = {}
+    for key, item in value.items():
+        kept = extract_metrics(item)
+        if kept not in (None, {}):
+            out[key] = kept
+    return out
+
+
+def flatten(value: dict[Any, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; empty mappings vanish, as with DVC's flatten_dict."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(item, dict):
+            out.update(flatten(item, name))
+        else:
+            out[name] = item
+    return out
+
+
+def format_lists(value: Any) -> Any:
+    """DVC's ``format_dict``: lists anywhere in a mapping become their ``str()``."""
+    if isinstance(value, dict):
+        return {k: format_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return str(value)
+    return value
+
+
+def metrics_values(data: Any) -> dict[str, Any]:
+    """Parsed metrics file -> flat values. A top-level list or scalar is a :class:`ParseError`."""
+    if not isinstance(data, dict):
+        raise ParseError(f"expected a mapping of metric names to values, got {describe(data)}")
+    return flatten(format_lists(extract_metrics(data)))
+
+
+def select_keys(data: dict[Any, Any], keys: list[str]) -> dict[Any, Any]:
+    """The subset of a params mapping named by dotted ``keys`` (DVC's dpath search + merge)."""
+    out: dict[Any, Any] = {}
+    for key in keys:
+        parts = key.split(".")
+        node: Any = data
+        for part in parts:
+            if not isinstance(node, dict):
+                node = _MISSING
+                break
+            node = _lookup(node, part)
+            if node is _MISSING:
+                break
+        if node is _MISSING:
+            continue
+        target = out
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = node
+    return out
+
+
+_MISSING = object()
+
+
+def _lookup(node: dict[Any, Any], part: str) -> Any:
+    if part in node:
+        return node[part]
+    for key, value in node.items():  # YAML int/bool keys are addressed by their text
+        if str(key) == part:
+            return value
+    return _MISSING
+
+
+def params_values(data: Any, keys: list[str]) -> dict[str, Any]:
+    """Parsed params file -> flat values for ``keys`` ([] = the whole file)."""
+    if not isinstance(data, dict):
+        raise ParseError(f"expected a mapping of params, got {describe(data)}")
+    if keys:
+        data = select_keys(data, keys)
+    return flatten(format_lists(data))
+
+
+def is_number(value: Any) -> bool:
+    """A real number (DVC diffs booleans too, but they are not measurements)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    return is_number(value) and math.isfinite(value)

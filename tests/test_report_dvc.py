@@ -1,0 +1,217 @@
+"""`ci-mlops report` on real git + DVC repos, with DVC's own JSON as the oracle."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ci_mlops.dvc_project import cache_path, load_project
+from ci_mlops.report import build_report, render_markdown
+from conftest import run_cli
+from dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, run_dvc_batch, set_params
+
+
+def dvc_json(repo: Path, kind: str, *revs: str) -> dict[str, Any]:
+    proc = run_dvc(repo, kind, "diff", *revs, "--json", "--all")
+    return json.loads(proc.stdout or "{}")
+
+
+def dvc_diffs(repo: Path, *revs: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``dvc metrics diff REVS --json --all`` and ``dvc params diff ...`` in one DVC process."""
+    out = run_dvc_batch(repo, [["metrics", "diff", *revs, "--json", "--all"],
+                               ["params", "diff", *revs, "--json", "--all"]], separator="=====")
+    metrics, params = out.stdout.split("=====")
+    return json.loads(metrics or "{}"), json.loads(params or "{}")
+
+
+def as_dvc(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Our rows in DVC's ``{file: {key: {old, new[, diff]}}}`` shape."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        entry = {"old": row["base"], "new": row["head"]}
+        if row["change"] is not None:
+            entry["diff"] = row["change"]
+        out.setdefault(row["file"], {})[row["key"]] = entry
+    return out
+
+
+def assert_same(ours: dict, theirs: dict) -> None:
+    assert sorted(ours) == sorted(theirs)
+    for file in theirs:
+        assert sorted(ours[file]) == sorted(theirs[file]), file
+        for key, want in theirs[file].items():
+            got = ours[file][key]
+            assert set(got) == set(want), (file, key, got, want)
+            for field in want:
+                a, b = got[field], want[field]
+                if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+                    assert math.isnan(b)
+                else:
+                    assert a == b and type(a) is type(b), (file, key, field, a, b)
+
+
+@pytest.fixture(scope="module")
+def mono(tmp_path_factory) -> dict[str, Any]:
+    """A monorepo with YAML/JSON/TOML metrics and three commits of history; do not modify."""
+    repo = make_dvc_repo(tmp_path_factory.mktemp("mono") / "repo", monorepo=True)
+    churn = repo / "pipelines" / "churn" / "dvc.yaml"
+    churn.write_text(churn.read_text().replace("  - eval/summary.toml\n", "  - eval/summary.toml\n  - eval/metrics.yaml\n"))
+    first = commit_all(repo, "track churn yaml metrics")
+    set_params(repo, **{"train.lr": 0.3, "train.epochs": 3})
+    set_params(repo, params_file="pipelines/churn/params.yaml", **{"model.alpha": 0.9})
+    repro(repo)
+    second = commit_all(repo, "tune")
+    return {"repo": repo, "first": first, "second": second}
+
+
+def test_matches_dvc_between_commits(mono):
+    repo = mono["repo"]
+    report = build_report(repo, mono["first"], mono["second"])
+    metrics, params = dvc_diffs(repo, mono["first"], mono["second"])
+    assert_same(as_dvc(report["metrics"]), metrics)
+    assert_same(as_dvc(report["params"]), params)
+    files = {row["file"] for row in report["metrics"]}
+    assert {"metrics.json", "pipelines/churn/eval/scores.json", "pipelines/churn/eval/summary.toml",
+            "pipelines/churn/eval/metrics.yaml"} <= files
+    by_key = {(r["file"], r["key"]): r for r in report["metrics"]}
+    quality = by_key[("pipelines/churn/eval/metrics.yaml", "quality")]
+    assert quality["direction"] == "higher" and quality["status"] == "improved"
+    assert quality["change_pct"] == pytest.approx(quality["change"] / quality["base"] * 100)
+    rmse = by_key[("pipelines/churn/eval/metrics.yaml", "rmse")]
+    assert rmse["direction"] == "lower" and rmse["status"] == "improved"
+    name = by_key[("pipelines/churn/eval/metrics.yaml", "name")]
+    assert name["change"] is None and name["status"] == "unchanged"
+
+
+def test_matches_dvc_head_vs_workspace(mono, tmp_path):
+    repo = copy_repo(mono["repo"], tmp_path / "repo")
+    set_params(repo, **{"prepare.split": 0.3})
+    repro(repo)
+    report = build_report(repo, "HEAD")
+    assert report["head"] == {"ref": "workspace", "sha": git(repo, "rev-parse", "HEAD").strip()}
+    metrics, params = dvc_diffs(repo, "HEAD")
+    assert_same(as_dvc(report["metrics"]), metrics)
+    assert_same(as_dvc(report["params"]), params)
+
+
+def test_default_base_is_the_default_branch(mono, tmp_path):
+    repo = copy_repo(mono["repo"], tmp_path / "repo")
+    git(repo, "checkout", "-q", "-b", "feature")
+    set_params(repo, **{"train.lr": 0.05})
+    repro(repo)
+    commit_all(repo, "feature change")
+    report = build_report(repo)  # base: main (the merge base), head: workspace
+    assert report["base"] == {"ref": "main", "sha": mono["second"]}
+    lr = next(r for r in report["params"] if r["key"] == "train.lr")
+    assert (lr["base"], lr["head"]) == (0.3, 0.05)
+
+
+def test_project_model_paths(mono):
+    project = load_project(mono["repo"], mono["second"])
+    assert project.dvcyaml_paths == ["dvc.yaml", "pipelines/churn/dvc.yaml"]
+    assert set(project.stages) == {"prepare", "train", "evaluate", "pipelines/churn/dvc.yaml:train",
+                                   "pipelines/churn/dvc.yaml:score"}
+    score = project.stages["pipelines/churn/dvc.yaml:score"]
+    assert score.wdir == "pipelines/churn/eval"
+    assert score.metrics == ["pipelines/churn/eval/scores.json"]
+    assert score.params == {"pipelines/churn/params.yaml": ["score.threshold"]}
+    assert project.lock_params["params.yaml"]["train.lr"] == 0.3
+    assert project.lock_outs["models/model.pkl"]["md5"]
+    assert project.artifacts["model"]["path"] == "models/model.pkl"
+    assert project.params_paths["params.yaml"] == []  # DVC tracks the root params.yaml whole
+    assert "pipelines/churn/config.json" in project.params_paths
+    assert {p["id"] for p in project.plots} == {"eval/prc.csv", "eval/confusion.csv"}
+    workspace = load_project(mono["repo"])
+    assert workspace.lock_outs == project.lock_outs
+
+
+def test_first_pr_base_without_metrics(mono, tmp_path):
+    repo = copy_repo(mono["repo"], tmp_path / "repo")
+    git(repo, "checkout", "-q", "--orphan", "empty")
+    git(repo, "rm", "-rqf", "--cached", ".")
+    empty = commit_all_only(repo, tmp_path)
+    git(repo, "checkout", "-q", "-f", "main")
+    report = build_report(repo, empty, "main")
+    assert report["metrics"] and all(r["status"] == "new" and r["base"] is None for r in report["metrics"])
+    assert_same(as_dvc(report["metrics"]), dvc_json(repo, "metrics", empty, "main"))
+    text = render_markdown(report)
+    assert "new" in text and "Traceback" not in text
+
+
+def commit_all_only(repo: Path, tmp_path: Path) -> str:
+    (repo / "README.md").write_text("# empty\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-q", "-m", "empty base")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_history_reads_base_branch_trend(mono):
+    report = build_report(mono["repo"], mono["first"], mono["second"], history=10)
+    assert report["history"]["commits"][-1] == mono["first"]
+    row = next(r for r in report["metrics"] if r["key"] == "test.loss")
+    assert len(row["history"]["values"]) == len(report["history"]["commits"]) == 2
+    assert row["history"]["values"][-1] == row["base"]
+    assert "Trend" in render_markdown(report, show_all=True)
+
+
+def test_cli_markdown_and_json(mono, tmp_path):
+    repo = mono["repo"]
+    out = tmp_path / "report.md"
+    proc = run_cli("report", "--base", mono["first"], "--head", mono["second"], "-o", str(out), cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "#### Metrics" in text and "#### Params" in text and "train.lr" in text
+    assert "```mermaid" in text and "xychart-beta" in text
+    proc = run_cli("report", "--base", mono["first"], "--head", mono["second"], "--format", "json", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data) >= {"base", "head", "metrics", "params", "plots"}
+    assert data["base"]["sha"] == mono["first"]
+    assert set(data["metrics"][0]) >= {"file", "key", "base", "head", "change", "change_pct", "direction", "status"}
+    assert set(data["params"][0]) == {"file", "key", "base", "head", "change"}
+    again = run_cli("report", "--base", mono["first"], "--head", mono["second"], "--format", "json", cwd=repo)
+    assert again.stdout == proc.stdout  # deterministic
+
+
+# -- DVC-cached metrics ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory) -> dict[str, Any]:
+    repo = make_dvc_repo(tmp_path_factory.mktemp("cached") / "repo", cached_metrics=True)
+    first = git(repo, "rev-parse", "HEAD").strip()
+    set_params(repo, **{"train.lr": 0.5})
+    repro(repo, push=True)
+    second = commit_all(repo, "tune")
+    return {"repo": repo, "first": first, "second": second}
+
+
+def test_cached_metrics_read_from_dvc_cache(cached):
+    repo = cached["repo"]
+    assert "metrics.json" in (repo / ".gitignore").read_text()
+    report = build_report(repo, cached["first"], cached["second"])
+    assert report["metrics"], "cached metrics must be found"
+    assert_same(as_dvc(report["metrics"]), dvc_json(repo, "metrics", cached["first"], cached["second"]))
+
+
+def test_cached_metrics_fall_back_to_dvc_api(cached, tmp_path):
+    repo = copy_repo(cached["repo"], tmp_path / "repo")
+    md5 = load_project(repo, cached["first"]).lock_outs["metrics.json"]["md5"]
+    cache_path(repo, md5).unlink()
+    report = build_report(repo, cached["first"], cached["second"])
+    old = {r["key"]: r["base"] for r in report["metrics"]}
+    assert old["test.accuracy"] is not None
+
+
+def test_cached_metrics_missing_everywhere_is_removed_not_crash(cached, tmp_path):
+    repo = copy_repo(cached["repo"], tmp_path / "repo")
+    shutil.rmtree(tmp_path / "remote")
+    md5 = load_project(repo, cached["first"]).lock_outs["metrics.json"]["md5"]
+    cache_path(repo, md5).unlink()
+    report = build_report(repo, cached["first"], cached["second"])
+    assert all(r["status"] == "new" for r in report["metrics"])
