@@ -104,8 +104,10 @@ class Releases:
         try:
             self._publish(outcome, tag, title=title, body=_clip(body), prerelease=prerelease, draft=draft,
                           assets=assets, release=release)
-        except CiMlopsError as exc:
-            raise type(exc)(f"{exc.message} [{_progress(outcome, tag, draft)}]") from exc
+        except CiMlopsError as exc:  # keep the type (and exit code), add what was done and how to finish
+            exc.message = f"{exc.message} [{_progress(outcome, tag, draft)}]"
+            exc.args = (exc.message,)
+            raise
         return outcome
 
     def _publish(self, outcome: Outcome, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
