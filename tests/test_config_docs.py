@@ -40,3 +40,13 @@ def test_embed_needs_both_markers():
     with pytest.raises(SystemExit, match="markers"):
         gen.embed("# no markers here\n", "body")
     assert gen.embed(f"a\n{gen.BEGIN}\nold\n{gen.END}\nz", "new\n") == f"a\n{gen.BEGIN}\nnew\n{gen.END}\nz"
+
+
+def test_readme_links_and_setup_commands():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", readme):
+        assert (ROOT / target).exists(), f"README links to missing {target}"
+    assert "bash .ci/demo" in readme and "bash .ci/run" in readme
+    assert (ROOT / "CHANGELOG.md").read_text().startswith("# Changelog")

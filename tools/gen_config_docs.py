@@ -120,7 +120,7 @@ def expected() -> dict[Path, str]:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     return {
         DOC: render_doc(schema),
-        README: embed(README.read_text(encoding="utf-8"), reference(schema, heading="####")),
+        README: embed(README.read_text(encoding="utf-8"), reference(schema, heading="###")),
     }
 
 
