@@ -668,6 +668,10 @@ def _check_len(text: str, limit: int) -> None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one write (flushed after each request), and no Nagle
+    # delay: otherwise every exchange waits ~40 ms for a delayed ACK.
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
     fake: FakeGitHub
     host_kind: str
 
