@@ -94,3 +94,11 @@ def test_set_param_keeps_comments(tmp_path):
     assert re.search(r"^  lr: 0.2 +# step size$", text, re.M) and "  lr: 9" in text
     with pytest.raises(ValueError):
         set_param(tmp_path, "train", "missing", "1")
+
+
+def test_demo_reports_an_uncreatable_directory_in_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = run_cli("demo", str(blocker / "sub"))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("ci-mlops: error: ") and proc.stderr.count("\n") == 1

@@ -57,7 +57,10 @@ def prepare_target(directory: str | Path | None) -> Path:
         raise UserError(f"{directory}: exists and is not a directory")
     if path.is_dir() and any(path.iterdir()):
         raise UserError(f"{directory}: directory is not empty; the demo never overwrites files (pick a new or empty one)")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{directory}: cannot create the directory: {exc.strerror or exc}") from exc
     return path
 
 
@@ -70,6 +73,8 @@ def child_env() -> dict[str, str]:
     """Environment for the demo's subprocesses: this Python first on PATH, a git identity, no telemetry."""
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
     env.update(IDENTITY)
+    # The demo's commits must not wait for a signing key the user's git config may ask for.
+    env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "commit.gpgsign", "GIT_CONFIG_VALUE_0": "false"})
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["DVC_NO_ANALYTICS"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
