@@ -1,0 +1,104 @@
+"""Pure parts of deploy: lineage, model card, previous-release choice, docker plan, asset names."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+
+from ci_mlops.config import parse_config
+from ci_mlops.deploy.artifacts import asset_names
+from ci_mlops.deploy.audit import schema_problems
+from ci_mlops.deploy.bundle import environment_for, parse_all, previous_tag, stage_version
+from ci_mlops.deploy.lineage import build_lineage, dumps, with_provenance
+from ci_mlops.deploy.model_card import render_model_card
+from ci_mlops.deploy.tags import parse_tag
+from ci_mlops.deploy.targets import docker_commands, docker_plan
+from tests.conftest import ROOT
+
+SHA = "a" * 40
+
+
+def lineage(**over):
+    base = dict(tag="v1.2.0", version="1.2.0", model="churn", stage=None, commit=SHA,
+                artifacts=[{"path": "models/m.pkl", "name": "m.pkl", "size": 3, "sha256": "b" * 64, "md5": "c" * 32,
+                            "source": "dvc"}],
+                data=[{"path": "data/raw.csv", "md5": "d" * 32, "size": 10}],
+                params={"params.yaml": {"train.lr": 0.1}}, metrics={"metrics.json": {"test.acc": 0.9}},
+                created_at="2025-01-02T03:04:05Z", actor="octocat", run_url="https://x/run/1", repository="o/r")
+    base.update(over)
+    return build_lineage(**base)
+
+
+def test_lineage_is_valid_deterministic_and_the_docs_schema_is_the_shipped_one():
+    record = lineage()
+    assert schema_problems(record) == []
+    assert dumps(record) == dumps(lineage())
+    shipped = (ROOT / "ci_mlops" / "deploy" / "lineage.schema.json").read_text()
+    assert (ROOT / "docs" / "lineage.schema.json").read_text() == shipped
+    jsonschema.Draft202012Validator.check_schema(json.loads(shipped))
+
+
+def test_lineage_schema_rejects_a_bad_hash():
+    record = lineage()
+    record["artifacts"][0]["sha256"] = "not-a-hash"
+    assert schema_problems(record)[0].startswith("artifacts.0.sha256")
+
+
+def test_retried_release_takes_the_first_attempts_provenance():
+    first = lineage()
+    retry = lineage(created_at="2025-01-02T09:00:00Z", run_url="https://x/run/1?attempt=2")
+    assert dumps(with_provenance(retry, first)) == dumps(first)
+
+
+def test_model_card_sections_and_defaults():
+    card = render_model_card(lineage(), {"intended_use": "Churn triage.", "owners": ["ml-team"]},
+                             server_url="https://ghe.example")
+    for heading in ("# Model card: churn v1.2.0", "## Model details", "## Intended use", "### Out-of-scope use",
+                    "## Training data", "## Training parameters", "## Quantitative analysis",
+                    "### Limitations", "### Ethical considerations, bias and risks", "## How to reproduce"):
+        assert heading in card
+    assert "Churn triage." in card and "ml-team" in card
+    assert "add `model_card.limitations`" in card  # an undocumented section says how to document it
+    assert "https://ghe.example/o/r/commit/" + SHA in card
+    assert render_model_card(lineage(), {}) == render_model_card(lineage(), {})
+
+
+def test_previous_release_of_the_same_model_by_semver_and_stage_counter():
+    tags = parse_all(["v1.0.0", "v1.10.0", "v1.9.0", "v2.0.0-rc.1", "churn@v0.9.0", "churn@v1.0.0",
+                      "churn#prod#1", "churn#prod#2", "churn#dev#7", "garbage"])
+    assert previous_tag(parse_tag("v2.0.0-rc.1"), tags).raw == "v1.10.0"
+    assert previous_tag(parse_tag("v2.0.0"), tags).raw == "v2.0.0-rc.1"
+    assert previous_tag(parse_tag("v1.0.0"), tags) is None
+    assert previous_tag(parse_tag("churn@v1.0.0"), tags).raw == "churn@v0.9.0"
+    assert previous_tag(parse_tag("churn#prod#3"), tags).raw == "churn#prod#2"
+    assert stage_version(parse_tag("churn#prod#2"), parse_all(["churn@v1.0.0", "churn@v0.9.0", "v3.0.0"])) == "1.0.0"
+    assert stage_version(parse_tag("churn#prod#2"), parse_all(["v3.0.0"])) == "3.0.0"
+
+
+def test_environment_is_the_stage_else_the_configured_one():
+    config = parse_config("deploy:\n  environment: release\n")
+    assert environment_for(parse_tag("churn#staging#4"), config) == "staging"
+    assert environment_for(parse_tag("v1.0.0"), config) == "release"
+    assert environment_for(parse_tag("v1.0.0"), parse_config("")) == "production"
+
+
+def test_docker_plan_tags_labels_and_commands():
+    config = parse_config("deploy:\n  docker: {registry: registry.example.com, context: srv}\n")
+    plan = docker_plan(config, lineage(tag="churn#prod#3", stage="prod", version="1.2.0+build.7"),
+                       repository="Org/Repo", server_url="https://github.com", lineage_sha256="e" * 64)
+    assert plan.image == "registry.example.com/org/repo"
+    assert plan.tags == ["registry.example.com/org/repo:churn-1.2.0-build.7",
+                         "registry.example.com/org/repo:churn-prod"]
+    assert plan.labels["org.opencontainers.image.revision"] == SHA
+    assert plan.labels["io.ci-mlops.lineage.sha256"] == "e" * 64
+    build, *pushes = docker_commands(plan)
+    assert build[:4] == ["docker", "build", "--file", "Dockerfile"] and build[-1] == "srv"
+    assert pushes == [["docker", "push", t] for t in plan.tags]
+    assert "docker-tags" in plan.outputs() and plan.outputs()["docker-context"] == "srv"
+
+
+def test_asset_names_avoid_collisions():
+    assert asset_names(["models/a/model.pkl", "models/b/model.pkl", "models/c.onnx"]) == {
+        "models/a/model.pkl": "models--a--model.pkl", "models/b/model.pkl": "models--b--model.pkl",
+        "models/c.onnx": "c.onnx"}
