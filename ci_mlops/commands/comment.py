@@ -70,6 +70,8 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
 
     if report and from_artifact:
         raise UserError("give either a report FILE or --from-artifact, not both")
+    if pr is not None and from_artifact:
+        raise UserError("--pr cannot be combined with --from-artifact: the PR number comes from the artifact")
     if not report and not from_artifact:
         raise UserError("no report: give a report FILE (or - for stdin), or --from-artifact DIR")
     ctx = GitHubContext.from_env(token=token, repo=repo)
@@ -81,7 +83,7 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
         from ci_mlops.github.artifact import read_artifact
 
         artifact = read_artifact(Path(from_artifact))
-        text, pr = artifact.report, pr or artifact.pr
+        text, pr = artifact.report, artifact.pr
         expected = _expected_sha(artifact.head_sha)
     else:
         text = _read_report(report)
