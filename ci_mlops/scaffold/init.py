@@ -117,8 +117,11 @@ def label(action: str) -> str:
 
 
 def decide_dvc(facts: RepoFacts, opts: InitOptions) -> tuple[bool, bool]:
-    """Whether to run `dvc init`, and whether to scaffold a one-stage dvc.yaml."""
-    if facts.dvc.initialised or opts.dvc is False:
+    """Whether to run `dvc init`, and whether to scaffold a one-stage dvc.yaml.
+
+    Offered only on the first run (no .ci-mlops.yml yet): a later run respects that choice.
+    """
+    if facts.dvc.initialised or opts.dvc is False or (facts.config is not None and opts.dvc is None):
         return False, False
     if opts.dvc is None and not opts.yes:
         command = facts.train_command

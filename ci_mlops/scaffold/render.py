@@ -48,7 +48,8 @@ def yaml_scalar(value: Any) -> str:
                     return value
             except yaml.YAMLError:
                 pass
-        return json.dumps(value)
+        # PyYAML's own double-quoted style escapes exactly what YAML needs escaped
+        return yaml.safe_dump(value, default_style='"', allow_unicode=True, width=1 << 30).rstrip("\n").removesuffix("\n...")
     return json.dumps(value)
 
 

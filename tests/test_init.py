@@ -1,0 +1,330 @@
+"""`ci-mlops init` end to end on real git and DVC repositories in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import git, run_cli
+from dvc_factory import copy_repo, make_dvc_repo
+from lint import lint, tool
+
+WF = ".github/workflows"
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file outside .git with its bytes and modification time."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and ".git" not in path.relative_to(root).parts[:1]:
+            out[path.relative_to(root).as_posix()] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return out
+
+
+def init(repo: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    return run_cli("init", str(repo), *args, input=input)
+
+
+def load(repo: Path, name: str) -> dict:
+    return yaml.safe_load((repo / WF / name).read_text())
+
+
+def step_runs(doc: dict, job: str) -> list[str]:
+    return [s.get("run", "") for s in doc["jobs"][job]["steps"]]
+
+
+@pytest.fixture(scope="module")
+def dvc_template(tmp_path_factory) -> Path:
+    return make_dvc_repo(tmp_path_factory.mktemp("dvc") / "repo")
+
+
+@pytest.fixture
+def dvc_repo(dvc_template, tmp_path) -> Path:
+    return copy_repo(dvc_template, tmp_path / "repo")
+
+
+@pytest.fixture
+def plain_repo(git_repo) -> Path:
+    """A git repo with a training script, requirements and tests, but no DVC."""
+    (git_repo / "src").mkdir()
+    (git_repo / "src" / "train.py").write_text("print('training')\n")
+    (git_repo / "requirements.txt").write_text("scikit-learn\n")
+    (git_repo / "tests").mkdir()
+    (git_repo / ".python-version").write_text("3.12.1\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "code")
+    return git_repo
+
+
+# -- a repo with no DVC ------------------------------------------------------------------
+
+
+def test_no_dvc_yes_runs_dvc_init_and_scaffolds_a_stage(plain_repo):
+    out = init(plain_repo, "--yes")
+    assert out.returncode == 0, out.stderr
+    assert (plain_repo / ".dvc").is_dir()
+    stage = yaml.safe_load((plain_repo / "dvc.yaml").read_text())["stages"]["train"]
+    assert stage == {"cmd": "python src/train.py", "deps": ["src/train.py"]}
+    config = yaml.safe_load((plain_repo / ".ci-mlops.yml").read_text())
+    assert config["python"] == "3.12" and config["train"] == "dvc repro" and config["test"] == "pytest -q"
+    assert config["base"] == "main" and config["deploy"]["target"] == "github-release"
+    assert sorted(p.name for p in (plain_repo / WF).iterdir()) == [
+        "ci-mlops-comment.yml", "ci-mlops-pr.yml", "ci-mlops-release.yml"]
+    runs = step_runs(load(plain_repo, "ci-mlops-pr.yml"), "train")
+    assert "dvc repro" in runs and "pytest -q" in runs and "ci-mlops check" in runs
+    assert not any(r.startswith("dvc pull") for r in runs)  # no remote yet: nothing to pull
+    manifest = json.loads((plain_repo / ".github/ci-mlops.lock").read_text())
+    assert manifest["mode"] == "full" and f"{WF}/ci-mlops-pr.yml" in manifest["files"]
+    assert ".ci-mlops.yml" not in manifest["files"]  # created once, then it is the user's
+
+
+def test_no_dvc_flag_leaves_dvc_out(plain_repo):
+    out = init(plain_repo, "--yes", "--no-dvc")
+    assert out.returncode == 0, out.stderr
+    assert not (plain_repo / ".dvc").exists() and not (plain_repo / "dvc.yaml").exists()
+    config = yaml.safe_load((plain_repo / ".ci-mlops.yml").read_text())
+    assert config["train"] == "python src/train.py"
+    text = (plain_repo / WF / "ci-mlops-pr.yml").read_text()
+    assert "dvc pull" not in text and "dvc push" not in text
+
+
+def test_interactive_prompts_use_detected_defaults_and_answers(plain_repo):
+    # decline dvc init; accept base and python; own install; keep train; no tests; two labels;
+    # docker; confirm writing
+    answers = "n\n\n\npip install -e .\n\nnone\nself-hosted,gpu\ndocker\ny\n"
+    out = init(plain_repo, input=answers)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Run `dvc init` and scaffold a one-stage dvc.yaml around `python src/train.py`?" in out.stdout
+    config = yaml.safe_load((plain_repo / ".ci-mlops.yml").read_text())
+    assert config["install"] == "pip install -e ." and config["test"] is False
+    assert config["runner"] == ["self-hosted", "gpu"] and config["deploy"]["target"] == "docker"
+    assert not (plain_repo / ".dvc").exists()
+    assert (plain_repo / ".github/actionlint.yaml").is_file()
+    release = load(plain_repo, "ci-mlops-release.yml")
+    assert release["jobs"]["release"]["runs-on"] == ["self-hosted", "gpu"]
+    assert any("docker/build-push-action" in s.get("uses", "") for s in release["jobs"]["release"]["steps"])
+
+
+def test_interactive_no_means_nothing_written(plain_repo):
+    before = snapshot(plain_repo)
+    out = init(plain_repo, "--no-dvc", input="\n\n\n\n\n\n\nn\n")
+    assert out.returncode == 2
+    assert "aborted" in out.stderr
+    assert snapshot(plain_repo) == before
+
+
+# -- a DVC pipeline with a local remote ----------------------------------------------------
+
+
+def test_dvc_repo_with_local_remote(dvc_repo):
+    out = init(dvc_repo, "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "remote 'local'" in out.stdout
+    doc = load(dvc_repo, "ci-mlops-pr.yml")
+    steps = {s["name"]: s for s in doc["jobs"]["train"]["steps"]}
+    assert steps["Pull data, models and run-cache from the DVC remote"]["run"] == "dvc pull --run-cache --allow-missing"
+    push = steps["Push data, models and run-cache to the DVC remote"]
+    assert push["run"] == "dvc push --run-cache" and push["if"] == "github.event_name == 'push'"
+    assert "env" not in push  # a local remote needs no secrets
+    assert steps["Install ci-mlops"]["run"].startswith("pip install ci-mlops==")
+    on = doc[True]  # YAML 1.1 reads the key `on` as true
+    assert on["pull_request"]["branches"] == ["main"] and on["push"]["branches"] == ["main"]
+
+
+def test_rerun_changes_nothing(dvc_repo):
+    assert init(dvc_repo, "--yes").returncode == 0
+    before = snapshot(dvc_repo)
+    out = init(dvc_repo, "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "Nothing to change" in out.stdout
+    assert snapshot(dvc_repo) == before  # byte-identical, not even rewritten
+
+
+def test_config_drives_the_workflows_on_rerun(dvc_repo):
+    assert init(dvc_repo, "--yes").returncode == 0
+    config = yaml.safe_load((dvc_repo / ".ci-mlops.yml").read_text())
+    config["deploy"]["target"] = "none"
+    config["drift"] = {"reference": "data/raw.csv", "current": "data/live.csv", "fetch": "python fetch.py"}
+    config["dvc"] = {"secrets": ["AWS_ACCESS_KEY_ID"]}
+    (dvc_repo / ".ci-mlops.yml").write_text(yaml.safe_dump(config))
+    out = init(dvc_repo, "--yes", "--deploy", "docker")
+    assert out.returncode == 0, out.stderr
+    assert "deploy.target stays 'none'" in out.stderr
+    assert not (dvc_repo / WF / "ci-mlops-release.yml").exists()  # ours and unedited: removed
+    monitor = load(dvc_repo, "ci-mlops-monitor.yml")
+    assert monitor["jobs"]["drift"]["permissions"] == {"contents": "read", "issues": "write"}
+    runs = step_runs(monitor, "drift")
+    assert "dvc pull data/raw.csv" in runs and "python fetch.py" in runs and runs[-1] == "ci-mlops drift --issue"
+    pull = next(s for s in monitor["jobs"]["drift"]["steps"] if s.get("run", "").startswith("dvc pull"))
+    assert pull["env"] == {"AWS_ACCESS_KEY_ID": "${{ secrets.AWS_ACCESS_KEY_ID }}"}
+
+
+def test_monorepo_reproduces_all_pipelines(git_repo):
+    repo = git_repo  # two pipelines in one DVC project; detection reads files, so no `dvc repro` needed
+    (repo / ".dvc").mkdir()
+    (repo / ".dvc" / "config").write_text("[core]\n    autostage = true\n")
+    (repo / "dvc.yaml").write_text("stages:\n  train:\n    cmd: python train.py\n    metrics: [metrics.json]\n")
+    (repo / "pipelines" / "churn").mkdir(parents=True)
+    (repo / "pipelines" / "churn" / "dvc.yaml").write_text(
+        "stages:\n  score:\n    cmd: python score.py\n    wdir: ..\n    outs: [churn/model.pkl]\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "two pipelines")
+    out = init(repo, "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "DVC with 2 dvc.yaml files, no remote" in out.stdout
+    assert yaml.safe_load((repo / ".ci-mlops.yml").read_text())["train"] == "dvc repro --all-pipelines"
+    runs = step_runs(load(repo, "ci-mlops-pr.yml"), "train")
+    assert "dvc repro --all-pipelines" in runs
+    assert not any("dvc pull" in r or "dvc push" in r for r in runs)
+
+
+# -- never clobber ---------------------------------------------------------------------
+
+
+def test_user_workflows_are_never_touched(plain_repo):
+    (plain_repo / WF).mkdir(parents=True)
+    (plain_repo / WF / "ci.yml").write_text("name: mine\n")
+    (plain_repo / WF / "ci-mlops-pr.yml").write_text("name: my own file with that name\n")
+    out = init(plain_repo, "--yes", "--no-dvc")
+    assert out.returncode == 0, out.stderr
+    assert "2 workflows of yours (left alone)" in out.stdout
+    assert (plain_repo / WF / "ci.yml").read_text() == "name: mine\n"
+    assert (plain_repo / WF / "ci-mlops-pr.yml").read_text() == "name: my own file with that name\n"
+    assert "kept (edited by you; --force to overwrite)" in out.stdout
+
+
+def test_edited_file_is_kept_unless_force_and_deleted_stays_deleted(plain_repo):
+    assert init(plain_repo, "--yes", "--no-dvc").returncode == 0
+    assert init(plain_repo, "--yes").returncode == 0  # the first run's --no-dvc is respected
+    assert not (plain_repo / ".dvc").exists()
+    pr = plain_repo / WF / "ci-mlops-pr.yml"
+    edited = pr.read_text().replace("timeout-minutes: 60", "timeout-minutes: 90")
+    pr.write_text(edited)
+    (plain_repo / WF / "ci-mlops-release.yml").unlink()
+    before = snapshot(plain_repo)
+
+    out = init(plain_repo, "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "kept (edited by you; --force to overwrite)" in out.stdout
+    assert "kept deleted" in out.stdout
+    assert snapshot(plain_repo) == before
+
+    out = init(plain_repo, "--yes", "--force")
+    assert out.returncode == 0, out.stderr
+    assert "timeout-minutes: 60" in pr.read_text()
+    assert (plain_repo / WF / "ci-mlops-release.yml").is_file()
+    assert init(plain_repo, "--yes").stdout.count("unchanged") == 3
+
+
+def test_dry_run_shows_a_diff_and_writes_nothing(plain_repo):
+    before = snapshot(plain_repo)
+    out = init(plain_repo, "--yes", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert "+++ b/.github/workflows/ci-mlops-pr.yml" in out.stdout
+    assert "--- /dev/null" in out.stdout and "+name: ci-mlops PR" in out.stdout
+    assert "run        dvc init" in out.stdout and "Dry run: nothing written." in out.stdout
+    assert snapshot(plain_repo) == before
+
+    assert init(plain_repo, "--yes", "--no-dvc").returncode == 0
+    config = plain_repo / ".ci-mlops.yml"
+    config.write_text(config.read_text().replace('python: "3.12"', 'python: "3.13"'))
+    before = snapshot(plain_repo)
+    out = init(plain_repo, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert '-          python-version: "3.12"' in out.stdout and '+          python-version: "3.13"' in out.stdout
+    assert snapshot(plain_repo) == before
+
+
+# -- modes and runners -------------------------------------------------------------------
+
+
+def test_reusable_mode_writes_pinned_callers_and_is_remembered(dvc_repo):
+    sha = "a" * 40
+    out = init(dvc_repo, "--yes", "--mode", "reusable", "--workflows-ref", f"acme/ci-mlops@{sha}")
+    assert out.returncode == 0, out.stderr
+    doc = load(dvc_repo, "ci-mlops-pr.yml")
+    job = doc["jobs"]["pr"]
+    assert job["uses"] == f"acme/ci-mlops/.github/workflows/reusable-pr.yml@{sha}"
+    assert job["with"]["dvc-pull"] is True and job["with"]["train"] == "dvc repro"
+    assert "# v" in (dvc_repo / WF / "ci-mlops-pr.yml").read_text().split(sha)[1].splitlines()[0]
+    assert "steps" not in job
+    # the mode is remembered; the comment workflow stays a full one (it needs workflow_run here)
+    out = init(dvc_repo, "--yes", "--workflows-ref", f"acme/ci-mlops@{sha}")
+    assert "Nothing to change" in out.stdout
+    assert "workflow_run" in (dvc_repo / WF / "ci-mlops-comment.yml").read_text()
+
+
+def test_self_hosted_runner_labels_lint_clean_in_the_repo(plain_repo):
+    out = init(plain_repo, "--yes", "--no-dvc", "--runner", "self-hosted", "--runner", "gpu", "--deploy", "custom")
+    assert out.returncode == 0, out.stderr
+    assert yaml.safe_load((plain_repo / ".github/actionlint.yaml").read_text())["self-hosted-runner"]["labels"] == ["gpu"]
+    # actionlint run inside the repo finds the generated .github/actionlint.yaml itself
+    proc = subprocess.run([tool("actionlint"), "-no-color"], cwd=plain_repo, capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{Path(tool('actionlint')).parent}:{os.environ['PATH']}"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert lint(sorted((plain_repo / WF).glob("*.yml")), actionlint_config=plain_repo / ".github/actionlint.yaml") == []
+
+
+# -- bad input: one line, exit 2, nothing written -------------------------------------------
+
+
+def assert_user_error(out: subprocess.CompletedProcess, needle: str) -> None:
+    assert out.returncode == 2, out.stdout + out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_not_a_git_repo(tmp_path):
+    assert_user_error(init(tmp_path, "--yes"), "not a git repository")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bare_repo(tmp_path):
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    before = snapshot(bare)
+    assert_user_error(init(bare, "--yes"), "bare git repository")
+    assert snapshot(bare) == before
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("deploy: {target: moon}\n", "deploy.target: 'moon' is not one of"),
+    ("version: 1\n  bad: [\n", "invalid YAML"),
+    ("metrcs: {}\n", "did you mean 'metrics'"),
+])
+def test_invalid_config(plain_repo, content, needle):
+    (plain_repo / ".ci-mlops.yml").write_text(content)
+    before = snapshot(plain_repo)
+    assert_user_error(init(plain_repo, "--yes"), needle)
+    assert snapshot(plain_repo) == before
+
+
+def test_unreadable_config(plain_repo):
+    (plain_repo / ".ci-mlops.yml").mkdir()
+    assert_user_error(init(plain_repo, "--yes"), "cannot read")
+    assert not (plain_repo / ".github").exists() and not (plain_repo / ".dvc").exists()
+
+
+def test_dvcyaml_that_does_not_parse(dvc_repo):
+    (dvc_repo / "dvc.yaml").write_text("stages:\n  train:\n    cmd: [unclosed\n")
+    before = snapshot(dvc_repo)
+    assert_user_error(init(dvc_repo, "--yes"), "dvc.yaml:")
+    assert snapshot(dvc_repo) == before
+
+
+def test_reusable_mode_refuses_secrets_it_cannot_pass(dvc_repo):
+    (dvc_repo / ".ci-mlops.yml").write_text("dvc: {secrets: [MY_TOKEN]}\n")
+    before = snapshot(dvc_repo)
+    assert_user_error(init(dvc_repo, "--yes", "--mode", "reusable"), "MY_TOKEN cannot be passed")
+    assert snapshot(dvc_repo) == before
+
+
+def test_bad_workflows_ref(dvc_repo):
+    assert_user_error(init(dvc_repo, "--yes", "--mode", "reusable", "--workflows-ref", "acme/x@main"),
+                      "--workflows-ref")
