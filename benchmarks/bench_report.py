@@ -1,0 +1,138 @@
+"""Benchmark `ci-mlops report` against `dvc metrics diff` + `dvc params diff`, and `--history` scaling.
+
+Run: .venv/bin/python benchmarks/bench_report.py [--repeat N]
+
+1. A small real DVC repo (tests/dvc_factory.py, monorepo layout: 2 dvc.yaml, JSON/TOML
+   metrics, 3 params files) with a retrained workspace. Timed, median of N runs each:
+   `dvc metrics diff main --md` + `dvc params diff main --md` (two processes, what a CI
+   script runs) against `ci-mlops report --base main` (one process, metrics + params +
+   plots, Markdown). Also the in-process time of build_report + render_markdown.
+2. `--history N` on a repo with 200 metric keys and 50..200 commits; DVC's nearest
+   equivalent (`dvc metrics show --all-commits --json`) once, for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from dvc_factory import _env, commit_all, git, make_dvc_repo, repro, set_params  # noqa: E402
+
+PY = sys.executable
+
+
+def timed(cmd: list[str], cwd: Path, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    return statistics.median(times)
+
+
+def bench_diff(tmp: Path, repeat: int) -> None:
+    repo = make_dvc_repo(tmp / "small" / "repo", monorepo=True)
+    set_params(repo, **{"train.lr": 0.3})
+    set_params(repo, params_file="pipelines/churn/params.yaml", **{"model.alpha": 0.9})
+    repro(repo)
+
+    def dvc_pair() -> float:
+        return (timed([PY, "-m", "dvc", "metrics", "diff", "main", "--md"], repo, 1)
+                + timed([PY, "-m", "dvc", "params", "diff", "main", "--md"], repo, 1))
+
+    dvc_times = [dvc_pair() for _ in range(repeat)]
+    ours_cli = timed([PY, "-m", "ci_mlops", "report", "--base", "main"], repo, repeat)
+    ours_cli_noplots = timed([PY, "-m", "ci_mlops", "report", "--base", "main", "--no-plots"], repo, repeat)
+
+    from ci_mlops.report import build_report, render_markdown
+
+    build_report(repo, "main")  # warm imports
+    in_proc = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        render_markdown(build_report(repo, "main"))
+        in_proc.append(time.perf_counter() - start)
+    dvc_t = statistics.median(dvc_times)
+    print("## metrics + params diff, main vs workspace (small DVC monorepo)")
+    print(f"dvc metrics diff --md + dvc params diff --md : {dvc_t * 1000:8.0f} ms")
+    print(f"ci-mlops report (CLI, with plots)           : {ours_cli * 1000:8.0f} ms   ratio {dvc_t / ours_cli:5.1f}x")
+    print(f"ci-mlops report (CLI, --no-plots)           : {ours_cli_noplots * 1000:8.0f} ms   ratio {dvc_t / ours_cli_noplots:5.1f}x")
+    print(f"build_report + render_markdown (in-process) : {statistics.median(in_proc) * 1000:8.0f} ms   "
+          f"ratio {dvc_t / statistics.median(in_proc):5.1f}x")
+    print(f"goal: CLI ratio >= 8x -> {'met' if dvc_t / ours_cli >= 8 else 'NOT met'}")
+
+
+def make_history_repo(path: Path, commits: int, keys: int) -> Path:
+    """Plain git repo, a dvc.yaml declaring metrics.json, ``commits`` commits of ``keys`` metrics."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    (path / "dvc.yaml").write_text("stages:\n  eval:\n    cmd: python eval.py\n    metrics:\n      - metrics.json:\n          cache: false\n")
+    # git fast-import: one process for all commits
+    lines = []
+    dvc_yaml = (path / "dvc.yaml").read_bytes()
+    for i in range(commits):
+        metrics = {f"group{k // 20}": {f"metric_{k}_acc": round(0.5 + (i * 7 + k) % 50 / 100, 4) for k in range(k0, k0 + 20)}
+                   for k0 in range(0, keys, 20) for k in [k0]}
+        blob = json.dumps(metrics).encode()
+        lines.append(b"commit refs/heads/main\n")
+        lines.append(f"committer T <t@example.com> {1700000000 + i} +0000\n".encode())
+        lines.append(f"data {len(f'c{i}')}\nc{i}\n".encode())
+        if not i:  # a DVC project marker, so DVC can read this repo too (later commits chain on main)
+            for name, content in ((".dvc/config", b""), (".dvc/.gitignore", b"/config.local\n/tmp\n/cache\n")):
+                lines.append(f"M 100644 inline {name}\ndata {len(content)}\n".encode() + content + b"\n")
+        lines.append(f"M 100644 inline dvc.yaml\ndata {len(dvc_yaml)}\n".encode() + dvc_yaml + b"\n")
+        lines.append(f"M 100644 inline metrics.json\ndata {len(blob)}\n".encode() + blob + b"\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=path, input=b"".join(lines), check=True)
+    git(path, "checkout", "-q", "-f", "main")
+    return path
+
+
+def bench_history(tmp: Path, repeat: int) -> None:
+    print("\n## --history N (200 metric keys)")
+    print("| commits in history | ci-mlops report --history N (CLI) | in-process |")
+    print("|---:|---:|---:|")
+    from ci_mlops.report import build_report, render_markdown
+
+    for commits in (10, 50, 100, 200):
+        repo = make_history_repo(tmp / f"hist{commits}", commits, 200)
+        cli = timed([PY, "-m", "ci_mlops", "report", "--base", "HEAD~1", "--head", "HEAD",
+                     "--history", str(commits)], repo, repeat)
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            render_markdown(build_report(repo, "HEAD~1", "HEAD", history=commits))
+            times.append(time.perf_counter() - start)
+        print(f"| {commits} | {cli * 1000:.0f} ms | {statistics.median(times) * 1000:.0f} ms |")
+    repo = tmp / "hist50"
+    start = time.perf_counter()
+    subprocess.run([PY, "-m", "dvc", "metrics", "show", "--all-commits", "--json"], cwd=repo, env=_env(),
+                   capture_output=True)
+    dvc_t = time.perf_counter() - start
+    ours = timed([PY, "-m", "ci_mlops", "report", "--base", "HEAD~1", "--head", "HEAD", "--history", "50"], repo, 1)
+    print(f"\n50 commits: `dvc metrics show --all-commits --json` "
+          f"{dvc_t * 1000:.0f} ms vs ci-mlops --history 50 {ours * 1000:.0f} ms: ratio {dvc_t / ours:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_diff(Path(tmp), args.repeat)
+        bench_history(Path(tmp), args.repeat)
+
+
+if __name__ == "__main__":
+    main()
