@@ -12,7 +12,7 @@ import pytest
 
 from ci_mlops.dvc_project import cache_path, load_project
 from ci_mlops.report import build_report, render_markdown
-from conftest import run_cli
+from conftest import run_cli  # noqa: F401 - also provides the git_repo fixture
 from dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, run_dvc_batch, set_params
 
 
@@ -215,3 +215,40 @@ def test_cached_metrics_missing_everywhere_is_removed_not_crash(cached, tmp_path
     cache_path(repo, md5).unlink()
     report = build_report(repo, cached["first"], cached["second"])
     assert all(r["status"] == "new" for r in report["metrics"])
+
+
+TEMPLATED_DVC_YAML = """\
+vars:
+  - params.yaml
+stages:
+  train:
+    foreach: ${models}
+    do:
+      cmd: echo ${item.lr}
+      params:
+        - models.${key}.lr
+      metrics:
+        - ${out}/${key}.json:
+            cache: false
+"""
+
+
+def test_templated_dvc_yaml_resolved_by_dvc(git_repo):
+    repo = git_repo
+    (repo / ".dvc").mkdir()
+    (repo / ".dvc" / "config").write_text("")
+    (repo / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
+    (repo / "params.yaml").write_text("models:\n  a: {lr: 0.1}\n  b: {lr: 0.2}\nout: results\n")
+    (repo / "dvc.yaml").write_text(TEMPLATED_DVC_YAML)
+    (repo / "results").mkdir()
+    (repo / "results" / "a.json").write_text('{"acc": 0.1}')
+    (repo / "results" / "b.json").write_text('{"acc": 0.2}')
+    commit_all(repo, "templated")
+    (repo / "params.yaml").write_text("models:\n  a: {lr: 0.1}\n  b: {lr: 0.4}\nout: results\n")
+    (repo / "results" / "b.json").write_text('{"acc": 0.4}')
+    assert set(load_project(repo).stages) == {"train@a", "train@b"}
+    report = build_report(repo, "HEAD")
+    metrics, params = dvc_diffs(repo, "HEAD")
+    assert_same(as_dvc(report["metrics"]), metrics)
+    assert_same(as_dvc(report["params"]), params)
+    assert {r["file"] for r in report["metrics"]} == {"results/a.json", "results/b.json"}
