@@ -100,7 +100,7 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
         for dep in lineage.get("data", []):
             locked = project.lock_deps.get(dep["path"], {}).get("md5")
             findings.append(finding(dep["path"], locked == dep["md5"],
-                                    f"data md5 matches dvc.lock" if locked == dep["md5"] else
+                                    "data md5 matches dvc.lock" if locked == dep["md5"] else
                                     f"lineage md5 {dep['md5']} but dvc.lock at {tag.raw} has {locked or 'no entry'}"))
     return findings
 
