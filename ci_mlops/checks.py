@@ -50,7 +50,7 @@ def run_data_checks(config: Any, root: Path, *, strict: bool = False) -> list[di
                 other_name = leakage["with"]
                 other = load_data(root, other_name, columns=leakage.get("on") or None)
             regex_columns = [c for c, rules in (spec.get("columns") or {}).items()
-                             if "regex" in (rules or {}) and c in frame.columns and frame[c].dtype != object]
+                             if "regex" in (rules or {}) and c in frame.columns and not _is_text(frame[c])]
             text = load_text_columns(root, path, regex_columns, fmt=spec.get("format")) if regex_columns else None
             results.extend(check_frame(frame, spec, name=path, other=other, other_name=other_name, text=text))
         except UserError as exc:
@@ -161,6 +161,12 @@ def count_all(result: dict[str, Any]) -> int:
 def count_failed(result: dict[str, Any]) -> int:
     return (sum(not g["passed"] for g in result["gates"]) + sum(not d["passed"] for d in result["data"])
             + sum(not c["passed"] for s in result["slices"] for c in s["checks"]))
+
+
+def _is_text(series: Any) -> bool:
+    import pandas as pd
+
+    return series.dtype == object or pd.api.types.is_string_dtype(series)
 
 
 def _cell(value: Any) -> str:

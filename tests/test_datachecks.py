@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -228,7 +227,6 @@ def test_pulls_from_the_remote_when_not_cached(dvc_repo: Path, tmp_path: Path):
 
     shutil.rmtree(repo / ".dvc" / "cache")
     (repo / "data" / "raw.csv").unlink()
-    config = repo / ".dvc" / "config"  # the remote url is absolute: point it at an empty folder
-    config.write_text(re.sub(r"url = .*", f"url = {tmp_path / 'empty-remote'}", config.read_text()))
-    with pytest.raises(UserError, match=r"^data/raw\.csv: not in the workspace or the DVC cache, and `dvc pull"):
+    shutil.rmtree(tmp_path / "remote")  # copy_repo points the copy at its own remote
+    with pytest.raises(UserError, match=r"^data/raw\.csv: not in the workspace or the DVC cache, and `dvc pull.*failed"):
         load_data(repo, "data/raw.csv")
