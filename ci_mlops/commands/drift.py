@@ -73,13 +73,15 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
     skip = list(settings.get("exclude") or []) + _names(exclude)
     perf = settings.get("performance") or {}
 
-    ref_df, cur_df = _read_pair(ref_path, cur_path, wanted, skip, perf)
+    ref_df, cur_df, only_ref, only_cur = _read_pair(ref_path, cur_path, wanted, skip, perf)
     drift_columns = wanted or None
     perf_only = [c for c in (perf.get("actual"), perf.get("predicted")) if c and c not in ref_df.columns]
     result = detect_drift(ref_df, cur_df.drop(columns=perf_only, errors="ignore"), columns=drift_columns,
                           exclude=skip, drift_share=share, tests=settings.get("tests") or {},
                           psi=psi if psi is not None else bool(settings.get("psi")))
     result["reference"], result["current"] = str(ref_path), str(cur_path)
+    if only_ref is not None:
+        result["only_in_reference"], result["only_in_current"] = only_ref, only_cur
 
     if perf.get("actual") and perf.get("predicted"):
         result["performance"] = _performance(cur_df, perf, baseline, base)
@@ -121,51 +123,30 @@ def _data_path(option: str | None, configured: str | None, base: Path, side: str
 
 
 def _read_pair(ref_path: Path, cur_path: Path, wanted: list[str], skip: list[str],
-               perf: dict[str, Any]) -> tuple[Any, Any]:
-    """Read only the columns the comparison needs (plus the performance columns from the current data)."""
-    from ci_mlops.tables import read_table
+               perf: dict[str, Any]) -> tuple[Any, Any, list[str] | None, list[str] | None]:
+    """Both tables with only the columns the comparison needs (plus the performance columns
+    from the current data), and the columns found on one side only (None when unknown)."""
+    from ci_mlops.drift.io import read_data, read_header
 
-    ref_cols = _header(ref_path)
-    cur_cols = _header(cur_path)
-    extra = [c for c in (perf.get("actual"), perf.get("predicted")) if c and c in cur_cols]
+    ref_cols = read_header(ref_path)
+    cur_cols = read_header(cur_path)
+    extra = [c for c in (perf.get("actual"), perf.get("predicted")) if c and c in (cur_cols or [])]
     if wanted:
         for name in wanted:
             for path, cols in ((ref_path, ref_cols), (cur_path, cur_cols)):
                 if cols is not None and name not in cols:
                     raise UserError(f"{path}: no column '{name}' (columns: {', '.join(cols[:20])})")
-        ref_need, cur_need = wanted, list(dict.fromkeys([*wanted, *extra]))
-    elif ref_cols is not None and cur_cols is not None:
-        common = [c for c in ref_cols if c in cur_cols and c not in skip]
-        if not common:
-            raise UserError(f"{ref_path} and {cur_path} have no common columns to compare "
-                            f"(reference: {', '.join(ref_cols[:10]) or 'none'}; current: {', '.join(cur_cols[:10]) or 'none'})")
-        # One-sided columns are read too (cheaply, as headers) only to be reported.
-        ref_need = None
-        cur_need = None
-    else:
-        ref_need = cur_need = None
-    return read_table(ref_path, columns=ref_need), read_table(cur_path, columns=cur_need)
-
-
-def _header(path: Path) -> list[str] | None:
-    """Column names without reading the data (None when the format needs a full read)."""
-    from ci_mlops.tables import detect_format
-
-    kind = detect_format(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file (is it tracked by DVC? run `dvc pull {path}`)")
-    try:
-        if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            return [str(n) for n in pq.read_schema(path).names if not str(n).startswith("__index_level_")]
-        if kind in ("csv", "tsv"):
-            import pandas as pd
-
-            return [str(c) for c in pd.read_csv(path, sep="," if kind == "csv" else "\t", nrows=0).columns]
-    except Exception:  # let read_table produce the one-line error for unreadable files
-        return None
-    return None
+        return read_data(ref_path, wanted), read_data(cur_path, list(dict.fromkeys([*wanted, *extra]))), [], []
+    if ref_cols is None or cur_cols is None:
+        return read_data(ref_path), read_data(cur_path), None, None
+    common = [c for c in ref_cols if c in cur_cols and c not in skip]
+    if not common:
+        raise UserError(f"{ref_path} and {cur_path} have no common columns to compare "
+                        f"(reference: {', '.join(ref_cols[:10]) or 'none'}; current: {', '.join(cur_cols[:10]) or 'none'})")
+    # One-sided columns are reported from the headers, without reading their data.
+    only_ref = [c for c in ref_cols if c not in cur_cols and c not in skip]
+    only_cur = [c for c in cur_cols if c not in ref_cols and c not in skip and c not in extra]
+    return read_data(ref_path, common), read_data(cur_path, list(dict.fromkeys([*common, *extra]))), only_ref, only_cur
 
 
 def _performance(cur_df: Any, perf: dict[str, Any], baseline: str | None, base: Path) -> dict[str, Any]:

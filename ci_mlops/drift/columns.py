@@ -2,7 +2,7 @@
 
 * float -> numeric
 * integer -> categorical when it has at most 10 distinct values, else numeric
-* bool, pandas category -> categorical
+* bool, pandas category -> categorical (string categories follow the string rule)
 * strings -> categorical, or text when more than half the non-missing values are
   distinct (ids, free text: not compared, reported as skipped)
 * datetimes and anything else -> skipped
@@ -29,6 +29,12 @@ def infer_kind(series: "pd.Series") -> str:
     import pandas as pd
 
     dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(dtype.categories.dtype):
+        # strings read as categories (Parquet dictionaries): same rule as plain strings
+        present = int(series.count())
+        if present == 0:
+            return UNKNOWN
+        return TEXT if series.nunique() > present * 0.5 else CATEGORICAL
     if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
         return CATEGORICAL
     if pd.api.types.is_float_dtype(dtype):
