@@ -152,10 +152,13 @@ def test_release_workflows_use_no_cache_and_a_protected_environment(rendered):
         if "release" not in Path(name).name:
             continue
         doc = yaml.load(path.read_text(), Loader=LOADER)
-        for job in doc["jobs"].values():
+        jobs = doc["jobs"]
+        if "uses" not in jobs.get("release", {"uses": 1}):
+            assert jobs["release"]["environment"] == "${{ needs.plan.outputs.environment }}", name
+            assert jobs["release"]["needs"] == "plan" and jobs["plan"]["permissions"] == {"contents": "read"}, name
+        for job in jobs.values():
             if "uses" in job:
                 continue
-            assert job["environment"], name
             for step in job["steps"]:
                 assert "actions/cache" not in step.get("uses", ""), name
                 assert "cache" not in (step.get("with") or {}), name

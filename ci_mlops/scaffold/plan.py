@@ -229,13 +229,9 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
     target = wf["deploy"]["target"]
     if target != "none":
         docker = target == "docker"
-        with_: dict[str, str] = {"python-version": q(wf["python"]), "install": q(wf["install"]),
-                                 "runs-on": runs_on, "environment": q(wf["deploy"]["environment"])}
+        with_: dict[str, str] = {"python-version": q(wf["python"]), "install": q(wf["install"]), "runs-on": runs_on}
         if docker:
-            d = wf["deploy"]["docker"]
-            with_.update({"registry": q(d["registry"]), "dockerfile": q(d["dockerfile"]), "context": q(d["context"])})
-            if not d["image"].startswith("${{"):
-                with_["image"] = q(d["image"])
+            with_["registry"] = q(wf["deploy"]["docker"]["registry"])
         out["ci-mlops-release.yml"] = {
             "name": "ci-mlops release",
             "description": ["Releases the model on version tags (v1.2.0, model@v1.2.0, model#stage#N)",
@@ -253,7 +249,9 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
             "uses": ref.uses({"docker": "reusable-release-docker.yml", "custom": "reusable-release-custom.yml"}
                              .get(target, "reusable-release.yml")),
             "with": with_,
-            "secrets": secrets if wf["dvc"]["used"] else [],
+            "secrets": (secrets if wf["dvc"]["used"] else []) + (
+                ["registry-username=REGISTRY_USERNAME", "registry-password=REGISTRY_PASSWORD"]
+                if docker and wf["deploy"]["docker"]["registry"] != "ghcr.io" else []),
         }
     if wf["drift"] is not None:
         out["ci-mlops-monitor.yml"] = {
