@@ -12,15 +12,15 @@ import click
 @click.command("check")
 @click.option("--base", "base", metavar="REF", default=None,
               help="Revision the drop rules (max_drop, max_drop_pct) compare against; the same as "
-                   "`ci-mlops report --base`. Default: `base:` in the config, else the merge-base with "
-                   "the default branch.")
+                   "`ci-mlops report --base`. Default: in a GitHub pull request the merge base with the PR's "
+                   "base branch, else `base:` in the config, else the default branch.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: one line per gate and check with value, bound and verdict. json: the document "
                    "described in docs/check.md.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Config file. Default: .ci-mlops.yml at the repository root.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Also write the output (in --format) to this file.")
+              help="Write the output (in --format) to FILE atomically instead of stdout.")
 def command(base: str | None, fmt: str, config_path: str | None, output: str | None) -> None:
     """Judge the workspace against the quality gates in .ci-mlops.yml.
 
@@ -51,9 +51,10 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
     result = checks.run_all(config, root, report, strict=True)
 
     text = json.dumps(result, indent=2, default=str) + "\n" if fmt == "json" else render_text(result, report)
-    click.echo(text, nl=False)
     if output:
         atomic_write(Path(output), text)
+    else:
+        click.echo(text, nl=False)
 
     config_file = _config_display(config, config_path, find_config, root)
     for line, title, message in failures(result, config):
