@@ -103,7 +103,6 @@ def test_default_base_is_the_default_branch(mono, tmp_path):
     repo = copy_repo(mono["repo"], tmp_path / "repo")
     git(repo, "checkout", "-q", "-b", "feature")
     set_params(repo, **{"train.lr": 0.05})
-    repro(repo)
     commit_all(repo, "feature change")
     report = build_report(repo)  # base: main (the merge base), head: workspace
     assert report["base"] == {"ref": "main", "sha": mono["second"]}
