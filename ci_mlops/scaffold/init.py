@@ -198,6 +198,8 @@ def next_steps(config: Config, wf: dict, changes: list[Change]) -> None:
     secrets = wf["dvc"]["secrets"]
     if secrets and (wf["dvc"]["pull"] or wf["dvc"]["push"]):
         steps.append(f"add the repository secrets {', '.join(secrets)} (Settings > Secrets and variables > Actions)")
+    if wf["deploy"]["target"] == "docker" and wf["deploy"]["docker"]["registry"] != "ghcr.io":
+        steps.append("add the repository secrets REGISTRY_USERNAME, REGISTRY_PASSWORD for your container registry")
     if wf["deploy"]["target"] != "none":
         steps.append(f"create the '{wf['deploy']['environment']}' environment with required reviewers "
                      "(Settings > Environments)")
