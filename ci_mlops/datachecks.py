@@ -108,8 +108,8 @@ def check_column(series: "pd.Series", rules: dict[str, Any], *, name: str, colum
             bad = bad | not_number
             count = int(bad.sum())
             word = "below min" if rule == "min" else "above max"
-            extreme = np.nanmin(values) if rule == "min" else np.nanmax(values)
-            value = None if np.isnan(extreme) else _plain(extreme)
+            finite = values[~np.isnan(values)]
+            value = None if not len(finite) else _plain(finite.min() if rule == "min" else finite.max())
             message = (f"{column}: {_n(count)} {word} {bound}{_examples(series, bad)}"
                        + (f" ({int(not_number.sum())} not a number)" if not_number.any() else "")) if count \
                 else f"{column}: all values {'>=' if rule == 'min' else '<='} {bound}"
@@ -476,7 +476,10 @@ def _plain(value: Any) -> Any:
             return item()
         except (ValueError, TypeError):
             pass
-    if value != value:  # NaN
+    try:
+        if value != value:  # NaN
+            return None
+    except (TypeError, ValueError):  # pd.NA and friends refuse truth tests
         return None
     return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
 

@@ -13,7 +13,8 @@ that many rows), and per metric ``min`` (every group reaches it) and ``max_gap``
 
 Groups are sorted by value; a missing group value is its own group, ``(missing)``.
 A metric that is undefined for a group (precision with no positive prediction) is
-``null`` and takes no part in that metric's gates.
+``null`` and takes no part in that metric's gates. An empty predictions file fails
+(rule ``rows``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ def slice_metrics(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str = "s
     }
     gates = spec.get("metrics") or {}
     shown = [m for m in METRICS if m in gates] or list(DEFAULT_SHOWN)
-    return [_one_by(frame, column, counts, gates, shown, spec.get("min_support")) for column in by]
+    results = [_one_by(frame, column, counts, gates, shown, spec.get("min_support")) for column in by]
+    if len(frame) == 0:  # an evaluation that wrote no predictions must not pass silently
+        for result in results:
+            result["checks"].insert(0, _check(None, "rows", 1, 0, None, False, f"{name}: no prediction rows"))
+            result["passed"] = False
+    return results
 
 
 def _one_by(frame: "pd.DataFrame", column: str, counts: dict[str, Any], gates: dict[str, Any],
@@ -119,9 +125,11 @@ def render_markdown(results: list[dict[str, Any]], *, file: str | None = None) -
         parts.append(f"From `{file}`.")
     for result in results:
         metrics = [k for k in result["groups"][0] if k not in ("group", "support")] if result["groups"] else []
-        lines = [f"**By `{result['by']}`** {'✅' if result['passed'] else '❌'}", "",
-                 "| group | support | " + " | ".join(metrics) + " |",
-                 "|---|---:|" + "---:|" * len(metrics)]
+        lines = [f"**By `{result['by']}`** {'✅' if result['passed'] else '❌'}", ""]
+        if result["groups"]:
+            lines += ["| " + " | ".join(["group", "support", *metrics]) + " |", "|---|---:|" + "---:|" * len(metrics)]
+        else:
+            lines.append("_No rows._")
         for g in result["groups"]:
             cells = ["–" if g[m] is None else f"{g[m]:.4f}" for m in metrics]
             lines.append(f"| {_md(g['group'])} | {g['support']} | " + " | ".join(cells) + " |")

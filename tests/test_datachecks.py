@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ci_mlops.datachecks import check_column, check_frame, load_data, load_text_columns, required_columns
 from ci_mlops.errors import UserError
@@ -170,6 +172,30 @@ def test_million_rows_all_checks_vectorised():
                               "duplicates": {"max": 0}}, name="big")
     assert one(out, "max", "x")["examples"] == [11, 1_000_000]
     assert all(r["passed"] for r in out if r["check"] != "max")
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.integers(-50, 50)), max_size=40),
+       low=st.integers(-20, 0), high=st.integers(0, 20))
+def test_range_counts_match_a_plain_loop(values, low, high):
+    out = check_column(pd.Series(values, dtype="float64"), {"min": low, "max": high}, name="f", column="c")
+    below = [i + 1 for i, v in enumerate(values) if v is not None and v < low]
+    above = [i + 1 for i, v in enumerate(values) if v is not None and v > high]
+    assert (out[0]["failing_rows"], out[0]["examples"]) == (len(below), below[:5])
+    assert (out[1]["failing_rows"], out[1]["examples"]) == (len(above), above[:5])
+
+
+@settings(max_examples=50, deadline=None)
+@given(left=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["a", "b", None])), max_size=30),
+       right=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["a", "b", None])), max_size=30))
+def test_leakage_and_duplicates_match_plain_sets(left, right):
+    a = pd.DataFrame(left or [(0, "a")], columns=["k", "s"])
+    b = pd.DataFrame(right or [(9, "z")], columns=["k", "s"])
+    out = check_frame(a, {"duplicates": {"max": 0}, "leakage": {"with": "b"}}, name="a", other=b)
+    keys_b = set(map(tuple, b.astype(object).where(b.notna(), None).itertuples(index=False)))
+    rows_a = list(map(tuple, a.astype(object).where(a.notna(), None).itertuples(index=False)))
+    assert one(out, "leakage")["failing_rows"] == sum(r in keys_b for r in rows_a)
+    assert one(out, "duplicates")["failing_rows"] == len(rows_a) - len(set(rows_a))
 
 
 # -- files: formats, unparsable input, the DVC cache -----------------------------------------

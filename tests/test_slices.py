@@ -80,3 +80,10 @@ def test_markdown_table(predictions):
     assert "| group | support | accuracy |" in md
     assert "| a | 4 | 0.7500 |" in md
     assert "❌" in md and "gap across sex" in md
+
+
+def test_empty_predictions_fail():
+    frame = pd.DataFrame({"actual": [], "predicted": [], "g": []})
+    (g,) = slice_metrics(frame, {"by": ["g"], "metrics": {"accuracy": {"max_gap": 0.1}}}, name="p.csv")
+    assert not g["passed"] and g["checks"][0]["rule"] == "rows" and "p.csv: no prediction rows" in g["checks"][0]["message"]
+    assert "_No rows._" in render_markdown([g])
