@@ -186,3 +186,26 @@ def test_comment_workflow_never_checks_out_pr_code(rendered):
         post = job["steps"][-1]
         assert post["env"]["CI_MLOPS_EXPECTED_HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
         assert "--from-artifact" in post["run"]
+
+
+def test_workflow_commands_exist_with_those_options(rendered):
+    """Every `ci-mlops SUB --opt` the workflows run is accepted by the real command (per its --help)."""
+    import shlex
+
+    from conftest import run_cli
+
+    used: dict[str, set[str]] = {}
+    for path in rendered.values():
+        doc = yaml.load(path.read_text(), Loader=LOADER)
+        for job in doc["jobs"].values():
+            for step in job.get("steps", []):
+                for line in step.get("run", "").splitlines():
+                    words = shlex.split(line, comments=True)
+                    if words[:1] == ["ci-mlops"]:
+                        used.setdefault(words[1], set()).update(w for w in words[2:] if w.startswith("-"))
+    assert {"check", "report", "comment", "deploy", "drift"} <= set(used)
+    for sub, options in sorted(used.items()):
+        out = run_cli(sub, "--help")
+        assert out.returncode == 0, (sub, out.stderr)
+        for option in options:
+            assert re.search(rf"(^|[\s,]){re.escape(option)}\b", out.stdout), (sub, option)
