@@ -248,8 +248,8 @@ def _sample(series: "pd.Series", kind: str) -> Sample:
     rows = int(series.shape[0])
     if kind == NUMERIC:
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        finite = values[np.isfinite(values)]
-        finite.sort()
+        mask = np.isfinite(values)
+        finite = np.sort(values) if mask.all() else np.sort(values[mask])
         return Sample(rows=rows, missing=rows - finite.size, values=finite)
     if series.dtype.kind == "f":  # a float column with few values: infinities count as missing
         series = series.where(np.isfinite(series.to_numpy(dtype=np.float64, na_value=np.nan)))
