@@ -207,3 +207,20 @@ def test_manifest_keeps_the_generated_hash_of_kept_files(tmp_path):
     manifest = new_manifest(changes, "full", previous)
     assert manifest["files"]["edited"]["sha256"] == sha256("generated\n")
     assert manifest["files"]["fresh"]["sha256"] == sha256("f\n")
+
+
+def test_packaged_workflows_ref_points_at_these_reusable_workflows():
+    """Callers written by `init --mode reusable` must call exactly what this version renders."""
+    import subprocess
+
+    from ci_mlops.scaffold.plan import WorkflowRef
+
+    ref = WorkflowRef.packaged()
+    assert len(ref.sha) == 40 and ref.version == __version__
+    known = subprocess.run(["git", "cat-file", "-e", f"{ref.sha}^{{commit}}"], cwd=ROOT, capture_output=True)
+    if known.returncode != 0:
+        pytest.skip("no git history here (sdist or shallow clone)")
+    for rel, text in reusable_workflows().items():
+        show = subprocess.run(["git", "show", f"{ref.sha}:{rel}"], cwd=ROOT, capture_output=True, text=True)
+        assert show.returncode == 0 and show.stdout == text, (
+            f"{rel} changed since {ref.sha[:12]}: commit it, then point ci_mlops/scaffold/reusable.json at that commit")
