@@ -97,6 +97,22 @@ def test_drop_against_base_revision_fails(repo: Path):
     assert run_cli("check", "--base", "worse", cwd=repo).returncode == 0
 
 
+def test_report_shows_the_same_verdicts_as_check(repo: Path):
+    git(repo, "checkout", "-q", "worse")
+    write_config(repo, {"metrics": {"test.accuracy": {"max_drop": 0.01, "min": 0.1}}})
+    checked = json.loads(run_cli("check", "--base", "main", "--format", "json", cwd=repo).stdout)
+    out = run_cli("report", "--base", "main", "--format", "json", cwd=repo)
+    assert out.returncode == 0, out.stderr  # the report describes; only `check` fails the job
+    assert json.loads(out.stdout)["gates"] == checked["gates"]
+    markdown = run_cli("report", "--base", "main", cwd=repo).stdout
+    assert "quality gates failed" in markdown and "max_drop" in markdown
+    # at a fixed head revision the gates still apply (data checks need the workspace)
+    out = run_cli("report", "--base", "main", "--head", "worse", "--format", "json", cwd=repo)
+    assert [g["passed"] for g in json.loads(out.stdout)["gates"]] == [g["passed"] for g in checked["gates"]]
+    assert "gates" not in json.loads(run_cli("report", "--base", "main", "--no-checks", "--format", "json",
+                                             cwd=repo).stdout)
+
+
 def test_first_pr_without_base_value_skips_drop_rules(repo: Path):
     write_config(repo, {"metrics": {"test.accuracy": {"max_drop": 0.01, "min": 0.99}}})
     empty_tree = git(repo, "hash-object", "-t", "tree", "/dev/null").strip()

@@ -24,10 +24,14 @@ import click
 @click.option("--max-chars", type=click.IntRange(1000), default=None, metavar="N",
               help="Shrink the Markdown to at most N characters by leaving out plots, trends and tables "
                    "(GitHub's comment limit is 65536).")
+@click.option("--checks/--no-checks", default=True, show_default=True,
+              help="Show the verdicts of `ci-mlops check` (metric gates; data and slice checks when "
+                   "reporting on the workspace) in the report.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Configuration file. Default: .ci-mlops.yml at the repository root.")
 def command(base: str | None, head: str | None, fmt: str, output: str | None, show_all: bool,
-            history: int | None, no_plots: bool, max_chars: int | None, config_path: str | None) -> None:
+            history: int | None, no_plots: bool, max_chars: int | None, checks: bool,
+            config_path: str | None) -> None:
     """Diff metrics, params and plots between two revisions.
 
     Metrics and params are the ones your dvc.yaml files declare (stage `metrics:`
@@ -56,6 +60,8 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
         history = int(config.get("report", "history", default=0) or 0)
     report = build_report(repo.root, base, head, config=config, history=history,
                           plots=False if no_plots else None)
+    if checks:
+        _add_checks(config, repo.root, report, workspace=head is None)
     markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
     text = to_json(report) if fmt == "json" else markdown
     if output:
@@ -65,3 +71,19 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
         click.echo(text, nl=False)
     if in_actions():
         append_summary(markdown)
+
+
+def _add_checks(config, root, report: dict, *, workspace: bool) -> None:
+    """Put the same verdicts `ci-mlops check` reaches into the report.
+
+    Data and slice checks read files on disk, so they only describe the head when
+    the head is the workspace; metric gates work for any pair of revisions.
+    """
+    if workspace:
+        from ci_mlops.checks import add_to_report
+
+        add_to_report(config, root, report)
+    elif config.get("metrics"):
+        from ci_mlops.gates import evaluate_gates
+
+        report["gates"] = evaluate_gates(config, report)
