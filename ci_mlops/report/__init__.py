@@ -70,7 +70,26 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
                 series = values.get((row["file"], row["key"]))
                 if series is not None:
                     row["history"] = trend(series)
+            _add_anomalies(report)
     return report
+
+
+def _add_anomalies(report: dict[str, Any]) -> None:
+    """Flag head values far outside the base branch's recent history (robust z-score)."""
+    from ci_mlops.drift.anomaly import metric_anomalies, render_anomalies
+
+    series = {f"{row['file']}:{row['key']}": [*row["history"]["values"], row["head"]]
+              for row in report["metrics"] if "history" in row}
+    anomalies = metric_anomalies(series)
+    report["anomalies"] = anomalies
+    if anomalies:
+        report.setdefault("sections", []).append({
+            "title": "Anomalies against the base branch's history",
+            "markdown": f"Head values far outside the last {len(report['history']['commits'])} commits "
+                        f"of `{report['history']['ref']}` (robust z-score, |z| >= 3.5):\n\n"
+                        + render_anomalies(anomalies),
+            "passed": None,
+        })
 
 
 def _label(ref: str, sha: str) -> str:
