@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.errors import UserError
+from ci_mlops.mdcell import md_cell
 
 
 def run_all(config: Any, root: str | Path, report: dict[str, Any] | None, *, strict: bool = False) -> dict[str, Any]:
@@ -37,7 +38,12 @@ def run_all(config: Any, root: str | Path, report: dict[str, Any] | None, *, str
 
 
 def run_data_checks(config: Any, root: Path, *, strict: bool = False) -> list[dict[str, Any]]:
-    from ci_mlops.datachecks import check_frame, load_data, load_text_columns, required_columns
+    from ci_mlops.datachecks import (
+        check_frame,
+        load_data,
+        load_text_columns,
+        required_columns,
+    )
 
     results: list[dict[str, Any]] = []
     for path, spec in (config.get("data") or {}).items():
@@ -123,8 +129,8 @@ def data_markdown(data: list[dict[str, Any]]) -> str:
         lines = [head, "", "| check | column | rows | example rows | detail |", "|---|---|---:|---|---|"]
         for d in failed:
             rows = ", ".join(map(str, d["examples"])) or "–"
-            lines.append(f"| {d['check']} | {_md(d['column'] or '–')} | {d['failing_rows']} | {rows} | "
-                         f"{_md(d['message'])} |")
+            lines.append(f"| {d['check']} | {md_cell(d['column'] or '–')} | {d['failing_rows']} | {rows} | "
+                         f"{md_cell(d['message'])} |")
         parts.append("\n".join(lines))
     if any(d["examples"] for d in data if not d["passed"]):
         parts.append(f"<sub>Example {ROW_CONVENTION}.</sub>")
@@ -136,8 +142,8 @@ def gates_markdown(gates: list[dict[str, Any]]) -> str:
     lines = ["| | metric | rule | bound | value | base | detail |", "|---|---|---|---:|---:|---:|---|"]
     for g in gates:
         mark = "⏭️" if g.get("skipped") else "✅" if g["passed"] else "❌"
-        lines.append(f"| {mark} | {_md(g['key'])} | {g['rule']} | {_cell(g['bound'])} | {_cell(g['value'])} | "
-                     f"{_cell(g['base'])} | {_md(g['message'])} |")
+        lines.append(f"| {mark} | {md_cell(g['key'])} | {g['rule']} | {_cell(g['bound'])} | {_cell(g['value'])} | "
+                     f"{_cell(g['base'])} | {md_cell(g['message'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -174,8 +180,5 @@ def _cell(value: Any) -> str:
         return "–"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return _md(value)
+    return md_cell(value)
 
-
-def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
+from ci_mlops.mdcell import md_cell
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,11 +133,11 @@ def render_markdown(results: list[dict[str, Any]], *, file: str | None = None) -
             lines.append("_No rows._")
         for g in result["groups"]:
             cells = ["–" if g[m] is None else f"{g[m]:.4f}" for m in metrics]
-            lines.append(f"| {_md(g['group'])} | {g['support']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {md_cell(g['group'])} | {g['support']} | " + " | ".join(cells) + " |")
         if result["checks"]:
             lines.append("")
         for check in result["checks"]:
-            lines.append(f"- {'✅' if check['passed'] else '❌'} {_md(check['message'])}")
+            lines.append(f"- {'✅' if check['passed'] else '❌'} {md_cell(check['message'])}")
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 
@@ -178,6 +179,3 @@ def _plain(value: Any) -> Any:
     item = getattr(value, "item", None)
     return item() if callable(item) else value
 
-
-def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")

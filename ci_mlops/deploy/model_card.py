@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ci_mlops.mdcell import md_cell
+
 TODO = "_Not documented yet: add `model_card.{key}` to `.ci-mlops.yml`._"
 
 
@@ -123,11 +125,8 @@ def _val(value: Any) -> str:
     return str(value)
 
 
-def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
 
 def _table(header: list[str], rows: list[tuple]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
     return lines

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ci_mlops.drift import stats
-from ci_mlops.drift.columns import CATEGORICAL, COMPARABLE, NUMERIC, infer_kind, is_numeric_dtype
+from ci_mlops.drift.columns import COMPARABLE, NUMERIC, infer_kind, is_numeric_dtype
 from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:

@@ -6,6 +6,8 @@ import json
 import math
 from typing import Any
 
+from ci_mlops.mdcell import md_cell
+
 MAX_CHARTS = 10
 TEST_NAMES = {
     "ks": "K-S p-value", "chisquare": "chi-squared p-value", "ztest": "z-test p-value",
@@ -27,7 +29,7 @@ def render_markdown(result: dict[str, Any], *, title: str = "Data drift", charts
     for col in sorted(result["columns"], key=lambda c: (not c["drifted"], c["name"])):
         op = "≤" if col["test"] == "ks" else "<" if col["score"] == "p_value" else "≥"
         verdict = "**drifted**" if col["drifted"] else "ok"
-        out.append(f"| `{_cell(col['name'])}` | {col['type']} | {TEST_NAMES[col['test']]} | "
+        out.append(f"| `{md_cell(col['name'])}` | {col['type']} | {TEST_NAMES[col['test']]} | "
                    f"{_num(col['statistic'])} | {op} {_num(col['threshold'])} | {verdict} |")
     out.append("")
 
@@ -38,7 +40,7 @@ def render_markdown(result: dict[str, Any], *, title: str = "Data drift", charts
     if notes:
         out.append("### Notes")
         out.append("")
-        out.extend(f"- `{_cell(name)}`: {_cell(note)}" for name, note in notes)
+        out.extend(f"- `{md_cell(name)}`: {md_cell(note)}" for name, note in notes)
         out.append("")
 
     if any(c.get("psi") is not None for c in result["columns"]):
@@ -132,9 +134,6 @@ def _short(value: float) -> str:
 def _quote(text: str) -> str:
     return str(text).replace('"', "'").replace("\n", " ")
 
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _html(text: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
+from ci_mlops.mdcell import md_cell
 from ci_mlops.report.diff import param_status
 from ci_mlops.report.plots import render_plot
 
@@ -123,11 +124,11 @@ def _gates_table(gates: list[dict[str, Any]]) -> str:
     lines = ["#### Quality gates", "", "| | Metric | Rule | Value | Base | Bound | |", "|:-:|---|---|--:|--:|--:|---|"]
     for g in gates:
         mark = "✅" if g.get("passed") else "❌"
-        metric = _cell(g.get("metric"))
+        metric = md_cell(g.get("metric"))
         if g.get("file"):
-            metric = f"{metric} <sub>{_cell(g['file'])}</sub>"
-        lines.append(f"| {mark} | {metric} | {_cell(g.get('rule'))} | {_value(g.get('value'))} | "
-                     f"{_value(g.get('base'))} | {_value(g.get('bound'))} | {_cell(g.get('message') or '')} |")
+            metric = f"{metric} <sub>{md_cell(g['file'])}</sub>"
+        lines.append(f"| {mark} | {metric} | {md_cell(g.get('rule'))} | {_value(g.get('value'))} | "
+                     f"{_value(g.get('base'))} | {_value(g.get('bound'))} | {md_cell(g.get('message') or '')} |")
     return "\n".join(lines)
 
 
@@ -143,8 +144,8 @@ def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> 
     align = (["---"] if with_file else []) + ["---", "--:", "--:", "--:", "---"] + (["---"] if with_trend else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for r in shown:
-        cells = ([f"`{_cell(r['file'])}`"] if with_file else []) + [
-            _cell(r["key"]), _value(r["base"]), _value(r["head"]), _change(r), STATUS_MARK.get(r["status"], r["status"])]
+        cells = ([f"`{md_cell(r['file'])}`"] if with_file else []) + [
+            md_cell(r["key"]), _value(r["base"]), _value(r["head"]), _change(r), STATUS_MARK.get(r["status"], r["status"])]
         if with_trend:
             cells.append(_trend(r.get("history")))
         lines.append("| " + " | ".join(cells) + " |")
@@ -175,8 +176,8 @@ def _params_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> s
         status = param_status(r)
         change = _signed(r["change"]) if r["change"] is not None and status == "changed" else (
             status if status != "unchanged" else "")
-        cells = ([f"`{_cell(r['file'])}`"] if with_file else []) + [
-            _cell(r["key"]), _value(r["base"]), _value(r["head"]), change]
+        cells = ([f"`{md_cell(r['file'])}`"] if with_file else []) + [
+            md_cell(r["key"]), _value(r["base"]), _value(r["head"]), change]
         lines.append("| " + " | ".join(cells) + " |")
     file_note = "" if with_file else f" (`{rows[0]['file']}`)"
     hidden = len(rows) - len(shown)
@@ -210,7 +211,7 @@ def _plots_part(report: dict[str, Any], show_all: bool) -> str:
                    f"{render_plot(plot, base, head)}\n\n</details>")
     unchanged = [p["id"] for p in plots if p not in shown]
     if unchanged:
-        out.append("<sub>Unchanged: " + ", ".join(f"`{_cell(i)}`" for i in unchanged) + "</sub>")
+        out.append("<sub>Unchanged: " + ", ".join(f"`{md_cell(i)}`" for i in unchanged) + "</sub>")
     return "\n\n".join(out)
 
 
@@ -234,7 +235,7 @@ def _value(value: Any) -> str:
         if math.isinf(value):
             return "∞" if value > 0 else "-∞"
         return f"{value:.6g}"
-    text = _cell(value)
+    text = md_cell(value)
     return text if len(text) <= 40 else text[:39] + "…"
 
 
@@ -247,7 +248,7 @@ def _signed(value: Any) -> str:
         return f"{value:+.4g}"
     if isinstance(value, int):
         return f"{value:+d}"
-    return _cell(value)
+    return md_cell(value)
 
 
 def _change(row: dict[str, Any]) -> str:
@@ -267,9 +268,6 @@ def _trend(history: dict[str, Any] | None) -> str:
         return ""
     return f"{history['sparkline']} <sub>{_value(history['min'])}–{_value(history['max'])}</sub>"
 
-
-def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 def _html(text: str) -> str:

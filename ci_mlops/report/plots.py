@@ -12,6 +12,7 @@ import io
 import math
 from typing import Any
 
+from ci_mlops.mdcell import md_cell
 from ci_mlops.report.values import ParseError, parse
 
 CONFUSION_TEMPLATES = {"confusion", "confusion_normalized"}
@@ -262,7 +263,7 @@ def confusion_table(entry: dict[str, Any]) -> str:
     cols_v = sorted(set(head.get("y_values", [])) | set(base.get("y_values", [])), key=_sort_key)
     x_name = entry["x"] if isinstance(entry.get("x"), str) else "x"
     y_name = entry["y"] if isinstance(entry.get("y"), str) else "y"
-    lines = [f"| {x_name} \\ {y_name} | " + " | ".join(_cell(v) for v in cols_v) + " |",
+    lines = [f"| {x_name} \\ {y_name} | " + " | ".join(md_cell(v) for v in cols_v) + " |",
              "|---|" + "---:|" * len(cols_v)]
     for r in rows_v:
         cells = []
@@ -275,12 +276,9 @@ def confusion_table(entry: dict[str, Any]) -> str:
             if r == c:
                 text = f"**{text}**"
             cells.append(text)
-        lines.append(f"| **{_cell(r)}** | " + " | ".join(cells) + " |")
+        lines.append(f"| **{md_cell(r)}** | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
-
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_plot(entry: dict[str, Any], base_label: str, head_label: str) -> str:

@@ -20,7 +20,7 @@ from ci_mlops.scaffold.plan import (
     PlannedFile, Settings, WorkflowRef, config_text, dvcyaml_text, plan_files, workflow_context,
 )
 from ci_mlops.scaffold.write import (
-    KEEP_DELETED, KEEP_EDITED, KEEP_STALE, REMOVE, UNCHANGED, WRITES, Change, apply, compare,
+    KEEP_DELETED, KEEP_EDITED, KEEP_STALE, REMOVE, WRITES, Change, apply, compare,
     manifest_text, new_manifest, read_manifest, unified_diff, MANIFEST,
 )
 
