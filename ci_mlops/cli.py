@@ -85,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("ci-mlops: aborted", err=True)
         sys.exit(EXIT_USER_ERROR)
+    except click.UsageError as exc:  # bad flags or arguments: one line, like every user error
+        where = exc.ctx.command_path if exc.ctx else "ci-mlops"
+        click.echo(f"ci-mlops: error: {exc.format_message()} (see `{where} --help`)", err=True)
+        sys.exit(EXIT_USER_ERROR)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USER_ERROR if exc.exit_code != 0 else 0)

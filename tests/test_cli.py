@@ -37,3 +37,11 @@ def test_config_schema_prints_json():
     out = run_cli("config", "--schema")
     assert out.returncode == 0
     assert json.loads(out.stdout)["title"].startswith("ci-mlops")
+
+
+def test_usage_errors_are_one_line():
+    out = run_cli("init", "--deploy", "kube")
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "'kube' is not one of" in lines[0] and "ci-mlops init --help" in lines[0]
