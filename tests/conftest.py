@@ -8,6 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Two shared cores under `pytest -n 2`: time is not what property tests check.
+settings.register_profile("ci-mlops", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci-mlops")
 
 ROOT = Path(__file__).resolve().parents[1]
 
