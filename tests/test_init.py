@@ -328,3 +328,18 @@ def test_reusable_mode_refuses_secrets_it_cannot_pass(dvc_repo):
 def test_bad_workflows_ref(dvc_repo):
     assert_user_error(init(dvc_repo, "--yes", "--mode", "reusable", "--workflows-ref", "acme/x@main"),
                       "--workflows-ref")
+
+
+def test_unanswered_question_is_one_line_and_writes_nothing(tmp_path):
+    repo = tmp_path / "plain"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "train.py").write_text("print('training')\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "init")
+    out = run_cli("init", cwd=repo, input="")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "ci-mlops: error: stopped before writing anything: a question went unanswered "
+        "(pass --yes to accept the detected defaults)"]
+    assert git(repo, "status", "--porcelain") == ""

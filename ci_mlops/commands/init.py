@@ -47,9 +47,15 @@ def command(path: str, yes: bool, deploy: str | None, runners: tuple[str, ...], 
     kept (unless --force), your own workflows are never touched. --dry-run shows
     the diff first. Without --yes it asks before writing.
     """
+    from ci_mlops.errors import UserError
     from ci_mlops.scaffold.init import InitOptions, run_init
 
-    run_init(InitOptions(
-        path=path, yes=yes, deploy=deploy, runners=list(runners), base=base, python=python_version,
-        mode=mode, dvc=dvc, workflows_ref=workflows_ref, dry_run=dry_run, force=force,
-    ))
+    try:
+        run_init(InitOptions(
+            path=path, yes=yes, deploy=deploy, runners=list(runners), base=base, python=python_version,
+            mode=mode, dvc=dvc, workflows_ref=workflows_ref, dry_run=dry_run, force=force,
+        ))
+    except click.exceptions.Abort:  # a question went unanswered (no terminal, Ctrl-C, Ctrl-D)
+        click.echo()  # end the prompt's line
+        raise UserError("stopped before writing anything: a question went unanswered "
+                        "(pass --yes to accept the detected defaults)") from None
