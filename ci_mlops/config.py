@@ -17,10 +17,13 @@ from typing import Any
 
 import yaml
 
+from ci_mlops import __version__
 from ci_mlops.errors import UserError
 
 CONFIG_NAME = ".ci-mlops.yml"
 SCHEMA_PATH = Path(__file__).with_name("schema") / "ci-mlops.schema.json"
+# Where editors (the YAML language server) fetch the schema of this version from.
+SCHEMA_URL = f"https://raw.githubusercontent.com/ci-mlops/ci-mlops/v{__version__}/ci_mlops/schema/ci-mlops.schema.json"
 
 # Values used when a key is absent. Sections the user did not write stay absent
 # (``config.get("drift")`` is None) so commands can tell "not configured".

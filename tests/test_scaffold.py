@@ -226,3 +226,12 @@ def test_packaged_workflows_ref_points_at_these_reusable_workflows():
         show = subprocess.run(["git", "show", f"{ref.sha}:{rel}"], cwd=ROOT, capture_output=True, text=True)
         assert show.returncode == 0 and show.stdout == text, (
             f"{rel} changed since {ref.sha[:12]}: commit it, then point ci_mlops/scaffold/reusable.json at that commit")
+
+
+def test_generated_config_points_editors_at_this_versions_schema():
+    from ci_mlops.config import SCHEMA_PATH, SCHEMA_URL
+
+    first = config_text(Settings()).splitlines()[0]
+    assert first == f"# yaml-language-server: $schema={SCHEMA_URL}"
+    assert f"/v{__version__}/" in SCHEMA_URL
+    assert SCHEMA_URL.endswith("/" + SCHEMA_PATH.relative_to(ROOT).as_posix())

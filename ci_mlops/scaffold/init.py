@@ -89,7 +89,7 @@ def run_init(opts: InitOptions) -> list[Change]:
         click.echo("Nothing to change: everything is up to date.")
         return changes
     if not opts.yes and not click.confirm("Write these changes?", default=True):
-        raise click.exceptions.Abort()
+        raise UserError("aborted: nothing written")
     if dvc_init:
         run_dvc_init(root)
     apply(root, changes, updated, previous_text)

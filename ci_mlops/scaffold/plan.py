@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops import __version__
-from ci_mlops.config import Config
+from ci_mlops.config import SCHEMA_URL, Config
 from ci_mlops.errors import UserError
 from ci_mlops.scaffold.detect import REMOTE_EXTRAS, RepoFacts
 from ci_mlops.scaffold.render import install_spec, render
@@ -92,7 +92,7 @@ def config_text(settings: Settings) -> str:
     from ci_mlops.config import parse_config
 
     runner: Any = settings.runner[0] if len(settings.runner) == 1 else settings.runner
-    text = render("ci-mlops.yml.j2", {"s": settings, "runner": runner})
+    text = render("ci-mlops.yml.j2", {"s": settings, "runner": runner, "schema_url": SCHEMA_URL})
     parse_config(text)  # a template bug must never produce an invalid config
     return text
 
