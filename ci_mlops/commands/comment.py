@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
-
-FORBIDDEN = "Resource not accessible by integration"
 
 
 @click.command("comment")
@@ -63,10 +59,8 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     """
     from ci_mlops.config import load_config
     from ci_mlops.errors import UserError
-    from ci_mlops.github import actions
-    from ci_mlops.github.comments import marker, marker_id
+    from ci_mlops.github import actions, publish
     from ci_mlops.github.context import GitHubContext
-    from ci_mlops.github.shrink import shrink
 
     if report and from_artifact:
         raise UserError("give either a report FILE or --from-artifact, not both")
@@ -77,202 +71,25 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     ctx = GitHubContext.from_env(token=token, repo=repo)
     actions.mask(ctx.token)
     config = load_config(config_path)
-
-    artifact = None
-    if from_artifact:
-        from ci_mlops.github.artifact import read_artifact
-
-        artifact = read_artifact(Path(from_artifact))
-        text, pr = artifact.report, artifact.pr
-        expected = _expected_sha(artifact.head_sha)
-    else:
-        text = _read_report(report)
-    ident = marker_id(marker_opt or (artifact.marker if artifact else None), config.get("comment", "marker"),
-                      ctx.workflow)
-    if replace_cml is None:
-        replace_cml = bool(config.get("comment", "replace_cml", default=False))
-    actions.append_summary(text)
-
-    if pr is None:
-        pr = ctx.pr_number  # UserError on a malformed payload, before any request
-    push_sha = None
-    if pr is None:
-        if ctx.event_name == "push" and ctx.sha:
-            push_sha = ctx.sha
-        else:
-            raise UserError("not in a pull request context: pass --pr N (or run on pull_request / push events)")
-    repo_name = ctx.require_repo()
-    body = shrink(f"{marker(ident)}\n{text}", run_url=ctx.run_url)
-
-    if artifact_dir and pr is not None:
-        _save_artifact(Path(artifact_dir), text, pr, ctx, ident)
-
+    save_to = Path(artifact_dir) if artifact_dir else None
+    plan = publish.plan_comment(ctx, config, report=report, from_artifact=Path(from_artifact) if from_artifact else None,
+                                pr=pr, marker_opt=marker_opt, new=new, replace_cml=replace_cml, artifact_dir=save_to)
     if dry_run:
-        _print_plan(body, repo_name, pr, push_sha, new)
+        click.echo(plan.body)
+        for line in publish.plan_lines(plan):
+            click.echo(line, err=True)
         return
 
-    ctx.require_token()
     log = (lambda line: click.echo(f"  {line}", err=True)) if verbose else None
-    client = ctx.client(log=log)
-    try:
-        if artifact:
-            _check_head(client, repo_name, pr, expected)
-        if pr is None:
-            pr = _pr_for_commit(client, repo_name, push_sha)
-            if pr is None:
-                click.echo(f"ci-mlops: no open pull request has commit {push_sha[:12]} as its head; "
-                           "the report is in the job summary only")
-                actions.annotate("notice", "No open pull request for this commit; the report is in the job summary.")
-                return
-        outcome = _upsert(client, repo_name, pr, body, marker(ident), new, replace_cml)
-    except _Forbidden:
-        _read_only(text, pr, ctx, ident, artifact_dir)
+    result = publish.post_comment(ctx, plan, artifact_dir=save_to, log=log)
+    if isinstance(result, publish.Skipped):
+        click.echo(f"ci-mlops: {result.message}", err=result.read_only)
+        actions.annotate("notice", result.annotation)
         return
-    finally:
-        client.close()
+    outcome = result.outcome
     actions.set_output("comment-url", outcome.url)
     actions.set_output("comment-id", str(outcome.id))
     for note in outcome.notes:
         click.echo(f"ci-mlops: {note}", err=True)
     click.echo(f"{outcome.action} comment {outcome.url}")
-    click.echo(_usage_line(client, outcome), err=True)
-
-
-class _Forbidden(Exception):
-    pass
-
-
-def _read_report(report: str) -> str:
-    from ci_mlops.errors import UserError
-
-    if report == "-":
-        data = sys.stdin.buffer.read()
-        name = "stdin"
-    else:
-        path = Path(report)
-        name = str(path)
-        if not path.exists():
-            raise UserError(f"report file {name}: no such file")
-        if path.is_dir():
-            raise UserError(f"report file {name}: is a directory")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UserError(f"report file {name}: cannot read it ({exc.strerror or exc.__class__.__name__})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"report {name}: not UTF-8 text") from None
-    if not text.strip():
-        raise UserError(f"report {name} is empty; nothing to post")
-    return text
-
-
-def _expected_sha(artifact_sha: str) -> str:
-    from ci_mlops.errors import CheckFailed, UserError
-    from ci_mlops.github.artifact import SHA_RE
-
-    expected = os.environ.get("CI_MLOPS_EXPECTED_HEAD_SHA", "")
-    if not SHA_RE.match(expected):
-        raise UserError("--from-artifact needs CI_MLOPS_EXPECTED_HEAD_SHA (github.event.workflow_run.head_sha) "
-                        "as 40 lowercase hex digits")
-    if artifact_sha != expected:
-        raise CheckFailed(f"refusing to comment: the artifact is for commit {artifact_sha[:12]}, "
-                          f"but the workflow run built {expected[:12]}")
-    return expected
-
-
-def _check_head(client, repo: str, pr: int, expected: str) -> None:
-    from ci_mlops.errors import CheckFailed
-
-    head = _pr_get(client, repo, pr).get("head", {}).get("sha")
-    if head != expected:
-        raise CheckFailed(f"refusing to comment: PR #{pr} head is {str(head)[:12]}, not {expected[:12]} "
-                          "(the commit the report was built from); a newer run will comment")
-
-
-def _pr_get(client, repo: str, pr: int) -> dict:
-    from ci_mlops.errors import UserError
-    from ci_mlops.github.client import ApiError
-
-    try:
-        return client.request("GET", f"repos/{repo}/pulls/{pr}").json()
-    except ApiError as exc:
-        if exc.status == 404:
-            raise UserError(f"pull request #{pr} not found in {repo} (or the token cannot see it)") from None
-        raise
-
-
-def _pr_for_commit(client, repo: str, sha: str) -> int | None:
-    pulls = [p for p in client.paginate(f"repos/{repo}/commits/{sha}/pulls") if p.get("state") == "open"]
-    pulls.sort(key=lambda p: (p.get("head", {}).get("sha") != sha, p.get("number", 0)))
-    return int(pulls[0]["number"]) if pulls else None
-
-
-def _upsert(client, repo: str, pr: int, body: str, mark: str, new: bool, replace_cml: bool):
-    from ci_mlops.errors import UserError
-    from ci_mlops.github.client import ApiError
-    from ci_mlops.github.comments import upsert
-
-    try:
-        return upsert(client, repo, pr, body, mark, new=new, replace_cml=replace_cml)
-    except ApiError as exc:
-        if exc.status == 403 and FORBIDDEN.lower() in exc.message.lower():
-            raise _Forbidden() from None
-        if exc.status == 404:
-            raise UserError(f"pull request #{pr} not found in {repo} (or the token cannot see it)") from None
-        raise
-
-
-def _save_artifact(folder: Path, text: str, pr: int, ctx, ident: str) -> None:
-    from ci_mlops.github.artifact import SHA_RE, write_artifact
-
-    sha = ctx.head_sha or ""
-    if not SHA_RE.match(sha):
-        from ci_mlops.errors import UserError
-
-        raise UserError("cannot write the artifact: no 40-hex head commit (GITHUB_SHA or the event's pull_request.head.sha)")
-    write_artifact(folder, text, pr, sha, ident)
-
-
-def _read_only(text: str, pr: int, ctx, ident: str, artifact_dir: str | None) -> None:
-    from ci_mlops.github import actions
-
-    folder = Path(artifact_dir) if artifact_dir else (
-        Path(os.environ["RUNNER_TEMP"]) / "ci-mlops" / "artifact" if os.environ.get("RUNNER_TEMP") else None)
-    saved = ""
-    if folder is not None and ctx.head_sha:
-        _save_artifact(folder, text, pr, ctx, ident)
-        saved = f"; saved to {folder} for the ci-mlops-comment workflow"
-    message = f"The token cannot comment on PR #{pr} (read-only, e.g. a fork): the report is in the job summary{saved}."
-    actions.annotate("notice", message)
-    click.echo(f"ci-mlops: {message}", err=True)
-
-
-def _print_plan(body: str, repo: str, pr: int | None, push_sha: str | None, new: bool) -> None:
-    click.echo(body)
-    click.echo("---", err=True)
-    click.echo("ci-mlops: dry run, nothing sent. It would call:", err=True)
-    if pr is None:
-        click.echo(f"  GET  /repos/{repo}/commits/{push_sha}/pulls  (find the open PR of this commit)", err=True)
-        pr_text = "{pr}"
-    else:
-        pr_text = str(pr)
-    if new:
-        click.echo(f"  POST /repos/{repo}/issues/{pr_text}/comments", err=True)
-    else:
-        click.echo(f"  GET  /repos/{repo}/issues/{pr_text}/comments?per_page=100  (page by page until the marker)",
-                   err=True)
-        click.echo(f"  PATCH /repos/{repo}/issues/comments/{{id}} if found (skipped when unchanged), "
-                   f"else POST /repos/{repo}/issues/{pr_text}/comments", err=True)
-    click.echo(f"  body: {len(body):,} characters", err=True)
-
-
-def _usage_line(client, outcome) -> str:
-    from collections import Counter
-
-    counts = Counter(method for method, _path, _status in client.calls)
-    calls = ", ".join(f"{n} {m}" for m, n in sorted(counts.items()))
-    scanned = f"; read {outcome.found.scanned} existing comment(s) in {outcome.found.pages} page(s)" \
-        if outcome.found else ""
-    return f"ci-mlops: {len(client.calls)} API call(s) ({calls}){scanned}"
+    click.echo(result.usage, err=True)

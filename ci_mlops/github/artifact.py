@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_mlops.errors import UserError
+from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.fsutil import atomic_write
 from ci_mlops.github.comments import MARKER_ID_RE
 
@@ -31,6 +32,9 @@ class Artifact:
 
 
 def write_artifact(folder: Path, report: str, pr: int, head_sha: str, marker: str | None) -> None:
+    """Write ``report.md`` and ``pr.json``; UserError when ``head_sha`` is not 40 lowercase hex digits."""
+    if not SHA_RE.match(head_sha or ""):
+        raise UserError("cannot write the artifact: no 40-hex head commit (GITHUB_SHA or the event's pull_request.head.sha)")
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "report.md", report)
     payload: dict = {"pr": pr, "head_sha": head_sha}
@@ -69,3 +73,22 @@ def read_artifact(folder: Path) -> Artifact:
     if not report.strip():
         raise UserError(f"artifact {report_path}: the report is empty")
     return Artifact(report, pr, sha, mark)
+
+
+def default_folder(env: Mapping[str, str]) -> Path | None:
+    """Where a read-only run saves the artifact when no folder was given: ``$RUNNER_TEMP/ci-mlops/artifact``."""
+    return Path(env["RUNNER_TEMP"]) / "ci-mlops" / "artifact" if env.get("RUNNER_TEMP") else None
+
+
+def expected_head(artifact_sha: str, expected: str) -> str:
+    """``expected`` (``$CI_MLOPS_EXPECTED_HEAD_SHA``, the commit the workflow run built) once it matches the artifact.
+
+    UserError when it is not a sha; CheckFailed when the artifact is for another commit.
+    """
+    if not SHA_RE.match(expected):
+        raise UserError("--from-artifact needs CI_MLOPS_EXPECTED_HEAD_SHA (github.event.workflow_run.head_sha) "
+                        "as 40 lowercase hex digits")
+    if artifact_sha != expected:
+        raise CheckFailed(f"refusing to comment: the artifact is for commit {artifact_sha[:12]}, "
+                          f"but the workflow run built {expected[:12]}")
+    return expected

@@ -1,0 +1,214 @@
+"""Publishing a report as the sticky PR comment: from report text to a posted (or skipped) comment.
+
+:func:`plan_comment` gathers everything from the report, the config and the run's
+context and sends nothing; :func:`post_comment` makes the API calls. A token that
+cannot write (pull requests from forks) is not an error: the report is saved for the
+fork-safe comment workflow and the run is :class:`Skipped`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ci_mlops.errors import UserError
+from ci_mlops.github import actions
+from ci_mlops.github.comments import Found, Outcome, marker, marker_id, upsert
+from ci_mlops.github.context import GitHubContext
+from ci_mlops.github.shrink import shrink
+
+if TYPE_CHECKING:
+    from ci_mlops.github.client import GitHubClient
+
+FORBIDDEN = "Resource not accessible by integration"
+
+
+@dataclass
+class CommentPlan:
+    """What to post where; ``pr`` is None on a push, to be found from ``push_sha``."""
+
+    text: str  # the report as given
+    body: str  # marker line + report, shrunk to GitHub's limit
+    ident: str
+    repo: str
+    pr: int | None
+    push_sha: str | None
+    expected_head: str | None  # --from-artifact: the PR head must still be this commit
+    new: bool
+    replace_cml: bool
+
+    @property
+    def mark(self) -> str:
+        return marker(self.ident)
+
+
+@dataclass
+class Posted:
+    outcome: Outcome
+    usage: str  # one line: the API calls made
+
+
+@dataclass
+class Skipped:
+    """Nothing was posted, on purpose: ``message`` for the log, ``annotation`` for the run's notices."""
+
+    message: str
+    annotation: str
+    read_only: bool
+
+
+class _Forbidden(Exception):
+    pass
+
+
+def read_report(source: str) -> str:
+    """The report at path ``source`` (``-``: stdin) as text; UserError when missing, unreadable or empty."""
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        name = "stdin"
+    else:
+        path = Path(source)
+        name = str(path)
+        if not path.exists():
+            raise UserError(f"report file {name}: no such file")
+        if path.is_dir():
+            raise UserError(f"report file {name}: is a directory")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"report file {name}: cannot read it ({exc.strerror or exc.__class__.__name__})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"report {name}: not UTF-8 text") from None
+    if not text.strip():
+        raise UserError(f"report {name} is empty; nothing to post")
+    return text
+
+
+def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_artifact: Path | None,
+                 pr: int | None, marker_opt: str | None, new: bool, replace_cml: bool | None,
+                 artifact_dir: Path | None, env: Mapping[str, str] | None = None) -> CommentPlan:
+    """Read the report (or the fork-safe artifact), copy it to the job summary and decide where it goes.
+
+    With ``artifact_dir`` (and a known PR) the report is also saved there for the comment workflow.
+    UserError when there is no PR context, no repository, or the artifact is invalid.
+    """
+    from ci_mlops.github.artifact import expected_head, read_artifact, write_artifact
+
+    env = os.environ if env is None else env
+    artifact = None
+    expected = None
+    if from_artifact:
+        artifact = read_artifact(from_artifact)
+        text, pr = artifact.report, artifact.pr
+        expected = expected_head(artifact.head_sha, env.get("CI_MLOPS_EXPECTED_HEAD_SHA", ""))
+    else:
+        text = read_report(report or "-")
+    ident = marker_id(marker_opt or (artifact.marker if artifact else None), config.get("comment", "marker"),
+                      ctx.workflow)
+    if replace_cml is None:
+        replace_cml = bool(config.get("comment", "replace_cml", default=False))
+    actions.append_summary(text)
+
+    if pr is None:
+        pr = ctx.pr_number  # UserError on a malformed payload, before any request
+    push_sha = None
+    if pr is None:
+        if ctx.event_name == "push" and ctx.sha:
+            push_sha = ctx.sha
+        else:
+            raise UserError("not in a pull request context: pass --pr N (or run on pull_request / push events)")
+    repo = ctx.require_repo()
+    body = shrink(f"{marker(ident)}\n{text}", run_url=ctx.run_url)
+    if artifact_dir and pr is not None:
+        write_artifact(artifact_dir, text, pr, ctx.head_sha or "", ident)
+    return CommentPlan(text, body, ident, repo, pr, push_sha, expected, new, replace_cml)
+
+
+def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | None,
+                 log: Callable[[str], None] | None = None,
+                 env: Mapping[str, str] | None = None) -> Posted | Skipped:
+    """Create or update the sticky comment; Skipped when a push has no open PR or the token is read-only."""
+    from ci_mlops.github.pulls import check_head, open_pull_for_commit
+
+    ctx.require_token()
+    client = ctx.client(log=log)
+    pr = plan.pr
+    try:
+        if plan.expected_head:
+            assert pr is not None
+            check_head(client, plan.repo, pr, plan.expected_head)
+        if pr is None:
+            assert plan.push_sha is not None
+            pr = open_pull_for_commit(client, plan.repo, plan.push_sha)
+            if pr is None:
+                return Skipped(f"no open pull request has commit {plan.push_sha[:12]} as its head; "
+                               "the report is in the job summary only",
+                               "No open pull request for this commit; the report is in the job summary.",
+                               read_only=False)
+        outcome = _upsert(client, plan, pr)
+    except _Forbidden:
+        return _read_only(ctx, plan, pr, artifact_dir, os.environ if env is None else env)
+    finally:
+        client.close()
+    return Posted(outcome, usage_line(client.calls, outcome.found))
+
+
+def _upsert(client: GitHubClient, plan: CommentPlan, pr: int) -> Outcome:
+    from ci_mlops.github.client import ApiError
+    from ci_mlops.github.pulls import not_found
+
+    try:
+        return upsert(client, plan.repo, pr, plan.body, plan.mark, new=plan.new, replace_cml=plan.replace_cml)
+    except ApiError as exc:
+        if exc.status == 403 and FORBIDDEN.lower() in exc.message.lower():
+            raise _Forbidden() from None
+        if exc.status == 404:
+            raise not_found(plan.repo, pr) from None
+        raise
+
+
+def _read_only(ctx: GitHubContext, plan: CommentPlan, pr: int, artifact_dir: Path | None,
+               env: Mapping[str, str]) -> Skipped:
+    from ci_mlops.github.artifact import default_folder, write_artifact
+
+    folder = artifact_dir or default_folder(env)
+    saved = ""
+    if folder is not None and ctx.head_sha:
+        write_artifact(folder, plan.text, pr, ctx.head_sha, plan.ident)
+        saved = f"; saved to {folder} for the ci-mlops-comment workflow"
+    message = f"The token cannot comment on PR #{pr} (read-only, e.g. a fork): the report is in the job summary{saved}."
+    return Skipped(message, message, read_only=True)
+
+
+def plan_lines(plan: CommentPlan) -> list[str]:
+    """The API calls a dry run would make, one per line."""
+    repo = plan.repo
+    lines = ["---", "ci-mlops: dry run, nothing sent. It would call:"]
+    if plan.pr is None:
+        lines.append(f"  GET  /repos/{repo}/commits/{plan.push_sha}/pulls  (find the open PR of this commit)")
+        pr_text = "{pr}"
+    else:
+        pr_text = str(plan.pr)
+    if plan.new:
+        lines.append(f"  POST /repos/{repo}/issues/{pr_text}/comments")
+    else:
+        lines.append(f"  GET  /repos/{repo}/issues/{pr_text}/comments?per_page=100  (page by page until the marker)")
+        lines.append(f"  PATCH /repos/{repo}/issues/comments/{{id}} if found (skipped when unchanged), "
+                     f"else POST /repos/{repo}/issues/{pr_text}/comments")
+    lines.append(f"  body: {len(plan.body):,} characters")
+    return lines
+
+
+def usage_line(calls: list[tuple[str, str, Any]], found: Found | None) -> str:
+    """``ci-mlops: 3 API call(s) (2 GET, 1 PATCH); read 120 existing comment(s) in 2 page(s)``."""
+    counts = Counter(method for method, _path, _status in calls)
+    text = ", ".join(f"{n} {m}" for m, n in sorted(counts.items()))
+    scanned = f"; read {found.scanned} existing comment(s) in {found.pages} page(s)" if found else ""
+    return f"ci-mlops: {len(calls)} API call(s) ({text}){scanned}"

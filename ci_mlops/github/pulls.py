@@ -1,0 +1,41 @@
+"""Pull-request lookups the comment needs: a PR by number, the open PR of a commit, its head."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ci_mlops.errors import CheckFailed, UserError
+
+if TYPE_CHECKING:
+    from ci_mlops.github.client import GitHubClient
+
+
+def not_found(repo: str, pr: int) -> UserError:
+    return UserError(f"pull request #{pr} not found in {repo} (or the token cannot see it)")
+
+
+def get_pull(client: GitHubClient, repo: str, pr: int) -> dict[str, Any]:
+    """The pull request; UserError when GitHub answers 404."""
+    from ci_mlops.github.client import ApiError
+
+    try:
+        return client.request("GET", f"repos/{repo}/pulls/{pr}").json()
+    except ApiError as exc:
+        if exc.status == 404:
+            raise not_found(repo, pr) from None
+        raise
+
+
+def check_head(client: GitHubClient, repo: str, pr: int, expected: str) -> None:
+    """CheckFailed unless the PR's head is still ``expected`` (the commit a report was built from)."""
+    head = get_pull(client, repo, pr).get("head", {}).get("sha")
+    if head != expected:
+        raise CheckFailed(f"refusing to comment: PR #{pr} head is {str(head)[:12]}, not {expected[:12]} "
+                          "(the commit the report was built from); a newer run will comment")
+
+
+def open_pull_for_commit(client: GitHubClient, repo: str, sha: str) -> int | None:
+    """The open PR whose head is ``sha`` (else the lowest-numbered open PR containing it), or None."""
+    pulls = [p for p in client.paginate(f"repos/{repo}/commits/{sha}/pulls") if p.get("state") == "open"]
+    pulls.sort(key=lambda p: (p.get("head", {}).get("sha") != sha, p.get("number", 0)))
+    return int(pulls[0]["number"]) if pulls else None
