@@ -1,0 +1,442 @@
+"""The workflows `ci-mlops init` generates, run job by job as a GitHub runner would.
+
+A real git + DVC repo (tests/dvc_factory.py) plays the GitHub repository ("origin");
+each job runs in a fresh workspace that its checkout step clones from origin the way
+actions/checkout does (PR merge ref, tags, fetch-depth), against the loopback fake
+GitHub API. tests/runner_sim.py evaluates the `if:` conditions and `${{ }}` values
+and fails loudly on anything it does not model.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from itertools import count
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import run_cli
+from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, set_params
+from tests.fake_github import FakeGitHub
+from tests.runner_sim import JobResult, Runner, Scope, SimulationError, load_workflow, parse_output_file
+
+REPO = "o/r"
+FORK = "fork-owner/r"
+WORKFLOWS = Path(".github/workflows")
+_runs = count(100)
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The factory's repo after `ci-mlops init --yes`, committed on main."""
+    repo = make_dvc_repo(tmp_path_factory.mktemp("wf-tpl") / "repo")
+    out = run_cli("init", "--yes", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    commit_all(repo, "ci-mlops init")
+    return repo
+
+
+@pytest.fixture
+def origin(template, tmp_path) -> Path:
+    return copy_repo(template, tmp_path / "origin" / "repo")
+
+
+@pytest.fixture
+def gh():
+    with FakeGitHub() as fake:
+        fake.add_repo(REPO)
+        yield fake
+
+
+# -- helpers: what GitHub and actions/checkout do -----------------------------------------------
+
+
+def edit_config(repo: Path, **sections) -> None:
+    path = repo / ".ci-mlops.yml"
+    data = yaml.safe_load(path.read_text())
+    data.update(sections)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def open_pr(origin: Path, number: int, branch: str, *, gate_min: float, **params) -> tuple[str, str]:
+    """Push a PR branch that changes params (retrained) and the accuracy gate; make its merge ref.
+
+    Returns (head sha, merge sha). The DVC outputs are not pushed, so CI must retrain.
+    """
+    git(origin, "checkout", "-q", "-B", branch, "main")
+    set_params(origin, **params)
+    edit_config(origin, metrics={"test.accuracy": {"direction": "higher", "min": gate_min}})
+    repro(origin)
+    head = commit_all(origin, f"PR {number}: {params}")
+    merge_pr(origin, number, branch)
+    git(origin, "checkout", "-q", "main")
+    return head, git(origin, "rev-parse", f"refs/pull/{number}/merge").strip()
+
+
+def merge_pr(origin: Path, number: int, branch: str) -> None:
+    """refs/pull/N/merge: the test merge of the branch into main that GitHub builds."""
+    tree = git(origin, "merge-tree", "--write-tree", "main", branch).split()[0]
+    merge = git(origin, "commit-tree", tree, "-p", "main", "-p", branch, "-m", f"Merge {branch} into main").strip()
+    git(origin, "update-ref", f"refs/pull/{number}/merge", merge)
+
+
+def checkout_hook(origin: Path, workspace: Path, ref: str) -> callable:
+    """actions/checkout: clone `ref` of origin into the workspace, honouring fetch-depth."""
+
+    def checkout(with_: dict[str, str]) -> None:
+        workspace.mkdir(parents=True, exist_ok=True)
+        git(workspace, "init", "-q")
+        git(workspace, "remote", "add", "origin", origin.resolve().as_uri())
+        local = ref.replace("refs/heads/", "refs/remotes/origin/", 1) if ref.startswith("refs/heads/") else \
+            ref.replace("refs/", "refs/remotes/", 1) if ref.startswith("refs/pull/") else ref
+        if with_.get("fetch-depth", "1") == "0":
+            git(workspace, "fetch", "-q", "--prune", "origin",
+                "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*", f"+{ref}:{local}")
+        else:
+            git(workspace, "fetch", "-q", "--no-tags", "--depth=1", "origin", f"+{ref}:{local}")
+        if ref.startswith("refs/heads/"):
+            git(workspace, "checkout", "-q", "--force", "-B", ref.removeprefix("refs/heads/"), local)
+        else:
+            git(workspace, "checkout", "-q", "--force", "--detach", local)
+        # The remote's location on this machine (on GitHub: credentials from secrets).
+        local_config = origin / ".dvc" / "config.local"
+        if local_config.is_file():
+            shutil.copy(local_config, workspace / ".dvc" / "config.local")
+
+    return checkout
+
+
+def runner(tmp_path: Path, name: str, gh: FakeGitHub, *, token: str, event_name: str, event: dict, sha: str,
+           ref: str, origin: Path | None = None, base_ref: str = "", head_ref: str = "",
+           workflow: str = "ci-mlops PR", artifacts: Path | None = None) -> Runner:
+    root = tmp_path / name
+    ref_type = "tag" if ref.startswith("refs/tags/") else "branch"
+    workspace = root / "work"
+    return Runner(
+        workspace=workspace, temp=root / "temp", artifacts=artifacts or tmp_path / "artifacts",
+        github={
+            "token": token, "event_name": event_name, "event": event, "repository": REPO, "sha": sha, "ref": ref,
+            "ref_name": ref.split("/", 2)[2], "ref_type": ref_type, "base_ref": base_ref, "head_ref": head_ref,
+            "workflow": workflow, "run_id": str(next(_runs)), "server_url": gh.server_url, "api_url": gh.api_url,
+            "actor": "octocat",
+        },
+        checkout=checkout_hook(origin, workspace, ref) if origin is not None else None,
+    )
+
+
+def pr_event(number: int, head_sha: str, branch: str, *, fork: bool = False) -> dict:
+    return {"action": "synchronize", "number": number, "pull_request": {
+        "number": number, "head": {"sha": head_sha, "ref": branch, "repo": {"full_name": FORK if fork else REPO}},
+        "base": {"ref": "main", "repo": {"full_name": REPO}}}, "repository": {"full_name": REPO}}
+
+
+def run_pr_job(origin: Path, tmp_path: Path, gh: FakeGitHub, name: str, number: int, head: str, merge: str,
+               branch: str, *, token: str = "t", fork: bool = False) -> JobResult:
+    run = runner(tmp_path, name, gh, token=token, event_name="pull_request", origin=origin,
+                 event=pr_event(number, head, branch, fork=fork), sha=merge, ref=f"refs/pull/{number}/merge",
+                 base_ref="main", head_ref=branch, artifacts=tmp_path / name / "artifacts")
+    return run.run_job(load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml"), "train")
+
+
+def ci_comments(gh: FakeGitHub, number: int) -> list[dict]:
+    return [c for c in gh.comments(REPO, number) if "ci-mlops" in c["body"]]
+
+
+def outcomes(job: JobResult) -> dict[str, str]:
+    return {s.name: s.outcome for s in job.steps}
+
+
+# -- the PR workflow --------------------------------------------------------------------------------
+
+
+def test_pr_passing_then_failing_gate_keeps_one_comment(origin, tmp_path, gh):
+    head, merge = open_pr(origin, 7, "feature", gate_min=0.5, **{"train.epochs": 1, "train.lr": 0.5})
+    gh.add_pr(REPO, 7, head_sha=head, head_ref="feature")
+
+    job = run_pr_job(origin, tmp_path, gh, "run1", 7, head, merge, "feature")
+    assert job.conclusion == "success", job.log()
+    steps = outcomes(job)
+    assert steps["Install dependencies"] == "success" and job.step("Install dependencies").kind == "pip"
+    assert job.step("Train").kind == "run" and "Running stage 'train'" in job.step("Train").stdout, job.log()
+    assert steps["Check the quality gates"] == "success"
+    assert steps["Push data, models and run-cache to the DVC remote"] == "skipped"  # a PR run never pushes
+    [comment] = ci_comments(gh, 7)
+    assert "test.accuracy" in comment["body"] and "train.epochs" in comment["body"], comment["body"]
+    post = job.step("Post the PR comment")
+    assert post.outputs["comment-id"] == str(comment["id"])
+    assert "GITHUB_TOKEN" not in job.step("Train").env  # the token reaches only the comment step
+    # upload-artifact ran: the PR run always leaves the report for the comment workflow
+    pr_json = json.loads((tmp_path / "run1" / "artifacts" / "ci-mlops-report" / "pr.json").read_text())
+    assert pr_json["pr"] == 7 and pr_json["head_sha"] == head
+
+    # A new push tightens the gate past what the branch reaches: check fails, report and comment still run.
+    git(origin, "checkout", "-q", "feature")
+    edit_config(origin, metrics={"test.accuracy": {"direction": "higher", "min": 0.99}})
+    head2 = commit_all(origin, "tighten the gate")
+    merge_pr(origin, 7, "feature")
+    git(origin, "checkout", "-q", "main")
+    merge2 = git(origin, "rev-parse", "refs/pull/7/merge").strip()
+    gh.set_pr_head(REPO, 7, head2)
+
+    job = run_pr_job(origin, tmp_path, gh, "run2", 7, head2, merge2, "feature")
+    assert job.conclusion == "failure", job.log()
+    steps = outcomes(job)
+    assert steps["Check the quality gates"] == "failure"
+    assert job.step("check").returncode == 1, job.log()
+    assert steps["Build the report"] == "success", job.log()
+    assert steps["Post the PR comment"] == "success", job.log()
+    assert steps["Upload the report for the comment workflow (fork PRs)"] == "success"
+    [updated] = ci_comments(gh, 7)
+    assert updated["id"] == comment["id"] and updated["body"] != comment["body"]
+    body = updated["body"]
+    assert "Quality gates" in body and "0.99" in body, body
+    assert "test.accuracy" in body
+    assert "::error" in job.step("check").stdout + job.step("check").stderr, job.log()
+
+
+def test_pr_from_a_fork_comments_through_the_comment_workflow(origin, tmp_path, gh):
+    head, merge = open_pr(origin, 9, "fork-feature", gate_min=0.5, **{"train.lr": 0.3})
+    gh.add_pr(REPO, 9, head_sha=head, head_ref="fork-feature", fork=True)
+
+    # The fork's run has a read-only token: no comment, no failure, the report is uploaded.
+    job = run_pr_job(origin, tmp_path, gh, "fork-run", 9, head, merge, "fork-feature", token="ro", fork=True)
+    assert job.conclusion == "success", job.log()
+    assert outcomes(job)["Post the PR comment"] == "success"
+    assert gh.comments(REPO, 9) == []
+    store = tmp_path / "fork-run" / "artifacts"
+    uploaded = store / "ci-mlops-report"
+    assert json.loads((uploaded / "pr.json").read_text())["head_sha"] == head
+    assert "test.accuracy" in (uploaded / "report.md").read_text()
+
+    workflow = load_workflow(origin / WORKFLOWS / "ci-mlops-comment.yml")
+    assert "actions/checkout" not in json.dumps(workflow)  # never checks out the PR's code
+
+    def comment_run(name: str, head_repo: str = FORK) -> JobResult:
+        event = {"action": "completed", "workflow_run": {
+            "id": 555, "event": "pull_request", "head_sha": head, "head_branch": "fork-feature",
+            "conclusion": "success", "name": "ci-mlops PR", "head_repository": {"full_name": head_repo}}}
+        run = runner(tmp_path, name, gh, token="t", event_name="workflow_run", event=event, sha="c" * 40,
+                     ref="refs/heads/main", workflow="ci-mlops comment", artifacts=store)
+        return run.run_job(workflow, "comment")
+
+    # A forged artifact (pr.json claims another head commit) is refused: nothing posted.
+    genuine = (uploaded / "pr.json").read_text()
+    (uploaded / "pr.json").write_text(json.dumps({**json.loads(genuine), "head_sha": "d" * 40}))
+    forged = comment_run("forged")
+    assert forged.conclusion == "failure", forged.log()
+    assert forged.step("Post the PR comment").returncode == 1, forged.log()
+    assert gh.comments(REPO, 9) == []
+
+    (uploaded / "pr.json").write_text(genuine)
+    job = comment_run("comment")
+    assert job.conclusion == "success", job.log()
+    [comment] = ci_comments(gh, 9)
+    assert "test.accuracy" in comment["body"]
+
+    # A same-repository PR was commented on by its own run: the comment job is skipped.
+    assert comment_run("same-repo", head_repo=REPO).conclusion == "skipped"
+    assert len(gh.comments(REPO, 9)) == 1
+
+
+def test_push_to_main_pushes_to_the_dvc_remote_and_comments_nothing(origin, tmp_path, gh):
+    set_params(origin, **{"train.epochs": 2})
+    repro(origin)  # not pushed: the default-branch run pushes
+    sha = commit_all(origin, "fewer epochs")
+    remote = origin.parent / "remote"
+    before = {p for p in remote.rglob("*") if p.is_file()}
+    event = {"ref": "refs/heads/main", "after": sha, "repository": {"full_name": REPO}}
+    run = runner(tmp_path, "push", gh, token="t", event_name="push", event=event, sha=sha, ref="refs/heads/main",
+                 origin=origin)
+    job = run.run_job(load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml"), "train")
+    assert job.conclusion == "success", job.log()
+    steps = outcomes(job)
+    assert steps["Upload the report for the comment workflow (fork PRs)"] == "skipped"
+    assert steps["Push data, models and run-cache to the DVC remote"] == "success"
+    assert {p for p in remote.rglob("*") if p.is_file()} > before  # the new model reached the remote
+    assert not [r for r in gh.requests if r.is_write]
+
+
+# -- the release workflow ----------------------------------------------------------------------------
+
+
+def run_release(origin: Path, tmp_path: Path, gh: FakeGitHub, tag: str, name: str) -> tuple[JobResult, JobResult]:
+    sha = git(origin, "rev-parse", f"{tag}^{{commit}}").strip()
+    ref = f"refs/tags/{tag}"
+    event = {"ref": ref, "after": sha, "repository": {"full_name": REPO}}
+    workflow = load_workflow(origin / WORKFLOWS / "ci-mlops-release.yml")
+    jobs: dict[str, JobResult] = {}
+    for job_id in ("plan", "release"):
+        run = runner(tmp_path, f"{name}-{job_id}", gh, token="t", event_name="push", event=event, sha=sha, ref=ref,
+                     origin=origin, workflow="ci-mlops release")
+        jobs[job_id] = run.run_job(workflow, job_id, needs=jobs)
+    return jobs["plan"], jobs["release"]
+
+
+def release_assets(gh: FakeGitHub, tag: str) -> set[str]:
+    [release] = [r for r in gh.releases(REPO) if r["tag_name"] == tag]
+    return {a["name"] for a in gh.assets(REPO, release["id"])}
+
+
+def test_release_on_a_version_tag_then_rerun_uploads_nothing(origin, tmp_path, gh):
+    git(origin, "tag", "v1.0.0")
+    plan, release = run_release(origin, tmp_path, gh, "v1.0.0", "first")
+    assert plan.conclusion == "success", plan.log()
+    assert plan.outputs == {"environment": "production", "release": "true"}
+    assert release.conclusion == "success", release.log()
+    assert release.environment == "production"
+    assert {"model.pkl", "model-card.md", "lineage.json"} <= release_assets(gh, "v1.0.0")
+    [lineage_asset] = [a for r in gh.releases(REPO) for a in gh.assets(REPO, r["id"]) if a["name"] == "lineage.json"]
+    lineage = json.loads(gh.asset_bytes(REPO, lineage_asset["id"]))
+    assert lineage["tag"] == "v1.0.0" and lineage["commit"] == git(origin, "rev-parse", "v1.0.0").strip()
+    assert release.step("deploy").outputs["release-url"]
+
+    gh.clear_log()
+    plan, release = run_release(origin, tmp_path, gh, "v1.0.0", "again")
+    assert release.conclusion == "success", release.log()
+    assert [r for r in gh.requests if r.host == "uploads"] == []
+    assert len(gh.releases(REPO)) == 1
+
+
+def test_stage_tag_releases_into_the_stage_environment(origin, tmp_path, gh):
+    git(origin, "tag", "model@v1.2.0")
+    git(origin, "tag", "model#prod#1")
+    plan, release = run_release(origin, tmp_path, gh, "model#prod#1", "stage")
+    assert plan.outputs == {"environment": "prod", "release": "true"}, plan.log()
+    assert release.conclusion == "success", release.log()
+    assert release.environment == "prod"
+    assert {"model.pkl", "model-card.md", "lineage.json"} <= release_assets(gh, "model#prod#1")
+
+
+def test_deregistration_tag_skips_the_release_job(origin, tmp_path, gh):
+    git(origin, "tag", "model@v1.2.0!")
+    plan, release = run_release(origin, tmp_path, gh, "model@v1.2.0!", "dereg")
+    assert plan.conclusion == "success", plan.log()
+    assert plan.outputs["release"] == "false"
+    assert release.conclusion == "skipped"
+    assert gh.releases(REPO) == []
+
+
+# -- the monitor workflow ------------------------------------------------------------------------------
+
+FETCH_PY = '''\
+import csv, os, sys
+shift = float(os.environ.get("SHIFT", "3"))
+with open("data/prepared/train.csv", newline="") as fh:
+    rows = list(csv.DictReader(fh))
+with open("data/live.csv", "w", newline="") as fh:
+    writer = csv.DictWriter(fh, fieldnames=["x1", "x2", "label"])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({"x1": float(row["x1"]) + shift, "x2": float(row["x2"]) - shift, "label": row["label"]})
+'''
+
+
+def test_monitor_opens_one_drift_issue_and_updates_it(origin, tmp_path, gh):
+    (origin / "scripts").mkdir()
+    (origin / "scripts" / "fetch_live.py").write_text(FETCH_PY)
+    edit_config(origin, drift={"reference": "data/prepared/train.csv", "current": "data/live.csv",
+                               "fetch": "python scripts/fetch_live.py", "schedule": "0 6 * * 1"})
+    out = run_cli("init", "--yes", cwd=origin)
+    assert out.returncode == 0, out.stderr
+    monitor = origin / WORKFLOWS / "ci-mlops-monitor.yml"
+    assert monitor.is_file(), out.stdout
+    sha = commit_all(origin, "monitor drift")
+    workflow = load_workflow(monitor)
+
+    def scheduled(name: str) -> JobResult:
+        run = runner(tmp_path, name, gh, token="t", event_name="schedule", event={"schedule": "0 6 * * 1"},
+                     sha=sha, ref="refs/heads/main", origin=origin, workflow="ci-mlops monitor")
+        return run.run_job(workflow, "drift")
+
+    first = scheduled("monitor1")
+    assert outcomes(first)["Pull the data from the DVC remote"] == "success", first.log()
+    drift = first.step("Check for drift and update the issue")
+    assert drift.returncode == 1, first.log()  # drift found: the run shows red
+    assert first.conclusion == "failure"
+    assert drift.outputs["drift"] == "true"
+    [issue] = gh.issues(REPO)
+    assert "ci-mlops:drift" in [label["name"] for label in issue["labels"]]
+    assert issue["state"] == "open"
+    assert drift.outputs["issue-url"] == issue["html_url"]
+    assert "Data drift" in first.summary
+
+    gh.clear_log()
+    second = scheduled("monitor2")
+    assert second.step("Check for drift and update the issue").returncode == 1, second.log()
+    [again] = gh.issues(REPO)
+    assert again["number"] == issue["number"]
+    assert [r for r in gh.requests if r.is_write], "the second run updates the issue"
+
+
+def test_monitor_is_not_generated_without_drift_config(origin):
+    assert not (origin / WORKFLOWS / "ci-mlops-monitor.yml").exists()
+
+
+# -- the simulator itself: it must refuse what it does not model -----------------------------------------
+
+
+def scope(**steps) -> Scope:
+    return Scope(github={"event_name": "pull_request", "event": {"workflow_run": {"event": "push"}}, "repository": REPO},
+                 runner={"temp": "/tmp"}, steps={k: {"outcome": v, "outputs": {}} for k, v in steps.items()})
+
+
+@pytest.mark.parametrize("expr, failed, expected", [
+    (None, False, True),
+    (None, True, False),
+    ("github.event_name == 'push'", False, False),
+    ("github.event_name == 'PULL_REQUEST'", False, True),  # string comparison ignores case
+    ("github.event_name == 'pull_request'", True, False),  # implicit success()
+    ("${{ !cancelled() && (success() || steps.check.outcome == 'failure') }}", True, True),
+    ("${{ !cancelled() && (success() || steps.check.outcome == 'failure') }}", False, True),
+    ("always()", True, True),
+    ("failure()", True, True),
+    ("failure()", False, False),
+    ("github.event.workflow_run.event == 'pull_request' && github.repository != 'x/y'", False, False),
+    ("github.event.pull_request.number", False, False),  # missing property is null: falsy
+])
+def test_condition_evaluator(expr, failed, expected):
+    s = scope(check="failure")
+    s.failed = failed
+    assert s.condition(expr) is expected
+
+
+@pytest.mark.parametrize("expr", [
+    "contains(github.event_name, 'pull')",  # a function we do not model
+    "secrets.TOKEN == 'x'",  # a context we do not model
+    "steps.nope.outcome == 'success'",  # a step id that never ran
+    "github.event_name == 'push' ||",
+    "github.event_name > 'a'",
+    "(success()",
+])
+def test_condition_evaluator_refuses_what_it_does_not_model(expr):
+    with pytest.raises(SimulationError):
+        scope(check="success").condition(expr)
+
+
+def test_substitution_and_output_files():
+    s = scope()
+    s.github["token"] = "tok"
+    assert s.substitute("${{ github.token }}/${{ runner.temp }}/${{ github.event.nope }}") == "tok//tmp/"
+    assert parse_output_file("a=1\nb<<EOF\nx\ny=2\nEOF\nc=\n") == {"a": "1", "b": "x\ny=2", "c": ""}
+    with pytest.raises(SimulationError):
+        parse_output_file("b<<EOF\nnever closed\n")
+
+
+def test_unknown_action_or_step_key_is_refused(tmp_path):
+    run = Runner(workspace=tmp_path / "w", temp=tmp_path / "t", artifacts=tmp_path / "a",
+                 github={"event_name": "push", "event": {}, "repository": REPO, "sha": "a" * 40,
+                         "ref": "refs/heads/main", "ref_name": "main", "ref_type": "branch", "workflow": "w",
+                         "run_id": "1", "server_url": "http://x", "api_url": "http://x"})
+    for step in ({"uses": "docker/login-action@v3"}, {"run": "true", "shell": "sh"},
+                 {"run": "true", "continue-on-error": True}):
+        with pytest.raises(SimulationError):
+            run.run_job({"jobs": {"j": {"steps": [step]}}}, "j")
+    ok = run.run_job({"jobs": {"j": {"steps": [{"run": "echo x=1 >> \"$GITHUB_OUTPUT\"; exit 3", "id": "s"},
+                                               {"run": "echo never", "name": "after"}]}}}, "j")
+    assert ok.conclusion == "failure" and ok.step("s").returncode == 3 and ok.step("s").outputs == {"x": "1"}
+    assert ok.step("after").outcome == "skipped"
