@@ -1,6 +1,6 @@
 """Prepare a release: from a tag to verified artifacts, gate verdicts, notes, card and lineage.
 
-Nothing here publishes anything; :mod:`ci_mlops.commands.deploy` hands the
+Nothing here publishes anything; :mod:`ci_mlops.deploy.publish` hands the
 :class:`Bundle` to a target. Reading is done at the tagged commit (``dvc.lock``,
 metrics, params through git), so a tag can be released from any checkout.
 """

@@ -1,0 +1,66 @@
+"""What ``ci-mlops deploy`` reports about a tag and its bundle: step outputs and log lines (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ci_mlops.deploy.bundle import Bundle, parse_all, stage_version
+from ci_mlops.deploy.tags import Tag
+
+
+def no_release(tag: Tag, model: str, environment: str) -> tuple[str, dict[str, str]]:
+    """The line and step outputs for a deregistration tag, which releases nothing."""
+    verb = {"deregister": f"deregisters {model} v{tag.version}", "unassign": f"unassigns stage '{tag.stage}' of {model}",
+            "deprecate": f"deprecates {model}"}[tag.kind]
+    outputs = {"tag": tag.raw, "model": model, "release": "false", "environment": environment}
+    return f"tag '{tag.raw}' {verb}: nothing to release", outputs
+
+
+def tag_facts(repo: Any, tag: Tag, *, model: str, environment: str, target: str) -> dict[str, str]:
+    """The facts ``--plan`` prints and sets as outputs; a stage tag's version comes from the tags at its commit."""
+    version = tag.version
+    if tag.stage:
+        commit = repo.try_rev_parse(f"refs/tags/{tag.raw}")
+        at_commit = parse_all(repo.git("tag", "--points-at", commit).splitlines()) if commit else []
+        version = stage_version(tag, at_commit)
+    return {"tag": tag.raw, "kind": tag.kind, "model": model, "version": version or "", "stage": tag.stage or "",
+            "environment": environment, "prerelease": str(tag.prerelease).lower(), "target": target,
+            "release": "true"}
+
+
+def bundle_lines(bundle: Bundle) -> list[str]:
+    """The release, its artifacts and its gate verdicts, one line each."""
+    lines = [f"{bundle.title}: tag {bundle.tag.raw} at {bundle.commit[:12]}, environment {bundle.environment}"]
+    lines += [f"  artifact {a.path}  {a.size} bytes  sha256 {a.sha256}  md5 {a.md5} ({a.source})"
+              for a in bundle.artifacts]
+    for gate in bundle.gates:
+        mark = "pass" if gate.get("passed") else ("skip" if gate.get("skipped") else "FAIL")
+        lines.append(f"  gate {mark}: {gate.get('metric')} {gate.get('rule')}: {gate.get('message', '')}")
+    return lines
+
+
+def gate_failure(bundle: Bundle) -> str | None:
+    """Why the release stops (a failed gate at the tag), or None."""
+    if not bundle.failed_gates:
+        return None
+    names = ", ".join(sorted({str(g.get("metric")) for g in bundle.failed_gates}))
+    return f"{len(bundle.failed_gates)} quality gate(s) failed at {bundle.tag.raw} ({names}); nothing was released"
+
+
+def bundle_outputs(bundle: Bundle) -> dict[str, str]:
+    """The step outputs every target sets."""
+    return {"tag": bundle.tag.raw, "model": bundle.model, "version": bundle.version or "",
+            "stage": bundle.stage or "", "environment": bundle.environment,
+            "prerelease": str(bool(bundle.lineage.get("prerelease"))).lower(), "release": "true",
+            "output-dir": str(bundle.out_dir), "lineage": str(bundle.paths["lineage"]),
+            "model-card": str(bundle.paths["card"])}
+
+
+def summary_markdown(bundle: Bundle, target: str, outputs: dict[str, str], dry_run: bool) -> str:
+    """The job-summary section of a release."""
+    lines = [f"### {'Dry run: ' if dry_run else ''}{bundle.title} ({target})", ""]
+    if outputs.get("release-url"):
+        lines += [f"Release: {outputs['release-url']}", ""]
+    lines += ["| Artifact | Size | SHA-256 |", "|---|---|---|"]
+    lines += [f"| `{a.path}` | {a.size} | `{a.sha256}` |" for a in bundle.artifacts]
+    return "\n".join(lines) + "\n"
