@@ -33,7 +33,10 @@ def parse(data: bytes, path: str) -> Any:
         except json.JSONDecodeError as exc:
             raise ParseError(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
     if suffix == "toml":
-        import tomllib
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib
 
         try:
             return tomllib.loads(text) or {}
