@@ -1,0 +1,115 @@
+"""``ci-mlops drift`` end to end, minus output: settings, the two files, the tests, performance.
+
+:func:`compare_files` merges the command-line options with the ``drift:`` section,
+reads only the columns the comparison needs and returns the JSON document of
+``ci-mlops drift --format json``; :func:`failure` says whether it is a problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.errors import UserError
+
+
+def names(values: tuple[str, ...] | list[str]) -> list[str]:
+    """``--columns a,b --columns c`` -> ["a", "b", "c"]."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def compare_files(config: Any, *, reference: str | None = None, current: str | None = None,
+                  columns: tuple[str, ...] = (), exclude: tuple[str, ...] = (), drift_share: float | None = None,
+                  psi: bool | None = None, baseline: str | None = None) -> dict[str, Any]:
+    """Detect drift between the reference and current files (options override ``drift:`` settings)."""
+    from ci_mlops.drift.engine import detect_drift
+
+    settings: dict[str, Any] = config.get("drift") or {}
+    base = config.path.parent if config.path else Path.cwd()
+    ref_path = data_path(reference, settings.get("reference"), base, "reference")
+    cur_path = data_path(current, settings.get("current"), base, "current")
+    share = drift_share if drift_share is not None else settings.get("drift_share", 0.5)
+    if not 0 < share <= 1:
+        raise UserError(f"--drift-share {share}: out of range, expected a share of columns in (0, 1]")
+    wanted = names(columns) or list(settings.get("columns") or [])
+    skip = list(settings.get("exclude") or []) + names(exclude)
+    perf = settings.get("performance") or {}
+
+    ref_df, cur_df, only_ref, only_cur = read_pair(ref_path, cur_path, wanted, skip, perf)
+    perf_only = [c for c in (perf.get("actual"), perf.get("predicted")) if c and c not in ref_df.columns]
+    result = detect_drift(ref_df, cur_df.drop(columns=perf_only, errors="ignore"), columns=wanted or None,
+                          exclude=skip, drift_share=share, tests=settings.get("tests") or {},
+                          psi=psi if psi is not None else bool(settings.get("psi")))
+    result["reference"], result["current"] = str(ref_path), str(cur_path)
+    if only_ref is not None:
+        result["only_in_reference"], result["only_in_current"] = only_ref, only_cur
+    if perf.get("actual") and perf.get("predicted"):
+        result["performance"] = performance(cur_df, perf, baseline, base)
+    return result
+
+
+def failure(result: dict[str, Any]) -> str | None:
+    """The one-line reason a drift result fails (dataset drift, degraded performance), else None."""
+    degraded = bool(result.get("performance", {}).get("degraded"))
+    if result["dataset_drift"]:
+        problems = f"dataset drift: {result['drifted_columns']} of {result['compared_columns']} columns drifted"
+        if degraded:
+            problems += "; model performance degraded"
+        return problems
+    if degraded:
+        return f"model performance degraded: {result['performance']['message']}"
+    return None
+
+
+def data_path(option: str | None, configured: str | None, base: Path, side: str) -> Path:
+    if option:
+        return Path(option)
+    if configured:
+        return base / configured
+    raise UserError(f"no {side} data: pass --{side} FILE or set drift.{side} in .ci-mlops.yml")
+
+
+def read_pair(ref_path: Path, cur_path: Path, wanted: list[str], skip: list[str],
+              perf: dict[str, Any]) -> tuple[Any, Any, list[str] | None, list[str] | None]:
+    """Both tables with only the columns the comparison needs (plus the performance columns
+    from the current data), and the columns found on one side only (None when unknown)."""
+    from ci_mlops.drift.io import read_data, read_header
+
+    ref_cols = read_header(ref_path)
+    cur_cols = read_header(cur_path)
+    extra = [c for c in (perf.get("actual"), perf.get("predicted")) if c and c in (cur_cols or [])]
+    if wanted:
+        for name in wanted:
+            for path, cols in ((ref_path, ref_cols), (cur_path, cur_cols)):
+                if cols is not None and name not in cols:
+                    raise UserError(f"{path}: no column '{name}' (columns: {', '.join(cols[:20])})")
+        return read_data(ref_path, wanted), read_data(cur_path, list(dict.fromkeys([*wanted, *extra]))), [], []
+    if ref_cols is None or cur_cols is None:
+        return read_data(ref_path), read_data(cur_path), None, None
+    common = [c for c in ref_cols if c in cur_cols and c not in skip]
+    if not common:
+        raise UserError(f"{ref_path} and {cur_path} have no common columns to compare "
+                        f"(reference: {', '.join(ref_cols[:10]) or 'none'}; current: {', '.join(cur_cols[:10]) or 'none'})")
+    # One-sided columns are reported from the headers, without reading their data.
+    only_ref = [c for c in ref_cols if c not in cur_cols and c not in skip]
+    only_cur = [c for c in cur_cols if c not in ref_cols and c not in skip and c not in extra]
+    return read_data(ref_path, common), read_data(cur_path, list(dict.fromkeys([*common, *extra]))), only_ref, only_cur
+
+
+def performance(cur_df: Any, perf: dict[str, Any], baseline: str | None, base: Path) -> dict[str, Any]:
+    """The model's metric on the current data against ``baseline`` (a lineage.json), else the newest release."""
+    from ci_mlops.drift.performance import baseline_from_lineage, baseline_from_release, evaluate_performance
+
+    key = perf.get("baseline_key") or perf.get("metric") or "accuracy"
+    value: float | None = None
+    source: str | None = None
+    if baseline:
+        value, source = baseline_from_lineage(baseline, key), Path(baseline).name
+    else:
+        try:
+            found = baseline_from_release(base, key)
+        except UserError:  # not a git repository, or no readable tag: nothing to compare with
+            found = None
+        if found:
+            value, source = found
+    return evaluate_performance(cur_df, perf, value, source)
