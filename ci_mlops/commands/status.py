@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-import sys
-from pathlib import Path
-
 import click
 
 
@@ -49,7 +44,6 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
     bad token), 3 GitHub kept failing. The verdict itself never fails this
     command: `ci-mlops check` already did.
     """
-    from ci_mlops.config import load_config
     from ci_mlops.errors import UserError
     from ci_mlops.github import actions, status
     from ci_mlops.github.context import GitHubContext
@@ -58,87 +52,30 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
         raise UserError("give either a CHECK_JSON file or --state, not both")
     if not check_json and not state:
         raise UserError("nothing to publish: give a CHECK_JSON file (from `ci-mlops check --format json`) or --state")
-    check = _read_check(check_json) if check_json else {}
-    if state:
-        description = description or {"success": "Passed", "failure": "Failed", "pending": "Running",
-                                      "error": "Errored"}[state]
-    else:
-        state, verdict_text = status.verdict(check)
-        description = description or verdict_text
+    check = status.read_check(check_json) if check_json else {}
+    state, description = status.state_and_description(check, state, description)
     ctx = GitHubContext.from_env(token=token, repo=repo)
     actions.mask(ctx.token)
-    sha = sha or ctx.head_sha
-    if not sha or not re.fullmatch(r"[0-9a-fA-F]{40}", sha):
-        raise UserError("no commit to mark: pass --sha (40 hex digits) or set GITHUB_SHA")
+    sha = status.commit_to_mark(sha, ctx)
     repo_name = ctx.require_repo()
     target_url = target_url or ctx.run_url
 
     if check_run:
-        config = load_config(config_path)
-        notes = status.annotations(check, config.display_path, config.line)
-        summary = _summary(check, description) if check else description
-        payloads = status.check_run_payloads(context_name, sha.lower(), state, description, summary, notes,
-                                             target_url, status.new_external_id())
+        from ci_mlops.config import load_config
+
+        payloads = status.check_run_request(check, load_config(config_path), context_name, sha, state, description,
+                                            target_url)
         if dry_run:
-            for p in payloads:
-                click.echo(f"POST /repos/{repo_name}/check-runs" if p is payloads[0]
-                           else f"PATCH /repos/{repo_name}/check-runs/{{id}}")
-                click.echo(json.dumps(p, indent=2))
+            click.echo(status.dry_run_text(repo_name, sha, payloads, check_run=True))
             return
-        ctx.require_token()
-        client = ctx.client()
-        try:
-            run = status.post_check_run(client, repo_name, payloads)
-        finally:
-            client.close()
+        run = status.send_check_run(ctx, repo_name, payloads)
         actions.set_output("check-run-url", run.get("html_url", ""))
         click.echo(f"check run {context_name}: {state} {run.get('html_url', '')}")
         return
 
     payload = status.status_payload(state, description, context_name, target_url)
     if dry_run:
-        click.echo(f"POST /repos/{repo_name}/statuses/{sha}")
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(status.dry_run_text(repo_name, sha, [payload], check_run=False))
         return
-    ctx.require_token()
-    client = ctx.client()
-    try:
-        status.post_status(client, repo_name, sha.lower(), payload)
-    finally:
-        client.close()
+    status.send_status(ctx, repo_name, sha, payload)
     click.echo(f"status {context_name}: {state} - {payload['description']}")
-
-
-def _read_check(source: str) -> dict:
-    from ci_mlops.errors import UserError
-
-    name = "stdin" if source == "-" else source
-    try:
-        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"check file {name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"check file {name}: cannot read it ({exc.__class__.__name__})") from None
-    if not raw.strip():
-        raise UserError(f"check file {name} is empty")
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise UserError(f"check file {name}: not JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("passed"), bool):
-        raise UserError(f"check file {name}: expected the JSON of `ci-mlops check --format json` "
-                        "(an object with a boolean \"passed\")")
-    return data
-
-
-def _summary(check: dict, description: str) -> str:
-    try:
-        from ci_mlops.checks import summary_markdown
-
-        return summary_markdown(check)
-    except Exception:  # a foreign or older check document: fall back to a plain list
-        from ci_mlops.github.status import failed_items
-
-        lines = [f"**{description}**", ""]
-        lines += [f"- ❌ {item['name']}: {item.get('message') or ''}" for item in failed_items(check)]
-        return "\n".join(lines)

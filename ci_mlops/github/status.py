@@ -7,19 +7,63 @@ Markdown summary and line annotations but needs ``checks: write``.
 
 from __future__ import annotations
 
+import json
+import re
+import sys
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.errors import UserError
 from ci_mlops.github.shrink import shrink
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
+    from ci_mlops.github.context import GitHubContext
 
 DESCRIPTION_LIMIT = 140
 SUMMARY_LIMIT = 65535
 ANNOTATIONS_PER_REQUEST = 50
 STATES = ("success", "failure", "pending", "error")
 CONCLUSION = {"success": "success", "failure": "failure", "error": "failure"}
+STATE_TEXT = {"success": "Passed", "failure": "Failed", "pending": "Running", "error": "Errored"}
+
+
+def read_check(source: str) -> dict[str, Any]:
+    """The JSON of ``ci-mlops check --format json`` at path ``source`` (``-``: stdin); UserError otherwise."""
+    name = "stdin" if source == "-" else source
+    try:
+        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"check file {name}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"check file {name}: cannot read it ({exc.__class__.__name__})") from None
+    if not raw.strip():
+        raise UserError(f"check file {name} is empty")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise UserError(f"check file {name}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("passed"), bool):
+        raise UserError(f"check file {name}: expected the JSON of `ci-mlops check --format json` "
+                        "(an object with a boolean \"passed\")")
+    return data
+
+
+def state_and_description(check: dict[str, Any], state: str | None, description: str | None) -> tuple[str, str]:
+    """A given ``state`` (described by its name), else the verdict of ``check``; ``description`` wins when given."""
+    if state:
+        return state, description or STATE_TEXT[state]
+    state, verdict_text = verdict(check)
+    return state, description or verdict_text
+
+
+def commit_to_mark(sha: str | None, ctx: GitHubContext) -> str:
+    """``--sha``, else the PR head / ``GITHUB_SHA``; UserError unless it is 40 hex digits."""
+    sha = sha or ctx.head_sha
+    if not sha or not re.fullmatch(r"[0-9a-fA-F]{40}", sha):
+        raise UserError("no commit to mark: pass --sha (40 hex digits) or set GITHUB_SHA")
+    return sha
 
 
 def failed_items(check: dict[str, Any]) -> list[dict[str, Any]]:
@@ -60,6 +104,20 @@ def clip(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def summary(check: dict[str, Any], description: str) -> str:
+    """The check run's Markdown summary: the check's own summary, else a list of what failed."""
+    if not check:
+        return description
+    try:
+        from ci_mlops.checks import summary_markdown
+
+        return summary_markdown(check)
+    except Exception:  # a foreign or older check document: fall back to a plain list
+        lines = [f"**{description}**", ""]
+        lines += [f"- ❌ {item['name']}: {item.get('message') or ''}" for item in failed_items(check)]
+        return "\n".join(lines)
+
+
 def status_payload(state: str, description: str, context: str, target_url: str | None) -> dict[str, Any]:
     payload = {"state": state, "context": context, "description": clip(description)}
     if target_url:
@@ -94,6 +152,46 @@ def check_run_payloads(name: str, head_sha: str, state: str, title: str, summary
     if details_url:
         first["details_url"] = details_url
     return [first] + [{"output": {**output, "annotations": batch}} for batch in batches[1:]]
+
+
+def check_run_request(check: dict[str, Any], config: Any, name: str, sha: str, state: str, description: str,
+                      target_url: str | None) -> list[dict[str, Any]]:
+    """The payloads of a check run for ``check``, annotating the config lines of failed gates."""
+    notes = annotations(check, config.display_path, config.line)
+    return check_run_payloads(name, sha.lower(), state, description, summary(check, description), notes,
+                              target_url, new_external_id())
+
+
+def dry_run_text(repo: str, sha: str, payloads: list[dict[str, Any]], *, check_run: bool) -> str:
+    """The requests a dry run would send: method and path, then the JSON body, for each."""
+    lines = []
+    for i, payload in enumerate(payloads):
+        if not check_run:
+            lines.append(f"POST /repos/{repo}/statuses/{sha}")
+        else:
+            lines.append(f"POST /repos/{repo}/check-runs" if i == 0 else f"PATCH /repos/{repo}/check-runs/{{id}}")
+        lines.append(json.dumps(payload, indent=2))
+    return "\n".join(lines)
+
+
+def send_status(ctx: GitHubContext, repo: str, sha: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Post a commit status with the context's token."""
+    ctx.require_token()
+    client = ctx.client()
+    try:
+        return post_status(client, repo, sha.lower(), payload)
+    finally:
+        client.close()
+
+
+def send_check_run(ctx: GitHubContext, repo: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Create (and complete) a check run with the context's token; the run as GitHub returns it."""
+    ctx.require_token()
+    client = ctx.client()
+    try:
+        return post_check_run(client, repo, payloads)
+    finally:
+        client.close()
 
 
 def post_status(client: GitHubClient, repo: str, sha: str, payload: dict[str, Any]) -> dict[str, Any]:
