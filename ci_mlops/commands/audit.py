@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 import click
 
 
@@ -31,7 +30,7 @@ def verify(tag: str, paths: tuple[Path, ...], lineage_path: Path | None, repo_op
     hashes). Exit 0 when everything matches, 1 naming the first artifact or
     record that does not, 2 for bad input.
     """
-    from ci_mlops.deploy.audit import verify_release
+    from ci_mlops.deploy.audit import render_findings, tampering, verify_release
     from ci_mlops.errors import CheckFailed
     from ci_mlops.git import Repo
     from ci_mlops.github.context import GitHubContext
@@ -39,15 +38,11 @@ def verify(tag: str, paths: tuple[Path, ...], lineage_path: Path | None, repo_op
     repo = Repo.discover(".")
     ctx = GitHubContext.from_env(repo=repo_opt)
     findings = verify_release(repo, tag, paths=list(paths), lineage_path=lineage_path, ctx=ctx)
-    if fmt == "json":
-        click.echo(json.dumps({"tag": tag, "passed": all(f["ok"] for f in findings), "checks": findings}, indent=2))
-    else:
-        for f in findings:
-            click.echo(f"{'ok  ' if f['ok'] else 'FAIL'}  {f['subject']}: {f['message']}")
-    failed = [f for f in findings if not f["ok"]]
-    if failed:
-        raise CheckFailed(f"tampering detected in {tag}: {failed[0]['subject']}: {failed[0]['message']}"
-                          + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
+    if findings or fmt == "json":
+        click.echo(render_findings(tag, findings, fmt))
+    problem = tampering(tag, findings)
+    if problem:
+        raise CheckFailed(problem)
     if fmt == "text":
         click.echo(f"{tag}: {len(findings)} checks passed; the release matches its lineage and dvc.lock")
 

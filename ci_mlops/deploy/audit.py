@@ -24,6 +24,22 @@ def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
     return {"subject": subject, "ok": ok, "message": message}
 
 
+def render_findings(tag: str, findings: list[dict[str, Any]], fmt: str) -> str:
+    """The findings as ``ok``/``FAIL`` lines, or as the JSON of ``audit verify --format json``."""
+    if fmt == "json":
+        return json.dumps({"tag": tag, "passed": all(f["ok"] for f in findings), "checks": findings}, indent=2)
+    return "\n".join(f"{'ok  ' if f['ok'] else 'FAIL'}  {f['subject']}: {f['message']}" for f in findings)
+
+
+def tampering(tag: str, findings: list[dict[str, Any]]) -> str | None:
+    """One line naming the first failed finding (and how many more), or None when all passed."""
+    failed = [f for f in findings if not f["ok"]]
+    if not failed:
+        return None
+    return (f"tampering detected in {tag}: {failed[0]['subject']}: {failed[0]['message']}"
+            + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
+
+
 def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path: Path | None,
                    ctx: Any) -> list[dict[str, Any]]:
     """All findings for ``tag_text``; UserError when the inputs themselves are unusable."""
