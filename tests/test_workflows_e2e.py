@@ -170,6 +170,9 @@ def test_pr_passing_then_failing_gate_keeps_one_comment(origin, tmp_path, gh):
     post = job.step("Post the PR comment")
     assert post.outputs["comment-id"] == str(comment["id"])
     assert "GITHUB_TOKEN" not in job.step("Train").env  # the token reaches only the comment step
+    # The job summary has check's verdicts and the report once (the comment step writes it).
+    assert job.summary.count("#### Metrics (`metrics.json`)") == 1, job.summary
+    assert "## ci-mlops check" in job.summary
     # upload-artifact ran: the PR run always leaves the report for the comment workflow
     pr_json = json.loads((tmp_path / "run1" / "artifacts" / "ci-mlops-report" / "pr.json").read_text())
     assert pr_json["pr"] == 7 and pr_json["head_sha"] == head
@@ -259,6 +262,17 @@ def test_push_to_main_pushes_to_the_dvc_remote_and_comments_nothing(origin, tmp_
     assert steps["Push data, models and run-cache to the DVC remote"] == "success"
     assert {p for p in remote.rglob("*") if p.is_file()} > before  # the new model reached the remote
     assert not [r for r in gh.requests if r.is_write]
+
+
+@pytest.mark.parametrize("flags, in_summary", [((), True), (("--no-summary",), False)])
+def test_report_summary_flag(template, tmp_path, flags, in_summary):
+    summary = tmp_path / "summary.md"
+    summary.write_text("")
+    out = run_cli("report", "--base", "main", "-o", str(tmp_path / "report.md"), *flags, cwd=template,
+                  env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert out.returncode == 0, out.stderr
+    assert "8 metrics" in (tmp_path / "report.md").read_text()
+    assert ("8 metrics" in summary.read_text()) is in_summary
 
 
 # -- the release workflow ----------------------------------------------------------------------------

@@ -27,11 +27,14 @@ import click
 @click.option("--checks/--no-checks", default=True, show_default=True,
               help="Show the verdicts of `ci-mlops check` (metric gates; data and slice checks when "
                    "reporting on the workspace) in the report.")
+@click.option("--summary/--no-summary", default=True, show_default=True,
+              help="In GitHub Actions, also append the Markdown to the job summary. The PR workflow "
+                   "passes --no-summary: its `ci-mlops comment` step puts the report there.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Configuration file. Default: .ci-mlops.yml at the repository root.")
 def command(base: str | None, head: str | None, fmt: str, output: str | None, show_all: bool,
             history: int | None, no_plots: bool, max_chars: int | None, checks: bool,
-            config_path: str | None) -> None:
+            summary: bool, config_path: str | None) -> None:
     """Diff metrics, params and plots between two revisions.
 
     Metrics and params are the ones your dvc.yaml files declare (stage `metrics:`
@@ -43,8 +46,8 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     Repositories without DVC list files under `report.metrics_files` and
     `report.params_files`.
 
-    In GitHub Actions the Markdown is also appended to the job summary.
-    Exit 2 when a revision is unknown or a metrics file cannot be read.
+    In GitHub Actions the Markdown is also appended to the job summary
+    (unless --no-summary). Exit 2 when a revision is unknown or a metrics file cannot be read.
     """
     from pathlib import Path
 
@@ -69,7 +72,7 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
         click.echo(f"ci-mlops: report written to {output}", err=True)
     else:
         click.echo(text, nl=False)
-    if in_actions():
+    if summary and in_actions():
         append_summary(markdown)
 
 
