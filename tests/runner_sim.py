@@ -261,6 +261,7 @@ class JobResult:
     steps: list[StepResult] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     environment: str | None = None
+    concurrency: tuple[str, str] | None = None  # (group, cancel-in-progress) after substitution
     summary: str = ""
 
     def step(self, name: str) -> StepResult:
@@ -372,6 +373,12 @@ class Runner:
         result = JobResult(job_id, "success")
         if job.get("environment") is not None:
             result.environment = scope.substitute(job["environment"])
+        concurrency = job.get("concurrency") or workflow.get("concurrency")
+        if concurrency is not None:
+            if isinstance(concurrency, str):
+                concurrency = {"group": concurrency}
+            result.concurrency = (scope.substitute(concurrency["group"]),
+                                  scope.substitute(concurrency.get("cancel-in-progress", False)))
         env = self.base_env(event_path)
         for index, step in enumerate(job["steps"]):
             outcome = self._step(step, index, scope, env, result)

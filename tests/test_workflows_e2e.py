@@ -160,6 +160,7 @@ def test_pr_passing_then_failing_gate_keeps_one_comment(origin, tmp_path, gh):
 
     job = run_pr_job(origin, tmp_path, gh, "run1", 7, head, merge, "feature")
     assert job.conclusion == "success", job.log()
+    assert job.concurrency == ("ci-mlops-pr-7", "true")  # a new push to the PR supersedes this run
     steps = outcomes(job)
     assert steps["Install dependencies"] == "success" and job.step("Install dependencies").kind == "pip"
     assert job.step("Train").kind == "run" and "Running stage 'train'" in job.step("Train").stdout, job.log()
@@ -257,6 +258,7 @@ def test_push_to_main_pushes_to_the_dvc_remote_and_comments_nothing(origin, tmp_
                  origin=origin)
     job = run.run_job(load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml"), "train")
     assert job.conclusion == "success", job.log()
+    assert job.concurrency == ("ci-mlops-pr-refs/heads/main", "false")  # default-branch runs finish their push
     steps = outcomes(job)
     assert steps["Upload the report for the comment workflow (fork PRs)"] == "skipped"
     assert steps["Push data, models and run-cache to the DVC remote"] == "success"
@@ -359,12 +361,13 @@ def test_monitor_opens_one_drift_issue_and_updates_it(origin, tmp_path, gh):
     assert out.returncode == 0, out.stderr
     monitor = origin / WORKFLOWS / "ci-mlops-monitor.yml"
     assert monitor.is_file(), out.stdout
-    sha = commit_all(origin, "monitor drift")
+    commit_all(origin, "monitor drift")
     workflow = load_workflow(monitor)
 
     def scheduled(name: str) -> JobResult:
+        head = git(origin, "rev-parse", "main").strip()
         run = runner(tmp_path, name, gh, token="t", event_name="schedule", event={"schedule": "0 6 * * 1"},
-                     sha=sha, ref="refs/heads/main", origin=origin, workflow="ci-mlops monitor")
+                     sha=head, ref="refs/heads/main", origin=origin, workflow="ci-mlops monitor")
         return run.run_job(workflow, "drift")
 
     first = scheduled("monitor1")
@@ -383,8 +386,17 @@ def test_monitor_opens_one_drift_issue_and_updates_it(origin, tmp_path, gh):
     second = scheduled("monitor2")
     assert second.step("Check for drift and update the issue").returncode == 1, second.log()
     [again] = gh.issues(REPO)
-    assert again["number"] == issue["number"]
+    assert again["number"] == issue["number"] and again["state"] == "open"
     assert [r for r in gh.requests if r.is_write], "the second run updates the issue"
+
+    # Production data back to normal: the run is green and the issue is closed.
+    (origin / "scripts" / "fetch_live.py").write_text(FETCH_PY.replace('"3"', '"0"'))
+    commit_all(origin, "live data without shift")
+    third = scheduled("monitor3")
+    assert third.conclusion == "success", third.log()
+    assert third.step("Check for drift and update the issue").outputs["drift"] == "false"
+    [closed] = gh.issues(REPO)
+    assert closed["number"] == issue["number"] and closed["state"] == "closed"
 
 
 def test_monitor_is_not_generated_without_drift_config(origin):
