@@ -247,8 +247,9 @@ def test_pr_from_a_fork_comments_through_the_comment_workflow(origin, tmp_path, 
     assert len(gh.comments(REPO, 9)) == 1
 
 
-def test_push_to_main_pushes_to_the_dvc_remote_and_comments_nothing(origin, tmp_path, gh):
+def test_push_to_main_pushes_to_the_dvc_remote_even_when_a_gate_fails(origin, tmp_path, gh):
     set_params(origin, **{"train.epochs": 2})
+    edit_config(origin, metrics={"test.accuracy": {"direction": "higher", "min": 0.99}})
     repro(origin)  # not pushed: the default-branch run pushes
     sha = commit_all(origin, "fewer epochs")
     remote = origin.parent / "remote"
@@ -257,7 +258,8 @@ def test_push_to_main_pushes_to_the_dvc_remote_and_comments_nothing(origin, tmp_
     run = runner(tmp_path, "push", gh, token="t", event_name="push", event=event, sha=sha, ref="refs/heads/main",
                  origin=origin)
     job = run.run_job(load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml"), "train")
-    assert job.conclusion == "success", job.log()
+    assert job.conclusion == "failure", job.log()
+    assert job.step("check").returncode == 1, job.log()
     assert job.concurrency == ("ci-mlops-pr-refs/heads/main", "false")  # default-branch runs finish their push
     steps = outcomes(job)
     assert steps["Upload the report for the comment workflow (fork PRs)"] == "skipped"
