@@ -33,10 +33,7 @@ def parse(data: bytes, path: str) -> Any:
         except json.JSONDecodeError as exc:
             raise ParseError(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
     if suffix == "toml":
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            import tomli as tomllib
+        import tomllib
 
         try:
             return tomllib.loads(text) or {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import configparser
 import re
-import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,6 @@ from typing import Any
 from ci_mlops.config import CONFIG_NAME, Config, load_config
 from ci_mlops.errors import UserError
 from ci_mlops.git import Repo
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 TRAIN_SCRIPTS = ("train.py", "src/train.py", "scripts/train.py", "training/train.py", "src/models/train_model.py")
 # Directories never searched for dvc.yaml files.
