@@ -34,7 +34,7 @@ import yaml
 
 STATUS_FUNCTIONS = ("success", "failure", "always", "cancelled")
 CONTEXTS = ("github", "steps", "needs", "runner")
-STEP_KEYS = {"name", "id", "if", "uses", "with", "env", "run", "timeout-minutes"}
+STEP_KEYS = {"name", "id", "if", "uses", "with", "env", "run", "timeout-minutes", "continue-on-error"}
 JOB_KEYS = {"name", "needs", "if", "runs-on", "timeout-minutes", "environment", "permissions", "outputs", "steps",
             "concurrency"}
 # Variables of the machine running the tests that a real runner would not have.
@@ -382,10 +382,13 @@ class Runner:
         env = self.base_env(event_path)
         for index, step in enumerate(job["steps"]):
             outcome = self._step(step, index, scope, env, result)
+            # continue-on-error: the step's outcome stays "failure", its conclusion becomes "success"
+            tolerated = _continue_on_error(step, scope) and outcome.outcome == "failure"
+            conclusion = "success" if tolerated else outcome.outcome
             if step.get("id"):
-                scope.steps[step["id"]] = {"outcome": outcome.outcome, "conclusion": outcome.outcome,
+                scope.steps[step["id"]] = {"outcome": outcome.outcome, "conclusion": conclusion,
                                            "outputs": outcome.outputs}
-            if outcome.outcome == "failure":
+            if conclusion == "failure":
                 scope.failed = True
         result.conclusion = "failure" if scope.failed else "success"
         result.outputs = {k: scope.substitute(v) for k, v in (job.get("outputs") or {}).items()}
@@ -456,3 +459,10 @@ class Runner:
             shutil.copytree(source, Path(with_["path"]), dirs_exist_ok=True)
             return "success"
         raise SimulationError(f"action {uses} is not simulated")
+
+
+def _continue_on_error(step: dict, scope: Scope) -> bool:
+    value = step.get("continue-on-error", False)
+    if isinstance(value, bool):
+        return value
+    raise SimulationError(f"step {step.get('name')}: continue-on-error must be true or false here, got {value!r}")

@@ -242,6 +242,14 @@ def test_pr_from_a_fork_comments_through_the_comment_workflow(origin, tmp_path, 
     [comment] = ci_comments(gh, 9)
     assert "test.accuracy" in comment["body"]
 
+    # A PR run that failed before building its report uploaded nothing: nothing to post, no failure.
+    shutil.rmtree(uploaded)
+    missing = comment_run("no-artifact")
+    assert missing.conclusion == "success", missing.log()
+    assert outcomes(missing)["Download the report"] == "failure"
+    assert outcomes(missing)["Post the PR comment"] == "skipped"
+    assert len(gh.comments(REPO, 9)) == 1
+
     # A same-repository PR was commented on by its own run: the comment job is skipped.
     assert comment_run("same-repo", head_repo=REPO).conclusion == "skipped"
     assert len(gh.comments(REPO, 9)) == 1
@@ -461,9 +469,13 @@ def test_unknown_action_or_step_key_is_refused(tmp_path):
                          "ref": "refs/heads/main", "ref_name": "main", "ref_type": "branch", "workflow": "w",
                          "run_id": "1", "server_url": "http://x", "api_url": "http://x"})
     for step in ({"uses": "docker/login-action@v3"}, {"run": "true", "shell": "sh"},
-                 {"run": "true", "continue-on-error": True}):
+                 {"run": "true", "continue-on-error": "${{ matrix.experimental }}"}):
         with pytest.raises(SimulationError):
             run.run_job({"jobs": {"j": {"steps": [step]}}}, "j")
+    tolerated = run.run_job({"jobs": {"j": {"steps": [
+        {"run": "exit 1", "id": "flaky", "continue-on-error": True},
+        {"run": "true", "name": "next", "if": "steps.flaky.outcome == 'failure'"}]}}}, "j")
+    assert tolerated.conclusion == "success" and tolerated.step("next").outcome == "success"
     ok = run.run_job({"jobs": {"j": {"steps": [{"run": "echo x=1 >> \"$GITHUB_OUTPUT\"; exit 3", "id": "s"},
                                                {"run": "echo never", "name": "after"}]}}}, "j")
     assert ok.conclusion == "failure" and ok.step("s").returncode == 3 and ok.step("s").outputs == {"x": "1"}
