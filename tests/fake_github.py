@@ -107,9 +107,13 @@ class _Repo:
 class FakeGitHub:
     """The fake service; use as a context manager."""
 
-    def __init__(self, *, prefix: str = "", tokens: dict[str, str] | None = None, rate_limit: int = 5000):
+    def __init__(self, *, prefix: str = "", tokens: dict[str, str] | None = None, rate_limit: int = 5000,
+                 users: dict[str, str] | None = None):
         self.prefix = prefix.rstrip("/")
         self.tokens: dict[str, str] = dict(tokens) if tokens is not None else {"t": "write", "ro": "read"}
+        # Personal access tokens: token -> login. Other tokens act as github-actions[bot],
+        # for which GET /user answers 403 like a GITHUB_TOKEN does.
+        self.users: dict[str, str] = dict(users or {})
         self.requests: list[LoggedRequest] = []
         self._repos: dict[str, _Repo] = {}
         self._faults: list[_Fault] = []
@@ -212,7 +216,7 @@ class FakeGitHub:
 
     def add_comment(self, repo: str, number: int, body: str, user: str = "someone") -> dict:
         with self._lock:
-            login = {"login": user, "id": 1, "type": "User"} if user != BOT["login"] else BOT
+            login = _user(user) if user != BOT["login"] else BOT
             return self._new_comment(repo, number, body, login)
 
     def add_comments(self, repo: str, number: int, n: int, body: str = "LGTM {i}") -> None:
@@ -378,6 +382,10 @@ class FakeGitHub:
             raise _Reply(401, "Bad credentials")
         if method != "GET" and self.tokens[token] != "write":
             raise _Reply(403, "Resource not accessible by integration")
+        if host == "api" and path == "/user" and method == "GET":
+            if token not in self.users:
+                raise _Reply(403, "Resource not accessible by integration")
+            return 200, _user(self.users[token]), {}
         if host == "uploads":
             m = re.fullmatch(r"/repos/([^/]+/[^/]+)/releases/(\d+)/assets", path)
             if not m or method != "POST":
@@ -412,7 +420,9 @@ class FakeGitHub:
             if method == "GET":
                 return self._page(repo, r.comments.get(n, []), query, rest)
             if method == "POST":
-                return ok(self._new_comment(repo, n, _body_field(data), BOT), 201)
+                token = _token(headers.get("authorization", ""))
+                author = _user(self.users[token]) if token in self.users else BOT
+                return ok(self._new_comment(repo, n, _body_field(data), author), 201)
         if m := re.fullmatch(r"/issues/comments/(\d+)", rest):
             comments, c = self._find_comment(repo, int(m[1]))
             if method == "GET":
@@ -746,3 +756,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve_any
+
+
+def _user(login: str) -> dict:
+    return {"login": login, "id": 1, "type": "User"}

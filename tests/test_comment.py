@@ -297,3 +297,31 @@ def test_config_marker_and_replace_cml(gh, env, git_repo, tmp_path):
     out = run_cli("comment", write(tmp_path, "c\n"), "--pr", "7", cwd=git_repo, env=env)
     assert out.returncode == 0, out.stderr
     assert re.match(r"<!-- ci-mlops:from-config -->", ours(gh)[0]["body"])
+
+
+def test_a_person_cannot_plant_the_marker(gh, env, tmp_path):
+    # Someone posts a comment starting with our marker, hoping ci-mlops adopts it and they
+    # can later edit "the ci-mlops report". A GITHUB_TOKEN posts as the bot: it never
+    # adopts a person's comment, and asks GET /user (403 for it) at most once.
+    gh.add_comment("o/r", 7, f"{MARK}\nplanted", user="mallory")
+    gh.add_comment("o/r", 7, f"{MARK}\nplanted again", user="mallory")
+    out = run_cli("comment", write(tmp_path, "real\n"), "--pr", "7", env=env)
+    assert out.returncode == 0, out.stderr
+    bodies = [c["body"] for c in gh.comments("o/r", 7)]
+    assert bodies == [f"{MARK}\nplanted", f"{MARK}\nplanted again", f"{MARK}\nreal\n"]
+    assert [r.path for r in gh.requests].count("/user") == 1
+    # the next run updates the bot's comment, not mallory's
+    assert run_cli("comment", write(tmp_path, "again\n"), "--pr", "7", env=env).returncode == 0
+    assert [c["body"] for c in gh.comments("o/r", 7)][2] == f"{MARK}\nagain\n"
+
+
+def test_personal_access_token_keeps_its_own_comment(tmp_path):
+    with FakeGitHub(tokens={"pat": "write"}, users={"pat": "alice"}) as gh:
+        gh.add_pr("o/r", 7)
+        env = gh.env(repo="o/r", token="pat")
+        gh.add_comment("o/r", 7, f"{MARK}\nplanted", user="mallory")
+        assert run_cli("comment", write(tmp_path, "one\n"), "--pr", "7", env=env).returncode == 0
+        assert run_cli("comment", write(tmp_path, "two\n"), "--pr", "7", env=env).returncode == 0
+        comments = gh.comments("o/r", 7)
+        assert [(c["user"]["login"], c["body"]) for c in comments] == [
+            ("mallory", f"{MARK}\nplanted"), ("alice", f"{MARK}\ntwo\n")]

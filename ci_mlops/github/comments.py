@@ -76,11 +76,44 @@ def comments_path(repo: str, pr: int) -> str:
     return f"repos/{repo}/issues/{pr}/comments"
 
 
+class Authors:
+    """Decides whose comments ci-mlops may take over.
+
+    Anyone can post a comment that starts with our marker. Adopting it would let its
+    author later edit "the ci-mlops report" into anything, so only comments written by
+    a bot (a GITHUB_TOKEN posts as github-actions[bot]) or by the token's own user (a
+    personal access token) count. The login is asked for (``GET /user``) only when a
+    marker comment from a person turns up; a GITHUB_TOKEN gets 403 there and has none.
+    """
+
+    def __init__(self, client: GitHubClient):
+        self._client = client
+        self._login: str | None | bool = False  # False: not asked yet
+
+    def trusted(self, comment: dict) -> bool:
+        user = comment.get("user") or {}
+        if user.get("type") == "Bot":
+            return True
+        return user.get("login") is not None and user.get("login") == self.login()
+
+    def login(self) -> str | None:
+        if self._login is False:
+            from ci_mlops.github.client import ApiError
+
+            try:
+                self._login = self._client.request("GET", "user").json().get("login")
+            except ApiError:
+                self._login = None
+        return self._login
+
+
 def find_sticky(client: GitHubClient, repo: str, pr: int, mark: str, *, replace_cml: bool = False) -> Found:
     """The oldest comment carrying ``mark``; failing that (with ``replace_cml``) the newest CML comment.
 
+    Only comments by a bot or by the token's own user count (see :class:`Authors`).
     Stops reading at the first page holding the marker.
     """
+    authors = Authors(client)
     cml: dict | None = None
     scanned = pages = 0
     url: str | None = client.url(comments_path(repo, pr))
@@ -90,9 +123,9 @@ def find_sticky(client: GitHubClient, repo: str, pr: int, mark: str, *, replace_
         pages += 1
         for comment in response.json():
             scanned += 1
-            if has_marker(comment.get("body"), mark):
+            if has_marker(comment.get("body"), mark) and authors.trusted(comment):
                 return Found(comment, pages, scanned, "marker")
-            if replace_cml and is_cml(comment.get("body")):
+            if replace_cml and is_cml(comment.get("body")) and authors.trusted(comment):
                 cml = comment
         url = response.links.get("next", {}).get("url")
         params = None
