@@ -168,6 +168,8 @@ def test_pr_passing_then_failing_gate_keeps_one_comment(origin, tmp_path, gh):
     assert steps["Push data, models and run-cache to the DVC remote"] == "skipped"  # a PR run never pushes
     [comment] = ci_comments(gh, 7)
     assert "test.accuracy" in comment["body"] and "train.epochs" in comment["body"], comment["body"]
+    # named by the PR's head commit, not GitHub's merge commit that the runner checked out
+    assert f"→ PR #7 (`{head[:7]}`)" in comment["body"] and merge[:7] not in comment["body"]
     post = job.step("Post the PR comment")
     assert post.outputs["comment-id"] == str(comment["id"])
     assert "GITHUB_TOKEN" not in job.step("Train").env  # the token reaches only the comment step

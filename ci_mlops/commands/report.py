@@ -63,6 +63,8 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
         history = int(config.get("report", "history", default=0) or 0)
     report = build_report(repo.root, base, head, config=config, history=history,
                           plots=False if no_plots else None)
+    if head is None:
+        _name_the_pull_request(report)
     if checks:
         _add_checks(config, repo.root, report, workspace=head is None)
     markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
@@ -90,3 +92,21 @@ def _add_checks(config, root, report: dict, *, workspace: bool) -> None:
         from ci_mlops.gates import evaluate_gates
 
         report["gates"] = evaluate_gates(config, report)
+
+
+def _name_the_pull_request(report: dict) -> None:
+    """In a pull_request run the workspace is GitHub's merge commit, which nobody has seen:
+    name the PR and its head commit instead (``report["head"]["pr"]``)."""
+    from ci_mlops.errors import UserError
+    from ci_mlops.github.actions import in_actions
+    from ci_mlops.github.context import GitHubContext
+
+    if not in_actions():
+        return
+    try:
+        ctx = GitHubContext.from_env()
+        number, sha = ctx.pr_number, ctx.head_sha
+    except UserError:  # a malformed payload is `ci-mlops comment`'s to report
+        return
+    if number is not None and sha and "pull_request" in ctx.event:
+        report["head"]["pr"] = {"number": number, "sha": sha}

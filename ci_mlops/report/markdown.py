@@ -80,6 +80,9 @@ def _labels(report: dict[str, Any]) -> tuple[str, str]:
 def _rev_label(side: dict[str, Any]) -> str:
     ref, sha = side.get("ref"), side.get("sha")
     short = f"`{sha[:7]}`" if sha else ""
+    pr = side.get("pr")
+    if ref == "workspace" and pr:
+        return f"PR #{pr['number']} (`{pr['sha'][:7]}`)"
     if ref == "workspace":
         return f"workspace (on {short})" if short else "workspace"
     if ref and sha and not sha.startswith(str(ref)):
