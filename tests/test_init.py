@@ -345,3 +345,23 @@ def test_unanswered_question_is_one_line_and_writes_nothing(tmp_path):
         "ci-mlops: error: stopped before writing anything: a question went unanswered "
         "(pass --yes to accept the detected defaults)"]
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_dockerfile_only_when_asked_and_never_overwritten(dvc_repo):
+    assert init(dvc_repo, "--yes", "--deploy", "docker").returncode == 0
+    assert not (dvc_repo / "Dockerfile").exists()
+    out = init(dvc_repo, "--yes", "--dockerfile")
+    assert out.returncode == 0, out.stderr
+    text = (dvc_repo / "Dockerfile").read_text()
+    assert "COPY models/model.pkl /app/models/model.pkl" in text and text.startswith("# Minimal model image")
+    (dvc_repo / "Dockerfile").write_text("FROM scratch\n")
+    assert init(dvc_repo, "--yes", "--dockerfile", "--force").returncode == 0
+    assert (dvc_repo / "Dockerfile").read_text() == "FROM scratch\n"  # yours from the first write on
+
+
+def test_dockerfile_needs_the_docker_target(dvc_repo):
+    out = init(dvc_repo, "--yes", "--deploy", "github-release", "--dockerfile")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "ci-mlops: error: --dockerfile goes with the docker deploy target (--deploy docker, or deploy.target: docker)"]
+    assert not (dvc_repo / ".ci-mlops.yml").exists()

@@ -24,7 +24,7 @@ from ci_mlops.errors import CheckFailed, UserError
 TARGETS = ("github-release", "docker", "custom", "none")
 
 DOCKERFILE = """\
-# Minimal model image written by `ci-mlops deploy --write-dockerfile`; edit freely.
+# Minimal model image written by ci-mlops (init --dockerfile, deploy --write-dockerfile); edit freely.
 FROM python:3.11-slim
 WORKDIR /app
 {copies}COPY .ci-mlops/release/lineage.json .ci-mlops/release/model-card.md /app/

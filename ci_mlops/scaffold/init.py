@@ -38,6 +38,7 @@ class InitOptions:
     workflows_ref: str | None = None
     dry_run: bool = False
     force: bool = False
+    dockerfile: bool = False
 
 
 def run_init(opts: InitOptions) -> list[Change]:
@@ -66,6 +67,8 @@ def run_init(opts: InitOptions) -> list[Change]:
                                    "dvc.yaml.j2", managed=False))
     wf = workflow_context(config, facts)
     planned += plan_files(wf, mode, ref)
+    if opts.dockerfile:
+        planned.append(plan_dockerfile(root, config, wf))
 
     changes = compare(root, planned, manifest, force=opts.force)
     previous_text = (root / MANIFEST).read_text(encoding="utf-8") if (root / MANIFEST).exists() else None
@@ -205,3 +208,17 @@ def next_steps(config: Config, wf: dict, changes: list[Change]) -> None:
                      "(Settings > Environments)")
     steps.append("commit .ci-mlops.yml, .github/ and open a pull request to see the first report")
     click.echo("Next: " + "; ".join(steps) + ".")
+
+
+def plan_dockerfile(root: Path, config: Config, wf: dict) -> PlannedFile:
+    """A minimal model image for the docker target (``--dockerfile``): written once when absent."""
+    from types import SimpleNamespace
+
+    from ci_mlops.deploy.artifacts import resolve_paths
+    from ci_mlops.deploy.targets import dockerfile_text
+    from ci_mlops.dvc_project import load_project
+
+    if wf["deploy"]["target"] != "docker":
+        raise UserError("--dockerfile goes with the docker deploy target (--deploy docker, or deploy.target: docker)")
+    paths, _ = resolve_paths(load_project(root), config, SimpleNamespace(name=None))
+    return PlannedFile(wf["deploy"]["docker"]["dockerfile"], dockerfile_text(paths), "Dockerfile", managed=False)
