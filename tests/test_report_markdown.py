@@ -116,3 +116,33 @@ def test_bad_plot_data_is_not_fatal():
     entry = build_plot(decl, {}, {"p.json": b"{broken"})
     assert "invalid JSON" in entry["error"]
     assert "Could not read plot data" in render_markdown(report(plots=[entry]))
+
+
+def test_uneven_numeric_x_is_resampled_onto_an_even_grid():
+    # xychart-beta spaces x categories evenly: an ROC curve's uneven x values would bend it.
+    from ci_mlops.report.plots import mermaid_chart
+
+    entry = {"id": "roc.csv", "x": "fpr", "title": None,
+             "base": {"series": {"tpr": {"x": [0, 0.01, 0.02, 0.5, 1.0], "y": [0, 0.5, 0.6, 0.9, 1.0]}}},
+             "head": None}
+    chart = mermaid_chart(entry, "main", "workspace")  # 5 points: an even step of 0.25
+    assert '  x-axis "fpr" ["0", "0.25", "0.5", "0.75", "1"]' in chart
+    assert "  line [0, 0.7438, 0.9, 0.95, 1]" in chart  # 0.6 + (0.23 / 0.48) * 0.3, to 4 digits
+
+
+def test_evenly_spaced_numeric_x_is_kept():
+    from ci_mlops.report.plots import mermaid_chart
+
+    entry = {"id": "loss.csv", "x": "epoch", "title": None,
+             "base": {"series": {"loss": {"x": [1, 2, 3, 4], "y": [0.9, 0.5, 0.4, 0.35]}}}, "head": None}
+    assert '  x-axis "epoch" ["1", "2", "3", "4"]' in mermaid_chart(entry, "main", "workspace")
+
+
+
+def test_resampled_grid_has_round_labels():
+    from ci_mlops.report.plots import MAX_POINTS, _numeric_grid
+
+    xs = sorted({round(i ** 2 / 2500, 4) for i in range(51)})  # 51 uneven points in [0, 1]
+    grid = _numeric_grid(xs)
+    assert len(grid) <= MAX_POINTS + 1 and grid[0] == 0 and grid[-1] == 1
+    assert [round(g, 10) for g in grid[:3]] == [0, 0.05, 0.1]  # step 0.05, not 1/39

@@ -179,6 +179,39 @@ def _downsample(values: list[Any], limit: int) -> list[Any]:
     return [values[round(i * step)] for i in range(limit)]
 
 
+def _numeric_grid(xs: list[float]) -> list[float]:
+    """The x positions of a chart with a numeric x.
+
+    xychart-beta spaces x categories evenly, so x values that are not (an ROC curve's
+    false-positive rates, say) would bend the curve. They are resampled onto an even
+    grid over the same range, which keeps the shape true; evenly spaced x values (steps,
+    epochs) are kept as they are when there are few enough.
+    """
+    if len(xs) <= MAX_POINTS and _evenly_spaced(xs):
+        return xs
+    low, high = xs[0], xs[-1]
+    step = _nice_step((high - low) / (min(MAX_POINTS, len(xs)) - 1))
+    # the data's own ends, and round multiples of the step in between (round labels)
+    first = math.ceil(low / step - 1e-9)
+    inner = [k * step for k in range(first, math.floor(high / step + 1e-9) + 1)]
+    inner = [x for x in inner if not math.isclose(x, low) and not math.isclose(x, high)]
+    return [low, *inner, high]
+
+
+def _nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least ``raw``: round axis labels."""
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+
+
+def _evenly_spaced(xs: list[float]) -> bool:
+    if len(xs) < 3:
+        return True
+    gaps = [b - a for a, b in zip(xs, xs[1:])]
+    mean = (xs[-1] - xs[0]) / len(gaps)
+    return all(abs(g - mean) <= 0.01 * mean for g in gaps)
+
+
 def _lines(entry: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(side, series name, series) for base then head, at most MAX_LINES."""
     lines = []
@@ -197,7 +230,7 @@ def mermaid_chart(entry: dict[str, Any], base_label: str, head_label: str) -> st
         return None
     numeric_x = all(len(_finite(s["x"])) == len(s["x"]) for _, _, s in lines)
     if numeric_x:
-        grid = _downsample(sorted({float(v) for _, _, s in lines for v in s["x"]}), MAX_POINTS)
+        grid = _numeric_grid(sorted({float(v) for _, _, s in lines for v in s["x"]}))
     else:
         grid = _downsample(list(dict.fromkeys(str(v) for _, _, s in lines for v in s["x"])), MAX_POINTS)
     plotted: list[list[float]] = []
