@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 
 import click
 
@@ -78,8 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="ci-mlops", standalone_mode=False)
     except CiMlopsError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback, but still the documented exit code (1 means "checked thing is bad")
+            traceback.print_exc()
         click.echo(f"ci-mlops: error: {exc.message}" if exc.exit_code != 1 else f"ci-mlops: {exc.message}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:  # a bug: one line, the traceback only with --debug
         if debug:
-            raise
+            traceback.print_exc()
         click.echo(
             f"ci-mlops: internal error: {type(exc).__name__}: {exc} "
             "(rerun with --debug for the traceback, and please report it)",

@@ -45,3 +45,12 @@ def test_usage_errors_are_one_line():
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
     assert "'kube' is not one of" in lines[0] and "ci-mlops init --help" in lines[0]
+
+
+def test_debug_shows_the_traceback_but_keeps_the_exit_code(tmp_path):
+    (tmp_path / ".ci-mlops.yml").write_text("deploy:\n  target: kubernetes\n")
+    plain = run_cli("config", "--config", str(tmp_path / ".ci-mlops.yml"))
+    debug = run_cli("--debug", "config", "--config", str(tmp_path / ".ci-mlops.yml"))
+    assert plain.returncode == debug.returncode == 2
+    assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
+    assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip()
