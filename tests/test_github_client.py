@@ -209,3 +209,23 @@ def test_context_pr_from_ref_and_missing_pieces():
         ctx.require_token()
     with pytest.raises(UserError, match="OWNER/NAME"):
         GitHubContext.from_env(env={}, repo="not a repo")
+
+
+def test_token_with_a_trailing_newline_works_and_one_with_inner_space_is_refused():
+    from ci_mlops.errors import UserError
+    from ci_mlops.github.context import GitHubContext
+
+    assert GitHubContext({"GITHUB_TOKEN": "t\n"}).token == "t"
+    with pytest.raises(UserError, match="spaces or control characters"):
+        GitHubContext({"GITHUB_TOKEN": "t\nsecond line"})
+
+
+def test_a_request_that_cannot_be_sent_is_not_retried():
+    from ci_mlops.errors import UserError
+    from ci_mlops.github.client import GitHubClient
+
+    waits = []
+    client = GitHubClient("http://127.0.0.1:9", "bad\ntoken", sleep=waits.append)
+    with pytest.raises(UserError, match="cannot send the request") as info:
+        client.request("GET", "repos/o/r")
+    assert waits == [] and "bad\ntoken" not in str(info.value)

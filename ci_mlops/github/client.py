@@ -139,6 +139,11 @@ class GitHubClient:
             try:
                 response = self._session.request(method, url, json=json, params=params, data=data,
                                                   headers=headers, timeout=(min(10.0, self.timeout), self.timeout))
+            except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
+                    requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
+                # Nothing was sent and retrying cannot help: a bad header value or URL.
+                raise UserError(f"GitHub API: {method} {short}: cannot send the request: "
+                                f"{self.redact(str(exc))}") from None
             except requests.RequestException as exc:
                 sent = not isinstance(exc, (requests.ConnectTimeout,)) and not _refused(exc)
                 self.calls.append((method, short, "lost" if sent else "error"))
