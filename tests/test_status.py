@@ -106,3 +106,11 @@ def test_dry_run_prints_the_request(gh, tmp_path):
     out = run_cli("status", check_file(tmp_path, True, []), "--sha", SHA, "--dry-run", env=gh.env(token=""))
     assert out.returncode == 0, out.stderr
     assert f"POST /repos/o/r/statuses/{SHA}" in out.stdout and gh.requests == []
+
+
+def test_a_5xx_on_the_status_post_is_retried(gh):
+    # Re-posting a status is harmless (the latest per context wins), so a 502 is retried.
+    gh.fail(502, times=1, method="POST")
+    out = run_cli("status", "--state", "success", "--sha", SHA, env=gh.env())
+    assert out.returncode == 0, out.stderr
+    assert [s["state"] for s in gh.statuses("o/r", SHA)] == ["success"]

@@ -196,7 +196,7 @@ def send_check_run(ctx: GitHubContext, repo: str, payloads: list[dict[str, Any]]
 
 def post_status(client: GitHubClient, repo: str, sha: str, payload: dict[str, Any]) -> dict[str, Any]:
     # Re-posting the same status is harmless (the latest per context wins), so plain retries are fine.
-    return client.request("POST", f"repos/{repo}/statuses/{sha}", json=payload).json()
+    return client.request("POST", f"repos/{repo}/statuses/{sha}", json=payload, idempotent=True).json()
 
 
 def post_check_run(client: GitHubClient, repo: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
