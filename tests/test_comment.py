@@ -325,3 +325,24 @@ def test_personal_access_token_keeps_its_own_comment(tmp_path):
         comments = gh.comments("o/r", 7)
         assert [(c["user"]["login"], c["body"]) for c in comments] == [
             ("mallory", f"{MARK}\nplanted"), ("alice", f"{MARK}\ntwo\n")]
+
+
+@pytest.mark.parametrize("name", ["report.md", "pr.json"])
+def test_from_artifact_refuses_symlinks(gh, env, tmp_path, name):
+    # A fork controls the artifact: a link to a runner file must never be read and posted.
+    secret = tmp_path / "secret.txt"
+    secret.write_text("GITHUB_TOKEN=do-not-post\n")
+    art = make_artifact(tmp_path)
+    (art / name).unlink()
+    (art / name).symlink_to(secret)
+    out = run_cli("comment", "--from-artifact", str(art), env={**env, "CI_MLOPS_EXPECTED_HEAD_SHA": SHA})
+    assert out.returncode == 2 and "not a regular file" in out.stderr, out.stderr
+    assert gh.requests == [] and "do-not-post" not in out.stdout + out.stderr
+
+
+def test_from_artifact_refuses_an_oversized_report(gh, env, tmp_path):
+    from ci_mlops.github.artifact import MAX_REPORT_BYTES
+
+    art = make_artifact(tmp_path, report="x" * (MAX_REPORT_BYTES + 1))
+    out = run_cli("comment", "--from-artifact", str(art), env={**env, "CI_MLOPS_EXPECTED_HEAD_SHA": SHA})
+    assert out.returncode == 2 and "larger than" in out.stderr and gh.requests == []

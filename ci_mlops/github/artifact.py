@@ -9,7 +9,9 @@ is untrusted, so :func:`read_artifact` validates every field before any use.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,11 +48,10 @@ def write_artifact(folder: Path, report: str, pr: int, head_sha: str, marker: st
 def read_artifact(folder: Path) -> Artifact:
     """Load and validate an artifact folder; UserError naming the first problem."""
     meta_path, report_path = folder / "pr.json", folder / "report.md"
-    for path in (meta_path, report_path):
-        if not path.is_file():
-            raise UserError(f"artifact {folder}: {path.name} is missing")
+    meta_bytes = _read_regular(folder, meta_path, 4096)
+    report_bytes = _read_regular(folder, report_path, MAX_REPORT_BYTES)
     try:
-        meta = json.loads(meta_path.read_bytes()[:4096].decode("utf-8"))
+        meta = json.loads(meta_bytes.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise UserError(f"artifact {meta_path}: not a JSON object") from None
     if not isinstance(meta, dict):
@@ -64,15 +65,30 @@ def read_artifact(folder: Path) -> Artifact:
     mark = meta.get("marker")
     if mark is not None and (not isinstance(mark, str) or not MARKER_ID_RE.match(mark)):
         raise UserError(f"artifact {meta_path}: \"marker\" is not a valid marker id")
-    if report_path.stat().st_size > MAX_REPORT_BYTES:
-        raise UserError(f"artifact {report_path}: larger than {MAX_REPORT_BYTES // 1024 // 1024} MiB")
     try:
-        report = report_path.read_text(encoding="utf-8")
+        report = report_bytes.decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"artifact {report_path}: not UTF-8 text") from None
     if not report.strip():
         raise UserError(f"artifact {report_path}: the report is empty")
     return Artifact(report, pr, sha, mark)
+
+
+def _read_regular(folder: Path, path: Path, limit: int) -> bytes:
+    """The bytes of an untrusted artifact file: a regular file (no symlink to the runner's
+    files, no device or /proc entry), read up to ``limit`` bytes whatever its claimed size."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise UserError(f"artifact {folder}: {path.name} is missing") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"artifact {path}: not a regular file (symlinks and special files are refused)")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise UserError(f"artifact {path}: larger than {limit:,} bytes")
+    return data
 
 
 def default_folder(env: Mapping[str, str]) -> Path | None:
