@@ -92,7 +92,8 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Co
     path = Path(path) if path is not None else find_config()
     if not path.exists():
         if required:
-            raise UserError(f"{path}: no such file (run `ci-mlops init` to create it)")
+            hint = " (run `ci-mlops init` to create it)" if path.name == CONFIG_NAME else ""
+            raise UserError(f"{path}: no such file{hint}")
         return Config(data=_with_defaults({}), path=None)
     try:
         text = path.read_text(encoding="utf-8")
@@ -187,8 +188,26 @@ def describe_error(err: Any) -> str:
 # -- helpers ---------------------------------------------------------------------------
 
 
+class _StrKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe loader whose mapping keys are their source text.
+
+    YAML 1.1 would read the bare keys ``on``/``yes``/``no``/``off`` as booleans and
+    ``1`` as a number; every key of ``.ci-mlops.yml`` is a name, so keep it as written.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+        self.flatten_mapping(node)
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):  # _collect_lines reports it first
+                raise yaml.constructor.ConstructorError(None, None, "a key must be a plain name",
+                                                        key_node.start_mark)
+            mapping[key_node.value] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
 def _loader() -> type:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return _StrKeyLoader
 
 
 def _with_defaults(data: dict[str, Any]) -> dict[str, Any]:
@@ -201,6 +220,11 @@ def _collect_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], name: 
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                where = ".".join(path) or "top level"
+                raise UserError(f"{name}:{key_node.start_mark.line + 1}: {where}: a key must be a plain name, "
+                                f"not a {kind}")
             key = str(key_node.value)
             if key in seen:
                 raise UserError(f"{name}:{key_node.start_mark.line + 1}: {'.'.join([*path, key])}: duplicate key")

@@ -89,3 +89,80 @@ def test_unreadable_config(tmp_path):
     path.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(UserError, match="not UTF-8"):
         load_config(path)
+
+
+# -- keys are names: YAML 1.1 must not turn them into booleans or numbers ---------------
+# (hand-written text on purpose: yaml.dump would quote 'on')
+
+
+def test_yaml11_keys_stay_strings():
+    text = (
+        "version: 1\n"
+        "data:\n"
+        "  t.csv:\n"
+        "    columns:\n"
+        "      no: {nullable: false}\n"
+        "      off: {min: 0}\n"
+        "      1: {max: 3}\n"
+        "    leakage: {with: t.csv, on: [a]}\n"
+        "metrics:\n"
+        "  1: {min: 0}\n"
+        "  yes: {min: 0}\n"
+    )
+    config = parse_config(text, None)
+    assert config.get("data", "t.csv", "leakage") == {"with": "t.csv", "on": ["a"]}
+    assert set(config.get("data", "t.csv", "columns")) == {"no", "off", "1"}
+    assert set(config.get("metrics")) == {"1", "yes"}
+    assert config.line("data", "t.csv", "leakage") == 8
+    assert config.line("metrics", "yes") == 11
+
+
+def test_yaml11_values_keep_their_meaning():
+    config = parse_config("dvc:\n  push: no\n  pull: yes\n", None)
+    assert config.get("dvc", "push") is False and config.get("dvc", "pull") is True
+
+
+def test_key_spelled_two_ways_is_a_duplicate():
+    assert error_of("drift:\n  reference: a.csv\n  current: b.csv\nbase: main\n'base': dev\n").endswith(
+        "base: duplicate key")
+    assert "on: duplicate key" in error_of("data:\n  t.csv:\n    leakage: {with: u.csv, on: [a], 'on': [b]}\n")
+
+
+def test_complex_key_is_one_line():
+    assert error_of("metrics:\n  ? [a, b]\n  : {min: 0}\n") == (
+        ".ci-mlops.yml:2: metrics: a key must be a plain name, not a list")
+    assert error_of("{a: 1}: x\n") == ".ci-mlops.yml:1: top level: a key must be a plain name, not a mapping"
+
+
+def test_bare_on_key_in_check_and_config(git_repo):
+    (git_repo / "t.csv").write_text("a,no\n1,2\n")
+    (git_repo / "u.csv").write_text("a,no\n1,4\n")
+    (git_repo / ".ci-mlops.yml").write_text(
+        "version: 1\ndata:\n  t.csv:\n    columns:\n      no: {nullable: false}\n"
+        "    leakage: {with: u.csv, on: [a]}\n")
+    assert run_cli("config", cwd=git_repo).returncode == 0
+    out = run_cli("check", "--format", "json", cwd=git_repo)
+    assert out.returncode == 1, out.stderr  # the leak is found: a failed check, not a crash
+    assert "leak" in out.stdout
+    (git_repo / "t.csv").write_text("a,b\n1,2\n")
+    out = run_cli("check", cwd=git_repo)
+    assert out.returncode == 2 and out.stderr == "ci-mlops: error: t.csv: no column 'no' (columns: a, b)\n"
+
+
+# -- an explicitly named config file must exist -----------------------------------------
+
+
+@pytest.mark.parametrize("command", [["check"], ["report", "--no-summary"], ["config"], ["drift"],
+                                     ["deploy", "--dry-run"], ["audit", "log"]])
+def test_missing_explicit_config_is_an_error(git_repo, tmp_path, command):
+    missing = tmp_path / "nope.yml"
+    out = run_cli(*command, "--config", str(missing), cwd=git_repo)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr == f"ci-mlops: error: {missing}: no such file\n"
+    assert not missing.exists()
+
+
+def test_missing_default_config_gives_defaults(tmp_path):
+    assert load_config(tmp_path / ".ci-mlops.yml").path is None
+    with pytest.raises(UserError, match=r"\.ci-mlops\.yml: no such file \(run `ci-mlops init`"):
+        load_config(tmp_path / ".ci-mlops.yml", required=True)

@@ -66,7 +66,7 @@ def log(model_opt: str | None, fmt: str, config_path: Path | None, repo_opt: str
     from ci_mlops.github.context import GitHubContext
 
     repo = Repo.discover(".")
-    config = load_config(config_path or find_config(repo.root))
+    config = load_config(config_path or find_config(repo.root), required=config_path is not None)
     ctx = GitHubContext.from_env(repo=repo_opt)
     history = release_history(repo, config, ctx, model=model_opt,
                               warn=lambda m: click.echo(f"ci-mlops: warning: {m}", err=True))

@@ -41,7 +41,7 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
     from ci_mlops.fsutil import atomic_write
     from ci_mlops.github import actions
 
-    config = load_config(config_path)
+    config = load_config(config_path, required=config_path is not None)
     root = _root(config_path)
     report = None
     if config.get("metrics"):

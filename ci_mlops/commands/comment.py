@@ -70,7 +70,7 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
         raise UserError("no report: give a report FILE (or - for stdin), or --from-artifact DIR")
     ctx = GitHubContext.from_env(token=token, repo=repo)
     actions.mask(ctx.token)
-    config = load_config(config_path)
+    config = load_config(config_path, required=config_path is not None)
     save_to = Path(artifact_dir) if artifact_dir else None
     plan = publish.plan_comment(ctx, config, report=report, from_artifact=Path(from_artifact) if from_artifact else None,
                                 pr=pr, marker_opt=marker_opt, new=new, replace_cml=replace_cml, artifact_dir=save_to)

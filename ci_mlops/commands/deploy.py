@@ -66,7 +66,7 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
 
     repo = Repo.discover(".")
     root = repo.root
-    config = load_config(config_path or find_config(root))
+    config = load_config(config_path or find_config(root), required=config_path is not None)
     ctx = GitHubContext.from_env(repo=repo_opt)
     tag = parse_tag(bundle_mod.tag_from_env(tag_opt, dict(os.environ)))
     target = target or config.get("deploy", "target") or "github-release"

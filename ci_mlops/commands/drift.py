@@ -52,7 +52,7 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
     from ci_mlops.errors import CheckFailed
     from ci_mlops.github import actions
 
-    config = load_config(config_path)
+    config = load_config(config_path, required=config_path is not None)
     result = compare_files(config, reference=reference, current=current, columns=columns, exclude=exclude,
                            drift_share=drift_share, psi=psi, baseline=baseline)
     markdown = render_markdown(result)

@@ -58,7 +58,7 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     from ci_mlops.report import build_report, render_markdown, to_json
 
     repo = Repo.discover(Path.cwd())
-    config = load_config(config_path if config_path else find_config(repo.root))
+    config = load_config(config_path or find_config(repo.root), required=config_path is not None)
     if history is None:
         history = int(config.get("report", "history", default=0) or 0)
     report = build_report(repo.root, base, head, config=config, history=history,

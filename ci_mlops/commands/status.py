@@ -63,8 +63,8 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
     if check_run:
         from ci_mlops.config import load_config
 
-        payloads = status.check_run_request(check, load_config(config_path), context_name, sha, state, description,
-                                            target_url)
+        config = load_config(config_path, required=config_path is not None)
+        payloads = status.check_run_request(check, config, context_name, sha, state, description, target_url)
         if dry_run:
             click.echo(status.dry_run_text(repo_name, sha, payloads, check_run=True))
             return
