@@ -53,8 +53,8 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     (--artifact-dir, default $RUNNER_TEMP/ci-mlops/artifact), and a notice says
     so. The ci-mlops-comment.yml workflow then posts it with --from-artifact.
 
-    Exit codes: 0 posted (or skipped with a notice), 1 the artifact's PR head
-    does not match, 2 bad input (missing or empty report, no PR, malformed
+    Exit codes: 0 posted (or skipped with a notice), 1 the artifact is not for
+    the commit the workflow run built, 2 bad input (missing or empty report, no PR, malformed
     event, bad token, PR not found), 3 GitHub kept failing.
     """
     from ci_mlops.config import load_config

@@ -135,7 +135,7 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
                  log: Callable[[str], None] | None = None,
                  env: Mapping[str, str] | None = None) -> Posted | Skipped:
     """Create or update the sticky comment; Skipped when a push has no open PR or the token is read-only."""
-    from ci_mlops.github.pulls import check_head, open_pull_for_commit
+    from ci_mlops.github.pulls import head_of, open_pull_for_commit
 
     ctx.require_token()
     client = ctx.client(log=log)
@@ -143,7 +143,11 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
     try:
         if plan.expected_head:
             assert pr is not None
-            check_head(client, plan.repo, pr, plan.expected_head)
+            head = head_of(client, plan.repo, pr)
+            if head != plan.expected_head:  # superseded: not an error, and never a stale report
+                message = (f"PR #{pr} has moved on to {str(head)[:12]}; this report is for "
+                           f"{plan.expected_head[:12]}, so it is not posted (the newer run will comment)")
+                return Skipped(message, message, read_only=False)
         if pr is None:
             assert plan.push_sha is not None
             pr = open_pull_for_commit(client, plan.repo, plan.push_sha)

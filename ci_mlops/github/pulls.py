@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ci_mlops.errors import CheckFailed, UserError
+from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -26,12 +26,10 @@ def get_pull(client: GitHubClient, repo: str, pr: int) -> dict[str, Any]:
         raise
 
 
-def check_head(client: GitHubClient, repo: str, pr: int, expected: str) -> None:
-    """CheckFailed unless the PR's head is still ``expected`` (the commit a report was built from)."""
+def head_of(client: GitHubClient, repo: str, pr: int) -> str | None:
+    """The PR's current head commit."""
     head = get_pull(client, repo, pr).get("head", {}).get("sha")
-    if head != expected:
-        raise CheckFailed(f"refusing to comment: PR #{pr} head is {str(head)[:12]}, not {expected[:12]} "
-                          "(the commit the report was built from); a newer run will comment")
+    return head if isinstance(head, str) else None
 
 
 def open_pull_for_commit(client: GitHubClient, repo: str, sha: str) -> int | None:
