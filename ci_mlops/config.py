@@ -139,7 +139,7 @@ def first_error(data: dict[str, Any], lines: dict[Path_, int] | None = None) -> 
             keys = keys[:-1]
         return (lines.get(keys, 0), ".".join(str(p) for p in err.absolute_path))
 
-    err = min(errors, key=position)
+    err = _focus(min(errors, key=position))
     line, _ = position(err)
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     prefix = f"{line}: " if line else " "
@@ -182,7 +182,25 @@ def describe_error(err: Any) -> str:
         return f"{where}: {_show(value)} is {word} {err.validator_value}"
     if kind == "format":
         return f"{where}: {_show(value)} is not a valid {err.validator_value}"
+    if kind == "pattern":
+        # Schema entries with a pattern carry an "x-hint" in words; users never see a regex.
+        return f"{where}: {_show(value)} {err.schema.get('x-hint', 'is not valid here')}"
     return f"{where}: {err.message}"
+
+
+def _focus(err: Any) -> Any:
+    """For a oneOf/anyOf failure, the error of the option the value was meant for.
+
+    ``runner: [self-hosted, "gpu,large"]`` fails the string option by its type and the
+    list option by one item's pattern: the item is what the user needs to hear about.
+    """
+    while err.validator in ("oneOf", "anyOf") and err.context:
+        inside = [e for e in err.context if len(e.absolute_path) > len(err.absolute_path)]
+        meant = inside or [e for e in err.context if e.validator not in ("type", "const")]
+        if not meant:
+            break
+        err = max(meant, key=lambda e: len(e.absolute_path))
+    return err
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ci_mlops import __version__
@@ -15,7 +16,9 @@ from ci_mlops.errors import UserError
 from ci_mlops.scaffold import templates_dir
 from ci_mlops.scaffold.detect import detect_install, detect_python, parse_dvcyaml, read_remotes
 from ci_mlops.scaffold.plan import PlannedFile, Settings, config_text, reusable_workflows
-from ci_mlops.scaffold.render import action_pins, install_spec, run_block, uses, yaml_scalar
+from ci_mlops.scaffold.render import (
+    action_pins, comment_text, flow_list, install_spec, run_block, shell_quote, uses, yaml_scalar,
+)
 from ci_mlops.scaffold.write import (
     CREATE, KEEP_DELETED, KEEP_EDITED, KEEP_STALE, OVERWRITE, REMOVE, UNCHANGED, UPDATE, compare, new_manifest, sha256,
 )
@@ -77,8 +80,39 @@ def test_yaml_scalar_reads_back_the_same(value):
                 min_size=2, max_size=4))
 def test_multiline_run_block_reads_back_the_same(lines):
     command = "\n".join(lines)
+    assume("${{" not in command)  # refused (below)
     doc = yaml.safe_load(f"steps:\n  - run: {run_block(command, 6)}\n")
     assert doc["steps"][0]["run"].rstrip("\n") == command
+
+
+def test_run_block_refuses_an_actions_expression():
+    with pytest.raises(UserError, match=r"must not contain '\$\{\{'"):
+        run_block("echo ${{ github.head_ref }}", 10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20),
+                min_size=1, max_size=4))
+def test_flow_list_reads_back_the_same_items(items):
+    assert yaml.safe_load(f"runs-on: {flow_list(items)}") == {"runs-on": items}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30))
+def test_shell_quote_is_one_word_that_bash_reads_back(value):
+    import shlex
+
+    assert shlex.split(shell_quote(value)) == [value]
+
+
+def test_shell_quote_keeps_command_substitution_literal(tmp_path):
+    out = subprocess.run(["bash", "-c", f"printf %s {shell_quote('$(id); `id` ${HOME}')}"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout == "$(id); `id` ${HOME}"
+
+
+def test_comment_text_stays_on_one_line():
+    assert comment_text("prod\n    runs-on: evil") == "prod\\n    runs-on: evil"
 
 
 def test_uses_pins_a_full_sha_with_the_version():

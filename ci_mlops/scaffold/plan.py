@@ -18,7 +18,7 @@ from ci_mlops import __version__
 from ci_mlops.config import SCHEMA_URL, Config
 from ci_mlops.errors import UserError
 from ci_mlops.scaffold.detect import REMOTE_EXTRAS, RepoFacts
-from ci_mlops.scaffold.render import install_spec, render
+from ci_mlops.scaffold.render import comment_text, install_spec, render
 
 MODES = ("full", "reusable")
 DEPLOY_TARGETS = ("github-release", "docker", "custom", "none")
@@ -199,6 +199,51 @@ def plan_files(wf: dict[str, Any], mode: str = "full", ref: WorkflowRef | None =
     return sorted(files, key=lambda f: f.path)
 
 
+def check_parses(files: list[PlannedFile]) -> None:
+    """Refuse, in one line, a planned YAML file that does not parse or lacks its expected top level.
+
+    Values are validated by the schema and quoted by the templates; this is the backstop
+    that keeps a missed case from ever writing a broken or reshaped workflow.
+    """
+    import yaml
+
+    for file in files:
+        if not file.path.endswith((".yml", ".yaml")):
+            continue
+        try:
+            doc = yaml.safe_load(file.content)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            raise UserError(f"{file.path}{where}: the generated file would not be valid YAML "
+                            f"({getattr(exc, 'problem', None) or exc.__class__.__name__}); "
+                            "check the values in .ci-mlops.yml; nothing written") from exc
+        expected = _shape(file.path)
+        if not isinstance(doc, dict) or not expected <= set(doc) or not _shape_ok(file.path, doc):
+            raise UserError(f"{file.path}: the generated file does not have the expected shape "
+                            f"(top-level keys {', '.join(sorted('on' if k is True else str(k) for k in expected))}); "
+                            "check the values in .ci-mlops.yml; nothing written")
+
+
+def _shape(path: str) -> set[Any]:
+    if path.startswith(f"{WORKFLOWS_DIR}/"):
+        return {"name", True, "permissions", "jobs"}  # PyYAML reads the key `on` as True
+    if path == ".github/actionlint.yaml":
+        return {"self-hosted-runner"}
+    if Path(path).name == "dvc.yaml":
+        return {"stages"}
+    return {"version"} if Path(path).name == ".ci-mlops.yml" else set()
+
+
+def _shape_ok(path: str, doc: dict[Any, Any]) -> bool:
+    if not path.startswith(f"{WORKFLOWS_DIR}/"):
+        return True
+    jobs = doc.get("jobs")
+    return (set(doc) <= {"name", True, "permissions", "concurrency", "jobs"}
+            and isinstance(jobs, dict) and bool(jobs)
+            and all(isinstance(job, dict) and ("steps" in job or "uses" in job) for job in jobs.values()))
+
+
 def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
     """Caller workflows of ``--mode reusable``: triggers, permissions and inputs, per file."""
     q = _q
@@ -235,7 +280,8 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
         out["ci-mlops-release.yml"] = {
             "name": "ci-mlops release",
             "description": ["Releases the model on version tags (v1.2.0, model@v1.2.0, model#stage#N)",
-                            f"in the protected '{wf['deploy']['environment']}' environment, via ci-mlops' reusable workflow."],
+                            f"in the protected '{comment_text(wf['deploy']['environment'])}' environment, "
+                            "via ci-mlops' reusable workflow."],
             "on": ["push:", "  tags:", '    - "v*"', '    - "**@v*"', '    - "**#*#*"'],
             "concurrency": "ci-mlops-release-caller-${{ github.ref }}",
             "cancel": "false",

@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops import __version__
+from ci_mlops.errors import UserError
 from ci_mlops.scaffold import TEMPLATE_VERSION, templates_dir
 
 PINS_PATH = Path(__file__).with_name("action-pins.json")
+# What may stay unquoted inside ``[a, b]``: no flow indicators, quotes, ``#`` or ``:``.
+_FLOW_PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./ -]*")
+_SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def install_spec() -> str:
@@ -48,14 +52,41 @@ def yaml_scalar(value: Any) -> str:
                     return value
             except yaml.YAMLError:
                 pass
-        # PyYAML's own double-quoted style escapes exactly what YAML needs escaped
-        return yaml.safe_dump(value, default_style='"', allow_unicode=True, width=1 << 30).rstrip("\n").removesuffix("\n...")
+        return _double_quoted(value)
     return json.dumps(value)
+
+
+def flow_scalar(value: Any) -> str:
+    """A YAML scalar that is safe inside a flow collection (``[a, b]``), where ``,[]{}`` end a plain one."""
+    if isinstance(value, str) and _FLOW_PLAIN.fullmatch(value) and yaml_scalar(value) == value:
+        return value
+    if isinstance(value, str):
+        return _double_quoted(value)
+    return json.dumps(value)
+
+
+def shell_quote(value: Any) -> str:
+    """One shell word for ``value`` (``shlex.quote``): a config value never becomes shell syntax."""
+    import shlex
+
+    return shlex.quote(str(value))
+
+
+def comment_text(value: Any) -> str:
+    """``value`` for a ``# ...`` comment: line breaks and other control characters escaped."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(value))
+
+
+def no_expression(value: str) -> str:
+    """Refuse ``${{`` in a user value bound for a ``run:`` (the schema refuses it first; this is the backstop)."""
+    if "${{" in value:
+        raise UserError(f"{value[:60]!r}: a command for a generated workflow must not contain '${{{{'")
+    return value
 
 
 def run_block(command: str, indent: int) -> str:
     """A ``run:`` value: inline for a one-line command, else a literal block indented by ``indent``."""
-    command = command.strip("\n")
+    command = no_expression(command).strip("\n")
     if "\n" not in command:
         return yaml_scalar(command)
     pad = " " * indent
@@ -63,13 +94,23 @@ def run_block(command: str, indent: int) -> str:
 
 
 def flow_list(items: list[str]) -> str:
-    """``[a, b]`` with each item as a YAML scalar."""
-    return "[" + ", ".join(yaml_scalar(i) for i in items) + "]"
+    """``[a, b]`` with each item as a YAML scalar quoted for flow context."""
+    return "[" + ", ".join(flow_scalar(i) for i in items) + "]"
+
+
+def _double_quoted(value: str) -> str:
+    import yaml
+
+    # PyYAML's own double-quoted style escapes exactly what YAML needs escaped
+    return yaml.safe_dump(value, default_style='"', allow_unicode=True, width=1 << 30).rstrip("\n").removesuffix("\n...")
 
 
 def dvc_env_block(wf: dict[str, Any], remote: bool = True, extra: tuple[str, ...] = ()) -> str:
     """The ``env:`` of a step that talks to the DVC remote: its credentials, and nothing for other steps."""
     pad = " " * 10
+    bad = [name for name in (*wf["dvc"]["secrets"], *wf["reusable_secrets"]) if not _SECRET_NAME.fullmatch(name)]
+    if bad:
+        raise UserError(f"dvc.secrets: {bad[0][:60]!r} is not a secret name (letters, digits and '_')")
     if wf["reusable"]:
         lines = ["        env:  # the DVC remote's credentials, only for the steps that talk to the remote"]
         if remote:
@@ -104,7 +145,8 @@ def environment(root: str | None = None) -> Any:
         undefined=jinja2.StrictUndefined, autoescape=False,
     )
     env.globals.update(uses=uses, header=header, install_spec=install_spec, dvc_env_block=dvc_env_block)
-    env.filters.update(yaml=yaml_scalar, run=run_block, flow=flow_list, tojson=json.dumps)
+    env.filters.update(yaml=yaml_scalar, run=run_block, flow=flow_list, tojson=json.dumps,
+                       sh=shell_quote, comment=comment_text)
     return env
 
 
