@@ -17,7 +17,7 @@ from ci_mlops.config import CONFIG_NAME, Config, parse_config
 from ci_mlops.errors import UserError
 from ci_mlops.scaffold.detect import REMOTE_SECRETS, RepoFacts, detect
 from ci_mlops.scaffold.plan import (
-    PlannedFile, Settings, WorkflowRef, config_text, dvcyaml_text, plan_files, workflow_context,
+    PlannedFile, Settings, WorkflowRef, check_parses, config_text, dvcyaml_text, plan_files, workflow_context,
 )
 from ci_mlops.scaffold.write import (
     KEEP_DELETED, KEEP_EDITED, KEEP_STALE, REMOVE, WRITES, Change, apply, compare,
@@ -70,6 +70,7 @@ def run_init(opts: InitOptions) -> list[Change]:
     if opts.dockerfile:
         planned.append(plan_dockerfile(root, config, wf))
 
+    check_parses(planned)
     changes = compare(root, planned, manifest, force=opts.force)
     previous_text = (root / MANIFEST).read_text(encoding="utf-8") if (root / MANIFEST).exists() else None
     updated = new_manifest(changes, mode, manifest)
