@@ -9,6 +9,7 @@ without duplicates: before posting again we look for what the lost request made.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +22,18 @@ MARKER = "<!-- ci-mlops:drift -->"
 
 
 def find_open_issue(client: "GitHubClient", repo: str, label: str) -> dict[str, Any] | None:
-    """The monitor's open issue: the oldest open issue with the label, preferring ones we wrote."""
-    found = [i for i in client.paginate(client.repo_path(repo, "issues"), {"labels": label, "state": "open"})
-             if "pull_request" not in i]
-    if not found:
-        return None
-    ours = [i for i in found if MARKER in (i.get("body") or "")]
-    return min(ours or found, key=lambda i: i["number"])
+    """The monitor's open issue: the oldest open issue with the label that ci-mlops wrote.
+
+    A person's issue is never taken over (rewritten, then closed), even with our label or
+    marker: only issues carrying the marker and written by a bot or the token's own user
+    count (the same rule as for the sticky PR comment).
+    """
+    from ci_mlops.github.comments import Authors
+
+    authors = Authors(client)
+    ours = [i for i in client.paginate(client.repo_path(repo, "issues"), {"labels": label, "state": "open"})
+            if "pull_request" not in i and MARKER in (i.get("body") or "") and authors.trusted(i)]
+    return min(ours, key=lambda i: i["number"]) if ours else None
 
 
 def upsert_issue(
@@ -40,13 +46,17 @@ def upsert_issue(
     title: str = DEFAULT_TITLE,
     closing_note: str = "No drift in the latest run; closing.",
     run_id: str | None = None,
+    run_url: str | None = None,
 ) -> dict[str, Any]:
     """Open, update or close the monitor's issue.
 
     Returns ``{"action": "opened"|"updated"|"closed"|"none", "number", "url"}``
     (``url`` is the issue's web address, None when there is no issue).
     """
-    body = f"{MARKER}\n{body.rstrip()}\n"
+    from ci_mlops.github.shrink import shrink
+
+    # GitHub refuses issue and comment bodies over 65,536 characters: shorten, never fail.
+    body = shrink(f"{MARKER}\n{body.rstrip()}\n", run_url=run_url)
     existing = find_open_issue(client, repo, label)
     if problem:
         if existing is not None:
@@ -60,13 +70,15 @@ def upsert_issue(
     if existing is None:
         return {"action": "none", "number": None, "url": None}
     number = existing["number"]
-    stamp = f"<!-- ci-mlops:drift-closed {run_id or ''} -->"
+    # Unique per run, so an old note on a reopened issue never stands for this one.
+    stamp = f"<!-- ci-mlops:drift-closed {run_id or uuid.uuid4().hex} -->"
     comments = client.repo_path(repo, "issues", number, "comments")
 
     def find_note() -> dict[str, Any] | None:
         return next((c for c in client.paginate(comments) if stamp in (c.get("body") or "")), None)
 
-    client.create_once(comments, {"body": f"{stamp}\n{closing_note}\n\n{body}"}, find=find_note)
+    note = shrink(f"{stamp}\n{closing_note}\n\n{body}", run_url=run_url)
+    client.create_once(comments, {"body": note}, find=find_note)
     closed = client.request("PATCH", client.repo_path(repo, "issues", number),
                             json={"state": "closed", "state_reason": "completed"}).json()
     return _outcome("closed", closed)
@@ -82,12 +94,10 @@ def sync_issue(settings: dict[str, Any], markdown: str, *, problem: bool,
 
     ``settings`` is the ``drift:`` section (``issue.label``, ``issue.title``); returns :func:`upsert_issue`'s outcome.
     """
-    from ci_mlops.github import actions
     from ci_mlops.github.context import GitHubContext
 
     ctx = GitHubContext.from_env(env=env)
     repo = ctx.require_repo()
-    actions.mask(ctx.token)
     issue_cfg = settings.get("issue") or {}
     body = markdown
     if ctx.run_url:
@@ -97,6 +107,6 @@ def sync_issue(settings: dict[str, Any], markdown: str, *, problem: bool,
         return upsert_issue(client, repo, problem=problem, body=body,
                             label=issue_cfg.get("label", DEFAULT_LABEL), title=issue_cfg.get("title", DEFAULT_TITLE),
                             closing_note="The latest monitor run found no dataset drift; closing this issue.",
-                            run_id=ctx.run_id)
+                            run_id=ctx.run_id, run_url=ctx.run_url)
     finally:
         client.close()

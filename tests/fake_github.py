@@ -227,6 +227,11 @@ class FakeGitHub:
         with self._lock:
             return [dict(c) for c in self._repo(repo).comments.get(number, [])]
 
+    def set_issue_author(self, repo: str, number: int, login: str) -> None:
+        """Make an issue look written by a person (``login``), as if they had opened it."""
+        with self._lock:
+            self._repo(repo).issues[number]["user"] = _user(login)
+
     def issues(self, repo: str) -> list[dict]:
         with self._lock:
             return [dict(i) for i in self._repo(repo).issues.values() if "pull_request" not in i]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -63,15 +64,31 @@ def test_lost_closing_comment_is_not_posted_twice(gh: FakeGitHub) -> None:
     assert len(gh.comments(REPO, opened["number"])) == 1
 
 
-def test_ignores_pull_requests_and_other_labels_and_prefers_our_issue(gh: FakeGitHub) -> None:
+def test_ignores_pull_requests_other_labels_and_issues_it_did_not_write(gh: FakeGitHub) -> None:
     gh.add_pr(REPO, 1)
     client = _client(gh)
     client.request("POST", f"repos/{REPO}/issues", json={"title": "unrelated", "labels": ["bug"]})
-    client.request("POST", f"repos/{REPO}/issues", json={"title": "hand-made", "labels": ["ci-mlops:drift"]})
+    hand = client.request("POST", f"repos/{REPO}/issues",
+                          json={"title": "hand-made", "labels": ["ci-mlops:drift"]}).json()
     ours = upsert_issue(client, REPO, problem=True, body="x", label="ci-mlops:drift")
-    assert ours["action"] == "updated"  # a labelled open issue counts as the monitor's issue
+    # a labelled issue without our marker is someone's own: never rewritten or closed
+    assert ours["action"] == "opened" and ours["number"] != hand["number"]
     found = find_open_issue(client, REPO, "ci-mlops:drift")
     assert found is not None and found["number"] == ours["number"] and MARKER in found["body"]
+    assert upsert_issue(client, REPO, problem=False, body="ok", label="ci-mlops:drift")["action"] == "closed"
+    [hand_now] = [i for i in gh.issues(REPO) if i["number"] == hand["number"]]
+    assert hand_now["state"] == "open" and hand_now["title"] == "hand-made"
+
+
+def test_a_person_cannot_plant_the_monitor_issue(gh: FakeGitHub) -> None:
+    number = gh.add_pr(REPO, 1)  # any issue-like object will do for numbering
+    client = _client(gh)
+    planted = client.request("POST", f"repos/{REPO}/issues",
+                             json={"title": "planted", "body": f"{MARKER}\nnothing to see",
+                                   "labels": ["ci-mlops:drift"]}).json()
+    gh.set_issue_author(REPO, planted["number"], "mallory")
+    assert find_open_issue(client, REPO, "ci-mlops:drift") is None
+    assert upsert_issue(client, REPO, problem=True, body="x")["number"] not in (planted["number"], number)
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +146,27 @@ def test_cli_issue_with_read_only_token_is_one_line(gh: FakeGitHub, frames: Path
     assert code == 2
     error_lines = [line for line in out.splitlines() if line.startswith("ci-mlops: error:")]
     assert len(error_lines) == 1 and "403" in error_lines[0] and "Traceback" not in out
+
+
+def test_a_body_over_githubs_limit_is_shortened_not_refused(gh: FakeGitHub) -> None:
+    gh.add_pr(REPO, 1)
+    client = _client(gh)
+    table = "| column | test | statistic |\n|---|---|---|\n" + "".join(f"| c{i} | ks | 0.5 |\n" for i in range(5000))
+    opened = upsert_issue(client, REPO, problem=True, body=f"## Data drift: detected\n\n{table}",
+                          run_url="https://github.com/o/r/actions/runs/9")
+    assert opened["action"] == "opened"
+    body = gh.issues(REPO)[0]["body"]
+    assert len(table) > 65536 >= len(body) and body.startswith(MARKER) and "/actions/runs/9" in body
+
+
+def test_json_output_stays_clean_with_issue(gh: FakeGitHub, frames: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # The runner needs ::add-mask:: on stdout: it comes first, so the JSON after it is intact.
+    monkeypatch.chdir(frames)
+    for key, value in {**gh.env(repo=REPO, token="t"), "GITHUB_ACTIONS": "true"}.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit):
+        main(["drift", "--current", "drifted.csv", "--issue", "--format", "json"])
+    first, rest = capsys.readouterr().out.split("\n", 1)
+    assert first == "::add-mask::t"
+    assert json.loads(rest)["dataset_drift"] is True

@@ -53,6 +53,10 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
     from ci_mlops.github import actions
 
     config = load_config(config_path, required=config_path is not None)
+    if issue:  # before any output, so the mask line never lands inside JSON on stdout
+        from ci_mlops.github.context import GitHubContext
+
+        actions.mask(GitHubContext.from_env().token)
     result = compare_files(config, reference=reference, current=current, columns=columns, exclude=exclude,
                            drift_share=drift_share, psi=psi, baseline=baseline)
     markdown = render_markdown(result)
