@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ci_mlops.dvc_project import cache_path, load_project
+from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown
 from conftest import run_cli  # noqa: F401 - also provides the git_repo fixture
 from dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, run_dvc_batch, set_params
@@ -207,13 +208,53 @@ def test_cached_metrics_fall_back_to_dvc_api(cached, tmp_path):
     assert old["test.accuracy"] is not None
 
 
-def test_cached_metrics_missing_everywhere_is_removed_not_crash(cached, tmp_path):
+def test_cached_metrics_missing_everywhere_is_an_error_not_new(cached, tmp_path):
+    # Reported as "new" it would skip every max_drop gate and let a regression through.
     repo = copy_repo(cached["repo"], tmp_path / "repo")
     shutil.rmtree(tmp_path / "remote")
     md5 = load_project(repo, cached["first"]).lock_outs["metrics.json"]["md5"]
     cache_path(repo, md5).unlink()
-    report = build_report(repo, cached["first"], cached["second"])
-    assert all(r["status"] == "new" for r in report["metrics"])
+    with pytest.raises(UserError) as info:
+        build_report(repo, cached["first"], cached["second"])
+    message = info.value.message
+    assert message.startswith(f"cannot read metrics.json at {cached['first'][:7]}"), message
+    assert "DVC remote 'local' could not provide it" in message and "`dvc pull metrics.json`" in message and "dvc push" in message
+
+
+def test_fresh_clone_without_dvc_data_fails_check_instead_of_passing(cached, tmp_path):
+    """The audit's repro: a PR's clone with no DVC cache and no reachable remote."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(cached["repo"]), str(clone))
+    git(clone, "checkout", "-q", "-b", "feat", cached["second"])
+    (tmp_path / "empty-remote").mkdir()  # CI passes the remote's credentials to `dvc pull` only
+    (clone / ".dvc" / "config.local").write_text(f"['remote \"local\"']\n    url = {tmp_path / 'empty-remote'}\n")
+    (clone / ".ci-mlops.yml").write_text("metrics:\n  test.accuracy: {max_drop: 0.0}\n")
+    git(clone, "add", ".ci-mlops.yml")
+    git(clone, "commit", "-q", "-m", "gate")
+    for command in (["check"], ["report", "--format", "json"]):
+        proc = run_cli(*command, "--base", cached["first"], cwd=clone)
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        [line] = proc.stderr.strip().splitlines()
+        assert f"cannot read metrics.json at {cached['first'][:7]}" in line, line
+        assert "remote 'local' could not provide it" in line and "`dvc pull metrics.json`" in line, line
+        assert "passed" not in proc.stdout
+
+
+def test_workspace_cached_metrics_missing_everywhere_is_an_error(cached, tmp_path):
+    repo = copy_repo(cached["repo"], tmp_path / "repo")
+    (repo / ".dvc" / "config").write_text("")  # no remote at all
+    (repo / "metrics.json").unlink()
+    cache_path(repo, load_project(repo).lock_outs["metrics.json"]["md5"]).unlink()
+    with pytest.raises(UserError, match="not in the workspace or in the local DVC cache and no DVC remote"):
+        build_report(repo, cached["first"], None)
+
+
+def test_workspace_cached_metrics_come_from_the_cache_as_in_dvc(cached, tmp_path):
+    repo = copy_repo(cached["repo"], tmp_path / "repo")
+    (repo / "metrics.json").unlink()
+    report = build_report(repo, cached["first"], None)
+    assert_same(as_dvc(report["metrics"]), dvc_json(repo, "metrics", cached["first"]))
+    assert all(r["head"] is not None for r in report["metrics"])
 
 
 TEMPLATED_DVC_YAML = """\

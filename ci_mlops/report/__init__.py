@@ -45,6 +45,7 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
                              label=_label(base_rev.ref, base_rev.sha))
         head_snap = snapshot(repo.root, head_rev.rev, reader=reader, config=config, want_plots=want_plots,
                              label=_label(head_rev.ref, head_rev.sha))
+        _check_listed_files(config, base_snap, head_snap)
         metrics = diff_metrics(base_snap.metrics, head_snap.metrics, config.get("metrics"))
         params = diff_params(base_snap.params, head_snap.params)
         report: dict[str, Any] = {
@@ -72,6 +73,16 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
                     row["history"] = trend(series)
             _add_anomalies(report)
     return report
+
+
+def _check_listed_files(config: Any, base: Any, head: Any) -> None:
+    """A ``report.metrics_files`` entry that neither revision has is a typo, not "no metrics"."""
+    for path in config.get("report", "metrics_files", default=None) or []:
+        if path in base.missing and path in head.missing:
+            from ci_mlops.errors import UserError
+
+            raise UserError(f"report.metrics_files: {path} exists at neither {base.label} nor {head.label} "
+                            "(a typo? paths are relative to the repository root)")
 
 
 def _add_anomalies(report: dict[str, Any]) -> None:
