@@ -217,6 +217,12 @@ def test_unknown_command_is_refused_before_anything_runs(tmp_path):
     assert outputs["gate-status"] == ""
 
 
+def test_a_command_input_cannot_inject_a_workflow_command(tmp_path):
+    status, _, log = run_action({"command": "nope\n::add-mask::x"}, tmp_path, tmp_path)
+    assert status == 2
+    assert not any(line.startswith("::add-mask::") for line in log.splitlines())
+
+
 def test_setup_keys_the_cache_on_the_code(tmp_path):
     action = load_action()
     setup = action["runs"]["steps"][0]
