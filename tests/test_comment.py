@@ -349,3 +349,13 @@ def test_from_artifact_refuses_an_oversized_report(gh, env, tmp_path):
     art = make_artifact(tmp_path, report="x" * (MAX_REPORT_BYTES + 1))
     out = run_cli("comment", "--from-artifact", str(art), env={**env, "CI_MLOPS_EXPECTED_HEAD_SHA": SHA})
     assert out.returncode == 2 and "larger than" in out.stderr and gh.requests == []
+
+
+def test_from_artifact_mentions_do_not_notify(gh, env, tmp_path):
+    # A fork writes the report, the bot posts it: its @mentions must not ping anyone.
+    art = make_artifact(tmp_path, report="ping @alice and @acme/admins; mail x@example.com\n")
+    out = run_cli("comment", "--from-artifact", str(art), env={**env, "CI_MLOPS_EXPECTED_HEAD_SHA": SHA})
+    assert out.returncode == 0, out.stderr
+    body = ours(gh)[0]["body"]
+    assert "@alice" not in body and "@acme/admins" not in body and "x@example.com" in body
+    assert "@\u2060alice" in body

@@ -9,6 +9,7 @@ fork-safe comment workflow and the run is :class:`Skipped`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -66,6 +67,15 @@ class _Forbidden(Exception):
     pass
 
 
+MENTION_RE = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]+)?)")
+
+
+def quiet_mentions(text: str) -> str:
+    """A fork's report is posted by the bot: its ``@user`` / ``@org/team`` mentions must not
+    notify anyone, so a zero-width joiner goes after each ``@`` (it still reads the same)."""
+    return MENTION_RE.sub("@\u2060", text)
+
+
 def read_report(source: str) -> str:
     """The report at path ``source`` (``-``: stdin) as text; UserError when missing, unreadable or empty."""
     if source == "-":
@@ -106,7 +116,7 @@ def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_ar
     expected = None
     if from_artifact:
         artifact = read_artifact(from_artifact)
-        text, pr = artifact.report, artifact.pr
+        text, pr = quiet_mentions(artifact.report), artifact.pr
         expected = expected_head(artifact.head_sha, env.get("CI_MLOPS_EXPECTED_HEAD_SHA", ""))
     else:
         text = read_report(report or "-")
