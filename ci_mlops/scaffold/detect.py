@@ -10,6 +10,7 @@ script, and the workflows that exist. Anything malformed that ``init`` would rel
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -91,9 +92,15 @@ class RepoFacts:
 
 
 def detect(path: str | Path = ".") -> RepoFacts:
+    git_dir = next((p for p in (Path(path).resolve(), *Path(path).resolve().parents) if p.name == ".git"), None)
+    if git_dir is not None:
+        raise UserError(f"{path}: is in git's own .git directory; point init at the work tree ({git_dir.parent})")
     repo = Repo.discover(path)
     root = repo.root
     config_path = root / CONFIG_NAME
+    if config_path.is_symlink() and not config_path.exists():
+        raise UserError(f"{CONFIG_NAME}: a symbolic link to {os.readlink(config_path)}, which does not exist; "
+                        "fix or remove the link")
     config = load_config(config_path) if config_path.exists() else None
     return RepoFacts(
         root=root,

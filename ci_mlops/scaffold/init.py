@@ -20,7 +20,7 @@ from ci_mlops.scaffold.plan import (
     PlannedFile, Settings, WorkflowRef, check_parses, config_text, dvcyaml_text, plan_files, workflow_context,
 )
 from ci_mlops.scaffold.write import (
-    KEEP_DELETED, KEEP_EDITED, KEEP_STALE, REMOVE, WRITES, Change, apply, compare,
+    KEEP_DELETED, KEEP_EDITED, KEEP_STALE, REMOVE, WRITES, YOURS, Change, apply, compare,
     manifest_text, new_manifest, read_manifest, unified_diff, MANIFEST,
 )
 
@@ -78,7 +78,7 @@ def run_init(opts: InitOptions) -> list[Change]:
 
     for change in changes:
         click.echo(f"  {label(change.action):<10} {change.path}")
-        if change.action in (KEEP_EDITED, KEEP_DELETED, KEEP_STALE):
+        if change.action in (KEEP_EDITED, KEEP_DELETED, KEEP_STALE, YOURS):
             click.echo(f"  {'':<10}   {change.action}")
     if dvc_init:
         click.echo(f"  {'run':<10} dvc init" + (" (and a one-stage dvc.yaml)" if scaffold_stage else ""))
@@ -96,8 +96,8 @@ def run_init(opts: InitOptions) -> list[Change]:
         raise UserError("aborted: nothing written")
     if dvc_init:
         run_dvc_init(root)
-    apply(root, changes, updated, previous_text)
-    click.echo(f"Done: {len(pending)} file{'s' if len(pending) != 1 else ''} written.")
+    touched = apply(root, changes, updated, previous_text)
+    click.echo(f"Done: {done_summary(changes, touched, dvc_init)}.")
     next_steps(config, wf, changes)
     return changes
 
@@ -116,8 +116,24 @@ def describe(facts: RepoFacts) -> str:
     return "; ".join(parts)
 
 
+def done_summary(changes: list[Change], touched: list[str], dvc_init: bool) -> str:
+    """What was done, counted honestly: files written, files removed, the lock, dvc init."""
+    written = sum(c.action in WRITES for c in changes)
+    removed = sum(c.action == REMOVE for c in changes)
+    parts = []
+    if written:
+        parts.append(f"{written} file{'s' if written != 1 else ''} written")
+    if removed:
+        parts.append(f"{removed} file{'s' if removed != 1 else ''} removed")
+    if MANIFEST in touched:
+        parts.append(f"{MANIFEST} updated")
+    if dvc_init:
+        parts.append("DVC initialised")
+    return ", ".join(parts) or "nothing written"
+
+
 def label(action: str) -> str:
-    return action.split(" ")[0]
+    return action.split(" ")[0].rstrip(":")
 
 
 def decide_dvc(facts: RepoFacts, opts: InitOptions) -> tuple[bool, bool]:
