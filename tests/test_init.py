@@ -161,7 +161,7 @@ def test_config_drives_the_workflows_on_rerun(dvc_repo):
     monitor = load(dvc_repo, "ci-mlops-monitor.yml")
     assert monitor["jobs"]["drift"]["permissions"] == {"contents": "read", "issues": "write"}
     runs = step_runs(monitor, "drift")
-    assert "dvc pull data/raw.csv" in runs and "python fetch.py" in runs and runs[-1] == "ci-mlops drift --issue"
+    assert "dvc pull -- data/raw.csv" in runs and "python fetch.py" in runs and runs[-1] == "ci-mlops drift --issue"
     pull = next(s for s in monitor["jobs"]["drift"]["steps"] if s.get("run", "").startswith("dvc pull"))
     assert pull["env"] == {"AWS_ACCESS_KEY_ID": "${{ secrets.AWS_ACCESS_KEY_ID }}"}
 

@@ -57,8 +57,35 @@ REPOS = {
 }
 
 
+# Legitimate values that need quoting on their way into a workflow: shell metacharacters,
+# spaces and quotes in commands and paths, '/' in a branch and a marker, '.' in a remote.
+QUOTING = {
+    "base": "dev/2.x",
+    "install": "pip install -r 'requirements ci.txt'",
+    "train": """printf '%s|' "churn model" 'a&&b' && echo "done: ok" # not a YAML comment""",
+    "test": "pytest -q -k 'not slow'",
+    "runner": ["self-hosted", "gpu"],
+    "dvc": {"remote": "my-remote.1", "secrets": ["AWS_ACCESS_KEY_ID"]},
+    "comment": {"marker": "team/churn.v2"},
+    "drift": {"reference": "data/train set.csv", "current": "data/it's live.csv",
+              "fetch": """python fetch.py --out "data/it's live.csv" #1""", "schedule": "*/30 6-18 * * MON-FRI"},
+    "deploy": {"environment": "prod eu-1", "target": "github-release"},
+}
+QUOTING_PULL = ["pull", "--remote", "my-remote.1", "--", "data/train set.csv", "data/it's live.csv"]
+
+
+def quoting_facts() -> RepoFacts:
+    repo = facts(remote="s3://bucket/cache")
+    repo.dvc.remotes = [Remote("my-remote.1", "s3://bucket/cache")]
+    repo.dvc.default_remote = "my-remote.1"
+    repo.dvc.tracked = ["data/train set.csv", "data/it's live.csv"]
+    return repo
+
+
 def variants():
     """(name, mode, config text, facts) for the full matrix, pruned where dimensions are independent."""
+    for mode in ("full", "reusable"):
+        yield f"quoting-{mode}", mode, yaml.safe_dump(QUOTING), quoting_facts()
     for (cname, text), deploy, (rname, repo_facts), mode in itertools.product(
         CONFIGS.items(), DEPLOYS, REPOS.items(), ("full", "reusable")
     ):
@@ -209,3 +236,55 @@ def test_workflow_commands_exist_with_those_options(rendered):
         assert out.returncode == 0, (sub, out.stderr)
         for option in options:
             assert re.search(rf"(^|[\s,]){re.escape(option)}\b", out.stdout), (sub, option)
+
+
+# -- values that need quoting reach the shell as the words they are --------------------------
+
+
+def step(path: Path, name_start: str) -> dict:
+    doc = yaml.load(path.read_text(), Loader=LOADER)
+    return next(s for job in doc["jobs"].values() for s in job.get("steps", []) if s["name"].startswith(name_start))
+
+
+def bash(script: str, tmp_path: Path, env: dict[str, str] | None = None) -> list[str]:
+    """Run ``script`` as a workflow step would, with ``dvc`` and ``ci-mlops`` stubs that print their argv."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    stubs = tmp_path / "bin"
+    stubs.mkdir(exist_ok=True)
+    for tool in ("dvc", "ci-mlops"):
+        stub = stubs / tool
+        stub.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+        stub.chmod(0o755)
+    out = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=tmp_path,
+                         env={**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", **(env or {})},
+                         capture_output=True, text=True, check=True)
+    return [json.loads(line) if line.startswith("[") else line for line in out.stdout.splitlines()]
+
+
+def test_quoted_values_run_as_written_in_full_mode(rendered, tmp_path):
+    pr, monitor = rendered["quoting-full/ci-mlops-pr.yml"], rendered["quoting-full/ci-mlops-monitor.yml"]
+    assert bash(step(pr, "Train")["run"], tmp_path) == ["churn model|a&&b|done: ok"]
+    assert bash(step(pr, "Pull data")["run"], tmp_path) == [
+        ["pull", "--run-cache", "--allow-missing", "--remote", "my-remote.1"]]
+    assert bash(step(pr, "Post the PR comment")["run"], tmp_path, {"RUNNER_TEMP": "/t"}) == [
+        ["comment", "/t/ci-mlops/report.md", "--marker", "team/churn.v2", "--artifact-dir", "/t/ci-mlops/artifact"]]
+    assert bash(step(monitor, "Pull the data")["run"], tmp_path) == [QUOTING_PULL]
+    cron = yaml.load(monitor.read_text(), Loader=LOADER)[True]["schedule"][0]["cron"]
+    assert cron == QUOTING["drift"]["schedule"]
+    branches = yaml.load(pr.read_text(), Loader=LOADER)[True]["pull_request"]["branches"]
+    assert branches == ["dev/2.x"]
+
+
+def test_quoted_values_reach_the_reusable_workflows_intact(rendered, tmp_path):
+    caller = yaml.load(rendered["quoting-reusable/ci-mlops-monitor.yml"].read_text(), Loader=LOADER)
+    inputs = caller["jobs"]["monitor"]["with"]
+    assert inputs["fetch"] == QUOTING["drift"]["fetch"] and inputs["dvc-remote"] == "my-remote.1"
+    pull = step(rendered["reusable/reusable-monitor.yml"], "Pull the data")
+    env = {"DVC_PULL_TARGETS": inputs["dvc-pull-targets"], "DVC_REMOTE": inputs["dvc-remote"]}
+    assert bash(pull["run"], tmp_path, env) == [QUOTING_PULL]
+    pr = yaml.load(rendered["quoting-reusable/ci-mlops-pr.yml"].read_text(), Loader=LOADER)["jobs"]["pr"]["with"]
+    assert (pr["train"], pr["comment-marker"]) == (QUOTING["train"], "team/churn.v2")

@@ -314,7 +314,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
                             "issues: write  # open, update or close the drift issue"],
             "uses": ref.uses("reusable-monitor.yml"),
             "with": {"python-version": q(wf["python"]), "install": q(wf["install"]),
-                     "fetch": q(wf["drift"]["fetch"] or ""), "dvc-pull-targets": q(" ".join(wf["drift"]["pull_targets"])),
+                     "fetch": q(wf["drift"]["fetch"] or ""), "dvc-pull-targets": q("\n".join(wf["drift"]["pull_targets"])),
                      "dvc-remote": q(wf["dvc"]["remote"] or ""), "runs-on": runs_on},
             "secrets": secrets if wf["drift"]["pull_targets"] else [],
         }
