@@ -12,7 +12,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown, to_json
 from conftest import git, run_cli
 
-CONFIG = "report:\n  metrics_files: [metrics.json, eval/scores.yaml, eval/extra.toml]\n  params_files: [params.yaml]\n"
+CONFIG = "report:\n  metrics_files: [metrics.json, eval/scores.yaml]\n  params_files: [params.yaml]\n"
 
 
 def commit(repo: Path, files: dict[str, str | bytes], msg: str) -> str:
@@ -35,7 +35,8 @@ def repo(git_repo: Path) -> Path:
 
 
 def test_plain_repo_uses_configured_files(repo):
-    commit(repo, {"metrics.json": json.dumps({"test": {"accuracy": 0.9, "loss": 0.4}}),
+    commit(repo, {".ci-mlops.yml": CONFIG.replace("eval/scores.yaml", "eval/scores.yaml, eval/extra.toml"),
+                  "metrics.json": json.dumps({"test": {"accuracy": 0.9, "loss": 0.4}}),
                   "eval/extra.toml": "[speed]\nlatency_ms = 12.5\n", "params.yaml": "lr: 0.01\nlayers: [64]\n"}, "better")
     report = build_report(repo, "HEAD~1", "HEAD")
     rows = {(r["file"], r["key"]): r for r in report["metrics"]}
@@ -66,6 +67,9 @@ def test_non_numeric_and_nan_are_reported_without_change(repo):
     ("[0.1, 0.2]", "got a list"),
     ("0.93", "got a number"),
     (b"\xff\xfe{}", "not UTF-8"),
+    ("null", "got null"),  # not "every metric removed"
+    ("[]", "got a list"),
+    ("0", "got a number"),
 ])
 def test_unreadable_metrics_is_one_clear_error(repo, content, problem):
     commit(repo, {"metrics.json": content}, "broken")
@@ -92,7 +96,7 @@ def test_cli_unknown_revision(repo):
 
 
 def test_first_commit_metrics_are_new(git_repo):
-    commit(git_repo, {".ci-mlops.yml": CONFIG}, "config only")
+    commit(git_repo, {".ci-mlops.yml": "report:\n  metrics_files: [metrics.json]\n"}, "config only")
     commit(git_repo, {"metrics.json": '{"acc": 0.7}'}, "first metrics")
     report = build_report(git_repo, "HEAD~1", "HEAD")
     assert [(r["key"], r["status"], r["base"]) for r in report["metrics"]] == [("acc", "new", None)]
@@ -162,3 +166,53 @@ def test_output_file_and_history(repo, tmp_path):
 def test_not_a_repository(tmp_path):
     proc = run_cli("report", cwd=tmp_path)
     assert proc.returncode == 2 and "not a git repository" in proc.stderr
+
+
+@pytest.mark.parametrize("content", ["null\n", "~\n", "--- null\n"])
+def test_yaml_metrics_null_is_an_error_but_an_empty_document_is_not(repo, content):
+    commit(repo, {"eval/scores.yaml": content}, "null yaml")
+    with pytest.raises(UserError, match=r"eval/scores.yaml at HEAD.*got null"):
+        build_report(repo, "HEAD~1", "HEAD")
+    commit(repo, {"eval/scores.yaml": "# nothing yet\n"}, "empty yaml")
+    rows = {r["key"]: r["status"] for r in build_report(repo, "HEAD~2", "HEAD")["metrics"] if r["file"] == "eval/scores.yaml"}
+    assert rows == {"auc": "removed", "label": "removed"}
+
+
+def test_listed_metrics_file_at_neither_revision_is_an_error(repo):
+    commit(repo, {".ci-mlops.yml": CONFIG.replace("metrics.json", "metrics.jsn")}, "typo")
+    with pytest.raises(UserError) as err:
+        build_report(repo, "HEAD~1", None)
+    assert err.value.message.startswith("report.metrics_files: metrics.jsn exists at neither HEAD~1")
+    proc = run_cli("report", "--base", "HEAD~1", cwd=repo)
+    assert proc.returncode == 2 and "metrics.jsn" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_listed_metrics_file_at_one_revision_is_new_or_removed(repo):
+    (repo / ".ci-mlops.yml").write_text(CONFIG.replace("eval/scores.yaml", "eval/scores.yaml, eval/extra.toml"))
+    # eval/extra.toml is listed but exists at neither revision: the typo case ...
+    with pytest.raises(UserError, match="eval/extra.toml exists at neither"):
+        build_report(repo, "HEAD", None)
+    # ... and once it exists on one side, it is simply new.
+    (repo / "eval" / "extra.toml").write_text("latency_ms = 3\n")
+    rows = [r for r in build_report(repo, "HEAD", None)["metrics"] if r["file"] == "eval/extra.toml"]
+    assert [(r["key"], r["status"]) for r in rows] == [("latency_ms", "new")]
+
+
+DVC_YAML = "stages:\n  evaluate:\n    cmd: python evaluate.py\n    metrics:\n      - metrics.json:\n          cache: false\n"
+
+
+def test_declared_metrics_missing_from_workspace_is_an_error(git_repo):
+    # The stage crashed before writing metrics: DVC reports a load failure, not "3 removed".
+    (git_repo / ".dvc").mkdir()
+    (git_repo / ".dvc" / "config").write_text("")
+    commit(git_repo, {"dvc.yaml": DVC_YAML, "metrics.json": '{"acc": 0.9, "loss": 0.2, "f1": 0.8}'}, "pipeline")
+    (git_repo / "metrics.json").unlink()
+    with pytest.raises(UserError) as err:
+        build_report(git_repo, "HEAD", None)
+    assert "metrics.json is declared in dvc.yaml but missing from the workspace" in err.value.message
+    (git_repo / ".ci-mlops.yml").write_text("metrics:\n  acc: {min: 0.5}\n")
+    for command in ("report", "check"):
+        proc = run_cli(command, "--base", "HEAD", cwd=git_repo)
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        [line] = proc.stderr.strip().splitlines()
+        assert "metrics.json" in line and "dvc repro" in line

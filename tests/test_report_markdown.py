@@ -146,3 +146,19 @@ def test_resampled_grid_has_round_labels():
     grid = _numeric_grid(xs)
     assert len(grid) <= MAX_POINTS + 1 and grid[0] == 0 and grid[-1] == 1
     assert [round(g, 10) for g in grid[:3]] == [0, 0.05, 0.1]  # step 0.05, not 1/39
+
+
+def test_infinite_change_is_shown_as_infinity_not_nan():
+    import math
+
+    from ci_mlops.report import to_json
+
+    metrics = diff_metrics({"metrics.json": {"loss": 0.5, "acc": 0.9, "gap": 1.0}},
+                           {"metrics.json": {"loss": math.inf, "acc": -math.inf, "gap": math.nan}})
+    data = report(metrics=metrics, summary=summarize(metrics))
+    text = render_markdown(data)
+    assert "| loss | 0.5 | ∞ | ▲ ∞ | 🔵 changed |" in text
+    assert "| acc | 0.9 | -∞ | ▼ -∞ | 🔵 changed |" in text
+    assert "| gap | 1 | NaN | NaN |" in text  # a NaN change stays NaN
+    rows = {r["key"]: r for r in __import__("json").loads(to_json(data))["metrics"]}
+    assert rows["loss"]["change"] == "Infinity" and rows["acc"]["change"] == "-Infinity"

@@ -151,7 +151,7 @@ def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = N
                 raise UserError(missing_in_workspace(path))
             snap.missing.append(path)
             continue
-        snap.metrics[path] = _values(blob, path, label, "metrics", lambda data: metrics_values(data))
+        snap.metrics[path] = _values(blob, path, label, "metrics", metrics_values, as_written=True)
     for path, keys in params_decl.items():
         blob = blobs.get(path)
         if blob is None:
@@ -163,8 +163,9 @@ def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = N
     return snap
 
 
-def _values(blob: bytes, path: str, label: str, kind: str, convert: Any) -> dict[str, Any]:
+def _values(blob: bytes, path: str, label: str, kind: str, convert: Any, *,
+            as_written: bool = False) -> dict[str, Any]:
     try:
-        return convert(parse(blob, path))
+        return convert(parse(blob, path, as_written=as_written))
     except ParseError as exc:
         raise UserError(f"cannot read {kind} file {path} at {label}: {exc}") from exc

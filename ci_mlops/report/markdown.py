@@ -258,7 +258,7 @@ def _change(row: dict[str, Any]) -> str:
     change = row.get("change")
     if change is None or isinstance(change, bool) or row["status"] in ("new", "removed"):
         return ""
-    if isinstance(change, float) and not math.isfinite(change):
+    if isinstance(change, float) and math.isnan(change):
         return "NaN"
     arrow = "▲ " if change > 0 else "▼ " if change < 0 else ""
     pct = row.get("change_pct")

@@ -18,8 +18,13 @@ class ParseError(ValueError):
     """A file's content cannot be read; the message names the problem (not the file)."""
 
 
-def parse(data: bytes, path: str) -> Any:
-    """Decode and parse a file by its suffix; empty documents are ``{}`` as in DVC."""
+def parse(data: bytes, path: str, *, as_written: bool = False) -> Any:
+    """Decode and parse a file by its suffix; empty documents are ``{}`` as in DVC.
+
+    DVC also turns every other falsy document (``null``, ``[]``, ``0``) into ``{}``;
+    ``as_written`` keeps them (only a YAML file with no content at all is ``{}``), so a
+    metrics file holding ``null`` is an error rather than every metric "removed".
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -29,9 +34,10 @@ def parse(data: bytes, path: str) -> Any:
     suffix = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
     if suffix == "json":
         try:
-            return json.loads(text) or {}
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ParseError(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
+        return data if as_written else data or {}
     if suffix == "toml":
         import tomllib
 
@@ -39,7 +45,18 @@ def parse(data: bytes, path: str) -> Any:
             return tomllib.loads(text) or {}
         except tomllib.TOMLDecodeError as exc:
             raise ParseError(f"invalid TOML: {exc}") from exc
-    return _parse_yaml(text)
+    data = _parse_yaml(text)
+    if as_written and data is None and _has_content(text):
+        return None  # an explicit `null` / `~`, not an empty document
+    return data if as_written and data is not None else data or {}
+
+
+def _has_content(yaml_text: str) -> bool:
+    for line in yaml_text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and line not in ("---", "..."):
+            return True
+    return False
 
 
 def _parse_yaml(text: str) -> Any:
@@ -48,7 +65,7 @@ def _parse_yaml(text: str) -> Any:
     from ci_mlops.dvc_project import load_yaml
 
     try:
-        return load_yaml(text) or {}
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
@@ -59,6 +76,8 @@ def _parse_yaml(text: str) -> Any:
 
 
 def describe(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, bool):
@@ -106,7 +125,7 @@ def format_lists(value: Any) -> Any:
 
 
 def metrics_values(data: Any) -> dict[str, Any]:
-    """Parsed metrics file -> flat values. A top-level list or scalar is a :class:`ParseError`."""
+    """Parsed metrics file -> flat values. A top-level list, scalar or null is a :class:`ParseError`."""
     if not isinstance(data, dict):
         raise ParseError(f"expected a mapping of metric names to values, got {describe(data)}")
     return flatten(format_lists(extract_metrics(data)))
