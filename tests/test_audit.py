@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -120,6 +121,66 @@ def test_verify_downloads_from_the_release_and_catches_a_replaced_asset(repo):
         proc = audit(repo, "verify", "v1.0.0", env=env)
         assert proc.returncode == 1
         assert "tampering detected in v1.0.0: models/model.pkl: release asset model.pkl is 18 bytes" in proc.stderr
+
+
+def forge(repo: Path, tmp_path: Path, path: str, source: str) -> tuple[Path, Path]:
+    """A lineage whose only artifact is ``path`` (under the model's asset name), and that file posing as the model."""
+    lineage = json.loads((repo.parent / "release" / "lineage.json").read_text())
+    data = git_bytes(repo, f"v1.0.0:{path}") if source == "git" else (repo / path).read_bytes()
+    md5 = hashlib.md5(data).hexdigest()
+    if source == "dvc":
+        assert md5 in git(repo, "show", "v1.0.0:dvc.lock")  # a real, locked DVC output
+    lineage["artifacts"] = [{"path": path, "name": "model.pkl", "source": source, "md5": md5,
+                             "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}]
+    forged, model = tmp_path / "forged.json", tmp_path / "model.pkl"
+    forged.write_text(json.dumps(lineage))
+    model.write_bytes(data)
+    return forged, model
+
+
+def git_bytes(repo: Path, spec: str) -> bytes:
+    import subprocess
+
+    return subprocess.run(["git", "show", spec], cwd=repo, capture_output=True, check=True).stdout
+
+
+@pytest.mark.parametrize("path, source", [("params.yaml", "git"), ("eval/prc.csv", "dvc")])
+def test_verify_catches_a_lineage_that_passes_another_file_off_as_the_model(repo, tmp_path, path, source):
+    forged, model = forge(repo, tmp_path, path, source)
+    proc = audit(repo, "verify", "v1.0.0", "--lineage", str(forged), "--path", str(model))
+    assert proc.returncode == 1, proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert f"tampering detected in v1.0.0: artifacts: the lineage lists what v1.0.0 does not release: {path}" in last
+    assert "the lineage lacks: models/model.pkl" in last
+    assert f"ok    {path}" not in proc.stdout  # matching bytes of the wrong file prove nothing
+
+
+def test_verify_resolves_the_artifacts_from_the_config_at_the_tag(repo):
+    out = repo.parent / "release"
+    (repo / ".ci-mlops.yml").write_text(CONFIG + "deploy:\n  artifacts: [params.yaml]\n")  # not at the tag
+    proc = audit(repo, "verify", "v1.0.0", "--lineage", str(out / "lineage.json"), "--path", "models/model.pkl")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "artifacts: models/model.pkl: exactly what artifacts: in dvc.yaml at v1.0.0 releases" in proc.stdout
+    proc = run_cli("deploy", "--tag", "v1.0.0", "--target", "none", cwd=repo,
+                   env={"GITHUB_TOKEN": "", "CI_MLOPS_TOKEN": ""})
+    assert proc.returncode == 2
+    assert "deploy.artifacts in .ci-mlops.yml differs from .ci-mlops.yml at v1.0.0" in proc.stderr
+
+
+def test_verify_flags_an_unexpected_release_asset(repo):
+    with FakeGitHub() as gh:
+        env = gh.env(repo="o/r", token="t")
+        proc = run_cli("deploy", "--tag", "v1.0.0", cwd=repo, env={**env, "RUNNER_TEMP": str(repo.parent / "rt")})
+        assert proc.returncode == 0, proc.stderr
+        proc = audit(repo, "verify", "v1.0.0", env=env)
+        assert proc.returncode == 0 and "ok    release assets: only the artifacts" in proc.stdout, proc.stdout
+        (release,) = gh.releases("o/r")
+        GitHubClient(gh.api_url, "t", sleep=lambda s: None).upload_asset(
+            release["upload_url"], "model-fast.pkl", b"a backdoored model", "application/octet-stream")
+        proc = audit(repo, "verify", "v1.0.0", env=env)
+        assert proc.returncode == 1
+        assert ("tampering detected in v1.0.0: release assets: unexpected asset(s) model-fast.pkl: "
+                "neither an artifact of v1.0.0 nor model-card.md / lineage.json") in proc.stderr
 
 
 def test_log_lists_each_model_with_versions_stages_and_key_metrics(repo):

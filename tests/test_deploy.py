@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from ci_mlops.deploy.release import MARKER
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import ROOT, run_cli
 from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, metrics_commit
@@ -134,7 +135,7 @@ def test_failed_upload_leaves_a_draft_and_says_how_to_finish(repo, gh):
 
 def test_existing_asset_with_different_content_is_refused_not_overwritten(repo, gh):
     gh.add_repo("o/r")
-    release = gh.add_release("o/r", "v1.0.0", draft=True)
+    release = gh.add_release("o/r", "v1.0.0", draft=True, body=MARKER)  # an earlier run's draft, then tampered with
     GitHubClient(gh.api_url, "t", sleep=lambda s: None).upload_asset(
         release["upload_url"], "model.pkl", b"someone else's model", "application/octet-stream")
     proc = deploy(repo, gh, "--tag", "v1.0.0")
@@ -142,6 +143,29 @@ def test_existing_asset_with_different_content_is_refused_not_overwritten(repo, 
     last = proc.stderr.strip().splitlines()[-1]
     assert "already has an asset 'model.pkl' with different content" in last and "not overwritten" in last
     assert assets_of(gh, "v1.0.0") == {"model.pkl": b"someone else's model"}
+
+
+def test_a_hand_made_release_is_refused_unless_adopted(repo, gh):
+    gh.add_repo("o/r")
+    gh.add_release("o/r", "v1.0.0", name="Hand-written 1.0", body="Carefully written by a human")
+    gh.clear_log()
+    proc = deploy(repo, gh, "--tag", "v1.0.0")
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "release v1.0.0 already exists and was not made by ci-mlops" in last and "--adopt-release" in last
+    assert "finishing it" not in proc.stderr
+    release = release_of(gh, "v1.0.0")
+    assert (release["name"], release["body"]) == ("Hand-written 1.0", "Carefully written by a human")
+    assert assets_of(gh, "v1.0.0") == {} and not [r for r in gh.requests if r.is_write]
+
+    proc = deploy(repo, gh, "--tag", "v1.0.0", "--adopt-release")
+    assert proc.returncode == 0, proc.stderr
+    assert "adopting release v1.0.0 (published)" in proc.stderr
+    release = release_of(gh, "v1.0.0")
+    assert release["name"] == "clf v1.0.0" and release["body"].startswith(MARKER)
+    assert sorted(assets_of(gh, "v1.0.0")) == ["lineage.json", "model-card.md", "model.pkl"]
+    proc = deploy(repo, gh, "--tag", "v1.0.0")  # now it is ci-mlops's own: a plain re-run finishes it
+    assert proc.returncode == 0 and "kept 3" in proc.stdout
 
 
 def test_registry_tag_diffs_against_the_previous_version_and_stage_tag_picks_environment(repo, gh, tmp_path):

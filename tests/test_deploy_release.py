@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_mlops.deploy.release import Asset, AssetConflict, Releases
+from ci_mlops.deploy.release import MARKER, Asset, AssetConflict, ForeignRelease, Releases
 from ci_mlops.github.client import GitHubClient
 from tests.fake_github import FakeGitHub
 
@@ -43,7 +43,7 @@ def test_enterprise_prefix_rate_limit_and_upload_host(ghes, tmp_path):
 
 
 def test_drafts_are_found_even_when_lookup_by_tag_misses(ghes, tmp_path):
-    ghes.add_release("o/r", "v1.0.0", draft=True)
+    ghes.add_release("o/r", "v1.0.0", draft=True, body=MARKER + "\nnotes")  # a draft an earlier run left
     ghes.fail(404, method="GET", path=r"/releases/tags/")  # github.com does not return drafts by tag
     pub = releases_for(ghes)
     assert pub.find("v1.0.0")["draft"] is True
@@ -63,3 +63,27 @@ def test_conflict_is_detected_before_any_upload(ghes, tmp_path):
     assert "'a.bin' with different content" in info.value.message
     assert "the release stays a draft" in info.value.message
     assert not [r for r in ghes.requests if r.is_write]
+
+
+def test_the_marker_leads_every_body_and_survives_clipping(ghes, tmp_path):
+    pub = releases_for(ghes)
+    pub.publish("v1.0.0", title="t", body="x" * 200_000, prerelease=False, draft=True,
+                assets=[asset(tmp_path, "a.bin", b"1")])
+    (release,) = ghes.releases("o/r")
+    assert release["body"].startswith(MARKER + "\n") and len(release["body"]) <= 125_000
+
+
+@pytest.mark.parametrize("draft", [False, True])
+def test_a_release_someone_else_made_is_refused_before_any_write(ghes, tmp_path, draft):
+    ghes.add_release("o/r", "v1.0.0", name="Hand-written", body="by a person", draft=draft)
+    ghes.clear_log()
+    with pytest.raises(ForeignRelease) as info:
+        releases_for(ghes).publish("v1.0.0", title="t", body="b", prerelease=False, draft=False,
+                                   assets=[asset(tmp_path, "a.bin", b"1")])
+    assert "not made by ci-mlops" in info.value.message and "--adopt-release" in info.value.message
+    assert "re-run `ci-mlops deploy" not in info.value.message  # no "how to finish" note: there is nothing to finish
+    assert not [r for r in ghes.requests if r.is_write]
+    outcome = releases_for(ghes).publish("v1.0.0", title="t", body="b", prerelease=False, draft=False,
+                                         assets=[asset(tmp_path, "a.bin", b"1")], adopt=True)
+    (release,) = ghes.releases("o/r")
+    assert outcome.uploaded == ["a.bin"] and release["name"] == "t" and release["body"] == MARKER + "\nb"

@@ -28,11 +28,16 @@ TARGET_CHOICES = ("github-release", "docker", "custom", "none")
 @click.option("--repo", "repo_opt", metavar="OWNER/NAME", help="GitHub repository. Default: GITHUB_REPOSITORY.")
 @click.option("--write-dockerfile", is_flag=True,
               help="docker target: write a minimal Dockerfile (deploy.docker.dockerfile) when there is none.")
+@click.option("--adopt-release", is_flag=True,
+              help="github-release target: take over a release for the tag that ci-mlops did not create (one "
+                   "made by hand): its title and notes are replaced and the release files attached. Without "
+                   "it such a release is refused and left untouched.")
 @click.option("--build/--no-build", "build", default=None,
               help="docker target: run docker build/push here. Default: yes outside GitHub Actions, no inside "
                    "(the workflow passes the step outputs to docker/build-push-action).")
 def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: bool, output_dir: Path | None,
-            config_path: Path | None, repo_opt: str | None, write_dockerfile: bool, build: bool | None) -> None:
+            config_path: Path | None, repo_opt: str | None, write_dockerfile: bool, build: bool | None,
+            adopt_release: bool) -> None:
     """Release the model for a version tag, with a model card and a lineage record.
 
     TAG is vX.Y.Z (SemVer), NAME@vX.Y.Z (register a version of model NAME) or
@@ -45,7 +50,8 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
     remote when missing, and the metric gates are re-run for the tagged commit; a
     failing gate stops the release (exit 1). Re-running a tag finishes its release:
     assets already uploaded with the same content are kept, different content is
-    refused and never overwritten.
+    refused and never overwritten. A release for the tag that ci-mlops did not
+    create is refused (exit 2) unless --adopt-release.
 
     \b
     Step outputs: tag, model, version, stage, environment, prerelease, release,
@@ -100,7 +106,8 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
 
     outputs = facts.bundle_outputs(bundle)
     outputs.update(publish.publish(bundle, config, ctx, root, target, dry_run=dry_run,
-                                   write_dockerfile=write_dockerfile, build=build, echo=click.echo, log=log))
+                                   write_dockerfile=write_dockerfile, build=build, echo=click.echo, log=log,
+                                   adopt_release=adopt_release))
     click.echo(f"model card: {bundle.paths['card']}")
     click.echo(f"lineage:    {bundle.paths['lineage']}")
     for key, value in outputs.items():

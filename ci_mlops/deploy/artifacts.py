@@ -74,6 +74,40 @@ def resolve_paths(project: Any, config: Any, tag: Any) -> tuple[list[str], str]:
     )
 
 
+def config_at(reader: Any, commit: str, rev_label: str) -> Any:
+    """``.ci-mlops.yml`` as committed at the tag (defaults when there is none).
+
+    What a tag releases is decided by the tag alone, so ``deploy`` and ``audit verify``
+    resolve the same artifacts whatever the checkout's config says.
+    """
+    from ci_mlops.config import CONFIG_NAME, parse_config
+
+    blob = reader.read(commit, CONFIG_NAME)
+    if blob is None:
+        return parse_config("")
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArtifactError(f"{CONFIG_NAME} at {rev_label}: not UTF-8 text") from exc
+    return parse_config(text, Path(f"{CONFIG_NAME} at {rev_label}"))
+
+
+def expected_at(project: Any, config: Any, tag: Any, tracked: set[str], reader: Any, commit: str,
+                rev_label: str) -> tuple[dict[str, tuple[str, str]], str]:
+    """path -> (source, md5) of everything ``tag`` releases, git files hashed too; and where the list came from."""
+    paths, origin = resolve_paths(project, config, tag)
+    expected = expected_hashes(paths, project, tracked, rev_label)
+    out: dict[str, tuple[str, str]] = {}
+    for path, (source, md5) in expected.items():
+        if md5 is None:
+            blob = reader.read(commit, path)
+            if blob is None:
+                raise ArtifactError(f"{path}: not a file in git at {rev_label}")
+            md5 = hashlib.md5(blob).hexdigest()
+        out[path] = (source, md5)
+    return out, origin
+
+
 def _named_artifact(project: Any, tag: Any) -> dict[str, Any] | None:
     for key in (tag.artifact, tag.name):
         spec = project.artifacts.get(key)

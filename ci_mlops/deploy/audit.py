@@ -2,8 +2,12 @@
 
 ``verify_release`` checks three things against each other: the artifact bytes
 (downloaded from the release or given locally), the lineage record, and what git
-says about the tag (its commit and ``dvc.lock`` there). Each check is one finding
-``{"subject", "ok", "message"}``; the command turns the first failure into exit 1.
+says about the tag (its commit and ``dvc.lock`` there). Which files are the release
+is never taken from the lineage: it is resolved at the tag exactly as ``deploy``
+resolves it (``.ci-mlops.yml``, ``dvc.yaml`` and ``dvc.lock`` at the tagged commit),
+so a forged record cannot pass another file off as the model. Each check is one
+finding ``{"subject", "ok", "message"}``; the command turns the first failure into
+exit 1.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ def tampering(tag: str, findings: list[dict[str, Any]]) -> str | None:
 def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path: Path | None,
                    ctx: Any) -> list[dict[str, Any]]:
     """All findings for ``tag_text``; UserError when the inputs themselves are unusable."""
+    from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
+    from ci_mlops.deploy.bundle import pipeline_inputs
     from ci_mlops.dvc_project import load_project
     from ci_mlops.git import BlobReader
 
@@ -87,38 +93,94 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
 
     with BlobReader(repo.root) as reader:
         project = load_project(repo.root, rev=commit, reader=reader)
-        local = _match_paths(paths, lineage["artifacts"])
-        for art in lineage["artifacts"]:
-            subject = art["path"]
-            if art.get("source", "dvc") == "git":
-                blob = reader.read(commit, art["path"])
-                locked = hashlib.md5(blob).hexdigest() if blob is not None else None
-                where = "git"
-            else:
-                locked = project.out_md5(art["path"])
-                where = "dvc.lock"
-            findings.append(finding(subject, locked == art["md5"],
-                                    f"md5 {art['md5']} matches {where} at {tag.raw}" if locked == art["md5"] else
-                                    f"lineage md5 {art['md5']} but {where} at {tag.raw} has {locked or 'no entry'}"))
-            if art["path"] in local:
-                data = local[art["path"]].read_bytes()
-                origin = str(local[art["path"]])
-            elif paths:
-                continue  # only the given files are checked
-            else:
-                asset = releases.read_asset(release, art.get("name") or Path(art["path"]).name)
-                if asset is None:
-                    findings.append(finding(subject, False, f"asset '{art.get('name')}' is missing from the release"))
-                    continue
-                data, origin = asset, f"release asset {art.get('name')}"
-            findings.extend(_compare_bytes(subject, data, art, origin))
+        tracked = set(repo.ls_files(commit))
+        try:
+            expected, origin = expected_at(project, config_at(reader, commit, tag.raw), tag, tracked, reader,
+                                           commit, tag.raw)
+        except UserError as exc:
+            return [*findings, finding("artifacts", False, f"cannot tell what {tag.raw} releases: {exc.message}")]
+    names = asset_names(list(expected))
+    findings.append(_artifact_set(lineage["artifacts"], expected, origin, tag.raw))
 
-        for dep in lineage.get("data", []):
+    local = _match_paths(paths, [{"path": p, "name": n} for p, n in names.items()])
+    for art in lineage["artifacts"]:
+        subject = art["path"]
+        if subject not in expected:
+            continue  # named by the artifact-set finding; its bytes prove nothing
+        source, locked = expected[subject]
+        where = "git" if source == "git" else "dvc.lock"
+        if art.get("source", "dvc") != source or art.get("name") != names[subject]:
+            findings.append(finding(subject, False, f"the lineage records it as {art.get('source', 'dvc')} asset "
+                                                    f"'{art.get('name')}', {tag.raw} releases it as {source} asset "
+                                                    f"'{names[subject]}'"))
+            continue
+        findings.append(finding(subject, locked == art["md5"],
+                                f"md5 {art['md5']} matches {where} at {tag.raw}" if locked == art["md5"] else
+                                f"lineage md5 {art['md5']} but {where} at {tag.raw} has {locked}"))
+        if subject in local:
+            data, origin_label = local[subject].read_bytes(), str(local[subject])
+        elif paths:
+            continue  # only the given files are checked
+        else:
+            asset = releases.read_asset(release, names[subject])
+            if asset is None:
+                findings.append(finding(subject, False, f"asset '{names[subject]}' is missing from the release"))
+                continue
+            data, origin_label = asset, f"release asset {names[subject]}"
+        findings.extend(_compare_bytes(subject, data, art, origin_label))
+
+    data_deps, code_deps = pipeline_inputs(project, tracked, set(expected))
+    for key, deps in (("data", data_deps), ("code", code_deps)):
+        recorded = lineage.get(key) or []
+        want = {d["path"] for d in deps}
+        have = {d["path"] for d in recorded}
+        if want != have:
+            findings.append(finding(key, False, _set_difference(
+                have, want, f"not a dvc.lock input at {tag.raw}", f"dvc.lock inputs at {tag.raw} missing from the lineage")))
+        for dep in recorded:
             locked = project.lock_deps.get(dep["path"], {}).get("md5")
             findings.append(finding(dep["path"], locked == dep["md5"],
-                                    "data md5 matches dvc.lock" if locked == dep["md5"] else
+                                    f"{key} md5 matches dvc.lock" if locked == dep["md5"] else
                                     f"lineage md5 {dep['md5']} but dvc.lock at {tag.raw} has {locked or 'no entry'}"))
+
+    if release is not None:
+        findings.append(_release_assets(releases.assets(release), set(names.values()), tag.raw))
     return findings
+
+
+RELEASE_FILES = ("model-card.md", "lineage.json")
+
+
+def _artifact_set(recorded: list[dict[str, Any]], expected: dict[str, Any], origin: str, tag: str) -> dict[str, Any]:
+    """The lineage must list exactly the artifacts the tag releases, each once."""
+    paths = [a["path"] for a in recorded]
+    twice = sorted({p for p in paths if paths.count(p) > 1})
+    if twice:
+        return finding("artifacts", False, f"the lineage lists {', '.join(twice)} more than once")
+    if set(paths) != set(expected):
+        return finding("artifacts", False, _set_difference(
+            set(paths), set(expected), f"the lineage lists what {tag} does not release",
+            f"{tag} releases ({origin} at the tag), the lineage lacks"))
+    return finding("artifacts", True, f"{', '.join(sorted(expected))}: exactly what {origin} at {tag} releases")
+
+
+def _set_difference(have: set[str], want: set[str], extra: str, missing: str) -> str:
+    parts = []
+    if have - want:
+        parts.append(f"{extra}: {', '.join(sorted(have - want))}")
+    if want - have:
+        parts.append(f"{missing}: {', '.join(sorted(want - have))}")
+    return "; ".join(parts)
+
+
+def _release_assets(assets: list[dict[str, Any]], artifact_names: set[str], tag: str) -> dict[str, Any]:
+    """A release holds the artifacts, model-card.md and lineage.json, nothing else."""
+    allowed = artifact_names | set(RELEASE_FILES)
+    extra = sorted(a.get("name", "") for a in assets if a.get("name") not in allowed)
+    if extra:
+        return finding("release assets", False, f"unexpected asset(s) {', '.join(extra)}: neither an artifact of "
+                                                f"{tag} nor {' / '.join(RELEASE_FILES)}")
+    return finding("release assets", True, "only the artifacts, model-card.md and lineage.json")
 
 
 def _compare_bytes(subject: str, data: bytes, art: dict[str, Any], origin: str) -> list[dict[str, Any]]:
@@ -134,7 +196,7 @@ def _compare_bytes(subject: str, data: bytes, art: dict[str, Any], origin: str) 
 
 
 def _match_paths(paths: list[Path], artifacts: list[dict[str, Any]]) -> dict[str, Path]:
-    """Map each given file to the lineage artifact with the same asset name, path or file name."""
+    """Map each given file to the released artifact with the same asset name, path or file name."""
     out: dict[str, Path] = {}
     for path in paths:
         match = [a for a in artifacts if path.name == a.get("name") or path.as_posix().endswith(a["path"])]

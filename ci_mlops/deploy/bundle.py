@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.deploy import lineage as lineage_mod
-from ci_mlops.deploy.artifacts import Artifact, expected_hashes, materialize, resolve_paths
+from ci_mlops.config import CONFIG_NAME
+from ci_mlops.deploy.artifacts import Artifact, config_at, expected_at, materialize
 from ci_mlops.deploy.model_card import render_model_card
 from ci_mlops.deploy.tags import REGISTER, STAGE, VERSION, Tag, parse_tag, version_key
 from ci_mlops.errors import UserError
@@ -150,9 +151,12 @@ def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str
     with BlobReader(root) as reader:
         project = load_project(root, rev=commit, reader=reader)
         tracked = set(repo.ls_files(commit))
-        paths, origin = resolve_paths(project, config, tag)
-        log(f"artifacts ({origin}): {', '.join(paths)}")
-        expected = expected_hashes(paths, project, tracked, label)
+        tag_config = config_at(reader, commit, label)
+        if (config.get("deploy", "artifacts") or None) != (tag_config.get("deploy", "artifacts") or None):
+            raise UserError(f"deploy.artifacts in {config.display_path} differs from {CONFIG_NAME} at {label}; "
+                            "a release ships what the tag says: commit the change and tag again")
+        expected, origin = expected_at(project, tag_config, tag, tracked, reader, commit, label)
+        log(f"artifacts ({origin}): {', '.join(expected)}")
         artifacts = materialize(root, expected, commit=commit, at_head=at_head, staging=out_dir / "files",
                                 reader=reader, rev_label=label)
 
@@ -171,14 +175,7 @@ def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str
         for row in report.get("params", []):
             if row.get("head") is not None:
                 params.setdefault(row["file"], {})[row["key"]] = row["head"]
-    data, code = [], []
-    for path, info in sorted(project.lock_deps.items()):
-        if not info.get("md5"):
-            continue
-        entry = {"path": path, **{k: info[k] for k in ("md5", "size", "nfiles") if k in info}}
-        if path in expected:  # the released model itself, when a later stage reads it
-            continue
-        (code if path in tracked else data).append(entry)
+    data, code = pipeline_inputs(project, tracked, set(expected))
 
     record = lineage_mod.build_lineage(
         tag=tag.raw, version=version, model=model, stage=tag.stage, commit=commit,
@@ -196,6 +193,17 @@ def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str
     bundle.card = render_card(bundle, config, server_url=server_url)
     bundle.write()
     return bundle
+
+
+def pipeline_inputs(project: Any, tracked: set[str], released: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The lineage's ``data`` (DVC-tracked) and ``code`` (git-tracked) entries: hashed ``dvc.lock`` deps."""
+    data, code = [], []
+    for path, info in sorted(project.lock_deps.items()):
+        if not info.get("md5") or path in released:  # the released model itself, when a later stage reads it
+            continue
+        entry = {"path": path, **{k: info[k] for k in ("md5", "size", "nfiles") if k in info}}
+        (code if path in tracked else data).append(entry)
+    return data, code
 
 
 def render_card(bundle: Bundle, config: Any, *, server_url: str, lineage: dict[str, Any] | None = None) -> str:

@@ -32,10 +32,11 @@ def default_out_dir(tag: str, env: Mapping[str, str] | None = None) -> Path:
 
 
 def publish(bundle: Bundle, config: Any, ctx: Any, root: Path, target: str, *, dry_run: bool,
-            write_dockerfile: bool, build: bool | None, echo: Echo, log: Echo) -> dict[str, str]:
+            write_dockerfile: bool, build: bool | None, echo: Echo, log: Echo,
+            adopt_release: bool = False) -> dict[str, str]:
     """Publish to ``target``; the target's step outputs (none for ``custom`` and ``none``)."""
     if target == "github-release":
-        return github_release(bundle, config, ctx, dry_run=dry_run, echo=echo, log=log)
+        return github_release(bundle, config, ctx, dry_run=dry_run, echo=echo, log=log, adopt=adopt_release)
     if target == "docker":
         return docker(bundle, config, ctx, root, dry_run=dry_run, write_dockerfile=write_dockerfile, build=build,
                       echo=echo)
@@ -59,8 +60,10 @@ def release_assets(bundle: Bundle) -> list[Asset]:
     return assets
 
 
-def github_release(bundle: Bundle, config: Any, ctx: Any, *, dry_run: bool, echo: Echo, log: Echo) -> dict[str, str]:
-    """Create or finish the GitHub Release of the tag; refuse when an existing one holds other content."""
+def github_release(bundle: Bundle, config: Any, ctx: Any, *, dry_run: bool, echo: Echo, log: Echo,
+                   adopt: bool = False) -> dict[str, str]:
+    """Create or finish the GitHub Release of the tag; refuse when an existing one holds other content
+    or was not made by ci-mlops (unless ``adopt``)."""
     from ci_mlops.deploy import bundle as bundle_mod
     from ci_mlops.deploy.release import AssetConflict, Releases, lineage_from_release
 
@@ -85,7 +88,7 @@ def github_release(bundle: Bundle, config: Any, ctx: Any, *, dry_run: bool, echo
                 f"(commit {str(earlier.get('commit'))[:12]} or different artifact hashes); nothing was changed: "
                 "delete the release on GitHub and re-run, or release a new tag")
     outcome = releases.publish(bundle.tag.raw, title=bundle.title, body=bundle.notes, prerelease=prerelease,
-                               draft=draft, assets=release_assets(bundle), release=existing)
+                               draft=draft, assets=release_assets(bundle), release=existing, adopt=adopt)
     state = "published" if outcome.published else "saved as a draft"
     kept = f", kept {len(outcome.kept)} already uploaded" if outcome.kept else ""
     echo(f"release {bundle.tag.raw} {state}: {outcome.url} (uploaded {len(outcome.uploaded)} asset(s){kept})")

@@ -3,7 +3,9 @@
 A release is created as a draft, its assets are uploaded through the
 ``upload_url`` the API returns (a different host on github.com; GitHub
 Enterprise Server works unchanged), and only then is it published. Re-running
-the same tag finds the release by its tag and finishes it: an asset already
+the same tag finds the release by its tag and finishes it (only a release ci-mlops
+made: its notes start with :data:`MARKER` or it has a lineage.json; one a person
+made is refused unless adopted explicitly): an asset already
 there with the same name and content is kept, a missing or half-uploaded one is
 uploaded, and one with different content stops the run with a clear message; it
 is never overwritten. When a step fails, the error says what was done and how to
@@ -44,6 +46,25 @@ class Asset:
 
 class AssetConflict(UserError):
     """The release already has an asset of that name with different content (exit 2)."""
+
+
+class ForeignRelease(UserError):
+    """A release for the tag exists and ci-mlops did not make it (exit 2)."""
+
+
+# Written into every release body ci-mlops creates, so a re-run can tell its own draft
+# (created, crashed before any upload) from a release a person wrote by hand.
+MARKER = "<!-- ci-mlops:release -->"
+
+
+def marked(body: str) -> str:
+    """``body`` with the ownership marker as its first line (once)."""
+    return body if body.startswith(MARKER) else f"{MARKER}\n{body}"
+
+
+def made_by_ci_mlops(release: dict[str, Any], asset_names: set[str]) -> bool:
+    """Whether ci-mlops created ``release``: its marker is in the body, or it carries an uploaded lineage.json."""
+    return MARKER in (release.get("body") or "") or "lineage.json" in asset_names
 
 
 @dataclass
@@ -98,12 +119,18 @@ class Releases:
         return None
 
     def publish(self, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
-                assets: list[Asset], release: dict[str, Any] | None = None) -> Outcome:
-        """Create or finish the release for ``tag`` with exactly ``assets``; see the module docstring."""
+                assets: list[Asset], release: dict[str, Any] | None = None, adopt: bool = False) -> Outcome:
+        """Create or finish the release for ``tag`` with exactly ``assets``; see the module docstring.
+
+        An existing release that ci-mlops did not create is refused (:class:`ForeignRelease`)
+        unless ``adopt``: then its title and notes are replaced and the assets added.
+        """
         outcome = Outcome()
         try:
-            self._publish(outcome, tag, title=title, body=_clip(body), prerelease=prerelease, draft=draft,
-                          assets=assets, release=release)
+            self._publish(outcome, tag, title=title, body=_clip(marked(body)), prerelease=prerelease, draft=draft,
+                          assets=assets, release=release, adopt=adopt)
+        except ForeignRelease:
+            raise  # nothing was done; the progress note would only mislead
         except CiMlopsError as exc:  # keep the type (and exit code), add what was done and how to finish
             exc.message = f"{exc.message} [{_progress(outcome, tag, draft)}]"
             exc.args = (exc.message,)
@@ -111,7 +138,7 @@ class Releases:
         return outcome
 
     def _publish(self, outcome: Outcome, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
-                 assets: list[Asset], release: dict[str, Any] | None) -> None:
+                 assets: list[Asset], release: dict[str, Any] | None, adopt: bool) -> None:
         from ci_mlops.github.client import ApiError
 
         release = release or self.find(tag)
@@ -127,11 +154,20 @@ class Releases:
                 release = self.find(tag)
                 if release is None:
                     raise
-        else:
-            self.log(f"found release {tag} ({'draft' if release.get('draft') else 'published'}); finishing it")
-        outcome.release = release
-
         existing = {a["name"]: a for a in self.assets(release)}
+        if not outcome.created:
+            uploaded = {n for n, a in existing.items() if a.get("state", "uploaded") == "uploaded"}
+            state = "draft" if release.get("draft") else "published"
+            if made_by_ci_mlops(release, uploaded):
+                self.log(f"found release {tag} ({state}); finishing it")
+            elif adopt:
+                self.log(f"adopting release {tag} ({state}), which ci-mlops did not create (--adopt-release)")
+            else:
+                raise ForeignRelease(
+                    f"release {tag} already exists and was not made by ci-mlops (no lineage.json asset, no "
+                    "ci-mlops marker in its notes); nothing was changed: delete it on GitHub and re-run, or re-run "
+                    "with --adopt-release to let ci-mlops replace its title and notes and attach the release files")
+        outcome.release = release
         # Check every asset before uploading any, so a conflict changes nothing.
         plan: list[Asset] = []
         for asset in assets:
