@@ -176,7 +176,7 @@ def _rows(frame: "pd.DataFrame", spec: dict[str, Any], name: str) -> dict[str, A
                                       f"max {high}" if high is not None else "") if x)
     verb = "within" if ok else "outside"
     return _result(name, "rows", None, ok, {k: v for k, v in spec.items()}, n, 0, [],
-                   f"{n} rows ({verb} {bounds})")
+                   f"{_n(n)} ({verb} {bounds})")
 
 
 def _duplicates(frame: "pd.DataFrame", bound: int, name: str) -> dict[str, Any]:
@@ -378,13 +378,35 @@ def cached_file(root: Path, path: str) -> Path | None:
 def dvc_pull(root: Path, path: str) -> None:
     import sys
 
+    from ci_mlops.report.collect import default_remote
+
     # DVC is a dependency of ci-mlops, so it runs under the same interpreter even off PATH.
     proc = subprocess.run([sys.executable, "-m", "dvc", "pull", path], cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
-        lines = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")] or \
-            [line for line in proc.stderr.splitlines() if line.strip()]
         raise UserError(f"{path}: not in the workspace or the DVC cache, and `dvc pull {path}` failed: "
-                        f"{lines[0].strip() if lines else f'exit {proc.returncode}'}")
+                        f"{pull_problem(proc.stderr, path, default_remote(root), proc.returncode)}")
+
+
+def pull_problem(stderr: str, path: str, remote: str | None = None, returncode: int = 1) -> str:
+    """What went wrong in a failed ``dvc pull``, in one line, with the fix.
+
+    DVC's own last line for data missing everywhere ("Checkout failed for following
+    targets:") names neither the file nor what to do about it.
+    """
+    if "no default remote" in stderr or "No remote provided" in stderr:
+        return "no DVC remote is configured; add one (`dvc remote add -d NAME URL`) and `dvc push` the data to it"
+    if "Missing cache files" in stderr or "Checkout failed" in stderr:
+        name = f"the DVC remote '{remote}'" if remote else "the DVC remote"
+        return (f"{name} does not have {path} (or this step cannot read it); run `dvc push` where it was "
+                "produced, and give this step the remote's credentials")
+    lines = stderr.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("ERROR"):
+            text = line.removeprefix("ERROR:").strip()
+            tail = [x.strip() for x in lines[index + 1:index + 3] if x.strip() and not x.strip().startswith("<http")]
+            return f"{text} {' '.join(tail)}".strip() if text.endswith(":") else text
+    rest = [line.strip() for line in lines if line.strip()]
+    return rest[0] if rest else f"exit {returncode}"
 
 
 def _cache_path(root: Path, md5: str) -> Path:

@@ -166,7 +166,7 @@ def _judge_drop(key: str, file: str | None, metric: str, rule: str, bound: float
     word = "dropped" if direction == "higher" else "rose"
     if rule == "max_drop":
         ok = worsening <= bound + _EPS
-        amount = _fmt(max(worsening, 0.0))
+        amount = _amount(max(worsening, 0.0), bound, ok, _change_text)
         shown = _fmt(bound)
     else:
         if base == 0:
@@ -174,7 +174,7 @@ def _judge_drop(key: str, file: str | None, metric: str, rule: str, bound: float
         else:
             pct = worsening / abs(base) * 100.0
         ok = pct <= bound + _EPS
-        amount = f"{_fmt(max(pct, 0.0))}%"
+        amount = f"{_amount(max(pct, 0.0), bound, ok, _pct_text)}%"
         shown = f"{_fmt(bound)}%"
     if worsening <= 0:
         message = f"{_fmt(head)} vs base {_fmt(base)}: no worsening ({rule} {shown})"
@@ -191,6 +191,24 @@ def _result(key: str, file: str | None, metric: str, rule: str, bound: Any, valu
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def _amount(value: float, bound: float, ok: bool, text: Any) -> str:
+    """``value`` as the report's change columns show it; more digits when rounding would hide why a gate failed."""
+    short = text(value)
+    if not ok and math.isfinite(value) and float(short) <= bound:
+        return _fmt(value)
+    return short
+
+
+def _change_text(value: float) -> str:
+    """An absolute change, with the Markdown report's precision (4 significant digits)."""
+    return "inf" if math.isinf(value) else f"{value:.4g}"
+
+
+def _pct_text(value: float) -> str:
+    """A percentage, with the Markdown report's precision (2 decimals, trailing zeros dropped)."""
+    return "inf" if math.isinf(value) else f"{round(value, 2):g}"
 
 
 def _fmt(value: Any) -> str:

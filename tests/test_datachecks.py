@@ -64,6 +64,8 @@ def test_all_passing(people):
 
 def test_rows_bounds():
     frame = pd.DataFrame({"a": range(5)})
+    assert one(check_frame(frame.head(1), {"rows": {"min": 5}}, name="f"), "rows")["message"] == "1 row (outside min 5)"
+    assert one(check_frame(frame, {"rows": {"min": 5}}, name="f"), "rows")["message"] == "5 rows (within min 5)"
     assert not one(check_frame(frame, {"rows": {"min": 10}}, name="f"), "rows")["passed"]
     assert not one(check_frame(frame, {"rows": {"max": 4}}, name="f"), "rows")["passed"]
     assert one(check_frame(frame, {"rows": {"min": 5, "max": 5}}, name="f"), "rows")["passed"]
@@ -256,3 +258,32 @@ def test_pulls_from_the_remote_when_not_cached(dvc_repo: Path, tmp_path: Path):
     shutil.rmtree(tmp_path / "remote")  # copy_repo points the copy at its own remote
     with pytest.raises(UserError, match=r"^data/raw\.csv: not in the workspace or the DVC cache, and `dvc pull.*failed"):
         load_data(repo, "data/raw.csv")
+
+
+def test_data_missing_everywhere_says_which_file_and_how_to_fix(dvc_repo: Path, tmp_path: Path):
+    from dvc_factory import copy_repo
+
+    repo = copy_repo(dvc_repo, tmp_path / "repo")
+    (repo / "data" / "raw.csv").unlink()
+    shutil.rmtree(repo / ".dvc" / "cache")
+    shutil.rmtree(tmp_path / "remote")
+    with pytest.raises(UserError) as info:
+        load_data(repo, "data/raw.csv")
+    message = info.value.message
+    assert "\n" not in message and not message.endswith(":"), message  # not DVC's "Checkout failed for ...:"
+    assert "the DVC remote 'local' does not have data/raw.csv" in message and "`dvc push`" in message, message
+
+    (repo / ".dvc" / "config").write_text("[core]\n    autostage = true\n")
+    with pytest.raises(UserError, match=r"failed: no DVC remote is configured; add one \(`dvc remote add -d"):
+        load_data(repo, "data/raw.csv")
+
+
+@pytest.mark.parametrize("stderr, expected", [
+    ("ERROR: failed to pull data from the cloud - Access denied\n", "failed to pull data from the cloud - Access denied"),
+    ("ERROR: unexpected error - these:\nfoo\n<https://error.dvc.org/x>\n", "unexpected error - these: foo"),
+    ("", "exit 1"),
+])
+def test_pull_problem_keeps_other_dvc_errors(stderr, expected):
+    from ci_mlops.datachecks import pull_problem
+
+    assert pull_problem(stderr, "d.csv") == expected

@@ -136,3 +136,25 @@ def test_max_drop_is_symmetric_in_direction(base, delta, bound):
     assert worse_higher["passed"] == (delta <= bound)
     # better never fails
     assert gates({"acc": {"max_drop": bound}}, [row("acc", base + delta, base=base)])[0]["passed"]
+
+
+def test_drop_messages_use_the_report_precision():
+    from ci_mlops.report import render_markdown
+    from ci_mlops.report.diff import diff_metrics, summarize
+
+    rows = diff_metrics({"m.json": {"acc": 0.874}}, {"m.json": {"acc": 0.8}})
+    out = by_rule(evaluate_gates({"metrics": {"acc": {"max_drop_pct": 5, "max_drop": 0.01}}}, {"metrics": rows}))
+    assert out["max_drop_pct"]["message"] == "dropped 8.47%: 0.874 -> 0.8 (over max_drop_pct 5%)"
+    assert out["max_drop"]["message"] == "dropped 0.074: 0.874 -> 0.8 (over max_drop 0.01)"
+    table = render_markdown({"metrics": rows, "params": [], "plots": [], "summary": summarize(rows)})
+    assert "(-8.47%)" in table and "-0.074" in table  # the same numbers as the gate messages
+
+
+def test_drop_message_keeps_digits_that_explain_a_failure():
+    # Rounded to the report's precision, 5.001% would read "dropped 5% (over max_drop_pct 5%)".
+    out = gates({"acc": {"max_drop_pct": 5}}, [row("acc", 0.94999, base=1.0)])
+    assert not out[0]["passed"] and "dropped 5.001%" in out[0]["message"]
+    out = gates({"acc": {"max_drop": 0.01}}, [row("acc", 0.98999, base=1.0)])
+    assert not out[0]["passed"] and "dropped 0.01001:" in out[0]["message"]
+    out = gates({"acc": {"max_drop": 0.1}}, [row("acc", 0.5, base=1.0)])
+    assert "dropped 0.5:" in out[0]["message"]
