@@ -26,13 +26,11 @@ SCHEMA_PATH = Path(__file__).with_name("schema") / "ci-mlops.schema.json"
 SCHEMA_URL = f"https://raw.githubusercontent.com/ci-mlops/ci-mlops/v{__version__}/ci_mlops/schema/ci-mlops.schema.json"
 
 # Values used when a key is absent. Sections the user did not write stay absent
-# (``config.get("drift")`` is None) so commands can tell "not configured".
+# (``config.get("drift")`` is None) so commands can tell "not configured"; so do
+# install/train/test, which `init` fills from what the repository has.
 DEFAULTS: dict[str, Any] = {
     "version": 1,
     "python": "3.11",
-    "install": "pip install -r requirements.txt",
-    "train": "dvc repro",
-    "test": "pytest -q",
     "runner": "ubuntu-latest",
     "timeout_minutes": 60,
 }

@@ -15,7 +15,8 @@ def error_of(text: str) -> str:
 
 def test_empty_file_gives_defaults():
     config = parse_config("", None)
-    assert config.get("train") == DEFAULTS["train"]
+    assert config.get("python") == DEFAULTS["python"]
+    assert config.get("install") is None and config.get("train") is None  # init detects them
     assert config.get("drift") is None
     assert config.runner_labels == ["ubuntu-latest"]
 

@@ -420,3 +420,76 @@ def test_dangling_workflow_symlink_is_refused(plain_repo):
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "ci-mlops-pr.yml: a symbolic link to ../../elsewhere.yml" in out.stderr
     assert (plain_repo / WF / "ci-mlops-pr.yml").is_symlink() and not (plain_repo / ".ci-mlops.yml").exists()
+
+
+# -- no step for what the repository does not have ------------------------------------------
+
+
+def step_names(doc: dict, job: str) -> list[str]:
+    return [s.get("name", "") for s in doc["jobs"][job]["steps"]]
+
+
+def test_empty_repo_gets_no_install_train_or_test_step(git_repo):
+    out = init(git_repo, "--yes", "--no-dvc")
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    config = yaml.safe_load((git_repo / ".ci-mlops.yml").read_text())
+    assert (config["install"], config["train"], config["test"]) == (False, False, False)
+    pr = step_names(load(git_repo, "ci-mlops-pr.yml"), "train")
+    assert "Install ci-mlops" in pr and not {"Install dependencies", "Train", "Test"} & set(pr)
+    release = load(git_repo, "ci-mlops-release.yml")
+    assert all("Install dependencies" not in step_names(release, job) for job in release["jobs"]
+               if "steps" in release["jobs"][job])
+    assert lint(sorted((git_repo / WF).glob("*.yml"))) == []
+
+
+def test_minimal_config_uses_what_was_detected(git_repo):
+    (git_repo / ".ci-mlops.yml").write_text("version: 1\n")
+    assert init(git_repo, "--yes", "--no-dvc").returncode == 0
+    pr = step_names(load(git_repo, "ci-mlops-pr.yml"), "train")
+    assert not {"Install dependencies", "Train", "Test"} & set(pr)
+
+    (git_repo / "requirements.txt").write_text("pandas\n")
+    (git_repo / "train.py").write_text("print(1)\n")
+    (git_repo / "tests").mkdir()
+    out = init(git_repo, "--yes")
+    assert out.returncode == 0 and out.stderr == ""
+    runs = step_runs(load(git_repo, "ci-mlops-pr.yml"), "train")
+    assert {"pip install -r requirements.txt", "python train.py", "pytest -q"} <= set(runs)
+    assert (git_repo / ".ci-mlops.yml").read_text() == "version: 1\n"
+
+
+def test_configured_false_wins_over_detection(plain_repo):
+    (plain_repo / ".ci-mlops.yml").write_text("version: 1\ninstall: false\ntrain: ''\ntest: false\n")
+    assert init(plain_repo, "--yes", "--no-dvc").returncode == 0
+    pr = step_names(load(plain_repo, "ci-mlops-pr.yml"), "train")
+    assert not {"Install dependencies", "Train", "Test"} & set(pr)
+
+
+def test_missing_script_or_requirements_is_a_warning(git_repo):
+    (git_repo / ".ci-mlops.yml").write_text(
+        "version: 1\ninstall: pip install -r requirements/ci.txt\ntrain: python src/fit.py --fast\n")
+    out = init(git_repo, "--yes", "--no-dvc")
+    assert out.returncode == 0
+    assert out.stderr.splitlines() == [
+        "warning: .ci-mlops.yml:2: install: requirements/ci.txt does not exist; "
+        "the workflow's Install dependencies step will fail",
+        "warning: .ci-mlops.yml:3: train: src/fit.py does not exist; the workflow's Train step will fail",
+    ]
+    assert "python src/fit.py --fast" in step_runs(load(git_repo, "ci-mlops-pr.yml"), "train")
+
+
+def test_reusable_callers_pass_empty_commands(git_repo):
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    out = init(git_repo, "--yes", "--no-dvc", "--mode", "reusable", "--workflows-ref", f"acme/ci-mlops@{sha}")
+    assert out.returncode == 0, out.stderr
+    job = load(git_repo, "ci-mlops-pr.yml")["jobs"]["pr"]
+    assert job["with"]["install"] == "" and job["with"]["train"] == "" and job["with"]["test"] == ""
+
+
+def test_install_false_is_valid_and_other_types_are_not():
+    from ci_mlops.config import parse_config
+
+    assert parse_config("install: false\ntrain: false\n").get("install") is False
+    with pytest.raises(Exception, match=r"train: true is not valid here"):
+        parse_config("train: true\n")

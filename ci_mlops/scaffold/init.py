@@ -17,7 +17,8 @@ from ci_mlops.config import CONFIG_NAME, Config, parse_config
 from ci_mlops.errors import UserError
 from ci_mlops.scaffold.detect import REMOTE_SECRETS, RepoFacts, detect
 from ci_mlops.scaffold.plan import (
-    PlannedFile, Settings, WorkflowRef, check_parses, config_text, dvcyaml_text, plan_files, workflow_context,
+    PlannedFile, Settings, WorkflowRef, check_parses, config_text, dvcyaml_text, missing_files, plan_files,
+    workflow_context,
 )
 from ci_mlops.scaffold.write import (
     KEEP_DELETED, KEEP_EDITED, KEEP_STALE, REMOVE, WRITES, YOURS, Change, apply, compare,
@@ -66,6 +67,7 @@ def run_init(opts: InitOptions) -> list[Change]:
         planned.append(PlannedFile("dvc.yaml", dvcyaml_text(facts.train_command or "python train.py", facts.train_script),
                                    "dvc.yaml.j2", managed=False))
     wf = workflow_context(config, facts)
+    warn_missing(config, wf, root)
     planned += plan_files(wf, mode, ref)
     if opts.dockerfile:
         planned.append(plan_dockerfile(root, config, wf))
@@ -158,12 +160,12 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
     if facts.dvc.initialised and will_have_pipeline:
         train = "dvc repro --all-pipelines" if len(facts.dvc.dvcyaml_paths) > 1 else "dvc repro"
     else:
-        train = facts.train_command or "python train.py"
+        train = facts.train_command  # None: no training step until one is configured
     remote = facts.dvc.remote
     s = Settings(
         base=opts.base or facts.default_branch,
         python=opts.python or facts.python or "3.11",
-        install=facts.install or "pip install -r requirements.txt",
+        install=facts.install,
         train=train,
         test="pytest -q" if facts.tests else None,
         runner=opts.runners or ["ubuntu-latest"],
@@ -175,10 +177,9 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
         return s
     s.base = opts.base or click.prompt("Base branch for reports and gates", default=s.base)
     s.python = opts.python or click.prompt("Python version", default=s.python)
-    s.install = click.prompt("Install command", default=s.install)
-    s.train = click.prompt("Training command", default=s.train)
-    test = click.prompt("Test command ('none' for no tests)", default=s.test or "none")
-    s.test = None if test.strip().lower() in ("none", "false", "") else test
+    s.install = _none(click.prompt("Install command ('none' for no install step)", default=s.install or "none"))
+    s.train = _none(click.prompt("Training command ('none' for no training step)", default=s.train or "none"))
+    s.test = _none(click.prompt("Test command ('none' for no tests)", default=s.test or "none"))
     if not opts.runners:
         labels = click.prompt("Runner labels (comma-separated, e.g. self-hosted,gpu)", default=",".join(s.runner))
         s.runner = [label.strip() for label in labels.split(",") if label.strip()] or ["ubuntu-latest"]
@@ -190,6 +191,20 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
                              default=",".join(s.dvc_secrets) or "none")
         s.dvc_secrets = [n.strip() for n in names.split(",") if n.strip() and n.strip().lower() != "none"]
     return s
+
+
+def _none(answer: str) -> str | None:
+    return None if answer.strip().lower() in ("none", "false", "") else answer
+
+
+def warn_missing(config: Config, wf: dict, root: Path) -> None:
+    """One line per file an install or train command names that the repository lacks."""
+    for key in ("install", "train"):
+        for name in missing_files(wf[key] or "", root):
+            line = config.line(key)
+            where = f"{CONFIG_NAME}:{line}" if line else CONFIG_NAME
+            click.echo(f"warning: {where}: {key}: {name} does not exist; the workflow's "
+                       f"{'Install dependencies' if key == 'install' else 'Train'} step will fail", err=True)
 
 
 def warn_overridden(config: Config, opts: InitOptions) -> None:

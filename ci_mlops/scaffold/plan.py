@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ci_mlops import __version__
 from ci_mlops.config import SCHEMA_URL, Config
@@ -74,8 +74,8 @@ class Settings:
 
     base: str = "main"
     python: str = "3.11"
-    install: str = "pip install -r requirements.txt"
-    train: str = "dvc repro"
+    install: str | None = "pip install -r requirements.txt"
+    train: str | None = "dvc repro"
     test: str | None = "pytest -q"
     runner: list[str] = field(default_factory=lambda: ["ubuntu-latest"])
     deploy: str = "github-release"
@@ -120,7 +120,6 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
     deploy = config.get("deploy") or {}
     docker = deploy.get("docker") or {}
     drift = config.get("drift")
-    test = config.get("test")
     pull_targets: list[str] = []
     if drift is not None and has_remote:
         pull_targets = [p for p in (drift.get("reference"), drift.get("current")) if p and facts.dvc.is_output(p)]
@@ -130,9 +129,9 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
         "pr_name": PR_WORKFLOW_NAME,
         "base": config.get("base") or facts.default_branch,
         "python": str(config.get("python")),
-        "install": config.get("install"),
-        "train": config.get("train"),
-        "test": test if isinstance(test, str) and test.strip() else None,
+        "install": command_for(config, "install", lambda: facts.install),
+        "train": command_for(config, "train", lambda: detected_train(facts)),
+        "test": command_for(config, "test", lambda: "pytest -q" if facts.tests else None),
         "runner": labels,
         "self_hosted": is_self_hosted(labels),
         "custom_labels": sorted({label for label in labels if label != "self-hosted" and not _HOSTED.match(label)}),
@@ -164,6 +163,43 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
         },
         "reusable_secrets": list(REUSABLE_SECRETS),
     }
+
+
+def command_for(config: Config, key: str, detected: Callable[[], str | None]) -> str | None:
+    """The install/train/test command: as configured (false or empty: none), else what was detected.
+
+    No command means no step: a default that assumes files the repository lacks
+    (requirements.txt, train.py, tests) would fail the first run.
+    """
+    if key not in config.data:
+        return detected()
+    value = config.data[key]
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def detected_train(facts: RepoFacts) -> str | None:
+    """``dvc repro`` for DVC pipelines, else ``python <script>`` for a training script, else None."""
+    if facts.dvc.initialised and facts.dvc.dvcyaml_paths:
+        return "dvc repro --all-pipelines" if len(facts.dvc.dvcyaml_paths) > 1 else "dvc repro"
+    return facts.train_command
+
+
+def missing_files(command: str, root: Path) -> list[str]:
+    """Files a command names that do not exist: ``python SCRIPT`` and ``pip install -r FILE``."""
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return []
+    named = []
+    for i, word in enumerate(words[:-1]):
+        follower = words[i + 1]
+        if re.fullmatch(r"python[\d.]*", word) and follower.endswith(".py"):
+            named.append(follower)
+        elif word in ("-r", "--requirement") and i > 0:
+            named.append(follower)
+    return [name for name in named if not (root / name).is_file()]
 
 
 def plan_files(wf: dict[str, Any], mode: str = "full", ref: WorkflowRef | None = None) -> list[PlannedFile]:
@@ -264,7 +300,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
                         "pull-requests: write  # create or update the sticky PR comment"],
         "uses": ref.uses("reusable-pr.yml"),
         "with": {
-            "python-version": q(wf["python"]), "install": q(wf["install"]), "train": q(wf["train"]),
+            "python-version": q(wf["python"]), "install": q(wf["install"] or ""), "train": q(wf["train"] or ""),
             "test": q(wf["test"] or ""), "runs-on": runs_on, "timeout-minutes": str(wf["timeout"]),
             "dvc-pull": _bool(wf["dvc"]["pull"]), "dvc-push": _bool(wf["dvc"]["push"]),
             "dvc-remote": q(wf["dvc"]["remote"] or ""), "comment-marker": q(wf["marker"]),
@@ -274,7 +310,8 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
     target = wf["deploy"]["target"]
     if target != "none":
         docker = target == "docker"
-        with_: dict[str, str] = {"python-version": q(wf["python"]), "install": q(wf["install"]), "runs-on": runs_on}
+        with_: dict[str, str] = {"python-version": q(wf["python"]), "install": q(wf["install"] or ""),
+                                 "runs-on": runs_on}
         if docker:
             with_["registry"] = q(wf["deploy"]["docker"]["registry"])
         out["ci-mlops-release.yml"] = {
@@ -313,7 +350,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
             "permissions": ["contents: read  # check out the code (the config and the reference data)",
                             "issues: write  # open, update or close the drift issue"],
             "uses": ref.uses("reusable-monitor.yml"),
-            "with": {"python-version": q(wf["python"]), "install": q(wf["install"]),
+            "with": {"python-version": q(wf["python"]), "install": q(wf["install"] or ""),
                      "fetch": q(wf["drift"]["fetch"] or ""), "dvc-pull-targets": q("\n".join(wf["drift"]["pull_targets"])),
                      "dvc-remote": q(wf["dvc"]["remote"] or ""), "runs-on": runs_on},
             "secrets": secrets if wf["drift"]["pull_targets"] else [],
