@@ -16,8 +16,8 @@ def command() -> None:
 @command.command("verify")
 @click.argument("tag")
 @click.option("--path", "paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A local copy of a released artifact (repeatable); matched to the lineage by asset name or "
-                   "path. Default: download every artifact from the GitHub release.")
+              help="A local copy of a released artifact (repeatable); matched to the artifacts the tag releases by "
+                   "asset name or path. Default: download every artifact from the GitHub release.")
 @click.option("--lineage", "lineage_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A local lineage.json. Default: the one attached to the GitHub release.")
 @click.option("--repo", "repo_opt", metavar="OWNER/NAME", help="GitHub repository. Default: GITHUB_REPOSITORY.")
@@ -25,9 +25,12 @@ def command() -> None:
 def verify(tag: str, paths: tuple[Path, ...], lineage_path: Path | None, repo_opt: str | None, fmt: str) -> None:
     """Check that a release has not been tampered with.
 
-    The artifacts' size, SHA-256 and MD5 must match lineage.json, lineage.json
-    must match the tag (same commit) and dvc.lock at the tag (artifact and data
-    hashes). Exit 0 when everything matches, 1 naming the first artifact or
+    Which files are the release is resolved at the tag exactly as deploy
+    resolves it (never taken from lineage.json), and lineage.json must list
+    exactly those, with the hashes dvc.lock has at the tag; it must record the
+    tag's commit and exactly the tag's dvc.lock inputs. The artifacts' size,
+    SHA-256 and MD5 must match lineage.json, and a release may hold nothing but
+    the artifacts, model-card.md and lineage.json. Exit 0 when everything matches, 1 naming the first artifact or
     record that does not, 2 for bad input.
     """
     from ci_mlops.deploy.audit import render_findings, tampering, verify_release

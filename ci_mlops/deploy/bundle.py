@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.deploy import lineage as lineage_mod
-from ci_mlops.config import CONFIG_NAME
 from ci_mlops.deploy.artifacts import Artifact, config_at, expected_at, materialize
 from ci_mlops.deploy.model_card import render_model_card
 from ci_mlops.deploy.tags import REGISTER, STAGE, VERSION, Tag, parse_tag, version_key
@@ -125,6 +124,7 @@ def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str
             actor: str | None = None, run_url: str | None = None, server_url: str = "https://github.com",
             log: Any = lambda _m: None) -> Bundle:
     """Resolve, verify and stage everything a release of ``tag`` publishes."""
+    from ci_mlops.config import CONFIG_NAME
     from ci_mlops.dvc_project import load_project
     from ci_mlops.git import BlobReader, Repo
 
