@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from ci_mlops.dvc_project import DvcProject, cache_path, load_project
 from ci_mlops.errors import UserError
