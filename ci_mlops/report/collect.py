@@ -8,9 +8,9 @@ from ``dvc.api`` (imported lazily, slow, may need the remote).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Collection
 from typing import Any
 
 from ci_mlops.dvc_project import DvcProject, cache_path, load_project
