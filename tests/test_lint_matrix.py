@@ -45,6 +45,7 @@ CONFIGS = {
     "drift-dvc": "drift: {reference: data/train.csv, current: data/train.csv}\ndvc: {secrets: [AWS_ACCESS_KEY_ID]}\n",
     "self-hosted": "runner: [self-hosted, gpu, linux]\ntimeout_minutes: 240\n",
     "hosted-list": "runner: [ubuntu-24.04]\nbase: develop\npython: '3.12'\n",
+    "release-branch": "base: release/2.x\n",  # a publishing branch: no pip cache (zizmor cache-poisoning)
     "docker-custom": "deploy: {docker: {registry: registry.example.com, image: team/churn, dockerfile: docker/Dockerfile, context: docker}}\n",
 }
 DEPLOYS = ("github-release", "docker", "custom", "none")

@@ -128,6 +128,9 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
         "version": __version__,
         "pr_name": PR_WORKFLOW_NAME,
         "base": config.get("base") or facts.default_branch,
+        # zizmor (cache-poisoning) treats pushes to release-like branches as publishing
+        # runs, where a cache a PR wrote must not be restored: no pip cache there.
+        "release_branch": "release" in (config.get("base") or facts.default_branch).lower(),
         "python": str(config.get("python")),
         "install": command_for(config, "install", lambda: facts.install),
         "train": command_for(config, "train", lambda: detected_train(facts)),
