@@ -65,13 +65,18 @@ def read_artifact(folder: Path) -> Artifact:
     mark = meta.get("marker")
     if mark is not None and (not isinstance(mark, str) or not MARKER_ID_RE.match(mark)):
         raise UserError(f"artifact {meta_path}: \"marker\" is not a valid marker id")
+    return Artifact(report_text(report_bytes, f"artifact {report_path}"), pr, sha, mark)
+
+
+def report_text(data: bytes, name: str) -> str:
+    """A report's bytes as text; UserError (naming ``name``) when not UTF-8 or empty."""
     try:
-        report = report_bytes.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UserError(f"artifact {report_path}: not UTF-8 text") from None
-    if not report.strip():
-        raise UserError(f"artifact {report_path}: the report is empty")
-    return Artifact(report, pr, sha, mark)
+        raise UserError(f"{name}: not UTF-8 text") from None
+    if not text.strip():
+        raise UserError(f"{name}: the report is empty, nothing to post")
+    return text
 
 
 def _read_regular(folder: Path, path: Path, limit: int) -> bytes:

@@ -92,13 +92,9 @@ def read_report(source: str) -> str:
             data = path.read_bytes()
         except OSError as exc:
             raise UserError(f"report file {name}: cannot read it ({exc.strerror or exc.__class__.__name__})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"report {name}: not UTF-8 text") from None
-    if not text.strip():
-        raise UserError(f"report {name} is empty; nothing to post")
-    return text
+    from ci_mlops.github.artifact import report_text
+
+    return report_text(data, f"report {name}")
 
 
 def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_artifact: Path | None,
