@@ -14,7 +14,6 @@ import uuid
 import click
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes per step
-ANNOTATIONS_SHOWN = 10  # GitHub shows 10 errors and 10 warnings per step
 
 
 def in_actions() -> bool:
@@ -85,13 +84,3 @@ def mask(secret: str | None) -> None:
     """Ask the runner to hide a secret in all later log lines."""
     if secret and in_actions():
         click.echo(f"::add-mask::{_escape_data(secret)}")
-
-
-def run_url() -> str | None:
-    """URL of the current workflow run, when known."""
-    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
-    repo = os.environ.get("GITHUB_REPOSITORY")
-    run_id = os.environ.get("GITHUB_RUN_ID")
-    if repo and run_id:
-        return f"{server}/{repo}/actions/runs/{run_id}"
-    return None
