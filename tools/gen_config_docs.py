@@ -79,9 +79,29 @@ def rows(node: dict[str, Any], prefix: str) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def rules(node: dict[str, Any]) -> list[str]:
+    """What a value must look like, from the schema's ``x-hint`` texts (its own, its list
+    items', its alternatives'), worded as rules: "Must be a DVC remote name (...)"."""
+    hints = [node["x-hint"]] if "x-hint" in node else []
+    for child in [node.get("items"), *(node.get("oneOf") or []), *(node.get("anyOf") or []),
+                  *(node.get("allOf") or [])]:
+        if isinstance(child, dict):
+            hints += rules(child)
+    out = []
+    for hint in dict.fromkeys(hints):
+        if hint.startswith("is not "):
+            out.append("Must be " + hint.removeprefix("is not "))
+        elif hint.startswith("contains "):
+            out.append("Must not contain " + hint.removeprefix("contains "))
+        else:
+            out.append(hint[:1].upper() + hint[1:])
+    return out
+
+
 def _row(path: str, node: dict[str, Any]) -> tuple[str, str, str, str]:
     default = f"`{json.dumps(node['default'])}`" if "default" in node else ""
-    description = " ".join(node.get("description", "").split()).replace("|", "\\|")
+    text = " ".join([node.get("description", ""), *(r.rstrip(".") + "." for r in rules(node))])
+    description = " ".join(text.split()).replace("|", "\\|")
     return (f"`{path}`", type_of(node).replace("|", "\\|"), default, description)
 
 
