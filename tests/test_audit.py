@@ -47,6 +47,12 @@ def audit(repo: Path, *args: str, env: dict | None = None):
     return run_cli("audit", *args, cwd=repo, env={"GITHUB_TOKEN": "", "CI_MLOPS_TOKEN": "", **(env or {})})
 
 
+def release_v1(repo: Path, env: dict) -> None:
+    """Release v1.0.0 to the fake GitHub of ``env``, as the release workflow would."""
+    proc = run_cli("deploy", "--tag", "v1.0.0", cwd=repo, env={**env, "RUNNER_TEMP": str(repo.parent / "rt")})
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_verify_local_files_pass(repo):
     out = repo.parent / "release"
     proc = audit(repo, "verify", "v1.0.0", "--lineage", str(out / "lineage.json"), "--path", "models/model.pkl")
@@ -107,8 +113,7 @@ def test_bad_input_is_one_line_exit_2(repo, args, fragment):
 def test_verify_downloads_from_the_release_and_catches_a_replaced_asset(repo):
     with FakeGitHub() as gh:
         env = gh.env(repo="o/r", token="t")
-        proc = run_cli("deploy", "--tag", "v1.0.0", cwd=repo, env={**env, "RUNNER_TEMP": str(repo.parent / "rt")})
-        assert proc.returncode == 0, proc.stderr
+        release_v1(repo, env)
         proc = audit(repo, "verify", "v1.0.0", env=env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "release asset model.pkl: size, sha256 and md5 match" in proc.stdout
@@ -170,8 +175,7 @@ def test_verify_resolves_the_artifacts_from_the_config_at_the_tag(repo):
 def test_verify_flags_an_unexpected_release_asset(repo):
     with FakeGitHub() as gh:
         env = gh.env(repo="o/r", token="t")
-        proc = run_cli("deploy", "--tag", "v1.0.0", cwd=repo, env={**env, "RUNNER_TEMP": str(repo.parent / "rt")})
-        assert proc.returncode == 0, proc.stderr
+        release_v1(repo, env)
         proc = audit(repo, "verify", "v1.0.0", env=env)
         assert proc.returncode == 0 and "ok    release assets: only the artifacts" in proc.stdout, proc.stdout
         (release,) = gh.releases("o/r")
