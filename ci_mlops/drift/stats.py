@@ -77,7 +77,10 @@ def sturges_edges(lo: float, hi: float, n: int) -> np.ndarray:
         lo, hi = lo - 0.5, hi + 0.5  # what NumPy does for a constant sample
         bins = 1
     else:
-        bins = max(1, int(math.ceil(math.log2(n) + 1.0)))
+        # NumPy's own arithmetic: a bin width, then as many bins as fit; a width that
+        # underflows to 0 (a range of a few subnormals) gives one bin.
+        width = (hi - lo) / (math.log2(n) + 1.0)
+        bins = int(math.ceil((hi - lo) / width)) if width else 1
     return np.linspace(lo, hi, bins + 1)
 
 
