@@ -138,6 +138,10 @@ def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict:
             results.append(_result(key, file, metric, rule, bound, head, base, False,
                                    f"{metric} is {_fmt(head)}, not a number"))
             continue
+        if not math.isfinite(head):  # inf passes `>= min` and beats any base: never a pass
+            results.append(_result(key, file, metric, rule, bound, head, base, False,
+                                   f"{metric} is {_fmt(head)}, not a finite number"))
+            continue
         if rule == "min":
             ok = head >= bound - _EPS
             results.append(_result(key, file, metric, rule, bound, head, base, ok,
@@ -159,8 +163,9 @@ def _judge_drop(key: str, file: str | None, metric: str, rule: str, bound: float
         if strict:
             raise UserError(message)
         return _result(key, file, metric, rule, bound, head, base, False, message)
-    if not _is_number(base):
-        why = "no base value" if base is None else f"base value {_fmt(base)} is not a number"
+    if not _is_number(base) or not math.isfinite(base):
+        why = ("no base value" if base is None else
+               f"base value {_fmt(base)} is not {'a finite' if _is_number(base) else 'a'} number")
         return _result(key, file, metric, rule, bound, head, base, True, f"{why}: skipped", skipped=True)
     worsening = (base - head) if direction == "higher" else (head - base)
     word = "dropped" if direction == "higher" else "rose"
@@ -203,12 +208,12 @@ def _amount(value: float, bound: float, ok: bool, text: Any) -> str:
 
 def _change_text(value: float) -> str:
     """An absolute change, with the Markdown report's precision (4 significant digits)."""
-    return "inf" if math.isinf(value) else f"{value:.4g}"
+    return _nonfinite(value) or f"{value:.4g}"
 
 
 def _pct_text(value: float) -> str:
     """A percentage, with the Markdown report's precision (2 decimals, trailing zeros dropped)."""
-    return "inf" if math.isinf(value) else f"{round(value, 2):g}"
+    return _nonfinite(value) or f"{round(value, 2):g}"
 
 
 def _fmt(value: Any) -> str:
@@ -217,5 +222,14 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return "inf" if math.isinf(value) else f"{value:.6g}"
+        return _nonfinite(value) or f"{value:.6g}"
     return str(value)
+
+
+def _nonfinite(value: float) -> str | None:
+    """"inf", "-inf" or "NaN" for a non-finite float (the sign kept), else None."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return None

@@ -250,3 +250,16 @@ def test_ambiguous_metric_key_names_both_files(repo: Path):
 def test_nothing_configured(repo: Path):
     out = run_cli("check", cwd=repo)
     assert out.returncode == 0 and "Nothing to check" in out.stdout
+
+
+@pytest.mark.parametrize("literal,shown", [("Infinity", "inf"), ("-Infinity", "-inf"), ("NaN", "NaN")])
+def test_non_finite_metric_fails_min_max_and_drop(repo: Path, literal: str, shown: str):
+    text = (repo / "metrics.json").read_text()
+    data = json.loads(text)
+    data["test"]["accuracy"] = "@@"
+    (repo / "metrics.json").write_text(json.dumps(data).replace('"@@"', literal))
+    write_config(repo, {"metrics": {"test.accuracy": {"min": 0.1, "max": 2.0, "max_drop": 0.5}}})
+    out = run_cli("check", cwd=repo)
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert out.stdout.count("FAIL  test.accuracy") == 3, out.stdout
+    assert f"test.accuracy is {shown}, not a" in out.stdout

@@ -158,3 +158,31 @@ def test_drop_message_keeps_digits_that_explain_a_failure():
     assert not out[0]["passed"] and "dropped 0.01001:" in out[0]["message"]
     out = gates({"acc": {"max_drop": 0.1}}, [row("acc", 0.5, base=1.0)])
     assert "dropped 0.5:" in out[0]["message"]
+
+
+# -- non-finite values (issue: Infinity passed every gate, -inf printed as inf) -------------------
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+@pytest.mark.parametrize("rule", [{"min": 0.5}, {"max": 0.5}, {"max_drop": 0.01, "direction": "higher"},
+                                  {"max_drop": 0.01, "direction": "lower"}, {"max_drop_pct": 1, "direction": "higher"},
+                                  {"max_drop_pct": 1, "direction": "lower"}])
+def test_non_finite_head_fails_every_rule(value, rule):
+    out = gates({"m.acc": rule}, [row("m.acc", value, base=0.9)])
+    assert len(out) == 1 and not out[0]["passed"] and not out[0]["skipped"], out
+    shown = {float("inf"): "m.acc is inf,", float("-inf"): "m.acc is -inf,", }.get(value, "m.acc is NaN,")
+    assert shown in out[0]["message"], out[0]["message"]
+
+
+@pytest.mark.parametrize("base", [float("inf"), float("-inf")])
+def test_non_finite_base_cannot_measure_a_drop(base):
+    out = gates({"m.acc": {"max_drop": 0.01, "direction": "higher"}}, [row("m.acc", 0.9, base=base)])
+    assert out[0]["skipped"] and "not a finite number" in out[0]["message"]
+    assert ("-inf" in out[0]["message"]) == (base < 0)
+
+
+def test_negative_infinity_keeps_its_sign_in_messages():
+    from ci_mlops.gates import _change_text, _fmt, _pct_text
+
+    assert (_fmt(float("-inf")), _fmt(float("inf")), _fmt(float("nan"))) == ("-inf", "inf", "NaN")
+    assert _change_text(float("-inf")) == "-inf" and _pct_text(float("-inf")) == "-inf"
