@@ -35,7 +35,7 @@ class Artifact:
 
 def write_artifact(folder: Path, report: str, pr: int, head_sha: str, marker: str | None) -> None:
     """Write ``report.md`` and ``pr.json``; UserError when ``head_sha`` is not 40 lowercase hex digits."""
-    if not SHA_RE.match(head_sha or ""):
+    if not SHA_RE.fullmatch(head_sha or ""):
         raise UserError("cannot write the artifact: no 40-hex head commit (GITHUB_SHA or the event's pull_request.head.sha)")
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "report.md", report)
@@ -60,10 +60,10 @@ def read_artifact(folder: Path) -> Artifact:
     if isinstance(pr, bool) or not isinstance(pr, int) or not 0 < pr < MAX_PR:
         raise UserError(f"artifact {meta_path}: \"pr\" must be a positive integer")
     sha = meta.get("head_sha")
-    if not isinstance(sha, str) or not SHA_RE.match(sha):
+    if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
         raise UserError(f"artifact {meta_path}: \"head_sha\" must be 40 lowercase hex digits")
     mark = meta.get("marker")
-    if mark is not None and (not isinstance(mark, str) or not MARKER_ID_RE.match(mark)):
+    if mark is not None and (not isinstance(mark, str) or not MARKER_ID_RE.fullmatch(mark)):
         raise UserError(f"artifact {meta_path}: \"marker\" is not a valid marker id")
     return Artifact(report_text(report_bytes, f"artifact {report_path}"), pr, sha, mark)
 
@@ -106,7 +106,7 @@ def expected_head(artifact_sha: str, expected: str) -> str:
 
     UserError when it is not a sha; CheckFailed when the artifact is for another commit.
     """
-    if not SHA_RE.match(expected):
+    if not SHA_RE.fullmatch(expected):
         raise UserError("--from-artifact needs CI_MLOPS_EXPECTED_HEAD_SHA (github.event.workflow_run.head_sha) "
                         "as 40 lowercase hex digits")
     if artifact_sha != expected:

@@ -31,7 +31,7 @@ def slugify(text: str) -> str:
 def marker_id(explicit: str | None, configured: str | None, workflow: str | None) -> str:
     """``--marker``, else ``comment.marker`` from the config, else the workflow name slugified."""
     value = explicit or configured or slugify(workflow or "") or "report"
-    if not MARKER_ID_RE.match(value):
+    if not MARKER_ID_RE.fullmatch(value):
         raise UserError(f"marker {value!r}: use letters, digits, '.', '_', '-' or '/' (at most 100)")
     return value
 

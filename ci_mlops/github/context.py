@@ -41,7 +41,7 @@ class GitHubContext:
         self.actor = env.get("GITHUB_ACTOR") or None
         self.workflow = env.get("GITHUB_WORKFLOW") or None
         self.run_id = env.get("GITHUB_RUN_ID") or None
-        if self.repo is not None and not REPO_RE.match(self.repo):
+        if self.repo is not None and not REPO_RE.fullmatch(self.repo):
             raise UserError(f"repository {self.repo!r} is not OWNER/NAME")
 
     @classmethod

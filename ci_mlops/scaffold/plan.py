@@ -105,7 +105,7 @@ def dvcyaml_text(train_command: str, script: str | None) -> str:
 
 
 def is_self_hosted(labels: list[str]) -> bool:
-    return any(label == "self-hosted" or not _HOSTED.match(label) for label in labels)
+    return any(label == "self-hosted" or not _HOSTED.fullmatch(label) for label in labels)
 
 
 def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
@@ -137,7 +137,7 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
         "test": command_for(config, "test", lambda: "pytest -q" if facts.tests else None),
         "runner": labels,
         "self_hosted": is_self_hosted(labels),
-        "custom_labels": sorted({label for label in labels if label != "self-hosted" and not _HOSTED.match(label)}),
+        "custom_labels": sorted({label for label in labels if label != "self-hosted" and not _HOSTED.fullmatch(label)}),
         "timeout": config.get("timeout_minutes"),
         "dvc": {
             "used": uses_dvc,
