@@ -17,31 +17,16 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from typing import Any
 
+from ci_mlops.direction import infer_direction, is_counter
 from ci_mlops.errors import UserError
+
+__all__ = ["evaluate_gates", "infer_direction", "resolve_metric", "RULES"]
 
 RULES = ("min", "max", "max_drop", "max_drop_pct")
 
-# Name fragments that tell which way a metric improves, when the config does not say.
-_LOWER = re.compile(r"(^|[._\-/])(loss|error|err|rmse|mse|mae|mape|smape|logloss|log_loss|"
-                    r"perplexity|latency|wer|cer|fpr|fnr|brier|hamming)([._\-/]|$)", re.I)
-_HIGHER = re.compile(r"(^|[._\-/])(acc|accuracy|auc|roc_auc|pr_auc|f1|f1_score|precision|recall|"
-                     r"r2|map|ndcg|iou|dice|bleu|rouge|top\d*|tpr|tnr|specificity|sensitivity|"
-                     r"score|kappa|mcc)([._\-/]|$)", re.I)
 _EPS = 1e-12  # float noise allowed at a bound (0.1 + 0.2 vs 0.3)
-
-
-def infer_direction(key: str) -> str | None:
-    """``higher`` / ``lower`` from a metric's name, or None when the name does not tell."""
-    leaf = key.rsplit(".", 1)[-1]
-    for name in (leaf, key):
-        if _LOWER.search(name):
-            return "lower"
-        if _HIGHER.search(name):
-            return "higher"
-    return None
 
 
 def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False) -> list[dict[str, Any]]:
@@ -119,6 +104,12 @@ def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict:
     base = entry.get("base") if entry else None
     required = spec.get("required", True)
     rules = [r for r in RULES if r in spec]
+    if rules and is_counter(metric):
+        message = (f"metrics.{key}.{rules[0]}: '{metric}' is a training counter (DVCLive's step/epoch), "
+                   "shown as context in the report, not a quality metric to gate; gate a metric instead")
+        if strict:
+            raise UserError(message)
+        return [_result(key, file, metric, rules[0], spec[rules[0]], head, base, False, message)]
 
     if entry is None or head is None:
         if not required:

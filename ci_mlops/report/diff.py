@@ -2,46 +2,22 @@
 
 Values and ``change`` equal ``dvc metrics diff --json`` / ``dvc params diff --json``:
 ``change = head - base`` when both are numbers (booleans included, as in DVC), else None.
-On top of DVC: each metric gets a direction (higher/lower is better) and a status.
+On top of DVC: each metric gets a direction (higher/lower is better, see
+:mod:`ci_mlops.direction`) and a status. DVCLive's ``step``/``epoch`` counters get the
+status ``context``: shown, never "changed", "improved" or gated.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Mapping
 
+from ci_mlops.direction import infer_direction, is_counter
 from ci_mlops.report.values import is_finite_number, is_number
 
-# Name fragments whose metric is better when LOWER / HIGHER. Matched against the last
-# dotted segment split on non-letters, so "val_loss", "test.rmse", "error-rate" work.
-LOWER_IS_BETTER = {
-    "loss", "logloss", "error", "err", "errors", "rmse", "mse", "mae", "mape", "smape", "rmsle", "msle",
-    "perplexity", "ppl", "wer", "cer", "ter", "fpr", "fnr", "far", "frr", "eer", "brier", "latency", "time",
-    "duration", "seconds", "ms", "memory", "size", "bytes", "cost", "hamming", "distance", "divergence",
-    "kl", "nll", "ece", "mce", "missrate", "fallout", "regret", "residual",
-}
-HIGHER_IS_BETTER = {
-    "accuracy", "acc", "f1", "fscore", "f2", "auc", "roc", "rocauc", "auroc", "auprc", "ap", "map", "precision",
-    "recall", "r2", "rsquared", "ndcg", "mrr", "iou", "miou", "dice", "bleu", "rouge", "meteor", "chrf", "score",
-    "tpr", "tnr", "specificity", "sensitivity", "throughput", "kappa", "mcc", "jaccard", "hit", "hits", "hitrate",
-    "coverage", "gain", "lift", "ks", "gini", "top1", "top5", "sharpe", "reward", "return", "likelihood",
-    "explained", "variance", "quality",
-}
-_TOKEN = re.compile(r"[a-z0-9]+")
+__all__ = ["infer_direction", "diff_metrics", "diff_params", "metric_status", "summarize", "STATUSES"]
 
-STATUSES = ("improved", "regressed", "changed", "new", "removed", "unchanged")
-
-
-def infer_direction(key: str) -> str | None:
-    """"higher", "lower" or None from a metric's name (its last dotted segment)."""
-    tokens = _TOKEN.findall(key.lower().rsplit(".", 1)[-1])
-    for token in ["".join(tokens), *reversed(tokens)]:
-        if token in LOWER_IS_BETTER:
-            return "lower"
-        if token in HIGHER_IS_BETTER:
-            return "higher"
-    return None
+STATUSES = ("improved", "regressed", "changed", "new", "removed", "unchanged", "context")
 
 
 def configured_direction(metrics_config: Mapping[str, Any] | None, file: str, key: str) -> str | None:
@@ -106,14 +82,15 @@ def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappi
         old, new = base.get(file, {}), head.get(file, {})
         for key in sorted(set(old) | set(new)):
             b, h = old.get(key), new.get(key)
-            direction = configured_direction(metrics_config, file, key) or (
+            counter = is_counter(key)
+            direction = None if counter else configured_direction(metrics_config, file, key) or (
                 infer_direction(key) if is_number(b) or is_number(h) else None)
             change = change_of(b, h)
             rows.append({
                 "file": file, "key": key, "base": b, "head": h, "change": change,
                 "change_pct": change_pct(b, change) if is_number(b) and is_number(h) else None,
                 "direction": direction,
-                "status": metric_status(b, h, direction, (key in old, key in new)),
+                "status": "context" if counter else metric_status(b, h, direction, (key in old, key in new)),
             })
     return rows
 

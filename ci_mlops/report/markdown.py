@@ -25,7 +25,7 @@ FOLD_SECTION_CHARS = 1500
 
 STATUS_MARK = {
     "improved": "🟢 improved", "regressed": "🔴 regressed", "changed": "🔵 changed",
-    "new": "🆕 new", "removed": "➖ removed", "unchanged": "unchanged",
+    "new": "🆕 new", "removed": "➖ removed", "unchanged": "unchanged", "context": "context",
 }
 
 
@@ -139,7 +139,8 @@ def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> 
     rows = report.get("metrics") or []
     if not rows:
         return ""
-    shown = rows if show_all else [r for r in rows if r["status"] != "unchanged"]
+    shown = rows if show_all else [r for r in rows if r["status"] != "unchanged"
+                                   and not (r["status"] == "context" and r["base"] == r["head"])]
     hidden = len(rows) - len(shown)
     with_file = len({r["file"] for r in rows}) > 1
     with_trend = "history" not in dropped and any(r.get("history") for r in shown)
@@ -258,6 +259,8 @@ def _change(row: dict[str, Any]) -> str:
     change = row.get("change")
     if change is None or isinstance(change, bool) or row["status"] in ("new", "removed"):
         return ""
+    if row["status"] == "context":  # a counter (step/epoch): how far training ran, not better or worse
+        return _signed(change) if change else ""
     if isinstance(change, float) and math.isnan(change):
         return "NaN"
     arrow = "▲ " if change > 0 else "▼ " if change < 0 else ""

@@ -1,0 +1,81 @@
+"""Which way a metric improves, from its name: one function for ``report`` and ``check``.
+
+``infer_direction("roc_auc.test")`` -> ``"higher"``; ``infer_direction("eval.loss")`` ->
+``"lower"``; None when the name does not tell (then a drop gate needs ``direction:``).
+The name's last dotted segment decides, unless it only names a data split (DVC's own
+examples write ``roc_auc.test``, ``avg_prec.train``) or an aggregate (``f1.weighted``):
+then the segment before it does.
+``is_counter`` picks out DVCLive's ``step``/``epoch``: context, never a change or a gate.
+"""
+
+from __future__ import annotations
+
+import re
+
+SPLITS = frozenset({"train", "training", "test", "testing", "val", "valid", "validation", "eval",
+                    "evaluation", "dev", "holdout", "heldout"})
+COUNTERS = frozenset({"step", "epoch", "global_step"})
+# Segments that qualify a metric rather than name it: "loss.mean", "f1.weighted", "acc.best".
+QUALIFIERS = frozenset({"mean", "avg", "average", "macro", "micro", "weighted", "median", "total", "overall",
+                        "value", "final", "best", "last", "min", "max", "std", "all"})
+
+# Whole-name or token matches (the name lower-cased and split on non-alphanumerics).
+LOWER_IS_BETTER = frozenset({
+    # error family
+    "error", "errors", "err", "rmse", "mse", "mae", "mape", "smape", "rmsle", "msle", "wape", "medae",
+    "wer", "cer", "ter", "fpr", "fnr", "far", "frr", "eer", "hamming", "missrate", "fallout", "residual",
+    "residuals", "misclassification", "regret",
+    # loss family
+    "loss", "losses", "logloss", "nll", "crossentropy", "xent", "perplexity", "ppl", "brier", "ece", "mce",
+    "kl", "divergence", "distance", "deviance",
+    # latency / cost family
+    "latency", "time", "duration", "seconds", "secs", "sec", "ms", "millis", "runtime", "walltime",
+    "memory", "mem", "size", "bytes", "cost", "p50", "p90", "p95", "p99",
+})
+HIGHER_IS_BETTER = frozenset({
+    "accuracy", "acc", "balancedaccuracy", "f1", "fscore", "f2", "fbeta", "auc", "roc", "rocauc", "auroc",
+    "auprc", "prauc", "ap", "avgprec", "averageprecision", "map", "precision", "prec", "recall", "r2",
+    "rsquared", "ndcg", "mrr", "iou", "miou", "jaccard", "dice", "bleu", "sacrebleu", "rouge", "meteor",
+    "chrf", "bertscore", "score", "tpr", "tnr", "specificity", "sensitivity", "throughput", "kappa", "mcc",
+    "hit", "hits", "hitrate", "coverage", "gain", "lift", "ks", "gini", "sharpe", "reward", "return",
+    "likelihood", "explained", "quality", "top1", "top5", "fps", "qps",
+})
+# Name stems with a variable tail: rouge1, rougeL, bleu4, top3, map10, ndcg5, p95 latency...
+_HIGHER_STEMS = re.compile(r"^(rouge[0-9a-z]*|bleu[0-9]*|top[0-9]+|map[0-9]+|ndcg[0-9]+|recall[0-9]+|"
+                           r"precision[0-9]+|hit(s|rate)?[0-9]+|mrr[0-9]+|f[0-9]+)$")
+_LOWER_STEMS = re.compile(r"^(p[0-9]{2,3}|latency[a-z0-9]*|error[a-z0-9]*)$")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _segment(key: str) -> str:
+    """The dotted segment that names the metric: the last one, or the one before a split name."""
+    parts = [p for p in key.split(".") if p]
+    while len(parts) > 1 and (parts[-1].lower() in SPLITS or parts[-1].lower() in QUALIFIERS):
+        parts.pop()
+    return parts[-1] if parts else ""
+
+
+def _tokens(segment: str) -> list[str]:
+    # camelCase -> camel_case, so "valLoss" and "rougeL" split like "val_loss"
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", segment)
+    return _TOKEN.findall(spaced.lower())
+
+
+def infer_direction(key: str) -> str | None:
+    """``"higher"``, ``"lower"`` or None from a metric's dotted key."""
+    segment = _segment(key)
+    if not segment or is_counter(key):
+        return None
+    tokens = [t for t in _tokens(segment) if t not in SPLITS]
+    joined = "".join(_TOKEN.findall(segment.lower()))
+    for candidate in [joined, *reversed(tokens)]:
+        if candidate in LOWER_IS_BETTER or _LOWER_STEMS.match(candidate):
+            return "lower"
+        if candidate in HIGHER_IS_BETTER or _HIGHER_STEMS.match(candidate):
+            return "higher"
+    return None
+
+
+def is_counter(key: str) -> bool:
+    """DVCLive's ``step`` / ``epoch`` (at any nesting): how far training ran, not a quality measure."""
+    return _segment(key).lower() in COUNTERS

@@ -1,0 +1,78 @@
+"""One metric-direction function for `report` and `check`: real metric names, split suffixes, counters."""
+
+from __future__ import annotations
+
+import pytest
+
+from ci_mlops import gates
+from ci_mlops.direction import infer_direction, is_counter
+from ci_mlops.errors import UserError
+from ci_mlops.report import diff
+
+
+@pytest.mark.parametrize("name, direction", [
+    # DVC's naming puts the split last
+    ("roc_auc.test", "higher"), ("avg_prec.train", "higher"), ("avg_prec.test", "higher"),
+    ("precision.val", "higher"), ("loss.valid", "lower"), ("rmse.validation", "lower"), ("f1.eval", "higher"),
+    ("accuracy.dev", "higher"),
+    # common names
+    ("jaccard_coeff", "higher"), ("iou", "higher"), ("miou", "higher"), ("dice_multi", "higher"),
+    ("map", "higher"), ("map@5", "higher"), ("ndcg@10", "higher"), ("bleu", "higher"), ("rougeL", "higher"),
+    ("rouge1", "higher"), ("r2", "higher"), ("r2_score", "higher"), ("top5_acc", "higher"),
+    # error, loss and latency families
+    ("error_rate", "lower"), ("mean_absolute_error", "lower"), ("test.rmse", "lower"), ("eval.loss", "lower"),
+    ("val_loss", "lower"), ("valLoss", "lower"), ("train.log_loss", "lower"), ("cross_entropy", "lower"),
+    ("latency_ms", "lower"), ("inference.latency.p95", "lower"), ("test.time", "lower"),
+    # aggregates name the metric before them
+    ("macro avg.f1-score", "higher"), ("loss.mean", "lower"), ("f1.weighted", "higher"),
+    # names that do not tell
+    ("n_test", None), ("score.threshold", None), ("lr", None), ("test", None),
+    # counters have no direction
+    ("step", None), ("epoch", None), ("train.step", None),
+])
+def test_infer_direction(name, direction):
+    assert infer_direction(name) == direction
+
+
+def test_report_and_check_share_the_function():
+    assert diff.infer_direction is infer_direction and gates.infer_direction is infer_direction
+
+
+def test_report_and_check_agree_on_test_time():
+    rows = diff.diff_metrics({"m.json": {"test.time": 1.0}}, {"m.json": {"test.time": 1.5}})
+    assert rows[0]["direction"] == "lower" and rows[0]["status"] == "regressed"
+    [gate] = gates.evaluate_gates({"metrics": {"test.time": {"max_drop": 0.1}}}, {"metrics": rows}, strict=True)
+    assert not gate["passed"] and "rose 0.5" in gate["message"]
+
+
+@pytest.mark.parametrize("key", ["step", "epoch", "train.step", "global_step"])
+def test_counters(key):
+    assert is_counter(key)
+
+
+def test_counters_are_context_never_changed():
+    rows = diff.diff_metrics({"m.json": {"step": 10, "acc": 0.5}}, {"m.json": {"step": 20, "acc": 0.5}})
+    step = next(r for r in rows if r["key"] == "step")
+    assert step["status"] == "context" and step["direction"] is None and step["change"] == 10
+    assert diff.summarize(rows)["context"] == 1 and diff.summarize(rows)["changed"] == 0
+
+
+def test_counter_rows_in_markdown():
+    from ci_mlops.report import render_markdown
+
+    rows = diff.diff_metrics({"m.json": {"step": 10, "acc": 0.5}}, {"m.json": {"step": 20, "acc": 0.5}})
+    text = render_markdown({"base": {"ref": "a", "sha": "a" * 40}, "head": {"ref": "workspace"}, "metrics": rows,
+                            "params": [], "plots": []})
+    assert "none changed" in text
+    line = next(x for x in text.splitlines() if x.startswith("| step"))
+    assert "context" in line and "▲" not in line
+
+
+def test_a_gate_on_a_counter_is_refused():
+    rows = diff.diff_metrics({"m.json": {"step": 10}}, {"m.json": {"step": 20}})
+    with pytest.raises(UserError, match=r"metrics.step.min: 'step' is a training counter"):
+        gates.evaluate_gates({"metrics": {"step": {"min": 5}}}, {"metrics": rows}, strict=True)
+    [gate] = gates.evaluate_gates({"metrics": {"step": {"min": 5}}}, {"metrics": rows})
+    assert not gate["passed"]
+    [present] = gates.evaluate_gates({"metrics": {"step": {}}}, {"metrics": rows}, strict=True)
+    assert present["passed"] and present["rule"] == "required"
