@@ -415,7 +415,7 @@ def _add_lock(project: DvcProject, wdir: str, locked: dict[str, Any]) -> None:
 
 
 def _hash_info(entry: dict[str, Any]) -> dict[str, Any]:
-    info = {k: entry[k] for k in ("md5", "size", "nfiles") if k in entry}
+    info = {k: entry[k] for k in ("md5", "size", "nfiles", "hash") if k in entry}
     if "md5" not in info and "etag" in entry:
         info["etag"] = entry["etag"]
     return info

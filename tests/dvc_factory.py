@@ -22,6 +22,9 @@ need a repo should build it once per module and ``shutil.copytree`` it::
 Options:
     remote         add ``<path>/../remote`` as the default remote and push to it.
     cached_metrics metrics.json is a cached DVC output (``cache: true``, git-ignored).
+    cached_dir     DVC's "get started" layout: the evaluate stage outputs the whole
+                   ``eval`` directory (cached), and ``eval/metrics.json`` and the plots
+                   in it are declared by the top-level ``metrics:``/``plots:``; no artifacts.
     monorepo       add a second pipeline in ``pipelines/churn/`` with its own
                    ``dvc.yaml``, ``params.yaml``, a stage with ``wdir``, YAML
                    metrics, a top-level TOML metrics file and top-level JSON params.
@@ -87,7 +90,7 @@ with open("models/model.pkl", "wb") as fh:
 '''
 
 EVALUATE_PY = '''\
-import csv, json, math, os, pickle
+import csv, json, math, os, pickle, sys
 
 model = pickle.load(open("models/model.pkl", "rb"))
 
@@ -119,7 +122,8 @@ def evaluate(path):
 
 _, _, _, _, train_metrics = evaluate("data/prepared/train.csv")
 rows, probs, labels, preds, test_metrics = evaluate("data/prepared/test.csv")
-with open("metrics.json", "w") as fh:
+os.makedirs("eval", exist_ok=True)
+with open(sys.argv[1] if len(sys.argv) > 1 else "metrics.json", "w") as fh:
     json.dump({"train": {"accuracy": train_metrics["accuracy"], "loss": train_metrics["loss"]},
                "test": test_metrics, "n_test": len(rows)}, fh, indent=2)
 os.makedirs("eval", exist_ok=True)
@@ -189,6 +193,30 @@ artifacts:
       - classification
     meta:
       framework: pure-python
+'''
+
+# DVC's "get started" layout: the evaluate stage's whole `eval` directory is one cached
+# output, and the metrics and plots inside it are declared at the top level.
+GET_STARTED_EVALUATE = '''\
+  evaluate:
+    cmd: python src/evaluate.py eval/metrics.json
+    deps:
+      - src/evaluate.py
+      - models/model.pkl
+      - data/prepared
+    outs:
+      - eval
+metrics:
+  - eval/metrics.json
+plots:
+  - eval/prc.csv:
+      x: recall
+      y: precision
+  - Confusion:
+      template: confusion
+      x: actual
+      y:
+        eval/confusion.csv: predicted
 '''
 
 CHURN_PARAMS: dict[str, Any] = {"model": {"alpha": 0.5, "depth": 3}, "score": {"threshold": 0.4}}
@@ -366,7 +394,7 @@ def _raw_data(n: int = 120, seed: int = 42) -> str:
 
 
 def make_dvc_repo(path: str | Path, *, remote: bool = True, cached_metrics: bool = False,
-                  monorepo: bool = False) -> Path:
+                  monorepo: bool = False, cached_dir: bool = False) -> Path:
     """Build a real git + DVC repository at ``path`` on branch ``main``; see the module docstring."""
     repo = Path(path)
     repo.mkdir(parents=True, exist_ok=True)
@@ -382,7 +410,10 @@ def make_dvc_repo(path: str | Path, *, remote: bool = True, cached_metrics: bool
     (repo / "src" / "evaluate.py").write_text(EVALUATE_PY)
     (repo / "data").mkdir()
     (repo / "data" / "raw.csv").write_text(_raw_data())
-    (repo / "dvc.yaml").write_text(ROOT_DVC_YAML.replace("{cache}", "true" if cached_metrics else "false"))
+    dvc_yaml = ROOT_DVC_YAML.replace("{cache}", "true" if cached_metrics else "false")
+    if cached_dir:
+        dvc_yaml = dvc_yaml[:dvc_yaml.index("  evaluate:")] + GET_STARTED_EVALUATE
+    (repo / "dvc.yaml").write_text(dvc_yaml)
     if monorepo:
         churn = repo / "pipelines" / "churn"
         churn.mkdir(parents=True)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ci_mlops.dvc_project import DvcProject, cache_path, load_project
+from ci_mlops import dvc_cache
+from ci_mlops.dvc_project import DvcProject, load_project
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader
 from ci_mlops.report.values import ParseError, metrics_values, params_values, parse
@@ -46,13 +47,17 @@ def declared_files(project: DvcProject, config: Any | None) -> tuple[list[str], 
 
 def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProject,
                reader: BlobReader | None, *, required: Collection[str] = (),
-               label: str | None = None) -> dict[str, bytes | None]:
-    """Bytes of each path at ``rev`` (None = workspace); cached DVC outputs via the cache, then DVC's API.
+               label: str | None = None, remote: str | None = None) -> dict[str, bytes | None]:
+    """Bytes of each path at ``rev`` (None = workspace); DVC outputs via the cache, then the remote.
 
-    None means "not there". A ``required`` path that ``dvc.lock`` records at ``rev`` but
-    that neither the local cache nor the remote can provide is a :class:`UserError`
-    naming ``label`` (default: the revision), the file and the fix: DVC itself fails to
-    load it, and reporting it as absent would hide a regression behind "new".
+    A path git does not have is looked up in ``dvc.lock``: as an output of its own, or as
+    a file inside a directory output (read through the directory's ``.dir`` manifest).
+    What the local cache lacks is asked of DVC, which reads the remote as ``dvc metrics
+    diff`` does (``remote``: the one ``dvc.remote`` in .ci-mlops.yml names, else DVC's
+    default). None means "not there". A ``required`` path that ``dvc.lock`` records at
+    ``rev`` but that neither the local cache nor the remote can provide is a
+    :class:`UserError` naming ``label`` (default: the revision), the file and the fix: DVC
+    itself fails to load it, and reporting it as absent would hide a regression behind "new".
     """
     root = Path(root)
     out: dict[str, bytes | None] = {}
@@ -66,26 +71,39 @@ def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProjec
         assert reader is not None
         for path, blob in zip(paths, reader.read_many([(rev, p) for p in paths])):
             out[path] = blob
+    lacking: list[str] = []
     for path, blob in out.items():
-        md5 = project.out_md5(path)
-        if blob is not None or not md5 or md5.endswith(".dir"):
+        if blob is not None:
             continue
-        if rev is None and not project.is_cached(path):
+        location = dvc_cache.locate(project, path)
+        if location is None or (location.relpath is None and location.md5.endswith(".dir")):
+            continue
+        if rev is None and not location.cached:
             continue  # a `cache: false` output lives only in the workspace (DVC reads nothing else either)
-        found = _from_dvc_cache(root, rev, path, md5)
-        if found is None and path in required:
-            raise UserError(unreadable_output(label or rev or WORKSPACE, path, default_remote(root)))
+        found = dvc_cache.read_cached(root, location)
+        if found is dvc_cache.NOT_IN_OUTPUT:
+            continue  # the directory output has no such file at this revision
+        if found is None:
+            lacking.append(path)
         out[path] = found
+    if lacking:
+        fetched, reason = dvc_cache.fetch(root, rev, lacking, remote=remote)
+        for path in lacking:
+            out[path] = fetched.get(path)
+            if out[path] is None and path in required:
+                raise UserError(unreadable_output(label or rev or WORKSPACE, path, remote or default_remote(root),
+                                                  reason))
     return out
 
 
-def unreadable_output(label: str, path: str, remote: str | None) -> str:
+def unreadable_output(label: str, path: str, remote: str | None, reason: str | None = None) -> str:
     """The one-line error for a DVC output that ``dvc.lock`` records but nothing can provide."""
     where = "in the workspace or " if label == WORKSPACE else ""
     source = (f"the DVC remote '{remote}' could not provide it either" if remote
               else "no DVC remote is configured")
+    why = f" ({reason})" if reason and remote else ""
     return (f"cannot read {path} at {label}: dvc.lock records it, but it is not {where}in the local DVC cache "
-            f"and {source}; run `dvc pull {path}` with the remote's credentials available to this step "
+            f"and {source}{why}; run `dvc pull {path}` with the remote's credentials available to this step "
             "(and make sure CI ran `dvc push` on the base branch)")
 
 
@@ -102,27 +120,6 @@ def default_remote(root: Path) -> str | None:
         if parser.has_option("core", "remote"):
             return parser.get("core", "remote").strip() or None
     return None
-
-
-def _from_dvc_cache(root: Path, rev: str | None, path: str, md5: str) -> bytes | None:
-    """The bytes from the local cache, else from DVC's API (None when neither has them)."""
-    try:
-        return cache_path(root, md5).read_bytes()
-    except OSError:
-        pass
-    return _from_dvc_api(root, rev, path)
-
-
-def _from_dvc_api(root: Path, rev: str | None, path: str) -> bytes | None:
-    """Last resort for a cached output missing locally: DVC's API (may pull from the remote)."""
-    try:
-        import dvc.api
-    except ImportError:  # pragma: no cover - dvc is a dependency
-        return None
-    try:
-        return dvc.api.read(path, repo=str(root), rev=rev, mode="rb")
-    except Exception:  # noqa: BLE001 - DVC's messages here mislead ("not a DVC output"); the caller explains
-        return None
 
 
 def missing_in_workspace(path: str) -> str:
@@ -143,7 +140,8 @@ def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = N
     metrics_paths, params_decl = declared_files(project, config)
     plot_paths = sorted({f for plot in project.plots for f in plot["files"]}) if want_plots else []
     wanted = list(dict.fromkeys([*metrics_paths, *params_decl, *plot_paths]))
-    blobs = read_files(root, rev, wanted, project, reader, required=metrics_paths, label=label)
+    remote = config.get("dvc", "remote", default=None) if config is not None else None
+    blobs = read_files(root, rev, wanted, project, reader, required=metrics_paths, label=label, remote=remote)
     snap = Snapshot(label=label, project=project)
     for path in metrics_paths:
         blob = blobs.get(path)

@@ -13,7 +13,8 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from ci_mlops.dvc_project import DVCLOCK, DvcProject, _add_lock, _parse_lock, cache_path
+from ci_mlops import dvc_cache
+from ci_mlops.dvc_project import DVCLOCK, DvcProject, _add_lock, _parse_lock
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader, Repo
 from ci_mlops.report.values import ParseError, is_finite_number, metrics_values, parse
@@ -28,7 +29,7 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
     shas = list(reversed(Repo(root).log(base_sha, count)))
     if not shas or not metrics_paths:
         return shas, {}
-    cached = [p for p in metrics_paths if project.is_cached(p)]
+    cached = [p for p in metrics_paths if (loc := dvc_cache.locate(project, p)) is not None and loc.cached]
     lock_paths = sorted({_lock_for(project, p) for p in cached})
     specs = [(sha, path) for sha in shas for path in [*metrics_paths, *lock_paths]]
     blobs = iter(reader.read_many(specs))
@@ -52,8 +53,10 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
 
 
 def _lock_for(project: DvcProject, path: str) -> str:
+    location = dvc_cache.locate(project, path)
+    output = location.output if location else path
     for stage in project.stages.values():
-        if path in stage.outs:
+        if output in stage.outs:
             folder = posixpath.dirname(stage.dvcfile)
             return posixpath.join(folder, DVCLOCK) if folder else DVCLOCK
     return DVCLOCK
@@ -74,12 +77,12 @@ def _fill_from_cache(root: Path, files: dict[str, bytes | None], locks: dict[str
             if isinstance(locked, dict):
                 _add_lock(scratch, stage.wdir if stage else folder, locked)
         outs.update(scratch.lock_outs)
+    scratch = DvcProject(root=root, rev=None, lock_outs=outs)
     for path in cached:
-        if files.get(path) is None and outs.get(path, {}).get("md5"):
-            try:
-                files[path] = cache_path(root, outs[path]["md5"]).read_bytes()
-            except OSError:
-                pass
+        location = dvc_cache.locate(scratch, path)
+        if files.get(path) is None and location is not None:
+            found = dvc_cache.read_cached(root, location)
+            files[path] = None if dvc_cache.is_missing(found) else found
 
 
 def sparkline(values: list[Any]) -> str:
