@@ -7,7 +7,8 @@ import click
 
 @click.command("drift")
 @click.option("--reference", "reference", metavar="FILE",
-              help="Reference data (CSV, TSV, Parquet or JSON lines). Default: drift.reference.")
+              help="Reference data (CSV, TSV, Parquet or a glob of Parquet files, JSON lines). "
+                   "Default: drift.reference.")
 @click.option("--current", "current", metavar="FILE",
               help="Current data to check. Default: drift.current.")
 @click.option("--columns", multiple=True, metavar="A,B",
@@ -17,6 +18,11 @@ import click
 @click.option("--drift-share", type=float, metavar="X",
               help="Dataset drift when at least this share of columns drifted (0-1). Default 0.5.")
 @click.option("--psi/--no-psi", default=None, help="Also report the Population Stability Index per column.")
+@click.option("--engine", type=click.Choice(["python", "duckdb"]),
+              help="Where the statistics run: python (in-process, streaming; default) or duckdb "
+                   "(SQL where the data is, also s3:// paths). Default: drift.engine.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show progress on long runs (a bar on a terminal, a line every 15 s otherwise).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
               help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
@@ -29,7 +35,7 @@ import click
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Configuration file. Default: .ci-mlops.yml at the repository root.")
 def command(reference: str | None, current: str | None, columns: tuple[str, ...], exclude: tuple[str, ...],
-            drift_share: float | None, psi: bool | None, fmt: str, output: str | None, baseline: str | None,
+            drift_share: float | None, psi: bool | None, engine: str | None, progress: bool, fmt: str, output: str | None, baseline: str | None,
             issue: bool, config_path: str | None) -> None:
     """Detect drift between reference data (usually the training set) and current data.
 
@@ -58,7 +64,7 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
 
         actions.mask(GitHubContext.from_env().token)
     result = compare_files(config, reference=reference, current=current, columns=columns, exclude=exclude,
-                           drift_share=drift_share, psi=psi, baseline=baseline)
+                           drift_share=drift_share, psi=psi, baseline=baseline, engine=engine, progress=progress)
     markdown = render_markdown(result)
     text = render_json(result) if fmt == "json" else markdown
     if output:

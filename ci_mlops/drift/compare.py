@@ -18,11 +18,20 @@ def names(values: tuple[str, ...] | list[str]) -> list[str]:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
+ENGINES = ("python", "duckdb")
+
+
 def compare_files(config: Any, *, reference: str | None = None, current: str | None = None,
                   columns: tuple[str, ...] = (), exclude: tuple[str, ...] = (), drift_share: float | None = None,
-                  psi: bool | None = None, baseline: str | None = None) -> dict[str, Any]:
-    """Detect drift between the reference and current files (options override ``drift:`` settings)."""
-    from ci_mlops.drift.engine import detect_drift
+                  psi: bool | None = None, baseline: str | None = None, engine: str | None = None,
+                  progress: bool = True) -> dict[str, Any]:
+    """Detect drift between the reference and current data (options override ``drift:`` settings).
+
+    Parquet (files or globs), CSV and TSV are streamed column by column
+    (:mod:`ci_mlops.drift.stream`); JSON lines are read with pandas; with
+    ``engine: duckdb`` the statistics run as SQL in DuckDB (:mod:`ci_mlops.drift.sql`).
+    """
+    from ci_mlops.drift.sources import streamable
 
     settings: dict[str, Any] = config.get("drift") or {}
     base = config.path.parent if config.path else Path.cwd()
@@ -31,20 +40,38 @@ def compare_files(config: Any, *, reference: str | None = None, current: str | N
     share = drift_share if drift_share is not None else settings.get("drift_share", 0.5)
     if not 0 < share <= 1:
         raise UserError(f"--drift-share {share}: out of range, expected a share of columns in (0, 1]")
+    engine = engine or settings.get("engine") or "python"
+    if engine not in ENGINES:
+        raise UserError(f"drift.engine: unknown engine '{engine}' (use one of {', '.join(ENGINES)})")
     wanted = names(columns) or list(settings.get("columns") or [])
     skip = list(settings.get("exclude") or []) + names(exclude)
     perf = settings.get("performance") or {}
+    perf_columns = tuple(c for c in (perf.get("actual"), perf.get("predicted")) if c)
+    options = {"exclude": skip, "drift_share": share, "tests": settings.get("tests") or {},
+               "psi": psi if psi is not None else bool(settings.get("psi"))}
 
-    ref_df, cur_df, only_ref, only_cur = read_pair(ref_path, cur_path, wanted, skip, perf)
-    perf_only = [c for c in (perf.get("actual"), perf.get("predicted")) if c and c not in ref_df.columns]
-    result = detect_drift(ref_df, cur_df.drop(columns=perf_only, errors="ignore"), columns=wanted or None,
-                          exclude=skip, drift_share=share, tests=settings.get("tests") or {},
-                          psi=psi if psi is not None else bool(settings.get("psi")))
-    result["reference"], result["current"] = str(ref_path), str(cur_path)
-    if only_ref is not None:
-        result["only_in_reference"], result["only_in_current"] = only_ref, only_cur
+    if engine == "duckdb":
+        from ci_mlops.drift.sql import detect_drift_duckdb
+
+        result = detect_drift_duckdb(ref_path, cur_path, columns=wanted, ignore_in_current=perf_columns,
+                                     progress=progress, **options)
+    elif streamable(ref_path) and streamable(cur_path):
+        from ci_mlops.drift.stream import detect_drift_files
+
+        result = detect_drift_files(ref_path, cur_path, columns=wanted, ignore_in_current=perf_columns,
+                                    progress=progress, **options)
+    else:
+        from ci_mlops.drift.engine import detect_drift
+
+        ref_df, cur_df, only_ref, only_cur = read_pair(Path(ref_path), Path(cur_path), wanted, skip, perf)
+        perf_only = [c for c in perf_columns if c not in ref_df.columns]
+        result = detect_drift(ref_df, cur_df.drop(columns=perf_only, errors="ignore"), columns=wanted or None,
+                              **options)
+        if only_ref is not None:
+            result["only_in_reference"], result["only_in_current"] = only_ref, only_cur
+    result["reference"], result["current"] = ref_path, cur_path
     if perf.get("actual") and perf.get("predicted"):
-        result["performance"] = performance(cur_df, perf, baseline, base)
+        result["performance"] = performance(cur_path, perf, baseline, base)
     return result
 
 
@@ -61,11 +88,14 @@ def failure(result: dict[str, Any]) -> str | None:
     return None
 
 
-def data_path(option: str | None, configured: str | None, base: Path, side: str) -> Path:
+def data_path(option: str | None, configured: str | None, base: Path, side: str) -> str:
+    """The path as given on the command line, else the configured one relative to the config file.
+
+    URLs (``s3://...``) and globs stay strings: a ``Path`` would fold the ``//``."""
     if option:
-        return Path(option)
+        return option
     if configured:
-        return base / configured
+        return configured if "://" in configured else str(base / configured)
     raise UserError(f"no {side} data: pass --{side} FILE or set drift.{side} in .ci-mlops.yml")
 
 
@@ -96,9 +126,23 @@ def read_pair(ref_path: Path, cur_path: Path, wanted: list[str], skip: list[str]
     return read_data(ref_path, common), read_data(cur_path, list(dict.fromkeys([*common, *extra]))), only_ref, only_cur
 
 
-def performance(cur_df: Any, perf: dict[str, Any], baseline: str | None, base: Path) -> dict[str, Any]:
-    """The model's metric on the current data against ``baseline`` (a lineage.json), else the newest release."""
+def performance(cur_path: str, perf: dict[str, Any], baseline: str | None, base: Path) -> dict[str, Any]:
+    """The model's metric on the current data against ``baseline`` (a lineage.json), else the newest release.
+
+    Only the label and prediction columns are read."""
+    from ci_mlops.drift.io import read_data, read_header
     from ci_mlops.drift.performance import baseline_from_lineage, baseline_from_release, evaluate_performance
+
+    from ci_mlops.drift.sources import is_glob
+
+    if "://" in cur_path or is_glob(cur_path):
+        raise UserError(f"drift.performance: the current data must be one local file to compute the model's "
+                        f"metric (got {cur_path})")
+    header = read_header(Path(cur_path))
+    for col in (perf["actual"], perf["predicted"]):
+        if header is not None and col not in header:
+            raise UserError(f"drift.performance: column '{col}' is not in the current data")
+    cur_df = read_data(Path(cur_path), [perf["actual"], perf["predicted"]] if header is not None else None)
 
     key = perf.get("baseline_key") or perf.get("metric") or "accuracy"
     value: float | None = None

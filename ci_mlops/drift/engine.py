@@ -27,6 +27,7 @@ import numpy as np
 
 from ci_mlops.drift import stats
 from ci_mlops.drift.columns import COMPARABLE, NUMERIC, infer_kind, is_numeric_dtype
+from ci_mlops.drift.pairs import NumericPair, SortedPair
 from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:
@@ -82,13 +83,12 @@ def detect_drift(
     common column except ``exclude``. ``tests`` maps a column to ``{"test", "threshold"}``
     overrides. Raises :class:`UserError` for input that cannot be compared.
     """
-    if not 0 < drift_share <= 1:
-        raise UserError(f"drift share {drift_share} is out of range (it is a share of columns, in (0, 1])")
+    tests = tests or {}
+    check_request(drift_share, tests)
     if reference.shape[0] == 0:
         raise UserError("the reference data has no rows")
     if current.shape[0] == 0:
         raise UserError("the current data has no rows")
-    tests = tests or {}
     ref_cols, cur_cols = [str(c) for c in reference.columns], [str(c) for c in current.columns]
     only_ref = [c for c in ref_cols if c not in cur_cols and c not in exclude]
     only_cur = [c for c in cur_cols if c not in ref_cols and c not in exclude]
@@ -106,8 +106,6 @@ def detect_drift(
             "no common columns to compare (reference: "
             f"{_shown(ref_cols)}; current: {_shown(cur_cols)})"
         )
-    for name, override in tests.items():
-        _check_override(name, override)
 
     def one(name: str) -> dict[str, Any]:
         return compare_column(name, reference[name], current[name], override=tests.get(name), psi=psi)
@@ -118,7 +116,21 @@ def detect_drift(
             results = list(pool.map(one, wanted))
     else:
         results = [one(name) for name in wanted]
+    return summarise(results, drift_share=drift_share, reference_rows=int(reference.shape[0]),
+                     current_rows=int(current.shape[0]), only_in_reference=only_ref, only_in_current=only_cur)
 
+
+def check_request(drift_share: float, tests: dict[str, dict[str, Any]]) -> None:
+    """One-line errors for a drift share or per-column overrides that cannot be used."""
+    if not 0 < drift_share <= 1:
+        raise UserError(f"drift share {drift_share} is out of range (it is a share of columns, in (0, 1])")
+    for name, override in tests.items():
+        _check_override(name, override)
+
+
+def summarise(results: list[dict[str, Any]], *, drift_share: float, reference_rows: int, current_rows: int,
+              only_in_reference: list[str], only_in_current: list[str]) -> dict[str, Any]:
+    """The dataset verdict and the JSON document from the per-column results."""
     compared = [r for r in results if r["drifted"] is not None]
     skipped = [{"name": r["name"], "type": r["type"], "reason": r["notes"][0]} for r in results if r["drifted"] is None]
     if not compared:
@@ -131,12 +143,12 @@ def detect_drift(
         "drift_share": drift_share,
         "drifted_columns": drifted,
         "compared_columns": len(compared),
-        "reference_rows": int(reference.shape[0]),
-        "current_rows": int(current.shape[0]),
+        "reference_rows": reference_rows,
+        "current_rows": current_rows,
         "columns": compared,
         "skipped": skipped,
-        "only_in_reference": only_ref,
-        "only_in_current": only_cur,
+        "only_in_reference": only_in_reference,
+        "only_in_current": only_in_current,
     }
 
 
@@ -150,66 +162,100 @@ def compare_column(
 ) -> dict[str, Any]:
     """The verdict for one column (``drifted`` is None when it cannot be compared)."""
     kind = infer_kind(reference)
-    base: dict[str, Any] = {"name": name, "type": kind, "test": None, "statistic": None,
-                            "threshold": None, "drifted": None, "notes": []}
     if kind not in COMPARABLE:
-        reason = {"text": "looks like free text or ids (more than half the values are distinct)",
-                  "datetime": "dates and times are not compared",
-                  }.get(kind, f"values of type {reference.dtype} are not compared")
-        base["notes"].append(reason)
-        return base
-    override = override or {}
+        return skipped_column(name, kind, str(reference.dtype))
     if kind == NUMERIC and not is_numeric_dtype(current):
         raise UserError(f"column '{name}' is numeric in the reference but has non-numeric values "
                         f"({current.dtype}) in the current data")
     ref = _sample(reference, kind)
     cur = _sample(current, kind)
-    for side, sample in (("reference", ref), ("current", cur)):
-        if sample.present == 0:
+    if kind == NUMERIC:
+        return judge(name, kind, ref_rows=ref.rows, cur_rows=cur.rows,
+                     pair=SortedPair(ref.values, cur.values), override=override, psi=psi)
+    return judge(name, kind, ref_rows=ref.rows, cur_rows=cur.rows, ref_counts=ref.counts, cur_counts=cur.counts,
+                 override=override, psi=psi)
+
+
+def skipped_column(name: str, kind: str, type_name: str) -> dict[str, Any]:
+    """The result of a column that is not compared, with the reason."""
+    reason = {"text": "looks like free text or ids (more than half the values are distinct)",
+              "datetime": "dates and times are not compared",
+              }.get(kind, f"values of type {type_name} are not compared")
+    return {"name": name, "type": kind, "test": None, "statistic": None, "threshold": None,
+            "drifted": None, "notes": [reason]}
+
+
+def judge(
+    name: str,
+    kind: str,
+    *,
+    ref_rows: int,
+    cur_rows: int,
+    pair: NumericPair | None = None,
+    ref_counts: dict[Any, int] | None = None,
+    cur_counts: dict[Any, int] | None = None,
+    override: dict[str, Any] | None = None,
+    psi: bool = False,
+) -> dict[str, Any]:
+    """The verdict for a comparable column, from a numeric pair or the categories' counts.
+
+    Every engine ends here, so test choice, thresholds and notes are the same whichever
+    engine computed the statistics.
+    """
+    base: dict[str, Any] = {"name": name, "type": kind, "test": None, "statistic": None,
+                            "threshold": None, "drifted": None, "notes": []}
+    override = override or {}
+    if pair is not None:
+        ref_present, cur_present = pair.ref_present, pair.cur_present
+    else:
+        assert ref_counts is not None and cur_counts is not None
+        ref_present, cur_present = sum(ref_counts.values()), sum(cur_counts.values())
+    for side, present in (("reference", ref_present), ("current", cur_present)):
+        if present == 0:
             raise UserError(f"column '{name}' has no values in the {side} data (all missing); "
                             "exclude it with drift.exclude or --exclude")
+    ref_missing, cur_missing = ref_rows - ref_present, cur_rows - cur_present
 
-    if kind == NUMERIC:
-        ref_distinct = stats.count_distinct_sorted(ref.values)
-        cur_distinct = stats.count_distinct_sorted(cur.values)
-        if ref_distinct <= FEW_VALUES and cur_distinct <= FEW_VALUES:
-            keys = np.union1d(np.unique(ref.values), np.unique(cur.values))
-            n_values = int(keys.size)
-        else:
-            n_values = FEW_VALUES + 1
+    if pair is not None:
+        ref_distinct, cur_distinct = pair.ref_distinct, pair.cur_distinct
+        few = ref_distinct <= FEW_VALUES and cur_distinct <= FEW_VALUES
+        values = pair.value_counts() if few else None
+        n_values = int(values[0].size) if values is not None else FEW_VALUES + 1
     else:
-        keys = _sorted_keys(set(ref.counts) | set(cur.counts))
-        ref_distinct, cur_distinct = len(ref.counts), len(cur.counts)
+        assert ref_counts is not None and cur_counts is not None
+        keys = _sorted_keys(set(ref_counts) | set(cur_counts))
+        ref_distinct, cur_distinct = len(ref_counts), len(cur_counts)
         n_values = len(keys)
 
-    test = override.get("test") or default_test(kind, ref.present, n_values)
+    test = override.get("test") or default_test(kind, ref_present, n_values)
     if test in NUMERIC_ONLY and kind != NUMERIC:
         raise UserError(f"drift.tests.{name}.test: '{test}' needs a numeric column, '{name}' is {kind}")
     score, default_threshold, _ = TESTS[test]
     threshold = float(override["threshold"]) if override.get("threshold") is not None else default_threshold
 
     result = {**base, "test": test, "score": score, "threshold": threshold,
-              "reference_rows": ref.present, "current_rows": cur.present,
-              "reference_missing": ref.missing, "current_missing": cur.missing,
+              "reference_rows": ref_present, "current_rows": cur_present,
+              "reference_missing": ref_missing, "current_missing": cur_missing,
               "reference_distinct": ref_distinct, "current_distinct": cur_distinct}
     notes: list[str] = []
-    if kind == NUMERIC:
-        statistic, psi_value, distribution = _numeric(ref, cur, test, ref_distinct, psi)
-        result["reference_mean"] = float(ref.values.mean())
-        result["current_mean"] = float(cur.values.mean())
+    if pair is not None:
+        statistic, psi_value = _numeric(pair, test, psi, values)
+        distribution = _numeric_distribution(pair)
+        result["reference_mean"] = pair.ref_mean
+        result["current_mean"] = pair.cur_mean
     else:
-        ref_counts = np.array([ref.counts.get(k, 0) for k in keys], dtype=np.float64)
-        cur_counts = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.float64)
-        statistic, psi_value = _categorical(ref_counts, cur_counts, test, psi)
-        distribution = _category_distribution(keys, ref_counts, cur_counts)
-        new = [k for k in keys if k not in ref.counts]
+        ref_array = np.array([ref_counts.get(k, 0) for k in keys], dtype=np.float64)
+        cur_array = np.array([cur_counts.get(k, 0) for k in keys], dtype=np.float64)
+        statistic, psi_value = _categorical(ref_array, cur_array, test, psi)
+        distribution = _category_distribution(keys, ref_array, cur_array)
+        new = [k for k in keys if k not in ref_counts]
         if new:
-            new_rows = int(sum(cur.counts[k] for k in new))
+            new_rows = int(sum(cur_counts[k] for k in new))
             result["new_categories"] = [_plain(k) for k in new[:SHOWN_NEW_CATEGORIES]]
             result["new_category_count"] = len(new)
             result["new_category_rows"] = new_rows
             notes.append(f"{len(new)} new categor{'y' if len(new) == 1 else 'ies'} not in the reference "
-                         f"({_pct(new_rows / cur.present)} of current rows): "
+                         f"({_pct(new_rows / cur_present)} of current rows): "
                          + ", ".join(repr(_plain(k)) for k in new[:SHOWN_NEW_CATEGORIES])
                          + (", ..." if len(new) > SHOWN_NEW_CATEGORIES else ""))
     result["statistic"] = statistic
@@ -223,10 +269,10 @@ def compare_column(
         notes.append("constant in the reference")
     if cur_distinct == 1 and ref_distinct != 1:
         notes.append("constant in the current data")
-    for side, sample in (("reference", ref), ("current", cur)):
-        if sample.missing:
-            notes.append(f"{sample.missing} missing value{'s' if sample.missing != 1 else ''} "
-                         f"({_pct(sample.missing / sample.rows)}) in the {side} data")
+    for side, missing, rows in (("reference", ref_missing, ref_rows), ("current", cur_missing, cur_rows)):
+        if missing:
+            notes.append(f"{missing} missing value{'s' if missing != 1 else ''} "
+                         f"({_pct(missing / rows)}) in the {side} data")
     result["notes"] = notes
     return result
 
@@ -258,29 +304,36 @@ def _sample(series: "pd.Series", kind: str) -> Sample:
     return Sample(rows=rows, missing=rows - sum(table.values()), counts=table)
 
 
-def _numeric(ref: Sample, cur: Sample, test: str, ref_distinct: int,
-             want_psi: bool) -> tuple[float, float | None, dict[str, Any]]:
-    a, b = ref.values, cur.values
+def _numeric(pair: NumericPair, test: str, want_psi: bool,
+             values: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> tuple[float, float | None]:
     if test == "ks":
-        statistic = stats.ks_pvalue(a, b)
+        statistic = pair.ks_pvalue()
     elif test == "wasserstein":
-        statistic = stats.wasserstein_normed(a, b, float(a.std()))
+        statistic = pair.wasserstein() / max(pair.ref_std, stats.WASSERSTEIN_MIN_NORM)
+    elif test in ("chisquare", "ztest"):
+        _, ref_counts, cur_counts = values if values is not None else pair.value_counts()
+        ref_counts, cur_counts = ref_counts.astype(np.float64), cur_counts.astype(np.float64)
+        statistic = (stats.chisquare_pvalue(ref_counts, cur_counts) if test == "chisquare"
+                     else stats.ztest_pvalue(ref_counts, cur_counts))
     else:
-        ref_shares, cur_shares = stats.shares_numeric(a, b, ref_distinct)
-        if test == "psi":
-            statistic = stats.psi(ref_shares, cur_shares)
-        elif test == "jensenshannon":
-            statistic = stats.jensenshannon(ref_shares, cur_shares)
-        else:
-            keys = np.union1d(np.unique(a), np.unique(b))
-            ref_counts = stats._counts_at(a, keys).astype(np.float64)
-            cur_counts = stats._counts_at(b, keys).astype(np.float64)
-            statistic = (stats.chisquare_pvalue(ref_counts, cur_counts) if test == "chisquare"
-                         else stats.ztest_pvalue(ref_counts, cur_counts))
+        ref_shares, cur_shares = _numeric_shares(pair, values)
+        statistic = stats.psi(ref_shares, cur_shares) if test == "psi" else stats.jensenshannon(ref_shares, cur_shares)
     psi_value = None
     if want_psi:
-        psi_value = statistic if test == "psi" else stats.psi(*stats.shares_numeric(a, b, ref_distinct))
-    return float(statistic), psi_value, _numeric_distribution(a, b)
+        psi_value = statistic if test == "psi" else stats.psi(*_numeric_shares(pair, values))
+    return float(statistic), psi_value
+
+
+def _numeric_shares(pair: NumericPair, values: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Shares per Sturges bin of the pooled range (over 20 distinct reference values), else per value."""
+    n, m = pair.ref_present, pair.cur_present
+    if pair.ref_distinct > stats.JS_NUMERIC_BINNING_MIN_DISTINCT:
+        edges = stats.sturges_edges(min(pair.ref_min, pair.cur_min), max(pair.ref_max, pair.cur_max), n + m)
+        ref_counts, cur_counts = pair.bin_counts(edges)
+    else:
+        _, ref_counts, cur_counts = values if values is not None else pair.value_counts()
+    return ref_counts / n, cur_counts / m
 
 
 def _categorical(ref_counts: np.ndarray, cur_counts: np.ndarray, test: str,
@@ -301,21 +354,24 @@ def _categorical(ref_counts: np.ndarray, cur_counts: np.ndarray, test: str,
     return float(statistic), psi_value
 
 
-def _numeric_distribution(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+def _numeric_distribution(pair: NumericPair) -> dict[str, Any]:
     """Shares in equal-width bins over the 1st-99th percentile range; outliers fall in the end bins."""
-    lo = float(min(a[int(0.01 * (a.size - 1))], b[int(0.01 * (b.size - 1))]))
-    hi = float(max(a[int(0.99 * (a.size - 1))], b[int(0.99 * (b.size - 1))]))
+    n, m = pair.ref_present, pair.cur_present
+    ref_lo, cur_lo = pair.order_stats(int(0.01 * (n - 1)), int(0.01 * (m - 1)))
+    ref_hi, cur_hi = pair.order_stats(int(0.99 * (n - 1)), int(0.99 * (m - 1)))
+    lo, hi = min(ref_lo, cur_lo), max(ref_hi, cur_hi)
     if hi <= lo:
-        lo, hi = float(min(a[0], b[0])), float(max(a[-1], b[-1]))
+        lo, hi = min(pair.ref_min, pair.cur_min), max(pair.ref_max, pair.cur_max)
     if hi <= lo:
         hi = lo + 1.0
     edges = np.linspace(lo, hi, HISTOGRAM_BINS + 1)
+    ref_below, cur_below = pair.below(edges[1:-1])
 
-    def shares(values: np.ndarray) -> list[float]:
-        cuts = np.concatenate([[0], np.searchsorted(values, edges[1:-1], side="left"), [values.size]])
-        return (np.diff(cuts) / values.size).tolist()
+    def shares(below: np.ndarray, size: int) -> list[float]:
+        return (np.diff(np.concatenate([[0], below, [size]])) / size).tolist()
 
-    return {"kind": "histogram", "edges": edges.tolist(), "reference": shares(a), "current": shares(b)}
+    return {"kind": "histogram", "edges": edges.tolist(), "reference": shares(ref_below, n),
+            "current": shares(cur_below, m)}
 
 
 def _category_distribution(keys: list[Any], ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, Any]:

@@ -27,38 +27,82 @@ import numpy as np
 
 WASSERSTEIN_MIN_NORM = 0.001
 JS_NUMERIC_BINNING_MIN_DISTINCT = 20  # Evidently bins numeric values when the reference has more
+BLOCK = 1 << 20  # values per block where a whole-array temporary would be as large as the data
 
 
-def count_distinct_sorted(values: np.ndarray) -> int:
+def count_distinct_sorted(values: np.ndarray, block: int = BLOCK) -> int:
     """Number of distinct values in a sorted array."""
     if values.size == 0:
         return 0
-    return int(np.count_nonzero(values[1:] != values[:-1])) + 1
+    last = values.size - 1
+    changes = sum(int(np.count_nonzero(values[i + 1:min(i + block, last) + 1] != values[i:min(i + block, last)]))
+                  for i in range(0, last, block))
+    return changes + 1
 
 
-def wasserstein_sorted(a: np.ndarray, b: np.ndarray) -> float:
+def wasserstein_sorted(a: np.ndarray, b: np.ndarray, block: int = BLOCK) -> float:
     """First Wasserstein distance between two sorted samples (equals ``scipy.stats.wasserstein_distance``).
 
-    The area between the two empirical CDFs: merge the samples once, then at every
-    merged point the CDF of each side is how many of its values came before.
+    The area between the two empirical CDFs: merge the samples, then at every merged
+    point the CDF of each side is how many of its values came before. The merge runs
+    in blocks of at most ``block`` values per side, so the temporaries stay small
+    whatever the size of the samples (one block gives SciPy's own sum).
     """
     n, m = a.size, b.size
     if n == 0 or m == 0:
         return float("nan")
     if n == m:  # quantile functions step at the same points
-        return float(np.abs(a - b).mean())
-    # Position of each b value in the merged order (after equal a values).
-    pos_b = np.searchsorted(a, b, side="right") + np.arange(m)
-    is_b = np.zeros(n + m, dtype=bool)
+        return sum(float(np.abs(a[i:i + block] - b[i:i + block]).sum()) for i in range(0, n, block)) / n
+    total = 0.0
+    i = j = 0
+    last: float | None = None  # the largest value merged so far, and the CDF gap after it
+    gap_after_last = 0.0
+    while i < n or j < m:
+        ca, cb = a[i:i + block], b[j:j + block]
+        # Everything up to the smaller of the two block ends can be merged now.
+        cut = min(ca[-1], cb[-1]) if ca.size and cb.size else (ca[-1] if ca.size else cb[-1])
+        ca = ca[:np.searchsorted(ca, cut, side="right")]
+        cb = cb[:np.searchsorted(cb, cut, side="right")]
+        merged, is_b = _merge(ca, cb)
+        if last is not None:
+            total += abs(gap_after_last) * (float(merged[0]) - last)
+        taken_b = np.cumsum(is_b[:-1], dtype=np.int64) + j
+        taken_a = np.arange(1, merged.size, dtype=np.int64) - (taken_b - j) + i
+        # Where merged values tie the width is zero, so a partial count there adds nothing.
+        total += float(np.dot(np.abs(taken_a / n - taken_b / m), np.diff(merged)))
+        i, j = i + ca.size, j + cb.size
+        last, gap_after_last = float(merged[-1]), i / n - j / m
+    return total
+
+
+def _merge(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted arrays merged (b after equal a values), and which merged values came from b."""
+    pos_b = np.searchsorted(a, b, side="right") + np.arange(b.size)
+    is_b = np.zeros(a.size + b.size, dtype=bool)
     is_b[pos_b] = True
-    merged = np.empty(n + m, dtype=np.float64)
+    merged = np.empty(a.size + b.size, dtype=np.float64)
     merged[pos_b] = b
     merged[~is_b] = a
-    taken_b = np.cumsum(is_b[:-1], dtype=np.int64)
-    taken_a = np.arange(1, n + m, dtype=np.int64) - taken_b
-    # Where merged values tie the width is zero, so a partial count there adds nothing.
-    gaps = np.diff(merged)
-    return float(np.dot(np.abs(taken_a / n - taken_b / m), gaps))
+    return merged, is_b
+
+
+def std_sorted(values: np.ndarray, block: int = BLOCK) -> float:
+    """Population standard deviation (``np.std``), with temporaries of at most ``block`` values."""
+    if values.size <= block:
+        return float(values.std())
+    mean = values.mean()
+    squares = sum(float(np.square(values[i:i + block] - mean).sum()) for i in range(0, values.size, block))
+    return math.sqrt(squares / values.size)
+
+
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """Distinct values of a sorted array (``np.unique`` without another sort)."""
+    if values.size == 0:
+        return values
+    keep = np.empty(values.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def wasserstein_normed(ref: np.ndarray, cur: np.ndarray, ref_std: float) -> float:
@@ -69,6 +113,32 @@ def ks_pvalue(ref: np.ndarray, cur: np.ndarray) -> float:
     from scipy.stats import ks_2samp
 
     return float(ks_2samp(ref, cur).pvalue)
+
+
+KS_EXACT_MAX_ROWS = 10_000  # ks_2samp's method="auto" is exact up to this many rows per side
+
+
+def ks_pvalue_from_counts(keys: np.ndarray, ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """``ks_2samp(ref, cur).pvalue`` from each side's count at every distinct value (sorted keys).
+
+    SciPy evaluates both CDFs at every sample value, so the distinct values with their
+    counts carry everything it needs. Up to ``KS_EXACT_MAX_ROWS`` rows per side the
+    samples are rebuilt and handed to SciPy (its exact method); above, the statistic goes
+    to :func:`ks_pvalue_asymptotic`, SciPy's formula for that case.
+    """
+    n, m = int(ref_counts.sum()), int(cur_counts.sum())
+    if max(n, m) <= KS_EXACT_MAX_ROWS:
+        return ks_pvalue(np.repeat(keys, ref_counts.astype(np.int64)), np.repeat(keys, cur_counts.astype(np.int64)))
+    diffs = np.cumsum(ref_counts) / n - np.cumsum(cur_counts) / m
+    return ks_pvalue_asymptotic(max(float(np.max(diffs)), float(np.clip(-np.min(diffs), 0, 1))), n, m)
+
+
+def ks_pvalue_asymptotic(d: float, n: int, m: int) -> float:
+    """``ks_2samp``'s two-sided p-value for statistic d when a side has more than 10,000 rows."""
+    from scipy.stats import kstwo
+
+    big, small = sorted([float(n), float(m)], reverse=True)
+    return float(np.clip(kstwo.sf(d, np.round(big * small / (big + small))), 0, 1))
 
 
 def sturges_edges(lo: float, hi: float, n: int) -> np.ndarray:
@@ -98,7 +168,7 @@ def shares_numeric(ref: np.ndarray, cur: np.ndarray, ref_distinct: int) -> tuple
         hi = max(ref[-1], cur[-1])
         edges = sturges_edges(float(lo), float(hi), ref.size + cur.size)
         return histogram_sorted(ref, edges) / ref.size, histogram_sorted(cur, edges) / cur.size
-    keys = np.union1d(np.unique(ref), np.unique(cur))
+    keys = np.union1d(unique_sorted(ref), unique_sorted(cur))
     return _counts_at(ref, keys) / ref.size, _counts_at(cur, keys) / cur.size
 
 

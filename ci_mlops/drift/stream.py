@@ -1,0 +1,249 @@
+"""The in-process engine on files: one column at a time, in chunks, with bounded memory.
+
+Per column, each side is folded chunk by chunk (Parquet batches, CSV blocks) into
+state that gives the exact statistic:
+
+* categorical columns (strings, booleans, integers with at most 10 values): a count
+  per distinct value, merged chunk by chunk. A string column stops being counted as
+  soon as its reference has more distinct values than half its rows (it is text and is
+  not compared), so an id column never builds a large table.
+* numeric columns: the finite values, copied into one preallocated float64 array per
+  side and sorted in place. Kolmogorov-Smirnov and the Wasserstein distance need
+  every value; instead of a bound, the exact statistic is computed from the sorted
+  arrays (the merge for the Wasserstein distance runs in blocks, so no temporary is as
+  large as the data).
+
+Peak memory is therefore about 8 bytes x (reference rows + current rows) for the
+largest numeric column (16 with two columns in flight), plus one chunk per side: a
+100M-row pair takes 1.6 GB per numeric column whatever the number of columns. Columns
+run two at a time when two fit in ``memory_budget``, else one at a time with the two
+sides read and sorted in parallel.
+
+The result is the same document as :func:`ci_mlops.drift.engine.detect_drift` on the
+same data read with pandas: every verdict goes through :func:`ci_mlops.drift.engine.judge`.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ci_mlops.drift import stats
+from ci_mlops.drift.columns import CATEGORICAL, DATETIME, INTEGER_CARDINALITY_LIMIT, NUMERIC, TEXT, UNKNOWN
+from ci_mlops.drift.engine import check_request, judge, skipped_column, summarise
+from ci_mlops.drift.pairs import SortedPair
+from ci_mlops.drift.progress import Progress
+from ci_mlops.drift.sources import CsvSource, Source, open_source
+from ci_mlops.errors import UserError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+MEMORY_BUDGET = 3 << 30  # bytes of sorted values in flight before columns run one at a time
+PROGRESS_MIN_VALUES = 10_000_000  # smaller comparisons take seconds at most: no progress output
+TEXT_SHARE = 0.5  # more distinct values than this share of the rows: text, not compared
+
+
+def detect_drift_files(
+    reference: str,
+    current: str,
+    *,
+    columns: list[str],
+    exclude: list[str] | tuple[str, ...] = (),
+    drift_share: float = 0.5,
+    tests: dict[str, dict[str, Any]] | None = None,
+    psi: bool = False,
+    ignore_in_current: tuple[str, ...] = (),
+    progress: bool = True,
+    workers: int | None = None,
+    memory_budget: int = MEMORY_BUDGET,
+) -> dict[str, Any]:
+    """Compare two data files (Parquet, a glob of Parquet files, CSV, TSV) column by column.
+
+    ``columns`` limits the comparison (each must be on both sides), else every common
+    column not in ``exclude``; ``ignore_in_current`` are current-only columns that are not
+    reported as one-sided (the performance monitor's label and prediction).
+    """
+    tests = tests or {}
+    check_request(drift_share, tests)
+    ref_src, cur_src = open_source(reference, "reference"), open_source(current, "current")
+    try:
+        ref_cols, cur_cols = _columns(ref_src), _columns(cur_src)
+        if columns:
+            for name in columns:
+                for src, cols in ((ref_src, ref_cols), (cur_src, cur_cols)):
+                    if name not in cols:
+                        raise UserError(f"{src.label}: no column '{name}' (columns: {', '.join(cols[:20])})")
+            wanted = [c for c in columns if c not in exclude]
+            only_ref: list[str] = []
+            only_cur: list[str] = []
+        else:
+            wanted = [c for c in ref_cols if c in cur_cols and c not in exclude]
+            only_ref = [c for c in ref_cols if c not in cur_cols and c not in exclude]
+            only_cur = [c for c in cur_cols if c not in ref_cols and c not in exclude and c not in ignore_in_current]
+        if not wanted:
+            raise UserError(f"{ref_src.label} and {cur_src.label} have no common columns to compare "
+                            f"(reference: {', '.join(ref_cols[:10]) or 'none'}; "
+                            f"current: {', '.join(cur_cols[:10]) or 'none'})")
+        for src in (ref_src, cur_src):
+            if isinstance(src, CsvSource):
+                src.spill(wanted)
+        if ref_src.rows == 0:
+            raise UserError("the reference data has no rows")
+        if cur_src.rows == 0:
+            raise UserError("the current data has no rows")
+        total = (ref_src.rows + cur_src.rows) * len(wanted)
+        meter = Progress(total, len(wanted), enabled=progress and total >= PROGRESS_MIN_VALUES)
+        numeric_bytes = 8 * (ref_src.rows + cur_src.rows)
+        workers = workers or min(2, os.cpu_count() or 1)
+        if 2 * numeric_bytes > memory_budget:
+            workers = 1
+
+        def one(name: str) -> dict[str, Any]:
+            return _compare(name, ref_src, cur_src, tests.get(name), psi, meter, parallel_sides=workers == 1)
+
+        if workers > 1 and len(wanted) > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(one, wanted))
+        else:
+            results = [one(name) for name in wanted]
+        meter.finish()
+    finally:
+        ref_src.close()
+        cur_src.close()
+    return summarise(results, drift_share=drift_share, reference_rows=ref_src.rows, current_rows=cur_src.rows,
+                     only_in_reference=only_ref, only_in_current=only_cur)
+
+
+def _columns(src: Source) -> list[str]:
+    return list(src.header) if isinstance(src, CsvSource) else list(src.types)
+
+
+# -- one column -------------------------------------------------------------------------------
+
+
+def _family(dtype: "pa.DataType") -> str:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(dtype):
+        value = dtype.value_type
+        return "string" if pa.types.is_string(value) or pa.types.is_large_string(value) else "category"
+    if pa.types.is_floating(dtype) or pa.types.is_null(dtype):  # all empty: pandas reads NaN floats
+        return "float"
+    if pa.types.is_integer(dtype):
+        return "int"
+    if pa.types.is_boolean(dtype):
+        return "bool"
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return "string"
+    if pa.types.is_temporal(dtype):
+        return "datetime"
+    return "other"
+
+
+def _compare(name: str, ref_src: Source, cur_src: Source, override: dict[str, Any] | None, psi: bool,
+             meter: Progress, *, parallel_sides: bool) -> dict[str, Any]:
+    ref_type, cur_type = ref_src.types[name], cur_src.types[name]
+    family = _family(ref_type)
+    cur_family = _family(cur_type)
+    skip_units = ref_src.rows + cur_src.rows
+    if family == "datetime":
+        meter.advance(skip_units, column_done=True)
+        return skipped_column(name, DATETIME, str(ref_type))
+    if family == "other":
+        meter.advance(skip_units, column_done=True)
+        return skipped_column(name, UNKNOWN, str(ref_type))
+    common = {"override": override, "psi": psi, "ref_rows": ref_src.rows, "cur_rows": cur_src.rows}
+
+    if family in ("float", "int"):
+        if cur_family not in ("float", "int"):
+            raise UserError(f"column '{name}' is numeric in the reference but has non-numeric values "
+                            f"({cur_type}) in the current data")
+        if parallel_sides:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                ref_job = pool.submit(_sorted_values, ref_src, name, meter)
+                cur = _sorted_values(cur_src, name, meter)
+                ref = ref_job.result()
+        else:
+            ref, cur = _sorted_values(ref_src, name, meter), _sorted_values(cur_src, name, meter)
+        meter.advance(0, column_done=True)
+        few = (_integers(family, ref, ref_src)
+               and stats.count_distinct_sorted(ref) <= INTEGER_CARDINALITY_LIMIT)
+        if few:
+            return judge(name, CATEGORICAL, ref_counts=_value_counts(ref, integral=True),
+                         cur_counts=_value_counts(cur, integral=_integers(cur_family, cur, cur_src)), **common)
+        return judge(name, NUMERIC, pair=SortedPair(ref, cur), **common)
+
+    limit = int(TEXT_SHARE * ref_src.rows) if family == "string" else None
+    ref_counts = _counts(ref_src, name, meter, stop_above=limit)
+    present = sum(ref_counts.values()) if ref_counts is not None else 0
+    if ref_counts is None or (family == "string" and present and len(ref_counts) > present * TEXT_SHARE):
+        meter.advance(skip_units, column_done=True)
+        return skipped_column(name, TEXT, str(ref_type))
+    if family == "string" and present == 0:
+        meter.advance(skip_units, column_done=True)
+        return skipped_column(name, UNKNOWN, "object")
+    cur_counts = _counts(cur_src, name, meter)
+    meter.advance(0, column_done=True)
+    return judge(name, CATEGORICAL, ref_counts=ref_counts, cur_counts=cur_counts or {}, **common)
+
+
+def _integers(family: str, values: np.ndarray, src: Source) -> bool:
+    """Whether pandas would read the column as integers: Parquet keeps them (nullable Int64),
+    CSV turns an integer column with empty cells into floats (so it is numeric, as in Evidently)."""
+    return family == "int" and (values.size == src.rows or not isinstance(src, CsvSource))
+
+
+def _sorted_values(src: Source, name: str, meter: Progress) -> np.ndarray:
+    """The column's finite values as float64, sorted; nulls, NaN and infinities dropped."""
+    values = np.empty(src.rows, dtype=np.float64)
+    filled = 0
+    for chunk in src.chunks(name):
+        array = chunk.to_numpy(zero_copy_only=False)
+        if array.dtype.kind not in "fiu":  # all-null chunk of a numeric column
+            array = np.full(len(chunk), np.nan)
+        if array.dtype.kind == "f":
+            finite = np.isfinite(array)
+            if not finite.all():
+                array = array[finite]
+        values[filled:filled + array.size] = array
+        filled += array.size
+        meter.advance(len(chunk))
+    values = values[:filled]
+    values.sort()
+    return values
+
+
+def _value_counts(values: np.ndarray, *, integral: bool) -> dict[Any, int]:
+    keys = stats.unique_sorted(values)
+    counts = stats._counts_at(values, keys)
+    return {(int(k) if integral else float(k)): int(c) for k, c in zip(keys.tolist(), counts.tolist())}
+
+
+def _counts(src: Source, name: str, meter: Progress, *, stop_above: int | None = None) -> dict[Any, int] | None:
+    """Count per distinct non-missing value; None once there are more than ``stop_above``."""
+    import pyarrow as pa
+
+    counts: dict[Any, int] = {}
+    for chunk in src.chunks(name):
+        meter.advance(len(chunk))
+        if chunk.null_count == len(chunk):
+            continue
+        if not pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary_encode()
+        indices = chunk.indices.to_numpy(zero_copy_only=False)
+        if chunk.indices.null_count:  # nulls come back as NaN
+            indices = indices[~np.isnan(indices)].astype(np.int64)
+        tally = np.bincount(indices, minlength=len(chunk.dictionary))
+        present = np.flatnonzero(tally)
+        dictionary = chunk.dictionary.to_pylist()
+        for key, n in zip((dictionary[i] for i in present.tolist()), tally[present].tolist()):
+            if isinstance(key, float) and not np.isfinite(key):
+                continue  # infinities in a float column read as categories count as missing
+            counts[key] = counts.get(key, 0) + n
+        if stop_above is not None and len(counts) > stop_above:
+            return None
+    return counts
