@@ -56,6 +56,9 @@ class DvcProject:
     params_paths: dict[str, list[str]] = field(default_factory=dict)  # file -> keys ([] = whole file)
     plots: list[dict[str, Any]] = field(default_factory=list)
     has_dvc: bool = False
+    subprojects: list[str] = field(default_factory=list)  # folders with their own .dvc/: separate projects
+    locks: dict[str, bool] = field(default_factory=dict)  # dvc.yaml path -> its dvc.lock exists at rev
+    notes: list[str] = field(default_factory=list)  # what DVC would warn about, said once in the report
 
     def is_cached(self, path: str) -> bool:
         """True when ``path`` is a DVC-cached output (its content lives in the DVC cache, not git)."""
@@ -89,12 +92,13 @@ def cache_path(root: str | Path, md5: str) -> Path:
     return cache_dir(root) / "files" / "md5" / md5[:2] / md5[2:]
 
 
-def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | None = None) -> DvcProject:
+def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | None = None, *,
+                 label: str | None = None) -> DvcProject:
     """Read the DVC project at ``rev`` (None or "workspace" = the files on disk).
 
     ``reader`` reuses an open :class:`BlobReader`; without one a reader is opened
-    and closed here. A ``dvc.yaml`` that is not valid YAML is a :class:`UserError`
-    naming the revision and file.
+    and closed here. A ``dvc.yaml`` that is not valid YAML, or that DVC 3 would reject, is a
+    :class:`UserError` naming the revision (``label``, default ``rev``) and file.
     """
     root = Path(root)
     rev = None if rev in (None, WORKSPACE) else rev
@@ -103,22 +107,33 @@ def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | 
         reader = BlobReader(root)
     try:
         files = _list_files(root, rev)
-        yaml_paths = sorted((p for p in files if posixpath.basename(p) == DVCYAML), key=_dvcfile_order)
+        subprojects = _subprojects(root, rev, files)
+        yaml_paths = sorted((p for p in files if posixpath.basename(p) == DVCYAML
+                             and not _inside(p, subprojects)), key=_dvcfile_order)
         specs = [p for y in yaml_paths for p in (y, _sibling(y, DVCLOCK))]
         blobs = _read(root, rev, specs, reader)
     finally:
         if own_reader and reader is not None:
             reader.close()
-    project = DvcProject(root=root, rev=rev, dvcyaml_paths=yaml_paths)
+    project = DvcProject(root=root, rev=rev, dvcyaml_paths=yaml_paths, subprojects=subprojects)
     project.has_dvc = bool(yaml_paths) or any(p.startswith(".dvc/") for p in files) or (root / ".dvc").is_dir()
-    label = rev or WORKSPACE
+    label = label or rev or WORKSPACE
+    for folder in subprojects:
+        project.notes.append(f"{folder}/ is a separate DVC project (it has its own .dvc/); as in DVC, its "
+                             f"metrics, params and plots are not part of this report")
     params_decl: list[dict[str, list[str]]] = []
     for index, yaml_path in enumerate(yaml_paths):
         text, lock_text = blobs[2 * index], blobs[2 * index + 1]
         if text is None:
             continue
         data = _parse_dvcyaml(text, yaml_path, label, root, rev)
-        lock = _parse_lock(lock_text, _sibling(yaml_path, DVCLOCK), label)
+        lock_path = _sibling(yaml_path, DVCLOCK)
+        project.locks[yaml_path] = lock_text is not None
+        lock = _parse_lock(lock_text, lock_path, label)
+        if lock.pop(_DVC1, False):
+            project.notes.append(f"{lock_path} at {label} is a DVC 1 lock file that DVC 3 cannot read "
+                                 "(`dvc metrics diff` shows nothing there); the values shown are the files in "
+                                 "git. Delete it and run `dvc repro` with DVC 3 to write one DVC 3 reads")
         _add_dvcfile(project, yaml_path, data, lock, params_decl)
     if rev is None:
         default_exists = (root / DEFAULT_PARAMS_FILE).is_file()
@@ -163,6 +178,22 @@ def _read(root: Path, rev: str | None, paths: list[str], reader: BlobReader | No
         return out
     assert reader is not None
     return reader.read_many([(rev, p) for p in paths])
+
+
+def _subprojects(root: Path, rev: str | None, files: list[str]) -> list[str]:
+    """Folders below the root that hold their own ``.dvc/``: DVC treats each as a separate project."""
+    found = {p.split("/.dvc/", 1)[0] for p in files if "/.dvc/" in p and not p.startswith(".dvc/")}
+    if rev is None:  # a nested project's .dvc/ may be untracked or ignored in the workspace
+        for path in files:
+            folder = posixpath.dirname(path)
+            if posixpath.basename(path) == DVCYAML and folder and (root / folder / ".dvc").is_dir():
+                found.add(folder)
+    # only the outermost ones: a project nested in a nested project is that project's business
+    return sorted(f for f in found if not _inside(f, found - {f}))
+
+
+def _inside(path: str, folders: Any) -> bool:
+    return any(path == f or path.startswith(f + "/") for f in folders)
 
 
 def _dvcfile_order(path: str) -> tuple[int, str]:
@@ -266,11 +297,49 @@ def _uses_templating(text: bytes) -> bool:
 def _parse_dvcyaml(text: bytes, path: str, label: str, root: Path, rev: str | None) -> dict[str, Any]:
     what = f"{path} at {label}"
     if _uses_templating(text):
+        data = _load_yaml(text, what) or {}
+        if isinstance(data, dict):
+            check_dvc3_keys(data, what)
         return _resolve_with_dvc(root, rev, path, what)
     data = _load_yaml(text, what) or {}
     if not isinstance(data, dict):
         raise UserError(f"{what}: expected a mapping at the top level")
+    check_dvc3_keys(data, what)
     return data
+
+
+# The keys DVC 3's dvc.yaml schema accepts (dvc/schema.py); anything else fails DVC's validation
+# ("failed to load metrics ... dvc.yaml validation failed") and DVC shows nothing for the revision.
+TOP_LEVEL_KEYS = frozenset({"stages", "vars", "plots", "metrics", "params", "artifacts", "datasets"})
+STAGE_KEYS = frozenset({"cmd", "wdir", "deps", "params", "vars", "frozen", "meta", "desc", "always_changed",
+                        "outs", "metrics", "plots", "matrix"})
+_KEY_HINTS = {
+    "live": " (DVC 2's DVCLive section; DVC 3 removed it: declare DVCLive's files as `metrics:` and "
+            "`plots:`, e.g. `metrics: [dvclive/metrics.json]`, `plots: [dvclive/plots]`)",
+}
+
+
+def check_dvc3_keys(data: dict[str, Any], what: str) -> None:
+    """Refuse a ``dvc.yaml`` that DVC 3 cannot load, naming the key, as DVC's validation would."""
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise UserError(f"{what}: {key}: not a dvc.yaml key DVC 3 accepts{_KEY_HINTS.get(str(key), '')}; "
+                            "DVC cannot read this file either")
+    stages = data.get("stages")
+    if not isinstance(stages, dict):
+        return
+    for name, spec in stages.items():
+        if not isinstance(spec, dict):
+            continue
+        if "foreach" in spec or "do" in spec:
+            spec = spec.get("do") if isinstance(spec.get("do"), dict) else {}
+        for key in spec:
+            if key not in STAGE_KEYS:
+                raise UserError(f"{what}: stages.{name}.{key}: not a stage key DVC 3 accepts"
+                                f"{_KEY_HINTS.get(str(key), '')}; DVC cannot read this file either")
+        if "cmd" not in spec:
+            raise UserError(f"{what}: stages.{name}.cmd: missing (DVC 3 requires a command for every stage); "
+                            "DVC cannot read this file either")
 
 
 def _resolve_with_dvc(root: Path, rev: str | None, path: str, what: str) -> dict[str, Any]:
@@ -312,11 +381,21 @@ def _dvc_resolve(resolver_cls: Any, parse_yaml: Any, dvc_repo: Any, fs: Any, wdi
     return resolved
 
 
+_DVC1 = "__dvc1__"
+
+
 def _parse_lock(text: bytes | None, path: str, label: str) -> dict[str, Any]:
+    """A ``dvc.lock`` as ``{"stages": ...}``; a DVC 1 lock (stages at the top level, no ``schema``)
+    is read the same way and marked with the ``_DVC1`` key."""
     if text is None:
         return {}
     data = _load_yaml(text, f"{path} at {label}") or {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    if "schema" not in data and "stages" not in data and data and all(
+            isinstance(v, dict) and "cmd" in v for v in data.values()):
+        return {"stages": data, _DVC1: True}
+    return data
 
 
 # -- interpreting dvc.yaml ---------------------------------------------------------------

@@ -249,7 +249,12 @@ def test_ambiguous_metric_key_names_both_files(repo: Path):
 
 def test_nothing_configured(repo: Path):
     out = run_cli("check", cwd=repo)
-    assert out.returncode == 0 and "Nothing to check" in out.stdout
+    assert out.returncode == 0 and "Nothing checked: there is no .ci-mlops.yml" in out.stdout
+    out = run_cli("check", "--format", "json", cwd=repo)
+    assert out.returncode == 0 and json.loads(out.stdout)["config"] is None
+    write_config(repo, {"version": 1})
+    out = run_cli("check", cwd=repo)
+    assert out.returncode == 0 and "Nothing to check: .ci-mlops.yml has no metrics" in out.stdout
 
 
 @pytest.mark.parametrize("literal,shown", [("Infinity", "inf"), ("-Infinity", "-inf"), ("NaN", "NaN")])

@@ -50,6 +50,10 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
         report = build_report(root, base, None, config=config)
     result = checks.run_all(config, root, report, strict=True)
 
+    if report and report.get("notes"):
+        result["notes"] = report["notes"]
+    if config.path is None:
+        result["config"] = None  # no .ci-mlops.yml: nothing is configured, so nothing was checked
     text = json.dumps(result, indent=2, default=str) + "\n" if fmt == "json" else render_text(result, report)
     if output:
         atomic_write(Path(output), text)
@@ -99,7 +103,11 @@ def render_text(result: dict[str, Any], report: dict[str, Any] | None) -> str:
                 subject = f"{c['metric']}: {c['rule']}" if c["metric"] else c["rule"]
                 lines.append(f"    {_mark(c)}  {subject:<24}  {c['message']}")
     if not lines:
+        if "config" in result and result["config"] is None:
+            return ("Nothing checked: there is no .ci-mlops.yml in this repository (`ci-mlops init` writes one; "
+                    "`--config FILE` names another).\n")
         return "Nothing to check: .ci-mlops.yml has no metrics, data or slices section.\n"
+    lines.extend(f"Note: {note}" for note in result.get("notes") or [])
     if any(d["examples"] and not d["passed"] for d in result["data"]):
         lines.append(f"({ROW_CONVENTION})")
     failed, total = count_failed(result), count_all(result)

@@ -55,6 +55,9 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
             "params": params,
             "plots": [],
             "summary": summarize(metrics),
+            "metrics_files": sorted({*base_snap.metrics, *head_snap.metrics, *base_snap.missing,
+                                     *head_snap.missing}),
+            "notes": list(dict.fromkeys([*base_snap.notes, *head_snap.notes])),
         }
         if want_plots:
             decls = {d["id"]: d for d in base_snap.project.plots}

@@ -30,6 +30,7 @@ class Snapshot:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     raw: dict[str, bytes] = field(default_factory=dict)  # plot files' bytes, by path
     missing: list[str] = field(default_factory=list)  # metrics paths to read that are not there
+    notes: list[str] = field(default_factory=list)  # what DVC would warn about at this revision
 
 
 def declared_files(project: DvcProject, config: Any | None) -> tuple[list[str], dict[str, list[str]]]:
@@ -128,6 +129,21 @@ def missing_in_workspace(path: str) -> str:
             f"that writes it fail? Run `dvc repro` (or `dvc pull {path}` for a cached output) first")
 
 
+def missing_at_revision(project: DvcProject, path: str, label: str) -> str:
+    """The note for a metrics file dvc.yaml declares at a revision that does not have it."""
+    location = dvc_cache.locate(project, path)
+    dvcfiles = [stage.dvcfile for stage in project.stages.values()
+                if path in stage.outs or (location is not None and location.output in stage.outs)]
+    has_lock = any(project.locks.get(f) for f in dvcfiles) if dvcfiles else any(project.locks.values())
+    if not has_lock:
+        why = "there is no dvc.lock, so the pipeline had not been run and committed there"
+    elif location is not None:
+        why = f"its dvc.lock output {location.output} does not contain it"
+    else:
+        why = "git does not have it and dvc.lock does not record it"
+    return f"{path} is declared in dvc.yaml at {label} but absent there: {why}"
+
+
 def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = None, config: Any | None = None,
              want_plots: bool = True, label: str | None = None) -> Snapshot:
     """Load the project at ``rev`` and read its metrics, params (and plot files).
@@ -136,19 +152,21 @@ def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = N
     """
     root = Path(root)
     label = label or rev or WORKSPACE
-    project = load_project(root, rev, reader)
+    project = load_project(root, rev, reader, label=label)
     metrics_paths, params_decl = declared_files(project, config)
     plot_paths = sorted({f for plot in project.plots for f in plot["files"]}) if want_plots else []
     wanted = list(dict.fromkeys([*metrics_paths, *params_decl, *plot_paths]))
     remote = config.get("dvc", "remote", default=None) if config is not None else None
     blobs = read_files(root, rev, wanted, project, reader, required=metrics_paths, label=label, remote=remote)
-    snap = Snapshot(label=label, project=project)
+    snap = Snapshot(label=label, project=project, notes=list(project.notes))
     for path in metrics_paths:
         blob = blobs.get(path)
         if blob is None:
             if rev is None and path in project.metrics_paths and not (root / path).exists():
                 raise UserError(missing_in_workspace(path))
             snap.missing.append(path)
+            if path in project.metrics_paths:
+                snap.notes.append(missing_at_revision(project, path, label))
             continue
         snap.metrics[path] = _values(blob, path, label, "metrics", metrics_values, as_written=True)
     for path, keys in params_decl.items():

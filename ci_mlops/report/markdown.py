@@ -53,6 +53,7 @@ def _render(report: dict[str, Any], show_all: bool, dropped: set[str], note: boo
     if gates is not None:
         parts.append(_gate_verdict(gates))
     parts.append(_summary(report))
+    parts.append(_notes(report))
     if gates:
         parts.append(_gates_table(gates))
     if "metrics" not in dropped:
@@ -114,6 +115,8 @@ def _summary(report: dict[str, Any]) -> str:
         moved = f"{_plural(len(metrics), 'metric')}: " + (", ".join(bits) if bits else "none changed")
         if counts.get("unchanged") and bits:
             moved += f", {counts['unchanged']} unchanged"
+    elif report.get("metrics_files"):  # declared, but neither revision has values: never "no metrics found"
+        moved = f"no metric values: {', '.join(report['metrics_files'])} absent at both revisions"
     else:
         moved = "no metrics found"
     params = report.get("params") or []
@@ -121,6 +124,11 @@ def _summary(report: dict[str, Any]) -> str:
     base, head = _labels(report)
     tail = f" · {_plural(changed, 'param')} changed" if params else ""
     return f"**{moved}**{tail} · {base} → {head}"
+
+
+def _notes(report: dict[str, Any]) -> str:
+    """What DVC would have warned about (a DVC 1 lock, a declared file absent, a nested project)."""
+    return "\n\n".join(f"> **Note:** {md_cell(note)}" for note in report.get("notes") or [])
 
 
 def _gates_table(gates: list[dict[str, Any]]) -> str:
