@@ -93,25 +93,36 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Co
             hint = " (run `ci-mlops init` to create it)" if path.name == CONFIG_NAME else ""
             raise UserError(f"{path}: no such file{hint}")
         return Config(data=_with_defaults({}), path=None)
+    from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_limited(path, MAX_YAML_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError, DocumentError) as exc:
         raise UserError(f"{path}: cannot read: {_reason(exc)}") from exc
     return parse_config(text, path)
 
 
 def parse_config(text: str, path: Path | None = None) -> Config:
     """Parse and validate config text. ``path`` is only used in messages."""
+    from ci_mlops.safeload import DocumentError, compose_yaml, construct_yaml
+
     name = str(path) if path else CONFIG_NAME
     try:
-        node = yaml.compose(text, Loader=_loader())
+        node = compose_yaml(text, _loader())
     except yaml.YAMLError as exc:
         raise UserError(_yaml_error(name, exc)) from exc
+    except DocumentError as exc:
+        raise UserError(f"{name}: {exc}") from None
     if node is None:
         return Config(data=_with_defaults({}), path=path)
     lines: dict[Path_, int] = {}
     _collect_lines(node, (), lines, name)
-    data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+    try:
+        data = construct_yaml(node, _loader())
+    except yaml.YAMLError as exc:
+        raise UserError(_yaml_error(name, exc)) from exc
+    except DocumentError as exc:
+        raise UserError(f"{name}: {exc}") from None
     if not isinstance(data, dict):
         raise UserError(f"{name}: the top level must be a mapping of keys, got {_kind(data)}")
     error = first_error(data, lines)

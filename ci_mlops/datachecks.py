@@ -17,13 +17,13 @@ hash, or pulls it with ``dvc pull`` as a last resort.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ci_mlops.errors import UserError
+from ci_mlops.safeload import MAX_YAML_BYTES, load_json, load_yaml, read_limited
 
 if TYPE_CHECKING:
     import numpy as np
@@ -358,7 +358,7 @@ def tracked_md5(root: Path, path: str) -> str | None:
                 return md5  # known to DVC, but only `dvc pull` can tell the file's hash
             relpath = path[len(out.rstrip("/")) + 1:]
             try:
-                entries = json.loads(manifest.read_text(encoding="utf-8"))
+                entries = load_json(read_limited(manifest))
             except (OSError, ValueError):
                 return md5
             for entry in entries:
@@ -457,8 +457,8 @@ def _dvc_files(root: Path) -> list[str]:
 
 def _yaml(path: Path, yaml: Any) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return load_yaml(read_limited(path, MAX_YAML_BYTES))
+    except (OSError, ValueError, yaml.YAMLError):
         return None
 
 

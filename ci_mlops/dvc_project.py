@@ -270,19 +270,26 @@ _LOADER: type | None = None
 
 
 def load_yaml(text: str) -> Any:
-    """Parse YAML the way DVC does (YAML 1.2 core schema); raises ``yaml.YAMLError``."""
-    import yaml
+    """Parse YAML the way DVC does (YAML 1.2 core schema), within :mod:`ci_mlops.safeload`'s bounds.
 
-    return yaml.load(text, Loader=yaml_loader())  # noqa: S506 - a SafeLoader subclass
+    Raises ``yaml.YAMLError`` for bad syntax and :class:`~ci_mlops.safeload.DocumentError` for a bound.
+    """
+    from ci_mlops.safeload import load_yaml as load_bounded
+
+    return load_bounded(text, yaml_loader())
 
 
 def _load_yaml(text: bytes, what: str) -> Any:
     import yaml
 
+    from ci_mlops.safeload import DocumentError
+
     try:
         return load_yaml(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise UserError(f"{what}: not UTF-8 text") from exc
+    except DocumentError as exc:
+        raise UserError(f"{what}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from ci_mlops.deploy.tags import RELEASING, STAGE, parse_tag, version_key
 from ci_mlops.errors import UserError
+from ci_mlops.safeload import load_json
 
 SCHEMA_PATH = Path(__file__).with_name("lineage.schema.json")  # docs/lineage.schema.json is a copy
 
@@ -76,7 +77,7 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
         if raw is None:
             return [finding("lineage.json", False, f"the release of {tag.raw} has no lineage.json asset")]
     try:
-        lineage = json.loads(raw)
+        lineage = load_json(raw)
     except ValueError as exc:
         return [finding("lineage.json", False, f"not valid JSON ({exc})")]
     problems = schema_problems(lineage)

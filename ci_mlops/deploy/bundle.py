@@ -7,7 +7,6 @@ metrics, params through git), so a tag can be released from any checkout.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,4 +260,6 @@ def _notes_header(tag: Tag, prev: Tag | None, model: str, version: str | None) -
 
 
 def load_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+    from ci_mlops.safeload import load_json as load_bounded, read_limited
+
+    return load_bounded(read_limited(path))

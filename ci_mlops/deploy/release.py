@@ -15,13 +15,13 @@ finish, so a half-done release is never left behind silently.
 from __future__ import annotations
 
 import hashlib
-import json
 import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ci_mlops.errors import CiMlopsError, UserError
+from ci_mlops.safeload import load_json
 
 BODY_LIMIT = 125_000  # GitHub refuses longer release bodies
 
@@ -231,7 +231,7 @@ def lineage_from_release(data: bytes | None) -> dict[str, Any] | None:
     if data is None:
         return None
     try:
-        value = json.loads(data)
+        value = load_json(data)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

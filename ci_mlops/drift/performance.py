@@ -13,7 +13,6 @@ recall and F1 are macro averages.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ci_mlops.errors import UserError
+from ci_mlops.safeload import load_json, load_yaml, read_limited
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,7 +90,7 @@ def baseline_from_lineage(path: str | Path, key: str) -> float:
     """The value of metric ``key`` in a lineage record's ``metrics`` (``{file: {dotted.key: value}}``)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(read_limited(path))
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -171,7 +171,7 @@ def _parse_metrics(path: str, blob: bytes) -> dict[str, Any]:
     import yaml
 
     try:
-        data = json.loads(blob) if path.endswith(".json") else yaml.safe_load(blob)
+        data = load_json(blob) if path.endswith(".json") else load_yaml(blob)
     except (ValueError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}

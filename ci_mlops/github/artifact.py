@@ -19,6 +19,7 @@ from pathlib import Path
 from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.fsutil import atomic_write
 from ci_mlops.github.comments import MARKER_ID_RE
+from ci_mlops.safeload import load_json
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 MAX_REPORT_BYTES = 4 * 1024 * 1024
@@ -51,7 +52,7 @@ def read_artifact(folder: Path) -> Artifact:
     meta_bytes = _read_regular(folder, meta_path, 4096)
     report_bytes = _read_regular(folder, report_path, MAX_REPORT_BYTES)
     try:
-        meta = json.loads(meta_bytes.decode("utf-8"))
+        meta = load_json(meta_bytes.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise UserError(f"artifact {meta_path}: not a JSON object") from None
     if not isinstance(meta, dict):

@@ -7,7 +7,6 @@ commands that need it pay for it) and a malformed one is a one-line
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
+from ci_mlops.safeload import load_json, read_limited
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -66,7 +66,7 @@ class GitHubContext:
             return {}
         path = Path(self.event_path)
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
+            payload = load_json(read_limited(path).decode("utf-8"))
         except FileNotFoundError:
             raise UserError(f"GITHUB_EVENT_PATH {path}: no such file") from None
         except (OSError, UnicodeDecodeError) as exc:

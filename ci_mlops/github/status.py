@@ -11,11 +11,11 @@ import json
 import re
 import sys
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.github.shrink import shrink
+from ci_mlops.safeload import MAX_JSON_BYTES, DocumentError, load_json, read_limited
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -33,15 +33,18 @@ def read_check(source: str) -> dict[str, Any]:
     """The JSON of ``ci-mlops check --format json`` at path ``source`` (``-``: stdin); UserError otherwise."""
     name = "stdin" if source == "-" else source
     try:
-        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        raw = (sys.stdin.read(MAX_JSON_BYTES + 1) if source == "-"
+               else read_limited(source, MAX_JSON_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise UserError(f"check file {name}: no such file") from None
+    except DocumentError as exc:
+        raise UserError(f"check file {name}: cannot read it: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"check file {name}: cannot read it ({exc.__class__.__name__})") from None
     if not raw.strip():
         raise UserError(f"check file {name} is empty")
     try:
-        data = json.loads(raw)
+        data = load_json(raw)
     except ValueError as exc:
         raise UserError(f"check file {name}: not JSON ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("passed"), bool):

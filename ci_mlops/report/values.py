@@ -9,7 +9,6 @@ dropped (DVC's ``_extract_metrics``). Params keep everything; lists become their
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -32,19 +31,16 @@ def parse(data: bytes, path: str, *, as_written: bool = False) -> Any:
     if text.startswith("\ufeff"):
         text = text[1:]
     suffix = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    if suffix == "json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParseError(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
-        return data if as_written else data or {}
-    if suffix == "toml":
-        import tomllib
+    from ci_mlops.safeload import DocumentError, load_json, load_toml
 
-        try:
-            return tomllib.loads(text) or {}
-        except tomllib.TOMLDecodeError as exc:
-            raise ParseError(f"invalid TOML: {exc}") from exc
+    try:
+        if suffix == "json":
+            data = load_json(text)
+            return data if as_written else data or {}
+        if suffix == "toml":
+            return load_toml(text) or {}
+    except DocumentError as exc:
+        raise ParseError(str(exc)) from None
     data = _parse_yaml(text)
     if as_written and data is None and _has_content(text):
         return None  # an explicit `null` / `~`, not an empty document
@@ -63,9 +59,12 @@ def _parse_yaml(text: str) -> Any:
     import yaml
 
     from ci_mlops.dvc_project import load_yaml
+    from ci_mlops.safeload import DocumentError
 
     try:
         return load_yaml(text)
+    except DocumentError as exc:
+        raise ParseError(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

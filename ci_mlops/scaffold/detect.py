@@ -12,7 +12,6 @@ from __future__ import annotations
 import configparser
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from ci_mlops.config import CONFIG_NAME, Config, load_config
 from ci_mlops.errors import UserError
 from ci_mlops.git import Repo
+from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, load_toml, load_yaml, read_limited
 
 TRAIN_SCRIPTS = ("train.py", "src/train.py", "scripts/train.py", "training/train.py", "src/models/train_model.py")
 # Directories never searched for dvc.yaml files.
@@ -190,8 +190,8 @@ def parse_dvcyaml(path: Path, rel: str) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = load_yaml(read_limited(path, MAX_YAML_BYTES))
+    except (OSError, DocumentError) as exc:
         raise UserError(f"{rel}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -273,8 +273,8 @@ def _dvcfile_outs(root: Path, dvcfile: Path) -> list[str]:
 
     rel_dir = dvcfile.parent.relative_to(root).as_posix()
     try:
-        data = yaml.safe_load(dvcfile.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = load_yaml(read_limited(dvcfile, MAX_YAML_BYTES)) or {}
+    except (OSError, ValueError, yaml.YAMLError):
         return []  # DVC reports broken .dvc files itself; they do not change the plan
     outs = data.get("outs") if isinstance(data, dict) else None
     return [_join(rel_dir, "", o["path"]) for o in outs or [] if isinstance(o, dict) and "path" in o]
@@ -306,6 +306,6 @@ def _pyproject(root: Path) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        return load_toml(text)
+    except ValueError:
         return {}

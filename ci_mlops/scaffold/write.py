@@ -22,6 +22,7 @@ from typing import Any
 from ci_mlops import __version__
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write
+from ci_mlops.safeload import load_json, read_limited
 from ci_mlops.scaffold import TEMPLATE_VERSION
 from ci_mlops.scaffold.plan import PlannedFile
 
@@ -56,8 +57,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if not path.exists():
         return {"files": {}}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = load_json(read_limited(path))
+    except (OSError, ValueError) as exc:
         raise UserError(f"{MANIFEST}: cannot read ({exc.__class__.__name__}); delete it to start over") from exc
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         raise UserError(f"{MANIFEST}: not a ci-mlops manifest; delete it to start over")

@@ -1,0 +1,257 @@
+"""Parse JSON, YAML and TOML that someone else wrote, within fixed bounds.
+
+Every document ci-mlops reads (``.ci-mlops.yml``, ``dvc.yaml``/``dvc.lock``, metrics and
+params files, fork reports' metadata, event payloads, lineage records, API answers) goes
+through here, so one set of limits holds everywhere (docs/limits.md):
+
+* size: :data:`MAX_YAML_BYTES` for YAML and TOML, :data:`MAX_JSON_BYTES` for JSON;
+* nesting: :data:`MAX_DEPTH` levels of lists and mappings;
+* YAML aliases: at most :data:`MAX_NODES` values once aliases are expanded ("billion
+  laughs"), no alias that contains itself, and only the standard data tags (no ``!!python/``);
+* integers: at most :data:`MAX_INT_DIGITS` digits (Python's own int/str limit).
+
+A document over a limit raises :class:`DocumentError` (a ``ValueError``) whose message
+names the limit but not the file: callers add the file and revision.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any
+
+MAX_YAML_BYTES = 4 * 1024 * 1024
+MAX_JSON_BYTES = 32 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_NODES = 1_000_000
+MAX_INT_DIGITS = 4300
+
+# The tags of YAML's data types; everything else (``!!python/object``, custom tags) is refused.
+_YAML_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in (
+    "str", "int", "float", "bool", "null", "timestamp", "binary", "seq", "map", "omap", "pairs",
+    "set", "merge", "value"))
+
+
+class DocumentError(ValueError):
+    """A document is malformed or exceeds a bound; the message is one line without the file name."""
+
+
+# -- reading files ----------------------------------------------------------------------
+
+
+def read_limited(path: str | os.PathLike, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    FIFOs, devices, sockets and directories are refused without reading (``/dev/zero``
+    as a config would never end); so is a file larger than ``limit``. A missing file
+    raises ``FileNotFoundError`` as ``open`` would.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(f"not a regular file (a {file_kind(info.st_mode)})")
+        if info.st_size > limit:
+            raise DocumentError(f"{info.st_size} bytes, more than the {_size(limit)} limit")
+        chunks, total = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            if total > limit:  # the file grew while being read
+                raise DocumentError(f"more than the {_size(limit)} limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def file_kind(mode: int) -> str:
+    """"directory", "FIFO", "character device", ... for a ``st_mode``."""
+    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISLNK, "symbolic link")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+# -- parsing ----------------------------------------------------------------------------
+
+
+def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> Any:
+    """``json.loads`` within the bounds; NaN and Infinity are accepted as Python's json does."""
+    import json
+
+    _check_size(text, limit)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    except RecursionError:
+        raise DocumentError(f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # an integer over Python's digit limit
+        raise DocumentError(f"invalid JSON: {_int_problem(exc)}") from None
+    check_depth(data, "JSON")
+    return data
+
+
+def load_toml(text: str, *, limit: int = MAX_YAML_BYTES) -> Any:
+    """``tomllib.loads`` within the bounds."""
+    import tomllib
+
+    _check_size(text, limit)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DocumentError(f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise DocumentError(f"invalid TOML: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        raise DocumentError(f"invalid TOML: {_int_problem(exc)}") from None
+    check_depth(data, "TOML")
+    return data
+
+
+def load_yaml(text: str | bytes, loader: type | None = None, *, limit: int = MAX_YAML_BYTES) -> Any:
+    """One YAML document with ``loader`` (a SafeLoader subclass; default PyYAML's C SafeLoader),
+    checked before it is built.
+
+    Raises ``yaml.YAMLError`` for bad syntax (callers already turn it into their message,
+    with the line) and :class:`DocumentError` for a bound.
+    """
+    if loader is None:
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DocumentError("not UTF-8 text") from None
+    return construct_yaml(compose_yaml(text, loader, limit=limit), loader)
+
+
+def construct_yaml(node: Any, loader: type) -> Any:
+    """Python data from a node graph :func:`compose_yaml` returned (None for an empty document)."""
+    if node is None:
+        return None
+    instance = loader("")
+    try:
+        return instance.construct_document(node)
+    except (RecursionError, ValueError, TypeError) as exc:  # e.g. an unhashable key, a bad date
+        raise DocumentError(f"invalid YAML: {_int_problem(exc) if isinstance(exc, ValueError) else exc}") from None
+    finally:
+        instance.dispose()
+
+
+def compose_yaml(text: str, loader: type, *, limit: int = MAX_YAML_BYTES) -> Any:
+    """The checked node graph of one YAML document (None when it is empty); see :func:`load_yaml`."""
+    _check_size(text, limit)
+    instance = loader(text)
+    try:
+        node = instance.get_single_node()
+    except RecursionError:
+        raise DocumentError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels") from None
+    finally:
+        instance.dispose()
+    if node is not None:
+        check_nodes(node)
+    return node
+
+
+def check_nodes(root: Any) -> None:
+    """Refuse a YAML node graph that is too deep, expands too far, contains itself or has code tags.
+
+    Walks the graph once without recursion: each node's height and expanded size are
+    computed from its children's (aliases share nodes, so a "billion laughs" document is
+    a small graph with an enormous expanded size).
+    """
+    import yaml
+
+    height: dict[int, int] = {}
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            children = _children(node)
+            height[key] = 1 + max((height[id(c)] for c in children), default=0)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            on_path.discard(key)
+            if height[key] > MAX_DEPTH:
+                raise DocumentError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
+            if size[key] > MAX_NODES:
+                raise DocumentError(f"invalid YAML: more than {MAX_NODES:,} values once aliases are expanded "
+                                    "(an alias bomb?)")
+            continue
+        if key in height:
+            continue
+        if key in on_path:
+            raise DocumentError(f"invalid YAML (line {node.start_mark.line + 1}): an alias refers to a "
+                                "collection that contains it (a recursive alias)")
+        _check_tag(node, yaml)
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise DocumentError(f"invalid YAML (line {child.start_mark.line + 1}): an alias refers to a "
+                                    "collection that contains it (a recursive alias)")
+            if id(child) not in height:
+                stack.append((child, False))
+        if len(on_path) > MAX_DEPTH:
+            raise DocumentError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
+
+
+def _children(node: Any) -> list[Any]:
+    value = node.value
+    if not isinstance(value, list):
+        return []
+    if value and isinstance(value[0], tuple):  # a mapping: (key node, value node) pairs
+        return [part for pair in value for part in pair]
+    return value
+
+
+def _check_tag(node: Any, yaml: Any) -> None:
+    tag = node.tag or ""
+    line = node.start_mark.line + 1
+    if tag not in _YAML_TAGS:
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        raise DocumentError(f"invalid YAML (line {line}): the tag {shown!r} is not allowed "
+                            "(only plain data: strings, numbers, booleans, null, dates, lists, mappings)")
+    if tag == "tag:yaml.org,2002:int" and isinstance(node, yaml.ScalarNode):
+        digits = sum(ch.isalnum() for ch in node.value)
+        if digits > MAX_INT_DIGITS:
+            raise DocumentError(f"invalid YAML (line {line}): an integer with {digits} digits "
+                                f"(more than {MAX_INT_DIGITS})")
+
+
+def check_depth(data: Any, what: str = "document") -> None:
+    """Refuse parsed data nested deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise DocumentError(f"invalid {what}: nested deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _check_size(text: str | bytes, limit: int) -> None:
+    if len(text) > limit:
+        raise DocumentError(f"{len(text)} bytes, more than the {_size(limit)} limit")
+
+
+def _int_problem(exc: BaseException) -> str:
+    text = str(exc)
+    if "integer string conversion" in text:
+        return f"an integer with more than {MAX_INT_DIGITS} digits"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
