@@ -59,6 +59,7 @@ class DvcProject:
     subprojects: list[str] = field(default_factory=list)  # folders with their own .dvc/: separate projects
     locks: dict[str, bool] = field(default_factory=dict)  # dvc.yaml path -> its dvc.lock exists at rev
     notes: list[str] = field(default_factory=list)  # what DVC would warn about, said once in the report
+    files: list[str] = field(default_factory=list)  # every path git has at rev (workspace: tracked + untracked)
 
     def is_cached(self, path: str) -> bool:
         """True when ``path`` is a DVC-cached output (its content lives in the DVC cache, not git)."""
@@ -115,7 +116,7 @@ def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | 
     finally:
         if own_reader and reader is not None:
             reader.close()
-    project = DvcProject(root=root, rev=rev, dvcyaml_paths=yaml_paths, subprojects=subprojects)
+    project = DvcProject(root=root, rev=rev, dvcyaml_paths=yaml_paths, subprojects=subprojects, files=files)
     project.has_dvc = bool(yaml_paths) or any(p.startswith(".dvc/") for p in files) or (root / ".dvc").is_dir()
     label = label or rev or WORKSPACE
     for folder in subprojects:

@@ -161,3 +161,65 @@ def test_no_metrics_found_only_when_nothing_declares_any(git_repo):
     commit_all(repo, "nothing declared")
     report = build_report(repo, "HEAD", "HEAD")
     assert report["metrics_files"] == [] and "no metrics found" in render_markdown(report)
+
+
+DIR_PLOTS = """\
+stages:
+  train:
+    cmd: echo
+    plots:
+    - training/plots:
+        cache: false
+    - importance.png:
+        cache: false
+    - never/written.csv:
+        cache: false
+"""
+
+
+def _tsv(path: Path, name: str, values: list[float]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"step\t{name}\n" + "".join(f"{i}\t{v}\n" for i, v in enumerate(values)))
+
+
+def test_directory_plots_expand_to_each_file_like_dvc_plots_diff(git_repo):
+    repo = git_repo
+    _dvc_init(repo)
+    (repo / "dvc.yaml").write_text(DIR_PLOTS)
+    plots = repo / "training" / "plots" / "metrics"
+    _tsv(plots / "dice.tsv", "dice", [0.1, 0.2])
+    _tsv(plots / "train" / "loss.tsv", "loss", [1.0, 0.5])
+    (repo / "importance.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
+    commit_all(repo, "base")
+    _tsv(plots / "dice.tsv", "dice", [0.1, 0.3])
+    _tsv(plots / "eval" / "loss.tsv", "loss", [0.9, 0.6])
+    (repo / "importance.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x01" * 16)
+    commit_all(repo, "head")
+    report = build_report(repo, "HEAD~1", "HEAD")
+    entries = {p["id"]: p for p in report["plots"]}
+    out = run_dvc_batch(repo, [["plots", "diff", "HEAD~1", "HEAD", "--json"]])
+    listed = set(json.loads(out.stdout)["data"])
+    assert listed <= set(entries), listed - set(entries)  # every plot DVC lists is in the report
+    assert {"training/plots/metrics/dice.tsv", "training/plots/metrics/train/loss.tsv",
+            "training/plots/metrics/eval/loss.tsv"} <= set(entries)
+    dice = entries["training/plots/metrics/dice.tsv"]
+    assert dice["changed"] and dice["directory"] == "training/plots" and dice["head"]["series"]["dice"]["y"] == [0.1, 0.3]
+    assert entries["training/plots/metrics/eval/loss.tsv"]["base"] is None
+    assert entries["importance.png"]["reason"].startswith("an image") and entries["importance.png"]["changed"]
+    assert entries["never/written.csv"]["missing"] and "at neither revision" in entries["never/written.csv"]["reason"]
+    text = render_markdown(report)
+    for plot_id in entries:
+        assert plot_id in text, plot_id
+    assert "_Not drawn: an image: not rendered in the report yet._" in text
+    assert "_Not drawn: never/written.csv at neither revision" in text
+
+
+def test_directory_plots_in_the_workspace(git_repo):
+    repo = git_repo
+    _dvc_init(repo)
+    (repo / "dvc.yaml").write_text(DIR_PLOTS)
+    _tsv(repo / "training" / "plots" / "a.tsv", "acc", [0.1, 0.2])
+    commit_all(repo, "base")
+    _tsv(repo / "training" / "plots" / "b.tsv", "acc", [0.3])  # untracked, as a pipeline run leaves it
+    entries = {p["id"]: p for p in build_report(repo, "HEAD", None)["plots"]}
+    assert entries["training/plots/b.tsv"]["head"] and entries["training/plots/b.tsv"]["base"] is None

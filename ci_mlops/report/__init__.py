@@ -63,9 +63,7 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
             decls = {d["id"]: d for d in base_snap.project.plots}
             decls.update({d["id"]: d for d in head_snap.project.plots})
             for plot_id in sorted(decls):
-                entry = build_plot(decls[plot_id], base_snap.raw, head_snap.raw)
-                if entry is not None:
-                    report["plots"].append(entry)
+                report["plots"].append(build_plot(decls[plot_id], base_snap.raw, head_snap.raw))
         if history:
             paths, _ = declared_files(base_snap.project, config)
             commits, values = collect_history(repo.root, base_rev.sha, history, paths, base_snap.project, reader)

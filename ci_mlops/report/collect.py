@@ -129,6 +129,36 @@ def missing_in_workspace(path: str) -> str:
             f"that writes it fail? Run `dvc repro` (or `dvc pull {path}` for a cached output) first")
 
 
+def expand_plot_dirs(root: Path, project: DvcProject) -> list[dict[str, Any]]:
+    """Plot declarations with each directory (``plots: - training/plots``) replaced by one per file in it.
+
+    As ``dvc plots diff`` does: every file under the directory at this revision, from git,
+    the workspace, or the directory output's ``.dir`` manifest, becomes a plot of its own
+    with the directory's properties; its id is the file's path.
+    """
+    out: list[dict[str, Any]] = []
+    for decl in project.plots:
+        if decl["files"] != [decl["id"]]:
+            out.append(decl)
+            continue
+        files = _files_under(root, project, decl["id"])
+        if not files:
+            out.append(decl)
+            continue
+        out.extend({**decl, "id": f, "files": [f], "directory": decl["id"]} for f in files)
+    return out
+
+
+def _files_under(root: Path, project: DvcProject, folder: str) -> list[str]:
+    prefix = folder.rstrip("/") + "/"
+    found = {p for p in project.files if p.startswith(prefix)}
+    if project.rev is None and (root / folder).is_dir():
+        found.update(p.relative_to(root).as_posix() for p in (root / folder).rglob("*") if p.is_file())
+    if not found:
+        found.update(dvc_cache.list_cached_dir(root, project, folder) or [])
+    return sorted(found)
+
+
 def missing_at_revision(project: DvcProject, path: str, label: str) -> str:
     """The note for a metrics file dvc.yaml declares at a revision that does not have it."""
     location = dvc_cache.locate(project, path)
@@ -154,6 +184,8 @@ def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = N
     label = label or rev or WORKSPACE
     project = load_project(root, rev, reader, label=label)
     metrics_paths, params_decl = declared_files(project, config)
+    if want_plots:
+        project.plots = expand_plot_dirs(root, project)
     plot_paths = sorted({f for plot in project.plots for f in plot["files"]}) if want_plots else []
     wanted = list(dict.fromkeys([*metrics_paths, *params_decl, *plot_paths]))
     remote = config.get("dvc", "remote", default=None) if config is not None else None

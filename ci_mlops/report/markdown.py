@@ -215,7 +215,7 @@ def _plots_part(report: dict[str, Any], show_all: bool) -> str:
     if not plots:
         return ""
     base, head = _labels(report)
-    shown = [p for p in plots if show_all or p.get("changed") or p.get("error")]
+    shown = [p for p in plots if show_all or p.get("changed") or p.get("error") or p.get("missing")]
     out = ["#### Plots"]
     for plot in shown:
         title = plot.get("title") or plot["id"]

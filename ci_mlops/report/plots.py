@@ -72,20 +72,33 @@ def confusion_of(rows: list[dict[str, Any]], x: str, y: str) -> dict[tuple[str, 
     return counts
 
 
-def build_plot(decl: dict[str, Any], base_raw: dict[str, bytes], head_raw: dict[str, bytes]) -> dict[str, Any] | None:
-    """One report entry for a plot declaration, or None when neither side has its data.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp")
+
+
+def build_plot(decl: dict[str, Any], base_raw: dict[str, bytes], head_raw: dict[str, bytes]) -> dict[str, Any]:
+    """One report entry for a plot declaration: every plot DVC lists appears in the report.
 
     Unreadable plot data is not fatal (a plot is illustration, not a measurement):
-    the entry carries an ``error`` string instead.
+    the entry carries an ``error`` string instead. A plot that is not drawn (its files are
+    at neither revision, an image) carries a one-line ``reason``.
     """
     files = decl["files"]
-    if not any(f in base_raw or f in head_raw for f in files):
-        return None
     template = decl.get("template") or "linear"
     entry: dict[str, Any] = {
         "id": decl["id"], "files": files, "template": template, "title": decl.get("title"),
         "x": decl.get("x"), "y": decl.get("y"), "base": None, "head": None, "changed": False,
     }
+    if decl.get("directory"):
+        entry["directory"] = decl["directory"]
+    if not any(f in base_raw or f in head_raw for f in files):
+        entry["reason"] = (f"{', '.join(files)} at neither revision (declared, but not written, or not "
+                           "committed or pushed)")
+        entry["missing"] = True
+        return entry
+    if all(f.lower().endswith(IMAGE_SUFFIXES) for f in files):
+        entry["reason"] = "an image: not rendered in the report yet"
+        entry["changed"] = [base_raw.get(f) for f in files] != [head_raw.get(f) for f in files]
+        return entry
     try:
         for side, raw in (("base", base_raw), ("head", head_raw)):
             entry[side] = _side_data(decl, template, raw)
@@ -318,6 +331,8 @@ def render_plot(entry: dict[str, Any], base_label: str, head_label: str) -> str:
     """Markdown for one plot entry (chart or table), with a note when a side is missing."""
     if entry.get("error"):
         return f"_Could not read plot data: {entry['error']}_"
+    if entry.get("reason"):
+        return f"_Not drawn: {entry['reason']}._"
     note = ""
     if entry.get("base") is None:
         note = f"_New plot (not at {base_label})._\n\n"
