@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.errors import UserError
-from ci_mlops.mdcell import md_cell
+from ci_mlops.escape import md_cell, md_code
 
 
 def run_all(config: Any, root: str | Path, report: dict[str, Any] | None, *, strict: bool = False) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def data_markdown(data: list[dict[str, Any]]) -> str:
         mine = [d for d in data if d["file"] == file]
         failed = [d for d in mine if not d["passed"]]
         mark = "✅" if not failed else "❌"
-        head = f"{mark} `{file}`: {len(mine) - len(failed)} of {len(mine)} checks passed"
+        head = f"{mark} {md_code(file)}: {len(mine) - len(failed)} of {len(mine)} checks passed"
         if not failed:
             parts.append(head)
             continue

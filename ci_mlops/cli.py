@@ -81,7 +81,11 @@ def main(argv: list[str] | None = None) -> None:
     except CiMlopsError as exc:
         if debug:  # the traceback, but still the documented exit code (1 means "checked thing is bad")
             traceback.print_exc()
-        click.echo(f"ci-mlops: error: {exc.message}" if exc.exit_code != 1 else f"ci-mlops: {exc.message}", err=True)
+        from ci_mlops.escape import log_text
+
+        # One line, whatever a file name or value inside it holds (a CR would start a new log line).
+        message = log_text(exc.message)
+        click.echo(f"ci-mlops: error: {message}" if exc.exit_code != 1 else f"ci-mlops: {message}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("ci-mlops: aborted", err=True)

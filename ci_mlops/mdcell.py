@@ -1,10 +1,5 @@
-"""Markdown table cells: one escape for every table ci-mlops renders."""
+"""Kept so older imports work: the escapes live in :mod:`ci_mlops.escape`."""
 
-from __future__ import annotations
+from ci_mlops.escape import md_cell
 
-from typing import Any
-
-
-def md_cell(value: Any) -> str:
-    """``value`` as text that stays inside one GitHub Markdown table cell."""
-    return str(value).replace("|", "\\|").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+__all__ = ["md_cell"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
-from ci_mlops.mdcell import md_cell
+from ci_mlops.escape import md_cell, md_code
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,12 +123,12 @@ def render_markdown(results: list[dict[str, Any]], *, file: str | None = None) -
     """A table per ``by`` column (groups x metrics) followed by the failed checks."""
     parts = []
     if file:
-        parts.append(f"From `{file}`.")
+        parts.append(f"From {md_code(file)}.")
     for result in results:
         metrics = [k for k in result["groups"][0] if k not in ("group", "support")] if result["groups"] else []
-        lines = [f"**By `{result['by']}`** {'✅' if result['passed'] else '❌'}", ""]
+        lines = [f"**By {md_code(result['by'])}** {'✅' if result['passed'] else '❌'}", ""]
         if result["groups"]:
-            lines += ["| " + " | ".join(["group", "support", *metrics]) + " |", "|---|---:|" + "---:|" * len(metrics)]
+            lines += ["| " + " | ".join(["group", "support", *map(md_cell, metrics)]) + " |", "|---|---:|" + "---:|" * len(metrics)]
         else:
             lines.append("_No rows._")
         for g in result["groups"]:

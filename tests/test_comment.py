@@ -357,5 +357,6 @@ def test_from_artifact_mentions_do_not_notify(gh, env, tmp_path):
     out = run_cli("comment", "--from-artifact", str(art), env={**env, "CI_MLOPS_EXPECTED_HEAD_SHA": SHA})
     assert out.returncode == 0, out.stderr
     body = ours(gh)[0]["body"]
-    assert "@alice" not in body and "@acme/admins" not in body and "x@example.com" in body
-    assert "@\u2060alice" in body
+    assert "@alice" not in body and "@acme/admins" not in body
+    # GitHub also counts "x@name" as a mention when the letter before "@" is not ASCII: every "@" is defused.
+    assert "@\u2060alice" in body and "x@\u2060example.com" in body

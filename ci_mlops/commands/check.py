@@ -58,7 +58,9 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
     if output:
         atomic_write(Path(output), text)
     else:
-        click.echo(text, nl=False)
+        from ci_mlops.escape import guard_commands
+
+        click.echo(text if fmt == "json" else guard_commands(text), nl=False)
 
     config_file = _config_display(config, config_path, find_config, root)
     for line, title, message in failures(result, config):
@@ -112,7 +114,10 @@ def render_text(result: dict[str, Any], report: dict[str, Any] | None) -> str:
         lines.append(f"({ROW_CONVENTION})")
     failed, total = count_failed(result), count_all(result)
     lines.append(f"{'All ' + str(total) + ' checks passed' if not failed else f'{failed} of {total} checks failed'}.")
-    return "\n".join(lines) + "\n"
+    from ci_mlops.escape import log_text
+
+    # Names and values come from data and the config: a CR or LF inside one stays in its line.
+    return "\n".join(map(log_text, lines)) + "\n"
 
 
 def failures(result: dict[str, Any], config: Any) -> list[tuple[int | None, str, str]]:

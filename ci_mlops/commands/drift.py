@@ -72,7 +72,9 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
 
         atomic_write(output, text)
     else:
-        click.echo(text, nl=False)
+        from ci_mlops.escape import guard_commands
+
+        click.echo(text if fmt == "json" else guard_commands(text), nl=False)
 
     actions.append_summary(markdown)
     actions.set_output("drift", "true" if result["dataset_drift"] else "false")

@@ -73,7 +73,9 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
         atomic_write(output, text)
         click.echo(f"ci-mlops: report written to {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        from ci_mlops.escape import guard_commands
+
+        click.echo(text if fmt == "json" else guard_commands(text), nl=False)
     if summary and in_actions():
         append_summary(markdown)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ci_mlops.mdcell import md_cell
+from ci_mlops.escape import md_cell
 
 TODO = "_Not documented yet: add `model_card.{key}` to `.ci-mlops.yml`._"
 

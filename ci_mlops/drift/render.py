@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from ci_mlops.mdcell import md_cell
+from ci_mlops.escape import html_text, md_cell, md_code, md_text, mermaid_label
 
 MAX_CHARTS = 10
 TEST_NAMES = {
@@ -29,7 +29,7 @@ def render_markdown(result: dict[str, Any], *, title: str = "Data drift", charts
     for col in sorted(result["columns"], key=lambda c: (not c["drifted"], c["name"])):
         op = "≤" if col["test"] == "ks" else "<" if col["score"] == "p_value" else "≥"
         verdict = "**drifted**" if col["drifted"] else "ok"
-        out.append(f"| `{md_cell(col['name'])}` | {col['type']} | {TEST_NAMES[col['test']]} | "
+        out.append(f"| {md_code(col['name'], cell=True)} | {col['type']} | {TEST_NAMES[col['test']]} | "
                    f"{_num(col['statistic'])} | {op} {_num(col['threshold'])} | {verdict} |")
     out.append("")
 
@@ -40,19 +40,19 @@ def render_markdown(result: dict[str, Any], *, title: str = "Data drift", charts
     if notes:
         out.append("### Notes")
         out.append("")
-        out.extend(f"- `{md_cell(name)}`: {md_cell(note)}" for name, note in notes)
+        out.extend(f"- {md_code(name)}: {md_cell(note)}" for name, note in notes)
         out.append("")
 
     if any(c.get("psi") is not None for c in result["columns"]):
         out.append("PSI per column (< 0.1 stable, 0.1-0.25 moderate, > 0.25 significant): "
-                   + ", ".join(f"`{c['name']}` {_num(c['psi'])}" for c in result["columns"] if c.get("psi") is not None))
+                   + ", ".join(f"{md_code(c['name'])} {_num(c['psi'])}" for c in result["columns"] if c.get("psi") is not None))
         out.append("")
 
     perf = result.get("performance")
     if perf:
         out.append("### Model performance")
         out.append("")
-        out.append(("**Degraded.** " if perf["degraded"] else "") + perf["message"])
+        out.append(("**Degraded.** " if perf["degraded"] else "") + md_text(perf["message"]))
         out.append("")
 
     drifted = [c for c in result["columns"] if c["drifted"] and c.get("distribution")]
@@ -62,7 +62,7 @@ def render_markdown(result: dict[str, Any], *, title: str = "Data drift", charts
         out.append("Bars: reference, line: current (share of rows, %).")
         out.append("")
         for col in drifted[:MAX_CHARTS]:
-            out.append(f"<details><summary><code>{_html(col['name'])}</code>: "
+            out.append(f"<details><summary><code>{html_text(col['name'])}</code>: "
                        f"{TEST_NAMES[col['test']]} {_num(col['statistic'])}</summary>")
             out.append("")
             out.append(mermaid_chart(col))
@@ -98,8 +98,8 @@ def mermaid_chart(col: dict[str, Any]) -> str:
     return "\n".join([
         "```mermaid",
         "xychart-beta",
-        f'    title "{_quote(col["name"])}"',
-        f'    x-axis "{_quote(axis)}" [{", ".join(chr(34) + _quote(label)[:24] + chr(34) for label in labels)}]',
+        f"    title {mermaid_label(col['name'])}",
+        f"    x-axis {mermaid_label(axis)} [{', '.join(mermaid_label(label, limit=24) for label in labels)}]",
         f'    y-axis "% of rows" 0 --> {math.ceil(top * 1.1)}',
         f"    bar [{', '.join(str(v) for v in ref)}]",
         f"    line [{', '.join(str(v) for v in cur)}]",
@@ -129,12 +129,3 @@ def _num(value: float | None) -> str:
 
 def _short(value: float) -> str:
     return f"{value:.3g}"
-
-
-def _quote(text: str) -> str:
-    return str(text).replace('"', "'").replace("\n", " ")
-
-
-
-def _html(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -13,6 +13,8 @@ import uuid
 
 import click
 
+from ci_mlops.escape import workflow_data, workflow_property
+
 SUMMARY_LIMIT = 1024 * 1024  # bytes per step
 
 
@@ -57,11 +59,11 @@ def append_summary(markdown: str) -> bool:
 
 
 def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return workflow_data(value)
 
 
 def _escape_property(value: str) -> str:
-    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+    return workflow_property(value)
 
 
 def annotate(level: str, message: str, *, file: str | None = None, line: int | None = None,

@@ -9,7 +9,6 @@ fork-safe comment workflow and the run is :class:`Skipped`.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -67,13 +66,12 @@ class _Forbidden(Exception):
     pass
 
 
-MENTION_RE = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]+)?)")
-
-
 def quiet_mentions(text: str) -> str:
-    """A fork's report is posted by the bot: its ``@user`` / ``@org/team`` mentions must not
-    notify anyone, so a zero-width joiner goes after each ``@`` (it still reads the same)."""
-    return MENTION_RE.sub("@\u2060", text)
+    """A fork's report is posted by the bot: its ``@user`` / ``@org/team`` mentions (also
+    written as entities, or after any letter) must not notify anyone."""
+    from ci_mlops.escape import defuse_mentions
+
+    return defuse_mentions(text)
 
 
 def read_report(source: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from ci_mlops.mdcell import md_cell
+from ci_mlops.escape import html_text, md_cell, md_code, md_text
 from ci_mlops.report.diff import param_status
 from ci_mlops.report.plots import render_plot
 
@@ -80,15 +80,15 @@ def _labels(report: dict[str, Any]) -> tuple[str, str]:
 
 def _rev_label(side: dict[str, Any]) -> str:
     ref, sha = side.get("ref"), side.get("sha")
-    short = f"`{sha[:7]}`" if sha else ""
+    short = md_code(sha[:7]) if sha else ""
     pr = side.get("pr")
     if ref == "workspace" and pr:
-        return f"PR #{pr['number']} (`{pr['sha'][:7]}`)"
+        return f"PR #{int(pr['number'])} ({md_code(str(pr['sha'])[:7])})"
     if ref == "workspace":
         return f"workspace (on {short})" if short else "workspace"
     if ref and sha and not sha.startswith(str(ref)):
-        return f"`{ref}` ({short})"
-    return short or f"`{ref}`"
+        return f"{md_code(ref)} ({short})"
+    return short or md_code(ref)
 
 
 def _gate_verdict(gates: list[dict[str, Any]]) -> str:
@@ -96,7 +96,7 @@ def _gate_verdict(gates: list[dict[str, Any]]) -> str:
         return "**✅ No quality gates configured.**"
     failed = [g for g in gates if not g.get("passed")]
     if failed:
-        names = ", ".join(f"`{g.get('metric')}`" for g in failed[:5]) + (" …" if len(failed) > 5 else "")
+        names = ", ".join(md_code(g.get("metric")) for g in failed[:5]) + (" …" if len(failed) > 5 else "")
         return f"**❌ {len(failed)} of {len(gates)} quality gates failed:** {names}"
     return f"**✅ All {len(gates)} quality gates passed.**"
 
@@ -156,13 +156,13 @@ def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> 
     align = (["---"] if with_file else []) + ["---", "--:", "--:", "--:", "---"] + (["---"] if with_trend else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for r in shown:
-        cells = ([f"`{md_cell(r['file'])}`"] if with_file else []) + [
+        cells = ([md_code(r["file"], cell=True)] if with_file else []) + [
             md_cell(r["key"]), _value(r["base"]), _value(r["head"]), _change(r), STATUS_MARK.get(r["status"], r["status"])]
         if with_trend:
             cells.append(_trend(r.get("history")))
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines) if shown else ""
-    file_note = "" if with_file else f" (`{rows[0]['file']}`)"
+    file_note = "" if with_file else f" ({md_code(rows[0]['file'])})"
     out = [f"#### Metrics{file_note}"]
     if table:
         out.append(_fold(table, len(shown), f"{_plural(len(shown), 'metric')}"))
@@ -188,10 +188,10 @@ def _params_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> s
         status = param_status(r)
         change = _signed(r["change"]) if r["change"] is not None and status == "changed" else (
             status if status != "unchanged" else "")
-        cells = ([f"`{md_cell(r['file'])}`"] if with_file else []) + [
+        cells = ([md_code(r["file"], cell=True)] if with_file else []) + [
             md_cell(r["key"]), _value(r["base"]), _value(r["head"]), change]
         lines.append("| " + " | ".join(cells) + " |")
-    file_note = "" if with_file else f" (`{rows[0]['file']}`)"
+    file_note = "" if with_file else f" ({md_code(rows[0]['file'])})"
     hidden = len(rows) - len(shown)
     out = [f"#### Params{file_note}", _fold("\n".join(lines), len(shown), _plural(len(shown), "param"))]
     if hidden and "unchanged" not in dropped:
@@ -206,8 +206,8 @@ def _section(section: dict[str, Any]) -> str:
     body = str(section.get("markdown") or "").strip()
     if len(body) > FOLD_SECTION_CHARS or body.count("\n") > FOLD_ROWS + 2:
         open_attr = "" if passed is not False else " open"
-        return f"<details{open_attr}><summary><b>{mark}{_html(title)}</b></summary>\n\n{body}\n\n</details>"
-    return f"#### {mark}{title}\n\n{body}" if body else f"#### {mark}{title}"
+        return f"<details{open_attr}><summary><b>{mark}{html_text(title)}</b></summary>\n\n{body}\n\n</details>"
+    return f"#### {mark}{md_text(title)}\n\n{body}" if body else f"#### {mark}{md_text(title)}"
 
 
 def _plots_part(report: dict[str, Any], show_all: bool) -> str:
@@ -219,11 +219,11 @@ def _plots_part(report: dict[str, Any], show_all: bool) -> str:
     out = ["#### Plots"]
     for plot in shown:
         title = plot.get("title") or plot["id"]
-        out.append(f"<details open><summary><code>{_html(title)}</code></summary>\n\n"
+        out.append(f"<details open><summary><code>{html_text(title)}</code></summary>\n\n"
                    f"{render_plot(plot, base, head)}\n\n</details>")
     unchanged = [p["id"] for p in plots if p not in shown]
     if unchanged:
-        out.append("<sub>Unchanged: " + ", ".join(f"`{md_cell(i)}`" for i in unchanged) + "</sub>")
+        out.append("<sub>Unchanged: " + ", ".join(md_code(i) for i in unchanged) + "</sub>")
     return "\n\n".join(out)
 
 
@@ -233,7 +233,7 @@ def _plots_part(report: dict[str, Any], show_all: bool) -> str:
 def _fold(table: str, rows: int, summary: str) -> str:
     if rows <= FOLD_ROWS:
         return table
-    return f"<details><summary>{_html(summary)}</summary>\n\n{table}\n\n</details>"
+    return f"<details><summary>{html_text(summary)}</summary>\n\n{table}\n\n</details>"
 
 
 def _value(value: Any) -> str:
@@ -282,7 +282,3 @@ def _trend(history: dict[str, Any] | None) -> str:
         return ""
     return f"{history['sparkline']} <sub>{_value(history['min'])}–{_value(history['max'])}</sub>"
 
-
-
-def _html(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

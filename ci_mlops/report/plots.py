@@ -12,7 +12,7 @@ import io
 import math
 from typing import Any
 
-from ci_mlops.mdcell import md_cell
+from ci_mlops.escape import md_cell, md_text, mermaid_label
 from ci_mlops.report.values import ParseError, parse
 
 CONFUSION_TEMPLATES = {"confusion", "confusion_normalized"}
@@ -287,7 +287,7 @@ def mermaid_chart(entry: dict[str, Any], base_label: str, head_label: str) -> st
     legend = []
     for (side, name, _), color in zip(lines, colors):
         who = base_label if side == "base" else head_label
-        legend.append(f"{'grey' if side == 'base' else _color_name(color)}: {name} at {who}")
+        legend.append(f"{'grey' if side == 'base' else _color_name(color)}: {md_text(name)} at {who}")
     return "\n".join(out) + "\n\n<sub>" + "; ".join(legend) + "</sub>"
 
 
@@ -296,7 +296,7 @@ def _color_name(color: str) -> str:
 
 
 def _quote(text: Any) -> str:
-    return '"' + str(text).replace('"', "'").replace("\n", " ") + '"'
+    return mermaid_label(text)
 
 
 def confusion_table(entry: dict[str, Any]) -> str:
@@ -309,7 +309,7 @@ def confusion_table(entry: dict[str, Any]) -> str:
     cols_v = sorted(set(head.get("y_values", [])) | set(base.get("y_values", [])), key=_sort_key)
     x_name = entry["x"] if isinstance(entry.get("x"), str) else "x"
     y_name = entry["y"] if isinstance(entry.get("y"), str) else "y"
-    lines = [f"| {x_name} \\ {y_name} | " + " | ".join(md_cell(v) for v in cols_v) + " |",
+    lines = [f"| {md_cell(x_name)} \\ {md_cell(y_name)} | " + " | ".join(md_cell(v) for v in cols_v) + " |",
              "|---|" + "---:|" * len(cols_v)]
     for r in rows_v:
         cells = []
@@ -330,9 +330,9 @@ def confusion_table(entry: dict[str, Any]) -> str:
 def render_plot(entry: dict[str, Any], base_label: str, head_label: str) -> str:
     """Markdown for one plot entry (chart or table), with a note when a side is missing."""
     if entry.get("error"):
-        return f"_Could not read plot data: {entry['error']}_"
+        return f"_Could not read plot data: {md_text(entry['error'])}_"
     if entry.get("reason"):
-        return f"_Not drawn: {entry['reason']}._"
+        return f"_Not drawn: {md_text(entry['reason'])}._"
     note = ""
     if entry.get("base") is None:
         note = f"_New plot (not at {base_label})._\n\n"

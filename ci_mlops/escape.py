@@ -1,0 +1,180 @@
+"""Untrusted text into every context ci-mlops writes it: one function per context.
+
+Column names, category values, metric/param/plot names, file names and fork reports
+come from data, a pull request or a fork. Each function below turns such a value into
+text that renders literally in its context and cannot end it early, start a new one,
+notify anyone or become a workflow command:
+
+==================  ============================================================
+:func:`md_text`     inline Markdown (paragraphs, list items, headings)
+:func:`md_cell`     one GitHub Markdown table cell (``md_text`` plus the pipe)
+:func:`md_code`     an inline code span holding the value verbatim
+:func:`html_text`   text or an attribute value inside raw HTML (``<summary>``)
+:func:`mermaid_label`  a double-quoted Mermaid string
+:func:`workflow_data`, :func:`workflow_property`  workflow-command parts (actions/toolkit)
+:func:`log_text`    a value inside a plain-text log line
+==================  ============================================================
+
+GitHub turns ``@name`` and ``@org/team`` in rendered text into notifications, also
+when the ``@`` came from an HTML entity (``&#64;``) or follows a letter it does not
+count as a word character; :func:`defuse_mentions` puts a word joiner (U+2060) after
+every ``@`` that could start one, which reads the same and notifies nobody.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+WORD_JOINER = "\u2060"
+
+# Everything that ends a line somewhere (the runner, .NET's ReadLine, a browser) or is
+# invisible control: C0, DEL, C1, and the Unicode line/paragraph separators.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MENTION_RE = re.compile(r"@(?=[A-Za-z0-9_])")
+# Entities that decode to "@" (decimal, hex, named), which GitHub decodes before it looks for mentions.
+_AT_ENTITY_RE = re.compile(r"&(?:#0*64|#[xX]0*40|commat);?")
+# GFM extended autolinks: scheme:// and www. become links without any Markdown syntax,
+# wherever they start (also right after a letter or digit).
+_AUTOLINK_RE = re.compile(r"(?i)(:)(//)|(www)(\.)")
+# ASCII punctuation that starts inline markup in GitHub Markdown mid-line: emphasis, code,
+# links and images (``(``, ``!`` and ``^`` mean nothing without ``[``), tables,
+# strike-through, math. ``<`` and ``&`` become entities instead.
+_MD_SPECIAL = set("\\`*[]|~$")
+_ALNUM_RE = re.compile(r"[A-Za-z0-9]")
+# Only these make ``<`` start HTML or an autolink (a tag name, ``</``, ``<!``, ``<?``) and ``&`` an
+# entity; "0.85 < 0.9" and "R & D" stay as written.
+_TAG_START_RE = re.compile(r"[A-Za-z/!?]")
+_ENTITY_START_RE = re.compile(r"[A-Za-z0-9#]")
+_BLOCK_START_RE = re.compile(r">|#{1,6}(?=\s|$)|[-+*](?=\s|$)|-{3,}|={3,}|\d{1,9}[.)](?=\s|$)")
+
+
+def one_line(value: Any) -> str:
+    """``value`` as text on one line: every line break and control character becomes a space."""
+    return _CONTROL_RE.sub(" ", str(value))
+
+
+def defuse_mentions(text: str) -> str:
+    """``text`` with no ``@user`` / ``@org/team`` mention GitHub would notify (entities included)."""
+    return _MENTION_RE.sub("@" + WORD_JOINER, _AT_ENTITY_RE.sub("@", text))
+
+
+def _defuse_autolinks(text: str) -> str:
+    return _AUTOLINK_RE.sub(lambda m: (m[1] + WORD_JOINER + m[2]) if m[1] else (m[3] + WORD_JOINER + m[4]), text)
+
+
+def md_text(value: Any) -> str:
+    """``value`` as literal inline Markdown: no markup, HTML, link, image, math, mention or line break.
+
+    Backslash escapes for Markdown punctuation, entities for a ``<`` that could open a tag and an
+    ``&`` that could start an entity (so ``&#64;`` shows as typed), ``_`` escaped unless it sits between two letters or digits (where it cannot
+    emphasise), autolinks and mentions broken with a word joiner.
+    """
+    text = defuse_mentions(_defuse_autolinks(one_line(value))).lstrip()
+    out = []
+    block = _BLOCK_START_RE.match(text)  # at a line start it would open a quote, heading, list or rule
+    if block:
+        out.append(text[: block.end() - 1] + "\\")
+        text_start = block.end() - 1
+    else:
+        text_start = 0
+    for i, ch in enumerate(text):
+        if i < text_start:
+            continue
+        after = text[i + 1: i + 2]
+        if ch == "&" and _ENTITY_START_RE.match(after):
+            out.append("&amp;")
+        elif ch == "<" and _TAG_START_RE.match(after):
+            out.append("&lt;")
+        elif ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        elif ch == "_" and not (0 < i < len(text) - 1 and _ALNUM_RE.match(text[i - 1]) and _ALNUM_RE.match(text[i + 1])):
+            out.append("\\_")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def md_cell(value: Any) -> str:
+    """``value`` as the literal content of one GitHub Markdown table cell (:func:`md_text` escapes the pipe)."""
+    return md_text(value)
+
+
+def md_code(value: Any, *, cell: bool = False) -> str:
+    """An inline code span showing ``value`` verbatim (one line); ``cell`` when it sits in a table cell.
+
+    The fence is one backtick longer than the longest run inside, so the value cannot close
+    it; GitHub renders no HTML, link or mention inside a code span. In a table cell the
+    pipe still splits the row unless escaped, and GFM removes that escape again.
+    """
+    text = one_line(value)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ") and text.strip()):
+        text = f" {text} "
+    if cell:
+        text = text.replace("|", "\\|")
+    return f"{fence}{text}{fence}" if text else "` `"
+
+
+def html_text(value: Any) -> str:
+    """``value`` as text or a quoted attribute value inside raw HTML (``<summary>``, ``<code>``).
+
+    One line (a blank line would end GitHub's HTML block and start Markdown), every
+    HTML-significant character an entity, mentions and autolinks defused.
+    """
+    text = defuse_mentions(_defuse_autolinks(one_line(value)))
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#39;"))
+
+
+def mermaid_label(value: Any, limit: int | None = None) -> str:
+    """``value`` as a double-quoted Mermaid string, quotes included.
+
+    Mermaid strings have no escape for ``"``, and Mermaid scans the whole diagram for
+    ``%%{...}%%`` directives and ``%%`` comments, so: one line, ``"`` as ``'``, ``%`` as
+    the full-width ``％``, backticks (a code fence) as ``ˋ``, and ``#`` (entity codes such
+    as ``#quot;``) as ``＃``. ``limit`` cuts the label to that many characters.
+    """
+    text = one_line(value).replace('"', "'").replace("%", "％").replace("`", "ˋ").replace("#", "＃")
+    if limit is not None:
+        text = text[:limit]
+    return f'"{text}"'
+
+
+def workflow_data(value: Any) -> str:
+    """The message part of a workflow command (``::error::DATA``), escaped as actions/toolkit does."""
+    return str(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def workflow_property(value: Any) -> str:
+    """A property value of a workflow command (``file=…,title=…``), escaped as actions/toolkit does."""
+    return workflow_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def guard_commands(text: str) -> str:
+    """Text output with no line the runner would obey as a workflow command.
+
+    A backstop for what :func:`log_text` missed: a line (split the way the runner splits,
+    at CR, LF or CRLF) whose text starts with ``::`` after white space gets a zero-width
+    space in front, which the runner does not trim.
+    """
+    if "::" not in text:
+        return text
+    parts = re.split(r"(\r\n|\r|\n)", text)
+    for i in range(0, len(parts), 2):
+        if parts[i].strip().startswith("::"):
+            parts[i] = "\u200b" + parts[i]
+    return "".join(parts)
+
+
+def log_text(value: Any) -> str:
+    """``value`` for a plain-text log line: control characters (CR, LF, ESC, …) shown as escapes.
+
+    The runner reads a workflow command from any line that starts with ``::``, and it splits
+    lines at a lone CR as well as at LF; an escaped value stays inside its line.
+    """
+    text = str(value)
+    if not _CONTROL_RE.search(text):
+        return text
+    return _CONTROL_RE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)

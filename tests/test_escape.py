@@ -1,0 +1,175 @@
+"""ci_mlops.escape: every context, rendered by GitHub's own Markdown engine (cmark-gfm).
+
+Each property renders the escaped value the way GitHub does and checks that it shows
+exactly the value (as one line), that it stays in its cell / span / element, and that
+it carries no tag, link, image, emphasis or mention.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import cmarkgfm
+import pytest
+from cmarkgfm.cmark import Options
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from ci_mlops.escape import (
+    WORD_JOINER,
+    defuse_mentions,
+    guard_commands,
+    html_text,
+    log_text,
+    md_cell,
+    md_code,
+    md_text,
+    mermaid_label,
+    one_line,
+    workflow_data,
+    workflow_property,
+)
+
+# Hostile pieces mixed into generated text: markup, HTML, entities, links, mentions, line breaks.
+PIECES = ["</details>", "<img src=x onerror=alert(1)>", "<a href='x'>", "[x](https://evil.example)",
+          "![i](https://evil.example/p.png)", "`", "``", "*", "_", "~~", "$x$", "|", "\\", "\r", "\n", "\r\n",
+          "@org/team", "@user", "é@user", "a@b.example", "&#64;user", "&#x40;u", "&commat;u", "&amp;", "&lt;b&gt;",
+          "https://evil.example", "www.evil.example", "::error::x", "::add-mask::s", "%", ",", ":", "#quot;",
+          "%%{init: {}}%%", "\u2028", "\x00", "\x1b[31m", "<!-- -->", "<script>", "&", "<", ">", " ", "\t"]
+hostile = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=8).map("".join)
+
+TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+MENTION_RE = re.compile(r"(?:^|[^A-Za-z0-9_`])@[A-Za-z0-9]")  # GitHub's mention start
+NO_LINK_TAGS = {"a", "img"}
+
+
+def gfm(markdown: str) -> str:
+    return cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+
+
+def shown(fragment: str) -> str:
+    """The text a reader sees in an HTML fragment without tags: entities decoded, word joiners gone."""
+    return html.unescape(fragment).replace(WORD_JOINER, "")
+
+
+def expected(value: str) -> str:
+    """What the reader should see: the value on one line, "@" entities shown as "@" (never a mention)."""
+    return re.sub(r"&(?:#0*64|#[xX]0*40|commat);?", "@", one_line(value)).replace(WORD_JOINER, "").strip()
+
+
+def cell_of(markdown_row_value: str) -> str:
+    out = gfm(f"| h |\n|---|\n| {markdown_row_value} |\n")
+    cells = re.findall(r"<td>(.*?)</td>", out, re.S)
+    assert len(cells) == 1, out
+    return cells[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostile)
+@example("</details><img src=x>")
+@example("`code` *bold* _under_ [link](x) ![img](y) ~~del~~ $math$")
+@example("a\\|b")
+@example("@org/team é@user &#64;user &#x40;user &commat;user x@y.example")
+@example("https://evil.example www.evil.example")
+def test_md_cell_renders_the_value_alone_in_one_cell(value):
+    cell = cell_of(md_cell(value))
+    assert TAG_RE.search(cell) is None, cell  # no tag at all: no link, image, emphasis, code, HTML
+    assert shown(cell).strip() == expected(value)
+    assert MENTION_RE.search(html.unescape(cell)) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(hostile)
+@example("_private_ and snake_case_name")
+def test_md_text_in_a_paragraph_and_a_list_item(value):
+    for wrap in ("{}", "- ✅ {}", "#### {}", "_Could not read: {}_"):
+        out = gfm(wrap.format(md_text(value)) + "\n")
+        tags = {m[2] for m in TAG_RE.finditer(out)} - {"p", "ul", "li", "h4", "em"}
+        assert not tags, out
+        assert out.count("<p>") + out.count("<li>") + out.count("<h4>") <= 1, out
+        assert MENTION_RE.search(html.unescape(out)) is None
+
+
+def test_md_text_keeps_ordinary_text_readable():
+    assert md_text("0.85 < 0.9 (over max_drop 0.01)") == "0.85 < 0.9 (over max_drop 0.01)"
+    assert md_text("train.class_weight") == "train.class_weight"
+    assert md_text("R & D") == "R & D"
+    assert md_text("_x") == "\\_x"
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostile)
+@example("a|b")
+@example("``x``")
+@example(" padded ")
+@example("` ")
+def test_md_code_shows_the_value_verbatim(value):
+    for cell in (True, False):
+        code = md_code(value, cell=cell)
+        inner = cell_of(code) if cell else gfm(code + "\n")
+        spans = re.findall(r"<code>(.*?)</code>", inner, re.S)
+        assert len(spans) == 1, inner
+        assert re.sub(r"<[^>]*>", "", inner.replace(f"<code>{spans[0]}</code>", "")).strip() == ""
+        want = one_line(value) or " "
+        assert html.unescape(spans[0]) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostile)
+@example("</code></summary></details><img src=x>")
+@example("x\n\n# heading")
+def test_html_text_stays_inside_its_element(value):
+    out = gfm(f"<details open><summary><code>{html_text(value)}</code></summary>\n\nbody\n\n</details>\n")
+    assert out.count("</details>") == 1 and out.count("<summary>") == 1 and out.count("<code>") == 1, out
+    inner = re.search(r"<code>(.*?)</code>", out, re.S)[1]
+    assert TAG_RE.search(inner) is None
+    assert shown(inner) == re.sub(r"&(?:#0*64|#[xX]0*40|commat);?", "@", one_line(value)).replace(WORD_JOINER, "")
+    assert MENTION_RE.search(html.unescape(inner)) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostile)
+@example('a"b\n  line [1]\n%%{init: {"theme": "dark"}}%%')
+def test_mermaid_label_is_one_quoted_string(value):
+    label = mermaid_label(value)
+    assert re.fullmatch(r'"[^"\r\n%`#\x00-\x1f]*"', label), label
+    assert len(mermaid_label(value, limit=5)) <= 7
+
+
+def _runner_lines(text: str) -> list[str]:
+    # The runner reads stdout line by line; .NET's ReadLine ends a line at CR, LF or CRLF.
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def _unescape_data(text: str) -> str:
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostile, hostile)
+def test_workflow_command_parts_keep_one_command(prop, data):
+    line = f"::error title={workflow_property(prop)}::{workflow_data(data)}"
+    assert _runner_lines(line) == [line]
+    props, _, message = line[len("::error "):].partition("::")
+    assert "," not in props and ":" not in props
+    assert _unescape_data(props[len("title="):]) == prop and _unescape_data(message) == data
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostile)
+@example("ok\r::add-mask::secret")
+@example("x\n::error::fake")
+def test_log_text_and_guard_leave_no_command_line(value):
+    assert len(_runner_lines(f"PASS {log_text(value)}")) == 1
+    for text in (guard_commands(f"  {log_text(value)}  PASS"), guard_commands(f"{value}\n{value}\r::set-output name=x::y")):
+        assert all(not part.strip().startswith("::") for part in _runner_lines(text)), text
+    assert "\r" not in log_text(value) and "\n" not in log_text(value)
+
+
+@pytest.mark.parametrize("text", ["@org/team", "@user", "é@user", "a@user", "ü@team", "&#64;user", "&#064;user",
+                                  "&#x40;user", "&#X0040;user", "&commat;user", "(@user)", "`@user`", "@_user"])
+def test_defuse_mentions_catches_every_variant(text):
+    out = gfm(defuse_mentions(text) + "\n")
+    assert MENTION_RE.search(html.unescape(out)) is None, out
+    assert "@" in html.unescape(out)
