@@ -73,9 +73,9 @@ def md_text(value: Any) -> str:
     text = defuse_mentions(_defuse_autolinks(one_line(value))).lstrip()
     out = []
     block = _BLOCK_START_RE.match(text)  # at a line start it would open a quote, heading, list or rule
-    if block:
-        out.append(text[: block.end() - 1] + "\\")
-        text_start = block.end() - 1
+    if block:  # escape its last character; the ones before it are plain (#, -, =, digits)
+        out.append(text[: block.end() - 1] + "\\" + text[block.end() - 1])
+        text_start = block.end()
     else:
         text_start = 0
     for i, ch in enumerate(text):

@@ -70,6 +70,8 @@ def cell_of(markdown_row_value: str) -> str:
 @example("</details><img src=x>")
 @example("`code` *bold* _under_ [link](x) ![img](y) ~~del~~ $math$")
 @example("a\\|b")
+@example("*")
+@example("- item")
 @example("@org/team é@user &#64;user &#x40;user &commat;user x@y.example")
 @example("https://evil.example www.evil.example")
 def test_md_cell_renders_the_value_alone_in_one_cell(value):
@@ -82,6 +84,12 @@ def test_md_cell_renders_the_value_alone_in_one_cell(value):
 @settings(max_examples=200, deadline=None)
 @given(hostile)
 @example("_private_ and snake_case_name")
+@example("*")
+@example("> quote")
+@example("### heading")
+@example("1. item")
+@example("---")
+@example("    indented code")
 def test_md_text_in_a_paragraph_and_a_list_item(value):
     for wrap in ("{}", "- ✅ {}", "#### {}", "_Could not read: {}_"):
         out = gfm(wrap.format(md_text(value)) + "\n")
