@@ -223,3 +223,30 @@ def test_directory_plots_in_the_workspace(git_repo):
     _tsv(repo / "training" / "plots" / "b.tsv", "acc", [0.3])  # untracked, as a pipeline run leaves it
     entries = {p["id"]: p for p in build_report(repo, "HEAD", None)["plots"]}
     assert entries["training/plots/b.tsv"]["head"] and entries["training/plots/b.tsv"]["base"] is None
+
+
+def test_dvc2_lock_objects_are_read_from_the_legacy_cache_location(git_repo):
+    """A lock without `hash: md5` (DVC 2) names objects DVC 3 keeps in the cache root, not files/md5/."""
+    import hashlib
+
+    repo = git_repo
+    _dvc_init(repo)
+    (repo / "dvc.yaml").write_text("stages:\n  s:\n    cmd: echo\n    outs:\n    - eval\nmetrics:\n- eval/m.json\n")
+    blob = b'{"acc": 0.75}'
+    md5 = hashlib.md5(blob).hexdigest()
+    manifest = json.dumps([{"md5": md5, "relpath": "m.json"}]).encode()
+    dir_md5 = hashlib.md5(manifest).hexdigest() + ".dir"
+    for name, data in ((md5, blob), (dir_md5, manifest)):
+        target = repo / ".dvc" / "cache" / name[:2] / name[2:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    (repo / "dvc.lock").write_text(f"schema: '2.0'\nstages:\n  s:\n    cmd: echo\n    outs:\n    - path: eval\n"
+                                   f"      md5: {dir_md5}\n      size: 13\n      nfiles: 1\n")
+    (repo / ".gitignore").write_text("/eval\n")
+    commit_all(repo, "dvc 2 lock")
+    [row] = build_report(repo, "HEAD", "HEAD")["metrics"]
+    assert (row["file"], row["key"], row["base"], row["head"]) == ("eval/m.json", "acc", 0.75, 0.75)
+    from ci_mlops import dvc_cache
+
+    location = dvc_cache.locate(load_project(repo, "HEAD"), "eval/m.json")
+    assert location.hash_name == dvc_cache.LEGACY and dvc_cache.read_cached(repo, location) == blob
