@@ -407,11 +407,15 @@ class Runner:
         if "uses" in step:
             res.kind = "uses"
             res.outcome = self._action(step["uses"], {k: scope.substitute(v) for k, v in (step.get("with") or {}).items()})
+            if step["uses"].startswith("actions/setup-python@"):
+                res.outputs = {"python-path": sys.executable, "python-version": "%d.%d" % sys.version_info[:2]}
             return res
         script = scope.substitute(step["run"])
-        if script.lstrip().startswith("pip install"):
+        if re.match(r"\s*((python[\d.]* -m |uv )?pip install)", script):
             res.kind, res.outcome = "pip", "success"
             return res
+        if "ci-mlops-venv" in script:
+            script = self._tool_venv(script, res.env)
         res.kind = "run"
         files = {name: self.temp.parent / f"{name.lower()}-{index}" for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH")}
         for path in files.values():
@@ -431,6 +435,17 @@ class Runner:
             env["PATH"] = extra + os.pathsep + env["PATH"]
         job.summary += files["GITHUB_STEP_SUMMARY"].read_text()
         return res
+
+    def _tool_venv(self, script: str, step_env: dict[str, str]) -> str:
+        """ci-mlops' own environment: this venv's ``ci-mlops`` stands in for the one pip would
+        install (no network); the script's other lines (the PATH entry) run as written."""
+        venv_bin = self.temp / "ci-mlops-venv" / "bin"
+        venv_bin.mkdir(parents=True, exist_ok=True)
+        if not (venv_bin / "ci-mlops").exists():
+            (venv_bin / "ci-mlops").symlink_to(Path(sys.executable).parent / "ci-mlops")
+        if not step_env.get("CI_MLOPS_PYTHON"):
+            raise SimulationError("Install ci-mlops: CI_MLOPS_PYTHON is empty (setup-python's python-path output)")
+        return "\n".join(line for line in script.splitlines() if " -m venv " not in line and " -m pip install " not in line)
 
     def _action(self, uses: str, with_: dict[str, str]) -> str:
         action = uses.split("@", 1)[0]

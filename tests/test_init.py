@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ci_mlops import __version__
 from conftest import git, run_cli
 from dvc_factory import copy_repo, make_dvc_repo
 from lint import lint, tool
@@ -53,8 +54,9 @@ def plain_repo(git_repo) -> Path:
     """A git repo with a training script, requirements and tests, but no DVC."""
     (git_repo / "src").mkdir()
     (git_repo / "src" / "train.py").write_text("print('training')\n")
-    (git_repo / "requirements.txt").write_text("scikit-learn\n")
+    (git_repo / "requirements.txt").write_text("scikit-learn\npytest>=8\n")
     (git_repo / "tests").mkdir()
+    (git_repo / "tests" / "test_train.py").write_text("def test_trains():\n    assert True\n")
     (git_repo / ".python-version").write_text("3.12.1\n")
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-q", "-m", "code")
@@ -64,8 +66,16 @@ def plain_repo(git_repo) -> Path:
 # -- a repo with no DVC ------------------------------------------------------------------
 
 
-def test_no_dvc_yes_runs_dvc_init_and_scaffolds_a_stage(plain_repo):
+def test_no_dvc_yes_leaves_dvc_out_unless_asked(plain_repo):
     out = init(plain_repo, "--yes")
+    assert out.returncode == 0, out.stderr
+    assert not (plain_repo / ".dvc").exists() and not (plain_repo / "dvc.yaml").exists()
+    assert "dvc init" not in out.stdout
+    assert yaml.safe_load((plain_repo / ".ci-mlops.yml").read_text())["train"] == "python src/train.py"
+
+
+def test_dvc_flag_runs_dvc_init_and_scaffolds_a_stage(plain_repo):
+    out = init(plain_repo, "--yes", "--dvc")
     assert out.returncode == 0, out.stderr
     assert (plain_repo / ".dvc").is_dir()
     stage = yaml.safe_load((plain_repo / "dvc.yaml").read_text())["stages"]["train"]
@@ -133,7 +143,12 @@ def test_dvc_repo_with_local_remote(dvc_repo):
     # on pushes, once training and tests ran, whatever the gates or the comment said
     assert push["if"] == "${{ !cancelled() && github.event_name == 'push' && steps.check.outcome != 'skipped' }}"
     assert "env" not in push  # a local remote needs no secrets
-    assert steps["Install ci-mlops"]["run"].startswith("pip install ci-mlops==")
+    # ci-mlops in its own venv and Python; the project's DVC comes from the project's side
+    assert f"-m pip install --disable-pip-version-check ci-mlops=={__version__}\n" in steps["Install ci-mlops"]["run"]
+    assert steps["Set up Python for ci-mlops"]["with"]["update-environment"] is False
+    assert steps["Install DVC into the project's environment"]["run"] == "python -m pip install dvc"
+    names = list(steps)
+    assert names.index("Install DVC into the project's environment") < names.index("Pull data, models and run-cache from the DVC remote")
     on = doc[True]  # YAML 1.1 reads the key `on` as true
     assert on["pull_request"]["branches"] == ["main"] and on["push"]["branches"] == ["main"]
 
@@ -231,7 +246,7 @@ def test_edited_file_is_kept_unless_force_and_deleted_stays_deleted(plain_repo):
 
 def test_dry_run_shows_a_diff_and_writes_nothing(plain_repo):
     before = snapshot(plain_repo)
-    out = init(plain_repo, "--yes", "--dry-run")
+    out = init(plain_repo, "--yes", "--dvc", "--dry-run")
     assert out.returncode == 0, out.stderr
     assert "+++ b/.github/workflows/ci-mlops-pr.yml" in out.stdout
     assert "--- /dev/null" in out.stdout and "+name: ci-mlops PR" in out.stdout
@@ -449,9 +464,10 @@ def test_minimal_config_uses_what_was_detected(git_repo):
     pr = step_names(load(git_repo, "ci-mlops-pr.yml"), "train")
     assert not {"Install dependencies", "Train", "Test"} & set(pr)
 
-    (git_repo / "requirements.txt").write_text("pandas\n")
+    (git_repo / "requirements.txt").write_text("pandas\npytest\n")
     (git_repo / "train.py").write_text("print(1)\n")
     (git_repo / "tests").mkdir()
+    (git_repo / "tests" / "test_x.py").write_text("def test_x():\n    pass\n")
     out = init(git_repo, "--yes")
     assert out.returncode == 0 and out.stderr == ""
     runs = step_runs(load(git_repo, "ci-mlops-pr.yml"), "train")

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from ci_mlops import __version__
 from ci_mlops.errors import UserError
 from ci_mlops.scaffold import templates_dir
-from ci_mlops.scaffold.detect import detect_install, detect_python, parse_dvcyaml, read_remotes
+from ci_mlops.scaffold.detect import detect_python, parse_dvcyaml, read_remotes
+from ci_mlops.scaffold.needs import detect_env
 from ci_mlops.scaffold.plan import PlannedFile, Settings, config_text, reusable_workflows
 from ci_mlops.scaffold.render import (
     action_pins, comment_text, flow_list, install_spec, run_block, shell_quote, uses, yaml_scalar,
@@ -193,15 +194,16 @@ def test_broken_dvc_config_is_a_user_error(tmp_path):
 def test_python_version(tmp_path, files, expected):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    assert detect_python(tmp_path) == expected
+    assert detect_python(tmp_path)[0] == expected
 
 
 def test_install_command(tmp_path):
-    assert detect_install(tmp_path) is None
+    assert detect_env(tmp_path, []).install is None
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[project.optional-dependencies]\ntest = ["pytest"]\n')
-    assert detect_install(tmp_path) == 'pip install -e ".[test]"'
+    assert detect_env(tmp_path, []).install == 'pip install -e ".[test]"'
+    assert detect_env(tmp_path, []).pytest
     (tmp_path / "requirements.txt").write_text("numpy\n")
-    assert detect_install(tmp_path) == "pip install -r requirements.txt"
+    assert detect_env(tmp_path, []).install == "pip install -r requirements.txt"
 
 
 def test_dvcyaml_outputs_metrics_and_plots(tmp_path):

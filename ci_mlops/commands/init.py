@@ -22,17 +22,21 @@ DEPLOY_TARGETS = ("github-release", "docker", "custom", "none")
                    "reusable workflows, pinned by commit SHA. Remembered for later runs.")
 @click.option("--dvc/--no-dvc", "dvc", default=None,
               help="For a repo without DVC: run `dvc init` and scaffold a one-stage dvc.yaml (--dvc), or leave "
-                   "DVC out (--no-dvc). Default: ask (yes with --yes).")
+                   "DVC out (--no-dvc). Default: leave it out (without --yes, ask when there is a training script).")
 @click.option("--workflows-ref", default=None, metavar="OWNER/REPO@SHA",
               help="--mode reusable: the repository and commit of the reusable workflows. Default: this release's.")
 @click.option("--dry-run", is_flag=True, help="Print a unified diff of what would change; write nothing.")
 @click.option("--dockerfile", is_flag=True,
               help="With the docker deploy target: also write a minimal Dockerfile for the model image "
                    "(only when none exists).")
+@click.option("--source", default=None, metavar="REQUIREMENT",
+              help="Where the workflows install ci-mlops from (ci_mlops.source in a new .ci-mlops.yml): "
+                   "ci-mlops==X.Y.Z, git+https://github.com/ci-mlops/ci-mlops@<commit sha> or a wheel URL. "
+                   "Default: this version from PyPI.")
 @click.option("--force", is_flag=True, help="Overwrite (or recreate) generated files you edited (or deleted).")
 def command(path: str, yes: bool, deploy: str | None, runners: tuple[str, ...], base: str | None,
             python_version: str | None, mode: str | None, dvc: bool | None, workflows_ref: str | None,
-            dry_run: bool, force: bool, dockerfile: bool) -> None:
+            dry_run: bool, force: bool, dockerfile: bool, source: str | None) -> None:
     """Set up the CI/CD loop in the repository at PATH (default: the current one).
 
     Detects the repository's default branch, Python version, install and test
@@ -57,7 +61,7 @@ def command(path: str, yes: bool, deploy: str | None, runners: tuple[str, ...], 
         run_init(InitOptions(
             path=path, yes=yes, deploy=deploy, runners=list(runners), base=base, python=python_version,
             mode=mode, dvc=dvc, workflows_ref=workflows_ref, dry_run=dry_run, force=force,
-            dockerfile=dockerfile,
+            dockerfile=dockerfile, source=source,
         ))
     except click.exceptions.Abort:  # a question went unanswered (no terminal, Ctrl-C, Ctrl-D)
         click.echo()  # end the prompt's line

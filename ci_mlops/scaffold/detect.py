@@ -20,6 +20,10 @@ from ci_mlops.config import CONFIG_NAME, Config, load_config
 from ci_mlops.errors import UserError
 from ci_mlops.git import Repo
 from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, load_toml, load_yaml, read_limited
+from ci_mlops.scaffold.existing import Workflow, read_workflows
+from ci_mlops.scaffold.needs import (
+    ProjectEnv, conda_python, detect_env, detect_tests, gpu_reasons, stage_requirements,
+)
 
 TRAIN_SCRIPTS = ("train.py", "src/train.py", "scripts/train.py", "training/train.py", "src/models/train_model.py")
 # Directories never searched for dvc.yaml files.
@@ -58,6 +62,8 @@ class DvcFacts:
     tracked: list[str] = field(default_factory=list)  # data tracked by .dvc files
     remotes: list[Remote] = field(default_factory=list)
     default_remote: str | None = None
+    stage_details: list[dict[str, Any]] = field(default_factory=list)  # cmd, deps, wdir, folder per stage
+    dvc2: list[str] = field(default_factory=list)  # DVC 2 features DVC 3 no longer runs, "dvc.yaml: ..."
 
     @property
     def remote(self) -> Remote | None:
@@ -85,6 +91,11 @@ class RepoFacts:
     workflows: list[str]  # existing .github/workflows/* (repo-relative)
     config: Config | None  # the existing .ci-mlops.yml, validated
     name: str
+    python_source: str = ""  # the file the python version was read from
+    env: ProjectEnv = field(default_factory=ProjectEnv)
+    test_files: list[str] = field(default_factory=list)  # files pytest would collect tests from
+    existing: list[Workflow] = field(default_factory=list)  # the repository's own workflows, read
+    gpu: list[str] = field(default_factory=list)  # why it looks like GPU training
 
     @property
     def train_command(self) -> str | None:
@@ -102,62 +113,61 @@ def detect(path: str | Path = ".") -> RepoFacts:
         raise UserError(f"{CONFIG_NAME}: a symbolic link to {os.readlink(config_path)}, which does not exist; "
                         "fix or remove the link")
     config = load_config(config_path) if config_path.exists() else None
+    dvc = detect_dvc(root)
+    env = detect_env(root, stage_requirements(root, dvc.stage_details))
+    workflows = sorted(p.relative_to(root).as_posix() for p in (root / ".github" / "workflows").glob("*")
+                       if p.suffix in (".yml", ".yaml"))
+    existing = read_workflows(root, workflows)
+    python, python_source = detect_python(root, existing)
+    test_files = detect_tests(root)
     return RepoFacts(
         root=root,
         default_branch=repo.default_branch(),
-        python=detect_python(root),
-        install=detect_install(root),
-        dvc=detect_dvc(root),
-        tests=detect_tests(root),
+        python=python,
+        install=env.install,
+        dvc=dvc,
+        tests=bool(test_files) and env.pytest,
         train_script=next((s for s in TRAIN_SCRIPTS if (root / s).is_file()), None),
-        workflows=sorted(
-            p.relative_to(root).as_posix()
-            for p in (root / ".github" / "workflows").glob("*")
-            if p.suffix in (".yml", ".yaml")
-        ),
+        workflows=workflows,
         config=config,
         name=root.name,
+        python_source=python_source,
+        env=env,
+        test_files=test_files,
+        existing=existing,
+        gpu=gpu_reasons(env, [hint for wf in existing for hint in wf.gpu]),
     )
 
 
 # -- python and install --------------------------------------------------------------
 
 
-def detect_python(root: Path) -> str | None:
-    """MAJOR.MINOR from .python-version, pyproject's requires-python (its lower bound) or runtime.txt."""
+def detect_python(root: Path, existing: list[Workflow] = ()) -> tuple[str | None, str]:
+    """MAJOR.MINOR and where it was read: .python-version, runtime.txt, environment.yml, the
+    repository's workflows (actions/setup-python), pyproject's requires-python (its lower bound)."""
     pv = _read(root / ".python-version")
     if pv:
         match = re.search(r"(\d+\.\d+)", pv.splitlines()[0] if pv.splitlines() else "")
         if match:
-            return match.group(1)
-    requires = (_pyproject(root).get("project") or {}).get("requires-python")
-    if isinstance(requires, str):
-        match = re.search(r"(?:>=|~=|==)\s*(\d+\.\d+)", requires)
-        if match:
-            return match.group(1)
+            return match.group(1), ".python-version"
     runtime = _read(root / "runtime.txt")
     if runtime:
         match = re.search(r"(\d+\.\d+)", runtime)
         if match:
-            return match.group(1)
-    return None
-
-
-def detect_install(root: Path) -> str | None:
-    if (root / "requirements.txt").is_file():
-        return "pip install -r requirements.txt"
-    pyproject = _pyproject(root)
-    if "project" in pyproject or "build-system" in pyproject:
-        extras = (pyproject.get("project") or {}).get("optional-dependencies") or {}
-        extra = next((e for e in ("test", "tests", "dev") if e in extras), None)
-        return f'pip install -e ".[{extra}]"' if extra else "pip install -e ."
-    return None
-
-
-def detect_tests(root: Path) -> bool:
-    if any((root / d).is_dir() for d in ("tests", "test")):
-        return True
-    return any(root.glob("test_*.py")) or any(root.glob("*_test.py"))
+            return match.group(1), "runtime.txt"
+    for name in ("environment.yml", "environment.yaml"):
+        version = conda_python(root / name)
+        if version:
+            return version, name
+    for wf in existing:
+        if wf.pythons:
+            return max(set(wf.pythons), key=wf.pythons.count), wf.path
+    requires = (_pyproject(root).get("project") or {}).get("requires-python")
+    if isinstance(requires, str):
+        match = re.search(r"(?:>=|~=|==)\s*(\d+\.\d+)", requires)
+        if match:
+            return match.group(1), "pyproject.toml (requires-python)"
+    return None, ""
 
 
 # -- DVC -----------------------------------------------------------------------------
@@ -174,6 +184,8 @@ def detect_dvc(root: Path) -> DvcFacts:
         facts.outs += [_join(folder, wdir, o) for wdir, o in stages["outs"]]
         facts.metrics += [_join(folder, "", m) for m in stages["metrics"]]
         facts.plots += [_join(folder, "", p) for p in stages["plots"]]
+        facts.stage_details += [{**d, "folder": folder} for d in stages["details"]]
+        facts.dvc2 += [f"{rel}: {what}" for what in stages["dvc2"]]
     for dvcfile in _walk(root, "*.dvc"):
         facts.tracked += _dvcfile_outs(root, dvcfile)
     if facts.initialised:
@@ -205,20 +217,29 @@ def parse_dvcyaml(path: Path, rel: str) -> dict[str, Any]:
     if not isinstance(stages, dict):
         raise UserError(f"{rel}: 'stages' must be a mapping of stage names")
     outs: list[tuple[str, str]] = []
+    details: list[dict[str, Any]] = []
+    dvc2: list[str] = []
     metrics: list[str] = _declared(data.get("metrics"))
     plots: list[str] = _declared(data.get("plots"))
     for name, stage in stages.items():
         if not isinstance(stage, dict):
             raise UserError(f"{rel}: stage '{name}' must be a mapping with a 'cmd'")
         wdir = str(stage.get("wdir") or "")
+        details.append({"cmd": " ".join(map(str, stage["cmd"])) if isinstance(stage.get("cmd"), list)
+                        else str(stage.get("cmd") or ""), "deps": _declared(stage.get("deps")), "wdir": wdir or "."})
+        if "live" in stage:
+            dvc2.append(f"stage '{name}' has a 'live' section")
         for key in ("outs", "metrics", "plots"):
+            for entry in stage.get(key) or []:
+                if isinstance(entry, dict) and any(isinstance(v, dict) and v.get("checkpoint") for v in entry.values()):
+                    dvc2.append(f"stage '{name}' has a checkpoint output")
             for out in _declared(stage.get(key)):
                 outs.append((wdir, out))
                 if key == "metrics":
                     metrics.append(_join("", wdir, out))
                 elif key == "plots":
                     plots.append(_join("", wdir, out))
-    return {"stages": list(stages), "outs": outs, "metrics": metrics, "plots": plots}
+    return {"stages": list(stages), "outs": outs, "metrics": metrics, "plots": plots, "details": details, "dvc2": dvc2}
 
 
 def read_remotes(root: Path) -> tuple[list[Remote], str | None]:

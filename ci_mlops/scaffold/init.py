@@ -40,9 +40,12 @@ class InitOptions:
     dry_run: bool = False
     force: bool = False
     dockerfile: bool = False
+    source: str | None = None  # ci_mlops.source for a new .ci-mlops.yml
 
 
 def run_init(opts: InitOptions) -> list[Change]:
+    if opts.source is not None:
+        check_source(opts.source)
     facts = detect(opts.path)
     root = facts.root
     manifest = read_manifest(root)
@@ -51,6 +54,11 @@ def run_init(opts: InitOptions) -> list[Change]:
     facts.workflows = [w for w in facts.workflows if w not in manifest.get("files", {})]
     click.echo(f"ci-mlops init: {root} ({describe(facts)})")
 
+    for line in plan_notes(facts):
+        click.echo(f"  note: {line}")
+    for line in facts.dvc.dvc2:
+        click.echo(f"warning: {line}: a DVC 2 feature that DVC 3 no longer runs; `dvc repro` will fail "
+                   "until the pipeline is migrated (docs/init.md#dvc-2-pipelines)", err=True)
     dvc_init, scaffold_stage = decide_dvc(facts, opts)
     if dvc_init:
         facts.dvc.initialised = True
@@ -145,11 +153,13 @@ def decide_dvc(facts: RepoFacts, opts: InitOptions) -> tuple[bool, bool]:
     """
     if facts.dvc.initialised or opts.dvc is False or (facts.config is not None and opts.dvc is None):
         return False, False
-    if opts.dvc is None and not opts.yes:
+    if opts.dvc is None:
+        # Never on its own: a repository without a pipeline gets DVC only when asked (--dvc, or yes here).
         command = facts.train_command
-        question = "This repository does not use DVC yet. Run `dvc init`" + (
-            f" and scaffold a one-stage dvc.yaml around `{command}`?" if command else "?")
-        if not click.confirm(question, default=True):
+        if opts.yes or opts.dry_run or not command:
+            return False, False
+        question = f"This repository does not use DVC yet. Run `dvc init` and scaffold a one-stage dvc.yaml around `{command}`?"
+        if not click.confirm(question, default=False):
             return False, False
     scaffold = not facts.dvc.dvcyaml_paths and facts.train_script is not None
     return True, scaffold
@@ -170,6 +180,9 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
         test="pytest -q" if facts.tests else None,
         runner=opts.runners or ["ubuntu-latest"],
         deploy=opts.deploy or "github-release",
+        replace_cml=any(wf.cml_comment for wf in facts.existing),
+        gpu=facts.gpu,
+        tool_source=opts.source,
         dvc_secrets=list(REMOTE_SECRETS.get(remote.scheme, [])) if remote else [],
         model_name=facts.name,
     )
@@ -186,11 +199,47 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
     if not opts.deploy:
         s.deploy = click.prompt("Deploy target for version tags", default=s.deploy,
                                 type=click.Choice(("github-release", "docker", "custom", "none")))
+    if s.replace_cml:
+        s.replace_cml = click.confirm("Your workflows post CML comments. Let ci-mlops take over the existing CML "
+                                      "comment (comment.replace_cml) instead of adding a second one?", default=True)
     if remote:
         names = click.prompt(f"Secrets the DVC remote '{remote.name}' needs (comma-separated, 'none' for none)",
                              default=",".join(s.dvc_secrets) or "none")
         s.dvc_secrets = [n.strip() for n in names.split(",") if n.strip() and n.strip().lower() != "none"]
     return s
+
+
+def check_source(source: str) -> None:
+    """--source is validated like ci_mlops.source in .ci-mlops.yml, before anything is read or written."""
+    import re
+
+    from ci_mlops.config import schema
+
+    pattern = schema()["properties"]["ci_mlops"]["properties"]["source"]["pattern"]
+    if not re.search(pattern, source):
+        raise UserError(f"--source: {source!r} is not an install source: use ci-mlops==X.Y.Z, "
+                        "git+https://HOST/OWNER/REPO@<40-hex commit SHA> or https://.../ci_mlops-X.Y.Z-py3-none-any.whl")
+
+
+def plan_notes(facts: RepoFacts) -> list[str]:
+    """What init found that shapes the workflows, and what overlaps with the repository's own."""
+    notes = []
+    if facts.python:
+        notes.append(f"the project's Python: {facts.python} (from {facts.python_source}); ci-mlops gets its own "
+                     "environment (ci_mlops.python)")
+    if facts.env.install:
+        notes.append(f"install: `{facts.env.install}` (from {facts.env.source})")
+    if facts.test_files and not facts.env.pytest:
+        notes.append(f"{len(facts.test_files)} test file(s) (e.g. {facts.test_files[0]}), but the install does not "
+                     "bring pytest: no test step (add pytest to the project's dependencies, then set test:)")
+    if facts.gpu:
+        notes.append(f"trains on GPUs? {'; '.join(facts.gpu)}. Hosted ubuntu-latest has no GPU: set runner: to your "
+                     "GPU runners' labels (e.g. [self-hosted, gpu]) and timeout_minutes: (docs/workflows.md#gpu-runners)")
+    from ci_mlops.scaffold.existing import overlaps
+
+    deploys = (facts.config.get("deploy", "target", default="github-release") if facts.config else "github-release")
+    notes += overlaps(facts.existing, releases=deploys != "none")
+    return notes
 
 
 def _none(answer: str) -> str | None:
@@ -214,6 +263,7 @@ def warn_overridden(config: Config, opts: InitOptions) -> None:
         "base": (opts.base, config.get("base")),
         "python": (opts.python, config.get("python")),
         "runner": (opts.runners or None, config.runner_labels),
+        "ci_mlops.source": (opts.source, config.get("ci_mlops", "source")),
     }
     for key, (option, current) in given.items():
         if option is not None and option != current:

@@ -32,6 +32,8 @@ REUSABLE_SECRETS = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "AZURE_STORAGE_CONNECTION_STRING", "GDRIVE_CREDENTIALS_DATA",
 )
+# Interpreter of ci-mlops' own environment in the workflows (ci_mlops.python).
+TOOL_PYTHON = "3.12"
 # runs-on labels of GitHub-hosted runners; anything else is a self-hosted runner.
 _HOSTED = re.compile(r"^(ubuntu|windows|macos)-[\w.-]+$")
 
@@ -82,6 +84,9 @@ class Settings:
     dvc_remote: str | None = None
     dvc_secrets: list[str] = field(default_factory=list)
     model_name: str = ""
+    replace_cml: bool = False
+    gpu: list[str] = field(default_factory=list)  # why it looks like GPU training (a comment in the config)
+    tool_source: str | None = None  # ci_mlops.source; None: this version from PyPI
 
 
 # -- the configuration file ----------------------------------------------------------
@@ -92,7 +97,7 @@ def config_text(settings: Settings) -> str:
     from ci_mlops.config import parse_config
 
     runner: Any = settings.runner[0] if len(settings.runner) == 1 else settings.runner
-    text = render("ci-mlops.yml.j2", {"s": settings, "runner": runner, "schema_url": SCHEMA_URL})
+    text = render("ci-mlops.yml.j2", {"s": settings, "runner": runner, "schema_url": SCHEMA_URL, "version": __version__})
     parse_config(text)  # a template bug must never produce an invalid config
     return text
 
@@ -120,6 +125,8 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
     deploy = config.get("deploy") or {}
     docker = deploy.get("docker") or {}
     drift = config.get("drift")
+    source = (config.get("ci_mlops") or {}).get("source") or install_spec()
+    train = command_for(config, "train", lambda: detected_train(facts))
     pull_targets: list[str] = []
     if drift is not None and has_remote:
         pull_targets = [p for p in (drift.get("reference"), drift.get("current")) if p and facts.dvc.is_output(p)]
@@ -133,7 +140,7 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
         "release_branch": "release" in (config.get("base") or facts.default_branch).lower(),
         "python": str(config.get("python")),
         "install": command_for(config, "install", lambda: facts.install),
-        "train": command_for(config, "train", lambda: detected_train(facts)),
+        "train": train,
         "test": command_for(config, "test", lambda: "pytest -q" if facts.tests else None),
         "runner": labels,
         "self_hosted": is_self_hosted(labels),
@@ -146,7 +153,13 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
             "push": has_remote and dvc_cfg.get("push", True),
             "secrets": list(dvc_cfg.get("secrets") or []),
         },
-        "ci_install": [install_spec()] + ([json.dumps(f"dvc[{extras}]")] if extras else []),
+        "project": project_env(config, facts, extras, uses_dvc and (has_remote or "dvc " in f"{train} ")),
+        "tool": {
+            "source": source,
+            "python": str((config.get("ci_mlops") or {}).get("python") or TOOL_PYTHON),
+            # ci-mlops' own DVC reads base metrics and tracked data from the remote: it needs the plugin too
+            "requirements": [source] + ([f"dvc[{extras}]"] if extras else []),
+        },
         "pip_extras": [f"dvc[{extras}]"] if extras else [],
         "marker": (config.get("comment") or {}).get("marker") or "ci-mlops",
         "deploy": {
@@ -166,6 +179,34 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
         },
         "reusable_secrets": list(REUSABLE_SECRETS),
     }
+
+
+def project_env(config: Config, facts: RepoFacts, extra: str | None, needs_dvc: bool) -> dict[str, Any]:
+    """The project's environment in the workflow: where the install puts it (its ``bin`` goes first
+    on PATH) and the command that adds DVC and the remote's plugin when the install lacks them."""
+    from ci_mlops.scaffold.needs import ProjectEnv, dvc_install, env_dir
+
+    install = command_for(config, "install", lambda: facts.install)
+    env = getattr(facts, "env", None) or ProjectEnv()
+    return {"env_dir": env_dir(install), "dvc_install": dvc_install(env, extra, install) if needs_dvc else None,
+            "cache_paths": pip_cache_paths(install, facts.root)}
+
+
+def pip_cache_paths(install: str | None, root: Path) -> list[str]:
+    """Files setup-python's pip cache is keyed on: the requirements a pip install reads, else
+    pyproject.toml. None (no cache) for other installers: setup-python fails when none exists."""
+    import shlex
+
+    if not install or not re.match(r"\s*(python[\d.]*\s+-m\s+)?pip3?\s+install\b", install):
+        return []
+    try:
+        words = shlex.split(install)
+    except ValueError:
+        return []
+    files = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-r", "--requirement")]
+    if not files and (root / "pyproject.toml").is_file():
+        files = ["pyproject.toml"]
+    return files
 
 
 def command_for(config: Config, key: str, detected: Callable[[], str | None]) -> str | None:
@@ -289,6 +330,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
     runs_on = q(json.dumps(wf["runner"][0] if len(wf["runner"]) == 1 else wf["runner"]))
     secrets = wf["dvc"]["secrets"]
     branch = _flow([wf["base"]])
+    tool = {"ci-mlops-source": q(wf["tool"]["source"]), "ci-mlops-python": q(wf["tool"]["python"])}
     out: dict[str, dict[str, Any]] = {}
     out["ci-mlops-pr.yml"] = {
         "name": PR_WORKFLOW_NAME,
@@ -306,7 +348,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
             "python-version": q(wf["python"]), "install": q(wf["install"] or ""), "train": q(wf["train"] or ""),
             "test": q(wf["test"] or ""), "runs-on": runs_on, "timeout-minutes": str(wf["timeout"]),
             "dvc-pull": _bool(wf["dvc"]["pull"]), "dvc-push": _bool(wf["dvc"]["push"]),
-            "dvc-remote": q(wf["dvc"]["remote"] or ""), "comment-marker": q(wf["marker"]),
+            "dvc-remote": q(wf["dvc"]["remote"] or ""), "comment-marker": q(wf["marker"]), **tool,
         },
         "secrets": secrets if (wf["dvc"]["pull"] or wf["dvc"]["push"]) else [],
     }
@@ -314,7 +356,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
     if target != "none":
         docker = target == "docker"
         with_: dict[str, str] = {"python-version": q(wf["python"]), "install": q(wf["install"] or ""),
-                                 "runs-on": runs_on}
+                                 "runs-on": runs_on, **tool}
         if docker:
             with_["registry"] = q(wf["deploy"]["docker"]["registry"])
         out["ci-mlops-release.yml"] = {
@@ -355,7 +397,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
             "uses": ref.uses("reusable-monitor.yml"),
             "with": {"python-version": q(wf["python"]), "install": q(wf["install"] or ""),
                      "fetch": q(wf["drift"]["fetch"] or ""), "dvc-pull-targets": q("\n".join(wf["drift"]["pull_targets"])),
-                     "dvc-remote": q(wf["dvc"]["remote"] or ""), "runs-on": runs_on},
+                     "dvc-remote": q(wf["dvc"]["remote"] or ""), "runs-on": runs_on, **tool},
             "secrets": secrets if wf["drift"]["pull_targets"] else [],
         }
     return out
@@ -397,6 +439,7 @@ class _NoFacts:
     """Repo facts for rendering the project's reusable workflows (no user repo involved)."""
 
     default_branch = "main"
+    root = Path("/nonexistent")
 
     class dvc:  # noqa: N801 - mimics DvcFacts' attributes
         initialised = True

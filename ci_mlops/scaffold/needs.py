@@ -1,0 +1,297 @@
+"""What the project's own environment needs in CI, read from its files (nothing imported or run).
+
+* :func:`detect_env`: how to install the project's dependencies (requirements files the
+  pipeline's stages use, else ``uv.lock``, ``poetry.lock``, conda's ``environment.yml``,
+  pyproject dependency groups or extras, else a root ``requirements.txt``) and which
+  packages that install provides (DVC and its plugins, pytest, GPU frameworks).
+* :func:`detect_tests`: whether pytest would collect a real test suite.
+* :func:`gpu_reasons`: why the project looks like it trains on GPUs.
+* :func:`env_dir`: the environment an install command creates (``.venv`` for uv and
+  Poetry, a conda prefix), whose ``bin`` the later steps put first on PATH.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, load_toml, load_yaml, read_limited
+
+GPU_FRAMEWORKS = ("torch", "tensorflow", "tensorflow-gpu", "jax", "jaxlib", "keras", "paddlepaddle-gpu",
+                  "mxnet-cu", "cupy")
+# pip extras of dvc per remote scheme, and the plugin package each extra installs.
+PLUGIN_PACKAGE = {"s3": "dvc-s3", "gs": "dvc-gs", "azure": "dvc-azure", "gdrive": "dvc-gdrive", "ssh": "dvc-ssh",
+                  "hdfs": "dvc-hdfs", "webhdfs": "dvc-webhdfs", "oss": "dvc-oss", "webdav": "dvc-webdav"}
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[([^\]]*)\])?")
+_SKIP_DIRS = {".git", ".dvc", ".venv", "venv", "node_modules", "__pycache__", ".tox", "site-packages", "build", "dist"}
+_MAX_FILES = 5000  # bound the walk on huge repositories
+
+
+@dataclass
+class ProjectEnv:
+    install: str | None = None
+    source: str = ""  # what the install was read from, for the plan
+    kind: str = "pip"  # pip | uv | poetry | conda
+    deps: dict[str, set[str]] = field(default_factory=dict)  # normalised name -> extras
+
+    def has(self, name: str) -> bool:
+        return normalise(name) in self.deps
+
+    def has_plugin(self, extra: str) -> bool:
+        """Whether the install brings DVC's plugin for a remote (``dvc[s3]`` or ``dvc-s3``)."""
+        return extra in self.deps.get("dvc", set()) or self.has(PLUGIN_PACKAGE.get(extra, f"dvc-{extra}"))
+
+    @property
+    def pytest(self) -> bool:
+        return self.has("pytest")
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# -- install ---------------------------------------------------------------------------
+
+
+def detect_env(root: Path, stage_requirements: list[str]) -> ProjectEnv:
+    """The project's install command and what it installs.
+
+    ``stage_requirements`` are requirements files the DVC pipeline's stages use (declared
+    as deps, or beside a stage's script): those come first, as the pipeline needs them.
+    """
+    pyproject = _toml(root / "pyproject.toml")
+    project = pyproject.get("project") or {}
+    groups = pyproject.get("dependency-groups") or {}
+    files = [f for f in dict.fromkeys(stage_requirements) if (root / f).is_file()]
+    if not files and (root / "requirements.txt").is_file() and not (root / "uv.lock").is_file() \
+            and not (root / "poetry.lock").is_file():
+        files = ["requirements.txt"]
+    if files:
+        env = ProjectEnv(" ".join(["pip install", *(f"-r {shlex.quote(f)}" for f in files)]),
+                         ", ".join(files), "pip")
+        for f in files:
+            _requirements(root / f, env.deps, set())
+        return env
+    if (root / "uv.lock").is_file():
+        group = _pytest_group(groups, default="dev")
+        env = ProjectEnv("pip install uv && uv sync --locked" + (f" --group {group}" if group else ""), "uv.lock", "uv")
+        env.deps = _lock_packages(root / "uv.lock")
+        return env
+    if (root / "poetry.lock").is_file():
+        env = ProjectEnv("pip install poetry && poetry config virtualenvs.in-project true && "
+                         "poetry install --no-interaction", "poetry.lock", "poetry")
+        env.deps = _lock_packages(root / "poetry.lock")
+        return env
+    for name in ("environment.yml", "environment.yaml"):
+        if (root / name).is_file():
+            env = ProjectEnv(f'"$CONDA/bin/conda" env create --quiet --file {name} --prefix "$RUNNER_TEMP/conda-env"',
+                             name, "conda")
+            env.deps = _conda_deps(root / name)
+            return env
+    if project or "build-system" in pyproject:
+        env = ProjectEnv(kind="pip", source="pyproject.toml")
+        _add(env.deps, project.get("dependencies") or [])
+        group = _pytest_group(groups)
+        extras = project.get("optional-dependencies") or {}
+        extra = next((e for e in ("test", "tests", "dev") if e in extras), None)
+        if group:
+            env.install = f"pip install --upgrade pip && pip install -e . --group {group}"
+            _add(env.deps, [d for d in groups[group] if isinstance(d, str)])
+        elif extra:
+            env.install = f'pip install -e ".[{extra}]"'
+            _add(env.deps, extras[extra])
+        else:
+            env.install = "pip install -e ."
+        return env
+    return ProjectEnv()
+
+
+def stage_requirements(root: Path, stages: list[dict[str, Any]]) -> list[str]:
+    """Requirements files a pipeline uses: in stage deps, beside a stage's script, in its wdir."""
+    found: list[str] = []
+    for stage in stages:
+        folder = stage["folder"]
+        for dep in stage["deps"]:
+            if re.search(r"requirements[^/]*\.txt$", dep):
+                found.append(_rel(folder, dep))
+        try:
+            words = shlex.split(stage["cmd"])
+        except ValueError:
+            words = []
+        for word in words:
+            if word.endswith(".py"):
+                candidate = _rel(folder, str(Path(stage["wdir"]) / Path(word).parent / "requirements.txt"))
+                if (root / candidate).is_file():
+                    found.append(candidate)
+    if (root / "requirements.txt").is_file() and found:
+        found.insert(0, "requirements.txt")
+    return list(dict.fromkeys(found))
+
+
+def env_dir(install: str | None) -> str | None:
+    """Where an install command puts the project's environment, when not in the job's Python."""
+    if not install:
+        return None
+    if re.search(r"\buv\s+sync\b", install) or re.search(r"\bpoetry\s+install\b", install):
+        return "$GITHUB_WORKSPACE/.venv"
+    match = re.search(r"\bconda\s+env\s+(?:create|update)\b.*?(?:--prefix|-p)[ =](\"[^\"]+\"|\S+)", install)
+    return match.group(1).strip('"') if match else None
+
+
+def dvc_install(env: ProjectEnv, extra: str | None, install: str | None) -> str | None:
+    """The command that adds DVC (and the remote's plugin) to the project's environment, if it lacks them."""
+    if env.has("dvc") and (extra is None or env.has_plugin(extra)):
+        return None
+    requirement = (f"dvc[{extra}]" if extra else "dvc") if not env.has("dvc") else PLUGIN_PACKAGE.get(extra or "", "dvc")
+    pip = "uv pip install" if install and re.search(r"\buv\s+sync\b", install) else "python -m pip install"
+    return f"{pip} {shlex.quote(requirement)}"
+
+
+# -- tests -----------------------------------------------------------------------------
+
+
+def detect_tests(root: Path) -> list[str]:
+    """Test files pytest would collect that hold tests (``def test_*`` or ``class Test*``).
+
+    A ``*_test.py`` script without test functions (one that calls a web API at import,
+    say) is not a test suite: pytest would import it and collect nothing.
+    """
+    paths = _testpaths(root)
+    found = []
+    seen = 0
+    for base in paths:
+        start = root / base
+        candidates = [start] if start.is_file() else sorted(start.rglob("*.py")) if start.is_dir() else []
+        for path in candidates:
+            rel = path.relative_to(root)
+            if any(part in _SKIP_DIRS or (part.startswith(".") and part != ".") for part in rel.parts[:-1]):
+                continue
+            seen += 1
+            if seen > _MAX_FILES:
+                return found
+            if not re.fullmatch(r"test_.*\.py|.*_test\.py", path.name):
+                continue
+            text = _read(path)
+            if text and re.search(r"^(\s*(async\s+)?def test\w*\s*\(|class Test\w*)", text, re.M):
+                found.append(rel.as_posix())
+    return found
+
+
+def _testpaths(root: Path) -> list[str]:
+    ini = (_toml(root / "pyproject.toml").get("tool") or {}).get("pytest", {}).get("ini_options") or {}
+    paths = ini.get("testpaths")
+    if isinstance(paths, str):
+        paths = paths.split()
+    for name, section in (("pytest.ini", "pytest"), ("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
+        text = _read(root / name)
+        if not paths and text and f"[{section}]" in text:
+            block = text.split(f"[{section}]", 1)[1].split("\n[", 1)[0]
+            match = re.search(r"^testpaths\s*=\s*(.+(?:\n[ \t]+.+)*)", block, re.M)
+            if match:
+                paths = match.group(1).split()
+    return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) and paths else ["."]
+
+
+# -- GPUs ------------------------------------------------------------------------------
+
+
+def gpu_reasons(env: ProjectEnv, workflow_hints: list[str]) -> list[str]:
+    """Why the project looks like it trains on GPUs (empty when nothing says so)."""
+    reasons = [f"{name} in {env.source}" for name in GPU_FRAMEWORKS if env.has(name)]
+    return reasons + workflow_hints
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _pytest_group(groups: dict[str, Any], default: str | None = None) -> str | None:
+    """The dependency group that brings pytest (None when it is ``default``, which installs anyway)."""
+    for name, items in groups.items():
+        if any(isinstance(d, str) and normalise(_NAME.match(d).group(1)) == "pytest" for d in items if _NAME.match(str(d))):
+            return None if name == default else name
+    return None
+
+
+def _requirements(path: Path, deps: dict[str, set[str]], seen: set[Path]) -> None:
+    if path in seen or len(seen) > 20:
+        return
+    seen.add(path)
+    for line in (_read(path) or "").splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if line.startswith(("-r ", "--requirement ")):
+            _requirements(path.parent / line.split(None, 1)[1].strip(), deps, seen)
+        elif line and not line.startswith(("#", "-")):
+            _add(deps, [line])
+
+
+def _add(deps: dict[str, set[str]], requirements: list[Any]) -> None:
+    for req in requirements:
+        match = _NAME.match(str(req))
+        if match:
+            extras = {e.strip() for e in (match.group(3) or "").split(",") if e.strip()}
+            deps.setdefault(normalise(match.group(1)), set()).update(extras)
+
+
+def _lock_packages(path: Path) -> dict[str, set[str]]:
+    """Package names in uv.lock / poetry.lock (both TOML with [[package]] name = ...)."""
+    data = _toml(path)
+    deps: dict[str, set[str]] = {}
+    for package in data.get("package") or []:
+        if isinstance(package, dict) and isinstance(package.get("name"), str):
+            deps.setdefault(normalise(package["name"]), set())
+            extras = package.get("optional-dependencies") or package.get("extras") or {}
+            if normalise(package["name"]) == "dvc" and isinstance(extras, dict):
+                deps["dvc"].update(extras)
+    return deps
+
+
+def _conda_deps(path: Path) -> dict[str, set[str]]:
+    import yaml
+
+    try:
+        data = load_yaml(_read(path) or "") or {}
+    except (yaml.YAMLError, DocumentError):
+        return {}
+    deps: dict[str, set[str]] = {}
+    for item in (data.get("dependencies") if isinstance(data, dict) else None) or []:
+        if isinstance(item, str):
+            _add(deps, [re.split(r"[=<>!~ ]", item.split("::")[-1], maxsplit=1)[0]])
+        elif isinstance(item, dict) and isinstance(item.get("pip"), list):
+            _add(deps, item["pip"])
+    return deps
+
+
+def conda_python(path: Path) -> str | None:
+    match = re.search(r"^\s*-\s*(?:conda-forge::)?python\s*[=<>~]*\s*(\d+\.\d+)", _read(path) or "", re.M)
+    return match.group(1) if match else None
+
+
+def _rel(folder: str, path: str) -> str:
+    parts: list[str] = []
+    for part in f"{folder}/{path}".split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part and part != ".":
+            parts.append(part)
+    return "/".join(parts)
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    text = _read(path)
+    try:
+        data = load_toml(text) if text else {}
+    except DocumentError:
+        return {}  # a broken file is the project's tool's to report; it does not change the plan
+    return data if isinstance(data, dict) else {}
+
+
+def _read(path: Path) -> str | None:
+    """A text file within the loader's size bound, else None (missing, special, too large, not UTF-8)."""
+    try:
+        return read_limited(path, MAX_YAML_BYTES).decode("utf-8")
+    except (OSError, DocumentError, UnicodeDecodeError):
+        return None
