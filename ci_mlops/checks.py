@@ -28,7 +28,11 @@ def run_all(config: Any, root: str | Path, report: dict[str, Any] | None, *, str
     """
     from ci_mlops.gates import evaluate_gates
 
+    from ci_mlops.significance.evidence import attach
+
     root = Path(root)
+    if report:
+        attach(config, root, report)
     gates = evaluate_gates(config, report or {}, strict=strict) if config.get("metrics") else []
     data = run_data_checks(config, root, strict=strict)
     slices = run_slices(config, root, strict=strict)
@@ -141,7 +145,7 @@ def gates_markdown(gates: list[dict[str, Any]]) -> str:
     """The metric gates as a verdict table (used for the job summary)."""
     lines = ["| | metric | rule | bound | value | base | detail |", "|---|---|---|---:|---:|---:|---|"]
     for g in gates:
-        mark = "⏭️" if g.get("skipped") else "✅" if g["passed"] else "❌"
+        mark = "⏭️" if g.get("skipped") else "⚠️" if g.get("warning") else "✅" if g["passed"] else "❌"
         lines.append(f"| {mark} | {md_cell(g['key'])} | {g['rule']} | {_cell(g['bound'])} | {_cell(g['value'])} | "
                      f"{_cell(g['base'])} | {md_cell(g['message'])} |")
     return "\n".join(lines) + "\n"

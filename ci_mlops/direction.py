@@ -55,6 +55,11 @@ def _segment(key: str) -> str:
     return parts[-1] if parts else ""
 
 
+def metric_segment(key: str) -> str:
+    """The part of a dotted metric key that names the metric (``roc_auc.test`` -> ``roc_auc``)."""
+    return _segment(key)
+
+
 def _tokens(segment: str) -> list[str]:
     # camelCase -> camel_case, so "valLoss" and "rougeL" split like "val_loss"
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", segment)

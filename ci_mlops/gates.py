@@ -40,6 +40,7 @@ def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False)
     """
     gates_cfg = config.get("metrics") or {}
     rows = report.get("metrics") or []
+    inconclusive = (config.get("significance") or {}).get("inconclusive", "warn")
     results: list[dict[str, Any]] = []
     for key, spec in gates_cfg.items():
         spec = spec or {}
@@ -52,7 +53,7 @@ def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False)
                 raise
             results.append(_result(key, None, key, "required", None, None, None, False, exc.message))
             continue
-        results.extend(_judge(key, spec, entry, strict))
+        results.extend(_judge(key, spec, entry, strict, inconclusive=inconclusive))
     return results
 
 
@@ -97,7 +98,8 @@ def unknown_metric(gate_key: str, rows: list[dict[str, Any]]) -> None:
                     " (set required: false to allow it to be absent)")
 
 
-def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict: bool) -> list[dict[str, Any]]:
+def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict: bool, *,
+           inconclusive: str = "warn") -> list[dict[str, Any]]:
     metric = entry["key"] if entry else key.partition(":")[2] if ":" in key else key
     file = entry["file"] if entry else None
     head = entry.get("head") if entry else None
@@ -141,6 +143,9 @@ def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict:
             ok = head <= bound + _EPS
             results.append(_result(key, file, metric, rule, bound, head, base, ok,
                                    f"{_fmt(head)} {'<=' if ok else '>'} max {_fmt(bound)}"))
+        elif spec.get("significance") is not None:
+            results.append(_judge_drop_significance(key, file, metric, rule, bound, head, base, direction, strict,
+                                                    entry.get("interval"), inconclusive))
         else:
             results.append(_judge_drop(key, file, metric, rule, bound, head, base, direction, strict))
     return results
@@ -177,6 +182,59 @@ def _judge_drop(key: str, file: str | None, metric: str, rule: str, bound: float
     else:
         message = f"{word} {amount}: {_fmt(base)} -> {_fmt(head)} ({'within' if ok else 'over'} {rule} {shown})"
     return _result(key, file, metric, rule, bound, head, base, ok, message)
+
+
+def _judge_drop_significance(key: str, file: str | None, metric: str, rule: str, bound: float, head: float,
+                             base: Any, direction: str | None, strict: bool, interval: dict[str, Any] | None,
+                             inconclusive: str) -> dict[str, Any]:
+    """A drop rule judged on the change's confidence interval instead of two point values.
+
+    Fail when the whole interval of the worsening is over the bound (the drop exceeds it
+    with that confidence), pass when the whole interval is within it, and otherwise the
+    verdict is "inconclusive", decided by ``significance.inconclusive`` (pass, warn, fail).
+    """
+    point = _judge_drop(key, file, metric, rule, bound, head, base, direction, strict)
+    if point.get("skipped") or direction not in ("higher", "lower"):
+        return point  # no base value, or no direction: the point rule already said why
+    if interval is None or "error" in interval:
+        why = interval["error"] if interval else "no interval was computed for it"
+        return _result(key, file, metric, rule, bound, head, base, False,
+                       f"{rule} at {_confidence(interval)} confidence: {why}")
+    low, high = interval["low"], interval["high"]
+    worse_low, worse_high = (-high, -low) if direction == "higher" else (low, high)
+    scale, unit = 1.0, ""
+    if rule == "max_drop_pct":
+        if base == 0:
+            return point
+        scale, unit = 100.0 / abs(base), "%"
+    worse_low, worse_high = worse_low * scale, worse_high * scale
+    confidence = _confidence(interval)
+    span = f"{_signed_text(worse_low)}{unit} … {_signed_text(worse_high)}{unit}"
+    shown = f"{rule} {_fmt(bound)}{unit}"
+    if worse_low > bound + _EPS:
+        verdict, ok = "fail", False
+        text = f"worsening {span} at {confidence} confidence: over {shown}"
+    elif worse_high <= bound + _EPS:
+        verdict, ok = "pass", True
+        text = f"worsening {span} at {confidence} confidence: within {shown}"
+    else:
+        verdict, ok = "inconclusive", inconclusive != "fail"
+        text = (f"inconclusive: worsening {span} at {confidence} confidence straddles {shown} "
+                f"(significance.inconclusive: {inconclusive})")
+    result = _result(key, file, metric, rule, bound, head, base, ok, text)
+    result.update({"verdict": verdict, "warning": verdict == "inconclusive" and inconclusive == "warn",
+                   "interval": {k: interval[k] for k in ("low", "high", "confidence", "significant", "method", "test")
+                                if k in interval}})
+    return result
+
+
+def _confidence(interval: dict[str, Any] | None) -> str:
+    value = (interval or {}).get("confidence")
+    return f"{value * 100:g}%" if isinstance(value, (int, float)) else "the configured"
+
+
+def _signed_text(value: float) -> str:
+    return "+0" if value == 0 else f"{value:+.4g}".replace("-", "−")
 
 
 def _result(key: str, file: str | None, metric: str, rule: str, bound: Any, value: Any, base: Any,

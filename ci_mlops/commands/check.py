@@ -163,7 +163,7 @@ def _config_display(config: Any, config_path: str | None, find_config: Any, root
 
 
 def _mark(item: dict[str, Any]) -> str:
-    return "SKIP" if item.get("skipped") else "PASS" if item["passed"] else "FAIL"
+    return "SKIP" if item.get("skipped") else "WARN" if item.get("warning") else "PASS" if item["passed"] else "FAIL"
 
 
 def _strip_column(d: dict[str, Any]) -> str:

@@ -92,7 +92,9 @@ def _add_checks(config, root, report: dict, *, workspace: bool) -> None:
         add_to_report(config, root, report)
     elif config.get("metrics"):
         from ci_mlops.gates import evaluate_gates
+        from ci_mlops.significance.evidence import attach
 
+        attach(config, root, report)
         report["gates"] = evaluate_gates(config, report)
 
 

@@ -233,8 +233,10 @@ def lineage_digest(bundle: Bundle) -> str:
 def _report_and_gates(root: Path, config: Any, *, base: str, head: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from ci_mlops.gates import evaluate_gates
     from ci_mlops.report import build_report
+    from ci_mlops.significance.evidence import attach
 
     report = build_report(root, base=base, head=head, config=config, plots=False)
+    attach(config, root, report)
     return report, evaluate_gates(config, report)
 
 

@@ -98,6 +98,9 @@ def _gate_verdict(gates: list[dict[str, Any]]) -> str:
     if failed:
         names = ", ".join(md_code(g.get("metric")) for g in failed[:5]) + (" …" if len(failed) > 5 else "")
         return f"**❌ {len(failed)} of {len(gates)} quality gates failed:** {names}"
+    warned = sum(1 for g in gates if g.get("warning"))
+    if warned:
+        return f"**✅ All {len(gates)} quality gates passed** (⚠️ {warned} inconclusive)."
     return f"**✅ All {len(gates)} quality gates passed.**"
 
 
@@ -131,10 +134,15 @@ def _notes(report: dict[str, Any]) -> str:
     return "\n\n".join(f"> **Note:** {md_cell(note)}" for note in report.get("notes") or [])
 
 
+def _status(row: dict[str, Any]) -> str:
+    mark = STATUS_MARK.get(row["status"], row["status"])
+    return f"{mark} ({row['unchanged_reason']})" if row.get("unchanged_reason") else mark
+
+
 def _gates_table(gates: list[dict[str, Any]]) -> str:
     lines = ["#### Quality gates", "", "| | Metric | Rule | Value | Base | Bound | |", "|:-:|---|---|--:|--:|--:|---|"]
     for g in gates:
-        mark = "✅" if g.get("passed") else "❌"
+        mark = "⚠️" if g.get("warning") else "✅" if g.get("passed") else "❌"
         metric = md_cell(g.get("metric"))
         if g.get("file"):
             metric = f"{metric} <sub>{md_cell(g['file'])}</sub>"
@@ -147,7 +155,7 @@ def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> 
     rows = report.get("metrics") or []
     if not rows:
         return ""
-    shown = rows if show_all else [r for r in rows if r["status"] != "unchanged"
+    shown = rows if show_all else [r for r in rows if (r["status"] != "unchanged" or r.get("unchanged_reason"))
                                    and not (r["status"] == "context" and r["base"] == r["head"])]
     hidden = len(rows) - len(shown)
     with_file = len({r["file"] for r in rows}) > 1
@@ -157,7 +165,7 @@ def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> 
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for r in shown:
         cells = ([md_code(r["file"], cell=True)] if with_file else []) + [
-            md_cell(r["key"]), _value(r["base"]), _value(r["head"]), _change(r), STATUS_MARK.get(r["status"], r["status"])]
+            md_cell(r["key"]), _value(r["base"]), _value(r["head"]), _change(r), _status(r)]
         if with_trend:
             cells.append(_trend(r.get("history")))
         lines.append("| " + " | ".join(cells) + " |")
@@ -166,6 +174,9 @@ def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> 
     out = [f"#### Metrics{file_note}"]
     if table:
         out.append(_fold(table, len(shown), f"{_plural(len(shown), 'metric')}"))
+        legend = _interval_legend(shown)
+        if legend:
+            out.append(legend)
     if hidden and "unchanged" not in dropped:
         out.append(f"<sub>{_plural(hidden, 'unchanged metric')} not shown (`--all` shows them).</sub>")
     elif not shown:
@@ -274,7 +285,27 @@ def _change(row: dict[str, Any]) -> str:
     arrow = "▲ " if change > 0 else "▼ " if change < 0 else ""
     pct = row.get("change_pct")
     pct_text = f" ({pct:+.2f}%)" if pct is not None and change != 0 else ""
+    interval = row.get("interval")
+    if interval and "low" in interval:  # "−0.009 (95% CI −0.021 … +0.003, not significant)"
+        verdict = "significant" if interval["significant"] else "not significant"
+        pct_text = (f" ({interval['confidence'] * 100:g}% CI {_ci(interval['low'])} … {_ci(interval['high'])}, "
+                    f"{verdict})")
     return f"{arrow}{_signed(change)}{pct_text}"
+
+
+def _ci(value: float) -> str:
+    return _signed(value).replace("-", "−")
+
+
+def _interval_legend(rows: list[dict[str, Any]]) -> str:
+    """One line under the metrics table saying what the intervals are."""
+    with_ci = [r["interval"] for r in rows if (r.get("interval") or {}).get("method")]
+    if not with_ci:
+        return ""
+    how = sorted({f"paired bootstrap over {i['n']:,} examples" if i["method"] == "bootstrap"
+                  else f"{i.get('test', i['method'])} over {i['n']} seeds" for i in with_ci})
+    return (f"<sub>CI: confidence interval of head − base ({'; '.join(how)}); a change counts as improved or "
+            "regressed only when its interval excludes 0.</sub>")
 
 
 def _trend(history: dict[str, Any] | None) -> str:

@@ -1,0 +1,344 @@
+"""Intervals for the gated metrics of a report: read the evidence at base and head, attach the result.
+
+For every gate in ``metrics:`` with ``significance: <confidence>``, :func:`attach`
+finds the evidence and adds to that metric's report row::
+
+    row["interval"] = {"low": ..., "high": ..., "confidence": 0.95, "significant": false,
+                       "method": "bootstrap", "n": 10000, "estimate": "accuracy", ...}
+
+and the flat JSON fields ``ci_low``, ``ci_high``, ``confidence``, ``significant``.
+Evidence, in order: per-seed values (``significance.seeds``) when they hold the key,
+else a paired bootstrap over the predictions file (``significance.predictions``) read at
+both revisions like any DVC output. A gate that asks for significance and has no
+evidence gets ``row["interval"] = {"error": "..."}``: it fails, it is never judged on
+point values behind the user's back.
+
+A metric whose interval includes zero is not claimed as improved or regressed: its
+status becomes ``unchanged`` with ``unchanged_reason: "not significant"``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ci_mlops.direction import metric_segment
+from ci_mlops.errors import UserError
+from ci_mlops.git import WORKSPACE, BlobReader, Repo
+from ci_mlops.significance.bootstrap import METRICS, Evaluation, Interval, Side, bootstrap
+from ci_mlops.significance.seeds import SeedInterval, seed_interval
+
+DEFAULT_RESAMPLES = 2000
+INCONCLUSIVE = ("pass", "warn", "fail")
+
+
+def wanted(config: Any) -> dict[str, float]:
+    """Gate key -> confidence, for the gates that ask for significance."""
+    out = {}
+    for key, spec in (config.get("metrics") or {}).items():
+        if isinstance(spec, dict) and spec.get("significance") is not None:
+            out[key] = float(spec["significance"])
+    return out
+
+
+def attach(config: Any, root: str | Path, report: dict[str, Any]) -> None:
+    """Add an interval (or the reason there is none) to each report row a significance gate names."""
+    from ci_mlops.gates import resolve_metric
+    from ci_mlops.report.diff import summarize
+
+    gates = wanted(config)
+    if not gates:
+        return
+    rows = report.get("metrics") or []
+    source = _Source(Path(root), report)
+    settings = config.get("significance") or {}
+    try:
+        for key, confidence in gates.items():
+            try:
+                row = resolve_metric(key, rows)
+            except UserError:
+                continue  # the gate itself reports the ambiguity
+            if row is None or row.get("head") is None or row.get("base") is None:
+                continue  # new, removed or missing: the gate says so; there is no change to qualify
+            spec = config.get("metrics", key) or {}
+            try:
+                row["interval"] = _interval(key, row, spec, settings, confidence, source)
+            except UserError as exc:
+                row["interval"] = {"error": exc.message, "confidence": confidence}
+                continue
+            _qualify(row)
+    finally:
+        source.close()
+    report["summary"] = summarize(rows)
+
+
+def _qualify(row: dict[str, Any]) -> None:
+    """The flat JSON fields, and no improved/regressed claim when the interval includes zero."""
+    interval = row["interval"]
+    row.update({"ci_low": interval["low"], "ci_high": interval["high"], "confidence": interval["confidence"],
+                "significant": interval["significant"]})
+    if not interval["significant"] and row.get("status") in ("improved", "regressed"):
+        row["status"] = "unchanged"
+        row["unchanged_reason"] = "not significant"
+
+
+def _interval(key: str, row: dict[str, Any], spec: dict[str, Any], settings: dict[str, Any], confidence: float,
+              source: "_Source") -> dict[str, Any]:
+    seeds = settings.get("seeds")
+    if seeds:
+        values = source.seed_values(seeds, row["key"])
+        if values is not None:
+            (base, head), paired = values
+            method = seeds.get("method", "t")
+            found = seed_interval(base, head, paired=paired, method=method, confidence=confidence,
+                                  name=row["key"])
+            return _from_seeds(found)
+    predictions = settings.get("predictions")
+    if not predictions:
+        where = " or significance.seeds (no seed values hold this key)" if seeds else " or significance.seeds"
+        raise UserError(f"metrics.{key}.significance: no evidence to judge it with: configure "
+                        f"significance.predictions{where}")
+    estimate = spec.get("estimate") or _estimate_from_key(row["key"], predictions)
+    evaluation = source.evaluation(predictions, estimate)
+    found_b = bootstrap(evaluation, [estimate], resamples=int(settings.get("resamples", DEFAULT_RESAMPLES)),
+                        seed=int(settings.get("seed", 0)), confidence=confidence,
+                        paired=bool(predictions.get("paired", True)))[estimate]
+    return _from_bootstrap(found_b, predictions["file"])
+
+
+def _from_bootstrap(found: Interval, file: str) -> dict[str, Any]:
+    return {"method": "bootstrap", "estimate": found.metric, "file": file, "base": found.base, "head": found.head,
+            "change": found.change, "low": found.low, "high": found.high, "confidence": found.confidence,
+            "significant": _excludes_zero(found.low, found.high), "n": found.n, "resamples": found.resamples}
+
+
+def _from_seeds(found: SeedInterval) -> dict[str, Any]:
+    if found.method == "t":
+        test = "paired t-interval" if found.paired else "Welch t-interval"
+    else:
+        test = "Wilcoxon signed-rank interval" if found.paired else "Wilcoxon rank-sum interval"
+    return {"method": "seeds", "test": test, "estimate": None, "base": found.base, "head": found.head, "change": found.estimate,
+            "low": found.low, "high": found.high, "confidence": found.confidence,
+            "significant": _excludes_zero(found.low, found.high), "n": found.n}
+
+
+def _excludes_zero(low: float, high: float) -> bool:
+    return low > 0 or high < 0
+
+
+_ALIASES = {"accuracy": "accuracy", "acc": "accuracy", "precision": "precision", "prec": "precision",
+            "recall": "recall", "f1": "f1", "f1score": "f1", "fscore": "f1", "rocauc": "roc_auc", "auc": "roc_auc",
+            "auroc": "roc_auc", "logloss": "log_loss", "crossentropy": "log_loss", "mae": "mae", "rmse": "rmse",
+            "r2": "r2", "rsquared": "r2"}
+
+
+def _estimate_from_key(key: str, predictions: dict[str, Any]) -> str:
+    """The bootstrap metric a gate key names: ``test.roc_auc`` -> roc_auc; a column name as itself."""
+    segment = metric_segment(key)
+    name = _ALIASES.get("".join(ch for ch in segment.lower() if ch.isalnum()))
+    if name:
+        return name
+    columns = predictions.get("columns") or []
+    if segment in columns:
+        return segment
+    raise UserError(f"metrics.{key}.estimate: cannot tell which metric '{key}' is from its name; set "
+                    f"estimate: to one of {', '.join(METRICS)} or a per-example column listed in "
+                    "significance.predictions.columns")
+
+
+class _Source:
+    """Files at the report's base and head revisions (git blobs, DVC cache, workspace)."""
+
+    def __init__(self, root: Path, report: dict[str, Any]) -> None:
+        self.repo = Repo.discover(root)
+        self.root = self.repo.root
+        head = report.get("head") or {}
+        self.revs = {"base": (report.get("base") or {}).get("sha"),
+                     "head": None if head.get("ref") == WORKSPACE else head.get("sha")}
+        self.labels = {"base": _label(report.get("base")), "head": _label(head)}
+        self.reader: BlobReader | None = None
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    def read(self, side: str, paths: list[str]) -> dict[str, bytes | None]:
+        from ci_mlops.dvc_project import load_project
+        from ci_mlops.report.collect import read_files
+
+        rev = self.revs[side]
+        if rev is not None and self.reader is None:
+            self.reader = BlobReader(self.root)
+        project = load_project(self.root, rev, self.reader)
+        return read_files(self.root, rev, paths, project, self.reader, required=paths, label=self.labels[side])
+
+    def listing(self, side: str) -> list[str]:
+        rev = self.revs[side]
+        return self.repo.ls_files(rev) if rev is not None else self.repo.ls_files(None)
+
+    # -- seeds -----------------------------------------------------------------------------------
+    def seed_values(self, seeds: dict[str, Any], key: str) -> tuple[tuple[list[float], list[float]], bool] | None:
+        """Per-seed values of ``key`` at base and head, and whether the runs pair up; None if absent."""
+        if seeds.get("file"):
+            per_side = [self._list_values(side, seeds["file"], key) for side in ("base", "head")]
+            if per_side[0] is None or per_side[1] is None:
+                return None
+            return (per_side[0], per_side[1]), len(per_side[0]) == len(per_side[1])
+        pattern = seeds["files"]
+        named = [self._glob_values(side, pattern, key) for side in ("base", "head")]
+        if not named[0] or not named[1]:
+            return None
+        paired = sorted(named[0]) == sorted(named[1])
+        order_b, order_h = sorted(named[0]), sorted(named[1])
+        return ([named[0][n] for n in order_b], [named[1][n] for n in order_h]), paired
+
+    def _glob_values(self, side: str, pattern: str, key: str) -> dict[str, float]:
+        paths = sorted(p for p in self._candidates(side) if fnmatch.fnmatchcase(p, pattern))
+        out = {}
+        for path, blob in self.read(side, paths).items():
+            if blob is None:
+                continue
+            value = _lookup(_parse(blob, path, self.labels[side]), key)
+            if value is None:
+                continue
+            if not _is_number(value):
+                raise UserError(f"significance.seeds: {path} at {self.labels[side]}: {key} is not a number")
+            out[path] = float(value)
+        return out
+
+    def _candidates(self, side: str) -> list[str]:
+        """Files a seed glob may match: git's files, plus outputs dvc.lock records at that revision."""
+        from ci_mlops.dvc_project import load_project
+
+        rev = self.revs[side]
+        if rev is not None and self.reader is None:
+            self.reader = BlobReader(self.root)
+        project = load_project(self.root, rev, self.reader)
+        names = set(self.listing(side)) | set(project.metrics_paths)
+        if rev is None:
+            names |= {p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file()
+                      and ".git" not in p.relative_to(self.root).parts and ".dvc" not in p.relative_to(self.root).parts}
+        return sorted(names)
+
+    def _list_values(self, side: str, path: str, key: str) -> list[float] | None:
+        blob = self.read(side, [path]).get(path)
+        if blob is None:
+            return None
+        value = _lookup(_parse(blob, path, self.labels[side]), key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(_is_number(v) for v in value):
+            raise UserError(f"significance.seeds.file: {path} at {self.labels[side]}: {key} is not a list of "
+                            "numbers (one value per seed)")
+        return [float(v) for v in value]
+
+    # -- predictions -----------------------------------------------------------------------------
+    def evaluation(self, spec: dict[str, Any], estimate: str) -> Evaluation:
+        import numpy as np
+
+        file = spec["file"]
+        frames = {side: self._frame(side, file, spec, estimate) for side in ("base", "head")}
+        base, head = frames["base"], frames["head"]
+        actual_col, id_col = spec.get("actual", "actual"), spec.get("id")
+        paired = bool(spec.get("paired", True))
+        if id_col:
+            for side, frame in frames.items():
+                dup = frame[id_col].duplicated()
+                if dup.any():
+                    raise UserError(f"significance.predictions.id: {file} at {self.labels[side]}: id "
+                                    f"{frame[id_col][dup].iloc[0]!r} appears more than once")
+        if paired:
+            if id_col:
+                only_b = set(base[id_col]) - set(head[id_col])
+                only_h = set(head[id_col]) - set(base[id_col])
+                if only_b or only_h:
+                    raise UserError(
+                        f"significance.predictions: {file}: base and head are not for the same examples "
+                        f"({len(only_b)} ids only at {self.labels['base']}, {len(only_h)} only at "
+                        f"{self.labels['head']}, e.g. {sorted(map(str, only_b or only_h))[0]!r}); "
+                        "evaluate both on one set, or set paired: false")
+                base = base.set_index(id_col).loc[head[id_col]].reset_index()
+            elif len(base) != len(head):
+                raise UserError(f"significance.predictions: {file} has {len(base)} rows at {self.labels['base']} "
+                                f"and {len(head)} at {self.labels['head']}: not the same examples (set id: to pair "
+                                "rows by an id column, or paired: false)")
+            a_b, a_h = base[actual_col].to_numpy(), head[actual_col].to_numpy()
+            differs = np.flatnonzero(a_b.astype(str) != a_h.astype(str))
+            if len(differs):
+                row = int(differs[0])
+                raise UserError(f"significance.predictions: {file}: row {row + 1} has actual {a_b[row]!r} at "
+                                f"{self.labels['base']} but {a_h[row]!r} at {self.labels['head']}: not the same "
+                                "examples in the same order (set id: to pair rows by an id column)")
+        return Evaluation(actual=head[actual_col].to_numpy(), base=_side(base, spec), head=_side(head, spec),
+                          positive=spec.get("positive", 1),
+                          base_actual=None if paired else base[actual_col].to_numpy())
+
+    def _frame(self, side: str, file: str, spec: dict[str, Any], estimate: str) -> Any:
+        from ci_mlops.tables import read_table
+
+        blob = self.read(side, [file]).get(file)
+        if blob is None:
+            raise UserError(f"significance.predictions.file: {file} is not there at {self.labels[side]} "
+                            "(no predictions to compare; did the evaluation stage write it?)")
+        columns = [spec.get("actual", "actual")]
+        for name in ("predicted", "score", "id"):
+            if spec.get(name):
+                columns.append(spec[name])
+        if estimate not in METRICS:
+            columns.append(estimate)
+        columns = list(dict.fromkeys(columns))
+        suffix = "".join(Path(file).suffixes) or ".csv"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"predictions{suffix}"
+            path.write_bytes(blob)
+            try:
+                frame = read_table(path, columns=columns, fmt=spec.get("format"))
+            except UserError as exc:
+                raise UserError(f"significance.predictions.file: {file} at {self.labels[side]}: "
+                                f"{exc.message.split(': ', 1)[-1]}") from exc
+        return frame
+
+
+def _side(frame: Any, spec: dict[str, Any]) -> Side:
+    columns = {c: frame[c].to_numpy() for c in frame.columns}
+    return Side(predicted=columns.get(spec.get("predicted") or ""), score=columns.get(spec.get("score") or ""),
+                columns=columns)
+
+
+def _label(rev: dict[str, Any] | None) -> str:
+    if not rev:
+        return "?"
+    ref, sha = rev.get("ref", ""), rev.get("sha") or ""
+    return ref if ref == WORKSPACE or not sha or sha.startswith(ref) else f"{ref} ({sha[:7]})"
+
+
+def _parse(blob: bytes, path: str, label: str) -> Any:
+    from ci_mlops.report.values import ParseError, parse
+
+    try:
+        return parse(blob, path)
+    except ParseError as exc:
+        raise UserError(f"significance.seeds: cannot read {path} at {label}: {exc}") from exc
+
+
+def _lookup(node: Any, key: str) -> Any:
+    """A dotted key in a parsed document (keys may themselves contain dots)."""
+    if not key:
+        return node
+    if not isinstance(node, dict):
+        return None
+    parts = key.split(".")
+    for i in range(len(parts), 0, -1):
+        head = ".".join(parts[:i])
+        if head in node:
+            found = _lookup(node[head], ".".join(parts[i:]))
+            if found is not None:
+                return found
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
