@@ -60,8 +60,8 @@ def upsert_issue(
     existing = find_open_issue(client, repo, label)
     if problem:
         if existing is not None:
-            updated = client.request("PATCH", client.repo_path(repo, "issues", existing["number"]),
-                                     json={"title": title, "body": body}).json()
+            updated = client.request_json("PATCH", client.repo_path(repo, "issues", existing["number"]),
+                                          json={"title": title, "body": body})
             return _outcome("updated", updated)
         created = client.create_once(client.repo_path(repo, "issues"),
                                      {"title": title, "body": body, "labels": [label]},
@@ -79,8 +79,8 @@ def upsert_issue(
 
     note = shrink(f"{stamp}\n{closing_note}\n\n{body}", run_url=run_url)
     client.create_once(comments, {"body": note}, find=find_note)
-    closed = client.request("PATCH", client.repo_path(repo, "issues", number),
-                            json={"state": "closed", "state_reason": "completed"}).json()
+    closed = client.request_json("PATCH", client.repo_path(repo, "issues", number),
+                                 json={"state": "closed", "state_reason": "completed"})
     return _outcome("closed", closed)
 
 

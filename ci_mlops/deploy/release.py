@@ -208,7 +208,7 @@ class Releases:
         if release.get("draft") and not draft:
             changes["draft"] = False
         if changes:
-            release = self.client.request("PATCH", self._path("releases", release["id"]), json=changes).json()
+            release = self.client.request_json("PATCH", self._path("releases", release["id"]), json=changes)
             outcome.release = release
         outcome.published = not release.get("draft", False)
         if outcome.published and "draft" in changes:

@@ -13,12 +13,20 @@
   again (see :meth:`GitHubClient.create_once`).
 * The token never appears in output: it is sent only in the ``Authorization``
   header, and every message the client builds is passed through :meth:`redact`.
+* The token goes only to the API's own origin (and to its uploads host for release
+  assets): a ``Link: next`` naming another host is refused, any other URL gets no token.
+* Every exchange (headers and body) has a wall-clock ``deadline``, and bodies are read up
+  to a size bound, so a server that trickles bytes or streams forever cannot hold a run.
+* Answers are decoded by :meth:`GitHubClient.json` within :mod:`ci_mlops.safeload`'s bounds
+  and must have the expected shape: an HTML page, ``null``, ``[]`` for an object or ``{}``
+  missing a field is one line (exit 2 for a wrong API address, else 3), never a crash.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -26,6 +34,7 @@ from urllib.parse import quote, urlsplit
 
 from ci_mlops import __version__
 from ci_mlops.errors import ServiceError, UserError
+from ci_mlops.safeload import MAX_JSON_BYTES
 
 if TYPE_CHECKING:
     import requests
@@ -36,6 +45,8 @@ BACKOFF_CAP = 60.0
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "wait at least one minute" when it gives no hint
 default_sleep = time.sleep  # looked up at call time, so in-process tests can replace it
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+DEADLINE = 120.0  # seconds for one exchange, headers and body, however the bytes trickle in
+MAX_DOWNLOAD_BYTES = 1 << 30  # a release asset read into memory (audit verify hashes them)
 
 
 class ApiError(UserError):
@@ -49,9 +60,9 @@ class ApiError(UserError):
     @property
     def error_codes(self) -> list[str]:
         """The ``code`` of each entry of a 422's ``errors`` list (e.g. ``already_exists``)."""
-        try:
-            errors = self.response.json().get("errors") or [] if self.response is not None else []
-        except ValueError:
+        payload = _payload(self.response) if self.response is not None else None
+        errors = (payload.get("errors") or []) if isinstance(payload, dict) else []
+        if not isinstance(errors, list):
             return []
         return [e.get("code", "") for e in errors if isinstance(e, dict)]
 
@@ -60,32 +71,86 @@ class AnswerLost(ServiceError):
     """A non-idempotent request may or may not have taken effect (connection lost or 5xx)."""
 
 
+class BadAnswer(ServiceError):
+    """A 2xx answer that is not the JSON the endpoint documents."""
+
+
+class MissingField(BadAnswer, KeyError):
+    """An API object lacks a field the caller needs (``obj["id"]`` on ``{}``)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class ApiObject(dict):
+    """A JSON object from the API; a missing field is a :class:`MissingField` naming the request."""
+
+    where = "GitHub API"
+
+    def __missing__(self, key: str) -> Any:
+        raise MissingField(f"{self.where} answered without the field {key!r} "
+                           "(not GitHub's API? check the API URL)")
+
+
+class DeadlineExceeded(Exception):
+    """An exchange ran past its wall-clock deadline."""
+
+
+class _TooLarge(Exception):
+    """A body exceeded its size bound."""
+
+
 class GitHubClient:
     """A small, careful client for ``api_url`` (``https://api.github.com`` or ``https://HOST/api/v3``)."""
 
     def __init__(self, api_url: str, token: str | None, *, timeout: float = 30, max_elapsed: float = 300,
                  sleep: Callable[[float], None] | None = None, log: Callable[[str], None] | None = None,
-                 jitter: Callable[[], float] = random.random):
-        import requests
-
+                 jitter: Callable[[], float] = random.random, deadline: float = DEADLINE):
         self.api_url = api_url.rstrip("/")
         self.token = token or None
         self.timeout = timeout
         self.max_elapsed = max_elapsed
+        self.deadline = deadline
         self._sleep = sleep or (lambda seconds: default_sleep(seconds))
         self._log = log
         self._jitter = jitter
-        self._session = requests.Session()
-        self._session.headers.update({
+        self._session = self._new_session()
+        # (method, path, status or "lost"/"error") per HTTP exchange, for reporting API usage.
+        self.calls: list[tuple[str, str, int | str]] = []
+        self.waited = 0.0  # seconds asked of ``sleep`` so far
+
+    @staticmethod
+    def _new_session() -> requests.Session:
+        import requests
+
+        session = requests.Session()
+        session.headers.update({
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": f"ci-mlops/{__version__}",
         })
-        if self.token:
-            self._session.headers["Authorization"] = f"Bearer {self.token}"
-        # (method, path, status or "lost"/"error") per HTTP exchange, for reporting API usage.
-        self.calls: list[tuple[str, str, int | str]] = []
-        self.waited = 0.0  # seconds asked of ``sleep`` so far
+        return session
+
+    def trusted(self, url: str, *, upload: bool = False) -> bool:
+        """Whether ``url`` may receive the token: the API's own origin (scheme, host, port).
+
+        ``upload`` also admits the uploads host of release assets: the API's own host on
+        GitHub Enterprise Server (``/api/uploads``), ``uploads.github.com`` for github.com.
+        """
+        api, other = urlsplit(self.api_url), urlsplit(url)
+        if other.scheme != api.scheme or not other.hostname:
+            return False
+        try:
+            default = {"https": 443, "http": 80}.get(api.scheme)
+            same_port = (other.port or default) == (api.port or default)
+        except ValueError:  # a malformed port
+            return False
+        if other.hostname == api.hostname and same_port:
+            return True
+        if upload:
+            return other.hostname == api.hostname or (
+                api.hostname == "api.github.com" and other.hostname == "uploads.github.com")
+        return False
 
     def __repr__(self) -> str:
         return f"GitHubClient({self.api_url!r}, token={'***' if self.token else None})"
@@ -117,12 +182,15 @@ class GitHubClient:
 
     def request(self, method: str, path_or_url: str, *, json: Any = None, params: dict | None = None,
                 data: bytes | None = None, headers: dict | None = None,
-                idempotent: bool | None = None) -> requests.Response:
+                idempotent: bool | None = None, upload: bool = False,
+                max_bytes: int = MAX_JSON_BYTES, deadline: float | None = None) -> requests.Response:
         """Send one request, retrying what is safe to retry; return the 2xx/3xx response.
 
         ``idempotent`` defaults to True for every method but ``POST``. With
         ``idempotent=False`` a lost answer or a 5xx raises :class:`AnswerLost` at
-        once, because the server may already have done the work.
+        once, because the server may already have done the work. The token is sent
+        only to a :meth:`trusted` URL (``upload`` admits the release uploads host).
+        The body is read whole, up to ``max_bytes``, within ``deadline`` seconds.
         """
         import requests
 
@@ -130,6 +198,9 @@ class GitHubClient:
         url = self.url(path_or_url)
         short = self._short(url)
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        headers = dict(headers or {})
+        if self.token and self.trusted(url, upload=upload):
+            headers["Authorization"] = f"Bearer {self.token}"
         started = time.monotonic()
         attempt = 0
         last = ""
@@ -137,14 +208,17 @@ class GitHubClient:
             attempt += 1
             self._debug(f"-> {method} {short}")
             try:
-                response = self._session.request(method, url, json=json, params=params, data=data,
-                                                  headers=headers, timeout=(min(10.0, self.timeout), self.timeout))
+                response = self._exchange(method, url, max_bytes, deadline or self.deadline, json=json,
+                                          params=params, data=data, headers=headers)
+            except _TooLarge:
+                raise BadAnswer(f"GitHub API: {method} {short}: the answer is larger than {max_bytes} bytes; "
+                                "not reading it") from None
             except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
                     requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
                 # Nothing was sent and retrying cannot help: a bad header value or URL.
                 raise UserError(f"GitHub API: {method} {short}: cannot send the request: "
                                 f"{self.redact(str(exc))}") from None
-            except requests.RequestException as exc:
+            except (requests.RequestException, DeadlineExceeded) as exc:
                 sent = not isinstance(exc, (requests.ConnectTimeout,)) and not _refused(exc)
                 self.calls.append((method, short, "lost" if sent else "error"))
                 last = f"{type(exc).__name__}: {self.redact(str(exc))}"
@@ -179,25 +253,103 @@ class GitHubClient:
             self.waited += delay
             self._sleep(delay)
 
+    def _exchange(self, method: str, url: str, max_bytes: int, deadline: float, **kwargs: Any) -> requests.Response:
+        """One HTTP exchange, body included, finished within ``deadline`` seconds of wall-clock time.
+
+        Socket timeouts bound each wait, not the whole: a server sending a byte every few
+        seconds never trips them. The exchange runs in a worker thread; past the deadline
+        the session (and its connection) is abandoned to it and :class:`DeadlineExceeded` raised.
+        """
+        outcome: dict[str, Any] = {}
+        session = self._session
+
+        def work() -> None:
+            try:
+                response = session.request(method, url, stream=True, timeout=(min(10.0, self.timeout), self.timeout),
+                                           **kwargs)
+                try:
+                    body = bytearray()
+                    for chunk in response.iter_content(1 << 16):
+                        body += chunk
+                        if len(body) > max_bytes:
+                            raise _TooLarge()
+                    response._content = bytes(body)
+                finally:
+                    response.close()
+                outcome["response"] = response
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work, name="ci-mlops-http", daemon=True)
+        worker.start()
+        worker.join(deadline)
+        if worker.is_alive():
+            self._session = self._new_session()  # the stuck one stays with the worker
+            raise DeadlineExceeded(f"no complete answer within {deadline:.0f}s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
+
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: between half and all of ``base * 2**(attempt-1)``, capped."""
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
         return ceiling * (0.5 + 0.5 * self._jitter())
 
-    def get_json(self, path: str, params: dict | None = None) -> Any:
-        return self.request("GET", path, params=params).json()
+    def json(self, response: requests.Response, expect: type = dict) -> Any:
+        """The answer's JSON, which must be an ``expect`` (``dict`` or ``list`` of objects).
+
+        Objects come back as :class:`ApiObject`, so a missing field is one line too.
+        """
+        from ci_mlops.safeload import DocumentError, load_json
+
+        where = f"GitHub API: {response.request.method} {self._short(response.url)}"
+        body = response.content or b""
+        if body.lstrip()[:1] == b"<":
+            raise UserError(f"{where} answered {response.status_code} with an HTML page, not JSON: is the API URL "
+                            f"{self.api_url} right? (GitHub Enterprise Server's is https://HOST/api/v3)")
+        try:
+            data = load_json(body)
+        except DocumentError as exc:
+            raise BadAnswer(f"{where} answered {response.status_code} with {exc}") from None
+        if not isinstance(data, expect) or (expect is list and not all(isinstance(i, dict) for i in data)):
+            wanted = "an object" if expect is dict else "a list of objects"
+            raise BadAnswer(f"{where} answered {response.status_code} with {_shape(data)} where {wanted} was "
+                            "expected (not GitHub's API? check the API URL)")
+        return _api_objects(data, where)
+
+    def request_json(self, method: str, path_or_url: str, *, expect: type = dict, **kwargs: Any) -> Any:
+        """:meth:`request` then :meth:`json`."""
+        return self.json(self.request(method, path_or_url, **kwargs), expect)
+
+    def get_json(self, path: str, params: dict | None = None, *, expect: type = dict) -> Any:
+        return self.request_json("GET", path, params=params, expect=expect)
+
+    def next_link(self, response: requests.Response) -> str | None:
+        """The ``Link: rel="next"`` URL of a page; one on another origin is refused (it would get the token)."""
+        url = response.links.get("next", {}).get("url")
+        if url and not self.trusted(url):
+            raise BadAnswer(f"GitHub API: {response.request.method} {self._short(response.url)}: the next page "
+                            f"is on another host ({urlsplit(url).netloc}); not following it")
+        return url
 
     def paginate(self, path: str, params: dict | None = None) -> Iterator[dict]:
-        """Every item of a list endpoint, 100 per page, following ``Link: rel="next"``."""
+        """Every item of a list endpoint, 100 per page, following ``Link: rel="next"`` on the API's origin."""
         url: str | None = self.url(path)
         query: dict | None = {"per_page": 100, **(params or {})}
         while url:
             response = self.request("GET", url, params=query)
-            payload = response.json()
+            payload = self.json(response, (list, dict))
             if isinstance(payload, dict):  # e.g. {"total_count": n, "check_runs": [...]}
-                payload = next((v for v in payload.values() if isinstance(v, list)), [])
+                lists = [v for v in payload.values() if isinstance(v, list)]
+                if len(lists) != 1 or not all(isinstance(i, dict) for i in lists[0]):
+                    raise BadAnswer(f"GitHub API: GET {self._short(response.url)} answered {response.status_code} "
+                                    "without a list of items (not GitHub's API? check the API URL)")
+                payload = lists[0]
+            elif not all(isinstance(i, dict) for i in payload):
+                raise BadAnswer(f"GitHub API: GET {self._short(response.url)} answered {response.status_code} "
+                                "with a list of non-objects (not GitHub's API? check the API URL)")
             yield from payload
-            url = response.links.get("next", {}).get("url")
+            url = self.next_link(response)
             query = None  # the next link carries the query
 
     def create_once(self, path: str, json: Any, find: Callable[[], dict | None]) -> dict:
@@ -227,7 +379,7 @@ class GitHubClient:
                     return asset
             return None
 
-        return self._once(lambda: self.request("POST", base, params=params, data=data,
+        return self._once(lambda: self.request("POST", base, params=params, data=data, upload=True,
                                                headers={"Content-Type": content_type}, idempotent=False), find)
 
     def _once(self, send: Callable[[], requests.Response], find: Callable[[], dict | None]) -> dict:
@@ -236,7 +388,7 @@ class GitHubClient:
         while True:
             attempt += 1
             try:
-                return send().json()
+                return self.json(send(), dict)
             except AnswerLost as lost:
                 found = find()
                 if found is not None:
@@ -250,7 +402,8 @@ class GitHubClient:
 
     def download(self, url: str) -> bytes:
         """Raw bytes of a release asset (its API ``url``) or any file URL."""
-        return self.request("GET", url, headers={"Accept": "application/octet-stream"}).content
+        return self.request("GET", url, headers={"Accept": "application/octet-stream"},
+                            max_bytes=MAX_DOWNLOAD_BYTES, deadline=max(self.deadline, self.max_elapsed)).content
 
     @staticmethod
     def repo_path(repo: str, *parts: str | int) -> str:
@@ -261,32 +414,60 @@ class GitHubClient:
         self._session.close()
 
 
+def _api_objects(value: Any, where: str) -> Any:
+    """Dicts -> :class:`ApiObject` throughout (depth is bounded by the loader)."""
+    if isinstance(value, dict):
+        obj = ApiObject((k, _api_objects(v, where)) for k, v in value.items())
+        obj.where = where
+        return obj
+    if isinstance(value, list):
+        return [_api_objects(v, where) for v in value]
+    return value
+
+
+def _shape(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an empty list" if not value else "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
 def _refused(exc: Exception) -> bool:
     """True when the connection was never made (so the request was certainly not sent)."""
     text = repr(exc)
     return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
 
 
-def _message(response: requests.Response) -> str:
+def _payload(response: requests.Response) -> Any:
+    """An error answer's JSON within the loader's bounds, or None when it is not JSON."""
+    from ci_mlops.safeload import load_json
+
     try:
-        payload = response.json()
+        return load_json(response.content or b"")
     except ValueError:
-        return (response.text or response.reason or "").strip().splitlines()[0][:200] if (response.text or response.reason) else ""
+        return None
+
+
+def _message(response: requests.Response) -> str:
+    payload = _payload(response)
+    if payload is None:
+        text = (response.text or response.reason or "").strip()
+        return text.splitlines()[0][:200] if text else ""
     if isinstance(payload, dict):
-        return str(payload.get("message") or "")
+        return str(payload.get("message") or "")[:1000]
     return ""
 
 
 def _describe(method: str, short: str, response: requests.Response, message: str) -> str:
     detail = message or response.reason or ""
     codes = []
-    try:
-        payload = response.json()
-        for err in (payload.get("errors") or []) if isinstance(payload, dict) else []:
-            if isinstance(err, dict):
-                codes.append(err.get("message") or err.get("code") or "")
-    except ValueError:
-        pass
+    payload = _payload(response)
+    for err in (payload.get("errors") or []) if isinstance(payload, dict) else []:
+        if isinstance(err, dict):
+            codes.append(str(err.get("message") or err.get("code") or ""))
     if codes:
         detail += " (" + "; ".join(c for c in codes if c) + ")"
     hint = {401: " - the token is missing, expired or wrong",

@@ -101,7 +101,7 @@ class Authors:
             from ci_mlops.github.client import ApiError
 
             try:
-                self._login = self._client.request("GET", "user").json().get("login")
+                self._login = self._client.request_json("GET", "user").get("login")
             except ApiError:
                 self._login = None
         return self._login
@@ -121,13 +121,13 @@ def find_sticky(client: GitHubClient, repo: str, pr: int, mark: str, *, replace_
     while url:
         response = client.request("GET", url, params=params)
         pages += 1
-        for comment in response.json():
+        for comment in client.json(response, list):
             scanned += 1
             if has_marker(comment.get("body"), mark) and authors.trusted(comment):
                 return Found(comment, pages, scanned, "marker")
             if replace_cml and is_cml(comment.get("body")) and authors.trusted(comment):
                 cml = comment
-        url = response.links.get("next", {}).get("url")
+        url = client.next_link(response)
         params = None
     return Found(cml, pages, scanned, "cml" if cml else "")
 
@@ -162,7 +162,7 @@ def upsert(client: GitHubClient, repo: str, pr: int, body: str, mark: str, *, ne
 def _update(client: GitHubClient, repo: str, comment: dict, body: str, found: Found | None) -> Outcome:
     if comment.get("body") == body:
         return Outcome("unchanged", comment, found)
-    updated = client.request("PATCH", f"repos/{repo}/issues/comments/{int(comment['id'])}", json={"body": body}).json()
+    updated = client.request_json("PATCH", f"repos/{repo}/issues/comments/{int(comment['id'])}", json={"body": body})
     outcome = Outcome("updated", updated, found)
     if found is not None and found.via == "cml":
         outcome.notes.append("replaced the CML comment")

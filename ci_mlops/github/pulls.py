@@ -19,7 +19,7 @@ def get_pull(client: GitHubClient, repo: str, pr: int) -> dict[str, Any]:
     from ci_mlops.github.client import ApiError
 
     try:
-        return client.request("GET", f"repos/{repo}/pulls/{pr}").json()
+        return client.request_json("GET", f"repos/{repo}/pulls/{pr}")
     except ApiError as exc:
         if exc.status == 404:
             raise not_found(repo, pr) from None

@@ -199,7 +199,7 @@ def send_check_run(ctx: GitHubContext, repo: str, payloads: list[dict[str, Any]]
 
 def post_status(client: GitHubClient, repo: str, sha: str, payload: dict[str, Any]) -> dict[str, Any]:
     # Re-posting the same status is harmless (the latest per context wins), so plain retries are fine.
-    return client.request("POST", f"repos/{repo}/statuses/{sha}", json=payload, idempotent=True).json()
+    return client.request_json("POST", f"repos/{repo}/statuses/{sha}", json=payload, idempotent=True)
 
 
 def post_check_run(client: GitHubClient, repo: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
@@ -214,7 +214,7 @@ def post_check_run(client: GitHubClient, repo: str, payloads: list[dict[str, Any
 
     run = client.create_once(f"repos/{repo}/check-runs", first, find)
     for update in payloads[1:]:
-        run = client.request("PATCH", f"repos/{repo}/check-runs/{int(run['id'])}", json=update).json()
+        run = client.request_json("PATCH", f"repos/{repo}/check-runs/{int(run['id'])}", json=update)
     return run
 
 
