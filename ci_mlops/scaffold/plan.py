@@ -197,7 +197,9 @@ def pip_cache_paths(install: str | None, root: Path) -> list[str]:
     pyproject.toml. None (no cache) for other installers: setup-python fails when none exists."""
     import shlex
 
-    if not install or not re.match(r"\s*(python[\d.]*\s+-m\s+)?pip3?\s+install\b", install):
+    from ci_mlops.scaffold.needs import env_dir
+
+    if not install or env_dir(install) or not re.match(r"\s*(python[\d.]*\s+-m\s+)?pip3?\s+install\b", install):
         return []
     try:
         words = shlex.split(install)
