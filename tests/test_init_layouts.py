@@ -1,9 +1,8 @@
 """`init --yes` on the layouts of five public DVC repositories, rebuilt here as fixtures.
 
 Each fixture copies what matters to init from a real repository (files, dvc.yaml, DVC
-remotes, existing workflows): iterative/example-get-started, iterative/cml_dvc_case,
-iterative/dvc-checkpoints-mnist, the magnetic-tiles-defect CML example and
-fmind/mlops-python-package. For each: ci-mlops installs in its own environment beside the
+remotes, existing workflows): example-get-started, cml_dvc_case, dvc-checkpoints-mnist,
+magnetic-tiles-defect and mlops-python-package. For each: ci-mlops installs in its own environment beside the
 project's, and init finds the right install, test, Python and runner notes; every
 generated workflow lints clean. docs/init.md records the same outcomes.
 """
