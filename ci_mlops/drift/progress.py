@@ -20,11 +20,12 @@ BAR_WIDTH = 30
 class Progress:
     """Counts work units (values read) and columns done; thread-safe."""
 
-    def __init__(self, total: int, columns: int, *, enabled: bool = True, stream: TextIO | None = None,
+    def __init__(self, total: int, columns: int, *, unit: str | None = "values", enabled: bool = True,
+                 stream: TextIO | None = None,
                  clock: "Callable[[], float] | None" = None) -> None:
         self.total, self.columns = max(total, 1), columns
         self.done = self.columns_done = 0
-        self.enabled = enabled
+        self.enabled, self.unit = enabled, unit
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.clock = clock or time.monotonic
@@ -63,8 +64,8 @@ class Progress:
             bar = "#" * filled + "." * (BAR_WIDTH - filled)
             self.stream.write(f"\rci-mlops drift [{bar}] {share:4.0%}  {counts}  {elapsed}" + ("\n" if final else ""))
         else:
-            self.stream.write(f"ci-mlops: drift: {share:.0%} ({counts}, {self.done:,} of {self.total:,} values) "
-                              f"after {elapsed}\n")
+            amount = f", {self.done:,} of {self.total:,} {self.unit}" if self.unit else ""
+            self.stream.write(f"ci-mlops: drift: {share:.0%} ({counts}{amount}) after {elapsed}\n")
         self.stream.flush()
 
 
