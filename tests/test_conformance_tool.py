@@ -46,6 +46,9 @@ def test_failed_sides_from_dvc_warnings(conformance):
     stderr = ("WARNING: failed to load metrics in revision 'workspace', x\n"
               "WARNING: failed to load metrics in revision 'v1', './dvc.lock' validation failed\n")
     assert conformance.failed_sides(stderr, pair) == {"old"}
+    # a directory output the remote cannot provide: DVC prints only the summary line
+    assert conformance.failed_sides("DVC failed to load some metrics for following revisions: 'v1, v2'.", pair) \
+        == {"old", "new"}
 
 
 def test_end_to_end_on_a_bundle(conformance, tmp_path):

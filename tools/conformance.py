@@ -67,7 +67,8 @@ for args in json.load(open(sys.argv[1])):
                     "stderr": err.read().decode("utf-8", "replace")})
 json.dump(results, open(sys.argv[2], "w"))
 '''
-_FAILED = re.compile(r"failed to load (metrics|params) in revision '([^']+)'")
+_FAILED = re.compile(r"failed to load (?:metrics|params) in revision '([^']+)'")
+_FAILED_LIST = re.compile(r"DVC failed to load some (?:metrics|params) for following revisions: '([^']*)'")
 
 
 @dataclass
@@ -157,7 +158,8 @@ def same(a: Any, b: Any) -> bool:
 
 def failed_sides(stderr: str, pair: Pair) -> set[str]:
     sides = set()
-    for _, rev in _FAILED.findall(stderr):
+    revs = _FAILED.findall(stderr) + [r.strip() for listed in _FAILED_LIST.findall(stderr) for r in listed.split(",")]
+    for rev in revs:
         if rev == pair.base:
             sides.add("old")
         if rev == pair.head:
