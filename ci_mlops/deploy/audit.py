@@ -231,7 +231,8 @@ def schema_problems(lineage: Any) -> list[str]:
 def release_history(repo: Any, config: Any, ctx: Any, *, model: str | None = None,
                     warn: Callable[[str], None] = lambda _m: None) -> dict[str, list[dict[str, Any]]]:
     """model -> its releases, newest version first: tag, kind, version, stage, date, commit, metrics."""
-    from ci_mlops.deploy.bundle import model_name, stage_version
+    from ci_mlops.deploy.bundle import model_name
+    from ci_mlops.deploy.tags import stage_version
     from ci_mlops.dvc_project import load_project
     from ci_mlops.git import BlobReader
 

@@ -14,7 +14,7 @@ from typing import Any
 from ci_mlops.deploy import lineage as lineage_mod
 from ci_mlops.deploy.artifacts import Artifact, config_at, expected_at, materialize
 from ci_mlops.deploy.model_card import render_model_card
-from ci_mlops.deploy.tags import REGISTER, STAGE, VERSION, Tag, parse_tag, version_key
+from ci_mlops.deploy.tags import STAGE, Tag, is_prerelease, parse_all, previous_tag, stage_version
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write, sha256_file
 
@@ -48,7 +48,7 @@ class Bundle:
     def title(self) -> str:
         text = f"{self.model} v{self.version}" if self.version else self.model
         if self.stage:
-            text += f" → {self.stage} (#{self.tag.number})"
+            text += f" → {self.stage}" + (f" (#{self.tag.number})" if self.tag.number is not None else "")
         return text
 
     def write(self, card: str | None = None, lineage: dict[str, Any] | None = None) -> None:
@@ -86,37 +86,6 @@ def model_name(tag: Tag, config: Any, repository: str | None, root: Path) -> str
 def environment_for(tag: Tag, config: Any) -> str:
     """The GitHub environment a release job runs in: the stage's name, else ``deploy.environment``."""
     return tag.stage or config.get("deploy", "environment") or "production"
-
-
-def parse_all(tags: list[str]) -> list[Tag]:
-    out = []
-    for raw in tags:
-        try:
-            out.append(parse_tag(raw))
-        except UserError:
-            continue
-    return out
-
-
-def stage_version(tag: Tag, at_commit: list[Tag]) -> str | None:
-    """The version a stage tag assigns: the highest ``NAME@v`` (else plain ``v``) tag at its commit."""
-    for kind, name in ((REGISTER, tag.name), (VERSION, None)):
-        versions = [t.version for t in at_commit if t.kind == kind and t.name == name and t.version]
-        if versions:
-            return max(versions, key=version_key)
-    return None
-
-
-def previous_tag(tag: Tag, all_tags: list[Tag]) -> Tag | None:
-    """The release of the same model just before ``tag`` (SemVer order; stage tags by counter)."""
-    if tag.kind == STAGE:
-        earlier = [t for t in all_tags if t.kind == STAGE and t.name == tag.name and t.stage == tag.stage
-                   and (t.number or 0) < (tag.number or 0)]
-        return max(earlier, key=lambda t: t.number or 0, default=None)
-    assert tag.version
-    earlier = [t for t in all_tags if t.kind == tag.kind and t.name == tag.name and t.version
-               and version_key(t.version) < version_key(tag.version)]
-    return max(earlier, key=lambda t: version_key(t.version or "0.0.0"), default=None)
 
 
 def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str | None = None,
@@ -181,7 +150,7 @@ def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str
         artifacts=[a.record() for a in artifacts], data=data, code=code, params=params, metrics=metrics,
         gates=[_gate_record(g) for g in gates], repository=repository, actor=actor, run_url=run_url,
         previous={"tag": prev.raw, "commit": prev_commit} if prev and prev_commit else None,
-        prerelease=bool(version and Tag("v" + version, VERSION, version=version).prerelease),
+        prerelease=is_prerelease(version),
     )
     slices_md = _slices_markdown(config, root) if at_head else None
     bundle = Bundle(tag=tag, commit=commit, model=model, version=version, stage=tag.stage,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ci_mlops.deploy.bundle import Bundle, parse_all, stage_version
-from ci_mlops.deploy.tags import Tag
+from ci_mlops.deploy.bundle import Bundle
+from ci_mlops.deploy.tags import Tag, parse_all, stage_version
 
 
 def no_release(tag: Tag, model: str, environment: str) -> tuple[str, dict[str, str]]:
     """The line and step outputs for a deregistration tag, which releases nothing."""
     verb = {"deregister": f"deregisters {model} v{tag.version}", "unassign": f"unassigns stage '{tag.stage}' of {model}",
-            "deprecate": f"deprecates {model}"}[tag.kind]
+            "deprecate": f"deprecates {model}", "create": f"records the creation of {model}"}[tag.kind]
     outputs = {"tag": tag.raw, "model": model, "release": "false", "environment": environment}
     return f"tag '{tag.raw}' {verb}: nothing to release", outputs
 
