@@ -21,6 +21,8 @@ metrics:
   test.accuracy: {min: 0.5}
 deploy:
   name: clf
+  stages:
+    prod: prod
 model_card:
   intended_use: Scoring two-feature toy data in tests.
   limitations: Trained on 120 synthetic rows.
@@ -301,10 +303,13 @@ def test_custom_target_gets_the_release_facts(repo, tmp_path):
     assert Path(env["CI_MLOPS_MODEL_PATHS"]).read_bytes() == (repo / "models" / "model.pkl").read_bytes()
     assert json.loads(Path(env["CI_MLOPS_LINEAGE"]).read_text())["tag"] == "v1.0.0"
 
+    # Without --config the default branch decides; the tagged commit (v1.0.0 has no custom target) does not.
     (repo / ".ci-mlops.yml").write_text(CONFIG.replace("  name: clf\n", "  name: clf\n  target: custom\n  command: exit 7\n"))
+    commit_all(repo, "custom deploy command")
     proc = deploy(repo, None, "--tag", "v1.0.0")
     assert proc.returncode == 1
     assert "deploy command exited with code 7: exit 7" in proc.stderr
+    assert "deploy.target, deploy.command at v1.0.0 differ from .ci-mlops.yml on" in proc.stderr
 
 
 def test_docker_target_in_actions_emits_build_push_action_inputs(repo, tmp_path):

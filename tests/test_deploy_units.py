@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import pytest
 
 from ci_mlops.config import parse_config
 from ci_mlops.deploy.artifacts import asset_names
 from ci_mlops.deploy.audit import schema_problems
-from ci_mlops.deploy.bundle import environment_for, parse_all, previous_tag, stage_version
 from ci_mlops.deploy.lineage import build_lineage, dumps, with_provenance
 from ci_mlops.deploy.model_card import render_model_card
-from ci_mlops.deploy.tags import parse_tag
+from ci_mlops.deploy.settings import Settings
+from ci_mlops.deploy.tags import parse_all, parse_tag, previous_tag, stage_version
+from ci_mlops.errors import UserError
 from ci_mlops.deploy.targets import docker_commands, docker_plan
 from tests.conftest import ROOT
 
@@ -47,8 +49,14 @@ def test_lineage_schema_rejects_a_bad_hash():
 
 def test_retried_release_takes_the_first_attempts_provenance():
     first = lineage()
-    retry = lineage(created_at="2025-01-02T09:00:00Z", run_url="https://x/run/1?attempt=2")
+    retry = lineage(actor="someone-else", run_url="https://x/run/1?attempt=2")
     assert dumps(with_provenance(retry, first)) == dumps(first)
+
+
+def test_the_card_names_no_run_so_every_attempt_renders_it_alike():
+    first = render_model_card(lineage(), {})
+    assert first == render_model_card(lineage(actor="someone-else", run_url="https://x/run/2"), {})
+    assert "2025-01-02T03:04:05Z" in first  # the tag's date, not the time of the run
 
 
 def test_model_card_sections_and_defaults():
@@ -76,11 +84,18 @@ def test_previous_release_of_the_same_model_by_semver_and_stage_counter():
     assert stage_version(parse_tag("churn#prod#2"), parse_all(["v3.0.0"])) == "3.0.0"
 
 
-def test_environment_is_the_stage_else_the_configured_one():
+def test_environment_is_the_allowed_stages_else_the_configured_one():
     config = parse_config("deploy:\n  environment: release\n")
-    assert environment_for(parse_tag("churn#staging#4"), config) == "staging"
-    assert environment_for(parse_tag("v1.0.0"), config) == "release"
-    assert environment_for(parse_tag("v1.0.0"), parse_config("")) == "production"
+    settings = Settings(config=config, source="x", stages={"staging": "pre-prod"}, stages_source="x", differs=[])
+    assert settings.environment(parse_tag("churn#staging#4")) == "pre-prod"
+    assert settings.environment(parse_tag("v1.0.0")) == "release"
+    for raw in ("churn#anything#1", "churn#production#1", "churn#Staging#2", "churn#staging/x#1"):
+        with pytest.raises(UserError, match="not an allowed stage"):
+            settings.environment(parse_tag(raw))
+    closed = Settings(config=parse_config(""), source="x", stages=None, stages_source="nothing", differs=[])
+    assert closed.environment(parse_tag("v1.0.0")) == "production"
+    with pytest.raises(UserError, match="no stages are allowed"):
+        closed.environment(parse_tag("churn#prod#1"))
 
 
 def test_docker_plan_tags_labels_and_commands():

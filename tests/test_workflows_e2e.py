@@ -296,7 +296,7 @@ def test_report_summary_flag(template, tmp_path, flags, in_summary):
 def run_release(origin: Path, tmp_path: Path, gh: FakeGitHub, tag: str, name: str) -> tuple[JobResult, JobResult]:
     sha = git(origin, "rev-parse", f"{tag}^{{commit}}").strip()
     ref = f"refs/tags/{tag}"
-    event = {"ref": ref, "after": sha, "repository": {"full_name": REPO}}
+    event = {"ref": ref, "after": sha, "repository": {"full_name": REPO, "default_branch": "main"}}
     workflow = load_workflow(origin / WORKFLOWS / "ci-mlops-release.yml")
     jobs: dict[str, JobResult] = {}
     for job_id in ("plan", "release"):
@@ -331,14 +331,32 @@ def test_release_on_a_version_tag_then_rerun_uploads_nothing(origin, tmp_path, g
     assert len(gh.releases(REPO)) == 1
 
 
-def test_stage_tag_releases_into_the_stage_environment(origin, tmp_path, gh):
+def test_stage_tag_releases_into_the_environment_the_default_branch_allows(origin, tmp_path, gh):
     git(origin, "tag", "model@v1.2.0")
     git(origin, "tag", "model#prod#1")
-    plan, release = run_release(origin, tmp_path, gh, "model#prod#1", "stage")
-    assert plan.outputs == {"environment": "prod", "release": "true"}, plan.log()
+    plan, release = run_release(origin, tmp_path, gh, "model#prod#1", "closed")
+    assert plan.conclusion == "failure" and "no stages are allowed" in plan.log()  # nothing declares stages
+    assert release.conclusion == "skipped" and gh.releases(REPO) == []
+
+    edit_config(origin, deploy={"target": "github-release", "stages": {"prod": "production"}})
+    commit_all(origin, "allow the prod stage")
+    git(origin, "tag", "model#prod#2")
+    plan, release = run_release(origin, tmp_path, gh, "model#prod#2", "stage")
+    assert plan.outputs == {"environment": "production", "release": "true"}, plan.log()
     assert release.conclusion == "success", release.log()
-    assert release.environment == "prod"
-    assert {"model.pkl", "model-card.md", "lineage.json"} <= release_assets(gh, "model#prod#1")
+    assert release.environment == "production"
+    assert {"model.pkl", "model-card.md", "lineage.json"} <= release_assets(gh, "model#prod#2")
+
+    # A tag pusher's own commit cannot widen the allow-list: settings come from main, not the tag.
+    git(origin, "checkout", "-q", "-b", "sneaky")
+    edit_config(origin, deploy={"target": "github-release", "stages": {"prod": "production", "anything": "anything"}})
+    commit_all(origin, "allow any stage")
+    git(origin, "tag", "model#anything#3")
+    git(origin, "checkout", "-q", "main")
+    plan, release = run_release(origin, tmp_path, gh, "model#anything#3", "sneaky")
+    assert plan.conclusion == "failure", plan.log()
+    assert "stage 'anything', which is not an allowed stage (allowed: prod" in plan.log()
+    assert release.conclusion == "skipped"
 
 
 def test_deregistration_tag_skips_the_release_job(origin, tmp_path, gh):

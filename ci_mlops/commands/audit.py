@@ -20,18 +20,27 @@ def command() -> None:
                    "asset name or path. Default: download every artifact from the GitHub release.")
 @click.option("--lineage", "lineage_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A local lineage.json. Default: the one attached to the GitHub release.")
+@click.option("--card", "card_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A local model-card.md. Default: the one attached to the GitHub release (when reading it).")
+@click.option("--notes", "notes_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A local release-notes.md. Default: the GitHub release's notes (when reading it).")
 @click.option("--repo", "repo_opt", metavar="OWNER/NAME", help="GitHub repository. Default: GITHUB_REPOSITORY.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def verify(tag: str, paths: tuple[Path, ...], lineage_path: Path | None, repo_opt: str | None, fmt: str) -> None:
+def verify(tag: str, paths: tuple[Path, ...], lineage_path: Path | None, card_path: Path | None,
+           notes_path: Path | None, repo_opt: str | None, fmt: str) -> None:
     """Check that a release has not been tampered with.
 
     Which files are the release is resolved at the tag exactly as deploy
     resolves it (never taken from lineage.json), and lineage.json must list
     exactly those, with the hashes dvc.lock has at the tag; it must record the
-    tag's commit and exactly the tag's dvc.lock inputs. The artifacts' size,
-    SHA-256 and MD5 must match lineage.json, and a release may hold nothing but
-    the artifacts, model-card.md and lineage.json. Exit 0 when everything matches, 1 naming the first artifact or
-    record that does not, 2 for bad input.
+    tag's commit and exactly the tag's dvc.lock inputs. Everything else it
+    states is recomputed from the tag: version, stage, model, pre-release, the
+    tag's date, repository, previous release, every metric and param, and the
+    value each gate saw. The artifacts' size, SHA-256 and MD5 must match
+    lineage.json, model-card.md and the release notes must have the SHA-256 it
+    records, and a release may hold nothing but the artifacts, model-card.md
+    and lineage.json. Every difference is listed. Exit 0 when everything
+    matches, 1 naming the first difference (and how many more), 2 for bad input.
     """
     from ci_mlops.deploy.audit import render_findings, tampering, verify_release
     from ci_mlops.errors import CheckFailed
@@ -40,7 +49,8 @@ def verify(tag: str, paths: tuple[Path, ...], lineage_path: Path | None, repo_op
 
     repo = Repo.discover(".")
     ctx = GitHubContext.from_env(repo=repo_opt)
-    findings = verify_release(repo, tag, paths=list(paths), lineage_path=lineage_path, ctx=ctx)
+    findings = verify_release(repo, tag, paths=list(paths), lineage_path=lineage_path, ctx=ctx,
+                              card_path=card_path, notes_path=notes_path)
     if findings or fmt == "json":
         click.echo(render_findings(tag, findings, fmt))
     problem = tampering(tag, findings)

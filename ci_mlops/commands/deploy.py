@@ -24,7 +24,11 @@ TARGET_CHOICES = ("github-release", "docker", "custom", "none")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where to stage the release files. Default: $RUNNER_TEMP/ci-mlops/release/TAG, else a temp folder.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file. Default: .ci-mlops.yml at the repository root.")
+              help="Config file for the release settings (stages, environment, target, gates). Default: "
+                   ".ci-mlops.yml on the default branch, never the tagged commit's.")
+@click.option("--default-branch", metavar="BRANCH",
+              help="Branch whose .ci-mlops.yml (and .gto) decide where and whether to release. Default: the push "
+                   "event's repository.default_branch, else origin's HEAD, else main/master.")
 @click.option("--repo", "repo_opt", metavar="OWNER/NAME", help="GitHub repository. Default: GITHUB_REPOSITORY.")
 @click.option("--write-dockerfile", is_flag=True,
               help="docker target: write a minimal Dockerfile (deploy.docker.dockerfile) when there is none.")
@@ -36,17 +40,22 @@ TARGET_CHOICES = ("github-release", "docker", "custom", "none")
               help="docker target: run docker build/push here. Default: yes outside GitHub Actions, no inside "
                    "(the workflow passes the step outputs to docker/build-push-action).")
 def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: bool, output_dir: Path | None,
-            config_path: Path | None, repo_opt: str | None, write_dockerfile: bool, build: bool | None,
-            adopt_release: bool) -> None:
+            config_path: Path | None, default_branch: str | None, repo_opt: str | None, write_dockerfile: bool,
+            build: bool | None, adopt_release: bool) -> None:
     """Release the model for a version tag, with a model card and a lineage record.
 
-    TAG is vX.Y.Z (SemVer), NAME@vX.Y.Z (register a version of model NAME) or
-    NAME#STAGE#N (assign STAGE; the release job runs in the GitHub environment
-    named after the stage). Deregistration tags (NAME@vX.Y.Z!, NAME#STAGE!#N,
-    NAME@deprecated) are recognised and release nothing.
+    TAG is vX.Y.Z (SemVer) or any GTO registry tag: NAME@vX.Y.Z (register a
+    version of NAME), NAME#STAGE (assign STAGE; the release job runs in the
+    GitHub environment deploy.stages maps it to), each optionally with GTO's
+    counter #N and a FOLDER= prefix. Deregistration tags (NAME@vX.Y.Z!,
+    NAME#STAGE!, NAME@deprecated, NAME@created) are recognised and release nothing.
 
-    The artifacts (deploy.artifacts, else dvc.yaml `artifacts:`, else DVC outputs
-    under models/) are checked against dvc.lock at the tag, pulled from the DVC
+    Where and whether to release (deploy.stages, the allowed stages; environment,
+    target, draft, docker, command; the gates) is read from the default branch,
+    never from the tagged commit: a stage outside the allow-list is refused.
+    What is released comes from the tag: the artifacts (the tag's artifact in
+    dvc.yaml or GTO's artifacts.yaml, else deploy.artifacts, else the declared
+    models, else DVC outputs under models/) are checked against dvc.lock at the tag, pulled from the DVC
     remote when missing, and the metric gates are re-run for the tagged commit; a
     failing gate stops the release (exit 1). Re-running a tag finishes its release:
     assets already uploaded with the same content are kept, different content is
@@ -58,45 +67,69 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
     release-url, output-dir, lineage, model-card (docker: docker-image,
     docker-tags, docker-labels, docker-context, docker-dockerfile).
     Exit codes: 0 released (or nothing to release), 1 a gate or the deploy
-    command failed, 2 bad tag/config/artifacts or a conflicting release,
-    3 GitHub kept failing.
+    command failed, 2 bad tag/config/artifacts, a stage not allowed or a
+    conflicting release, 3 GitHub kept failing.
     """
-    from ci_mlops.config import find_config, load_config
     from ci_mlops.deploy import bundle as bundle_mod
     from ci_mlops.deploy import facts, publish
-    from ci_mlops.deploy.tags import parse_tag
-    from ci_mlops.errors import CheckFailed
-    from ci_mlops.git import Repo
+    from ci_mlops.deploy.artifacts import NoArtifacts, expected_at
+    from ci_mlops.deploy.settings import load_settings
+    from ci_mlops.deploy.tags import meant_as_release, parse_tag
+    from ci_mlops.dvc_project import load_project
+    from ci_mlops.errors import CheckFailed, UserError
+    from ci_mlops.git import BlobReader, Repo
     from ci_mlops.github.actions import append_summary, set_output
     from ci_mlops.github.context import GitHubContext
 
     repo = Repo.discover(".")
     root = repo.root
-    config = load_config(config_path or find_config(root), required=config_path is not None)
     ctx = GitHubContext.from_env(repo=repo_opt)
-    tag = parse_tag(bundle_mod.tag_from_env(tag_opt, dict(os.environ)))
-    target = target or config.get("deploy", "target") or "github-release"
-    model = bundle_mod.model_name(tag, config, ctx.repo, root)
-    environment = bundle_mod.environment_for(tag, config)
-
-    if not tag.releases:
-        line, outputs = facts.no_release(tag, model, environment)
-        click.echo(line)
-        for key, value in outputs.items():
-            set_output(key, value)
+    log = lambda message: click.echo(f"ci-mlops: {message}", err=True)  # noqa: E731
+    tag_text = bundle_mod.tag_from_env(tag_opt, dict(os.environ))
+    try:
+        tag = parse_tag(tag_text)
+    except UserError:
+        if not (plan_only and not meant_as_release(tag_text)):
+            raise
+        _nothing(facts.nothing_to_release(tag_text.removeprefix("refs/tags/"),
+                                          "not a release tag (vX.Y.Z or a GTO registry tag)"), set_output)
         return
-    if plan_only:
-        for key, value in facts.tag_facts(repo, tag, model=model, environment=environment, target=target).items():
-            click.echo(f"{key}={value}")
-            set_output(key, value)
-        return
+    commit = bundle_mod.tag_commit(repo, tag)
+    with BlobReader(root) as reader:
+        settings = load_settings(repo, reader, commit, tag.raw, config_path=config_path,
+                                 default_branch=default_branch, env=os.environ)
+        if settings.differs:
+            log(f"{', '.join(settings.differs)} at {tag.raw} differ from {settings.source}; "
+                f"the release follows {settings.source}")
+        config = settings.config
+        target = target or config.get("deploy", "target") or "github-release"
+        model = bundle_mod.model_name(tag, config, ctx.repo, root)
+        if not tag.releases:
+            line, outputs = facts.no_release(tag, model, config.get("deploy", "environment") or "production")
+            click.echo(line)
+            for key, value in outputs.items():
+                set_output(key, value)
+            return
+        environment = settings.environment(tag)  # refuses a stage outside the allow-list
+        if plan_only:
+            project = load_project(root, rev=commit, reader=reader)
+            try:
+                expected, origin = expected_at(project, config, tag, set(repo.ls_files(commit)), reader, commit,
+                                               tag.raw)
+            except NoArtifacts as exc:
+                _nothing(facts.nothing_to_release(tag.raw, exc.message.split(":")[0]), set_output)
+                return
+            for key, value in facts.tag_facts(repo, tag, commit, model=model, environment=environment, target=target,
+                                              artifacts=list(expected), origin=origin).items():
+                click.echo(f"{key}={value}")
+                set_output(key, value)
+            return
 
     if target == "github-release" and not dry_run:
         ctx.require_repo()
         ctx.require_token()
-    log = lambda message: click.echo(f"ci-mlops: {message}", err=True)  # noqa: E731
     out_dir = output_dir or publish.default_out_dir(tag.raw)
-    bundle = bundle_mod.prepare(root, config, tag, out_dir=out_dir.resolve(), repository=ctx.repo, actor=ctx.actor,
+    bundle = bundle_mod.prepare(root, settings, tag, out_dir=out_dir.resolve(), repository=ctx.repo, actor=ctx.actor,
                                 run_url=ctx.run_url, server_url=ctx.server_url, log=log)
     for line in facts.bundle_lines(bundle):
         click.echo(line)
@@ -113,3 +146,10 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
     for key, value in outputs.items():
         set_output(key, value)
     append_summary(facts.summary_markdown(bundle, target, outputs, dry_run))
+
+
+def _nothing(answer: tuple[str, dict[str, str]], set_output: object) -> None:
+    line, outputs = answer
+    click.echo(line)
+    for key, value in outputs.items():
+        set_output(key, value)  # type: ignore[operator]

@@ -2,11 +2,14 @@
 
 Resolution order (first that applies):
 
-1. a registry tag ``NAME@vX.Y.Z`` / ``NAME#STAGE#N`` whose NAME is an ``artifacts:``
-   entry of a ``dvc.yaml`` at the tag: that artifact's path;
-2. ``deploy.artifacts`` in ``.ci-mlops.yml``;
-3. every ``artifacts:`` entry of the ``dvc.yaml`` files at the tag;
-4. the DVC outputs under ``models/`` in ``dvc.lock`` at the tag.
+1. a registry tag (``NAME@vX.Y.Z``, ``NAME#STAGE#N``, ``FOLDER=NAME@...``) whose artifact
+   is declared at the tag (``artifacts:`` of a ``dvc.yaml``, else GTO's ``artifacts.yaml``):
+   that artifact's path;
+2. ``deploy.artifacts`` in ``.ci-mlops.yml`` at the tag;
+3. a registry tag naming an artifact that is not declared while others are: refused;
+   a version tag ``vX.Y.Z``: the declared artifacts of ``type: model`` (all of them when
+   none has a type of model);
+4. the DVC outputs under ``models/`` in ``dvc.lock`` at the tag, only when nothing is declared.
 
 Every artifact must be a DVC output hashed in ``dvc.lock`` at the tag, or a file
 committed to git at the tag. Its bytes come from the workspace when they hash to
@@ -54,24 +57,56 @@ class ArtifactError(UserError):
     """An artifact cannot be resolved or does not match dvc.lock (exit 2)."""
 
 
-def resolve_paths(project: Any, config: Any, tag: Any) -> tuple[list[str], str]:
-    """The artifact paths to release and where that list came from (for messages)."""
-    if tag.name:
-        spec = _named_artifact(project, tag)
+class NoArtifacts(ArtifactError):
+    """Nothing at the tag says what to release (``deploy --plan``: nothing to release)."""
+
+
+def resolve_paths(project: Any, config: Any, tag: Any, declared: dict[str, Any] | None = None) -> tuple[list[str], str]:
+    """The artifact paths to release and where that list came from (for messages).
+
+    ``declared``: :func:`ci_mlops.deploy.registry.declared_artifacts` at the tag (default:
+    the ``dvc.yaml`` artifacts of ``project``).
+    """
+    if declared is None:
+        declared = _from_project(project)
+    artifact = getattr(tag, "artifact", None)
+    if artifact:
+        spec = declared.get(artifact)
         if spec is not None:
-            return [spec["path"]], f"artifact '{tag.artifact}' in dvc.yaml"
+            if not spec.path:
+                raise ArtifactError(f"artifact '{artifact}' in {spec.source} has no path: nothing says which file "
+                                    "to release; add its path, or set deploy.artifacts in .ci-mlops.yml")
+            return [spec.path], f"artifact '{artifact}' in {spec.source}"
     configured = config.get("deploy", "artifacts")
     if configured:
         return [posixpath.normpath(p.strip("/")) for p in configured], "deploy.artifacts in .ci-mlops.yml"
-    if project.artifacts:
-        return sorted({a["path"] for a in project.artifacts.values() if a.get("path")}), "artifacts: in dvc.yaml"
+    if artifact and declared:
+        raise ArtifactError(
+            f"the tag names artifact '{artifact}', which no dvc.yaml or artifacts.yaml declares at the tag "
+            f"(declared: {', '.join(sorted(declared))}); declare it, or set deploy.artifacts in .ci-mlops.yml")
+    if declared:
+        models = [d for d in declared.values() if d.type == "model"] or list(declared.values())
+        paths = sorted({d.path for d in models if d.path})
+        if paths:
+            sources = sorted({d.source for d in models if d.path})
+            kind = "type: model artifacts" if models[0].type == "model" else "artifacts"
+            return paths, f"{kind} in {', '.join(sources)}"
+        raise ArtifactError(f"the declared artifacts ({', '.join(sorted(declared))}) have no path: nothing says which "
+                            "file to release; add their paths, or set deploy.artifacts in .ci-mlops.yml")
     models = sorted(p for p in project.lock_outs if p.startswith(MODELS_DIR))
     if models:
-        return models, "DVC outputs under models/"
-    raise ArtifactError(
-        "no artifacts to release: set deploy.artifacts in .ci-mlops.yml, declare `artifacts:` in dvc.yaml, "
-        "or write the model as a DVC output under models/"
+        return models, "DVC outputs under models/ (no artifacts declared)"
+    raise NoArtifacts(
+        "no artifacts to release: set deploy.artifacts in .ci-mlops.yml, declare `artifacts:` in dvc.yaml "
+        "(or GTO's artifacts.yaml), or write the model as a DVC output under models/"
     )
+
+
+def _from_project(project: Any) -> dict[str, Any]:
+    from ci_mlops.deploy.registry import Declared
+
+    return {name: Declared(name, spec.get("path") or None, spec.get("type"), "dvc.yaml")
+            for name, spec in project.artifacts.items()}
 
 
 def config_at(reader: Any, commit: str, rev_label: str) -> Any:
@@ -95,7 +130,10 @@ def config_at(reader: Any, commit: str, rev_label: str) -> Any:
 def expected_at(project: Any, config: Any, tag: Any, tracked: set[str], reader: Any, commit: str,
                 rev_label: str) -> tuple[dict[str, tuple[str, str]], str]:
     """path -> (source, md5) of everything ``tag`` releases, git files hashed too; and where the list came from."""
-    paths, origin = resolve_paths(project, config, tag)
+    from ci_mlops.deploy.registry import declared_artifacts
+
+    declared = declared_artifacts(project.dvcyaml_paths, lambda path: reader.read(commit, path), rev_label)
+    paths, origin = resolve_paths(project, config, tag, declared)
     expected = expected_hashes(paths, project, tracked, rev_label)
     out: dict[str, tuple[str, str]] = {}
     for path, (source, md5) in expected.items():
@@ -106,14 +144,6 @@ def expected_at(project: Any, config: Any, tag: Any, tracked: set[str], reader: 
             md5 = hashlib.md5(blob).hexdigest()
         out[path] = (source, md5)
     return out, origin
-
-
-def _named_artifact(project: Any, tag: Any) -> dict[str, Any] | None:
-    for key in (tag.artifact, tag.name):
-        spec = project.artifacts.get(key)
-        if spec and (not tag.path or spec["path"].startswith(tag.path.rstrip("/") + "/")):
-            return spec
-    return None
 
 
 def expected_hashes(paths: list[str], project: Any, tracked: set[str], rev_label: str) -> dict[str, tuple[str, str | None]]:

@@ -46,17 +46,20 @@ def tampering(tag: str, findings: list[dict[str, Any]]) -> str | None:
 
 
 def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path: Path | None,
-                   ctx: Any) -> list[dict[str, Any]]:
+                   ctx: Any, card_path: Path | None = None, notes_path: Path | None = None) -> list[dict[str, Any]]:
     """All findings for ``tag_text``; UserError when the inputs themselves are unusable."""
     from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
     from ci_mlops.deploy.bundle import pipeline_inputs
+    from ci_mlops.deploy.restate import document_findings, statement_findings
     from ci_mlops.dvc_project import load_project
     from ci_mlops.git import BlobReader
 
     tag = parse_tag(tag_text)
-    commit = repo.try_rev_parse(f"refs/tags/{tag.raw}")
+    commit = repo.try_rev_parse(f"refs/tags/{tag.raw}^{{commit}}")
     if commit is None:
         raise UserError(f"tag '{tag.raw}' does not exist in this repository (fetch tags with `git fetch --tags`)")
+    if not tag.releases:
+        raise UserError(f"tag '{tag.raw}' is a {tag.kind} tag, which releases nothing; verify a release tag")
 
     releases = release = None
     if lineage_path is None or not paths:
@@ -95,9 +98,9 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
     with BlobReader(repo.root) as reader:
         project = load_project(repo.root, rev=commit, reader=reader)
         tracked = set(repo.ls_files(commit))
+        tag_config = config_at(reader, commit, tag.raw)
         try:
-            expected, origin = expected_at(project, config_at(reader, commit, tag.raw), tag, tracked, reader,
-                                           commit, tag.raw)
+            expected, origin = expected_at(project, tag_config, tag, tracked, reader, commit, tag.raw)
         except UserError as exc:
             return [*findings, finding("artifacts", False, f"cannot tell what {tag.raw} releases: {exc.message}")]
     names = asset_names(list(expected))
@@ -144,6 +147,24 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
                                     f"{key} md5 matches dvc.lock" if locked == dep["md5"] else
                                     f"lineage md5 {dep['md5']} but dvc.lock at {tag.raw} has {locked or 'no entry'}"))
 
+    findings += statement_findings(repo, tag, commit, lineage, project=project, tag_config=tag_config,
+                                   repository=ctx.repo)
+    if card_path is not None:
+        findings += document_findings(lineage, "model-card.md", "model_card", card_path.read_bytes(), str(card_path))
+    elif release is not None:
+        card = releases.read_asset(release, "model-card.md")
+        if card is None:
+            findings.append(finding("model-card.md", False, f"the release of {tag.raw} has no model-card.md asset"))
+        else:
+            findings += document_findings(lineage, "model-card.md", "model_card", card, "release asset model-card.md")
+    if notes_path is not None:
+        from ci_mlops.deploy.release import release_body
+
+        body = release_body(notes_path.read_text(encoding="utf-8")).encode("utf-8")
+        findings += document_findings(lineage, "release notes", "release_notes", body, str(notes_path))
+    elif release is not None:
+        body = (release.get("body") or "").encode("utf-8")
+        findings += document_findings(lineage, "release notes", "release_notes", body, "the release's notes")
     if release is not None:
         findings.append(_release_assets(releases.assets(release), set(names.values()), tag.raw))
     return findings

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.deploy import lineage as lineage_mod
-from ci_mlops.deploy.artifacts import Artifact, config_at, expected_at, materialize
+from ci_mlops.deploy.artifacts import Artifact, expected_at, materialize
 from ci_mlops.deploy.model_card import render_model_card
 from ci_mlops.deploy.tags import STAGE, Tag, is_prerelease, parse_all, previous_tag, stage_version
 from ci_mlops.errors import UserError
@@ -83,25 +83,57 @@ def model_name(tag: Tag, config: Any, repository: str | None, root: Path) -> str
             or (repository.split("/")[-1] if repository else root.name))
 
 
-def environment_for(tag: Tag, config: Any) -> str:
-    """The GitHub environment a release job runs in: the stage's name, else ``deploy.environment``."""
-    return tag.stage or config.get("deploy", "environment") or "production"
-
-
-def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str | None = None,
-            actor: str | None = None, run_url: str | None = None, server_url: str = "https://github.com",
-            log: Any = lambda _m: None) -> Bundle:
-    """Resolve, verify and stage everything a release of ``tag`` publishes."""
-    from ci_mlops.config import CONFIG_NAME
-    from ci_mlops.dvc_project import load_project
-    from ci_mlops.git import BlobReader, Repo
-
-    repo = Repo(root)
-    commit = repo.try_rev_parse(f"refs/tags/{tag.raw}")
+def tag_commit(repo: Any, tag: Tag) -> str:
+    """The commit a tag points at; a one-line UserError when the tag is not here."""
+    commit = repo.try_rev_parse(f"refs/tags/{tag.raw}^{{commit}}")
     if commit is None:
         hint = " (this is a shallow clone: use `fetch-depth: 0` in actions/checkout)" if repo.is_shallow() else \
             " (fetch tags with `git fetch --tags`)"
         raise UserError(f"tag '{tag.raw}' does not exist in this repository{hint}")
+    return commit
+
+
+def tag_time(repo: Any, tag: Tag) -> str:
+    """When the tag was made, UTC: an annotated tag's date, else its commit's. A function of the tag,
+    so every attempt at a release writes the same lineage and model card."""
+    from datetime import datetime, timezone
+
+    stamp = repo.git("for-each-ref", f"refs/tags/{tag.raw}", "--format=%(creatordate:unix)").strip()
+    when = datetime.fromtimestamp(int(stamp.splitlines()[0]), tz=timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def release_values(report: dict[str, Any], project: Any) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The metrics and params a release records, by file then key: the report's head values
+    (params: dvc.lock's, when it records any). ``audit verify`` recomputes them the same way."""
+    metrics: dict[str, dict[str, Any]] = {}
+    for row in report.get("metrics", []):
+        if row.get("head") is not None:
+            metrics.setdefault(row["file"], {})[row["key"]] = row["head"]
+    params: dict[str, dict[str, Any]] = {f: dict(v) for f, v in (project.lock_params or {}).items()}
+    if not params:
+        for row in report.get("params", []):
+            if row.get("head") is not None:
+                params.setdefault(row["file"], {})[row["key"]] = row["head"]
+    return metrics, params
+
+
+def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: str | None = None,
+            actor: str | None = None, run_url: str | None = None, server_url: str = "https://github.com",
+            log: Any = lambda _m: None) -> Bundle:
+    """Resolve, verify and stage everything a release of ``tag`` publishes.
+
+    ``settings`` (:func:`ci_mlops.deploy.settings.load_settings`) decides where and whether;
+    what is released, and every word of the card and lineage, comes from the tag and its commit.
+    """
+    from ci_mlops.deploy.release import release_body
+    from ci_mlops.dvc_project import load_project
+    from ci_mlops.git import BlobReader, Repo
+
+    config = settings.config
+    repo = Repo(root)
+    commit = tag_commit(repo, tag)
+    environment = settings.environment(tag)
     at_head = repo.head() == commit
     label = tag.raw
     if at_head and repo.is_dirty(["dvc.lock", "dvc.yaml", "*/dvc.lock", "*/dvc.yaml"]):
@@ -112,18 +144,14 @@ def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str
     at_commit = parse_all(repo.git("tag", "--points-at", commit).splitlines())
     version = tag.version if tag.kind != STAGE else stage_version(tag, at_commit)
     prev = previous_tag(tag, all_tags)
-    prev_commit = repo.try_rev_parse(f"refs/tags/{prev.raw}") if prev else None
+    prev_commit = repo.try_rev_parse(f"refs/tags/{prev.raw}^{{commit}}") if prev else None
     model = model_name(tag, config, repository, root)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     with BlobReader(root) as reader:
         project = load_project(root, rev=commit, reader=reader)
         tracked = set(repo.ls_files(commit))
-        tag_config = config_at(reader, commit, label)
-        if (config.get("deploy", "artifacts") or None) != (tag_config.get("deploy", "artifacts") or None):
-            raise UserError(f"deploy.artifacts in {config.display_path} differs from {CONFIG_NAME} at {label}; "
-                            "a release ships what the tag says: commit the change and tag again")
-        expected, origin = expected_at(project, tag_config, tag, tracked, reader, commit, label)
+        expected, origin = expected_at(project, config, tag, tracked, reader, commit, label)
         log(f"artifacts ({origin}): {', '.join(expected)}")
         artifacts = materialize(root, expected, commit=commit, at_head=at_head, staging=out_dir / "files",
                                 reader=reader, rev_label=label)
@@ -132,17 +160,9 @@ def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str
     from ci_mlops.report import render_markdown
 
     # Release notes: gates + the diff against the previous release (all metrics for a first release).
-    notes = render_markdown({**report, "gates": gates}, show_all=prev is None)
+    notes = _notes_header(tag, prev, model, version) + render_markdown({**report, "gates": gates}, show_all=prev is None)
     card_changes = render_markdown(report) if prev else None
-    metrics: dict[str, dict[str, Any]] = {}
-    for row in report.get("metrics", []):
-        if row.get("head") is not None:
-            metrics.setdefault(row["file"], {})[row["key"]] = row["head"]
-    params = project.lock_params or {}
-    if not params:
-        for row in report.get("params", []):
-            if row.get("head") is not None:
-                params.setdefault(row["file"], {})[row["key"]] = row["head"]
+    metrics, params = release_values(report, project)
     data, code = pipeline_inputs(project, tracked, set(expected))
 
     record = lineage_mod.build_lineage(
@@ -150,15 +170,15 @@ def prepare(root: Path, config: Any, tag: Tag, *, out_dir: Path, repository: str
         artifacts=[a.record() for a in artifacts], data=data, code=code, params=params, metrics=metrics,
         gates=[_gate_record(g) for g in gates], repository=repository, actor=actor, run_url=run_url,
         previous={"tag": prev.raw, "commit": prev_commit} if prev and prev_commit else None,
-        prerelease=is_prerelease(version),
+        prerelease=is_prerelease(version), created_at=tag_time(repo, tag),
     )
     slices_md = _slices_markdown(config, root) if at_head else None
     bundle = Bundle(tag=tag, commit=commit, model=model, version=version, stage=tag.stage,
-                    environment=environment_for(tag, config), artifacts=artifacts, lineage=record, card="",
-                    notes=_notes_header(tag, prev, model, version) + notes, gates=gates,
-                    previous=prev.raw if prev else None, out_dir=out_dir, slices=slices_md,
-                    changes=card_changes)
+                    environment=environment, artifacts=artifacts, lineage=record, card="",
+                    notes=notes, gates=gates, previous=prev.raw if prev else None, out_dir=out_dir,
+                    slices=slices_md, changes=card_changes)
     bundle.card = render_card(bundle, config, server_url=server_url)
+    bundle.lineage = lineage_mod.with_documents(record, card=bundle.card, notes=release_body(notes))
     bundle.write()
     return bundle
 
@@ -191,7 +211,8 @@ def adopt(bundle: Bundle, earlier: dict[str, Any], config: Any, *, server_url: s
 
     if identity(earlier) != identity(bundle.lineage):
         return False
-    bundle.write(card=render_card(bundle, config, server_url=server_url, lineage=earlier), lineage=earlier)
+    card = render_card(bundle, config, server_url=server_url, lineage=earlier)
+    bundle.write(card=card, lineage=earlier)
     return True
 
 

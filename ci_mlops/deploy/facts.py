@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ci_mlops.deploy.bundle import Bundle
-from ci_mlops.deploy.tags import Tag, parse_all, stage_version
+from ci_mlops.deploy.tags import Tag, is_prerelease, parse_all, stage_version
 
 
 def no_release(tag: Tag, model: str, environment: str) -> tuple[str, dict[str, str]]:
@@ -16,16 +16,20 @@ def no_release(tag: Tag, model: str, environment: str) -> tuple[str, dict[str, s
     return f"tag '{tag.raw}' {verb}: nothing to release", outputs
 
 
-def tag_facts(repo: Any, tag: Tag, *, model: str, environment: str, target: str) -> dict[str, str]:
+def tag_facts(repo: Any, tag: Tag, commit: str, *, model: str, environment: str, target: str,
+              artifacts: list[str], origin: str) -> dict[str, str]:
     """The facts ``--plan`` prints and sets as outputs; a stage tag's version comes from the tags at its commit."""
     version = tag.version
     if tag.stage:
-        commit = repo.try_rev_parse(f"refs/tags/{tag.raw}")
-        at_commit = parse_all(repo.git("tag", "--points-at", commit).splitlines()) if commit else []
-        version = stage_version(tag, at_commit)
+        version = stage_version(tag, parse_all(repo.git("tag", "--points-at", commit).splitlines()))
     return {"tag": tag.raw, "kind": tag.kind, "model": model, "version": version or "", "stage": tag.stage or "",
-            "environment": environment, "prerelease": str(tag.prerelease).lower(), "target": target,
-            "release": "true"}
+            "environment": environment, "prerelease": str(is_prerelease(version)).lower(), "target": target,
+            "commit": commit, "artifacts": ",".join(artifacts), "artifacts-from": origin, "release": "true"}
+
+
+def nothing_to_release(tag_text: str, reason: str) -> tuple[str, dict[str, str]]:
+    """The line and step outputs of ``--plan`` for a tag that releases nothing (the release job is skipped)."""
+    return f"tag '{tag_text}': {reason}: nothing to release", {"tag": tag_text, "release": "false"}
 
 
 def bundle_lines(bundle: Bundle) -> list[str]:

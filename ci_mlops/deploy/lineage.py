@@ -3,19 +3,21 @@
 It says exactly what was released and where it came from: the tag and commit,
 who and which workflow run released it, every artifact with its size, SHA-256
 and the MD5 that ``dvc.lock`` records, the data the model was trained on (with
-their ``dvc.lock`` hashes), params, metrics and gate verdicts. The schema is
-published as ``docs/lineage.schema.json``. Everything except ``created_at``,
-``actor`` and ``run_url`` is a pure function of the tagged commit.
+their ``dvc.lock`` hashes), params, metrics, gate verdicts and the SHA-256 of the
+model card and release notes published with it. The schema is published as
+``docs/lineage.schema.json``. Everything except ``actor`` and ``run_url`` (who and
+which run first released it) is a function of the tag and its commit; ``created_at``
+is the tag's own date, so a release retried minutes or days later writes the same record.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 SCHEMA_VERSION = 1
-PROVENANCE_KEYS = ("created_at", "actor", "run_url")  # the only fields that vary between runs
+PROVENANCE_KEYS = ("actor", "run_url")  # the only fields that vary between runs
 
 
 def build_lineage(
@@ -35,7 +37,7 @@ def build_lineage(
     repository: str | None = None,
     actor: str | None = None,
     run_url: str | None = None,
-    created_at: str | None = None,
+    created_at: str,
     prerelease: bool = False,
 ) -> dict[str, Any]:
     """Assemble the record; lists are sorted by path so the output is deterministic."""
@@ -50,7 +52,7 @@ def build_lineage(
         "prerelease": prerelease,
         "repository": repository,
         "commit": commit,
-        "created_at": created_at or now_utc(),
+        "created_at": created_at,
         "actor": actor,
         "run_url": run_url,
         "artifacts": sorted(artifacts, key=lambda a: a["path"]),
@@ -79,8 +81,14 @@ def substance(lineage: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in lineage.items() if k not in PROVENANCE_KEYS}
 
 
-def now_utc() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+def with_documents(lineage: dict[str, Any], *, card: str, notes: str) -> dict[str, Any]:
+    """The record with the SHA-256 and size of the model card and of the release notes (the
+    release body as published), so ``audit verify`` notices an edit to either."""
+    def digest(text: str) -> dict[str, Any]:
+        data = text.encode("utf-8")
+        return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+    return {**lineage, "model_card": {"name": "model-card.md", **digest(card)}, "release_notes": digest(notes)}
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:

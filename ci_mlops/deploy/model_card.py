@@ -2,8 +2,10 @@
 and Hugging Face model cards, filled from the lineage record and the
 ``model_card:`` section of ``.ci-mlops.yml``.
 
-Pure text in, text out: everything shown comes from the arguments, so the card
-is deterministic apart from the release time the lineage carries.
+Pure text in, text out: everything shown comes from the arguments and is a function
+of the tag and its commit (the date shown is the tag's), so a retried release renders
+the same card byte for byte. Who ran the release and in which workflow run are in
+``lineage.json`` only.
 """
 
 from __future__ import annotations
@@ -42,9 +44,7 @@ def render_model_card(
         ("Stage", lineage.get("stage") or "—"),
         ("Tag", f"`{lineage['tag']}`"),
         ("Commit", commit_text),
-        ("Released", lineage["created_at"]),
-        ("Released by", lineage.get("actor") or "—"),
-        ("Workflow run", lineage.get("run_url") or "—"),
+        ("Tagged", lineage["created_at"]),
         ("Owners", ", ".join(card.get("owners") or []) or "—"),
         ("License", card.get("license") or "—"),
     ]

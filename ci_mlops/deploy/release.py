@@ -62,6 +62,11 @@ def marked(body: str) -> str:
     return body if body.startswith(MARKER) else f"{MARKER}\n{body}"
 
 
+def release_body(notes: str) -> str:
+    """The release body exactly as published: the marker, then the notes clipped to GitHub's limit."""
+    return _clip(marked(notes))
+
+
 def made_by_ci_mlops(release: dict[str, Any], asset_names: set[str]) -> bool:
     """Whether ci-mlops created ``release``: its marker is in the body, or it carries an uploaded lineage.json."""
     return MARKER in (release.get("body") or "") or "lineage.json" in asset_names
@@ -127,7 +132,7 @@ class Releases:
         """
         outcome = Outcome()
         try:
-            self._publish(outcome, tag, title=title, body=_clip(marked(body)), prerelease=prerelease, draft=draft,
+            self._publish(outcome, tag, title=title, body=release_body(body), prerelease=prerelease, draft=draft,
                           assets=assets, release=release, adopt=adopt)
         except ForeignRelease:
             raise  # nothing was done; the progress note would only mislead

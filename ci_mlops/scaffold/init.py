@@ -297,10 +297,14 @@ def plan_dockerfile(root: Path, config: Config, wf: dict) -> PlannedFile:
     from types import SimpleNamespace
 
     from ci_mlops.deploy.artifacts import resolve_paths
+    from ci_mlops.deploy.registry import declared_artifacts
     from ci_mlops.deploy.targets import dockerfile_text
     from ci_mlops.dvc_project import load_project
 
     if wf["deploy"]["target"] != "docker":
         raise UserError("--dockerfile goes with the docker deploy target (--deploy docker, or deploy.target: docker)")
-    paths, _ = resolve_paths(load_project(root), config, SimpleNamespace(name=None))
+    project = load_project(root)
+    declared = declared_artifacts(project.dvcyaml_paths, lambda p: (root / p).read_bytes() if (root / p).is_file()
+                                  else None, "the workspace")
+    paths, _ = resolve_paths(project, config, SimpleNamespace(artifact=None), declared)
     return PlannedFile(wf["deploy"]["docker"]["dockerfile"], dockerfile_text(paths), "Dockerfile", managed=False)

@@ -366,7 +366,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
             "description": ["Releases the model on version tags (v1.2.0, model@v1.2.0, model#stage#N)",
                             f"in the protected '{comment_text(wf['deploy']['environment'])}' environment, "
                             "via ci-mlops' reusable workflow."],
-            "on": ["push:", "  tags:", '    - "v*"', '    - "**@v*"', '    - "**#*#*"'],
+            "on": ["push:", "  tags:", '    - "v*"', '    - "**@v*"', '    - "**#*"'],
             "concurrency": "ci-mlops-release-caller-${{ github.ref }}",
             "cancel": "false",
             "job": "release",
