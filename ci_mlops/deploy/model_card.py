@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ci_mlops.escape import md_cell
+from ci_mlops.escape import md_cell, md_code
+
+
+class _Code(str):
+    """A table cell shown verbatim as inline code (paths, keys, hashes, tags)."""
+
+
+class _Md(str):
+    """A table cell that is already Markdown ci-mlops built (a link to the commit)."""
 
 TODO = "_Not documented yet: add `model_card.{key}` to `.ci-mlops.yml`._"
 
@@ -37,12 +45,12 @@ def render_model_card(
     out += ["## Model details", ""]
     commit = lineage["commit"]
     repo = lineage.get("repository")
-    commit_text = f"[`{commit[:12]}`]({server_url}/{repo}/commit/{commit})" if repo else f"`{commit}`"
+    commit_text = _Md(f"[{md_code(commit[:12])}]({server_url}/{repo}/commit/{commit})") if repo else _Code(commit)
     rows = [
         ("Name", name),
         ("Version", _v(version) + (" (pre-release)" if lineage.get("prerelease") else "")),
         ("Stage", lineage.get("stage") or "—"),
-        ("Tag", f"`{lineage['tag']}`"),
+        ("Tag", _Code(lineage['tag'])),
         ("Commit", commit_text),
         ("Tagged", lineage["created_at"]),
         ("Owners", ", ".join(card.get("owners") or []) or "—"),
@@ -53,7 +61,7 @@ def render_model_card(
         out += ["", "References:", ""] + [f"- {ref}" for ref in card["references"]]
     out += ["", "### Artifacts", ""]
     out += _table(["Path", "Size (bytes)", "SHA-256", "MD5 (dvc.lock)"],
-                  [(f"`{a['path']}`", a["size"], f"`{a['sha256']}`", f"`{a['md5']}`") for a in lineage["artifacts"]])
+                  [(_Code(a['path']), a["size"], _Code(a['sha256']), _Code(a['md5'])) for a in lineage["artifacts"]])
 
     out += ["", "## Intended use", "", _text(card, "intended_use")]
     out += ["", "### Out-of-scope use", "", _text(card, "out_of_scope")]
@@ -63,19 +71,19 @@ def render_model_card(
         out += [card["training_data"].strip(), ""]
     if lineage["data"]:
         out += _table(["Path", "MD5 (dvc.lock)", "Size (bytes)"],
-                      [(f"`{d['path']}`", f"`{d['md5']}`", d.get("size", "—")) for d in lineage["data"]])
+                      [(_Code(d['path']), _Code(d['md5']), d.get("size", "—")) for d in lineage["data"]])
     else:
         out.append("_No DVC-tracked data dependencies in `dvc.lock`._")
     if card.get("evaluation_data"):
         out += ["", "### Evaluation data", "", card["evaluation_data"].strip()]
 
     out += ["", "## Training parameters", ""]
-    params = [(f"`{f}`", f"`{k}`", _val(v)) for f, keys in sorted(lineage["params"].items())
+    params = [(_Code(f), _Code(k), _val(v)) for f, keys in sorted(lineage["params"].items())
               for k, v in sorted(keys.items())]
     out += _table(["File", "Param", "Value"], params) if params else ["_No params recorded._"]
 
     out += ["", "## Quantitative analysis", "", "### Metrics", ""]
-    metrics = [(f"`{f}`", f"`{k}`", _val(v)) for f, keys in sorted(lineage["metrics"].items())
+    metrics = [(_Code(f), _Code(k), _val(v)) for f, keys in sorted(lineage["metrics"].items())
                for k, v in sorted(keys.items())]
     out += _table(["File", "Metric", "Value"], metrics) if metrics else ["_No metrics recorded._"]
     gates = lineage.get("gates") or []
@@ -84,7 +92,7 @@ def render_model_card(
         verdict = "all gates passed" if not failed else f"{len(failed)} of {len(gates)} gates failed"
         out += ["", f"### Quality gates: {verdict}", ""]
         out += _table(["", "Metric", "Rule", "Bound", "Value", "Verdict"],
-                      [("✅" if g.get("passed") else "❌", f"`{g.get('metric')}`", g.get("rule"),
+                      [("✅" if g.get("passed") else "❌", _Code(g.get('metric')), g.get("rule"),
                         _val(g.get("bound")), _val(g.get("value")), g.get("message", "")) for g in gates])
     if slices:
         out += ["", "### Slices and fairness", "", slices.strip()]
@@ -128,5 +136,13 @@ def _val(value: Any) -> str:
 
 def _table(header: list[str], rows: list[tuple]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return lines
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, _Md):
+        return str(value)
+    if isinstance(value, _Code):
+        return md_code(str(value), cell=True)
+    return md_cell(value)
