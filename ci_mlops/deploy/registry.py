@@ -68,11 +68,16 @@ def _yaml(blob: bytes | None, path: str, label: str, load_yaml: Any) -> Any:
         return None
     import yaml
 
+    from ci_mlops.safeload import DocumentError
+
     try:
         return load_yaml(blob.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
-        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "not valid YAML"
-        raise UserError(f"{path} at {label}: {reason}") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} at {label}: not UTF-8 text") from exc
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path} at {label}: not valid YAML") from exc
+    except DocumentError as exc:
+        raise UserError(f"{path} at {label}: {exc}") from exc
 
 
 def _entries(section: Any, path: str, label: str) -> list[tuple[str, dict[str, Any]]]:

@@ -119,9 +119,11 @@ def _event_default_branch(env: Mapping[str, str]) -> str | None:
     path = env.get("GITHUB_EVENT_PATH")
     if not path:
         return None
+    from ci_mlops.safeload import load_json, read_limited
+
     try:
-        event = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        event = load_json(read_limited(path))
+    except (OSError, ValueError):  # GitHubContext reports an unreadable payload; here it only gives a hint
         return None
     repo = event.get("repository") if isinstance(event, dict) else None
     branch = repo.get("default_branch") if isinstance(repo, dict) else None
