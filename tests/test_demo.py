@@ -26,7 +26,7 @@ def test_demo_runs_the_loop_and_prints_a_metrics_table(demo):
     for n in range(1, 7):
         assert f"[{n}/6]" in out
     # a Markdown metrics table with the changed metrics of the branch
-    rows = [line for line in out.splitlines() if line.startswith("|") and "test.recall" in line]
+    rows = [line for line in out.splitlines() if line.startswith("| test.recall | ")]
     assert rows, out
     assert "0.4476" in rows[0] and "0.6613" in rows[0]
     assert f"The project is in {target}" in out

@@ -39,16 +39,73 @@ def test_show_all_includes_unchanged_and_escapes_pipes():
 
 def test_gates_verdict_on_top():
     gates = [
-        {"metric": "test.accuracy", "file": None, "rule": "min", "bound": 0.9, "value": 0.85, "base": 0.8,
-         "passed": False, "message": "0.85 < 0.9"},
         {"metric": "test.loss", "file": "metrics.json", "rule": "max_drop", "bound": 0.1, "value": 0.55, "base": 0.5,
-         "passed": True, "message": "ok"},
+         "passed": True, "message": "rose 0.05: 0.5 -> 0.55 (within max_drop 0.1)"},
+        {"metric": "test.accuracy", "file": "metrics.json", "rule": "min", "bound": 0.9, "value": 0.85, "base": 0.8,
+         "passed": False, "message": "0.85 < min 0.9"},
     ]
     text = render_markdown(report(gates=gates))
     assert text.startswith("**❌ 1 of 2 quality gates failed:** `test.accuracy`")
-    assert "#### Quality gates" in text and "| ❌ | test.accuracy | min | 0.85 | 0.8 | 0.9 | 0.85 < 0.9 |" in text
-    ok = render_markdown(report(gates=[dict(gates[1])]))
+    table = text[text.index("#### Quality gates"):].split("\n\n")[1].splitlines()
+    assert text.count("metrics.json") == 2  # the gates heading and the metrics heading, not every row
+    assert "#### Quality gates (`metrics.json`)" in text
+    assert table[0] == "| Verdict | Metric | Rule | Bound | Result |"  # every column has a header
+    assert table[2] == "| ❌ fail | test.accuracy | min | 0.9 | 0.85 |"  # the failing gate comes first
+    assert table[3] == "| ✅ pass | test.loss | max_drop | 0.1 | 0.5 → 0.55: rose 0.05 |"
+    ok = render_markdown(report(gates=[dict(gates[0])]))
     assert ok.startswith("**✅ All 1 quality gates passed.**")
+
+
+def test_gates_table_percent_bound_arrow_and_files():
+    from ci_mlops.gates import evaluate_gates
+
+    metrics = diff_metrics({"a.json": {"precision": 0.6033, "acc": 0.9}, "b.json": {"acc": 0.5}},
+                           {"a.json": {"precision": 0.5522, "acc": 0.91}, "b.json": {"acc": 0.5}})
+    data = report(metrics=metrics, summary=summarize(metrics))
+    data["gates"] = evaluate_gates({"metrics": {"precision": {"max_drop_pct": 5, "direction": "higher"},
+                                                "a.json:acc": {"min": 0.5}, "b.json:acc": {"min": 0.4}}}, data)
+    text = render_markdown(data)
+    rows = [line for line in text.splitlines() if line.startswith("| ")][:4]
+    assert rows[1] == "| ❌ fail | precision | max_drop_pct | 5% | 0.6033 → 0.5522: dropped 8.47% |"
+    assert "| a.json:acc | min |" in rows[2] and "| b.json:acc | min |" in rows[3]  # a key in two files
+    assert "->" not in text.split("#### Metrics")[0]
+
+
+def test_change_within_tolerance_is_unchanged_in_headline_and_table():
+    metrics = diff_metrics({"m.json": {"roc_auc": 0.7685, "f1": 0.5}}, {"m.json": {"roc_auc": 0.7687, "f1": 0.6}})
+    rows = {r["key"]: r for r in metrics}
+    assert rows["roc_auc"]["status"] == "unchanged" and rows["roc_auc"]["unchanged_reason"] == "within tolerance"
+    assert rows["f1"]["status"] == "improved" and "unchanged_reason" not in rows["f1"]
+    text = render_markdown(report(metrics=metrics, summary=summarize(metrics)))
+    assert "**2 metrics: 1 improved, 1 unchanged (within tolerance)**" in text
+    assert "| roc_auc | 0.7685 | 0.7687 | ▲ +0.0002 (+0.03%) | unchanged (within tolerance) |" in text
+    # zero tolerance counts every change; a per-metric tolerance replaces the default
+    assert {r["key"]: r["status"] for r in diff_metrics({"m.json": {"roc_auc": 0.7685}}, {"m.json": {"roc_auc": 0.7687}},
+                                                        None, (0.0, 0.0))} == {"roc_auc": "improved"}
+    config = {"f1": {"tolerance": 0.2}, "roc_auc": {"tolerance_pct": 0}}
+    statuses = {r["key"]: r["status"] for r in diff_metrics({"m.json": {"roc_auc": 0.7685, "f1": 0.5}},
+                                                           {"m.json": {"roc_auc": 0.7687, "f1": 0.6}}, config)}
+    assert statuses == {"roc_auc": "improved", "f1": "unchanged"}
+
+
+def test_significance_decides_instead_of_tolerance():
+    from ci_mlops.report.diff import tolerance_of
+
+    config = {"roc_auc": {"significance": 0.95, "tolerance_pct": 50}}
+    assert tolerance_of(config, "m.json", "roc_auc") is None
+    rows = diff_metrics({"m.json": {"roc_auc": 0.7685}}, {"m.json": {"roc_auc": 0.7687}}, config)
+    assert rows[0]["status"] == "improved" and "unchanged_reason" not in rows[0]  # the interval decides later
+
+
+def test_history_header_says_how_many_commits():
+    metrics = diff_metrics({"m.json": {"acc": 0.72}}, {"m.json": {"acc": 0.75}})
+    metrics[0]["history"] = {"values": [0.72], "sparkline": "▄", "min": 0.72, "max": 0.72}
+    text = render_markdown(report(metrics=metrics, history={"ref": "main", "commits": ["a" * 40], "requested": 50}))
+    assert "| Trend (1 commit of `main`; 50 asked) |" in text
+    assert "<sub>0.72</sub>" in text and "0.72–0.72" not in text and "▄" not in text
+    metrics[0]["history"] = {"values": [0.7, None, 0.72], "sparkline": "▁█", "min": 0.7, "max": 0.72}
+    text = render_markdown(report(metrics=metrics, history={"ref": "main", "commits": ["a", "b", "c"], "requested": 3}))
+    assert "| Trend (3 commits of `main`) |" in text and "▁█ <sub>0.7–0.72 (2 of 3 commits)</sub>" in text
 
 
 def test_sections_rendered_in_order_and_long_ones_fold():
@@ -89,11 +146,15 @@ def test_mermaid_chart_base_and_head():
     assert entry["changed"]
     chart = mermaid_chart(entry, "`main`", "workspace")
     assert chart.startswith("```mermaid") and "xychart-beta" in chart
-    assert chart.count("  line [") == 2
-    assert '"0.1", "0.5", "0.9"' in chart
-    assert "grey: precision at `main`" in chart
+    assert chart.count("  line [") == 4  # the base as a band of three lines, the head as one
+    assert '  x-axis "recall (#37;)" 10 --> 90' in chart  # a linear axis in 1% steps: no category labels
+    assert "title" not in chart  # the <summary> names the plot
+    palette = chart.split('"plotColorPalette": "')[1].split('"')[0].split(", ")
+    assert palette[:3] == [palette[0]] * 3 and palette[3] != palette[0]  # pale band, then the dark line
+    assert "precision: wide pale band: base `main`; thin line: head workspace." in chart
     text = render_markdown(report(plots=[entry]))
     assert "#### Plots" in text and "```mermaid" in text
+    assert "<summary><code>eval/prc.csv</code></summary>" in text
 
 
 def test_unchanged_plots_are_listed_not_drawn():
@@ -107,6 +168,8 @@ def test_unchanged_plots_are_listed_not_drawn():
 def test_confusion_matrix_table():
     entry = plot_entry([(0, 0), (1, 1), (1, 0)], [(0, 0), (1, 1), (1, 1)], template="confusion")
     text = render_markdown(report(plots=[entry]))
+    assert "Confusion matrix at head workspace" in text and "rows are `recall`, columns `precision`" in text
+    assert "In brackets: the change in each count from base `main` (`aaaaaaa`)." in text
     assert "| recall \\ precision | 0 | 1 |" in text
     assert "| **1** | 0 (-1) | **2 (+1)** |" in text
 
@@ -118,34 +181,88 @@ def test_bad_plot_data_is_not_fatal():
     assert "Could not read plot data" in render_markdown(report(plots=[entry]))
 
 
+def _lines(chart):
+    return [[float(v) for v in line.split("[", 1)[1].rstrip("]").split(", ")]
+            for line in chart.splitlines() if line.startswith("  line [")]
+
+
 def test_uneven_numeric_x_is_resampled_onto_an_even_grid():
-    # xychart-beta spaces x categories evenly: an ROC curve's uneven x values would bend it.
-    from ci_mlops.report.plots import mermaid_chart
-
+    # A linear x axis places a line's points evenly: an ROC curve's uneven x values are resampled.
     entry = {"id": "roc.csv", "x": "fpr", "title": None,
-             "base": {"series": {"tpr": {"x": [0, 0.01, 0.02, 0.5, 1.0], "y": [0, 0.5, 0.6, 0.9, 1.0]}}},
-             "head": None}
-    chart = mermaid_chart(entry, "main", "workspace")  # 5 points: an even step of 0.25
-    assert '  x-axis "fpr" ["0", "0.25", "0.5", "0.75", "1"]' in chart
-    assert "  line [0, 0.7438, 0.9, 0.95, 1]" in chart  # 0.6 + (0.23 / 0.48) * 0.3, to 4 digits
+             "base": None, "head": {"series": {"tpr": {"x": [0, 0.01, 0.02, 0.5, 1.0], "y": [0, 0.5, 0.6, 0.9, 1.0]}}}}
+    chart = mermaid_chart(entry, "main", "workspace")
+    assert '  x-axis "fpr (#37;)" 0 --> 100' in chart
+    (line,) = _lines(chart)
+    assert len(line) == 101  # one point per axis unit: Mermaid 10 and 11+ place them alike
+    assert line[1] == 0.5 and line[25] == 0.744 and line[100] == 1.0  # 0.6 + (0.23 / 0.48) * 0.3, to a thousandth of the axis
 
 
-def test_evenly_spaced_numeric_x_is_kept():
-    from ci_mlops.report.plots import mermaid_chart
-
+def test_whole_number_x_keeps_its_own_points():
     entry = {"id": "loss.csv", "x": "epoch", "title": None,
-             "base": {"series": {"loss": {"x": [1, 2, 3, 4], "y": [0.9, 0.5, 0.4, 0.35]}}}, "head": None}
-    assert '  x-axis "epoch" ["1", "2", "3", "4"]' in mermaid_chart(entry, "main", "workspace")
+             "base": None, "head": {"series": {"loss": {"x": [1, 2, 3, 4], "y": [0.9, 0.5, 0.4, 0.35]}}}}
+    chart = mermaid_chart(entry, "main", "workspace")
+    assert '  x-axis "epoch" 1 --> 4' in chart and _lines(chart) == [[0.9, 0.5, 0.4, 0.35]]
 
 
+def test_tiny_and_huge_values_are_plain_decimals_scaled_in_the_title():
+    import re
 
-def test_resampled_grid_has_round_labels():
-    from ci_mlops.report.plots import MAX_POINTS, _numeric_grid
+    xs = list(range(0, 120001, 1000))
+    entry = {"id": "lr.csv", "x": "step", "title": None,
+             "base": {"series": {"lr": {"x": xs, "y": [3e-5 * (1 - i / 200) for i in range(len(xs))]}}},
+             "head": {"series": {"lr": {"x": xs, "y": [1.5e-7 + 3e-5 * (1 - i / 150) for i in range(len(xs))]}}}}
+    chart = mermaid_chart(entry, "main", "workspace")
+    assert not re.search(r"\d[eE][-+]?\d", chart)  # Mermaid's grammar has no exponents
+    assert '  x-axis "step (×10³)" 0 --> 120' in chart
+    assert '"lr (×10⁻⁶)"' in chart
+    head = _lines(chart)[-1]
+    assert head[0] == 30.15 and min(head) > 0  # 3.015e-5 shown as 30.15 ×10⁻⁶, nothing rounded to 0
+    big = {"id": "t.csv", "x": "epoch", "title": None, "base": None,
+           "head": {"series": {"throughput": {"x": [1, 2, 3], "y": [118000.0, 120500.0, 121000.0]}}}}
+    chart = mermaid_chart(big, "main", "workspace")
+    assert '"throughput (×10³)"' in chart and _lines(chart) == [[118, 120.5, 121]]
 
-    xs = sorted({round(i ** 2 / 2500, 4) for i in range(51)})  # 51 uneven points in [0, 1]
-    grid = _numeric_grid(xs)
-    assert len(grid) <= MAX_POINTS + 1 and grid[0] == 0 and grid[-1] == 1
-    assert [round(g, 10) for g in grid[:3]] == [0, 0.05, 0.1]  # step 0.05, not 1/39
+
+def test_long_category_axis_is_cut_to_labels_that_fit():
+    names = [f"class_{i:03d}" for i in range(60)]
+    entry = {"id": "per_class.json", "x": "label", "title": None, "base": None,
+             "head": {"series": {"f1": {"x": names, "y": [i / 60 for i in range(60)]}}}}
+    chart = mermaid_chart(entry, "main", "workspace")
+    labels = chart.split("x-axis")[1].split("[", 1)[1].split("]")[0].split(", ")
+    assert 2 <= len(labels) <= 20 and labels[0] == '"class_000"' and labels[-1] == '"class_059"'
+    assert f"x: {len(labels)} of 60 values shown, evenly spaced." in chart
+
+
+def test_dates_become_a_numeric_axis():
+    import datetime
+
+    days = [(datetime.date(2026, 1, 1) + datetime.timedelta(days=i)).isoformat() for i in range(365)]
+    entry = {"id": "daily.csv", "x": "date", "title": None, "base": None,
+             "head": {"series": {"auc": {"x": days, "y": [0.7 + i / 3650 for i in range(365)]}}}}
+    chart = mermaid_chart(entry, "main", "workspace")
+    assert '  x-axis "date: weeks since 2026-01-01" 0 --> 52' in chart and len(_lines(chart)[0]) == 53
+
+
+def test_several_series_get_their_own_hues_never_red_or_green():
+    from ci_mlops.report.mermaid import HUES, MAX_SERIES
+
+    cols = [f"m{i}" for i in range(6)]
+    series = {c: {"x": [0, 1, 2], "y": [i, i + 1, i + 2]} for i, c in enumerate(cols)}
+    entry = {"id": "many.csv", "x": "step", "title": None, "base": {"series": series}, "head": {"series": series}}
+    chart = mermaid_chart(entry, "main", "workspace")
+    palette = chart.split('"plotColorPalette": "')[1].split('"')[0].split(", ")
+    assert len(palette) == MAX_SERIES * 4 and len(set(palette)) == MAX_SERIES * 2
+    assert {name for name, _, _ in HUES}.isdisjoint({"red", "green"})
+    assert "blue: m0, orange: m1, purple: m2, gold: m3." in chart
+    assert "2 more series not drawn: `m4`, `m5`." in chart
+
+
+def test_titles_and_labels_with_markup_are_escaped_for_mermaid():
+    entry = {"id": "p.csv", "x": 'a "#1" <b>x</b> 50%', "title": None, "base": None,
+             "head": {"series": {"y": {"x": ["#1", "<b>b</b>"], "y": [1, 2]}}}}
+    chart = mermaid_chart(entry, "main", "workspace")
+    assert '"a #quot;#35;1#quot; #lt;b#gt;x#lt;/b#gt; 50#37;"' in chart
+    assert '["#35;1", "#lt;b#gt;b#lt;/b#gt;"]' in chart
 
 
 def test_infinite_change_is_shown_as_infinity_not_nan():

@@ -29,7 +29,7 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
     from ci_mlops.config import find_config, load_config
     from ci_mlops.git import BlobReader, Repo
     from ci_mlops.report.collect import declared_files, snapshot
-    from ci_mlops.report.diff import diff_metrics, diff_params, summarize
+    from ci_mlops.report.diff import DEFAULT_TOLERANCE, DEFAULT_TOLERANCE_PCT, diff_metrics, diff_params, summarize
     from ci_mlops.report.history import collect_history, trend
     from ci_mlops.report.plots import build_plot
     from ci_mlops.report.revisions import resolve_base, resolve_head
@@ -46,7 +46,9 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
         head_snap = snapshot(repo.root, head_rev.rev, reader=reader, config=config, want_plots=want_plots,
                              label=_label(head_rev.ref, head_rev.sha))
         _check_listed_files(config, base_snap, head_snap)
-        metrics = diff_metrics(base_snap.metrics, head_snap.metrics, config.get("metrics"))
+        tolerance = (float(config.get("report", "tolerance", default=DEFAULT_TOLERANCE)),
+                     float(config.get("report", "tolerance_pct", default=DEFAULT_TOLERANCE_PCT)))
+        metrics = diff_metrics(base_snap.metrics, head_snap.metrics, config.get("metrics"), tolerance)
         params = diff_params(base_snap.params, head_snap.params)
         report: dict[str, Any] = {
             "base": {"ref": base_rev.ref, "sha": base_rev.sha},
@@ -67,7 +69,7 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
         if history:
             paths, _ = declared_files(base_snap.project, config)
             commits, values = collect_history(repo.root, base_rev.sha, history, paths, base_snap.project, reader)
-            report["history"] = {"ref": base_rev.ref, "commits": commits}
+            report["history"] = {"ref": base_rev.ref, "commits": commits, "requested": history}
             for row in metrics:
                 series = values.get((row["file"], row["key"]))
                 if series is not None:

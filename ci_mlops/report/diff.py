@@ -5,6 +5,11 @@ Values and ``change`` equal ``dvc metrics diff --json`` / ``dvc params diff --js
 On top of DVC: each metric gets a direction (higher/lower is better, see
 :mod:`ci_mlops.direction`) and a status. DVCLive's ``step``/``epoch`` counters get the
 status ``context``: shown, never "changed", "improved" or gated.
+
+A change within the metric's tolerance (``metrics.<key>.tolerance`` / ``tolerance_pct``,
+else ``report.tolerance`` / ``report.tolerance_pct``, default 0.1 % of the base) is noise:
+status ``unchanged`` with ``unchanged_reason: "within tolerance"``, never "improved" or "regressed".
+A metric with a ``significance`` setting is judged by that instead of a tolerance.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from ci_mlops.report.values import is_finite_number, is_number
 __all__ = ["infer_direction", "diff_metrics", "diff_params", "metric_status", "summarize", "STATUSES"]
 
 STATUSES = ("improved", "regressed", "changed", "new", "removed", "unchanged", "context")
+DEFAULT_TOLERANCE = 0.0  # report.tolerance: absolute, in the metric's units
+DEFAULT_TOLERANCE_PCT = 0.1  # report.tolerance_pct: percent of |base|
 
 
 def configured_direction(metrics_config: Mapping[str, Any] | None, file: str, key: str) -> str | None:
@@ -29,6 +36,38 @@ def configured_direction(metrics_config: Mapping[str, Any] | None, file: str, ke
         if isinstance(entry, dict) and entry.get("direction") in ("higher", "lower"):
             return entry["direction"]
     return None
+
+
+def metric_setting(metrics_config: Mapping[str, Any] | None, file: str, key: str, name: str) -> Any:
+    """``metrics.<key>.<name>`` from .ci-mlops.yml (``FILE:KEY`` wins over ``KEY``), or None."""
+    for entry_key in (f"{file}:{key}", key):
+        entry = (metrics_config or {}).get(entry_key)
+        if isinstance(entry, dict) and entry.get(name) is not None:
+            return entry[name]
+    return None
+
+
+def tolerance_of(metrics_config: Mapping[str, Any] | None, file: str, key: str,
+                 defaults: tuple[float, float] = (DEFAULT_TOLERANCE, DEFAULT_TOLERANCE_PCT)) -> tuple[float, float] | None:
+    """(absolute, percent) tolerance for one metric; None when ``significance`` decides instead.
+
+    A metric that sets either ``tolerance`` or ``tolerance_pct`` replaces both defaults
+    (the one it leaves out is 0).
+    """
+    if metric_setting(metrics_config, file, key, "significance") is not None:
+        return None
+    own = (metric_setting(metrics_config, file, key, "tolerance"), metric_setting(metrics_config, file, key, "tolerance_pct"))
+    if own != (None, None):
+        return float(own[0] or 0.0), float(own[1] or 0.0)
+    return defaults
+
+
+def within_tolerance(base: Any, change: Any, tolerance: tuple[float, float] | None) -> bool:
+    """A finite, non-zero change no bigger than the absolute tolerance or the percent of ``|base|``."""
+    if tolerance is None or not (is_finite_number(base) and is_finite_number(change)) or change == 0:
+        return False
+    absolute, pct = tolerance
+    return abs(change) <= absolute or (base != 0 and abs(change) / abs(base) * 100.0 <= pct)
 
 
 def change_of(base: Any, head: Any) -> Any:
@@ -71,11 +110,13 @@ def change_pct(base: Any, change: Any) -> float | None:
 
 
 def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]],
-                 metrics_config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+                 metrics_config: Mapping[str, Any] | None = None,
+                 tolerance: tuple[float, float] = (DEFAULT_TOLERANCE, DEFAULT_TOLERANCE_PCT)) -> list[dict[str, Any]]:
     """Rows for every (file, key) on either side, sorted by file then key.
 
     ``base``/``head`` map file -> {dotted key: value}; a file absent from a side
-    means the side has no such metrics (first PR, a removed file).
+    means the side has no such metrics (first PR, a removed file). ``tolerance`` is the
+    report's default (absolute, percent); see :func:`tolerance_of`.
     """
     rows = []
     for file in sorted(set(base) | set(head)):
@@ -86,12 +127,16 @@ def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappi
             direction = None if counter else configured_direction(metrics_config, file, key) or (
                 infer_direction(key) if is_number(b) or is_number(h) else None)
             change = change_of(b, h)
-            rows.append({
+            status = "context" if counter else metric_status(b, h, direction, (key in old, key in new))
+            row = {
                 "file": file, "key": key, "base": b, "head": h, "change": change,
                 "change_pct": change_pct(b, change) if is_number(b) and is_number(h) else None,
-                "direction": direction,
-                "status": "context" if counter else metric_status(b, h, direction, (key in old, key in new)),
-            })
+                "direction": direction, "status": status,
+            }
+            if status in ("improved", "regressed", "changed") and is_number(b) and is_number(h) and \
+                    within_tolerance(b, change, tolerance_of(metrics_config, file, key, tolerance)):
+                row["status"], row["unchanged_reason"] = "unchanged", "within tolerance"
+            rows.append(row)
     return rows
 
 

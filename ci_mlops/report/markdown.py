@@ -12,6 +12,7 @@ which parts it left out; ``drop={"plots", ...}`` leaves parts out explicitly.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterable
 
 from ci_mlops.escape import html_text, md_cell, md_code, md_text
@@ -114,10 +115,19 @@ def _summary(report: dict[str, Any]) -> str:
     for row in metrics:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     bits = [f"{counts[s]} {s}" for s in ("improved", "regressed", "changed", "new", "removed") if counts.get(s)]
+    reasons: dict[str, int] = {}  # why a change counts as unchanged: "within tolerance", "not significant"
+    for row in metrics:
+        if row["status"] == "unchanged" and row.get("unchanged_reason"):
+            reasons[row["unchanged_reason"]] = reasons.get(row["unchanged_reason"], 0) + 1
     if metrics:
         moved = f"{_plural(len(metrics), 'metric')}: " + (", ".join(bits) if bits else "none changed")
-        if counts.get("unchanged") and bits:
-            moved += f", {counts['unchanged']} unchanged"
+        unchanged = counts.get("unchanged", 0)
+        if reasons:
+            why = ", ".join(f"{n} {reason}" if n != unchanged or len(reasons) > 1 else reason
+                            for reason, n in sorted(reasons.items()))
+            moved += f"{', ' if bits else ' beyond noise, '}{unchanged} unchanged ({why})"
+        elif unchanged and bits:
+            moved += f", {unchanged} unchanged"
     elif report.get("metrics_files"):  # declared, but neither revision has values: never "no metrics found"
         moved = f"no metric values: {', '.join(report['metrics_files'])} absent at both revisions"
     else:
@@ -140,15 +150,56 @@ def _status(row: dict[str, Any]) -> str:
 
 
 def _gates_table(gates: list[dict[str, Any]]) -> str:
-    lines = ["#### Quality gates", "", "| | Metric | Rule | Value | Base | Bound | |", "|:-:|---|---|--:|--:|--:|---|"]
+    """Failing gates first; one line per gate; the file named once (or as FILE:KEY where keys repeat)."""
+    files = {g.get("file") for g in gates if g.get("file")}
+    keys_in_files: dict[str, set[str]] = {}
     for g in gates:
-        mark = "⚠️" if g.get("warning") else "✅" if g.get("passed") else "❌"
-        metric = md_cell(g.get("metric"))
-        if g.get("file"):
-            metric = f"{metric} <sub>{md_cell(g['file'])}</sub>"
-        lines.append(f"| {mark} | {metric} | {md_cell(g.get('rule'))} | {_value(g.get('value'))} | "
-                     f"{_value(g.get('base'))} | {_value(g.get('bound'))} | {md_cell(g.get('message') or '')} |")
+        keys_in_files.setdefault(str(g.get("metric")), set()).add(str(g.get("file")))
+    heading = "#### Quality gates" + (f" ({md_code(next(iter(files)))})" if len(files) == 1 else "")
+    lines = [heading, "", "| Verdict | Metric | Rule | Bound | Result |", "|:--|---|---|--:|---|"]
+    order = sorted(range(len(gates)), key=lambda i: (bool(gates[i].get("passed")), not gates[i].get("warning"), i))
+    for g in (gates[i] for i in order):
+        metric = str(g.get("metric"))
+        if len(files) > 1 and g.get("file") and len(keys_in_files[metric]) > 1:
+            metric = f"{g['file']}:{metric}"
+        bound = g.get("bound")
+        bound_text = f"{_value(bound)}%" if g.get("rule") == "max_drop_pct" and bound is not None else _value(bound)
+        lines.append(f"| {_verdict(g)} | {md_cell(metric)} | {md_cell(g.get('rule'))} | {bound_text} | "
+                     f"{md_cell(_gate_result(g))} |")
     return "\n".join(lines)
+
+
+def _verdict(gate: dict[str, Any]) -> str:
+    if not gate.get("passed"):
+        return "❌ fail"
+    if gate.get("warning"):
+        return "⚠️ inconclusive"
+    return "⏭️ skipped" if gate.get("skipped") else "✅ pass"
+
+
+_DROP_MESSAGE = re.compile(r"^(dropped|rose) (.+?): .+ \((within|over) \S+ .+\)$")
+
+
+def _gate_result(gate: dict[str, Any]) -> str:
+    """What the gate saw, on one line: the head value, or base → head and how far it moved."""
+    message = str(gate.get("message") or "")
+    rule, value, base = gate.get("rule"), gate.get("value"), gate.get("base")
+    if gate.get("skipped") or value is None or (rule == "required" and not gate.get("passed")):
+        return message.replace(" -> ", " → ")
+    if rule in ("max_drop", "max_drop_pct") and _is_num(base):
+        moved = _DROP_MESSAGE.match(message)
+        if moved:  # the amount as gates.py printed it (more digits when rounding would hide a failure)
+            how = f"{moved[1]} {moved[2]}"
+        elif "no worsening" in message:
+            how = "no worsening"
+        else:
+            return message.replace(" -> ", " → ")
+        return f"{_value(base)} → {_value(value)}: {how}"
+    return _value(value)
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> str:
@@ -160,7 +211,8 @@ def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> 
     hidden = len(rows) - len(shown)
     with_file = len({r["file"] for r in rows}) > 1
     with_trend = "history" not in dropped and any(r.get("history") for r in shown)
-    header = (["File"] if with_file else []) + ["Metric", "Base", "Head", "Change", ""] + (["Trend"] if with_trend else [])
+    header = (["File"] if with_file else []) + ["Metric", "Base", "Head", "Change", "Status"] + (
+        [_trend_header(report)] if with_trend else [])
     align = (["---"] if with_file else []) + ["---", "--:", "--:", "--:", "---"] + (["---"] if with_trend else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for r in shown:
@@ -229,8 +281,8 @@ def _plots_part(report: dict[str, Any], show_all: bool) -> str:
     shown = [p for p in plots if show_all or p.get("changed") or p.get("error") or p.get("missing")]
     out = ["#### Plots"]
     for plot in shown:
-        title = plot.get("title") or plot["id"]
-        out.append(f"<details open><summary><code>{html_text(title)}</code></summary>\n\n"
+        title = f" {html_text(plot['title'])}" if plot.get("title") and plot["title"] != plot["id"] else ""
+        out.append(f"<details open><summary><code>{html_text(plot['id'])}</code>{title}</summary>\n\n"
                    f"{render_plot(plot, base, head)}\n\n</details>")
     unchanged = [p["id"] for p in plots if p not in shown]
     if unchanged:
@@ -309,7 +361,28 @@ def _interval_legend(rows: list[dict[str, Any]]) -> str:
 
 
 def _trend(history: dict[str, Any] | None) -> str:
+    """Sparkline and range over the commits that have a value; one value is just that value."""
     if not history or not history.get("sparkline"):
         return ""
-    return f"{history['sparkline']} <sub>{_value(history['min'])}–{_value(history['max'])}</sub>"
+    values = [v for v in history.get("values") or [] if _is_num(v) and math.isfinite(v)]
+    low, high = history.get("min"), history.get("max")
+    commits = len(history.get("values") or [])
+    some = f" ({len(values)} of {commits} commits)" if len(values) < commits else ""
+    if len(values) <= 1:  # a one-bar sparkline says nothing
+        return f"<sub>{_value(high)}{some}</sub>"
+    span = _value(high) if low == high else f"{_value(low)}–{_value(high)}"
+    return f"{history['sparkline']} <sub>{span}{some}</sub>"
+
+
+def _trend_header(report: dict[str, Any]) -> str:
+    """Says how many commits the trend covers (fewer than asked when the branch is younger)."""
+    info = report.get("history") or {}
+    commits = len(info.get("commits") or [])
+    ref = f" of {md_code(info['ref'])}" if info.get("ref") else ""
+    asked = info.get("requested")
+    short = f"; {asked} asked" if isinstance(asked, int) and asked > commits else ""
+    return f"Trend ({_plural(commits, 'commit')}{ref}{short})"
+
+
+
 

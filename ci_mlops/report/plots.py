@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from typing import Any
 
-from ci_mlops.escape import md_cell, md_text, mermaid_label
+from ci_mlops.escape import md_cell, md_code, md_text
+from ci_mlops.report.mermaid import mermaid_chart
 from ci_mlops.report.values import ParseError, parse
 
+__all__ = ["build_plot", "confusion_table", "mermaid_chart", "read_rows", "render_plot"]
+
 CONFUSION_TEMPLATES = {"confusion", "confusion_normalized"}
-MAX_POINTS = 40  # x positions per chart: keeps the comment small and the chart legible
-MAX_LINES = 6
-BASE_COLOR, HEAD_COLORS = "#9e9e9e", ("#1f6feb", "#d73a49", "#2da44e")
 
 
 # -- data --------------------------------------------------------------------------------
@@ -156,151 +155,8 @@ def _sort_key(value: str) -> tuple[int, Any]:
 # -- Markdown ----------------------------------------------------------------------------
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _finite(values: list[Any]) -> list[float]:
-    return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
-
-
-def _interp(xs: list[float], ys: list[float], at: float) -> float:
-    """Linear interpolation on sorted ``xs``, clamped at the ends (xychart lines cannot have gaps)."""
-    if at <= xs[0]:
-        return ys[0]
-    if at >= xs[-1]:
-        return ys[-1]
-    lo, hi = 0, len(xs) - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if xs[mid] <= at:
-            lo = mid
-        else:
-            hi = mid
-    if xs[hi] == xs[lo]:
-        return ys[lo]
-    t = (at - xs[lo]) / (xs[hi] - xs[lo])
-    return ys[lo] + t * (ys[hi] - ys[lo])
-
-
-def _downsample(values: list[Any], limit: int) -> list[Any]:
-    if len(values) <= limit:
-        return values
-    step = (len(values) - 1) / (limit - 1)
-    return [values[round(i * step)] for i in range(limit)]
-
-
-def _numeric_grid(xs: list[float]) -> list[float]:
-    """The x positions of a chart with a numeric x.
-
-    xychart-beta spaces x categories evenly, so x values that are not (an ROC curve's
-    false-positive rates, say) would bend the curve. They are resampled onto an even
-    grid over the same range, which keeps the shape true; evenly spaced x values (steps,
-    epochs) are kept as they are when there are few enough.
-    """
-    if len(xs) <= MAX_POINTS and _evenly_spaced(xs):
-        return xs
-    low, high = xs[0], xs[-1]
-    step = _nice_step((high - low) / (min(MAX_POINTS, len(xs)) - 1))
-    # the data's own ends, and round multiples of the step in between (round labels)
-    first = math.ceil(low / step - 1e-9)
-    inner = [k * step for k in range(first, math.floor(high / step + 1e-9) + 1)]
-    inner = [x for x in inner if not math.isclose(x, low) and not math.isclose(x, high)]
-    return [low, *inner, high]
-
-
-def _nice_step(raw: float) -> float:
-    """The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least ``raw``: round axis labels."""
-    power = 10.0 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
-
-
-def _evenly_spaced(xs: list[float]) -> bool:
-    if len(xs) < 3:
-        return True
-    gaps = [b - a for a, b in zip(xs, xs[1:])]
-    mean = (xs[-1] - xs[0]) / len(gaps)
-    return all(abs(g - mean) <= 0.01 * mean for g in gaps)
-
-
-def _lines(entry: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(side, series name, series) for base then head, at most MAX_LINES."""
-    lines = []
-    for side in ("base", "head"):
-        data = entry.get(side) or {}
-        for name, series in (data.get("series") or {}).items():
-            lines.append((side, name, series))
-    return lines[:MAX_LINES]
-
-
-def mermaid_chart(entry: dict[str, Any], base_label: str, head_label: str) -> str | None:
-    """A Mermaid ``xychart-beta`` block comparing base and head, or None when there is nothing to draw."""
-    lines = _lines(entry)
-    lines = [(side, name, s) for side, name, s in lines if _finite(s["y"])]
-    if not lines:
-        return None
-    numeric_x = all(len(_finite(s["x"])) == len(s["x"]) for _, _, s in lines)
-    if numeric_x:
-        grid = _numeric_grid(sorted({float(v) for _, _, s in lines for v in s["x"]}))
-    else:
-        grid = _downsample(list(dict.fromkeys(str(v) for _, _, s in lines for v in s["x"])), MAX_POINTS)
-    plotted: list[list[float]] = []
-    for _, _, s in lines:
-        if numeric_x:
-            pairs = sorted((float(x), float(y)) for x, y in zip(s["x"], s["y"])
-                           if isinstance(y, (int, float)) and math.isfinite(float(y)))
-            xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
-            plotted.append([_interp(xs, ys, at) for at in grid])
-        else:
-            by_x = {str(x): float(y) for x, y in zip(s["x"], s["y"]) if isinstance(y, (int, float))}
-            fallback = next(iter(by_x.values()), 0.0)
-            plotted.append([by_x.get(at, fallback) for at in grid])
-    low = min(min(p) for p in plotted)
-    high = max(max(p) for p in plotted)
-    if high == low:
-        high, low = high + 1, low - 1 if low != 0 else 0
-    pad = (high - low) * 0.05
-    colors = []
-    head_index = 0
-    for side, _, _ in lines:
-        if side == "base":
-            colors.append(BASE_COLOR)
-        else:
-            colors.append(HEAD_COLORS[head_index % len(HEAD_COLORS)])
-            head_index += 1
-    x_title = entry["x"] if isinstance(entry.get("x"), str) else "step"
-    names = sorted({name for _, name, _ in lines})
-    y_title = ", ".join(names) if len(names) <= 2 else "value"
-    title = entry.get("title") or entry["id"]
-    out = [
-        "```mermaid",
-        f"%%{{init: {{\"themeVariables\": {{\"xyChart\": {{\"plotColorPalette\": \"{', '.join(colors)}\"}}}}}}}}%%",
-        "xychart-beta",
-        f"  title {_quote(title)}",
-        f"  x-axis {_quote(x_title)} [{', '.join(_quote(_fmt(v)) for v in grid)}]",
-        f"  y-axis {_quote(y_title)} {_fmt(round(low - pad, 6))} --> {_fmt(round(high + pad, 6))}",
-    ]
-    out += [f"  line [{', '.join(_fmt(round(v, 6)) for v in p)}]" for p in plotted]
-    out.append("```")
-    legend = []
-    for (side, name, _), color in zip(lines, colors):
-        who = base_label if side == "base" else head_label
-        legend.append(f"{'grey' if side == 'base' else _color_name(color)}: {md_text(name)} at {who}")
-    return "\n".join(out) + "\n\n<sub>" + "; ".join(legend) + "</sub>"
-
-
-def _color_name(color: str) -> str:
-    return {"#1f6feb": "blue", "#d73a49": "red", "#2da44e": "green"}.get(color, color)
-
-
-def _quote(text: Any) -> str:
-    return mermaid_label(text)
-
-
-def confusion_table(entry: dict[str, Any]) -> str:
-    """Markdown counts table: rows are ``x`` values, columns ``y`` values, change vs base in brackets."""
+def confusion_table(entry: dict[str, Any], base_label: str = "base", head_label: str = "head") -> str:
+    """A labelled confusion matrix: rows are ``x`` values, columns ``y`` values, head counts with the change vs base in brackets."""
     head = entry.get("head") or {}
     base = entry.get("base") or {}
     counts_h = {(a, b): n for a, b, n in head.get("counts", [])}
@@ -311,6 +167,7 @@ def confusion_table(entry: dict[str, Any]) -> str:
     y_name = entry["y"] if isinstance(entry.get("y"), str) else "y"
     lines = [f"| {md_cell(x_name)} \\ {md_cell(y_name)} | " + " | ".join(md_cell(v) for v in cols_v) + " |",
              "|---|" + "---:|" * len(cols_v)]
+    changed = False
     for r in rows_v:
         cells = []
         for c in cols_v:
@@ -319,11 +176,17 @@ def confusion_table(entry: dict[str, Any]) -> str:
             text = str(now) if now is not None else "–"
             if now is not None and before is not None and now != before:
                 text += f" ({now - before:+d})"
+                changed = True
             if r == c:
                 text = f"**{text}**"
             cells.append(text)
         lines.append(f"| **{md_cell(r)}** | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    side = f"head {head_label}" if head else f"base {base_label}"
+    intro = (f"Confusion matrix at {side}: rows are {md_code(x_name)}, columns {md_code(y_name)}, "
+             "the diagonal (bold) is where they agree.")
+    if changed:
+        intro += f" In brackets: the change in each count from base {base_label}."
+    return intro + "\n\n" + "\n".join(lines)
 
 
 
@@ -339,6 +202,6 @@ def render_plot(entry: dict[str, Any], base_label: str, head_label: str) -> str:
     elif entry.get("head") is None:
         return f"_Removed at {head_label}._"
     if entry["template"] in CONFUSION_TEMPLATES:
-        return note + confusion_table(entry)
+        return note + confusion_table(entry, base_label, head_label)
     chart = mermaid_chart(entry, base_label, head_label)
     return note + (chart or "_No numeric data to plot._")
