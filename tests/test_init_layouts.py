@@ -116,6 +116,7 @@ version = "9.1.1"
 LAYOUTS: dict[str, dict[str, str]] = {
     "example-get-started": {
         "src/requirements.txt": "dvclive>=3.0\npandas\nscikit-learn>=1.3\n",
+        ".devcontainer.json": '{"image": "mcr.microsoft.com/devcontainers/python:3.10"}\n',
         "src/prepare.py": "", "src/train.py": "", "src/evaluate.py": "",
         "dvc.yaml": """\
             stages:
@@ -223,7 +224,7 @@ LAYOUTS: dict[str, dict[str, str]] = {
 
 # What init must find in each: (python, install, test, train, project DVC step, tool extras)
 EXPECTED = {
-    "example-get-started": ("3.11", "pip install -r src/requirements.txt", None, "dvc repro",
+    "example-get-started": ("3.10", "pip install -r src/requirements.txt", None, "dvc repro",
                             "python -m pip install dvc", []),
     "cml_dvc_case": ("3.11", "pip install -r requirements.txt", None, "dvc repro",
                      "python -m pip install 'dvc[s3]'", ["dvc[s3]"]),

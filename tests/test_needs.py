@@ -94,3 +94,17 @@ def test_gpu_from_deps_and_workflows(tmp_path):
     wf = read_workflow(tmp_path / "w.yml", "w.yml")
     assert wf.gpu == ["w.yml runs on [self-hosted, gpu-a100]"]
     assert read_workflow(write(tmp_path, {"bad.yml": "on: [\n"}) / "bad.yml", "bad.yml") is None
+
+
+@pytest.mark.parametrize("pin, python", [("tensorflow==2.5.0", "3.9"), ("tensorflow-gpu~=2.4", "3.8"),
+                                         ("tensorflow==2.9.1", "3.10"), ("tensorflow==1.15", "3.7"),
+                                         ("tensorflow==2.16.1", None), ("tensorflow>=2.5", None)])
+def test_a_pinned_tensorflow_bounds_the_python(tmp_path, pin, python):
+    write(tmp_path, {"requirements.txt": f"numpy\n{pin}\n"})
+    env = detect_env(tmp_path, [])
+    found, source = detect_python(tmp_path, [], env)
+    assert found == python
+    if python:
+        assert "has no wheels for newer Pythons" in source
+    write(tmp_path, {"Dockerfile": "FROM python:3.9-slim\n"})
+    assert detect_python(tmp_path, [], env) == ("3.9", "Dockerfile (its python image)")

@@ -22,7 +22,7 @@ from ci_mlops.git import Repo
 from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, load_toml, load_yaml, read_limited
 from ci_mlops.scaffold.existing import Workflow, read_workflows
 from ci_mlops.scaffold.needs import (
-    ProjectEnv, conda_python, detect_env, detect_tests, gpu_reasons, stage_requirements,
+    ProjectEnv, conda_python, detect_env, detect_tests, gpu_reasons, python_ceiling, stage_requirements,
 )
 
 TRAIN_SCRIPTS = ("train.py", "src/train.py", "scripts/train.py", "training/train.py", "src/models/train_model.py")
@@ -118,7 +118,7 @@ def detect(path: str | Path = ".") -> RepoFacts:
     workflows = sorted(p.relative_to(root).as_posix() for p in (root / ".github" / "workflows").glob("*")
                        if p.suffix in (".yml", ".yaml"))
     existing = read_workflows(root, workflows)
-    python, python_source = detect_python(root, existing)
+    python, python_source = detect_python(root, existing, env)
     test_files = detect_tests(root)
     return RepoFacts(
         root=root,
@@ -142,9 +142,10 @@ def detect(path: str | Path = ".") -> RepoFacts:
 # -- python and install --------------------------------------------------------------
 
 
-def detect_python(root: Path, existing: list[Workflow] = ()) -> tuple[str | None, str]:
+def detect_python(root: Path, existing: list[Workflow] = (), env: ProjectEnv | None = None) -> tuple[str | None, str]:
     """MAJOR.MINOR and where it was read: .python-version, runtime.txt, environment.yml, the
-    repository's workflows (actions/setup-python), pyproject's requires-python (its lower bound)."""
+    repository's workflows (actions/setup-python), pyproject's requires-python (its lower bound),
+    a Dockerfile's or devcontainer's python image, else the newest Python a pinned TensorFlow supports."""
     pv = _read(root / ".python-version")
     if pv:
         match = re.search(r"(\d+\.\d+)", pv.splitlines()[0] if pv.splitlines() else "")
@@ -167,7 +168,12 @@ def detect_python(root: Path, existing: list[Workflow] = ()) -> tuple[str | None
         match = re.search(r"(?:>=|~=|==)\s*(\d+\.\d+)", requires)
         if match:
             return match.group(1), "pyproject.toml (requires-python)"
-    return None, ""
+    for name in ("Dockerfile", ".devcontainer/devcontainer.json", ".devcontainer.json"):
+        match = re.search(r"\bpython:(\d+\.\d+)", _read(root / name) or "")
+        if match:
+            return match.group(1), f"{name} (its python image)"
+    ceiling = python_ceiling(env) if env is not None else None
+    return ceiling if ceiling else (None, "")
 
 
 # -- DVC -----------------------------------------------------------------------------

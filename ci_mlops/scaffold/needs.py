@@ -36,6 +36,7 @@ class ProjectEnv:
     source: str = ""  # what the install was read from, for the plan
     kind: str = "pip"  # pip | uv | poetry | conda
     deps: dict[str, set[str]] = field(default_factory=dict)  # normalised name -> extras
+    pins: dict[str, str] = field(default_factory=dict)  # normalised name -> version pinned with == or ~=
 
     def has(self, name: str) -> bool:
         return normalise(name) in self.deps
@@ -73,7 +74,7 @@ def detect_env(root: Path, stage_requirements: list[str]) -> ProjectEnv:
         env = ProjectEnv(" ".join(["pip install", *(f"-r {shlex.quote(f)}" for f in files)]),
                          ", ".join(files), "pip")
         for f in files:
-            _requirements(root / f, env.deps, set())
+            _requirements(root / f, env.deps, set(), env.pins)
         return env
     if (root / "uv.lock").is_file():
         group = _pytest_group(groups, default="dev")
@@ -150,6 +151,23 @@ def dvc_install(env: ProjectEnv, extra: str | None, install: str | None) -> str 
     return f"{pip} {shlex.quote(requirement)}"
 
 
+# Newest Python of TensorFlow releases below each version: 2.5-2.7 -> 3.9 (2.16 and later: no bound).
+_TF_PYTHON = [((2, 2), "3.7"), ((2, 5), "3.8"), ((2, 8), "3.9"), ((2, 12), "3.10"), ((2, 16), "3.11")]
+
+
+def python_ceiling(env: ProjectEnv) -> tuple[str, str] | None:
+    """A Python the pinned frameworks still have wheels for (``tensorflow==2.5`` -> 3.9), with why."""
+    for name in ("tensorflow", "tensorflow-gpu", "tensorflow-cpu"):
+        version = env.pins.get(name)
+        if not version:
+            continue
+        pinned = tuple(int(x) for x in version.split("."))
+        newest = next((py for below, py in _TF_PYTHON if pinned < below), None)
+        if newest:
+            return newest, f"{name}=={version} in {env.source} has no wheels for newer Pythons"
+    return None
+
+
 # -- tests -----------------------------------------------------------------------------
 
 
@@ -159,25 +177,35 @@ def detect_tests(root: Path) -> list[str]:
     A ``*_test.py`` script without test functions (one that calls a web API at import,
     say) is not a test suite: pytest would import it and collect nothing.
     """
-    paths = _testpaths(root)
-    found = []
-    seen = 0
-    for base in paths:
+    found: list[str] = []
+    budget = [_MAX_FILES]
+    for base in _testpaths(root):
         start = root / base
-        candidates = [start] if start.is_file() else sorted(start.rglob("*.py")) if start.is_dir() else []
-        for path in candidates:
-            rel = path.relative_to(root)
-            if any(part in _SKIP_DIRS or (part.startswith(".") and part != ".") for part in rel.parts[:-1]):
-                continue
-            seen += 1
-            if seen > _MAX_FILES:
-                return found
-            if not re.fullmatch(r"test_.*\.py|.*_test\.py", path.name):
-                continue
-            text = _read(path)
-            if text and re.search(r"^(\s*(async\s+)?def test\w*\s*\(|class Test\w*)", text, re.M):
-                found.append(rel.as_posix())
-    return found
+        if start.is_file():
+            _test_file(root, start, found)
+        elif start.is_dir():
+            _walk_tests(root, start, found, budget)
+    return sorted(dict.fromkeys(found))
+
+
+def _walk_tests(root: Path, start: Path, found: list[str], budget: list[int]) -> None:
+    """Pruned walk: virtualenvs, caches and hidden folders are never entered; at most _MAX_FILES files."""
+    import os
+
+    for folder, dirs, files in os.walk(start):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            budget[0] -= 1
+            if budget[0] < 0:
+                return
+            if re.fullmatch(r"test_.*\.py|.*_test\.py", name):
+                _test_file(root, Path(folder) / name, found)
+
+
+def _test_file(root: Path, path: Path, found: list[str]) -> None:
+    text = _read(path)
+    if text and re.search(r"^(\s*(async\s+)?def test\w*\s*\(|class Test\w*)", text, re.M):
+        found.append(path.relative_to(root).as_posix())
 
 
 def _testpaths(root: Path) -> list[str]:
@@ -215,16 +243,19 @@ def _pytest_group(groups: dict[str, Any], default: str | None = None) -> str | N
     return None
 
 
-def _requirements(path: Path, deps: dict[str, set[str]], seen: set[Path]) -> None:
+def _requirements(path: Path, deps: dict[str, set[str]], seen: set[Path], pins: dict[str, str]) -> None:
     if path in seen or len(seen) > 20:
         return
     seen.add(path)
     for line in (_read(path) or "").splitlines():
         line = line.split(" #", 1)[0].strip()
         if line.startswith(("-r ", "--requirement ")):
-            _requirements(path.parent / line.split(None, 1)[1].strip(), deps, seen)
+            _requirements(path.parent / line.split(None, 1)[1].strip(), deps, seen, pins)
         elif line and not line.startswith(("#", "-")):
             _add(deps, [line])
+            pin = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:==|~=)\s*(\d+\.\d+)", line)
+            if pin:
+                pins[normalise(pin.group(1))] = pin.group(2)
 
 
 def _add(deps: dict[str, set[str]], requirements: list[Any]) -> None:
