@@ -24,9 +24,9 @@ MARKER = "<!-- ci-mlops:drift -->"
 def find_open_issue(client: "GitHubClient", repo: str, label: str) -> dict[str, Any] | None:
     """The monitor's open issue: the oldest open issue with the label that ci-mlops wrote.
 
-    A person's issue is never taken over (rewritten, then closed), even with our label or
-    marker: only issues carrying the marker and written by a bot or the token's own user
-    count (the same rule as for the sticky PR comment).
+    Nobody else's issue is taken over (rewritten, then closed), even with our label and
+    marker, be it a person's or another app's: only issues carrying the marker and written
+    by the token's own account count (the same rule as for the sticky PR comment).
     """
     from ci_mlops.github.comments import Authors
 

@@ -17,6 +17,13 @@ read-only token: every write answers 403 "Resource not accessible by
 integration"); any other token answers 401 "Bad credentials". Defaults:
 ``"t"`` writes, ``"ro"`` reads.
 
+Identities: a token in ``users`` is a person's personal access token (``GET /user``
+answers); a token in ``apps`` is another GitHub App's installation token (its bot,
+e.g. ``"other-app[bot]"``); any other token is a ``GITHUB_TOKEN``
+(``github-actions[bot]``). App tokens get 403 from ``GET /user`` as on GitHub; the
+GraphQL ``viewer`` query (``POST /graphql``, ``/api/graphql`` under the Enterprise
+prefix) answers for every token. Items a token writes carry its account as ``user``.
+
 Faults (each consumed by the first matching request, in order; ``method`` and
 ``path`` - a regex searched in the path after the prefix - narrow the match):
 
@@ -38,6 +45,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
@@ -65,7 +73,8 @@ class LoggedRequest:
 
     @property
     def is_write(self) -> bool:
-        return self.method in ("POST", "PATCH", "PUT", "DELETE")
+        """Changes state: every POST, PATCH, PUT or DELETE but a GraphQL query (a POST that reads)."""
+        return self.method in ("POST", "PATCH", "PUT", "DELETE") and self.path != "/graphql"
 
 
 @dataclass
@@ -108,12 +117,16 @@ class FakeGitHub:
     """The fake service; use as a context manager."""
 
     def __init__(self, *, prefix: str = "", tokens: dict[str, str] | None = None, rate_limit: int = 5000,
-                 users: dict[str, str] | None = None):
+                 users: dict[str, str] | None = None, apps: dict[str, str] | None = None, graphql: bool = True):
         self.prefix = prefix.rstrip("/")
         self.tokens: dict[str, str] = dict(tokens) if tokens is not None else {"t": "write", "ro": "read"}
         # Personal access tokens: token -> login. Other tokens act as github-actions[bot],
         # for which GET /user answers 403 like a GITHUB_TOKEN does.
         self.users: dict[str, str] = dict(users or {})
+        self.apps: dict[str, str] = dict(apps or {})  # token -> "slug[bot]"
+        self.graphql = graphql  # False: no GraphQL endpoint (404), as behind some proxies
+        # Workflow runs the comment workflow reads: repo -> run id -> run.
+        self.runs: dict[str, dict[int, dict]] = {}
         self.requests: list[LoggedRequest] = []
         self._repos: dict[str, _Repo] = {}
         self._faults: list[_Fault] = []
@@ -215,9 +228,9 @@ class FakeGitHub:
             self._repo(repo).pulls[number]["head"]["sha"] = head_sha
 
     def add_comment(self, repo: str, number: int, body: str, user: str = "someone") -> dict:
+        """A comment by ``user`` (a login; ``name[bot]`` is an app's bot, github-actions[bot] the GITHUB_TOKEN)."""
         with self._lock:
-            login = _user(user) if user != BOT["login"] else BOT
-            return self._new_comment(repo, number, body, login)
+            return self._new_comment(repo, number, body, _user(user))
 
     def add_comments(self, repo: str, number: int, n: int, body: str = "LGTM {i}") -> None:
         for i in range(n):
@@ -228,7 +241,7 @@ class FakeGitHub:
             return [dict(c) for c in self._repo(repo).comments.get(number, [])]
 
     def set_issue_author(self, repo: str, number: int, login: str) -> None:
-        """Make an issue look written by a person (``login``), as if they had opened it."""
+        """Make an issue look written by ``login`` (a person, or ``name[bot]`` for an app), as if they had opened it."""
         with self._lock:
             self._repo(repo).issues[number]["user"] = _user(login)
 
@@ -255,6 +268,27 @@ class FakeGitHub:
     def check_runs(self, repo: str) -> list[dict]:
         with self._lock:
             return [dict(c) for c in self._repo(repo).check_runs]
+
+    def add_run(self, repo: str, run_id: int, *, conclusion: str | None = "success", head_sha: str = "a" * 40,
+                head_repo: str | None = None, event: str = "pull_request", status: str = "completed",
+                name: str = "ci-mlops PR") -> dict:
+        """A workflow run (``GET /repos/{repo}/actions/runs/{id}``), e.g. the fork's PR run."""
+        with self._lock:
+            self.add_repo(repo)
+            run = {"id": run_id, "name": name, "event": event, "status": status, "conclusion": conclusion,
+                   "head_sha": head_sha, "head_repository": {"full_name": head_repo or repo},
+                   "repository": {"full_name": repo},
+                   "html_url": f"{self.server_url}/{repo}/actions/runs/{run_id}"}
+            self.runs.setdefault(repo, {})[run_id] = run
+            return run
+
+    def identity(self, token: str | None) -> dict:
+        """The account a token writes as."""
+        if token in self.users:
+            return _user(self.users[token])
+        if token in self.apps:
+            return _user(self.apps[token])
+        return BOT
 
     def add_release(self, repo: str, tag: str, **fields: Any) -> dict:
         with self._lock:
@@ -385,12 +419,16 @@ class FakeGitHub:
             return self._download(path)
         if token not in self.tokens:
             raise _Reply(401, "Bad credentials")
+        if host == "api" and path == "/graphql" and method == "POST":
+            return self._graphql(token, body)
         if method != "GET" and self.tokens[token] != "write":
             raise _Reply(403, "Resource not accessible by integration")
         if host == "api" and path == "/user" and method == "GET":
             if token not in self.users:
                 raise _Reply(403, "Resource not accessible by integration")
             return 200, _user(self.users[token]), {}
+        if host == "api" and path == "/app" and method == "GET":
+            raise _Reply(401, "A JSON web token could not be decoded")  # needs the app's JWT, as on GitHub
         if host == "uploads":
             m = re.fullmatch(r"/repos/([^/]+/[^/]+)/releases/(\d+)/assets", path)
             if not m or method != "POST":
@@ -425,8 +463,7 @@ class FakeGitHub:
             if method == "GET":
                 return self._page(repo, r.comments.get(n, []), query, rest)
             if method == "POST":
-                token = _token(headers.get("authorization", ""))
-                author = _user(self.users[token]) if token in self.users else BOT
+                author = self.identity(_token(headers.get("authorization", "")))
                 return ok(self._new_comment(repo, n, _body_field(data), author), 201)
         if m := re.fullmatch(r"/issues/comments/(\d+)", rest):
             comments, c = self._find_comment(repo, int(m[1]))
@@ -455,6 +492,7 @@ class FakeGitHub:
                 r.next_number += 1
                 _check_len(data.get("body") or "", BODY_LIMIT)
                 r.issues[n] = self._issue_json(repo, n, data["title"], data.get("body") or "", list(data.get("labels") or []), "open")
+                r.issues[n]["user"] = self.identity(_token(headers.get("authorization", "")))
                 r.comments[n] = []
                 return ok(r.issues[n], 201)
         if m := re.fullmatch(r"/issues/(\d+)", rest):
@@ -470,6 +508,11 @@ class FakeGitHub:
                 if "labels" in data:
                     issue["labels"] = [{"name": name} for name in data["labels"]]
                 return ok(issue)
+        if m := re.fullmatch(r"/actions/runs/(\d+)", rest):
+            run = self.runs.get(repo, {}).get(int(m[1]))
+            if method == "GET" and run is not None:
+                return ok(run)
+            raise _Reply(404, "Not Found")
         if m := re.fullmatch(r"/pulls/(\d+)", rest):
             if method == "GET" and int(m[1]) in r.pulls:
                 return ok(r.pulls[int(m[1])])
@@ -548,6 +591,19 @@ class FakeGitHub:
                             return ok(a)
             raise _Reply(404, "Not Found")
         raise _Reply(404, "Not Found")
+
+    def _graphql(self, token: str | None, body: bytes) -> tuple[int, Any, dict[str, str]]:
+        if not self.graphql:
+            raise _Reply(404, "Not Found")
+        try:
+            query = json.loads(body or b"{}").get("query", "")
+        except (ValueError, AttributeError):
+            raise _Reply(400, "Problems parsing JSON") from None
+        if not re.fullmatch(r"\s*(query\s*)?\{\s*viewer\s*\{[\sA-Za-z]*\}\s*\}\s*", str(query)):
+            return 200, {"errors": [{"message": "this fake answers only the viewer query"}]}, {}
+        who = self.identity(token)
+        viewer = {"login": who["login"], "databaseId": who["id"], "id": f"U_{who['id']}"}
+        return 200, {"data": {"viewer": viewer}}, {}
 
     def _page(self, repo: str, items: list, query: dict[str, str], rest: str) -> tuple[int, Any, dict[str, str]]:
         try:
@@ -702,6 +758,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        if self.host_kind == "api" and prefix.endswith("/v3") and path == prefix[: -len("/v3")] + "/graphql":
+            path = prefix + "/graphql"  # GitHub Enterprise Server: GraphQL at /api/graphql, REST at /api/v3
         if prefix and not path.startswith(prefix + "/"):
             entry = LoggedRequest(self.command, path, query, headers, body, self.host_kind, status=404)
             with fake._lock:
@@ -764,4 +822,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _user(login: str) -> dict:
-    return {"login": login, "id": 1, "type": "User"}
+    """A person's account, or an app's bot for ``name[bot]``; each login has its own id."""
+    if login == BOT["login"]:
+        return dict(BOT)
+    return {"login": login, "id": 100000 + zlib.crc32(login.encode()) % 10**8,
+            "type": "Bot" if login.endswith("[bot]") else "User"}

@@ -56,9 +56,10 @@ def test_sticky_comment_on_a_pr_with_hundreds_of_comments(gh, env, tmp_path):
     out = run_cli("comment", write(tmp_path, "# Report v2\n"), "--pr", "7", env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("updated comment ")
-    # 251 comments read until the marker -> 3 pages of 100, then one write
-    assert gh.calls() == ["GET /repos/o/r/issues/7/comments"] * 3 + [f"PATCH /repos/o/r/issues/comments/{ours(gh)[0]['id']}"]
-    assert "4 API call(s)" in out.stderr
+    # 251 comments read until the marker -> 3 pages of 100, who the token is (once), then one write
+    assert gh.calls() == ["GET /repos/o/r/issues/7/comments"] * 3 + [
+        "POST /graphql", f"PATCH /repos/o/r/issues/comments/{ours(gh)[0]['id']}"]
+    assert "5 API call(s)" in out.stderr
     [comment] = ours(gh)
     assert comment["body"] == f"{MARK}\n# Report v2\n"
     assert len(gh.comments("o/r", 7)) == 401
@@ -123,7 +124,7 @@ def test_lost_post_answer_never_makes_a_duplicate(gh, env, tmp_path):
     out = run_cli("comment", write(tmp_path, "once\n"), "--pr", "7", env=env)
     assert out.returncode == 0, out.stderr
     assert len(ours(gh)) == 1 and ours(gh)[0]["body"] == f"{MARK}\nonce\n"
-    assert sum(r.method == "POST" for r in gh.requests) == 1
+    assert sum(r.is_write for r in gh.requests) == 1
     assert "adopted" in out.stdout
 
 
@@ -305,14 +306,14 @@ def test_config_marker_and_replace_cml(gh, env, git_repo, tmp_path):
 def test_a_person_cannot_plant_the_marker(gh, env, tmp_path):
     # Someone posts a comment starting with our marker, hoping ci-mlops adopts it and they
     # can later edit "the ci-mlops report". A GITHUB_TOKEN posts as the bot: it never
-    # adopts a person's comment, and asks GET /user (403 for it) at most once.
+    # adopts a person's comment, and asks who it is (GraphQL viewer) at most once.
     gh.add_comment("o/r", 7, f"{MARK}\nplanted", user="mallory")
     gh.add_comment("o/r", 7, f"{MARK}\nplanted again", user="mallory")
     out = run_cli("comment", write(tmp_path, "real\n"), "--pr", "7", env=env)
     assert out.returncode == 0, out.stderr
     bodies = [c["body"] for c in gh.comments("o/r", 7)]
     assert bodies == [f"{MARK}\nplanted", f"{MARK}\nplanted again", f"{MARK}\nreal\n"]
-    assert [r.path for r in gh.requests].count("/user") == 1
+    assert [r.path for r in gh.requests].count("/graphql") == 1
     # the next run updates the bot's comment, not mallory's
     assert run_cli("comment", write(tmp_path, "again\n"), "--pr", "7", env=env).returncode == 0
     assert [c["body"] for c in gh.comments("o/r", 7)][2] == f"{MARK}\nagain\n"

@@ -18,6 +18,7 @@ from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
+    from ci_mlops.github.identity import Identity
 
 MARKER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
 # CML appends ![](https://cml.dev/watermark.png#SHA "CML watermark LABEL") to its comments.
@@ -77,40 +78,36 @@ def comments_path(repo: str, pr: int) -> str:
 
 
 class Authors:
-    """Decides whose comments ci-mlops may take over.
+    """Decides whose comments (and issues) ci-mlops may take over: only the token's own.
 
-    Anyone can post a comment that starts with our marker. Adopting it would let its
-    author later edit "the ci-mlops report" into anything, so only comments written by
-    a bot (a GITHUB_TOKEN posts as github-actions[bot]) or by the token's own user (a
-    personal access token) count. The login is asked for (``GET /user``) only when a
-    marker comment from a person turns up; a GITHUB_TOKEN gets 403 there and has none.
+    Anyone can post a comment that starts with our marker, and other bots and apps
+    label issues too. Adopting such an item would let its author later edit "the
+    ci-mlops report" into anything, or have us retitle and close their issue, so only
+    items written by the token's own account count (:mod:`ci_mlops.github.identity`:
+    ``github-actions[bot]`` for a ``GITHUB_TOKEN``, the app's bot for an app token,
+    the user for a personal token). The account is asked for once, and only when an
+    item carrying the marker turns up.
     """
 
     def __init__(self, client: GitHubClient):
         self._client = client
-        self._login: str | None | bool = False  # False: not asked yet
+        self._identity: Identity | None = None
 
-    def trusted(self, comment: dict) -> bool:
-        user = comment.get("user") or {}
-        if user.get("type") == "Bot":
-            return True
-        return user.get("login") is not None and user.get("login") == self.login()
+    def trusted(self, item: dict) -> bool:
+        return self.identity().wrote(item)
 
-    def login(self) -> str | None:
-        if self._login is False:
-            from ci_mlops.github.client import ApiError
+    def identity(self) -> Identity:
+        if self._identity is None:
+            from ci_mlops.github.identity import token_identity
 
-            try:
-                self._login = self._client.request_json("GET", "user").get("login")
-            except ApiError:
-                self._login = None
-        return self._login
+            self._identity = token_identity(self._client)
+        return self._identity
 
 
 def find_sticky(client: GitHubClient, repo: str, pr: int, mark: str, *, replace_cml: bool = False) -> Found:
     """The oldest comment carrying ``mark``; failing that (with ``replace_cml``) the newest CML comment.
 
-    Only comments by a bot or by the token's own user count (see :class:`Authors`).
+    Only comments written by the token's own account count (see :class:`Authors`).
     Stops reading at the first page holding the marker.
     """
     authors = Authors(client)

@@ -33,7 +33,12 @@ def head_of(client: GitHubClient, repo: str, pr: int) -> str | None:
 
 
 def open_pull_for_commit(client: GitHubClient, repo: str, sha: str) -> int | None:
-    """The open PR whose head is ``sha`` (else the lowest-numbered open PR containing it), or None."""
-    pulls = [p for p in client.paginate(f"repos/{repo}/commits/{sha}/pulls") if p.get("state") == "open"]
-    pulls.sort(key=lambda p: (p.get("head", {}).get("sha") != sha, p.get("number", 0)))
+    """The open PR whose head is ``sha`` (the lowest-numbered when several are), or None.
+
+    Only the head counts: a push to the default branch is also "in" every open PR that
+    branched after it, and its report must not replace the sticky comment of those PRs.
+    """
+    pulls = [p for p in client.paginate(f"repos/{repo}/commits/{sha}/pulls")
+             if p.get("state") == "open" and (p.get("head") or {}).get("sha") == sha]
+    pulls.sort(key=lambda p: p.get("number", 0))
     return int(pulls[0]["number"]) if pulls else None
