@@ -185,10 +185,18 @@ def _resample(ev: Evaluation, metrics: list[str], rng: np.random.Generator, resa
 
 
 def _counts(rng: np.random.Generator, size: int, n: int) -> np.ndarray:
-    """``size`` rows of resampling counts over ``n`` examples (each row sums to ``n``)."""
-    picks = rng.integers(0, n, size=(size, n), dtype=np.int64)
-    picks += np.arange(size, dtype=np.int64)[:, None] * n
-    return np.bincount(picks.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
+    """``size`` rows of resampling counts over ``n`` examples (each row sums to ``n``).
+
+    float32 holds every count exactly (a count is at most ``n`` < 2**24 in practice) and
+    halves the memory traffic of the passes that follow; sums are taken in float64.
+    """
+    if n >= 2 ** 24:
+        raise UserError(f"significance: {n:,} examples are more than the bootstrap takes (16.7 million)")
+    picks = rng.integers(0, n, size=(size, n), dtype=np.int32)
+    out = np.empty((size, n), dtype=np.float32)
+    for row in range(size):  # one row at a time: the counts stay in cache while they are written
+        out[row] = np.bincount(picks[row], minlength=n)
+    return out
 
 
 Metric = Callable[[np.ndarray], np.ndarray]
@@ -237,9 +245,11 @@ def _is(values: np.ndarray, positive: object) -> np.ndarray:
 
 def _weighted_mean(columns: np.ndarray, finish: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Metric:
     """A metric computed from weighted sums of ``columns`` (n x k) and the total weight."""
+    columns = np.asarray(columns, dtype=np.float64)
+
     def compute(weights: np.ndarray) -> np.ndarray:
-        sums = weights @ columns
-        return finish(sums, weights.sum(axis=1))
+        sums = weights @ columns  # float64 products and sums, whatever the weights' dtype
+        return finish(sums, weights.sum(axis=1, dtype=np.float64))
     return compute
 
 
@@ -322,15 +332,19 @@ def _roc_auc(is_positive: np.ndarray, score: np.ndarray) -> Metric:
     starts = np.flatnonzero(np.r_[True, sorted_score[1:] != sorted_score[:-1]])
     ties = len(starts) < len(score)
 
+    pos, neg = pos.astype(np.float32), neg.astype(np.float32)
+
     def compute(weights: np.ndarray) -> np.ndarray:
-        w = weights[:, order]
+        w = np.take(weights, order, axis=1)  # counts in score order
         wp, wn = w * pos, w * neg
         if ties:  # one row per distinct score: a tied positive-negative pair counts one half
             wp, wn = np.add.reduceat(wp, starts, axis=1), np.add.reduceat(wn, starts, axis=1)
-        below = np.cumsum(wn, axis=1)  # negative weight at or below each score
-        wins = np.einsum("ij,ij->i", wp, below)
+        # Negative weight at or below each score. Counts are whole numbers, so float32
+        # prefix sums are exact below 2**24; the products are summed in float64.
+        below = np.cumsum(wn, axis=1, dtype=np.float32 if len(score) < 2 ** 24 else np.float64)
+        wins = np.einsum("ij,ij->i", wp, below, dtype=np.float64)
         if ties:
-            wins -= 0.5 * np.einsum("ij,ij->i", wp, wn)
+            wins -= 0.5 * np.einsum("ij,ij->i", wp, wn, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return wins / (wp.sum(axis=1) * wn.sum(axis=1))
+            return wins / (wp.sum(axis=1, dtype=np.float64) * wn.sum(axis=1, dtype=np.float64))
     return compute
