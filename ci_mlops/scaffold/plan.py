@@ -347,7 +347,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
                         "pull-requests: write  # create or update the sticky PR comment"],
         "uses": ref.uses("reusable-pr.yml"),
         "with": {
-            "python-version": q(wf["python"]), "install": q(wf["install"] or ""), "train": q(wf["train"] or ""),
+            "python-version": q(wf["python"]), "install": q(caller_install(wf)), "train": q(wf["train"] or ""),
             "test": q(wf["test"] or ""), "runs-on": runs_on, "timeout-minutes": str(wf["timeout"]),
             "dvc-pull": _bool(wf["dvc"]["pull"]), "dvc-push": _bool(wf["dvc"]["push"]),
             "dvc-remote": q(wf["dvc"]["remote"] or ""), "comment-marker": q(wf["marker"]), **tool,
@@ -357,7 +357,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
     target = wf["deploy"]["target"]
     if target != "none":
         docker = target == "docker"
-        with_: dict[str, str] = {"python-version": q(wf["python"]), "install": q(wf["install"] or ""),
+        with_: dict[str, str] = {"python-version": q(wf["python"]), "install": q(caller_install(wf)),
                                  "runs-on": runs_on, **tool}
         if docker:
             with_["registry"] = q(wf["deploy"]["docker"]["registry"])
@@ -397,12 +397,17 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
             "permissions": ["contents: read  # check out the code (the config and the reference data)",
                             "issues: write  # open, update or close the drift issue"],
             "uses": ref.uses("reusable-monitor.yml"),
-            "with": {"python-version": q(wf["python"]), "install": q(wf["install"] or ""),
+            "with": {"python-version": q(wf["python"]), "install": q(caller_install(wf)),
                      "fetch": q(wf["drift"]["fetch"] or ""), "dvc-pull-targets": q("\n".join(wf["drift"]["pull_targets"])),
                      "dvc-remote": q(wf["dvc"]["remote"] or ""), "runs-on": runs_on, **tool},
             "secrets": secrets if wf["drift"]["pull_targets"] else [],
         }
     return out
+
+
+def caller_install(wf: dict[str, Any]) -> str:
+    """The reusable workflows' install input: the project's install, then DVC into it when it lacks DVC."""
+    return " && ".join(c for c in (wf["install"], wf["project"]["dvc_install"]) if c)
 
 
 def reusable_workflows() -> dict[str, str]:
