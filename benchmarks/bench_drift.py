@@ -1,24 +1,34 @@
-"""Benchmark: `ci-mlops drift` engine vs Evidently's DataDriftPreset vs a plain SciPy/pandas pass.
+"""Benchmark: `ci-mlops drift` (in-process and DuckDB) vs Evidently's DataDriftPreset vs a plain SciPy pass.
 
-    .venv/bin/python benchmarks/bench_drift.py [--rows 1000000] [--skip-evidently]
+    .venv/bin/python benchmarks/bench_drift.py [--sizes 100k,1m,100m] [--skip-evidently]
+        [--duckdb-columns N] [--big-data /tmp/ci-mlops-drift-100m] [--keep]
 
-Data: reference and current tables of ROWS x 20 columns (15 numeric, 5 categorical
-strings, some missing values), seeded, written once as Parquet under
-benchmarks/.work/drift/. Some columns are shifted (mean, variance, category mix),
-some shifted just below or above the thresholds.
+Data: reference and current Parquet tables, seeded, generated row group by row group
+(1M rows each, so generating 100M rows needs no more memory than 1M): 100k x 13
+(9 numeric, 4 categorical), 1M x 20 and 100M x 20 (15 numeric, 5 categorical strings).
+Some columns are shifted (mean, variance, category mix), some just below or above the
+thresholds, some have missing values. The 100M pair (~16 GB) is written under --big-data
+(default /tmp/ci-mlops-drift) and deleted afterwards unless --keep.
 
-Each contender runs in its own process (so peak RSS is its own) and times reading the
-two Parquet files plus the drift computation:
+Every contender is a separate process, timed from start to exit (interpreter, imports,
+reading both files, all the statistics), and its peak RSS is the kernel's (os.wait4):
 
-* ours:      ci_mlops.drift.detect_drift (sorted arrays, merge-based Wasserstein, threads)
-* plain:     per column scipy.stats.wasserstein_distance / reference std, and
-             pandas value_counts + scipy.spatial.distance.jensenshannon
-* Evidently: Report([DataDriftPreset()]) in its own venv (benchmarks/.work/evidently-venv,
-             created with `pip install evidently "pandas<3" pyarrow` when missing: it needs
-             pandas < 3, this project uses pandas 3)
+* ci-mlops:  `ci-mlops drift --format json` (the streaming in-process engine)
+* DuckDB:    `ci-mlops drift --engine duckdb --format json` (at 100M only the first
+             --duckdb-columns numeric and categorical columns: the exact Wasserstein
+             distance sorts both samples in SQL, which takes DuckDB minutes per column at
+             that size on 2 cores)
+* plain:     pandas.read_parquet, then per column scipy.stats.wasserstein_distance /
+             reference std and value_counts + scipy.spatial.distance.jensenshannon: what a
+             careful user writes by hand. Not run at 100M: it needs both tables in memory
+             (~35 GB as pandas holds them) on a 24 GB machine.
+* Evidently: Report([DataDriftPreset()]) in its own venv, benchmarks/.work/evidently-venv,
+             created on first use with `python -m venv benchmarks/.work/evidently-venv &&
+             benchmarks/.work/evidently-venv/bin/pip install evidently "pandas<3" pyarrow`
+             (Evidently 0.7 needs pandas < 3; this project uses pandas 3). Up to 1M rows.
 
-It prints the times, the ratios, peak RSS against the in-memory data size, and
-whether the per-column verdicts agree.
+"Compared columns" is the size of the compared columns as Arrow holds them in memory
+(8 bytes per numeric value, the string bytes and offsets of the categorical ones).
 """
 
 from __future__ import annotations
@@ -26,9 +36,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,132 +47,151 @@ HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
 DATA = WORK / "drift"
 EVIDENTLY_VENV = WORK / "evidently-venv"
-NUMERIC = 15
-CATEGORICAL = 5
+SIZES = {"100k": (100_000, 9, 4), "1m": (1_000_000, 15, 5), "100m": (100_000_000, 15, 5)}
+ROW_GROUP = 1_000_000
 
 
 # -- data --------------------------------------------------------------------------------------
 
 
-def make_data(rows: int) -> tuple[Path, Path]:
-    import numpy as np
-    import pandas as pd
-
-    folder = DATA / str(rows)
+def make_pair(rows: int, numeric: int, categorical: int, folder: Path) -> tuple[Path, Path]:
     ref_path, cur_path = folder / "reference.parquet", folder / "current.parquet"
     if ref_path.exists() and cur_path.exists():
         return ref_path, cur_path
     folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(2024)
+    for path, shifted in ((ref_path, False), (cur_path, True)):
+        write_table(path, rows, numeric, categorical, shifted)
+    return ref_path, cur_path
 
-    def table(shifted: bool) -> pd.DataFrame:
-        cols: dict[str, object] = {}
-        # (mean shift in std units, scale factor) per numeric column; most unshifted
-        shifts = [(0.0, 1.0)] * NUMERIC
-        if shifted:
-            shifts[0] = (0.3, 1.0)    # clear mean shift
-            shifts[1] = (0.0, 1.5)    # variance change
-            shifts[2] = (0.05, 1.0)   # small shift, below the 0.1 threshold
-            shifts[3] = (0.15, 1.0)   # above the threshold
-            shifts[4] = (0.0, 1.08)   # small variance change, below
+
+def write_table(path: Path, rows: int, numeric: int, categorical: int, shifted: bool) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # (mean shift in std units, scale factor) per numeric column; most unshifted
+    shifts = [(0.0, 1.0)] * numeric
+    if shifted:
+        shifts[0] = (0.3, 1.0)    # clear mean shift
+        shifts[1] = (0.0, 1.5)    # variance change
+        shifts[2] = (0.05, 1.0)   # small shift, below the 0.1 threshold
+        shifts[3] = (0.15, 1.0)   # above the threshold
+        shifts[4] = (0.0, 1.08)   # small variance change, below
+    sizes = [3, 5, 8, 12, 30][:categorical]
+    partial = path.with_suffix(".partial")
+    writer = None
+    for start in range(0, rows, ROW_GROUP):
+        n = min(ROW_GROUP, rows - start)
+        rng = np.random.default_rng([2024, int(shifted), start])
+        cols: dict[str, pa.Array] = {}
         for i, (shift, scale) in enumerate(shifts):
             kind = i % 3
             if kind == 0:
-                values = rng.normal(10 + shift * 2, 2 * scale, rows)
+                values = rng.normal(10 + shift * 2, 2 * scale, n)
             elif kind == 1:
-                values = rng.lognormal(1 + shift, 0.5 * scale, rows)
+                values = rng.lognormal(1 + shift, 0.5 * scale, n)
             else:
-                values = rng.uniform(0, 100 * scale, rows) + shift * 28.9
+                values = rng.uniform(0, 100 * scale, n) + shift * 28.9
             if i in (5, 6):
-                values[rng.random(rows) < 0.02] = np.nan
-            cols[f"num_{i:02d}"] = values
-        for j in range(CATEGORICAL):
-            k = [3, 5, 8, 12, 30][j]
-            labels = np.array([f"cat{j}_{v}" for v in range(k)])
+                values[rng.random(n) < 0.02] = np.nan
+            cols[f"num_{i:02d}"] = pa.array(values)
+        for j, k in enumerate(sizes):
             p = np.linspace(1, 2, k)
             if shifted and j == 0:
                 p = p[::-1]   # category mix change
             if shifted and j == 1:
                 p = p.copy()
                 p[0] *= 1.15  # small change, below
-            values = labels[rng.choice(k, rows, p=p / p.sum())].astype(object)
-            if j == 2:
-                values[rng.random(rows) < 0.01] = None
-            cols[f"cat_{j}"] = values
-        return pd.DataFrame(cols)
-
-    table(False).to_parquet(ref_path, index=False)
-    table(True).to_parquet(cur_path, index=False)
-    return ref_path, cur_path
-
-
-# -- workers (each runs in its own process) ----------------------------------------------------
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            codes = rng.choice(k, n, p=p / p.sum()).astype(np.int32)
+            mask = rng.random(n) < 0.01 if j == 2 else None
+            labels = pa.array([f"cat{j}_{v}" for v in range(k)])
+            cols[f"cat_{j}"] = pa.DictionaryArray.from_arrays(pa.array(codes, mask=mask), labels)
+        table = pa.table(cols)
+        if writer is None:
+            writer = pq.ParquetWriter(partial, table.schema)
+        writer.write_table(table, row_group_size=ROW_GROUP)
+    assert writer is not None
+    writer.close()
+    partial.rename(path)
 
 
-def worker_ours(ref_path: str, cur_path: str, repeat: int) -> dict:
-    import pandas as pd
+def compared_bytes(path: Path) -> int:
+    """The compared columns' size in memory as Arrow arrays (first row group, scaled to all rows)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    sys.path.insert(0, str(HERE.parent))
-    from ci_mlops.drift import detect_drift
-    from ci_mlops.drift.io import read_data
-
-    import pyarrow.parquet  # noqa: F401 - imported up front so the baseline RSS includes the libraries
-    import scipy.stats  # noqa: F401
-
-    baseline_rss = peak_rss_mb()
-    times, result, data_mb = [], None, 0.0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        ref, cur = read_data(Path(ref_path)), read_data(Path(cur_path))  # what `ci-mlops drift` does
-        result = detect_drift(ref, cur)
-        times.append(time.perf_counter() - started)
-        del ref, cur
-    peak_rss = peak_rss_mb()
-    plain_ref, plain_cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
-    data_mb = (plain_ref.memory_usage(deep=True).sum() + plain_cur.memory_usage(deep=True).sum()) / 2**20
-    verdicts = {c["name"]: [c["test"], c["statistic"], c["drifted"]] for c in result["columns"]}
-    return {"seconds": min(times), "all_seconds": times, "verdicts": verdicts, "peak_rss_mb": peak_rss,
-            "baseline_rss_mb": baseline_rss, "data_mb": data_mb, "dataset_drift": result["dataset_drift"]}
+    pf = pq.ParquetFile(path)
+    first = pf.read_row_group(0)
+    strings = [f.name for f in first.schema if str(f.type).startswith(("string", "dictionary"))]
+    plain = first.select(strings).cast(pa.schema([(n, pa.string()) for n in strings])) if strings else None
+    per_row = (sum(first.column(n).nbytes for n in first.column_names if n not in strings)
+               + (plain.nbytes if plain is not None else 0)) / first.num_rows
+    return int(per_row * pf.metadata.num_rows)
 
 
-def worker_plain(ref_path: str, cur_path: str) -> dict:
-    """What a careful user writes by hand: one SciPy / pandas call per column."""
-    import numpy as np
-    import pandas as pd
-    from scipy.spatial.distance import jensenshannon
-    from scipy.stats import wasserstein_distance
+# -- contenders ----------------------------------------------------------------------------------
 
+
+def run_process(argv: list[str], cwd: Path | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MiB, stdout) of one process, timed from spawn to exit."""
     started = time.perf_counter()
-    ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
-    verdicts = {}
-    for name in ref.columns:
-        r, c = ref[name].dropna(), cur[name].dropna()
-        if pd.api.types.is_float_dtype(r):
-            score = wasserstein_distance(r, c) / max(float(np.std(r)), 0.001)
-            verdicts[name] = ["wasserstein", score, bool(score >= 0.1)]
-        else:
-            rc, cc = r.value_counts(), c.value_counts()
-            keys = rc.index.union(cc.index)
-            p = rc.reindex(keys, fill_value=0).to_numpy() / len(r)
-            q = cc.reindex(keys, fill_value=0).to_numpy() / len(c)
-            score = float(jensenshannon(p, q))
-            verdicts[name] = ["jensenshannon", score, bool(score >= 0.1)]
-    return {"seconds": time.perf_counter() - started, "verdicts": verdicts, "peak_rss_mb": peak_rss_mb()}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode not in ok:
+            raise RuntimeError(f"{argv[:3]} exited {proc.returncode}: {err.read().decode()[-2000:]}")
+        return seconds, usage.ru_maxrss / 1024, out.read().decode()
 
 
-EVIDENTLY_WORKER = r'''
-import json, resource, sys, time
+def ours(ref: Path, cur: Path, engine: str, columns: list[str] | None = None) -> dict:
+    out = Path(tempfile.mkdtemp()) / "drift.json"
+    argv = [sys.executable, "-m", "ci_mlops", "drift", "--reference", str(ref), "--current", str(cur),
+            "--format", "json", "-o", str(out), "--no-progress", "--engine", engine]
+    if columns:
+        argv += ["--columns", ",".join(columns)]
+    env_path = str(HERE.parent)
+    os.environ["PYTHONPATH"] = env_path + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+    seconds, rss, _ = run_process(argv, ok=(0, 1))
+    result = json.loads(out.read_text())
+    shutil.rmtree(out.parent)
+    verdicts = {c["name"]: [c["test"], c["statistic"], c["drifted"]] for c in result["columns"]}
+    return {"seconds": seconds, "peak_rss_mb": rss, "verdicts": verdicts}
+
+
+PLAIN = r'''
+import json, sys, time
+import numpy as np
+import pandas as pd
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import wasserstein_distance
+ref, cur = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2])
+verdicts = {}
+for name in ref.columns:
+    r, c = ref[name].dropna(), cur[name].dropna()
+    if pd.api.types.is_float_dtype(r):
+        score = wasserstein_distance(r, c) / max(float(np.std(r)), 0.001)
+        verdicts[name] = ["wasserstein", score, bool(score >= 0.1)]
+    else:
+        rc, cc = r.value_counts(), c.value_counts()
+        keys = rc.index.union(cc.index)
+        p = rc.reindex(keys, fill_value=0).to_numpy() / len(r)
+        q = cc.reindex(keys, fill_value=0).to_numpy() / len(c)
+        score = float(jensenshannon(p, q))
+        verdicts[name] = ["jensenshannon", score, bool(score >= 0.1)]
+print(json.dumps(verdicts))
+'''
+
+EVIDENTLY = r'''
+import json, sys
 import pandas as pd
 from evidently import Report
 from evidently.presets import DataDriftPreset
-ref_path, cur_path = sys.argv[1], sys.argv[2]
-started = time.perf_counter()
-ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
-read = time.perf_counter() - started
+import evidently
+ref, cur = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2])
 snapshot = Report([DataDriftPreset()]).run(current_data=cur, reference_data=ref)
 verdicts = {}
 for metric in snapshot.dict()["metrics"]:
@@ -174,11 +204,20 @@ for metric in snapshot.dict()["metrics"]:
     else:
         drifted = value >= threshold
     verdicts[cfg["column"]] = [method, value, bool(drifted)]
-import evidently
-print(json.dumps({"seconds": time.perf_counter() - started, "read_seconds": read, "verdicts": verdicts,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "version": evidently.__version__}))
+print(json.dumps({"version": evidently.__version__, "verdicts": verdicts}))
 '''
+
+
+def script(name: str, text: str) -> Path:
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / name
+    path.write_text(text)
+    return path
+
+
+def plain(ref: Path, cur: Path) -> dict:
+    seconds, rss, out = run_process([sys.executable, str(script("plain_worker.py", PLAIN)), str(ref), str(cur)])
+    return {"seconds": seconds, "peak_rss_mb": rss, "verdicts": json.loads(out.strip().splitlines()[-1])}
 
 
 def ensure_evidently() -> Path | None:
@@ -197,75 +236,88 @@ def ensure_evidently() -> Path | None:
     return python if subprocess.run(probe, capture_output=True).returncode == 0 else None
 
 
-def run_worker(args: list[str], python: str = sys.executable) -> dict:
-    proc = subprocess.run([python, *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-2000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def evidently(python: Path, ref: Path, cur: Path) -> dict:
+    seconds, rss, out = run_process([str(python), str(script("evidently_worker.py", EVIDENTLY)), str(ref), str(cur)])
+    found = json.loads(out.strip().splitlines()[-1])
+    return {"seconds": seconds, "peak_rss_mb": rss, "verdicts": found["verdicts"], "version": found["version"]}
 
 
-# -- main --------------------------------------------------------------------------------------
+# -- report --------------------------------------------------------------------------------------
 
 
-def agreement(ours: dict, other: dict) -> tuple[int, int, list[str]]:
-    same, diff = 0, []
-    for name, (_, _, drifted) in ours.items():
-        if name in other:
-            if other[name][2] == drifted:
-                same += 1
-            else:
-                diff.append(f"{name} (ours {drifted}, theirs {other[name][2]})")
-    return same, len([n for n in ours if n in other]), diff
+def agreement(mine: dict, other: dict) -> str:
+    common = [n for n in mine if n in other]
+    differ = [n for n in common if mine[n][2] != other[n][2]]
+    worst = max((abs(mine[n][1] - other[n][1]) for n in common), default=0.0)
+    text = f"verdicts agree on {len(common) - len(differ)}/{len(common)}, largest statistic difference {worst:.1e}"
+    return text + (f"; differ: {', '.join(differ)}" if differ else "")
+
+
+def bench(size: str, args: argparse.Namespace, python_ev: Path | None) -> list[str]:
+    rows, numeric, categorical = SIZES[size]
+    big = rows > 10_000_000
+    folder = (Path(args.big_data) if big else DATA) / f"{rows}x{numeric + categorical}"
+    started = time.perf_counter()
+    ref, cur = make_pair(rows, numeric, categorical, folder)
+    made = time.perf_counter() - started
+    data_mb = (compared_bytes(ref) + compared_bytes(cur)) / 2**20
+    disk_mb = (ref.stat().st_size + cur.stat().st_size) / 2**20
+    lines = [f"\n== {rows:,} rows x {numeric + categorical} columns ({numeric} numeric, {categorical} categorical); "
+             f"compared columns {data_mb:,.0f} MiB in memory, {disk_mb:,.0f} MiB of Parquet on disk "
+             f"(generated in {made:.0f} s)"]
+    print(lines[-1], flush=True)
+
+    def say(text: str) -> None:
+        lines.append(text)
+        print(text, flush=True)
+
+    mine = ours(ref, cur, "python")
+    say(f"ci-mlops (in-process): {mine['seconds']:8.2f} s, peak RSS {mine['peak_rss_mb']:7.0f} MiB "
+        f"= {mine['peak_rss_mb'] / data_mb:.2f}x the compared columns")
+    columns = None
+    if big and args.duckdb_columns:
+        columns = [f"num_{i:02d}" for i in range(min(args.duckdb_columns, numeric))] + \
+                  [f"cat_{j}" for j in range(min(args.duckdb_columns, categorical))]
+    if args.duckdb_columns != 0 or not big:
+        duck = ours(ref, cur, "duckdb", columns)
+        part = f" ({len(columns)} of {numeric + categorical} columns: {', '.join(columns)})" if columns else ""
+        say(f"ci-mlops (DuckDB):     {duck['seconds']:8.2f} s, peak RSS {duck['peak_rss_mb']:7.0f} MiB{part}; "
+            f"vs in-process: {agreement(duck['verdicts'], mine['verdicts'])}")
+    if big:
+        say("plain SciPy pass:      not run (it holds both tables in memory: more than this machine has)")
+    else:
+        base = plain(ref, cur)
+        say(f"plain SciPy pass:      {base['seconds']:8.2f} s, peak RSS {base['peak_rss_mb']:7.0f} MiB; ci-mlops takes "
+            f"{mine['seconds'] / base['seconds']:.3f}x its time; {agreement(mine['verdicts'], base['verdicts'])}")
+    if python_ev is not None and rows <= 1_000_000:
+        ev = evidently(python_ev, ref, cur)
+        say(f"Evidently {ev['version']}:      {ev['seconds']:8.2f} s, peak RSS {ev['peak_rss_mb']:7.0f} MiB; ci-mlops is "
+            f"{ev['seconds'] / mine['seconds']:.1f}x faster; {agreement(mine['verdicts'], ev['verdicts'])}")
+    say("per column (ci-mlops): " + ", ".join(f"{n} {v[0]} {v[1]:.4f}{'*' if v[2] else ''}"
+                                            for n, v in mine["verdicts"].items()))
+    if big and not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of ours (best is reported)")
+    parser.add_argument("--sizes", default="100k,1m,100m", help="comma-separated: 100k, 1m, 100m")
     parser.add_argument("--skip-evidently", action="store_true")
-    parser.add_argument("--worker", choices=["ours", "plain"], help=argparse.SUPPRESS)
-    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument("--duckdb-columns", type=int, default=2,
+                        help="at 100M, DuckDB compares this many numeric and categorical columns (0: none)")
+    parser.add_argument("--big-data", default=str(Path(tempfile.gettempdir()) / "ci-mlops-drift"),
+                        help="folder for the 100M pair")
+    parser.add_argument("--keep", action="store_true", help="keep the 100M pair")
     args = parser.parse_args()
-    if args.worker == "ours":
-        print(json.dumps(worker_ours(*args.paths, repeat=args.repeat)))
-        return
-    if args.worker == "plain":
-        print(json.dumps(worker_plain(*args.paths)))
-        return
-
-    ref_path, cur_path = make_data(args.rows)
-    print(f"data: {args.rows:,} rows x {NUMERIC + CATEGORICAL} columns ({NUMERIC} numeric, {CATEGORICAL} categorical), "
-          f"reference and current, Parquet; machine: {os.cpu_count()} cores")
-    me = [str(Path(__file__).resolve())]
-    ours = run_worker([*me, "--worker", "ours", "--repeat", str(args.repeat), str(ref_path), str(cur_path)])
-    print(f"ours:      {ours['seconds']:7.2f} s  (best of {len(ours['all_seconds'])}: "
-          f"{', '.join(f'{t:.2f}' for t in ours['all_seconds'])}), peak RSS {ours['peak_rss_mb']:.0f} MiB, "
-          f"{ours['peak_rss_mb'] - ours['baseline_rss_mb']:.0f} MiB above the {ours['baseline_rss_mb']:.0f} MiB after "
-          f"imports = {(ours['peak_rss_mb'] - ours['baseline_rss_mb']) / ours['data_mb']:.1f}x the data as pandas "
-          f"loads it ({ours['data_mb']:.0f} MiB)")
-    plain = run_worker([*me, "--worker", "plain", str(ref_path), str(cur_path)])
-    same, total, diff = agreement(ours["verdicts"], plain["verdicts"])
-    print(f"plain:     {plain['seconds']:7.2f} s, peak RSS {plain['peak_rss_mb']:.0f} MiB; "
-          f"ours takes {ours['seconds'] / plain['seconds']:.3f} of its time ({plain['seconds'] / ours['seconds']:.1f}x faster); "
-          f"verdicts agree on {same}/{total}" + (f"; differ: {', '.join(diff)}" if diff else ""))
-    if args.skip_evidently:
-        print("Evidently: skipped (--skip-evidently)")
-    else:
-        python = ensure_evidently()
-        if python is None:
-            print("Evidently: not installed, no comparison")
-        else:
-            script = WORK / "evidently_worker.py"
-            script.write_text(EVIDENTLY_WORKER)
-            ev = run_worker([str(script), str(ref_path), str(cur_path)], python=str(python))
-            same, total, diff = agreement(ours["verdicts"], ev["verdicts"])
-            print(f"Evidently {ev['version']}: {ev['seconds']:7.2f} s (read {ev['read_seconds']:.2f} s), "
-                  f"peak RSS {ev['peak_rss_mb']:.0f} MiB; ours is {ev['seconds'] / ours['seconds']:.1f}x faster; "
-                  f"verdicts agree on {same}/{total}" + (f"; differ: {', '.join(diff)}" if diff else ""))
-            worst = max(abs(ours["verdicts"][n][1] - ev["verdicts"][n][1]) for n in ours["verdicts"] if n in ev["verdicts"])
-            print(f"           largest per-column score difference vs Evidently: {worst:.2e}")
-    print("per column (ours): " + ", ".join(f"{n} {v[0]} {v[1]:.4f}{'*' if v[2] else ''}"
-                                          for n, v in ours["verdicts"].items()))
+    sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")
+    python_ev = None if args.skip_evidently else ensure_evidently()
+    if python_ev is None:
+        print("Evidently: skipped")
+    for size in sizes:
+        bench(size, args, python_ev)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

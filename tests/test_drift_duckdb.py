@@ -57,6 +57,21 @@ def test_overrides_and_few_values(files: dict[str, str]) -> None:
     assert_same(ours, theirs)
 
 
+def test_nan_without_infinities_in_parquet_is_missing(tmp_path: Path) -> None:
+    # Parquet statistics leave NaN out: a comparison with infinity would be answered from them.
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=3000)
+    values[::10] = np.nan
+    pd.DataFrame({"x": values}).to_parquet(tmp_path / "r.parquet", index=False)
+    pd.DataFrame({"x": values[::-1] + 0.5}).to_parquet(tmp_path / "c.parquet", index=False)
+    ours = sql.detect_drift_duckdb(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), columns=[],
+                                   progress=False)
+    theirs = detect_drift_files(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), columns=[],
+                                progress=False)
+    assert ours["columns"][0]["reference_missing"] == 300
+    assert_same(ours, theirs)
+
+
 def test_sql_keeps_to_the_portable_subset() -> None:
     text = " ".join([sql.pooled_sql("t1", "t2", 'we"ird', 10, 20), sql.values_sql("t1", "t2", "x"),
                      sql.below_sql("t", "x", [0.1, 2.5]), sql.order_sql("t", "x", [0.015]),

@@ -357,8 +357,8 @@ def _categorical(ref_counts: np.ndarray, cur_counts: np.ndarray, test: str,
 def _numeric_distribution(pair: NumericPair) -> dict[str, Any]:
     """Shares in equal-width bins over the 1st-99th percentile range; outliers fall in the end bins."""
     n, m = pair.ref_present, pair.cur_present
-    ref_lo, cur_lo = pair.order_stats(int(0.01 * (n - 1)), int(0.01 * (m - 1)))
-    ref_hi, cur_hi = pair.order_stats(int(0.99 * (n - 1)), int(0.99 * (m - 1)))
+    (ref_lo, ref_hi), (cur_lo, cur_hi) = pair.order_stats([int(0.01 * (n - 1)), int(0.99 * (n - 1))],
+                                                          [int(0.01 * (m - 1)), int(0.99 * (m - 1))])
     lo, hi = min(ref_lo, cur_lo), max(ref_hi, cur_hi)
     if hi <= lo:
         lo, hi = min(pair.ref_min, pair.cur_min), max(pair.ref_max, pair.cur_max)

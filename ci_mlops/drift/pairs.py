@@ -45,8 +45,8 @@ class NumericPair(Protocol):
     def below(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """How many values of each side are below each edge."""
 
-    def order_stats(self, ref_index: int, cur_index: int) -> tuple[float, float]:
-        """The value at a 0-based position of each sorted side."""
+    def order_stats(self, ref_indices: list[int], cur_indices: list[int]) -> tuple[list[float], list[float]]:
+        """The values at 0-based positions of each sorted side."""
 
 
 class SortedPair:
@@ -80,5 +80,5 @@ class SortedPair:
     def below(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.searchsorted(self.ref, edges, side="left"), np.searchsorted(self.cur, edges, side="left")
 
-    def order_stats(self, ref_index: int, cur_index: int) -> tuple[float, float]:
-        return float(self.ref[ref_index]), float(self.cur[cur_index])
+    def order_stats(self, ref_indices: list[int], cur_indices: list[int]) -> tuple[list[float], list[float]]:
+        return [float(self.ref[i]) for i in ref_indices], [float(self.cur[i]) for i in cur_indices]

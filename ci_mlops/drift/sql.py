@@ -9,15 +9,16 @@ and on the statistics to floating-point rounding.
 
 The queries are plain SQL:2011 so that a warehouse can run them on a table instead of
 ``read_parquet(...)``: ``COUNT``/``SUM``/``MIN``/``MAX``/``AVG``/``STDDEV_POP``,
-``CASE``, ``UNION ALL``, ``GROUP BY``, the window functions ``SUM() OVER (ORDER BY ...
-ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`` and ``LEAD``, and the ordered-set
-aggregate ``PERCENTILE_DISC(p) WITHIN GROUP (ORDER BY x)``. Identifiers are quoted with
-double quotes; infinity is ``CAST('Infinity' AS DOUBLE)``. The exact statistics:
+``CASE``, ``UNION ALL``, ``GROUP BY``, the window functions ``ROW_NUMBER()`` and
+``LEAD()`` ``OVER (PARTITION BY ... ORDER BY ...)``, and the ordered-set aggregate
+``PERCENTILE_DISC(p) WITHIN GROUP (ORDER BY x)``. Identifiers are quoted with double
+quotes; a value is finite when ``x - x = 0``. The exact statistics:
 
-* Wasserstein distance: both samples pooled and grouped by value; the running counts
-  are the two empirical CDFs, and the sum of ``|F - G| * (next value - value)`` is the
-  area between them (SciPy's formula).
-* Kolmogorov-Smirnov: the largest ``|F - G|`` over the same steps; up to 10,000 rows
+* Wasserstein distance: both samples sorted together once; at the last row of each run
+  of equal values, the row's position in its own side and overall give both empirical
+  CDFs, and the sum of ``|F - G| * (next value - value)`` is the area between them
+  (SciPy's formula).
+* Kolmogorov-Smirnov: the largest ``|F - G|`` at the same rows; up to 10,000 rows
   per side the (value, count) table comes back and SciPy computes the exact p-value,
   above it SciPy's asymptotic formula is applied to the statistic.
 * Histograms: counts below each bin edge (``SUM(CASE WHEN x < edge ...)``), the edges
@@ -42,7 +43,6 @@ from ci_mlops.drift.progress import Progress
 from ci_mlops.errors import UserError
 from ci_mlops.tables import detect_format
 
-INF = "CAST('Infinity' AS DOUBLE)"
 TEXT_SHARE = 0.5
 MEMORY_LIMIT = os.environ.get("CI_MLOPS_DUCKDB_MEMORY", "2GB")  # DuckDB spills to disk above this
 
@@ -59,8 +59,12 @@ def literal(value: str) -> str:
 
 
 def finite(column: str) -> str:
-    """Not NULL, NaN or +-infinity: NaN fails both comparisons (it sorts above infinity or is unordered)."""
-    return f"({column} > -{INF} AND {column} < {INF})"
+    """Not NULL, NaN or +-infinity: ``x - x`` is 0 only for a finite x (NaN for the others).
+
+    Comparisons with infinity would read the same, but DuckDB answers them from Parquet
+    statistics, which leave NaN out (``x < CAST('Infinity' AS DOUBLE)`` is true for NaN there).
+    """
+    return f"({column} - {column} = 0)"
 
 
 NUMERIC_FIELDS = ("present", "mean", "min", "max")
@@ -389,8 +393,10 @@ class SqlPair:
         return (np.array([int(v or 0) for v in ref[:len(values)]], dtype=np.int64),
                 np.array([int(v or 0) for v in cur[:len(values)]], dtype=np.int64))
 
-    def order_stats(self, ref_index: int, cur_index: int) -> tuple[float, float]:
+    def order_stats(self, ref_indices: list[int], cur_indices: list[int]) -> tuple[list[float], list[float]]:
         # PERCENTILE_DISC(p) is the value at 0-based position ceil(p * n) - 1: half a position above the index.
-        ref = self.db.rows(order_sql(self.db.ref, self.name, [(ref_index + 0.5) / self.ref_present]), self.db.ref)
-        cur = self.db.rows(order_sql(self.db.cur, self.name, [(cur_index + 0.5) / self.cur_present]), self.db.cur)
-        return float(ref[0][0]), float(cur[0][0])
+        ref = self.db.rows(order_sql(self.db.ref, self.name, [(i + 0.5) / self.ref_present for i in ref_indices]),
+                           self.db.ref)[0]
+        cur = self.db.rows(order_sql(self.db.cur, self.name, [(i + 0.5) / self.cur_present for i in cur_indices]),
+                           self.db.cur)[0]
+        return [float(v) for v in ref], [float(v) for v in cur]
