@@ -46,6 +46,11 @@ CONFIGS = {
     "self-hosted": "runner: [self-hosted, gpu, linux]\ntimeout_minutes: 240\n",
     "hosted-list": "runner: [ubuntu-24.04]\nbase: develop\npython: '3.12'\n",
     "release-branch": "base: release/2.x\n",  # a publishing branch: no pip cache (zizmor cache-poisoning)
+    # the project's environment outside setup-python's interpreter; ci-mlops from git / a wheel
+    "uv-git-source": "install: pip install uv && uv sync --locked\n"
+                     "ci_mlops: {source: 'git+https://github.com/ci-mlops/ci-mlops@" + "a" * 40 + "', python: '3.13'}\n",
+    "conda-wheel-source": "install: '\"$CONDA/bin/conda\" env create --quiet --file environment.yml --prefix \"$RUNNER_TEMP/conda-env\"'\n"
+                          "ci_mlops: {source: 'https://example.com/w/ci_mlops-0.1.0-py3-none-any.whl#sha256=" + "b" * 64 + "'}\n",
     "docker-custom": "deploy: {docker: {registry: registry.example.com, image: team/churn, dockerfile: docker/Dockerfile, context: docker}}\n",
 }
 DEPLOYS = ("github-release", "docker", "custom", "none")

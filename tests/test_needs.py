@@ -53,6 +53,8 @@ def test_env_dir_and_project_dvc(tmp_path):
     assert env_dir("pip install uv && uv sync --locked") == "$GITHUB_WORKSPACE/.venv"
     assert env_dir('conda env create -f environment.yml --prefix "$RUNNER_TEMP/conda-env"') == "$RUNNER_TEMP/conda-env"
     assert env_dir("pip install -r requirements.txt") is None
+    conda = detect_env(write(tmp_path / "c", {"environment.yml": "dependencies: [python=3.10]\n"}), [])
+    assert env_dir(conda.install) == "$RUNNER_TEMP/conda-env"  # the command init writes
     env = detect_env(write(tmp_path, {"requirements.txt": "dvc\n"}), [])
     assert dvc_install(env, None, env.install) is None
     assert dvc_install(env, "s3", env.install) == "python -m pip install dvc-s3"

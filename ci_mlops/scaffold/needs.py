@@ -138,7 +138,7 @@ def env_dir(install: str | None) -> str | None:
         return None
     if re.search(r"\buv\s+sync\b", install) or re.search(r"\bpoetry\s+install\b", install):
         return "$GITHUB_WORKSPACE/.venv"
-    match = re.search(r"\bconda\s+env\s+(?:create|update)\b.*?(?:--prefix|-p)[ =](\"[^\"]+\"|\S+)", install)
+    match = re.search(r"\bconda\"?\s+env\s+(?:create|update)\b.*?(?:--prefix|-p)[ =](\"[^\"]+\"|\S+)", install)
     return match.group(1).strip('"') if match else None
 
 
