@@ -110,3 +110,11 @@ def test_a_pinned_tensorflow_bounds_the_python(tmp_path, pin, python):
         assert "has no wheels for newer Pythons" in source
     write(tmp_path, {"Dockerfile": "FROM python:3.9-slim\n"})
     assert detect_python(tmp_path, [], env) == ("3.9", "Dockerfile (its python image)")
+
+
+def test_test_requirements_join_the_install_when_there_are_tests(tmp_path):
+    write(tmp_path, {"requirements.txt": "pandas\n", "requirements-dev.txt": "-r requirements.txt\npytest==8.3\n",
+                     "requirements/test.txt": "pytest\n"})
+    assert detect_env(tmp_path, []).install == "pip install -r requirements.txt"  # no tests: no test tools
+    env = detect_env(tmp_path, [], tests=True)
+    assert env.install == "pip install -r requirements.txt -r requirements-dev.txt" and env.pytest

@@ -114,12 +114,12 @@ def detect(path: str | Path = ".") -> RepoFacts:
                         "fix or remove the link")
     config = load_config(config_path) if config_path.exists() else None
     dvc = detect_dvc(root)
-    env = detect_env(root, stage_requirements(root, dvc.stage_details))
+    test_files = detect_tests(root)
+    env = detect_env(root, stage_requirements(root, dvc.stage_details), tests=bool(test_files))
     workflows = sorted(p.relative_to(root).as_posix() for p in (root / ".github" / "workflows").glob("*")
                        if p.suffix in (".yml", ".yaml"))
     existing = read_workflows(root, workflows)
     python, python_source = detect_python(root, existing, env)
-    test_files = detect_tests(root)
     return RepoFacts(
         root=root,
         default_branch=repo.default_branch(),

@@ -57,11 +57,17 @@ def normalise(name: str) -> str:
 # -- install ---------------------------------------------------------------------------
 
 
-def detect_env(root: Path, stage_requirements: list[str]) -> ProjectEnv:
+# Requirements files that usually hold the test tools, next to a requirements.txt.
+TEST_REQUIREMENTS = ("requirements-dev.txt", "requirements-test.txt", "requirements_dev.txt", "requirements_test.txt",
+                     "dev-requirements.txt", "test-requirements.txt", "requirements/dev.txt", "requirements/test.txt")
+
+
+def detect_env(root: Path, stage_requirements: list[str], *, tests: bool = False) -> ProjectEnv:
     """The project's install command and what it installs.
 
     ``stage_requirements`` are requirements files the DVC pipeline's stages use (declared
     as deps, or beside a stage's script): those come first, as the pipeline needs them.
+    With ``tests``, a requirements file of test tools that brings pytest is installed too.
     """
     pyproject = _toml(root / "pyproject.toml")
     project = pyproject.get("project") or {}
@@ -71,10 +77,20 @@ def detect_env(root: Path, stage_requirements: list[str]) -> ProjectEnv:
             and not (root / "poetry.lock").is_file():
         files = ["requirements.txt"]
     if files:
-        env = ProjectEnv(" ".join(["pip install", *(f"-r {shlex.quote(f)}" for f in files)]),
-                         ", ".join(files), "pip")
+        env = ProjectEnv(kind="pip")
         for f in files:
             _requirements(root / f, env.deps, set(), env.pins)
+        if tests and not env.pytest:
+            for extra in TEST_REQUIREMENTS:
+                deps: dict[str, set[str]] = {}
+                if (root / extra).is_file():
+                    _requirements(root / extra, deps, set(), {})
+                if "pytest" in deps:
+                    files.append(extra)
+                    env.deps.update({k: v | env.deps.get(k, set()) for k, v in deps.items()})
+                    break
+        env.install = " ".join(["pip install", *(f"-r {shlex.quote(f)}" for f in files)])
+        env.source = ", ".join(files)
         return env
     if (root / "uv.lock").is_file():
         group = _pytest_group(groups, default="dev")
