@@ -6,8 +6,8 @@ the bundle, takes every pair of consecutive tags (by creation date) and a sample
 consecutive first-parent commit pairs, and runs on each pair::
 
     ci-mlops report --base A --head B --format json --no-checks --no-summary
-    dvc metrics diff A B --json --all
-    dvc params diff A B --json --all
+    dvc metrics diff SHA_A SHA_B --json --all
+    dvc params diff SHA_A SHA_B --json --all
 
 (all DVC commands of one repository in one Python process, each command's output and
 warnings captured on their own). It counts:
@@ -76,6 +76,8 @@ class Pair:
     base: str
     head: str
     kind: str  # "tags" or "commits"
+    base_sha: str = ""
+    head_sha: str = ""
 
 
 @dataclass
@@ -107,7 +109,16 @@ def pairs_of(repo: Path, sample: int) -> list[Pair]:
         stride = (len(steps) - 1) / (sample - 1) if sample > 1 else 0
         steps = [steps[round(i * stride)] for i in range(sample)]
     pairs += [Pair(a, b, "commits") for a, b in steps]
+    # DVC is given commit SHAs: with a GTO tag name (`model@v1.0.0#1`, `model#prod#3`) `dvc metrics
+    # diff` prints `{}` without a warning, which would make every value look extra. ci-mlops gets the
+    # names, as a user would type them.
+    for pair in pairs:
+        pair.base_sha, pair.head_sha = (_commit(repo, pair.base), _commit(repo, pair.head))
     return pairs
+
+
+def _commit(repo: Path, rev: str) -> str:
+    return git(repo, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}").strip()
 
 
 def run_dvc(repo: Path, commands: list[list[str]]) -> list[dict[str, Any]]:
@@ -160,9 +171,9 @@ def failed_sides(stderr: str, pair: Pair) -> set[str]:
     sides = set()
     revs = _FAILED.findall(stderr) + [r.strip() for listed in _FAILED_LIST.findall(stderr) for r in listed.split(",")]
     for rev in revs:
-        if rev == pair.base:
+        if rev in (pair.base, pair.base_sha):
             sides.add("old")
-        if rev == pair.head:
+        if rev in (pair.head, pair.head_sha):
             sides.add("new")
     return sides
 
@@ -210,12 +221,12 @@ def check_repo(bundle: Path, workdir: Path, sample: int) -> Tally:
         tally.remark = "not a DVC repository"
     commands = []
     for pair in pairs:
-        commands += [["metrics", "diff", pair.base, pair.head, "--json", "--all"],
-                     ["params", "diff", pair.base, pair.head, "--json", "--all"]]
+        commands += [["metrics", "diff", pair.base_sha, pair.head_sha, "--json", "--all"],
+                     ["params", "diff", pair.base_sha, pair.head_sha, "--json", "--all"]]
     dvc = run_dvc(repo, commands)
     for index, pair in enumerate(pairs):
         metrics_run, params_run = dvc[2 * index], dvc[2 * index + 1]
-        label = f"{name} {pair.base[:12]}..{pair.head[:12]}"
+        label = f"{name} {pair.base if pair.kind == 'tags' else pair.base[:7]}..{pair.head if pair.kind == 'tags' else pair.head[:7]}"
         stderr = metrics_run["stderr"] + params_run["stderr"]
         failed = failed_sides(stderr, pair)
         tally.dvc_warned += bool(failed)

@@ -79,8 +79,8 @@ def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProjec
         location = dvc_cache.locate(project, path)
         if location is None or (location.relpath is None and location.md5.endswith(".dir")):
             continue
-        if rev is None and not location.cached:
-            continue  # a `cache: false` output lives only in the workspace (DVC reads nothing else either)
+        if not location.cached:
+            continue  # a `cache: false` output lives in git or the workspace only; DVC reads nothing else either
         found = dvc_cache.read_cached(root, location)
         if found is dvc_cache.NOT_IN_OUTPUT:
             continue  # the directory output has no such file at this revision
