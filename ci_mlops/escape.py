@@ -178,3 +178,78 @@ def log_text(value: Any) -> str:
     if not _CONTROL_RE.search(text):
         return text
     return _CONTROL_RE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+# -- Markdown written by someone else (a fork's report) ------------------------------------------
+
+# Tags ci-mlops' own reports use, kept (without attributes, but for ``open`` on details).
+_KEPT_TAGS = {"details", "summary", "sub", "sup", "b", "i", "strong", "em", "code", "kbd", "br"}
+_TAG_AT_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)((?:\s+open)?)\s*(/?)>")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
+def untrusted_markdown(text: str) -> str:
+    """Markdown someone else wrote (a fork's report), safe to post under the bot's name.
+
+    It stays Markdown (tables, lists, code, Mermaid) but: no mention notifies anyone; no
+    HTML but the few tags ci-mlops' reports use, without attributes; every ``</details>`` and
+    ``</summary>`` closes one this text opened, and what it leaves open is closed at its
+    end, as is an unclosed code fence, so nothing it contains reaches past it.
+    """
+    lines = defuse_mentions(text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
+    out: list[str] = []
+    fence: str | None = None
+    open_tags: list[str] = []
+    for line in lines:
+        match = _FENCE_RE.match(line)
+        if fence is not None:
+            if match and match[1][0] == fence[0] and len(match[1]) >= len(fence) and not match[2].strip():
+                fence = None
+            out.append(line)
+            continue
+        if match and not (match[1][0] == "`" and "`" in match[2]):
+            fence = match[1]
+            out.append(line)
+            continue
+        out.append(_keep_known_tags(line, open_tags))
+    if fence is not None:
+        out.append(fence)
+    out.extend(f"</{tag}>" for tag in reversed(open_tags))
+    return "\n".join(out)
+
+
+def _keep_known_tags(line: str, open_tags: list[str]) -> str:
+    """``line`` with every ``<`` escaped but those opening or closing a kept tag in order."""
+    parts: list[str] = []
+    pos = 0
+    for i, ch in enumerate(line):
+        if ch != "<" or i < pos:
+            continue
+        parts.append(line[pos:i])
+        tag = _TAG_AT_RE.match(line, i)
+        kept = _balanced(tag, open_tags) if tag else None
+        if kept is None:
+            parts.append("&lt;")
+            pos = i + 1
+        else:
+            parts.append(kept)
+            pos = tag.end()
+    parts.append(line[pos:])
+    return "".join(parts)
+
+
+def _balanced(tag: re.Match[str], open_tags: list[str]) -> str | None:
+    closing, name, open_attr, self_closing = tag[1], tag[2].lower(), tag[3], tag[4]
+    if name not in _KEPT_TAGS:
+        return None
+    if name == "br":
+        return "<br>"
+    if self_closing:
+        return None
+    if closing:
+        if not open_tags or open_tags[-1] != name:
+            return None  # closes something it did not open (ours, around it)
+        open_tags.pop()
+        return f"</{name}>"
+    open_tags.append(name)
+    return f"<{name}{' open' if open_attr and name == 'details' else ''}>"

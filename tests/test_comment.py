@@ -197,7 +197,9 @@ def test_from_artifact_posts_after_checking_the_pr_head(gh, env, tmp_path):
     out = run_cli("comment", "--from-artifact", str(art), env=env)
     assert out.returncode == 0, out.stderr
     assert gh.calls()[0] == "GET /repos/o/r/pulls/7"
-    assert [c["body"] for c in ours(gh)] == [f"{MARK}\nartifact report\n"]  # the PR run's marker
+    [body] = [c["body"] for c in ours(gh)]
+    assert body.startswith(f"{MARK}\n> [!WARNING]\n")  # the PR run's marker, then "unverified, from the fork"
+    assert body.endswith("\n> artifact report\n")
 
 
 def test_from_artifact_skips_a_superseded_report(gh, env, tmp_path):

@@ -240,10 +240,13 @@ def test_pr_from_a_fork_comments_through_the_comment_workflow(origin, tmp_path, 
     assert gh.comments(REPO, 9) == []
 
     (uploaded / "pr.json").write_text(genuine)
+    gh.add_run(REPO, 555, conclusion="success", head_sha=head, head_repo=FORK)  # what the Actions API says
     job = comment_run("comment")
     assert job.conclusion == "success", job.log()
     [comment] = ci_comments(gh, 9)
     assert "test.accuracy" in comment["body"]
+    # Marked as the fork run's report, with that run's conclusion from the API as the verdict.
+    assert "Unverified report from a fork" in comment["body"] and "run concluded: ✅ success" in comment["body"]
 
     # A PR run that failed before building its report uploaded nothing: nothing to post, no failure.
     shutil.rmtree(uploaded)

@@ -41,6 +41,8 @@ class CommentPlan:
     expected_head: str | None  # --from-artifact: the PR head must still be this commit
     new: bool
     replace_cml: bool
+    fork_report: str | None = None  # --from-artifact: the fork's report as uploaded (quoted when posting)
+    fork_run: int | None = None  # the fork's workflow run, whose conclusion the comment shows
 
     @property
     def mark(self) -> str:
@@ -64,14 +66,6 @@ class Skipped:
 
 class _Forbidden(Exception):
     pass
-
-
-def quiet_mentions(text: str) -> str:
-    """A fork's report is posted by the bot: its ``@user`` / ``@org/team`` mentions (also
-    written as entities, or after any letter) must not notify anyone."""
-    from ci_mlops.escape import defuse_mentions
-
-    return defuse_mentions(text)
 
 
 def read_report(source: str) -> str:
@@ -108,10 +102,14 @@ def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_ar
     env = os.environ if env is None else env
     artifact = None
     expected = None
+    fork_run = None
     if from_artifact:
+        from ci_mlops.github.fork import fork_body, source_run_id
+
         artifact = read_artifact(from_artifact)
-        text, pr = quiet_mentions(artifact.report), artifact.pr
         expected = expected_head(artifact.head_sha, env.get("CI_MLOPS_EXPECTED_HEAD_SHA", ""))
+        fork_run = source_run_id(env)
+        text, pr = fork_body(artifact.report, None, artifact.head_sha), artifact.pr
     else:
         text = read_report(report or "-")
     ident = marker_id(marker_opt or (artifact.marker if artifact else None), config.get("comment", "marker"),
@@ -132,7 +130,8 @@ def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_ar
     body = shrink(f"{marker(ident)}\n{text}", run_url=ctx.run_url)
     if artifact_dir and pr is not None:
         write_artifact(artifact_dir, text, pr, ctx.head_sha or "", ident)
-    return CommentPlan(text, body, ident, repo, pr, push_sha, expected, new, replace_cml)
+    return CommentPlan(text, body, ident, repo, pr, push_sha, expected, new, replace_cml,
+                       fork_report=artifact.report if artifact else None, fork_run=fork_run)
 
 
 def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | None,
@@ -152,6 +151,16 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
                 message = (f"PR #{pr} has moved on to {str(head)[:12]}; this report is for "
                            f"{plan.expected_head[:12]}, so it is not posted (the newer run will comment)")
                 return Skipped(message, message, read_only=False)
+        notes = []
+        if plan.fork_report is not None:
+            from ci_mlops.github.fork import fork_body, read_verdict
+
+            assert plan.expected_head is not None
+            verdict = read_verdict(client, plan.repo, plan.fork_run, plan.expected_head)
+            plan.body = shrink(f"{plan.mark}\n{fork_body(plan.fork_report, verdict, plan.expected_head)}",
+                               run_url=ctx.run_url)
+            if verdict.problem:
+                notes.append(f"the fork run's conclusion was not read: {verdict.problem}")
         if pr is None:
             assert plan.push_sha is not None
             pr = open_pull_for_commit(client, plan.repo, plan.push_sha)
@@ -161,6 +170,7 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
                                "No open pull request for this commit; the report is in the job summary.",
                                read_only=False)
         outcome = _upsert(client, plan, pr)
+        outcome.notes.extend(notes)
     except _Forbidden:
         return _read_only(ctx, plan, pr, artifact_dir, os.environ if env is None else env)
     finally:
@@ -199,6 +209,10 @@ def plan_lines(plan: CommentPlan) -> list[str]:
     """The API calls a dry run would make, one per line."""
     repo = plan.repo
     lines = ["---", "ci-mlops: dry run, nothing sent. It would call:"]
+    if plan.fork_report is not None:
+        lines.append(f"  GET  /repos/{repo}/pulls/{plan.pr}  (its head must still be {str(plan.expected_head)[:12]})")
+        run = plan.fork_run if plan.fork_run is not None else "{$CI_MLOPS_SOURCE_RUN_ID, not set}"
+        lines.append(f"  GET  /repos/{repo}/actions/runs/{run}  (the fork run's conclusion, shown in the comment)")
     if plan.pr is None:
         lines.append(f"  GET  /repos/{repo}/commits/{plan.push_sha}/pulls  (find the open PR of this commit)")
         pr_text = "{pr}"
