@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -54,3 +55,30 @@ def test_debug_shows_the_traceback_but_keeps_the_exit_code(tmp_path):
     assert plain.returncode == debug.returncode == 2
     assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
     assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip()
+
+
+def test_prerendered_help_is_what_click_prints():
+    # `ci-mlops [COMMAND] --help` answers from ci_mlops/helptext.py without importing click.
+    from ci_mlops.app import all_help
+    from ci_mlops.helptext import HELP
+
+    assert HELP == all_help(), "ci_mlops/helptext.py is stale; run: python tools/gen_help.py"
+
+
+def test_help_and_version_do_not_import_click():
+    code = (
+        "import sys; from ci_mlops.cli import main\n"
+        "for args in (['--help'], ['drift', '--help'], ['report', '-h'], ['--version']):\n"
+        "    try:\n        main(args)\n    except SystemExit as exc:\n        assert exc.code == 0, exc.code\n"
+        "print('CLICK=' + str('click' in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"})
+    assert out.returncode == 0, out.stderr
+    assert "Usage: ci-mlops drift [OPTIONS]" in out.stdout and "ci-mlops, version" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "CLICK=False"
+
+
+def test_narrow_terminal_and_other_arguments_go_through_click():
+    narrow = run_cli("drift", "--help", env={"COLUMNS": "60"})
+    assert narrow.returncode == 0 and max(len(line) for line in narrow.stdout.splitlines()) <= 58
+    assert run_cli("drift", "--bogus", "--help").returncode == 2  # click parses (and rejects) it
