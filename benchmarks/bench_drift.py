@@ -107,8 +107,9 @@ def write_table(path: Path, rows: int, numeric: int, categorical: int, shifted: 
             labels = pa.array([f"cat{j}_{v}" for v in range(k)])
             cols[f"cat_{j}"] = pa.DictionaryArray.from_arrays(pa.array(codes, mask=mask), labels)
         table = pa.table(cols)
-        if writer is None:
-            writer = pq.ParquetWriter(partial, table.schema)
+        if writer is None:  # random floats do not compress: only the categories are encoded
+            writer = pq.ParquetWriter(partial, table.schema, compression="none",
+                                      use_dictionary=[f"cat_{j}" for j in range(categorical)])
         writer.write_table(table, row_group_size=ROW_GROUP)
     assert writer is not None
     writer.close()
@@ -132,8 +133,10 @@ def compared_bytes(path: Path) -> int:
 # -- contenders ----------------------------------------------------------------------------------
 
 
-def run_process(argv: list[str], cwd: Path | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MiB, stdout) of one process, timed from spawn to exit."""
+def run_process(argv: list[str], cwd: Path | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, float, float, str]:
+    """(seconds, CPU seconds, peak RSS in MiB, stdout) of one process, timed from spawn to exit.
+
+    The CPU time (user + system, all threads) is the steadier number on a shared machine."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd)
@@ -144,7 +147,7 @@ def run_process(argv: list[str], cwd: Path | None = None, ok: tuple[int, ...] = 
         err.seek(0)
         if proc.returncode not in ok:
             raise RuntimeError(f"{argv[:3]} exited {proc.returncode}: {err.read().decode()[-2000:]}")
-        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+        return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def ours(ref: Path, cur: Path, engine: str, columns: list[str] | None = None) -> dict:
@@ -155,11 +158,11 @@ def ours(ref: Path, cur: Path, engine: str, columns: list[str] | None = None) ->
         argv += ["--columns", ",".join(columns)]
     env_path = str(HERE.parent)
     os.environ["PYTHONPATH"] = env_path + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
-    seconds, rss, _ = run_process(argv, ok=(0, 1))
+    seconds, cpu, rss, _ = run_process(argv, ok=(0, 1))
     result = json.loads(out.read_text())
     shutil.rmtree(out.parent)
     verdicts = {c["name"]: [c["test"], c["statistic"], c["drifted"]] for c in result["columns"]}
-    return {"seconds": seconds, "peak_rss_mb": rss, "verdicts": verdicts}
+    return {"seconds": seconds, "cpu": cpu, "peak_rss_mb": rss, "verdicts": verdicts}
 
 
 PLAIN = r'''
@@ -216,8 +219,8 @@ def script(name: str, text: str) -> Path:
 
 
 def plain(ref: Path, cur: Path) -> dict:
-    seconds, rss, out = run_process([sys.executable, str(script("plain_worker.py", PLAIN)), str(ref), str(cur)])
-    return {"seconds": seconds, "peak_rss_mb": rss, "verdicts": json.loads(out.strip().splitlines()[-1])}
+    seconds, cpu, rss, out = run_process([sys.executable, str(script("plain_worker.py", PLAIN)), str(ref), str(cur)])
+    return {"seconds": seconds, "cpu": cpu, "peak_rss_mb": rss, "verdicts": json.loads(out.strip().splitlines()[-1])}
 
 
 def ensure_evidently() -> Path | None:
@@ -237,9 +240,9 @@ def ensure_evidently() -> Path | None:
 
 
 def evidently(python: Path, ref: Path, cur: Path) -> dict:
-    seconds, rss, out = run_process([str(python), str(script("evidently_worker.py", EVIDENTLY)), str(ref), str(cur)])
+    seconds, cpu, rss, out = run_process([str(python), str(script("evidently_worker.py", EVIDENTLY)), str(ref), str(cur)])
     found = json.loads(out.strip().splitlines()[-1])
-    return {"seconds": seconds, "peak_rss_mb": rss, "verdicts": found["verdicts"], "version": found["version"]}
+    return {"seconds": seconds, "cpu": cpu, "peak_rss_mb": rss, "verdicts": found["verdicts"], "version": found["version"]}
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -251,6 +254,17 @@ def agreement(mine: dict, other: dict) -> str:
     worst = max((abs(mine[n][1] - other[n][1]) for n in common), default=0.0)
     text = f"verdicts agree on {len(common) - len(differ)}/{len(common)}, largest statistic difference {worst:.1e}"
     return text + (f"; differ: {', '.join(differ)}" if differ else "")
+
+
+def _time(run: dict) -> str:
+    return f"{run['seconds']:8.2f} s wall ({run['cpu']:7.2f} s CPU)"
+
+
+def _ratio(a: dict, b: dict, inverse: bool = False) -> str:
+    """a/b by wall time and by CPU time, as "N.Nx" (a share with three decimals when ``inverse``)."""
+    wall, cpu = a["seconds"] / b["seconds"], a["cpu"] / b["cpu"]
+    digits = 3 if inverse else 1
+    return f"{wall:.{digits}f}x (CPU {cpu:.{digits}f}x)"
 
 
 def bench(size: str, args: argparse.Namespace, python_ev: Path | None) -> list[str]:
@@ -272,7 +286,7 @@ def bench(size: str, args: argparse.Namespace, python_ev: Path | None) -> list[s
         print(text, flush=True)
 
     mine = ours(ref, cur, "python")
-    say(f"ci-mlops (in-process): {mine['seconds']:8.2f} s, peak RSS {mine['peak_rss_mb']:7.0f} MiB "
+    say(f"ci-mlops (in-process): {_time(mine)}, peak RSS {mine['peak_rss_mb']:7.0f} MiB "
         f"= {mine['peak_rss_mb'] / data_mb:.2f}x the compared columns")
     columns = None
     if big and args.duckdb_columns:
@@ -281,18 +295,18 @@ def bench(size: str, args: argparse.Namespace, python_ev: Path | None) -> list[s
     if args.duckdb_columns != 0 or not big:
         duck = ours(ref, cur, "duckdb", columns)
         part = f" ({len(columns)} of {numeric + categorical} columns: {', '.join(columns)})" if columns else ""
-        say(f"ci-mlops (DuckDB):     {duck['seconds']:8.2f} s, peak RSS {duck['peak_rss_mb']:7.0f} MiB{part}; "
+        say(f"ci-mlops (DuckDB):     {_time(duck)}, peak RSS {duck['peak_rss_mb']:7.0f} MiB{part}; "
             f"vs in-process: {agreement(duck['verdicts'], mine['verdicts'])}")
     if big:
         say("plain SciPy pass:      not run (it holds both tables in memory: more than this machine has)")
     else:
         base = plain(ref, cur)
-        say(f"plain SciPy pass:      {base['seconds']:8.2f} s, peak RSS {base['peak_rss_mb']:7.0f} MiB; ci-mlops takes "
-            f"{mine['seconds'] / base['seconds']:.3f}x its time; {agreement(mine['verdicts'], base['verdicts'])}")
+        say(f"plain SciPy pass:      {_time(base)}, peak RSS {base['peak_rss_mb']:7.0f} MiB; ci-mlops takes "
+            f"{_ratio(mine, base, inverse=True)} of its time; {agreement(mine['verdicts'], base['verdicts'])}")
     if python_ev is not None and rows <= 1_000_000:
         ev = evidently(python_ev, ref, cur)
-        say(f"Evidently {ev['version']}:      {ev['seconds']:8.2f} s, peak RSS {ev['peak_rss_mb']:7.0f} MiB; ci-mlops is "
-            f"{ev['seconds'] / mine['seconds']:.1f}x faster; {agreement(mine['verdicts'], ev['verdicts'])}")
+        say(f"Evidently {ev['version']}:      {_time(ev)}, peak RSS {ev['peak_rss_mb']:7.0f} MiB; ci-mlops is "
+            f"{_ratio(ev, mine)} faster; {agreement(mine['verdicts'], ev['verdicts'])}")
     say("per column (ci-mlops): " + ", ".join(f"{n} {v[0]} {v[1]:.4f}{'*' if v[2] else ''}"
                                             for n, v in mine["verdicts"].items()))
     if big and not args.keep:
