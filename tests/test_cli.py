@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import run_cli
 
@@ -57,17 +58,34 @@ def test_debug_shows_the_traceback_but_keeps_the_exit_code(tmp_path):
     assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip()
 
 
-def test_prerendered_help_is_what_click_prints():
-    # `ci-mlops [COMMAND] --help` answers from ci_mlops/helptext.py without importing click.
-    from ci_mlops.app import all_help
-    from ci_mlops.helptext import HELP
+def test_prerendered_help_is_what_click_prints(tmp_path, monkeypatch):
+    # Regenerated from the current sources, the saved screens are click's own output...
+    import importlib.util
 
-    assert HELP == all_help(), "ci_mlops/helptext.py is stale; run: python tools/gen_help.py"
+    from ci_mlops import cli
+    from ci_mlops.app import all_help
+
+    spec = importlib.util.spec_from_file_location("gen_help", Path(__file__).parents[1] / "tools" / "gen_help.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    namespace: dict = {}
+    exec(gen.render(), namespace)
+    assert namespace["HELP"] == all_help() and namespace["SOURCES"] == cli.sources_digest()
+    # ... and are used only while the sources they came from are unchanged.
+    from ci_mlops import helptext
+
+    monkeypatch.setattr(helptext, "HELP", {**namespace["HELP"], "drift": "SAVED\n"})
+    monkeypatch.setattr(helptext, "SOURCES", namespace["SOURCES"])
+    monkeypatch.setenv("COLUMNS", "100")
+    assert cli._prerendered(["drift", "--help"]) == "SAVED\n"
+    monkeypatch.setattr(helptext, "SOURCES", "an older digest")
+    assert cli._prerendered(["drift", "--help"]) is None
 
 
 def test_help_and_version_do_not_import_click():
     code = (
-        "import sys; from ci_mlops.cli import main\n"
+        "import sys; from ci_mlops import cli, helptext; from ci_mlops.cli import main\n"
+        "helptext.SOURCES = cli.sources_digest()  # as after tools/gen_help.py, whatever changed since\n"
         "for args in (['--help'], ['drift', '--help'], ['report', '-h'], ['--version']):\n"
         "    try:\n        main(args)\n    except SystemExit as exc:\n        assert exc.code == 0, exc.code\n"
         "print('CLICK=' + str('click' in sys.modules))"
