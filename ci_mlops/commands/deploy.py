@@ -116,8 +116,10 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
             try:
                 expected, origin = expected_at(project, config, tag, set(repo.ls_files(commit)), reader, commit,
                                                tag.raw)
-            except NoArtifacts as exc:
-                _nothing(facts.nothing_to_release(tag.raw, exc.message.split(":")[0]), set_output)
+            except NoArtifacts:
+                _nothing(facts.nothing_to_release(tag.raw, "no model at the tag (no deploy.artifacts, no artifacts "
+                                                           "in dvc.yaml or artifacts.yaml, no DVC outputs under models/)"),
+                         set_output)
                 return
             for key, value in facts.tag_facts(repo, tag, commit, model=model, environment=environment, target=target,
                                               artifacts=list(expected), origin=origin).items():
