@@ -23,13 +23,15 @@ import fnmatch
 import math
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.direction import metric_segment
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, Repo
-from ci_mlops.significance.bootstrap import METRICS, Evaluation, Interval, Side, bootstrap
-from ci_mlops.significance.seeds import SeedInterval, seed_interval
+
+if TYPE_CHECKING:  # NumPy comes in only when a gate asks for significance (report start-up)
+    from ci_mlops.significance.bootstrap import Evaluation, Interval, Side
+    from ci_mlops.significance.seeds import SeedInterval
 
 DEFAULT_RESAMPLES = 2000
 INCONCLUSIVE = ("pass", "warn", "fail")
@@ -87,6 +89,9 @@ def _qualify(row: dict[str, Any]) -> None:
 
 def _interval(key: str, row: dict[str, Any], spec: dict[str, Any], settings: dict[str, Any], confidence: float,
               source: "_Source") -> dict[str, Any]:
+    from ci_mlops.significance.bootstrap import bootstrap
+    from ci_mlops.significance.seeds import seed_interval
+
     seeds = settings.get("seeds")
     if seeds:
         values = source.seed_values(seeds, row["key"])
@@ -137,6 +142,8 @@ _ALIASES = {"accuracy": "accuracy", "acc": "accuracy", "precision": "precision",
 
 def _estimate_from_key(key: str, predictions: dict[str, Any]) -> str:
     """The bootstrap metric a gate key names: ``test.roc_auc`` -> roc_auc; a column name as itself."""
+    from ci_mlops.significance.bootstrap import METRICS
+
     segment = metric_segment(key)
     name = _ALIASES.get("".join(ch for ch in segment.lower() if ch.isalnum()))
     if name:
@@ -239,6 +246,8 @@ class _Source:
     def evaluation(self, spec: dict[str, Any], estimate: str) -> Evaluation:
         import numpy as np
 
+        from ci_mlops.significance.bootstrap import Evaluation
+
         file = spec["file"]
         frames = {side: self._frame(side, file, spec, estimate) for side in ("base", "head")}
         base, head = frames["base"], frames["head"]
@@ -277,6 +286,7 @@ class _Source:
                           base_actual=None if paired else base[actual_col].to_numpy())
 
     def _frame(self, side: str, file: str, spec: dict[str, Any], estimate: str) -> Any:
+        from ci_mlops.significance.bootstrap import METRICS
         from ci_mlops.tables import read_table
 
         blob = self.read(side, [file]).get(file)
@@ -303,6 +313,8 @@ class _Source:
 
 
 def _side(frame: Any, spec: dict[str, Any]) -> Side:
+    from ci_mlops.significance.bootstrap import Side
+
     columns = {c: frame[c].to_numpy() for c in frame.columns}
     return Side(predicted=columns.get(spec.get("predicted") or ""), score=columns.get(spec.get("score") or ""),
                 columns=columns)
