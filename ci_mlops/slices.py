@@ -98,7 +98,7 @@ def _one_by(frame: "pd.DataFrame", column: str, counts: dict[str, Any], gates: d
             low = [g for g in defined if g[metric] < bound - 1e-12]
             for g in low:
                 checks.append(_check(metric, "min", bound, g[metric], g["group"], False,
-                                     f"{metric} for {column}={g['group']} is {g[metric]:.4g}, below min {bound}"))
+                                     f"{metric} for {column}={g['group']} is {_shown(g[metric], bound, False)}, below min {bound}"))
             if not low:
                 worst = min((g[metric] for g in defined), default=None)
                 checks.append(_check(metric, "min", bound, worst, None, True,
@@ -113,8 +113,8 @@ def _one_by(frame: "pd.DataFrame", column: str, counts: dict[str, Any], gates: d
             gap = round(best[metric] - worst[metric], 6)
             ok = gap <= bound + 1e-12
             checks.append(_check(metric, "max_gap", bound, gap, None, ok,
-                                 f"{metric} gap across {column} is {gap:.4g} "
-                                 f"({best['group']} {best[metric]:.4g} vs {worst['group']} {worst[metric]:.4g}; "
+                                 f"{metric} gap across {column} is {_shown(gap, bound, ok)} "
+                                 f"({best['group']} {best[metric]:.4f} vs {worst['group']} {worst[metric]:.4f}; "
                                  f"max_gap {bound})"))
     return {"by": column, "passed": all(c["passed"] for c in checks), "groups": groups, "checks": checks}
 
@@ -140,6 +140,14 @@ def render_markdown(results: list[dict[str, Any]], *, file: str | None = None) -
             lines.append(f"- {'✅' if check['passed'] else '❌'} {md_cell(check['message'])}")
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
+
+
+def _shown(value: float, bound: float, ok: bool) -> str:
+    """``value`` with the table's 4 decimals; 6 when 4 would hide why a check failed (0.0500 vs 0.05)."""
+    text = f"{value:.4f}"
+    if not ok and abs(float(text) - bound) <= 1e-12:
+        text = f"{value:.6f}"
+    return text
 
 
 def _check(metric: str | None, rule: str, bound: Any, value: Any, group: Any, passed: bool,

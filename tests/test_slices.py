@@ -43,7 +43,7 @@ def test_gap_min_and_support_gates(predictions):
     failed = {(c["metric"], c["rule"], c["group"]) for c in sex["checks"] if not c["passed"]}
     assert failed == {(None, "min_support", "(missing)"), ("accuracy", "max_gap", None), ("accuracy", "min", "b")}
     gap = next(c for c in sex["checks"] if c["rule"] == "max_gap")
-    assert gap["value"] == 0.5 and "(missing) 1 vs b 0.5" in gap["message"]
+    assert gap["value"] == 0.5 and "(missing) 1.0000 vs b 0.5000" in gap["message"]
     assert not sex["passed"]
     region_gap = next(c for c in region["checks"] if c["rule"] == "max_gap")
     assert region_gap["passed"] == (abs(groups(region)["n"]["accuracy"] - groups(region)["s"]["accuracy"]) <= 0.2)
