@@ -101,3 +101,22 @@ def test_demo_reports_an_uncreatable_directory_in_one_line(tmp_path):
     proc = run_cli("demo", str(blocker / "sub"))
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("ci-mlops: error: ") and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_readme_example_is_the_demos_output(demo):
+    """README.md's example comment and check output are what `ci-mlops demo` prints (SHAs aside)."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("gen_demo_example", ROOT / "tools" / "gen_demo_example.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    target, proc = demo
+    assert proc.returncode == 0, proc.stderr
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    comment, check = gen.sections(proc.stdout, target)
+    assert "a1b2c3d" in comment and "e4f5a6b" in check  # the SHAs were found and replaced
+    assert gen.embed(readme, comment, check) == readme, (
+        "README.md's demo example is out of date: run `python tools/gen_demo_example.py`")
