@@ -71,6 +71,18 @@ def test_gates_table_percent_bound_arrow_and_files():
     assert "->" not in text.split("#### Metrics")[0]
 
 
+def test_gates_table_interval_gate_is_one_line_after_failures():
+    gates = [{"metric": "acc", "file": "m.json", "rule": "min", "bound": 0.5, "value": 0.71, "base": 0.72,
+              "passed": True, "message": "0.71 >= min 0.5"},
+             {"metric": "acc", "file": "m.json", "rule": "max_drop", "bound": 0.02, "value": 0.7107, "base": 0.72,
+              "passed": True, "warning": True, "verdict": "inconclusive",
+              "message": "inconclusive: worsening −0.01867 … +0.03733 at 95% confidence straddles max_drop 0.02 "
+                         "(significance.inconclusive: warn)"}]
+    rows = [line for line in render_markdown(report(gates=gates)).splitlines() if line.startswith("| ")][1:3]
+    assert rows == ["| ⚠️ inconclusive | acc | max_drop | 0.02 | 0.72 → 0.7107: worsening −0.01867 … +0.03733 (95% CI) |",
+                    "| ✅ pass | acc | min | 0.5 | 0.71 |"]
+
+
 def test_change_within_tolerance_is_unchanged_in_headline_and_table():
     metrics = diff_metrics({"m.json": {"roc_auc": 0.7685, "f1": 0.5}}, {"m.json": {"roc_auc": 0.7687, "f1": 0.6}})
     rows = {r["key"]: r for r in metrics}

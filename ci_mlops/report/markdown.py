@@ -178,6 +178,7 @@ def _verdict(gate: dict[str, Any]) -> str:
 
 
 _DROP_MESSAGE = re.compile(r"^(dropped|rose) (.+?): .+ \((within|over) \S+ .+\)$")
+_INTERVAL_MESSAGE = re.compile(r"worsening (\S+ … \S+) at (\S+) confidence")
 
 
 def _gate_result(gate: dict[str, Any]) -> str:
@@ -188,7 +189,10 @@ def _gate_result(gate: dict[str, Any]) -> str:
         return message.replace(" -> ", " → ")
     if rule in ("max_drop", "max_drop_pct") and _is_num(base):
         moved = _DROP_MESSAGE.match(message)
-        if moved:  # the amount as gates.py printed it (more digits when rounding would hide a failure)
+        interval = _INTERVAL_MESSAGE.search(message)
+        if interval:  # judged on a confidence interval (significance): the verdict column says how
+            how = f"worsening {interval[1]} ({interval[2]} CI)"
+        elif moved:  # the amount as gates.py printed it (more digits when rounding would hide a failure)
             how = f"{moved[1]} {moved[2]}"
         elif "no worsening" in message:
             how = "no worsening"
