@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import git, run_cli
 
 
 def test_version_and_help():
@@ -100,3 +100,26 @@ def test_narrow_terminal_and_other_arguments_go_through_click():
     narrow = run_cli("drift", "--help", env={"COLUMNS": "60"})
     assert narrow.returncode == 0 and max(len(line) for line in narrow.stdout.splitlines()) <= 58
     assert run_cli("drift", "--bogus", "--help").returncode == 2  # click parses (and rejects) it
+
+
+def test_report_with_history_imports_no_numeric_stack(git_repo):
+    # The report is on every PR's path: DVC, NumPy and pandas only when a feature needs them.
+    (git_repo / "dvc.yaml").write_text("stages:\n  eval:\n    cmd: python eval.py\n    metrics:\n"
+                                       "      - metrics.json:\n          cache: false\n")
+    (git_repo / "params.yaml").write_text("lr: 0.1\n")
+    for i in range(6):
+        (git_repo / "metrics.json").write_text(f'{{"acc": 0.{80 + i}, "loss": 0.{30 - i}}}')
+        git(git_repo, "add", "-A")
+        git(git_repo, "commit", "-qm", f"c{i}")
+    (git_repo / "metrics.json").write_text('{"acc": 0.5, "loss": 0.9}')
+    code = (
+        "import sys; from ci_mlops.cli import main\n"
+        "try:\n    main(['report', '--base', 'HEAD', '--history', '5', '--no-summary'])\n"
+        "except SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+        "print('HEAVY=' + ','.join(m for m in ('dvc', 'numpy', 'pandas', 'scipy', 'requests', 'jinja2') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=git_repo)
+    assert out.returncode == 0, out.stderr
+    assert "acc" in out.stdout and "0.5" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY="
