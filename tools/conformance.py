@@ -3,7 +3,7 @@
 For each git bundle in the real-repositories folder (default ``../shared/realrepos`` next
 to the checkout; ``--repos DIR`` or ``$CI_MLOPS_REALREPOS`` names another), the tool clones
 the bundle, takes every pair of consecutive tags (by creation date) and a sample of
-consecutive first-parent commit pairs, and runs on each pair::
+commits of every branch, each against its first parent, and runs on each pair::
 
     ci-mlops report --base A --head B --format json --no-checks --no-summary
     dvc metrics diff SHA_A SHA_B --json --all
@@ -103,8 +103,10 @@ def pairs_of(repo: Path, sample: int) -> list[Pair]:
     tags = [t for t in git(repo, "for-each-ref", "--sort=creatordate", "--format=%(refname:short)",
                            "refs/tags").split() if t]
     pairs = [Pair(a, b, "tags") for a, b in zip(tags, tags[1:])]
-    commits = git(repo, "rev-list", "--first-parent", "--reverse", "HEAD").split()
-    steps = list(zip(commits, commits[1:]))
+    # every commit of every branch against its first parent, oldest first
+    steps = [(line.split()[1], line.split()[0]) for line in
+             git(repo, "rev-list", "--all", "--parents", "--reverse", "--date-order").splitlines()
+             if len(line.split()) > 1]
     if len(steps) > sample:
         stride = (len(steps) - 1) / (sample - 1) if sample > 1 else 0
         steps = [steps[round(i * stride)] for i in range(sample)]
@@ -267,8 +269,8 @@ def markdown(tallies: list[Tally], sample: int) -> str:
     problems = [p for t in tallies for p in (*t.wrong, *t.skips, *t.spurious_errors)]
     if problems:
         lines += ["", "Problems:", ""] + [f"- {p}" for p in problems[:200]]
-    lines += ["", f"Commit pairs: up to {sample} consecutive first-parent pairs of the default branch per "
-                  "repository, evenly spaced."]
+    lines += ["", f"Commit pairs: up to {sample} per repository, evenly spaced over every commit of every "
+                  "branch compared with its first parent."]
     return "\n".join(lines) + "\n"
 
 
@@ -276,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repos", type=Path, default=Path(os.environ.get("CI_MLOPS_REALREPOS", DEFAULT_REPOS)))
     parser.add_argument("--workdir", type=Path, default=None, help="where to clone (default: a temporary folder)")
-    parser.add_argument("--sample", type=int, default=12, help="commit pairs per repository (default 12)")
+    parser.add_argument("--sample", type=int, default=20, help="commit pairs per repository (default 20)")
     parser.add_argument("--only", action="append", default=[], help="a repository name (repeatable)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table to this file")
     args = parser.parse_args(argv)
