@@ -88,6 +88,7 @@ def find_config(start: str | Path = ".") -> Path:
 def load_config(path: str | Path | None = None, *, required: bool = False) -> Config:
     """Load and validate a config file; a missing file gives the defaults unless ``required``."""
     path = Path(path) if path is not None else find_config()
+    _stays_in_work_tree(path)
     if not path.exists():
         if required:
             hint = " (run `ci-mlops init` to create it)" if path.name == CONFIG_NAME else ""
@@ -235,6 +236,19 @@ class _StrKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
 
 def _loader() -> type:
     return _StrKeyLoader
+
+
+def _stays_in_work_tree(path: Path) -> None:
+    """A relative ``--config`` must not climb out of the work tree; a config that is a symbolic
+    link must not point out of the work tree holding the link (a PR could plant one)."""
+    from ci_mlops.safepath import cli_path, inside, work_tree
+
+    if not path.is_absolute():
+        cli_path(path, "config file")
+    if path.is_symlink():
+        root = work_tree(path.absolute().parent)
+        if root is not None:
+            inside(root, path.absolute().relative_to(root).as_posix(), "config file")
 
 
 def _with_defaults(data: dict[str, Any]) -> dict[str, Any]:

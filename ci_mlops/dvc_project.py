@@ -170,12 +170,17 @@ def _list_files(root: Path, rev: str | None) -> list[str]:
 
 def _read(root: Path, rev: str | None, paths: list[str], reader: BlobReader | None) -> list[bytes | None]:
     if rev is None:
+        from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited
+        from ci_mlops.safepath import inside
+
         out: list[bytes | None] = []
         for path in paths:
             try:
-                out.append((root / path).read_bytes())
+                out.append(read_limited(inside(root, path, "DVC file"), MAX_YAML_BYTES))
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 out.append(None)
+            except DocumentError as exc:
+                raise UserError(f"{path}: cannot read: {exc}") from None
         return out
     assert reader is not None
     return reader.read_many([(rev, p) for p in paths])

@@ -1,24 +1,45 @@
-"""Small file-system helpers shared by every command."""
+"""Small file-system helpers shared by every command: the one safe writer, hashing."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+from ci_mlops.errors import UserError
 
-def atomic_write(path: str | os.PathLike, data: str | bytes, mode: int | None = None) -> None:
+
+def atomic_write(path: str | os.PathLike, data: str | bytes, mode: int | None = None, *,
+                 make_parents: bool = True, announce: Callable[[str], None] | None = None) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
 
-    The content goes to a temporary file in the same directory, is flushed to
-    disk, then renamed over the target. The target's permission bits are kept.
+    The content goes to a temporary file in the same directory, is flushed to disk,
+    then renamed over the target (a rename replaces a path, it never writes through
+    a link). The target's permission bits are kept. Only a regular file is ever
+    replaced: a symbolic link, FIFO, device, socket or directory at ``path`` is a
+    :class:`UserError` (as root, renaming over ``/dev/full`` would replace the device).
+    Missing parent folders are created when ``make_parents``, each one reported to
+    ``announce`` when given; otherwise they are an error naming the folder.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except NotADirectoryError:
+        raise UserError(f"{path}: cannot write: a parent is not a folder") from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        from ci_mlops.safeload import file_kind
+
+        raise UserError(f"{path}: is a {file_kind(info.st_mode)}; ci-mlops writes only regular files "
+                        "(remove it or choose another path)")
+    _parents(path.parent, make_parents, announce)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if mode is None and path.exists():
-        mode = path.stat().st_mode & 0o7777
+    if mode is None and info is not None:
+        mode = info.st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -33,6 +54,44 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, mode: int | None = 
         except FileNotFoundError:
             pass
         raise
+
+
+def write_output(path: str | os.PathLike, data: str | bytes, announce: Callable[[str], None]) -> None:
+    """A command's ``-o FILE``: :func:`atomic_write`, saying so when it creates a missing folder.
+
+    A relative path must stay in the work tree (see :func:`ci_mlops.safepath.cli_path`).
+    """
+    from ci_mlops.safepath import cli_path
+
+    cli_path(path, "-o")
+    try:
+        atomic_write(path, data, announce=announce)
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory") from None
+    except PermissionError as exc:
+        raise UserError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _parents(folder: Path, make: bool, announce: Callable[[str], None] | None) -> None:
+    missing: list[Path] = []
+    probe = folder
+    while not probe.exists():
+        if probe.is_symlink():
+            raise UserError(f"{probe}: is a dangling symbolic link; not writing through it")
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UserError(f"{probe}: is not a folder")
+    if not missing:
+        return
+    if not make:
+        raise UserError(f"{missing[-1]}: no such folder")
+    for created in reversed(missing):
+        created.mkdir(exist_ok=True)
+        if announce:
+            announce(f"created folder {created}")
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -38,7 +38,7 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
     from ci_mlops import checks
     from ci_mlops.config import find_config, load_config
     from ci_mlops.errors import CheckFailed
-    from ci_mlops.fsutil import atomic_write
+    from ci_mlops.fsutil import write_output
     from ci_mlops.github import actions
 
     config = load_config(config_path, required=config_path is not None)
@@ -56,7 +56,7 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
         result["config"] = None  # no .ci-mlops.yml: nothing is configured, so nothing was checked
     text = json.dumps(result, indent=2, default=str) + "\n" if fmt == "json" else render_text(result, report)
     if output:
-        atomic_write(Path(output), text)
+        write_output(output, text, announce=lambda line: click.echo(f"ci-mlops: {line}", err=True))
     else:
         from ci_mlops.escape import guard_commands
 

@@ -68,9 +68,9 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
     markdown = render_markdown(result)
     text = render_json(result) if fmt == "json" else markdown
     if output:
-        from ci_mlops.fsutil import atomic_write
+        from ci_mlops.fsutil import write_output
 
-        atomic_write(output, text)
+        write_output(output, text, announce=lambda line: click.echo(f"ci-mlops: {line}", err=True))
     else:
         from ci_mlops.escape import guard_commands
 

@@ -52,7 +52,7 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     from pathlib import Path
 
     from ci_mlops.config import find_config, load_config
-    from ci_mlops.fsutil import atomic_write
+    from ci_mlops.fsutil import write_output
     from ci_mlops.github.actions import append_summary, in_actions
     from ci_mlops.git import Repo
     from ci_mlops.report import build_report, render_markdown, to_json
@@ -70,7 +70,7 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
     text = to_json(report) if fmt == "json" else markdown
     if output:
-        atomic_write(output, text)
+        write_output(output, text, announce=lambda line: click.echo(f"ci-mlops: {line}", err=True))
         click.echo(f"ci-mlops: report written to {output}", err=True)
     else:
         from ci_mlops.escape import guard_commands

@@ -18,7 +18,10 @@ from ci_mlops.dvc_project import DvcProject, load_project
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader
 from ci_mlops.report.values import ParseError, metrics_values, params_values, parse
+from ci_mlops.safepath import inside, repo_relative
 
+
+MAX_WORKSPACE_FILE_BYTES = 256 * 1024 * 1024  # a metrics, params or plot file read from disk
 
 @dataclass
 class Snapshot:
@@ -62,12 +65,11 @@ def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProjec
     """
     root = Path(root)
     out: dict[str, bytes | None] = {}
+    for path in paths:
+        repo_relative(path, "declared file")
     if rev is None:
         for path in paths:
-            try:
-                out[path] = (root / path).read_bytes()
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                out[path] = None
+            out[path] = read_workspace_file(root, path)
     else:
         assert reader is not None
         for path, blob in zip(paths, reader.read_many([(rev, p) for p in paths])):
@@ -95,6 +97,27 @@ def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProjec
                 raise UserError(unreadable_output(label or rev or WORKSPACE, path, remote or default_remote(root),
                                                   reason))
     return out
+
+
+def read_workspace_file(root: Path, path: str, what: str = "declared file") -> bytes | None:
+    """A declared file's bytes from the work tree (None when absent), within the read bounds.
+
+    A path resolving outside the repository (``..``, a symbolic link) and a FIFO or device
+    are :class:`UserError`: a PR must not get a runner's files published as its metrics.
+    """
+    from ci_mlops.safeload import DocumentError, read_limited
+
+    full = inside(root, path, what)
+    try:
+        return read_limited(full, MAX_WORKSPACE_FILE_BYTES)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except DocumentError as exc:
+        if full.is_dir():
+            return None
+        raise UserError(f"{what} {path}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
 
 
 def unreadable_output(label: str, path: str, remote: str | None, reason: str | None = None) -> str:

@@ -23,6 +23,7 @@ from ci_mlops import __version__
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write
 from ci_mlops.safeload import load_json, read_limited
+from ci_mlops.safepath import inside
 from ci_mlops.scaffold import TEMPLATE_VERSION
 from ci_mlops.scaffold.plan import PlannedFile
 
@@ -53,7 +54,7 @@ def sha256(text: str) -> str:
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
-    path = root / MANIFEST
+    path = inside(root, MANIFEST, "init manifest")
     if not path.exists():
         return {"files": {}}
     try:
@@ -70,7 +71,7 @@ def compare(root: Path, planned: list[PlannedFile], manifest: dict[str, Any], *,
     recorded: dict[str, Any] = manifest.get("files", {})
     changes: list[Change] = []
     for file in planned:
-        old = _read(root / file.path)
+        old = _read(inside(root, file.path, "init would write"))
         entry = recorded.get(file.path)
         if not file.managed:
             action = CREATE if old is None else EXISTS
@@ -89,7 +90,7 @@ def compare(root: Path, planned: list[PlannedFile], manifest: dict[str, Any], *,
     for path, entry in sorted(recorded.items()):
         if path in planned_paths:
             continue
-        old = _read(root / path)
+        old = _read(inside(root, path, "init would remove"))
         if old is None:
             continue
         ours = sha256(old) == entry.get("sha256")
@@ -142,7 +143,7 @@ def apply(root: Path, changes: list[Change], manifest: dict[str, Any], previous_
     touched: list[str] = []
     for c in changes:
         if c.action in WRITES:
-            atomic_write(root / c.path, c.new or "")
+            atomic_write(inside(root, c.path, "init would write"), c.new or "")
             touched.append(c.path)
         elif c.action == REMOVE:
             (root / c.path).unlink()
