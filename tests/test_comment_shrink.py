@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,3 +63,40 @@ def test_any_input_ends_within_the_limit(parts, limit):
     assert size(out) <= limit
     if size(text) <= limit:
         assert out == text
+
+
+# -- a large fork report reaches the PR ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size_mib,shape", [(5, "tables"), (5, "details"), (6, "one-line"), (1, "astral")])
+def test_fork_run_shrinks_the_report_before_uploading(tmp_path, size_mib, shape):
+    from ci_mlops.github.artifact import MAX_REPORT_BYTES, read_artifact, write_artifact
+    from ci_mlops.github.comments import marker
+    from ci_mlops.github.shrink import COMMENT_LIMIT, shrink, size
+
+    target = size_mib * 1024 * 1024
+    if shape == "tables":
+        row = "| metric | 0.1 | 0.2 |\n"
+        report = "# Report\n\n" + ("| a | b | c |\n|---|---|---|\n" + row * 2000 + "\n") * (target // (len(row) * 2000) + 1)
+    elif shape == "details":
+        block = "<details><summary>plot</summary>\n\n" + "x" * 100_000 + "\n\n</details>\n"
+        report = "# Report\n\n" + block * (target // len(block) + 1)
+    elif shape == "one-line":
+        report = "y" * target
+    else:
+        report = "😀" * (target // 4)
+    assert len(report.encode()) > min(target, MAX_REPORT_BYTES) - 1
+    run_url = "https://github.com/fork/r/actions/runs/99"
+    write_artifact(tmp_path, report, 7, "a" * 40, "ci-mlops", run_url=run_url)
+    artifact = read_artifact(tmp_path)  # the comment run accepts it
+    assert size(artifact.report) <= COMMENT_LIMIT - 2048 and run_url in artifact.report
+    body = shrink(f"{marker('ci-mlops')}\n{artifact.report}")
+    assert body == f"{marker('ci-mlops')}\n{artifact.report}"  # fits without a second cut
+    assert size(body) <= COMMENT_LIMIT
+
+
+def test_a_small_fork_report_is_uploaded_unchanged(tmp_path):
+    from ci_mlops.github.artifact import read_artifact, write_artifact
+
+    write_artifact(tmp_path, "small report\n", 7, "a" * 40, None, run_url="https://x/run")
+    assert read_artifact(tmp_path).report == "small report\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ci_mlops.report import render_markdown
 from ci_mlops.report.diff import diff_metrics, diff_params, summarize
 from ci_mlops.report.plots import build_plot, mermaid_chart
@@ -291,3 +293,43 @@ def test_infinite_change_is_shown_as_infinity_not_nan():
     assert "| gap | 1 | NaN | NaN |" in text  # a NaN change stays NaN
     rows = {r["key"]: r for r in __import__("json").loads(to_json(data))["metrics"]}
     assert rows["loss"]["change"] == "Infinity" and rows["acc"]["change"] == "-Infinity"
+
+
+# -- a confusion matrix with thousands of labels -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("labels,shape", [(25, "diagonal"), (3000, "diagonal"), (3000, "scattered"), (400, "one-sided")])
+def test_confusion_table_caps_the_classes_shown_and_says_so(labels, shape):
+    import resource
+
+    from ci_mlops.report.plots import MAX_CLASSES, confusion_table
+
+    if shape == "diagonal":
+        counts = [[f"c{i}", f"c{i}", 1 + (i % 7)] for i in range(labels)]
+    elif shape == "scattered":
+        counts = [[f"c{i}", f"c{(i * 7919) % labels}", 1] for i in range(labels)]
+    else:  # every actual label predicted as one class
+        counts = [[f"c{i}", "other", 1] for i in range(labels)]
+    counts.append(["c0", "c0", 10_000])  # the most frequent class must be among those shown
+    side = {"x_values": sorted({a for a, _, _ in counts}), "y_values": sorted({b for _, b, _ in counts}),
+            "counts": counts}
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    table = confusion_table({"x": "actual", "y": "predicted", "head": side, "base": side})
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    rows = [line for line in table.splitlines() if line.startswith("| **")]
+    header = table.splitlines()[0]
+    assert len(rows) <= MAX_CLASSES and header.count("|") - 2 <= MAX_CLASSES
+    assert "| **c0** |" in table
+    assert f"most frequent of {len({a for a, _, _ in counts} | {b for _, b, _ in counts})} classes" in table
+    assert len(table) < 20_000 and grown_kib < 50_000  # not labels**2 cells
+
+
+def test_a_400kb_confusion_file_with_20000_labels_renders_small():
+    from ci_mlops.report.plots import render_plot
+
+    csv = "actual,predicted\n" + "".join(f"label{i},label{(i * 31) % 20000}\n" for i in range(20000))
+    assert len(csv) > 350_000
+    decl = {"id": "cm.csv", "files": ["cm.csv"], "template": "confusion", "x": "actual", "y": "predicted"}
+    entry = build_plot(decl, {}, {"cm.csv": csv.encode()})
+    text = render_plot(entry, "main", "head")
+    assert "most frequent of 20000 classes" in text and len(text) < 20_000

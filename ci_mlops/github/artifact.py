@@ -23,6 +23,7 @@ from ci_mlops.safeload import load_json
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 MAX_REPORT_BYTES = 4 * 1024 * 1024
+HEADROOM = 2048  # characters of a comment left for the marker line and the comment run's own notes
 MAX_PR = 10**9
 
 
@@ -34,10 +35,20 @@ class Artifact:
     marker: str | None = None
 
 
-def write_artifact(folder: Path, report: str, pr: int, head_sha: str, marker: str | None) -> None:
-    """Write ``report.md`` and ``pr.json``; UserError when ``head_sha`` is not 40 lowercase hex digits."""
+def write_artifact(folder: Path, report: str, pr: int, head_sha: str, marker: str | None,
+                   run_url: str | None = None) -> None:
+    """Write ``report.md`` and ``pr.json``; UserError when ``head_sha`` is not 40 lowercase hex digits.
+
+    The report is shrunk here, in the fork's run, to what a comment can hold (leaving
+    :data:`HEADROOM` for the marker and the comment run's notes), with a note pointing to
+    ``run_url`` where the job summary has all of it: the comment run refuses anything
+    over :data:`MAX_REPORT_BYTES`, so a large report would otherwise never reach the PR.
+    """
+    from ci_mlops.github.shrink import COMMENT_LIMIT, shrink
+
     if not SHA_RE.fullmatch(head_sha or ""):
         raise UserError("cannot write the artifact: no 40-hex head commit (GITHUB_SHA or the event's pull_request.head.sha)")
+    report = shrink(report, COMMENT_LIMIT - HEADROOM, run_url=run_url)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "report.md", report)
     payload: dict = {"pr": pr, "head_sha": head_sha}

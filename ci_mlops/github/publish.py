@@ -129,7 +129,7 @@ def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_ar
     repo = ctx.require_repo()
     body = shrink(f"{marker(ident)}\n{text}", run_url=ctx.run_url)
     if artifact_dir and pr is not None:
-        write_artifact(artifact_dir, text, pr, ctx.head_sha or "", ident)
+        write_artifact(artifact_dir, text, pr, ctx.head_sha or "", ident, run_url=ctx.run_url)
     return CommentPlan(text, body, ident, repo, pr, push_sha, expected, new, replace_cml,
                        fork_report=artifact.report if artifact else None, fork_run=fork_run)
 
@@ -199,7 +199,7 @@ def _read_only(ctx: GitHubContext, plan: CommentPlan, pr: int, artifact_dir: Pat
     folder = artifact_dir or default_folder(env)
     saved = ""
     if folder is not None and ctx.head_sha:
-        write_artifact(folder, plan.text, pr, ctx.head_sha, plan.ident)
+        write_artifact(folder, plan.text, pr, ctx.head_sha, plan.ident, run_url=ctx.run_url)
         saved = f"; saved to {folder} for the ci-mlops-comment workflow"
     message = f"The token cannot comment on PR #{pr} (read-only, e.g. a fork): the report is in the job summary{saved}."
     return Skipped(message, message, read_only=True)

@@ -18,6 +18,7 @@ from ci_mlops.report.values import ParseError, parse
 __all__ = ["build_plot", "confusion_table", "mermaid_chart", "read_rows", "render_plot"]
 
 CONFUSION_TEMPLATES = {"confusion", "confusion_normalized"}
+MAX_CLASSES = 20  # rows and columns of a confusion table; more labels would grow it quadratically
 
 
 # -- data --------------------------------------------------------------------------------
@@ -163,6 +164,9 @@ def confusion_table(entry: dict[str, Any], base_label: str = "base", head_label:
     counts_b = {(a, b): n for a, b, n in base.get("counts", [])}
     rows_v = sorted(set(head.get("x_values", [])) | set(base.get("x_values", [])), key=_sort_key)
     cols_v = sorted(set(head.get("y_values", [])) | set(base.get("y_values", [])), key=_sort_key)
+    note = ""
+    if len(rows_v) > MAX_CLASSES or len(cols_v) > MAX_CLASSES:
+        rows_v, cols_v, note = _most_frequent(rows_v, cols_v, counts_h or counts_b)
     x_name = entry["x"] if isinstance(entry.get("x"), str) else "x"
     y_name = entry["y"] if isinstance(entry.get("y"), str) else "y"
     lines = [f"| {md_cell(x_name)} \\ {md_cell(y_name)} | " + " | ".join(md_cell(v) for v in cols_v) + " |",
@@ -186,7 +190,22 @@ def confusion_table(entry: dict[str, Any], base_label: str = "base", head_label:
              "the diagonal (bold) is where they agree.")
     if changed:
         intro += f" In brackets: the change in each count from base {base_label}."
-    return intro + "\n\n" + "\n".join(lines)
+    return intro + "\n\n" + "\n".join(lines) + note
+
+
+def _most_frequent(rows_v: list[str], cols_v: list[str],
+                   counts: dict[tuple[str, str], int]) -> tuple[list[str], list[str], str]:
+    """The :data:`MAX_CLASSES` labels with the most rows (actual or predicted), and a note on the rest."""
+    totals: dict[str, int] = {}
+    for (actual, predicted), n in counts.items():
+        totals[actual] = totals.get(actual, 0) + n
+        totals[predicted] = totals.get(predicted, 0) + n
+    labels = set(rows_v) | set(cols_v)
+    keep = set(sorted(labels, key=lambda v: (-totals.get(v, 0), _sort_key(v)))[:MAX_CLASSES])
+    hidden = sum(n for (a, p), n in counts.items() if a not in keep or p not in keep)
+    note = (f"\n\n_Showing the {len(keep)} most frequent of {len(labels)} classes; {hidden} "
+            f"row{'s' if hidden != 1 else ''} involving other classes not shown (see `--format json`)._")
+    return [r for r in rows_v if r in keep], [c for c in cols_v if c in keep], note
 
 
 
