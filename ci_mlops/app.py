@@ -17,7 +17,7 @@ import sys
 import click
 
 from ci_mlops import __version__
-from ci_mlops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, CiMlopsError
+from ci_mlops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, CiMlopsError, exhausted
 
 # name -> (module, one-line help shown by `ci-mlops --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -104,11 +104,17 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("ci-mlops: interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # a bug: one line, the traceback only with --debug
+    except Exception as exc:  # a bug (one line, the traceback only with --debug), or out of memory
         if debug:
             import traceback
 
             traceback.print_exc()
+        if exhausted(exc):  # the input is bigger than this machine allows: say that, not "internal error"
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            click.echo(f"ci-mlops: error: out of memory{f' ({detail})' if detail else ''}: the input needs more "
+                       "memory than this machine has; read fewer columns (--columns) or use a larger runner "
+                       "(see docs/limits.md)", err=True)
+            sys.exit(EXIT_USER_ERROR)
         click.echo(
             f"ci-mlops: internal error: {type(exc).__name__}: {exc} "
             "(rerun with --debug for the traceback, and please report it)",

@@ -48,3 +48,15 @@ class ServiceError(CiMlopsError):
     """An outside service (GitHub, a DVC remote) kept failing. Exit 3."""
 
     exit_code = EXIT_SERVICE_ERROR
+
+
+# How libraries say "out of memory or threads" when they do not raise MemoryError.
+_EXHAUSTED = ("Resource temporarily unavailable", "Cannot allocate memory", "std::bad_alloc",
+              "Failed to launch worker thread", "can't start new thread", "realloc of size", "malloc of size",
+              "out of memory")
+
+
+def exhausted(exc: BaseException) -> bool:
+    """Whether ``exc`` means the machine ran out of memory (or of threads, which need memory)."""
+    text = str(exc)
+    return isinstance(exc, MemoryError) or any(sign in text for sign in _EXHAUSTED)

@@ -73,11 +73,83 @@ def read_table(path: str | Path, columns: list[str] | None = None, fmt: str | No
     except MemoryError:
         raise
     except Exception as exc:  # parsers raise many types; all mean "cannot parse"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path}: cannot read as {kind}: {reason}") from exc
+        raise UserError(f"{path}: cannot read as {kind}: {reader_reason(exc)}") from exc
     if columns:
         _require_columns(path, columns, frame.columns)
+    return hashable_nested(frame)
+
+
+class Nested:
+    """A list or mapping cell (Parquet list/struct columns, nested JSON lines) as a hashable value.
+
+    Equal when the JSON text is equal, so duplicate, leakage, unique and allowed checks
+    compare nested cells by content instead of failing on unhashable lists; it is no
+    ``str``, so ``dtype: string`` still fails for it. Shown as its JSON text.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: object):
+        import json
+
+        self.text = json.dumps(_plain(value), sort_keys=True, default=str, ensure_ascii=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Nested) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(("nested", self.text))
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+def hashable_nested(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """``frame`` with every list, mapping or array cell of an object column wrapped in :class:`Nested`."""
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object:
+            continue
+        nested = series.map(_is_nested)
+        if nested.any():
+            frame[column] = series.where(~nested, series[nested].map(Nested))
     return frame
+
+
+def _is_nested(value: object) -> bool:
+    import numpy as np
+
+    return isinstance(value, (list, dict, tuple, np.ndarray))
+
+
+def _plain(value: object) -> object:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def reader_reason(exc: BaseException) -> str:
+    """The first line of a reader's error, for "cannot read as ..." messages.
+
+    Raises MemoryError instead when the cause is exhausted memory or threads (pyarrow
+    reports those as generic errors), so the user hears that and not "cannot read".
+    """
+    from ci_mlops.errors import exhausted
+
+    text = str(exc).strip()
+    if exhausted(exc):
+        raise MemoryError(text.splitlines()[0] if text else "") from exc
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _require_columns(path: Path, wanted: list[str], present: "pd.Index") -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci_mlops.errors import UserError
-from ci_mlops.tables import detect_format, read_table
+from ci_mlops.tables import detect_format, read_table, reader_reason
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,5 +60,4 @@ def read_data(path: Path, columns: list[str] | None = None) -> "pd.DataFrame":
     except MemoryError:
         raise
     except Exception as exc:  # pyarrow raises many types; all mean "cannot parse"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path}: cannot read as parquet: {reason}") from exc
+        raise UserError(f"{path}: cannot read as parquet: {reader_reason(exc)}") from exc

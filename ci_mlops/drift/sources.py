@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
-from ci_mlops.tables import detect_format
+from ci_mlops.tables import detect_format, reader_reason
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -82,8 +82,9 @@ def open_source(path: str, side: str) -> Source:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """The first line of a reader's error; raises MemoryError when the real cause is exhausted
+    memory or threads, so that is what the user hears instead of "cannot read as parquet"."""
+    return reader_reason(exc)
 
 
 class ParquetSource(Source):
