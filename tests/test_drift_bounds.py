@@ -51,7 +51,7 @@ def test_high_cardinality_text_is_recognised_within_a_memory_cap(tmp_path: Path)
     lambda: OSError("Failed to launch worker thread: Resource temporarily unavailable"),
 ])
 def test_out_of_memory_is_told_honestly(monkeypatch, tmp_path: Path, capsys, error):
-    from ci_mlops import cli
+    from ci_mlops import app as cli
     from ci_mlops.drift import compare
 
     def boom(*args, **kwargs):
