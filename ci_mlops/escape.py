@@ -27,6 +27,8 @@ import re
 from typing import Any
 
 WORD_JOINER = "\u2060"
+# Mermaid entity codes for the characters a quoted Mermaid string cannot hold as they are.
+MERMAID_CODES = {"#": "#35;", '"': "#quot;", "%": "#37;", "<": "#lt;", ">": "#gt;", "`": "#96;"}
 
 # Everything that ends a line somewhere (the runner, .NET's ReadLine, a browser) or is
 # invisible control: C0, DEL, C1, and the Unicode line/paragraph separators.
@@ -129,17 +131,19 @@ def html_text(value: Any) -> str:
 
 
 def mermaid_label(value: Any, limit: int | None = None) -> str:
-    """``value`` as a double-quoted Mermaid string, quotes included.
+    """``value`` as a double-quoted Mermaid string, quotes included, that shows it as written.
 
-    Mermaid strings have no escape for ``"``, and Mermaid scans the whole diagram for
-    ``%%{...}%%`` directives and ``%%`` comments, so: one line, ``"`` as ``'``, ``%`` as
-    the full-width ``％``, backticks (a code fence) as ``ˋ``, and ``#`` (entity codes such
-    as ``#quot;``) as ``＃``. ``limit`` cuts the label to that many characters.
+    Mermaid strings have no escape for ``"``; Mermaid scans the whole diagram for
+    ``%%{...}%%`` directives and ``%%`` comments, reads ``<...>`` as HTML (``<b>`` vanishes)
+    and decodes ``#name;`` / ``#35;`` entity codes. So the value goes on one line and each of
+    ``# " % < >`` and the backtick (a code fence) becomes Mermaid's entity code, which it turns
+    back into that very character (checked in a browser, Mermaid 10.9 and 12.3, by
+    tests/test_render_browser.py). ``limit`` cuts the value to that many characters first.
     """
-    text = one_line(value).replace('"', "'").replace("%", "％").replace("`", "ˋ").replace("#", "＃")
+    text = one_line(value)
     if limit is not None:
         text = text[:limit]
-    return f'"{text}"'
+    return '"' + "".join(MERMAID_CODES.get(ch, ch) for ch in text) + '"'
 
 
 def workflow_data(value: Any) -> str:

@@ -25,6 +25,7 @@ from ci_mlops.escape import (
     md_cell,
     md_code,
     md_text,
+    MERMAID_CODES,
     mermaid_label,
     one_line,
     workflow_data,
@@ -141,8 +142,12 @@ def test_html_text_stays_inside_its_element(value):
 @example('a"b\n  line [1]\n%%{init: {"theme": "dark"}}%%')
 def test_mermaid_label_is_one_quoted_string(value):
     label = mermaid_label(value)
-    assert re.fullmatch(r'"[^"\r\n%`#\x00-\x1f]*"', label), label
-    assert len(mermaid_label(value, limit=5)) <= 7
+    assert re.fullmatch(r'"(?:[^"\r\n%`#<>\x00-\x1f]|#(?:35|quot|37|lt|gt|96);)*"', label), label
+    decoded = {code: ch for ch, code in MERMAID_CODES.items()}
+    shown = re.sub(r"#(?:35|quot|37|lt|gt|96);", lambda m: decoded[m[0]], label[1:-1])
+    assert shown == one_line(value)  # Mermaid decodes the codes back: the value as written
+    cut = mermaid_label(value, limit=5)[1:-1]
+    assert len(re.sub(r"#(?:35|quot|37|lt|gt|96);", "x", cut)) <= 5
 
 
 def _runner_lines(text: str) -> list[str]:

@@ -24,7 +24,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from ci_mlops.escape import md_code, md_text
+from ci_mlops.escape import md_code, md_text, mermaid_label
 
 MAX_LABELS = 20  # category labels on an x axis (about 30 px each on a 700 px chart)
 LABEL_CHARS = 14
@@ -306,17 +306,4 @@ def _interp(xs: list[float], ys: list[float], at: float) -> float:
 
 def _quote(text: Any) -> str:
     """A double-quoted Mermaid string that shows ``text`` as written (one line)."""
-    return mermaid_text(text)
-
-
-def mermaid_text(value: Any) -> str:
-    """``value`` as a double-quoted Mermaid string.
-
-    Mermaid has no escape for ``"``; it decodes ``#name;`` / ``#123;`` entity codes and
-    treats ``<...>`` as HTML (``<b>`` vanishes), and ``%%`` starts a directive or comment.
-    So ``#``, ``<``, ``>``, ``"`` and ``%`` are written as Mermaid entity codes, which it
-    turns back into the characters themselves.
-    """
-    text = " ".join(str(value).split())
-    codes = {"#": "#35;", "<": "#lt;", ">": "#gt;", '"': "#quot;", "%": "#37;", "`": "#96;"}
-    return '"' + "".join(codes.get(ch, ch) for ch in text) + '"'
+    return mermaid_label(text)
