@@ -271,13 +271,14 @@ class FakeGitHub:
 
     def add_run(self, repo: str, run_id: int, *, conclusion: str | None = "success", head_sha: str = "a" * 40,
                 head_repo: str | None = None, event: str = "pull_request", status: str = "completed",
-                name: str = "ci-mlops PR") -> dict:
+                name: str = "ci-mlops PR", actor: str = "octocat") -> dict:
         """A workflow run (``GET /repos/{repo}/actions/runs/{id}``), e.g. the fork's PR run."""
         with self._lock:
             self.add_repo(repo)
             run = {"id": run_id, "name": name, "event": event, "status": status, "conclusion": conclusion,
                    "head_sha": head_sha, "head_repository": {"full_name": head_repo or repo},
-                   "repository": {"full_name": repo},
+                   "repository": {"full_name": repo}, "actor": {"login": actor},
+                   "triggering_actor": {"login": actor},
                    "html_url": f"{self.server_url}/{repo}/actions/runs/{run_id}"}
             self.runs.setdefault(repo, {})[run_id] = run
             return run

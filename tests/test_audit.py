@@ -47,10 +47,12 @@ def audit(repo: Path, *args: str, env: dict | None = None):
     return run_cli("audit", *args, cwd=repo, env={"GITHUB_TOKEN": "", "CI_MLOPS_TOKEN": "", **(env or {})})
 
 
-def release_v1(repo: Path, env: dict) -> None:
-    """Release v1.0.0 to the fake GitHub of ``env``, as the release workflow would."""
+def release_v1(repo: Path, env: dict, gh: FakeGitHub) -> None:
+    """Release v1.0.0 to the fake GitHub of ``env``, as the release workflow run 4242 would."""
     proc = run_cli("deploy", "--tag", "v1.0.0", cwd=repo, env={**env, "RUNNER_TEMP": str(repo.parent / "rt")})
     assert proc.returncode == 0, proc.stderr
+    gh.add_run("o/r", 4242, head_sha=git(repo, "rev-parse", "v1.0.0^{commit}").strip(), event="push",
+               name="ci-mlops release", actor="octocat")
 
 
 def test_verify_local_files_pass(repo):
@@ -113,7 +115,7 @@ def test_bad_input_is_one_line_exit_2(repo, args, fragment):
 def test_verify_downloads_from_the_release_and_catches_a_replaced_asset(repo):
     with FakeGitHub() as gh:
         env = gh.env(repo="o/r", token="t")
-        release_v1(repo, env)
+        release_v1(repo, env, gh)
         proc = audit(repo, "verify", "v1.0.0", env=env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "release asset model.pkl: size, sha256 and md5 match" in proc.stdout
@@ -176,7 +178,7 @@ def test_verify_resolves_the_artifacts_from_the_config_at_the_tag(repo):
 def test_verify_flags_an_unexpected_release_asset(repo):
     with FakeGitHub() as gh:
         env = gh.env(repo="o/r", token="t")
-        release_v1(repo, env)
+        release_v1(repo, env, gh)
         proc = audit(repo, "verify", "v1.0.0", env=env)
         assert proc.returncode == 0 and "ok    release assets: only the artifacts" in proc.stdout, proc.stdout
         (release,) = gh.releases("o/r")

@@ -182,6 +182,8 @@ def test_card_and_notes_on_github_are_checked_too(repo):
         env = gh.env(repo="o/r", token="t", RUNNER_TEMP=str(repo.parent / "rt"))
         proc = run_cli("deploy", "--tag", "v1.0.0", cwd=repo, env=env)
         assert proc.returncode == 0, proc.stderr
+        commit = git(repo, "rev-parse", "v1.0.0^{commit}").strip()
+        gh.add_run("o/r", 4242, head_sha=commit, event="push", name="ci-mlops release", actor="octocat")
         assert run_cli("audit", "verify", "v1.0.0", cwd=repo, env=env).returncode == 0
         (release,) = gh.releases("o/r")
         client = GitHubClient(gh.api_url, "t", sleep=lambda s: None)
@@ -198,3 +200,31 @@ def test_card_and_notes_on_github_are_checked_too(repo):
         proc = run_cli("audit", "verify", "v1.0.0", "--format", "json", cwd=repo, env=env)
         assert proc.returncode == 1
         assert [f.split(":")[0] for f in failures(proc)] == ["model-card.md"]
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"actor": "mallory"}, "records actor 'mallory', but run 4242 was started by 'octocat'"),
+    ({"run_url": None}, "records actor 'octocat' but no workflow run to check it against"),
+    ({"run_url": "https://evil.example/o/r/actions/runs/4242"}, "not a workflow run of o/r"),
+    ({"run_url": "RUN/4343"}, "records run 4343, which GitHub does not return"),
+    ({"run_url": "RUN/4444"}, "run 4444 built 000000000000, not v1.0.0"),
+])
+def test_a_rewritten_actor_or_run_is_checked_against_the_run_github_recorded(repo, change, expected):
+    with FakeGitHub() as gh:
+        env = gh.env(repo="o/r", token="t", RUNNER_TEMP=str(repo.parent / "rt"))
+        assert run_cli("deploy", "--tag", "v1.0.0", cwd=repo, env=env).returncode == 0
+        commit = git(repo, "rev-parse", "v1.0.0^{commit}").strip()
+        gh.add_run("o/r", 4242, head_sha=commit, event="push", name="ci-mlops release", actor="octocat")
+        gh.add_run("o/r", 4444, head_sha="0" * 40, event="push", name="ci-mlops release", actor="octocat")
+        (release,) = gh.releases("o/r")
+        client = GitHubClient(gh.api_url, "t", sleep=lambda s: None)
+        [asset] = [a for a in gh.assets("o/r", release["id"]) if a["name"] == "lineage.json"]
+        record = json.loads(gh.asset_bytes("o/r", asset["id"]))
+        record.update({k: (v.replace("RUN", f"{gh.server_url}/o/r/actions/runs") if isinstance(v, str) else v)
+                       for k, v in change.items()})
+        client.request("DELETE", asset["url"])
+        client.upload_asset(release["upload_url"], "lineage.json", json.dumps(record).encode(), "application/json")
+        proc = run_cli("audit", "verify", "v1.0.0", "--format", "json", cwd=repo, env=env)
+        assert proc.returncode == 1
+        found = failures(proc)
+        assert len(found) == 1 and found[0].startswith("lineage run:") and expected in found[0], found

@@ -166,6 +166,9 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
         body = (release.get("body") or "").encode("utf-8")
         findings += document_findings(lineage, "release notes", "release_notes", body, "the release's notes")
     if release is not None:
+        from ci_mlops.deploy.restate import run_finding
+
+        findings.append(run_finding(releases.client, ctx.repo, ctx.server_url, lineage, commit, tag.raw))
         findings.append(_release_assets(releases.assets(release), set(names.values()), tag.raw))
     return findings
 

@@ -67,6 +67,37 @@ def document_findings(lineage: dict[str, Any], name: str, key: str, data: bytes 
     return [finding(name, True, f"{origin}: sha256 matches the lineage")]
 
 
+def run_finding(client: Any, repository: str, server_url: str, lineage: dict[str, Any], commit: str,
+                tag: str) -> dict[str, Any]:
+    """``actor`` and ``run_url`` against the workflow run GitHub recorded: the run must be this
+    repository's, for the tagged commit, and started by the recorded actor."""
+    import re
+
+    from ci_mlops.errors import CiMlopsError
+
+    actor, run_url = lineage.get("actor"), lineage.get("run_url")
+    if run_url is None:
+        if actor is None:
+            return finding("lineage run", True, "released outside a workflow run (no actor, no run recorded)")
+        return finding("lineage run", False, f"records actor {_show(actor)} but no workflow run to check it against")
+    m = re.fullmatch(re.escape(f"{server_url}/{repository}/actions/runs/") + r"(\d+)", str(run_url))
+    if m is None:
+        return finding("lineage run", False, f"records run {_show(run_url)}, not a workflow run of {repository}")
+    try:
+        run = client.request_json("GET", f"repos/{repository}/actions/runs/{m[1]}")
+    except CiMlopsError as exc:
+        return finding("lineage run", False, f"records run {m[1]}, which GitHub does not return ({exc.message})")
+    started_by = (run.get("actor") or {}).get("login") if isinstance(run.get("actor"), dict) else None
+    problems = []
+    if run.get("head_sha") != commit:
+        problems.append(f"run {m[1]} built {str(run.get('head_sha'))[:12]}, not {tag} ({commit[:12]})")
+    if started_by != actor:
+        problems.append(f"records actor {_show(actor)}, but run {m[1]} was started by {_show(started_by)}")
+    if problems:
+        return finding("lineage run", False, "; ".join(problems))
+    return finding("lineage run", True, f"run {m[1]} built {tag}, started by {actor}")
+
+
 def _previous(repo: Any, tag: Tag, recorded: Any) -> dict[str, Any]:
     from ci_mlops.deploy.tags import try_parse
 
