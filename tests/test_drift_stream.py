@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import math
 from pathlib import Path
 from typing import Any
@@ -221,3 +223,26 @@ def test_memory_is_one_numeric_column_per_side(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(stream.np, "empty", counting_empty)
     detect_drift_files(path, path, columns=[], progress=False, workers=1)
     assert max(sizes) == 3000 and len(sizes) == 16
+
+
+def test_streaming_run_imports_no_pandas(frames: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    # pandas is half a second and tens of MB: Arrow buffers are read as NumPy views instead.
+    ref = _write(frames["small_ref"], tmp_path / "r.parquet")
+    cur = _write(frames["small_cur"], tmp_path / "c.parquet")
+    code = ("import sys; from ci_mlops.drift.stream import detect_drift_files\n"
+            f"r = detect_drift_files({ref!r}, {cur!r}, columns=[], progress=False)\n"
+            "print(len(r['columns']), 'pandas' in sys.modules, 'pyarrow.dataset' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["10", "False", "False"]
+
+
+def test_buffer_values_with_offsets_and_nulls() -> None:
+    import pyarrow as pa
+
+    array = pa.array([1.5, None, 3.0, 4.0, None, 6.0]).slice(1, 4)
+    values, valid = stream.buffer_values(array)
+    assert valid.tolist() == [False, True, True, False]
+    assert values[valid].tolist() == [3.0, 4.0]
+    ints, none = stream.buffer_values(pa.array([7, 8, 9], type=pa.uint16()).slice(1))
+    assert ints.tolist() == [8, 9] and none is None

@@ -202,9 +202,10 @@ def _sorted_values(src: Source, name: str, meter: Progress) -> np.ndarray:
     values = np.empty(src.rows, dtype=np.float64)
     filled = 0
     for chunk in src.chunks(name):
-        array = chunk.to_numpy(zero_copy_only=False)
-        if array.dtype.kind not in "fiu":  # all-null chunk of a numeric column
-            array = np.full(len(chunk), np.nan)
+        array, valid = buffer_values(chunk)
+        if valid is not None:
+            array = array.astype(np.float64)
+            array[~valid] = np.nan
         if array.dtype.kind == "f":
             finite = np.isfinite(array)
             if not finite.all():
@@ -215,6 +216,29 @@ def _sorted_values(src: Source, name: str, meter: Progress) -> np.ndarray:
     values = values[:filled]
     values.sort()
     return values
+
+
+NUMPY_TYPES = {"halffloat": np.float16, "float": np.float32, "double": np.float64,
+               "int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
+               "uint8": np.uint8, "uint16": np.uint16, "uint32": np.uint32, "uint64": np.uint64}
+
+
+def buffer_values(array: "pa.Array") -> tuple[np.ndarray, np.ndarray | None]:
+    """A numeric Arrow array's values (a view of its buffer) and its validity (None: no nulls).
+
+    Read from the buffers because ``Array.to_numpy`` imports pandas (half a second, and
+    its memory) to convert an array with nulls.
+    """
+    size = len(array)
+    if str(array.type) == "null":
+        return np.full(size, np.nan), None
+    dtype = np.dtype(NUMPY_TYPES[str(array.type)])
+    validity, data = array.buffers()[0], array.buffers()[1]
+    values = np.frombuffer(data, dtype=dtype, count=array.offset + size)[array.offset:]
+    if not array.null_count or validity is None:
+        return values, None
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    return values, bits[array.offset:array.offset + size].astype(bool)
 
 
 def _value_counts(values: np.ndarray, *, integral: bool) -> dict[Any, int]:
@@ -234,9 +258,9 @@ def _counts(src: Source, name: str, meter: Progress, *, stop_above: int | None =
             continue
         if not pa.types.is_dictionary(chunk.type):
             chunk = chunk.dictionary_encode()
-        indices = chunk.indices.to_numpy(zero_copy_only=False)
-        if chunk.indices.null_count:  # nulls come back as NaN
-            indices = indices[~np.isnan(indices)].astype(np.int64)
+        indices, valid = buffer_values(chunk.indices)
+        if valid is not None:
+            indices = indices[valid]
         tally = np.bincount(indices, minlength=len(chunk.dictionary))
         present = np.flatnonzero(tally)
         dictionary = chunk.dictionary.to_pylist()
