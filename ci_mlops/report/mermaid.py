@@ -13,7 +13,7 @@ by tests/test_render_browser.py, Mermaid 10.9 and 12.3):
   weeks) since the first date. Other x values are categories: at most ``MAX_LABELS`` of them, fewer when long,
   cut to ``LABEL_CHARS`` characters; the caption says when some were left out.
 - Lines have one width and no dash, so a base series is drawn as a wide pale band (three
-  lines 2 px apart) and its head series as a thin dark line on top, in the same hue:
+  overlapping lines) and its head series as a thin dark line on top, in the same hue:
   where they coincide the head runs inside the band, visibly. Hues are blue, orange, purple
   and gold, never the red and green the report uses for regressed and improved.
 """
@@ -31,10 +31,10 @@ LABEL_CHARS = 14
 MAX_SERIES = 4  # y columns per chart, each as a base band and a head line
 PLOT_WIDTH_PX = 600  # Mermaid's default 700 px chart, less the y axis
 CHAR_PX = 8  # a label character at Mermaid's 14 px axis font, generously
-BAND = 0.0045  # gap between a base band's three lines, as a fraction of the y axis (≈ 2 px)
+BAND = 0.004  # gap between a base band's three lines, as a fraction of the y axis (≈ 1.7 px: they overlap)
 # (name, head line, base band): readable on GitHub's light and dark backgrounds.
-HUES = (("blue", "#1f5fd1", "#9dc1f5"), ("orange", "#c65408", "#f5bc94"),
-        ("purple", "#7c3fd0", "#cfb6f3"), ("gold", "#8f6b00", "#e6cf86"))
+HUES = (("blue", "#2a6fe8", "#9dc1f5"), ("orange", "#d8620f", "#f5bc94"),
+        ("purple", "#8a4fe0", "#cfb6f3"), ("gold", "#a87d00", "#e6cf86"))
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
