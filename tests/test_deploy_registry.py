@@ -269,3 +269,41 @@ def test_bad_registry_files_are_one_line(repo, name, text, fragment):
     git(repo, "tag", f"{MODEL}@v9.0.0")
     code, _, out = plan(repo, f"{MODEL}@v9.0.0")
     assert code == 2 and fragment in out and out.count("\n") == 1, out
+
+
+# -- a real DVC pipeline: artifacts.yaml decides, the models/ fallback would ship the wrong file --------
+
+
+def test_a_real_release_ships_the_artifacts_yaml_model_not_everything_under_models(tmp_path):
+    from tests.dvc_factory import make_dvc_repo, run_dvc
+
+    repo = make_dvc_repo(tmp_path / "real" / "repo")
+    text = (repo / "dvc.yaml").read_text()
+    text = text[:text.index("artifacts:")]  # declared the old GTO way instead
+    text = text.replace("stages:\n", "stages:\n  importance:\n    cmd: python -c \"open('models/permutation_importance.csv',"
+                        " 'w').write('feature,importance\\\\nx1,0.7\\\\n')\"\n    deps:\n      - models/model.pkl\n"
+                        "    outs:\n      - models/permutation_importance.csv\n", 1)
+    (repo / "dvc.yaml").write_text(text)
+    run_dvc(repo, "repro", "-q")
+    commit_all(repo, "permutation importance")
+    git(repo, "tag", "v0.9.0")
+    code, outputs, out = plan(repo, "v0.9.0")  # nothing declared: the fallback takes both files
+    assert code == 0 and outputs["artifacts"] == "models/model.pkl,models/permutation_importance.csv", out
+
+    (repo / "artifacts.yaml").write_text("churn-model:\n  path: models/model.pkl\n  type: model\n")
+    commit_all(repo, "declare the model")
+    git(repo, "tag", "-a", "churn-model@v1.0.0#1", "-m", "Registering artifact churn-model version v1.0.0")
+    git(repo, "tag", "v1.0.0")
+    for tag in ("churn-model@v1.0.0#1", "v1.0.0"):
+        folder = tmp_path / tag.replace("#", "_")
+        proc = run_cli("deploy", "--tag", tag, "--target", "none", "--output-dir", str(folder), cwd=repo,
+                       env={"GITHUB_TOKEN": "", "CI_MLOPS_TOKEN": ""})
+        assert proc.returncode == 0, proc.stderr
+        assert "in artifacts.yaml): models/model.pkl\n" in proc.stderr
+        lineage = json.loads((folder / "lineage.json").read_text())
+        assert [a["path"] for a in lineage["artifacts"]] == ["models/model.pkl"]
+        verify = run_cli("audit", "verify", tag, "--lineage", str(folder / "lineage.json"), "--path",
+                         str(repo / "models" / "model.pkl"), "--card", str(folder / "model-card.md"),
+                         cwd=repo, env={"GITHUB_TOKEN": "", "CI_MLOPS_TOKEN": ""})
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert json.loads((tmp_path / "churn-model@v1.0.0_1" / "lineage.json").read_text())["model"] == "churn-model"
