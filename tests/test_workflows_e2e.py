@@ -181,7 +181,8 @@ def test_pr_passing_then_failing_gate_keeps_one_comment(origin, tmp_path, gh):
     pr_json = json.loads((tmp_path / "run1" / "artifacts" / "ci-mlops-report" / "pr.json").read_text())
     assert pr_json["pr"] == 7 and pr_json["head_sha"] == head
 
-    # A new push tightens the gate past what the branch reaches: check fails, report and comment still run.
+    # A new push tightens the PR's own gate past what the branch reaches: the base branch's
+    # gates still decide (the PR's apply after merge); the comment shows the change and its effect.
     git(origin, "checkout", "-q", "feature")
     edit_config(origin, metrics={"test.accuracy": {"direction": "higher", "min": 0.99}})
     head2 = commit_all(origin, "tighten the gate")
@@ -191,6 +192,18 @@ def test_pr_passing_then_failing_gate_keeps_one_comment(origin, tmp_path, gh):
     gh.set_pr_head(REPO, 7, head2)
 
     job = run_pr_job(origin, tmp_path, gh, "run2", 7, head2, merge2, "feature")
+    assert job.conclusion == "success", job.log()
+    [updated] = ci_comments(gh, 7)
+    assert "Gate changes in this PR" in updated["body"] and "would fail" in updated["body"], updated["body"]
+    assert "Gates: from .ci-mlops.yml at main" in job.step("check").stdout, job.log()
+
+    # The base branch tightens the gate: now it decides, check fails, report and comment still run.
+    edit_config(origin, metrics={"test.accuracy": {"direction": "higher", "min": 0.99}})
+    commit_all(origin, "main: tighten the gate")
+    merge_pr(origin, 7, "feature")
+    merge3 = git(origin, "rev-parse", "refs/pull/7/merge").strip()
+
+    job = run_pr_job(origin, tmp_path, gh, "run3", 7, head2, merge3, "feature")
     assert job.conclusion == "failure", job.log()
     steps = outcomes(job)
     assert steps["Check the quality gates"] == "failure"

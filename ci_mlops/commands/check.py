@@ -21,7 +21,11 @@ import click
               help="Config file. Default: .ci-mlops.yml at the repository root.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the output (in --format) to FILE atomically instead of stdout.")
-def command(base: str | None, fmt: str, config_path: str | None, output: str | None) -> None:
+@click.option("--gates-from", type=click.Choice(["auto", "base", "workspace"]), default="auto", show_default=True,
+              help="Whose metrics/data/slices gates decide: base = the base branch's .ci-mlops.yml (read "
+                   "from git), workspace = the file on disk. auto: base in a GitHub pull request run, else "
+                   "workspace. See docs/check.md#which-gates-decide-a-pull-request.")
+def command(base: str | None, fmt: str, config_path: str | None, output: str | None, gates_from: str) -> None:
     """Judge the workspace against the quality gates in .ci-mlops.yml.
 
     \b
@@ -41,20 +45,25 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
     from ci_mlops.fsutil import write_output
     from ci_mlops.github import actions
 
+    from ci_mlops.gatesource import deciding_config
+
     config = load_config(config_path, required=config_path is not None)
     root = _root(config_path)
+    config, source = deciding_config(config, root, gates_from=gates_from, base=base)
     report = None
     if config.get("metrics"):
         from ci_mlops.report import build_report
 
         report = build_report(root, base, None, config=config)
     result = checks.run_all(config, root, report, strict=True)
+    if source.origin != "workspace":
+        result["gate_source"] = source.to_json()
 
     if report and report.get("notes"):
         result["notes"] = report["notes"]
     if config.path is None:
         result["config"] = None  # no .ci-mlops.yml: nothing is configured, so nothing was checked
-    text = json.dumps(result, indent=2, default=str) + "\n" if fmt == "json" else render_text(result, report)
+    text = json.dumps(result, indent=2, default=str) + "\n" if fmt == "json" else render_text(result, report, source)
     if output:
         write_output(output, text, announce=lambda line: click.echo(f"ci-mlops: {line}", err=True))
     else:
@@ -65,18 +74,26 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
     config_file = _config_display(config, config_path, find_config, root)
     for line, title, message in failures(result, config):
         actions.annotate("error", message, file=config_file, line=line, title=title)
+    if source.changes:
+        actions.annotate("notice", f"This pull request changes {len(source.changes)} quality-gate setting(s); the "
+                         f"gates of {source.ref} decided this run, the new ones apply after merge.",
+                         file=config_file, title="Gates changed")
     actions.append_summary(checks.summary_markdown(result))
     actions.set_output("passed", "true" if result["passed"] else "false")
     if not result["passed"]:
         raise CheckFailed(f"{checks.count_failed(result)} of {checks.count_all(result)} checks failed")
 
 
-def render_text(result: dict[str, Any], report: dict[str, Any] | None) -> str:
+def render_text(result: dict[str, Any], report: dict[str, Any] | None, source: Any = None) -> str:
     """One line per gate and check: verdict, subject, rule, detail."""
     from ci_mlops.checks import count_all, count_failed
     from ci_mlops.datachecks import ROW_CONVENTION
+    from ci_mlops.gatesource import text_line
 
     lines: list[str] = []
+    origin = text_line(source) if source is not None else None
+    if origin:
+        lines.append(origin)
     if result["gates"]:
         where = ""
         if report:
@@ -104,7 +121,9 @@ def render_text(result: dict[str, Any], report: dict[str, Any] | None) -> str:
             for c in s["checks"]:
                 subject = f"{c['metric']}: {c['rule']}" if c["metric"] else c["rule"]
                 lines.append(f"    {_mark(c)}  {subject:<24}  {c['message']}")
-    if not lines:
+    if lines == ([origin] if origin else []):
+        if origin:
+            return f"{origin}\nNothing to check: those gates have no metrics, data or slices section.\n"
         if "config" in result and result["config"] is None:
             return ("Nothing checked: there is no .ci-mlops.yml in this repository (`ci-mlops init` writes one; "
                     "`--config FILE` names another).\n")

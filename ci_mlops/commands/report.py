@@ -32,9 +32,12 @@ import click
                    "passes --no-summary: its `ci-mlops comment` step puts the report there.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Configuration file. Default: .ci-mlops.yml at the repository root.")
+@click.option("--gates-from", type=click.Choice(["auto", "base", "workspace"]), default="auto", show_default=True,
+              help="Whose gates decide, as in `ci-mlops check --gates-from`: in a GitHub pull request run the "
+                   "base branch's, and the report lists the gate changes the PR makes.")
 def command(base: str | None, head: str | None, fmt: str, output: str | None, show_all: bool,
             history: int | None, no_plots: bool, max_chars: int | None, checks: bool,
-            summary: bool, config_path: str | None) -> None:
+            summary: bool, config_path: str | None, gates_from: str) -> None:
     """Diff metrics, params and plots between two revisions.
 
     Metrics and params are the ones your dvc.yaml files declare (stage `metrics:`
@@ -58,7 +61,10 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     from ci_mlops.report import build_report, render_markdown, to_json
 
     repo = Repo.discover(Path.cwd())
+    from ci_mlops.gatesource import deciding_config, render_changes
+
     config = load_config(config_path or find_config(repo.root), required=config_path is not None)
+    config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
     if history is None:
         history = int(config.get("report", "history", default=0) or 0)
     report = build_report(repo.root, base, head, config=config, history=history,
@@ -67,6 +73,11 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
         _name_the_pull_request(report)
     if checks:
         _add_checks(config, repo.root, report, workspace=head is None)
+        section = render_changes(source, report)
+        if section:
+            report.setdefault("sections", []).insert(0, section)
+    if source.origin != "workspace":
+        report["gate_source"] = source.to_json()
     markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
     text = to_json(report) if fmt == "json" else markdown
     if output:
