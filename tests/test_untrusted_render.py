@@ -125,3 +125,12 @@ def test_check_in_actions_prints_no_workflow_command_from_data(git_repo):
     commands = [line for line in re.split(r"\r\n|\r|\n", out.stdout + out.stderr) if line.strip().startswith("::")]
     assert commands and all(line.startswith("::error file=.ci-mlops.yml,") for line in commands), commands
     assert "add-mask" in out.stdout  # the value is still shown, escaped
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_check_run_summary_of_a_foreign_check_document_is_escaped(name):
+    from ci_mlops.github.status import summary, verdict
+
+    check = {"passed": False, "data": [{"file": name, "check": name, "passed": False, "message": name}]}
+    _, description = verdict(check)
+    assert_contained(summary(check, description))

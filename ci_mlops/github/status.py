@@ -116,8 +116,10 @@ def summary(check: dict[str, Any], description: str) -> str:
 
         return summary_markdown(check)
     except Exception:  # a foreign or older check document: fall back to a plain list
-        lines = [f"**{description}**", ""]
-        lines += [f"- ❌ {item['name']}: {item.get('message') or ''}" for item in failed_items(check)]
+        from ci_mlops.escape import md_text
+
+        lines = [f"**{md_text(description)}**", ""]
+        lines += [f"- ❌ {md_text(item['name'])}: {md_text(item.get('message') or '')}" for item in failed_items(check)]
         return "\n".join(lines)
 
 
