@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 HELP_FLAGS = ("--help", "-h")
 
@@ -47,17 +46,19 @@ def _prerendered(args: list[str]) -> str | None:
 
 
 def sources_digest() -> str:
-    """A digest of the files the help screens are rendered from (the app and every command)."""
-    import hashlib
+    """A checksum of the files the help screens are rendered from (the app and every command).
+
+    CRC-32 from zlib: hashlib would load OpenSSL, which costs more than the whole fast path."""
+    import zlib
 
     package = os.path.dirname(os.path.abspath(__file__))
     folder = os.path.join(package, "commands")
-    digest = hashlib.sha256()
+    crc = 0
     for path in [os.path.join(package, "app.py"), os.path.join(package, "__init__.py"),
                  *sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".py"))]:
         with open(path, "rb") as handle:
-            digest.update(os.path.basename(path).encode() + b"\0" + handle.read() + b"\0")
-    return digest.hexdigest()
+            crc = zlib.crc32(os.path.basename(path).encode() + b"\0" + handle.read() + b"\0", crc)
+    return f"{crc:08x}"
 
 
 def _wide_terminal() -> bool:
@@ -70,7 +71,7 @@ def _wide_terminal() -> bool:
         return True  # not a terminal: click renders 80 columns
 
 
-def __getattr__(name: str) -> Any:  # ``ci_mlops.cli.cli`` and friends still work
+def __getattr__(name: str) -> object:  # ``ci_mlops.cli.cli`` and friends still work
     if name not in ("cli", "COMMANDS", "LazyGroup"):  # the import system probes __path__ and others
         raise AttributeError(name)
     import ci_mlops.app as app
