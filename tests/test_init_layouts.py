@@ -400,3 +400,22 @@ def test_reusable_mode_passes_the_source_and_the_projects_dvc(tmp_path):
     assert job["with"]["install"] == "pip install -r requirements.txt && python -m pip install 'dvc[s3]'"
     assert (job["with"]["ci-mlops-source"], job["with"]["ci-mlops-python"]) == (f"ci-mlops=={__version__}", "3.12")
     assert lint(sorted((root / WF).glob("ci-mlops-*.yml"))) == []
+
+
+@pytest.mark.parametrize("name, note", [
+    ("magnetic-tiles-defect", "the project's Python: 3.9 (from .github/workflows/1-run-experiments.yaml)"),
+    ("example-get-started", "the project's Python: 3.10 (from .devcontainer.json (its python image))"),
+    ("mlops-python-package", "the project's Python: 3.14 (from .python-version)"),
+    ("dvc-checkpoints-mnist", "the project's Python: nothing declares one; 3.11 (set python: in .ci-mlops.yml)"),
+    ("example-get-started", "install: `pip install -r src/requirements.txt` (from src/requirements.txt)"),
+])
+def test_the_plan_says_where_python_and_install_come_from(initialised, name, note):
+    assert f"  note: {note}\n" in initialised[name][1]
+
+
+def test_an_existing_config_is_not_second_guessed(tmp_path):
+    root = build(tmp_path / "repo", {**LAYOUTS["cml_dvc_case"], ".ci-mlops.yml": "version: 1\npython: '3.10'\n"
+                                     "install: pip install -r requirements.txt -c constraints.txt\n"})
+    proc = run_cli("init", str(root), "--yes")
+    assert proc.returncode == 0, proc.stderr
+    assert "the project's Python" not in proc.stdout and "note: install:" not in proc.stdout

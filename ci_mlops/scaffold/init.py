@@ -224,10 +224,11 @@ def check_source(source: str) -> None:
 def plan_notes(facts: RepoFacts) -> list[str]:
     """What init found that shapes the workflows, and what overlaps with the repository's own."""
     notes = []
-    if facts.python:
-        notes.append(f"the project's Python: {facts.python} (from {facts.python_source}); ci-mlops gets its own "
-                     "environment (ci_mlops.python)")
-    if facts.env.install:
+    configured = facts.config.data if facts.config else {}
+    if "python" not in configured:  # an existing .ci-mlops.yml's own value is what counts
+        notes.append(f"the project's Python: {facts.python} (from {facts.python_source})" if facts.python else
+                     "the project's Python: nothing declares one; 3.11 (set python: in .ci-mlops.yml)")
+    if facts.env.install and "install" not in configured:
         notes.append(f"install: `{facts.env.install}` (from {facts.env.source})")
     if facts.test_files and not facts.env.pytest:
         notes.append(f"{len(facts.test_files)} test file(s) (e.g. {facts.test_files[0]}), but the install does not "
