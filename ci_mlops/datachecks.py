@@ -333,7 +333,9 @@ def load_text_columns(root: Path, path: str, columns: list[str], *, fmt: str | N
 
 def locate_data(root: Path, path: str, *, pull: Callable[[Path, str], None] | None = None) -> Path:
     """Where the content of ``path`` is: the workspace, the DVC cache, or the workspace after ``dvc pull``."""
-    local = root / path
+    from ci_mlops.safepath import inside
+
+    local = inside(root, path, "data file")
     if local.is_file():
         return local
     cached = cached_file(root, path)

@@ -213,3 +213,28 @@ def test_drift_output_uses_the_same_writer(tmp_path: Path):
     (data / "link.md").symlink_to(tmp_path / "victim.md")
     one_line(run_cli("drift", "--reference", "ref.csv", "--current", "cur.csv", "-o", "link.md", cwd=data), 2, "symbolic link")
     assert not (tmp_path / "victim.md").exists()
+
+
+# -- other configured paths: data checks, drift, a report to comment ----------------------------------------
+
+
+@pytest.mark.parametrize("declared", ["../outside/data.csv", "{outside}/data.csv", "link/data.csv"])
+def test_data_checks_and_drift_paths_stay_in_the_repo(repo: Path, outside: Path, declared: str):
+    (outside / "data.csv").write_text(f"{SECRET}\n1\n")
+    (repo / "link").symlink_to(outside)
+    declared = declared.format(outside=outside)
+    (repo / ".ci-mlops.yml").write_text(f"data:\n  '{declared}':\n    rows: {{min: 1}}\n")
+    out = run_cli("check", cwd=repo)
+    one_line(out, 2, "data file")
+    assert SECRET not in out.stdout + out.stderr
+    (repo / ".ci-mlops.yml").write_text(f"drift:\n  reference: '{declared}'\n  current: '{declared}'\n")
+    out = run_cli("drift", "--no-progress", cwd=repo)
+    one_line(out, 2, "drift.reference")
+    assert SECRET not in out.stdout + out.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_dev_zero_as_the_report_to_comment(tmp_path: Path):
+    out = run_cli("comment", "/dev/zero", "--pr", "1", "--dry-run", cwd=tmp_path,
+                  env={"GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "t"})
+    one_line(out, 2, "/dev/zero", "not a regular file")

@@ -95,7 +95,19 @@ def data_path(option: str | None, configured: str | None, base: Path, side: str)
     if option:
         return option
     if configured:
-        return configured if "://" in configured else str(base / configured)
+        if "://" in configured:
+            return configured
+        import os
+
+        from ci_mlops.drift.sources import is_glob
+        from ci_mlops.safepath import inside, work_tree
+
+        root = work_tree(base)
+        if root is not None and not is_glob(configured):  # a configured path stays in the repository
+            relative = configured if Path(configured).is_absolute() else os.path.relpath(
+                (base / configured).absolute(), root).replace(os.sep, "/")
+            inside(root, relative, f"drift.{side}")
+        return str(base / configured)
     raise UserError(f"no {side} data: pass --{side} FILE or set drift.{side} in .ci-mlops.yml")
 
 

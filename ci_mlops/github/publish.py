@@ -71,8 +71,12 @@ class _Forbidden(Exception):
 def read_report(source: str) -> str:
     """The report at path ``source`` (``-``: stdin) as text; UserError when missing, unreadable or empty."""
     if source == "-":
-        data = sys.stdin.buffer.read()
+        from ci_mlops.github.artifact import MAX_REPORT_BYTES
+
+        data = sys.stdin.buffer.read(MAX_REPORT_BYTES + 1)
         name = "stdin"
+        if len(data) > MAX_REPORT_BYTES:
+            raise UserError(f"report from stdin: more than {MAX_REPORT_BYTES:,} bytes")
     else:
         path = Path(source)
         name = str(path)
@@ -80,8 +84,13 @@ def read_report(source: str) -> str:
             raise UserError(f"report file {name}: no such file")
         if path.is_dir():
             raise UserError(f"report file {name}: is a directory")
+        from ci_mlops.github.artifact import MAX_REPORT_BYTES
+        from ci_mlops.safeload import DocumentError, read_limited
+
         try:
-            data = path.read_bytes()
+            data = read_limited(path, MAX_REPORT_BYTES)
+        except DocumentError as exc:  # /dev/zero, a FIFO, a runaway file
+            raise UserError(f"report file {name}: cannot read it: {exc}") from None
         except OSError as exc:
             raise UserError(f"report file {name}: cannot read it ({exc.strerror or exc.__class__.__name__})") from None
     from ci_mlops.github.artifact import report_text
