@@ -102,10 +102,11 @@ def data_path(option: str | None, configured: str | None, base: Path, side: str)
         from ci_mlops.drift.sources import is_glob
         from ci_mlops.safepath import inside, work_tree
 
+        # Production data may live outside the repository, so an absolute path is taken as
+        # written; a relative one is the repository's and may not leave it (../, a link out).
         root = work_tree(base)
-        if root is not None and not is_glob(configured):  # a configured path stays in the repository
-            relative = configured if Path(configured).is_absolute() else os.path.relpath(
-                (base / configured).absolute(), root).replace(os.sep, "/")
+        if root is not None and not is_glob(configured) and not Path(configured).is_absolute():
+            relative = os.path.relpath((base / configured).absolute(), root).replace(os.sep, "/")
             inside(root, relative, f"drift.{side}")
         return str(base / configured)
     raise UserError(f"no {side} data: pass --{side} FILE or set drift.{side} in .ci-mlops.yml")
