@@ -134,3 +134,11 @@ def test_check_run_summary_of_a_foreign_check_document_is_escaped(name):
     check = {"passed": False, "data": [{"file": name, "check": name, "passed": False, "message": name}]}
     _, description = verdict(check)
     assert_contained(summary(check, description))
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_anomaly_table_escapes_metric_names(name):
+    from ci_mlops.drift.anomaly import render_anomalies
+
+    table = render_anomalies([{"metric": f"m.json:{name}", "value": 1.0, "median": 0.5, "z": 9.0, "points": 5}])
+    assert_contained(table)

@@ -6,6 +6,7 @@ from typing import Any
 
 from ci_mlops.deploy.bundle import Bundle
 from ci_mlops.deploy.tags import Tag, is_prerelease, parse_all, stage_version
+from ci_mlops.escape import md_code
 
 
 def no_release(tag: Tag, model: str, environment: str) -> tuple[str, dict[str, str]]:
@@ -66,5 +67,5 @@ def summary_markdown(bundle: Bundle, target: str, outputs: dict[str, str], dry_r
     if outputs.get("release-url"):
         lines += [f"Release: {outputs['release-url']}", ""]
     lines += ["| Artifact | Size | SHA-256 |", "|---|---|---|"]
-    lines += [f"| `{a.path}` | {a.size} | `{a.sha256}` |" for a in bundle.artifacts]
+    lines += [f"| {md_code(a.path, cell=True)} | {a.size} | `{a.sha256}` |" for a in bundle.artifacts]
     return "\n".join(lines) + "\n"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ci_mlops.escape import md_code
+
 MAD_SCALE = 0.6745  # the 0.75 quantile of the standard normal distribution
 MEAN_AD_SCALE = 0.7979  # sqrt(2/pi): mean absolute deviation of the standard normal
 
@@ -84,7 +86,7 @@ def render_anomalies(anomalies: list[dict[str, Any]]) -> str:
     lines = ["| metric | latest | median of history | robust z | points |", "|---|---:|---:|---:|---:|"]
     for a in anomalies:
         z = "∞ (constant history)" if a["z"] is None else f"{a['z']:+.1f}"
-        lines.append(f"| `{a['metric']}` | {a['value']:.6g} | {a['median']:.6g} | {z} | {a['points']} |")
+        lines.append(f"| {md_code(a['metric'], cell=True)} | {a['value']:.6g} | {a['median']:.6g} | {z} | {a['points']} |")
     return "\n".join(lines) + "\n"
 
 

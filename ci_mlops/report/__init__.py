@@ -91,6 +91,7 @@ def _check_listed_files(config: Any, base: Any, head: Any) -> None:
 def _add_anomalies(report: dict[str, Any]) -> None:
     """Flag head values far outside the base branch's recent history (robust z-score)."""
     from ci_mlops.drift.anomaly import metric_anomalies, render_anomalies
+    from ci_mlops.escape import md_code
 
     series = {f"{row['file']}:{row['key']}": [*row["history"]["values"], row["head"]]
               for row in report["metrics"] if "history" in row}
@@ -100,7 +101,7 @@ def _add_anomalies(report: dict[str, Any]) -> None:
         report.setdefault("sections", []).append({
             "title": "Anomalies against the base branch's history",
             "markdown": f"Head values far outside the last {len(report['history']['commits'])} commits "
-                        f"of `{report['history']['ref']}` (robust z-score, |z| >= 3.5):\n\n"
+                        f"of {md_code(report['history']['ref'])} (robust z-score, |z| >= 3.5):\n\n"
                         + render_anomalies(anomalies),
             "passed": None,
         })
