@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("ci_mlops.commands.status", "Publish the gate verdict as a commit status or check run."),
     "deploy": ("ci_mlops.commands.deploy", "Release the model for a version tag."),
     "audit": ("ci_mlops.commands.audit", "Verify releases against their lineage, list model history."),
+    "sweep": ("ci_mlops.commands.sweep", "Plan, run and rank a parameter sweep (a leaderboard in the PR)."),
     "drift": ("ci_mlops.commands.drift", "Detect drift between reference and current data."),
     "demo": ("ci_mlops.commands.demo", "Build a small ML repo and show the whole loop on it, offline."),
     "config": ("ci_mlops.commands.config", "Validate .ci-mlops.yml or print its JSON Schema."),

@@ -1,0 +1,181 @@
+"""Rank a sweep's experiments by one metric, against the PR's base, with each row's gate verdicts.
+
+``build`` returns the document ``ci-mlops sweep report --format json`` prints::
+
+    {"base": {"ref": "main", "sha": "..."}, "rank_by": "test.f1", "direction": "higher",
+     "varying": ["train.lr", "train.epochs"], "best": "sweep-04",
+     "rows": [{"rank": 1, "name": "sweep-04", "status": "success", "params": {"train.lr": 0.03, ...},
+               "value": 0.83, "metrics": [<report metric rows: base, head, change, status>],
+               "gates": [<gate results>], "passed": true, "error": null}, ...]}
+
+Metric values are the experiment's own files (the same values ``dvc exp show --json``
+lists); changes and gates use the same code as the PR report, with the experiment as
+the head. Failed experiments are rows that say so, ranked last; they never fail the sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ci_mlops.direction import infer_direction
+from ci_mlops.errors import UserError
+from ci_mlops.escape import md_cell, md_code
+from ci_mlops.sweep.results import Result
+
+
+def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, Any]],
+          results: list[Result]) -> dict[str, Any]:
+    from ci_mlops.gates import evaluate_gates, resolve_metric
+    from ci_mlops.report.diff import diff_metrics
+
+    section = config.get("experiments") or {}
+    rank_by = section.get("rank_by")
+    if not rank_by:
+        raise UserError("experiments.rank_by: name the metric to rank the experiments by (e.g. test.f1)")
+    direction = section.get("direction") or (config.get("metrics", rank_by) or {}).get("direction") \
+        or infer_direction(rank_by.partition(":")[2] if ":" in rank_by else rank_by)
+    if direction not in ("higher", "lower"):
+        raise UserError(f"experiments.direction: cannot tell from '{rank_by}' whether higher or lower is better; "
+                        "set direction: higher|lower")
+    varying = _varying(results)
+    rows = []
+    for result in results:
+        row: dict[str, Any] = {"name": result.name, "status": result.status, "params": _params(result),
+                               "value": None, "metrics": [], "gates": [], "passed": None, "error": result.error}
+        if result.status == "success":
+            metrics = diff_metrics(base_metrics, result.metrics, config.get("metrics"))
+            row["metrics"] = metrics
+            try:
+                entry = resolve_metric(rank_by, metrics)
+            except UserError as exc:
+                raise UserError(f"experiments.rank_by: {exc.message}") from exc
+            value = entry.get("head") if entry else None
+            row["value"] = value if _number(value) else None
+            if config.get("metrics"):
+                row["gates"] = evaluate_gates(config, {"metrics": metrics})
+                row["passed"] = all(g["passed"] for g in row["gates"])
+            if row["value"] is None and row["error"] is None:
+                row["error"] = f"{rank_by} is missing or not a number in this experiment's metrics"
+        rows.append(row)
+    sign = -1.0 if direction == "higher" else 1.0
+    rows.sort(key=lambda r: (r["value"] is None, sign * r["value"] if r["value"] is not None else 0.0, r["name"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank if row["value"] is not None else None
+    best = next((r["name"] for r in rows if r["value"] is not None), None)
+    return {"base": base, "rank_by": rank_by, "direction": direction, "varying": varying, "best": best,
+            "rows": rows}
+
+
+def _params(result: Result) -> dict[str, Any]:
+    """The params the experiment set, from its own params files (as DVC saw them)."""
+    out = {}
+    for item in result.set_params:
+        key = item.partition("=")[0]
+        file, _, dotted = key.rpartition(":")
+        values = result.params.get(file or "params.yaml") or {}
+        out[key] = values.get(dotted, item.partition("=")[2])
+    return out
+
+
+def _varying(results: list[Result]) -> list[str]:
+    keys: dict[str, set[str]] = {}
+    for result in results:
+        for item in result.set_params:
+            key, _, value = item.partition("=")
+            keys.setdefault(key, set()).add(value)
+    return [k for k, values in keys.items() if len(values) > 1 or len(results) == 1]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard") -> str:
+    rows = board["rows"]
+    ok = [r for r in rows if r["status"] == "success"]
+    failed = len(rows) - len(ok)
+    arrow = "▲" if board["direction"] == "higher" else "▼"
+    base = board.get("base") or {}
+    head = f"### {title}\n\n**{len(rows)} experiments**" + (f", {failed} failed" if failed else "") + \
+        f" · ranked by {md_code(board['rank_by'])} ({arrow} better) · against {md_code(base.get('ref') or 'base')}"
+    if board.get("best"):
+        head += f" · best: **{md_code(board['best'])}**"
+    others = _other_metrics(ok, board["rank_by"])
+    header = ["#", "Experiment", *[md_code(k, cell=True) for k in board["varying"]],
+              f"{md_code(board['rank_by'], cell=True)}", *[md_code(k, cell=True) for k in others], "Gates"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["--:", "---"] + ["--:"] * (len(header) - 3) + ["---"])
+             + "|"]
+    for row in rows:
+        star = " ★" if row["name"] == board.get("best") else ""
+        cells = [str(row["rank"] or "–"), f"{md_code(row['name'], cell=True)}{star}"]
+        cells += [md_cell(_fmt(row["params"].get(k))) for k in board["varying"]]
+        if row["status"] != "success":
+            cells += ["❌ failed"] + [""] * len(others) + [md_cell(_short(row.get("error") or "failed"))]
+        else:
+            by_key = {_key(m): m for m in row["metrics"]}
+            cells.append(_metric_cell(_find(row["metrics"], board["rank_by"])))
+            cells += [_metric_cell(by_key.get(k)) for k in others]
+            cells.append(_gates_cell(row))
+        lines.append("| " + " | ".join(cells) + " |")
+    legend = ("<sub>Each value with its change against the base; ★ the best experiment. "
+              "`ci-mlops sweep apply NAME` (or a `/ci-mlops apply NAME` comment) takes an experiment's params "
+              "and `dvc.lock` into the branch.</sub>")
+    return "\n\n".join([head, "\n".join(lines), legend]) + "\n"
+
+
+def _other_metrics(rows: list[dict[str, Any]], rank_by: str) -> list[str]:
+    keys: list[str] = []
+    for row in rows:
+        for metric in row["metrics"]:
+            key = _key(metric)
+            if key not in keys and metric["key"] != rank_by and key != rank_by and metric.get("status") != "context":
+                keys.append(key)
+    return keys[:8]  # a comment stays readable; the JSON has every metric
+
+
+def _key(metric: dict[str, Any]) -> str:
+    return metric["key"]
+
+
+def _find(metrics: list[dict[str, Any]], rank_by: str) -> dict[str, Any] | None:
+    file, sep, key = rank_by.partition(":")
+    for metric in metrics:
+        if (sep and metric["file"] == file and metric["key"] == key) or (not sep and metric["key"] == rank_by):
+            return metric
+    return None
+
+
+def _metric_cell(metric: dict[str, Any] | None) -> str:
+    if metric is None or metric.get("head") is None:
+        return "–"
+    value = _fmt(metric["head"])
+    change = metric.get("change")
+    if _number(change) and change != 0:
+        mark = {"improved": "🟢", "regressed": "🔴"}.get(metric.get("status"), "")
+        return f"{value} <sub>{mark}{change:+.4g}</sub>"
+    return value
+
+
+def _gates_cell(row: dict[str, Any]) -> str:
+    gates = row["gates"]
+    if not gates:
+        return "–"
+    failed = [g for g in gates if not g["passed"]]
+    if not failed:
+        return f"✅ {len(gates)}/{len(gates)}"
+    names = ", ".join(f"{g['metric']} {g['rule']}" for g in failed[:3])
+    return f"❌ {md_cell(names)}" + (f" +{len(failed) - 3}" if len(failed) > 3 else "")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "–"
+    return str(value)
+
+
+def _short(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= 120 else line[:117] + "..."
