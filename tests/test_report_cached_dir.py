@@ -120,3 +120,21 @@ def test_a_file_the_directory_does_not_hold_is_not_fetched(get_started):
     assert dvc_cache.read_cached(get_started["repo"], location) is dvc_cache.NOT_IN_OUTPUT
     assert dvc_cache.list_cached_dir(get_started["repo"], project, "eval") == [
         "eval/confusion.csv", "eval/metrics.json", "eval/prc.csv"]
+
+
+def test_the_remote_named_in_the_config_is_the_one_fetched_from(get_started, tmp_path):
+    """`dvc.remote` in .ci-mlops.yml (the remote CI uses) wins over DVC's default remote."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(get_started["repo"]), str(clone))
+    (tmp_path / "empty-remote").mkdir()
+    (clone / ".dvc" / "config.local").write_text(
+        f"['remote \"local\"']\n    url = {tmp_path / 'empty-remote'}\n"
+        f"['remote \"ci\"']\n    url = {get_started['repo'].parent / 'remote'}\n")
+    (clone / ".ci-mlops.yml").write_text("dvc:\n  remote: ci\nmetrics:\n  test.accuracy: {max_drop: 1.0}\n")
+    proc = run_cli("check", "--base", get_started["first"], "--format", "json", cwd=clone)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    [gate] = json.loads(proc.stdout)["gates"]
+    assert gate["base"] is not None and not gate["skipped"]
+    (clone / ".ci-mlops.yml").write_text("metrics:\n  test.accuracy: {max_drop: 1.0}\n")
+    proc = run_cli("check", "--base", get_started["first"], cwd=clone)
+    assert proc.returncode == 2 and "remote 'local' could not provide it" in proc.stderr, proc.stderr
