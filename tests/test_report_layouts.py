@@ -250,3 +250,28 @@ def test_dvc2_lock_objects_are_read_from_the_legacy_cache_location(git_repo):
 
     location = dvc_cache.locate(load_project(repo, "HEAD"), "eval/m.json")
     assert location.hash_name == dvc_cache.LEGACY and dvc_cache.read_cached(repo, location) == blob
+
+
+def test_params_inside_a_cached_directory(git_repo):
+    """Top-level `params: [cfg/params.yaml]` inside `outs: [cfg]`: read through the manifest, an error when unreadable."""
+    import hashlib
+
+    repo = git_repo
+    _dvc_init(repo)
+    (repo / "dvc.yaml").write_text("stages:\n  s:\n    cmd: echo\n    outs:\n    - cfg\nparams:\n- cfg/params.yaml\n")
+    blob = b"lr: 0.25\n"
+    md5 = hashlib.md5(blob).hexdigest()
+    manifest = json.dumps([{"md5": md5, "relpath": "params.yaml"}]).encode()
+    dir_md5 = hashlib.md5(manifest).hexdigest() + ".dir"
+    (repo / "dvc.lock").write_text(f"schema: '2.0'\nstages:\n  s:\n    cmd: echo\n    outs:\n    - path: cfg\n"
+                                   f"      hash: md5\n      md5: {dir_md5}\n      size: 9\n      nfiles: 1\n")
+    (repo / ".gitignore").write_text("/cfg\n")
+    commit_all(repo, "params in a cached directory")
+    with pytest.raises(UserError, match=r"cannot read cfg/params.yaml at HEAD \(.*no DVC remote is configured"):
+        build_report(repo, "HEAD", "HEAD")
+    for name, data in ((md5, blob), (dir_md5, manifest)):
+        target = repo / ".dvc" / "cache" / "files" / "md5" / name[:2] / name[2:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    [row] = build_report(repo, "HEAD", "HEAD")["params"]
+    assert (row["file"], row["key"], row["base"], row["head"]) == ("cfg/params.yaml", "lr", 0.25, 0.25)

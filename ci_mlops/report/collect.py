@@ -212,7 +212,10 @@ def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = N
     plot_paths = sorted({f for plot in project.plots for f in plot["files"]}) if want_plots else []
     wanted = list(dict.fromkeys([*metrics_paths, *params_decl, *plot_paths]))
     remote = config.get("dvc", "remote", default=None) if config is not None else None
-    blobs = read_files(root, rev, wanted, project, reader, required=metrics_paths, label=label, remote=remote)
+    # params files kept in the DVC cache (inside an output directory, say) must be readable too
+    cached_params = [p for p in params_decl if (loc := dvc_cache.locate(project, p)) is not None and loc.cached]
+    blobs = read_files(root, rev, wanted, project, reader, required=[*metrics_paths, *cached_params], label=label,
+                       remote=remote)
     snap = Snapshot(label=label, project=project, notes=list(project.notes))
     for path in metrics_paths:
         blob = blobs.get(path)
