@@ -177,3 +177,18 @@ def test_a_push_comments_only_where_the_head_is_this_commit(tmp_path):
         out = comment(gh, tmp_path, "t", "again\n", pr=0, GITHUB_EVENT_NAME="push", GITHUB_SHA=pushed)
         assert out.returncode == 0 and "no open pull request" in out.stdout + out.stderr
         assert [b for _, b in bodies(gh, 9)] == [f"{MARK}\nmain\n"] and [b for _, b in bodies(gh, 3)] == ["x"]
+
+
+def test_new_after_a_dropped_post_never_adopts_someone_elses_identical_comment(tmp_path):
+    # --new, and the POST's connection drops before it lands: the comment with this exact body
+    # that another account posted earlier is not "what our POST created"; ci-mlops posts again.
+    with FakeGitHub(tokens=TOKENS, apps=APPS) as gh:
+        gh.add_pr("o/r", 7, head_sha=SHA)
+        report = tmp_path / "report.md"
+        report.write_text("same\n")
+        body = f"{marker('nightly')}\nsame\n"
+        gh.add_comment("o/r", 7, body, user="other-app[bot]")
+        gh.drop(method="POST", path=r"/comments$")
+        out = run_cli("comment", str(report), "--pr", "7", "--marker", "nightly", "--new", env=gh.env(token="t"))
+        assert out.returncode == 0, out.stderr
+        assert [c["user"]["login"] for c in gh.comments("o/r", 7)] == ["other-app[bot]", BOT["login"]]

@@ -75,7 +75,9 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     plan = publish.plan_comment(ctx, config, report=report, from_artifact=Path(from_artifact) if from_artifact else None,
                                 pr=pr, marker_opt=marker_opt, new=new, replace_cml=replace_cml, artifact_dir=save_to)
     if dry_run:
-        click.echo(plan.body)
+        from ci_mlops.escape import guard_commands
+
+        click.echo(guard_commands(plan.body))
         for line in publish.plan_lines(plan):
             click.echo(line, err=True)
         return

@@ -167,10 +167,12 @@ def _update(client: GitHubClient, repo: str, comment: dict, body: str, found: Fo
 
 
 def _find_body(client: GitHubClient, repo: str, pr: int, body: str) -> Found:
+    """The newest comment with exactly ``body`` that the token's own account wrote (what a lost POST made)."""
+    authors = Authors(client)
     newest = None
     pages = scanned = 0
     for comment in client.paginate(comments_path(repo, pr)):
         scanned += 1
-        if comment.get("body") == body:
+        if comment.get("body") == body and authors.trusted(comment):
             newest = comment
     return Found(newest, pages, scanned, "body")
