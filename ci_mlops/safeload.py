@@ -32,6 +32,9 @@ _YAML_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in (
     "set", "merge", "value"))
 
 
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
 class DocumentError(ValueError):
     """A document is malformed or exceeds a bound; the message is one line without the file name."""
 
@@ -160,12 +163,45 @@ def compose_yaml(text: str, loader: type, *, limit: int = MAX_YAML_BYTES) -> Any
 def check_nodes(root: Any) -> None:
     """Refuse a YAML node graph that is too deep, expands too far, contains itself or has code tags.
 
-    Walks the graph once without recursion: each node's height and expanded size are
-    computed from its children's (aliases share nodes, so a "billion laughs" document is
-    a small graph with an enormous expanded size).
+    A first walk (pre-order, no recursion) checks tags, integers and depth and notices
+    whether any node is reached twice, which only aliases do. Only then does a second walk
+    compute each node's expanded size and look for cycles: a "billion laughs" document is a
+    small graph with an enormous expanded size. Documents without aliases (nearly all) pay
+    for the first walk only.
     """
     import yaml
 
+    scalar = yaml.ScalarNode
+    seen: set[int] = set()
+    shared = False
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        key = id(node)
+        if key in seen:
+            shared = True
+            continue
+        seen.add(key)
+        tag = node.tag
+        if tag not in _YAML_TAGS or (tag == _INT_TAG and type(node) is scalar):
+            _check_tag(node, yaml)
+        if type(node) is scalar:
+            continue
+        if depth > MAX_DEPTH:
+            raise DocumentError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
+        value = node.value
+        if value and type(value[0]) is tuple:  # a mapping: (key node, value node) pairs
+            for k, v in value:
+                stack.append((k, depth + 1))
+                stack.append((v, depth + 1))
+        else:
+            stack.extend((child, depth + 1) for child in value)
+    if shared:
+        _check_expansion(root)
+
+
+def _check_expansion(root: Any) -> None:
+    """Heights, expanded sizes and cycles of a node graph with aliases (post-order, no recursion)."""
     height: dict[int, int] = {}
     size: dict[int, int] = {}
     on_path: set[int] = set()
@@ -186,10 +222,6 @@ def check_nodes(root: Any) -> None:
             continue
         if key in height:
             continue
-        if key in on_path:
-            raise DocumentError(f"invalid YAML (line {node.start_mark.line + 1}): an alias refers to a "
-                                "collection that contains it (a recursive alias)")
-        _check_tag(node, yaml)
         on_path.add(key)
         stack.append((node, True))
         for child in _children(node):
@@ -198,8 +230,6 @@ def check_nodes(root: Any) -> None:
                                     "collection that contains it (a recursive alias)")
             if id(child) not in height:
                 stack.append((child, False))
-        if len(on_path) > MAX_DEPTH:
-            raise DocumentError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
 
 
 def _children(node: Any) -> list[Any]:
@@ -218,7 +248,7 @@ def _check_tag(node: Any, yaml: Any) -> None:
         shown = tag.replace("tag:yaml.org,2002:", "!!")
         raise DocumentError(f"invalid YAML (line {line}): the tag {shown!r} is not allowed "
                             "(only plain data: strings, numbers, booleans, null, dates, lists, mappings)")
-    if tag == "tag:yaml.org,2002:int" and isinstance(node, yaml.ScalarNode):
+    if tag == _INT_TAG and isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_INT_DIGITS:
         digits = sum(ch.isalnum() for ch in node.value)
         if digits > MAX_INT_DIGITS:
             raise DocumentError(f"invalid YAML (line {line}): an integer with {digits} digits "
