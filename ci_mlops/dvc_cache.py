@@ -11,13 +11,13 @@ remote exactly as ``dvc metrics diff`` does.
 
 from __future__ import annotations
 
-import json
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ci_mlops.dvc_project import DvcProject, cache_dir
+from ci_mlops.safeload import load_json
 
 LEGACY = "md5-dos2unix"  # DVC's name for hashes written before DVC 3 (no `hash: md5` in the lock)
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -72,7 +72,7 @@ def manifest(root: str | Path, md5: str, hash_name: str) -> dict[str, tuple[str,
         try:
             if candidate.stat().st_size > MAX_MANIFEST_BYTES:
                 return None
-            data = json.loads(candidate.read_bytes())
+            data = load_json(candidate.read_bytes())
         except (OSError, ValueError):
             continue
         if not isinstance(data, list):

@@ -240,3 +240,21 @@ def test_dev_zero_as_the_report_to_comment(tmp_path: Path):
     out = run_cli("comment", "/dev/zero", "--pr", "1", "--dry-run", cwd=tmp_path,
                   env={"GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "t"})
     one_line(out, 2, "/dev/zero", "not a regular file")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_dev_zero_as_a_lineage_to_verify(repo: Path):
+    git(repo, "tag", "v1.0.0")
+    (repo / "model.bin").write_bytes(b"model")
+    out = run_cli("audit", "verify", "v1.0.0", "--lineage", "/dev/zero", "--path", "model.bin", cwd=repo)
+    one_line(out, 2, "/dev/zero", "not a regular file")
+
+
+def test_a_deep_dvc_dir_manifest_is_not_a_crash(tmp_path: Path):
+    from ci_mlops.dvc_cache import manifest
+
+    md5 = "ab" + "c" * 30 + ".dir"
+    folder = tmp_path / ".dvc" / "cache" / "files" / "md5" / "ab"
+    folder.mkdir(parents=True)
+    (folder / md5[2:]).write_text("[" * 5000 + "]" * 5000)
+    assert manifest(tmp_path, md5, "md5") is None

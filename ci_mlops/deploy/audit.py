@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ci_mlops.deploy.tags import RELEASING, STAGE, parse_tag, version_key
 from ci_mlops.errors import UserError
-from ci_mlops.safeload import load_json
+from ci_mlops.safeload import load_json, read_limited
 
 SCHEMA_PATH = Path(__file__).with_name("lineage.schema.json")  # docs/lineage.schema.json is a copy
 
@@ -74,7 +74,10 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
 
     findings: list[dict[str, Any]] = []
     if lineage_path is not None:
-        raw = lineage_path.read_bytes()
+        try:
+            raw = read_limited(lineage_path)  # a regular file of at most 32 MiB: not /dev/zero
+        except ValueError as exc:
+            raise UserError(f"{lineage_path}: cannot read: {exc}") from None
     else:
         raw = releases.read_asset(release, "lineage.json")
         if raw is None:
