@@ -133,13 +133,20 @@ def compared_bytes(path: Path) -> int:
 # -- contenders ----------------------------------------------------------------------------------
 
 
+TIME = shutil.which("time") or "/usr/bin/time"
+
+
 def run_process(argv: list[str], cwd: Path | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, float, float, str]:
     """(seconds, CPU seconds, peak RSS in MiB, stdout) of one process, timed from spawn to exit.
 
-    The CPU time (user + system, all threads) is the steadier number on a shared machine."""
+    The CPU time (user + system, all threads) is the steadier number on a shared machine.
+    Peak RSS comes from GNU time run as a small intermediate process: a child forked from
+    this benchmark would inherit its resident size at the fork (Linux keeps the high-water
+    mark across exec), and this process holds a row group of each table."""
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+        proc = subprocess.Popen([TIME, "-f", "%M", "-o", rss_file.name, *argv], stdout=out, stderr=err, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -147,7 +154,8 @@ def run_process(argv: list[str], cwd: Path | None = None, ok: tuple[int, ...] = 
         err.seek(0)
         if proc.returncode not in ok:
             raise RuntimeError(f"{argv[:3]} exited {proc.returncode}: {err.read().decode()[-2000:]}")
-        return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read().decode()
+        peak_kib = int(rss_file.read().strip().splitlines()[-1])
+        return seconds, usage.ru_utime + usage.ru_stime, peak_kib / 1024, out.read().decode()
 
 
 def ours(ref: Path, cur: Path, engine: str, columns: list[str] | None = None) -> dict:
