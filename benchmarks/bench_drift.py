@@ -7,8 +7,12 @@ Data: reference and current Parquet tables, seeded, generated row group by row g
 (1M rows each, so generating 100M rows needs no more memory than 1M): 100k x 13
 (9 numeric, 4 categorical), 1M x 20 and 100M x 20 (15 numeric, 5 categorical strings).
 Some columns are shifted (mean, variance, category mix), some just below or above the
-thresholds, some have missing values. The 100M pair (~16 GB) is written under --big-data
-(default /tmp/ci-mlops-drift) and deleted afterwards unless --keep.
+thresholds, some have missing values. The 100M pair (~24 GB: the numeric columns are
+stored uncompressed, random floats do not compress) is written under --big-data
+(default /tmp/ci-mlops-drift) and deleted afterwards unless --keep. With
+--current-copies the current side is a Parquet glob of 100 links to the 1M current table
+(the same empirical distribution, each row 100 times), which saves generating the second
+table on a slow machine.
 
 Every contender is a separate process, timed from start to exit (interpreter, imports,
 reading both files, all the statistics), and its peak RSS is the kernel's (os.wait4):
@@ -280,10 +284,27 @@ def bench(size: str, args: argparse.Namespace, python_ev: Path | None) -> list[s
     big = rows > 10_000_000
     folder = (Path(args.big_data) if big else DATA) / f"{rows}x{numeric + categorical}"
     started = time.perf_counter()
-    ref, cur = make_pair(rows, numeric, categorical, folder)
+    if big and args.current_copies:
+        ref = folder / "reference.parquet"
+        if not ref.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            write_table(ref, rows, numeric, categorical, False)
+        one, _ = (DATA / f"{ROW_GROUP}x{numeric + categorical}" / "current.parquet"), None
+        if not one.exists():
+            make_pair(ROW_GROUP, numeric, categorical, one.parent)
+        copies = folder / "current"
+        copies.mkdir(exist_ok=True)
+        for i in range(rows // ROW_GROUP):
+            link = copies / f"part-{i:03d}.parquet"
+            if not link.exists():
+                link.symlink_to(one.resolve())
+        cur = copies / "*.parquet"
+    else:
+        ref, cur = make_pair(rows, numeric, categorical, folder)
     made = time.perf_counter() - started
-    data_mb = (compared_bytes(ref) + compared_bytes(cur)) / 2**20
-    disk_mb = (ref.stat().st_size + cur.stat().st_size) / 2**20
+    cur_files = sorted(cur.parent.glob(cur.name))
+    data_mb = (compared_bytes(ref) + compared_bytes(cur_files[0]) * len(cur_files)) / 2**20
+    disk_mb = sum(p.stat().st_size for p in [ref, *sorted(cur.parent.glob(cur.name))]) / 2**20
     lines = [f"\n== {rows:,} rows x {numeric + categorical} columns ({numeric} numeric, {categorical} categorical); "
              f"compared columns {data_mb:,.0f} MiB in memory, {disk_mb:,.0f} MiB of Parquet on disk "
              f"(generated in {made:.0f} s)"]
@@ -331,6 +352,9 @@ def main() -> None:
     parser.add_argument("--big-data", default=str(Path(tempfile.gettempdir()) / "ci-mlops-drift"),
                         help="folder for the 100M pair")
     parser.add_argument("--keep", action="store_true", help="keep the 100M pair")
+    parser.add_argument("--current-copies", action="store_true",
+                        help="at 100M, the current side is a glob of 100 links to the 1M current table "
+                             "(the same distribution; saves generating a second 100M table)")
     args = parser.parse_args()
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")
