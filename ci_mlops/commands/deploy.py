@@ -70,6 +70,7 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
     command failed, 2 bad tag/config/artifacts, a stage not allowed or a
     conflicting release, 3 GitHub kept failing.
     """
+    from ci_mlops.config import load_config
     from ci_mlops.deploy import bundle as bundle_mod
     from ci_mlops.deploy import facts, publish
     from ci_mlops.deploy.artifacts import NoArtifacts, expected_at
@@ -83,6 +84,8 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
 
     repo = Repo.discover(".")
     root = repo.root
+    if config_path is not None:
+        load_config(config_path, required=True)  # a config named on the command line must exist, first of all
     ctx = GitHubContext.from_env(repo=repo_opt)
     log = lambda message: click.echo(f"ci-mlops: {message}", err=True)  # noqa: E731
     tag_text = bundle_mod.tag_from_env(tag_opt, dict(os.environ))

@@ -304,6 +304,7 @@ def _key_metrics(config: Any) -> list[str]:
 
 
 def _metrics_at(root: Path, commit: str, reader: Any, load_project: Any, wanted: list[str]) -> dict[str, Any]:
+    from ci_mlops.direction import is_counter
     from ci_mlops.report.collect import read_files
     from ci_mlops.report.values import ParseError, metrics_values, parse
 
@@ -319,7 +320,7 @@ def _metrics_at(root: Path, commit: str, reader: Any, load_project: Any, wanted:
         except ParseError:
             continue
         for key, value in flat.items():
-            if (key in wanted if wanted else len(values) < 4):
+            if (key in wanted if wanted else len(values) < 4 and not is_counter(key)):
                 values[key] = value
     return values
 
