@@ -307,3 +307,16 @@ def test_a_real_release_ships_the_artifacts_yaml_model_not_everything_under_mode
                          cwd=repo, env={"GITHUB_TOKEN": "", "CI_MLOPS_TOKEN": ""})
         assert verify.returncode == 0, verify.stdout + verify.stderr
     assert json.loads((tmp_path / "churn-model@v1.0.0_1" / "lineage.json").read_text())["model"] == "churn-model"
+
+
+def test_audit_log_lists_counter_tags_and_leaves_out_training_counters(repo):
+    (repo / "dvc.yaml").write_text(DVC_YAML + "metrics:\n  - training/metrics.json\n")
+    (repo / "training").mkdir()
+    (repo / "training" / "metrics.json").write_text('{"step": 29, "epoch": 29, "dice": 0.856, "train": {"loss": 0.04}}')
+    commit_all(repo, "dvclive metrics")
+    git(repo, "tag", "-a", f"{MODEL}@v3.0.0#30", "-m", "register")
+    proc = run_cli("audit", "log", "--format", "json", cwd=repo, env={"GITHUB_TOKEN": "", "CI_MLOPS_TOKEN": ""})
+    assert proc.returncode == 0, proc.stderr
+    entries = {e["tag"]: e for e in json.loads(proc.stdout)["models"][MODEL]}
+    assert {f"{MODEL}@v1.0.0#1", f"{MODEL}@v2.0.0#11", f"{MODEL}#dev", f"{MODEL}@v3.0.0#30"} <= set(entries)
+    assert entries[f"{MODEL}@v3.0.0#30"]["metrics"] == {"dice": 0.856, "train.loss": 0.04}
