@@ -246,3 +246,23 @@ def test_buffer_values_with_offsets_and_nulls() -> None:
     assert values[valid].tolist() == [3.0, 4.0]
     ints, none = stream.buffer_values(pa.array([7, 8, 9], type=pa.uint16()).slice(1))
     assert ints.tolist() == [8, 9] and none is None
+
+
+def test_parquet_chunks_do_not_hold_the_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Reading a column batch by batch holds about one batch: PyArrow's default pre-buffering
+    # would load every chunk of the column up front (800 MB per side at 100M rows).
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, group = 2_000_000, 200_000
+    pq.write_table(pa.table({"x": np.random.default_rng(0).normal(size=rows), "y": np.zeros(rows)}),
+                   tmp_path / "t.parquet", row_group_size=group, compression="none")
+    monkeypatch.setattr(sources, "BATCH_ROWS", group)
+    source = sources.open_source(str(tmp_path / "t.parquet"), "reference")
+    before = pa.total_allocated_bytes()
+    held = []
+    for chunk in source.chunks("x"):
+        held.append(pa.total_allocated_bytes() - before)
+        del chunk
+    assert len(held) == rows // group
+    assert max(held) < 8 * rows / 2  # a few MB for a batch (1.6 MB) and its reads, not the 16 MB column

@@ -115,7 +115,8 @@ class ParquetSource(Source):
         strings = pa.types.is_string(self.types[name]) or pa.types.is_large_string(self.types[name])
         for file in self.files:
             try:
-                reader = pq.ParquetFile(file, read_dictionary=[name] if strings else None)
+                # pre_buffer (PyArrow's default) would load every chunk of the column up front.
+                reader = pq.ParquetFile(file, read_dictionary=[name] if strings else None, pre_buffer=False)
                 for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=[name], use_threads=False):
                     yield batch.column(0)
             except (UserError, MemoryError):
