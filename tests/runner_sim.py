@@ -9,11 +9,15 @@ Only as much of Actions as the ci-mlops templates use, and loud about the rest:
   first on PATH).
 * ``uses:`` steps: ``actions/checkout`` calls the ``checkout`` hook the test passes,
   setup-python / cache do nothing, upload-artifact / download-artifact copy to and
-  from an artifact store folder. Any other action raises :class:`SimulationError`.
+  from an artifact store folder, ``aws-actions/configure-aws-credentials`` exchanges a
+  stand-in OIDC token for credentials at the loopback STS endpoint (``Runner.aws_endpoint``;
+  only in a job granted ``id-token: write``) and exports them to the job's later steps, as
+  the real action does. Any other action raises :class:`SimulationError`.
 * ``if:`` and ``${{ }}`` go through a small evaluator for exactly the forms the
   templates use: ``success() failure() always() cancelled()``, ``!``, ``&&``, ``||``,
   ``==``, ``!=``, parentheses, 'strings', true/false, and the contexts ``github``,
-  ``steps``, ``needs`` and ``runner``. Anything else raises :class:`SimulationError`,
+  ``steps``, ``needs``, ``runner`` and ``secrets`` (repository secrets, overlaid by the
+  job's ``environment:`` secrets, as GitHub does; a missing secret is ''). Anything else raises :class:`SimulationError`,
   so a template change cannot be silently mis-simulated.
 """
 
@@ -33,12 +37,12 @@ from typing import Any
 import yaml
 
 STATUS_FUNCTIONS = ("success", "failure", "always", "cancelled")
-CONTEXTS = ("github", "steps", "needs", "runner")
+CONTEXTS = ("github", "steps", "needs", "runner", "secrets")
 STEP_KEYS = {"name", "id", "if", "uses", "with", "env", "run", "timeout-minutes", "continue-on-error"}
 JOB_KEYS = {"name", "needs", "if", "runs-on", "timeout-minutes", "environment", "permissions", "outputs", "steps",
             "concurrency"}
 # Variables of the machine running the tests that a real runner would not have.
-HOST_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "CI_MLOPS_", "INPUT_")
+HOST_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "CI_MLOPS_", "INPUT_", "AWS_")
 
 
 class SimulationError(Exception):
@@ -180,6 +184,7 @@ class Scope:
     runner: dict[str, Any]
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     needs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
     failed: bool = False  # a previous step (or needed job) failed
 
     def lookup(self, parts: list[str]) -> Any:
@@ -188,6 +193,10 @@ class Scope:
             raise SimulationError(f"no step with id {'.'.join(parts[1:2])!r} ran before: {'.'.join(parts)}")
         if root == "needs" and (len(parts) < 2 or parts[1] not in self.needs):
             raise SimulationError(f"job does not need {'.'.join(parts[1:2])!r}: {'.'.join(parts)}")
+        if root == "secrets":
+            if len(parts) != 2:
+                raise SimulationError(f"unsupported secrets expression: {'.'.join(parts)}")
+            return self.secrets.get(parts[1], "")
         node: Any = getattr(self, root)
         for part in parts[1:]:
             node = node.get(part) if isinstance(node, dict) else None
@@ -329,6 +338,10 @@ class Runner:
     github: dict[str, Any]
     checkout: Callable[[dict[str, str]], None] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # repository secrets
+    environment_secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # per environment name
+    aws_endpoint: str | None = None  # the loopback STS for configure-aws-credentials
+    oidc_logins: list[dict[str, str]] = field(default_factory=list)  # what the login action exchanged
 
     def base_env(self, event_path: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(HOST_PREFIXES)}
@@ -366,6 +379,7 @@ class Runner:
         )
         if not scope.condition(job.get("if")):
             return JobResult(job_id, "skipped")
+        scope.failed = False  # a step's success() is about this job's earlier steps, not the needed jobs
         self.workspace.mkdir(parents=True, exist_ok=True)
         self.temp.mkdir(parents=True, exist_ok=True)
         event_path = self.temp.parent / f"event-{job_id}.json"
@@ -373,6 +387,8 @@ class Runner:
         result = JobResult(job_id, "success")
         if job.get("environment") is not None:
             result.environment = scope.substitute(job["environment"])
+        scope.secrets = {**self.secrets, **self.environment_secrets.get(result.environment or "", {})}
+        self._permissions = job.get("permissions") or {}
         concurrency = job.get("concurrency") or workflow.get("concurrency")
         if concurrency is not None:
             if isinstance(concurrency, str):
@@ -406,7 +422,8 @@ class Runner:
         res.env = {k: scope.substitute(v) for k, v in (step.get("env") or {}).items()}
         if "uses" in step:
             res.kind = "uses"
-            res.outcome = self._action(step["uses"], {k: scope.substitute(v) for k, v in (step.get("with") or {}).items()})
+            res.outcome = self._action(step["uses"], {k: scope.substitute(v) for k, v in (step.get("with") or {}).items()},
+                                       env)
             if step["uses"].startswith("actions/setup-python@"):
                 res.outputs = {"python-path": sys.executable, "python-version": "%d.%d" % sys.version_info[:2]}
             return res
@@ -447,8 +464,10 @@ class Runner:
             raise SimulationError("Install ci-mlops: CI_MLOPS_PYTHON is empty (setup-python's python-path output)")
         return "\n".join(line for line in script.splitlines() if " -m venv " not in line and " -m pip install " not in line)
 
-    def _action(self, uses: str, with_: dict[str, str]) -> str:
+    def _action(self, uses: str, with_: dict[str, str], env: dict[str, str]) -> str:
         action = uses.split("@", 1)[0]
+        if action == "aws-actions/configure-aws-credentials":
+            return self._aws_login(with_, env)
         if action == "actions/checkout":
             if with_.get("persist-credentials") != "false":
                 raise SimulationError("checkout without persist-credentials: false")
@@ -474,6 +493,27 @@ class Runner:
             shutil.copytree(source, Path(with_["path"]), dirs_exist_ok=True)
             return "success"
         raise SimulationError(f"action {uses} is not simulated")
+
+
+    def _aws_login(self, with_: dict[str, str], env: dict[str, str]) -> str:
+        """role-to-assume through the job's OIDC token, as configure-aws-credentials does."""
+        if self._permissions.get("id-token") != "write":
+            raise SimulationError("configure-aws-credentials with role-to-assume needs `id-token: write` on its job")
+        if self.aws_endpoint is None or not with_.get("role-to-assume") or not with_.get("aws-region"):
+            raise SimulationError("configure-aws-credentials: role-to-assume, aws-region and a loopback STS are needed")
+        import boto3
+
+        sts = boto3.client("sts", endpoint_url=self.aws_endpoint, region_name=with_["aws-region"],
+                           aws_access_key_id="unused", aws_secret_access_key="unused")
+        token = f"oidc.{self.github['repository']}.{self.github['ref']}"  # stands in for GitHub's signed JWT
+        creds = sts.assume_role_with_web_identity(RoleArn=with_["role-to-assume"], RoleSessionName="GitHubActions",
+                                                  WebIdentityToken=token)["Credentials"]
+        exported = {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+                    "AWS_SESSION_TOKEN": creds["SessionToken"], "AWS_REGION": with_["aws-region"],
+                    "AWS_DEFAULT_REGION": with_["aws-region"]}
+        env.update(exported)  # the real action exports them to every later step of the job
+        self.oidc_logins.append({"role": with_["role-to-assume"], **exported})
+        return "success"
 
 
 def _continue_on_error(step: dict, scope: Scope) -> bool:

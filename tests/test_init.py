@@ -138,10 +138,12 @@ def test_dvc_repo_with_local_remote(dvc_repo):
     doc = load(dvc_repo, "ci-mlops-pr.yml")
     steps = {s["name"]: s for s in doc["jobs"]["train"]["steps"]}
     assert steps["Pull data, models and run-cache from the DVC remote"]["run"] == "dvc pull --run-cache --allow-missing"
-    push = steps["Push data, models and run-cache to the DVC remote"]
-    assert push["run"] == "dvc push --run-cache"
-    # on pushes, once training and tests ran, whatever the gates or the comment said
-    assert push["if"] == "${{ !cancelled() && github.event_name == 'push' && steps.check.outcome != 'skipped' }}"
+    stage = steps["Stage the DVC outputs for the push job"]
+    assert stage["run"] == 'ci-mlops outputs stage "$RUNNER_TEMP/ci-mlops/dvc-outputs"'
+    # on pushes, once training and tests ran, whatever the gates said
+    assert stage["if"] == "${{ !cancelled() && github.event_name == 'push' && steps.check.outcome != 'skipped' }}"
+    push = doc["jobs"]["push"]["steps"][-1]
+    assert push["run"] == 'ci-mlops outputs push "$RUNNER_TEMP/ci-mlops/dvc-outputs"'
     assert "env" not in push  # a local remote needs no secrets
     # ci-mlops in its own venv and Python; the project's DVC comes from the project's side
     assert f"-m pip install --disable-pip-version-check ci-mlops=={__version__}\n" in steps["Install ci-mlops"]["run"]

@@ -51,6 +51,9 @@ CONFIGS = {
                      "ci_mlops: {source: 'git+https://github.com/ci-mlops/ci-mlops@" + "a" * 40 + "', python: '3.13'}\n",
     "conda-wheel-source": "install: '\"$CONDA/bin/conda\" env create --quiet --file environment.yml --prefix \"$RUNNER_TEMP/conda-env\"'\n"
                           "ci_mlops: {source: 'https://example.com/w/ci_mlops-0.1.0-py3-none-any.whl#sha256=" + "b" * 64 + "'}\n",
+    "oidc-aws": "dvc: {oidc: {aws: {role: 'arn:aws:iam::123456789012:role/dvc-push', region: eu-west-1}}, secrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY], push_environment: dvc-push}\ndrift: {reference: data/train.csv, current: data/train.csv}\n",
+    "oidc-gcp": "dvc: {oidc: {gcp: {workload_identity_provider: projects/123456/locations/global/workloadIdentityPools/github/providers/github, service_account: dvc-push@my-project.iam.gserviceaccount.com}}}\n",
+    "oidc-azure": "dvc: {oidc: {azure: {client_id: 11111111-2222-3333-4444-555555555555, tenant_id: 11111111-2222-3333-4444-555555555556, subscription_id: 11111111-2222-3333-4444-555555555557}}}\n",
     "docker-custom": "deploy: {docker: {registry: registry.example.com, image: team/churn, dockerfile: docker/Dockerfile, context: docker}}\n",
 }
 DEPLOYS = ("github-release", "docker", "custom", "none")
@@ -60,6 +63,7 @@ REPOS = {
     "local-remote": facts(remote="/mnt/dvc-cache"),
     "monorepo": facts(monorepo=True),
     "no-dvc": facts(dvc=False),
+    "read-only": facts(remote="https://remote.dvc.org/get-started"),
 }
 
 
@@ -199,14 +203,64 @@ def test_release_workflows_use_no_cache_and_a_protected_environment(rendered):
 
 def test_dvc_secrets_reach_only_the_dvc_steps(rendered):
     path = rendered["secrets-github-release-remote-full/ci-mlops-pr.yml"]
-    job = yaml.load(path.read_text(), Loader=LOADER)["jobs"]["train"]
-    with_secrets = [s["name"] for s in job["steps"] if "secrets." in str(s.get("env", {}))]
+    jobs = yaml.load(path.read_text(), Loader=LOADER)["jobs"]
+    with_secrets = [(job_id, s["name"]) for job_id, job in jobs.items() for s in job["steps"]
+                    if "secrets." in str(s.get("env", {}))]
     # check and report may read base metrics and tracked data from the remote; never
-    # training, tests (the PR's own code) or the comment step
-    assert with_secrets == ["Pull data, models and run-cache from the DVC remote",
-                            "Check the quality gates", "Build the report",
-                            "Push data, models and run-cache to the DVC remote"]
-    assert "env" not in job
+    # training, tests (the PR's own code) or the comment job
+    assert with_secrets == [("train", "Pull data, models and run-cache from the DVC remote"),
+                            ("train", "Check the quality gates"), ("train", "Build the report"),
+                            ("push", "Push data, models and run-cache to the DVC remote")]
+    assert all("env" not in job for job in jobs.values())
+
+
+USER_STEPS = ("Install dependencies", "Train", "Test", "Fetch the current data")
+OIDC_ACTIONS = ("aws-actions/configure-aws-credentials", "google-github-actions/auth", "azure/login")
+
+
+def test_pr_code_runs_without_write_access_and_writers_run_no_pr_code(rendered):
+    """Issue: PR code must not share a job with pull-requests: write, id-token: write or push credentials."""
+    seen_push = seen_oidc = 0
+    for name, path in rendered.items():
+        doc = yaml.load(path.read_text(), Loader=LOADER)
+        for job_id, job in doc["jobs"].items():
+            if "uses" in job:
+                continue
+            perms = job["permissions"]
+            steps = job["steps"]
+            runs_user_code = any(s.get("name") in USER_STEPS for s in steps)
+            logs_in = [s for s in steps if s.get("uses", "").split("@")[0] in OIDC_ACTIONS]
+            # id-token only where a login action uses it, and a login only where id-token is granted
+            assert bool(logs_in) == (perms.get("id-token") == "write"), (name, job_id)
+            seen_oidc += bool(logs_in)
+            if Path(name).name.endswith("-pr.yml"):
+                if runs_user_code:
+                    assert perms == {"contents": "read"} and "environment" not in job, (name, job_id)
+                    assert not logs_in, (name, job_id)
+                else:
+                    assert not any("--run-cache" in s.get("run", "") and "dvc push" in s.get("run", "")
+                                   for s in steps), (name, job_id)
+                if job_id == "comment":
+                    assert not any("actions/checkout" in s.get("uses", "") for s in steps), name
+                    assert perms == {"pull-requests": "write"}, name
+                    assert not any("secrets." in str(s.get("env", {})) for s in steps), name
+                if job_id == "push":
+                    seen_push += 1
+                    assert "github.event_name == 'push'" in job["if"], name
+                    assert not runs_user_code and set(perms) <= {"contents", "id-token"}, name
+                    assert "ci-mlops outputs push" in steps[-1]["run"], name
+    assert seen_push > 10 and seen_oidc >= 6  # push jobs, and OIDC logins in push, release and monitor jobs
+
+
+def test_read_only_remote_gets_no_push(rendered):
+    for name, path in rendered.items():
+        if "-read-only-" in name and name.endswith("ci-mlops-pr.yml"):
+            jobs = yaml.load(path.read_text(), Loader=LOADER)["jobs"]
+            if "pr" in jobs:  # a caller of the reusable workflow
+                assert jobs["pr"]["with"]["dvc-push"] is False and jobs["pr"]["with"]["dvc-pull"] is True, name
+                continue
+            assert "push" not in jobs and "Pull data" in path.read_text(), name
+            assert not any("outputs stage" in s.get("run", "") for s in jobs["train"]["steps"]), name
 
 
 def test_comment_workflow_never_checks_out_pr_code(rendered):
@@ -238,10 +292,12 @@ def test_workflow_commands_exist_with_those_options(rendered):
                 for line in step.get("run", "").splitlines():
                     words = shlex.split(line, comments=True)
                     if words[:1] == ["ci-mlops"]:
-                        used.setdefault(words[1], set()).update(w for w in words[2:] if w.startswith("-"))
-    assert {"check", "report", "comment", "deploy", "drift"} <= set(used)
+                        depth = 3 if words[1] == "outputs" else 2  # a command group: `outputs stage|push`
+                        used.setdefault(" ".join(words[1:depth]), set()).update(
+                            w for w in words[depth:] if w.startswith("-"))
+    assert {"check", "report", "comment", "deploy", "drift", "outputs stage", "outputs push"} <= set(used)
     for sub, options in sorted(used.items()):
-        out = run_cli(sub, "--help")
+        out = run_cli(*sub.split(), "--help")
         assert out.returncode == 0, (sub, out.stderr)
         for option in options:
             assert re.search(rf"(^|[\s,]){re.escape(option)}\b", out.stdout), (sub, option)
@@ -279,8 +335,11 @@ def test_quoted_values_run_as_written_in_full_mode(rendered, tmp_path):
     assert bash(step(pr, "Train")["run"], tmp_path) == ["churn model|a&&b|done: ok"]
     assert bash(step(pr, "Pull data")["run"], tmp_path) == [
         ["pull", "--run-cache", "--allow-missing", "--remote", "my-remote.1"]]
+    assert bash(step(pr, "Save the PR number")["run"], tmp_path, {"RUNNER_TEMP": "/t"}) == [
+        ["comment", "/t/ci-mlops/report/report.md", "--marker", "team/churn.v2", "--artifact-dir", "/t/ci-mlops/report",
+         "--no-post"]]
     assert bash(step(pr, "Post the PR comment")["run"], tmp_path, {"RUNNER_TEMP": "/t"}) == [
-        ["comment", "/t/ci-mlops/report.md", "--marker", "team/churn.v2", "--artifact-dir", "/t/ci-mlops/artifact"]]
+        ["comment", "--from-artifact", "/t/ci-mlops/report", "--marker", "team/churn.v2", "--no-summary"]]
     assert bash(step(monitor, "Pull the data")["run"], tmp_path) == [QUOTING_PULL]
     cron = yaml.load(monitor.read_text(), Loader=LOADER)[True]["schedule"][0]["cron"]
     assert cron == QUOTING["drift"]["schedule"]

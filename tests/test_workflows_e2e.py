@@ -137,11 +137,17 @@ def pr_event(number: int, head_sha: str, branch: str, *, fork: bool = False) -> 
 
 
 def run_pr_job(origin: Path, tmp_path: Path, gh: FakeGitHub, name: str, number: int, head: str, merge: str,
-               branch: str, *, token: str = "t", fork: bool = False) -> JobResult:
-    run = runner(tmp_path, name, gh, token=token, event_name="pull_request", origin=origin,
-                 event=pr_event(number, head, branch, fork=fork), sha=merge, ref=f"refs/pull/{number}/merge",
-                 base_ref="main", head_ref=branch, artifacts=tmp_path / name / "artifacts")
-    return run.run_job(load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml"), "train")
+               branch: str, *, token: str = "t", fork: bool = False) -> tuple[JobResult, JobResult]:
+    """The PR workflow's train job, then its comment job (another runner: no checkout, the report by artifact)."""
+    workflow = load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml")
+    jobs: dict[str, JobResult] = {}
+    for job_id in ("train", "comment"):
+        run = runner(tmp_path, f"{name}-{job_id}", gh, token=token, event_name="pull_request",
+                     origin=origin if job_id == "train" else None,
+                     event=pr_event(number, head, branch, fork=fork), sha=merge, ref=f"refs/pull/{number}/merge",
+                     base_ref="main", head_ref=branch, artifacts=tmp_path / name / "artifacts")
+        jobs[job_id] = run.run_job(workflow, job_id, needs=jobs)
+    return jobs["train"], jobs["comment"]
 
 
 def ci_comments(gh: FakeGitHub, number: int) -> list[dict]:
@@ -159,25 +165,28 @@ def test_pr_passing_then_failing_gate_keeps_one_comment(origin, tmp_path, gh):
     head, merge = open_pr(origin, 7, "feature", gate_min=0.5, **{"train.epochs": 1, "train.lr": 0.5})
     gh.add_pr(REPO, 7, head_sha=head, head_ref="feature")
 
-    job = run_pr_job(origin, tmp_path, gh, "run1", 7, head, merge, "feature")
+    job, commenter = run_pr_job(origin, tmp_path, gh, "run1", 7, head, merge, "feature")
     assert job.conclusion == "success", job.log()
+    assert commenter.conclusion == "success", commenter.log()
     assert job.concurrency == ("ci-mlops-pr-7", "true")  # a new push to the PR supersedes this run
     steps = outcomes(job)
     assert steps["Install dependencies"] == "success" and job.step("Install dependencies").kind == "pip"
     assert job.step("Train").kind == "run" and "Running stage 'train'" in job.step("Train").stdout, job.log()
     assert steps["Check the quality gates"] == "success"
-    assert steps["Push data, models and run-cache to the DVC remote"] == "skipped"  # a PR run never pushes
+    assert steps["Stage the DVC outputs for the push job"] == "skipped"  # a PR run never pushes
     [comment] = ci_comments(gh, 7)
     assert "test.accuracy" in comment["body"] and "train.epochs" in comment["body"], comment["body"]
     # named by the PR's head commit, not GitHub's merge commit that the runner checked out
     assert f"→ PR #7 (`{head[:7]}`)" in comment["body"] and merge[:7] not in comment["body"]
-    post = job.step("Post the PR comment")
+    post = commenter.step("Post the PR comment")
     assert post.outputs["comment-id"] == str(comment["id"])
-    assert "GITHUB_TOKEN" not in job.step("Train").env  # the token reaches only the comment step
-    # The job summary has check's verdicts and the report once (the comment step writes it).
+    assert outcomes(commenter)["Post the report on the PR of this commit"] == "skipped"
+    # the token reaches only the comment job, which runs none of the PR's code
+    assert not any("GITHUB_TOKEN" in s.env for s in job.steps)
+    # The job summary has check's verdicts and the report once (the report step writes it).
     assert job.summary.count("#### Metrics (`metrics.json`)") == 1, job.summary
-    assert "## ci-mlops check" in job.summary
-    # upload-artifact ran: the PR run always leaves the report for the comment workflow
+    assert "## ci-mlops check" in job.summary and commenter.summary == ""
+    # upload-artifact ran: the PR run always leaves the report for the comment job and workflow
     pr_json = json.loads((tmp_path / "run1" / "artifacts" / "ci-mlops-report" / "pr.json").read_text())
     assert pr_json["pr"] == 7 and pr_json["head_sha"] == head
 
@@ -191,7 +200,7 @@ def test_pr_passing_then_failing_gate_keeps_one_comment(origin, tmp_path, gh):
     merge2 = git(origin, "rev-parse", "refs/pull/7/merge").strip()
     gh.set_pr_head(REPO, 7, head2)
 
-    job = run_pr_job(origin, tmp_path, gh, "run2", 7, head2, merge2, "feature")
+    job, commenter = run_pr_job(origin, tmp_path, gh, "run2", 7, head2, merge2, "feature")
     assert job.conclusion == "success", job.log()
     [updated] = ci_comments(gh, 7)
     assert "Gate changes in this PR" in updated["body"] and "would fail" in updated["body"], updated["body"]
@@ -203,14 +212,14 @@ def test_pr_passing_then_failing_gate_keeps_one_comment(origin, tmp_path, gh):
     merge_pr(origin, 7, "feature")
     merge3 = git(origin, "rev-parse", "refs/pull/7/merge").strip()
 
-    job = run_pr_job(origin, tmp_path, gh, "run3", 7, head2, merge3, "feature")
+    job, commenter = run_pr_job(origin, tmp_path, gh, "run3", 7, head2, merge3, "feature")
     assert job.conclusion == "failure", job.log()
     steps = outcomes(job)
     assert steps["Check the quality gates"] == "failure"
     assert job.step("check").returncode == 1, job.log()
     assert steps["Build the report"] == "success", job.log()
-    assert steps["Post the PR comment"] == "success", job.log()
-    assert steps["Upload the report for the comment workflow (fork PRs)"] == "success"
+    assert outcomes(commenter)["Post the PR comment"] == "success", commenter.log()
+    assert steps["Upload the report for the comment job and the comment workflow (fork PRs)"] == "success"
     [updated] = ci_comments(gh, 7)
     assert updated["id"] == comment["id"] and updated["body"] != comment["body"]
     body = updated["body"]
@@ -224,9 +233,10 @@ def test_pr_from_a_fork_comments_through_the_comment_workflow(origin, tmp_path, 
     gh.add_pr(REPO, 9, head_sha=head, head_ref="fork-feature", fork=True)
 
     # The fork's run has a read-only token: no comment, no failure, the report is uploaded.
-    job = run_pr_job(origin, tmp_path, gh, "fork-run", 9, head, merge, "fork-feature", token="ro", fork=True)
+    job, commenter = run_pr_job(origin, tmp_path, gh, "fork-run", 9, head, merge, "fork-feature", token="ro",
+                                fork=True)
     assert job.conclusion == "success", job.log()
-    assert outcomes(job)["Post the PR comment"] == "success"
+    assert commenter.conclusion == "skipped"  # the comment workflow posts for forks
     assert gh.comments(REPO, 9) == []
     store = tmp_path / "fork-run" / "artifacts"
     uploaded = store / "ci-mlops-report"
@@ -274,6 +284,25 @@ def test_pr_from_a_fork_comments_through_the_comment_workflow(origin, tmp_path, 
     assert len(gh.comments(REPO, 9)) == 1
 
 
+def run_push(origin: Path, tmp_path: Path, gh: FakeGitHub, name: str, sha: str, **runner_kw) -> dict[str, JobResult]:
+    """A push to main: the train job, then the comment and push jobs (other runners)."""
+    event = {"ref": "refs/heads/main", "after": sha, "repository": {"full_name": REPO}}
+    workflow = load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml")
+    jobs: dict[str, JobResult] = {}
+    runners = {}
+    for job_id in workflow["jobs"]:  # written in dependency order
+        run = runner(tmp_path, f"{name}-{job_id}", gh, token="t", event_name="push", event=event, sha=sha,
+                     ref="refs/heads/main", origin=origin if job_id != "comment" else None,
+                     artifacts=tmp_path / name / "artifacts")
+        for key, value in runner_kw.items():
+            setattr(run, key, value)
+        runners[job_id] = run
+        needs = workflow["jobs"][job_id].get("needs") or []
+        jobs[job_id] = run.run_job(workflow, job_id, needs={n: jobs[n] for n in ([needs] if isinstance(needs, str) else needs)})
+    jobs["runners"] = runners  # type: ignore[assignment]
+    return jobs
+
+
 def test_push_to_main_pushes_to_the_dvc_remote_even_when_a_gate_fails(origin, tmp_path, gh):
     set_params(origin, **{"train.epochs": 2})
     edit_config(origin, metrics={"test.accuracy": {"direction": "higher", "min": 0.99}})
@@ -281,18 +310,41 @@ def test_push_to_main_pushes_to_the_dvc_remote_even_when_a_gate_fails(origin, tm
     sha = commit_all(origin, "fewer epochs")
     remote = origin.parent / "remote"
     before = {p for p in remote.rglob("*") if p.is_file()}
-    event = {"ref": "refs/heads/main", "after": sha, "repository": {"full_name": REPO}}
-    run = runner(tmp_path, "push", gh, token="t", event_name="push", event=event, sha=sha, ref="refs/heads/main",
-                 origin=origin)
-    job = run.run_job(load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml"), "train")
+    jobs = run_push(origin, tmp_path, gh, "push", sha)
+    job, pusher = jobs["train"], jobs["push"]
     assert job.conclusion == "failure", job.log()
     assert job.step("check").returncode == 1, job.log()
     assert job.concurrency == ("ci-mlops-pr-refs/heads/main", "false")  # default-branch runs finish their push
     steps = outcomes(job)
-    assert steps["Upload the report for the comment workflow (fork PRs)"] == "skipped"
-    assert steps["Push data, models and run-cache to the DVC remote"] == "success"
+    assert steps["Save the PR number and head commit with the report"] == "skipped"
+    assert steps["Stage the DVC outputs for the push job"] == "success", job.log()
+    assert pusher.conclusion == "success", pusher.log()
+    assert "validated" in pusher.step("Push data, models and run-cache to the DVC remote").stdout
     assert {p for p in remote.rglob("*") if p.is_file()} > before  # the new model reached the remote
+    assert jobs["comment"].conclusion == "success"  # no open PR has this commit: nothing posted
     assert not [r for r in gh.requests if r.is_write]
+
+
+def test_push_job_refuses_tampered_outputs(origin, tmp_path, gh):
+    set_params(origin, **{"train.epochs": 3})
+    repro(origin)
+    sha = commit_all(origin, "three epochs")
+    remote = origin.parent / "remote"
+    before = {p for p in remote.rglob("*") if p.is_file()}
+    workflow = load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml")
+    event = {"ref": "refs/heads/main", "after": sha, "repository": {"full_name": REPO}}
+    store = tmp_path / "artifacts"
+    train = runner(tmp_path, "t-train", gh, token="t", event_name="push", event=event, sha=sha, ref="refs/heads/main",
+                   origin=origin, artifacts=store).run_job(workflow, "train")
+    assert train.outputs["staged-files"] not in ("", "0"), train.log()
+    # something between the jobs swaps the model for other bytes under the same name
+    model = next(p for p in (store / "ci-mlops-dvc-outputs" / "files").rglob("*") if p.is_file())
+    model.write_bytes(b"planted")
+    pusher = runner(tmp_path, "t-push", gh, token="t", event_name="push", event=event, sha=sha, ref="refs/heads/main",
+                    origin=origin, artifacts=store).run_job(workflow, "push", needs={"train": train})
+    step = pusher.step("Push data, models and run-cache to the DVC remote")
+    assert step.returncode == 1 and "does not match its hash" in step.stderr, pusher.log()
+    assert {p for p in remote.rglob("*") if p.is_file()} == before  # nothing reached the remote
 
 
 @pytest.mark.parametrize("flags, in_summary", [((), True), (("--no-summary",), False)])
@@ -480,7 +532,7 @@ def test_condition_evaluator(expr, failed, expected):
 
 @pytest.mark.parametrize("expr", [
     "contains(github.event_name, 'pull')",  # a function we do not model
-    "secrets.TOKEN == 'x'",  # a context we do not model
+    "vars.TOKEN == 'x'",  # a context we do not model
     "steps.nope.outcome == 'success'",  # a step id that never ran
     "github.event_name == 'push' ||",
     "github.event_name > 'a'",

@@ -27,13 +27,17 @@ import click
 @click.option("--from-artifact", type=click.Path(file_okay=False), default=None,
               help="Post the report saved by --artifact-dir in a pull_request run (untrusted: validated, "
                    "and the PR head must equal $CI_MLOPS_EXPECTED_HEAD_SHA).")
+@click.option("--no-post", is_flag=True,
+              help="Only save report.md and pr.json to --artifact-dir, for a later job or workflow to post; "
+                   "sends nothing and needs no token (the job that runs the PR's code).")
+@click.option("--no-summary", is_flag=True, help="Do not copy the report to the job summary (another step did).")
 @click.option("--dry-run", is_flag=True, help="Print the final body and the API calls it would make; send nothing.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every API call (method, path, status).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Config file. Default: .ci-mlops.yml at the repository root.")
 def command(report: str | None, pr: int | None, repo: str | None, token: str | None, marker_opt: str | None,
             new: bool, replace_cml: bool | None, artifact_dir: str | None, from_artifact: str | None,
-            dry_run: bool, verbose: bool, config_path: str | None) -> None:
+            no_post: bool, no_summary: bool, dry_run: bool, verbose: bool, config_path: str | None) -> None:
     """Post the report FILE (or - for stdin) as the sticky comment of a pull request.
 
     The comment carries a hidden marker; a later run finds it through every
@@ -68,12 +72,20 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
         raise UserError("--pr cannot be combined with --from-artifact: the PR number comes from the artifact")
     if not report and not from_artifact:
         raise UserError("no report: give a report FILE (or - for stdin), or --from-artifact DIR")
+    if no_post and (from_artifact or not artifact_dir):
+        raise UserError("--no-post saves the report for later: give a report FILE and --artifact-dir DIR")
     ctx = GitHubContext.from_env(token=token, repo=repo)
     actions.mask(ctx.token)
     config = load_config(config_path, required=config_path is not None)
     save_to = Path(artifact_dir) if artifact_dir else None
     plan = publish.plan_comment(ctx, config, report=report, from_artifact=Path(from_artifact) if from_artifact else None,
-                                pr=pr, marker_opt=marker_opt, new=new, replace_cml=replace_cml, artifact_dir=save_to)
+                                pr=pr, marker_opt=marker_opt, new=new, replace_cml=replace_cml, artifact_dir=save_to,
+                                summary=not (no_summary or no_post))
+    if no_post:
+        if plan.pr is None:
+            raise UserError("--no-post: no pull request in this context (pass --pr N); nothing saved")
+        click.echo(f"saved the report for PR #{plan.pr} in {artifact_dir}; not posted (--no-post)")
+        return
     if dry_run:
         from ci_mlops.escape import guard_commands
 

@@ -100,7 +100,8 @@ def read_report(source: str) -> str:
 
 def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_artifact: Path | None,
                  pr: int | None, marker_opt: str | None, new: bool, replace_cml: bool | None,
-                 artifact_dir: Path | None, env: Mapping[str, str] | None = None) -> CommentPlan:
+                 artifact_dir: Path | None, env: Mapping[str, str] | None = None,
+                 summary: bool = True) -> CommentPlan:
     """Read the report (or the fork-safe artifact), copy it to the job summary and decide where it goes.
 
     With ``artifact_dir`` (and a known PR) the report is also saved there for the comment workflow.
@@ -125,7 +126,8 @@ def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_ar
                       ctx.workflow)
     if replace_cml is None:
         replace_cml = bool(config.get("comment", "replace_cml", default=False))
-    actions.append_summary(text)
+    if summary:
+        actions.append_summary(text)
 
     if pr is None:
         pr = ctx.pr_number  # UserError on a malformed payload, before any request

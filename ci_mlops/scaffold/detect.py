@@ -40,15 +40,26 @@ REMOTE_EXTRAS = {"s3": "s3", "gs": "gs", "gcs": "gs", "azure": "azure", "gdrive"
                  "webdavs": "webdav", "http": None, "https": None}
 
 
+# .dvc/config options of an http(s) remote that give it credentials (DVC's HTTP remote).
+HTTP_AUTH_OPTIONS = ("auth", "user", "password", "ask_password", "custom_auth_header")
+
+
 @dataclass
 class Remote:
     name: str
     url: str
+    options: dict[str, str] = field(default_factory=dict)  # the remote's other .dvc/config options
 
     @property
     def scheme(self) -> str:
         match = re.match(r"^([a-z0-9+.-]+)://", self.url)
         return match.group(1) if match else "local"
+
+    @property
+    def read_only(self) -> bool:
+        """A plain http(s) remote without credentials (e.g. DVC's public example remotes):
+        anyone can read it, nobody can push to it."""
+        return self.scheme in ("http", "https") and not any(o in self.options for o in HTTP_AUTH_OPTIONS)
 
 
 @dataclass
@@ -262,7 +273,8 @@ def read_remotes(root: Path) -> tuple[list[Remote], str | None]:
     for section in parser.sections():
         match = re.fullmatch(r"""\s*'?\s*remote\s+"([^"]+)"\s*'?\s*""", section)
         if match and parser.has_option(section, "url"):
-            remotes.append(Remote(match.group(1), parser.get(section, "url")))
+            options = {k: v for k, v in parser.items(section) if k != "url"}
+            remotes.append(Remote(match.group(1), parser.get(section, "url"), options))
     default = None
     for section in parser.sections():
         if section.strip("' ") == "core" and parser.has_option(section, "remote"):

@@ -76,6 +76,7 @@ def run_init(opts: InitOptions) -> list[Change]:
                                    "dvc.yaml.j2", managed=False))
     wf = workflow_context(config, facts)
     warn_missing(config, wf, root)
+    remote_notes(wf, facts)
     planned += plan_files(wf, mode, ref)
     if opts.dockerfile:
         planned.append(plan_dockerfile(root, config, wf))
@@ -255,6 +256,18 @@ def warn_missing(config: Config, wf: dict, root: Path) -> None:
             where = f"{CONFIG_NAME}:{line}" if line else CONFIG_NAME
             click.echo(f"warning: {where}: {key}: {name} does not exist; the workflow's "
                        f"{'Install dependencies' if key == 'install' else 'Train'} step will fail", err=True)
+
+
+def remote_notes(wf: dict, facts: RepoFacts) -> None:
+    """Say what the workflows will not do with the DVC remote, and why."""
+    remote = next((r for r in facts.dvc.remotes if r.name == wf["dvc"]["remote"]), None) or facts.dvc.remote
+    if wf["dvc"]["read_only"] and remote is not None:
+        click.echo(f"note: DVC remote '{remote.name}' ({remote.url}) is read-only (http/https without credentials): "
+                   "the workflows pull from it and push nothing (set dvc.push: true if it accepts uploads)", err=True)
+    if wf["dvc"]["fetch_job"] and wf["dvc"]["used"]:
+        click.echo("note: dvc.oidc: a separate job logs in and fetches the data for training (pull requests from "
+                   "forks get no OIDC token and train without it); give it a read-only identity (read_role, "
+                   "read_service_account or read_client_id)", err=True)
 
 
 def warn_overridden(config: Config, opts: InitOptions) -> None:

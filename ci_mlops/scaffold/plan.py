@@ -150,8 +150,16 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
             "used": uses_dvc,
             "remote": remote_name,
             "pull": has_remote and dvc_cfg.get("pull", True),
-            "push": has_remote and dvc_cfg.get("push", True),
+            # keyless credentials never reach the job that runs PR code: without read secrets,
+            # a separate job logs in, fetches, and hands the data over as an artifact
+            "fetch_job": bool(has_remote and dvc_cfg.get("pull", True) and dvc_cfg.get("oidc")
+                              and not dvc_cfg.get("secrets")),
+            # a read-only remote (plain http/https) gets no push unless dvc.push says so
+            "push": has_remote and dvc_cfg.get("push", not (remote is not None and remote.read_only)),
+            "read_only": remote is not None and remote.read_only and "push" not in dvc_cfg,
             "secrets": list(dvc_cfg.get("secrets") or []),
+            "oidc": dvc_cfg.get("oidc") or None,
+            "push_environment": dvc_cfg.get("push_environment"),
         },
         "project": project_env(config, facts, extras, uses_dvc and (has_remote or "dvc " in f"{train} ")),
         "tool": {
@@ -160,6 +168,7 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
             # ci-mlops' own DVC reads base metrics and tracked data from the remote: it needs the plugin too
             "requirements": [source] + ([f"dvc[{extras}]"] if extras else []),
         },
+        "replace_cml": bool((config.get("comment") or {}).get("replace_cml", False)),
         "pip_extras": [f"dvc[{extras}]"] if extras else [],
         "marker": (config.get("comment") or {}).get("marker") or "ci-mlops",
         "deploy": {
@@ -272,6 +281,9 @@ def plan_files(wf: dict[str, Any], mode: str = "full", ref: WorkflowRef | None =
                 f"dvc.secrets: {', '.join(unsupported)} cannot be passed to the reusable workflows "
                 f"(they accept {', '.join(REUSABLE_SECRETS)}); use --mode full"
             )
+        for key in ("oidc", "push_environment"):
+            if wf["dvc"][key]:
+                raise UserError(f"dvc.{key}: the reusable workflows take DVC credentials as secrets only; use --mode full")
         for name, caller in callers(wf, ref).items():
             add(name, "workflows/caller.yml.j2", {**wf, "caller": caller})
     add("ci-mlops-comment.yml", "workflows/comment.yml.j2", wf)
@@ -351,6 +363,7 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
             "test": q(wf["test"] or ""), "runs-on": runs_on, "timeout-minutes": str(wf["timeout"]),
             "dvc-pull": _bool(wf["dvc"]["pull"]), "dvc-push": _bool(wf["dvc"]["push"]),
             "dvc-remote": q(wf["dvc"]["remote"] or ""), "comment-marker": q(wf["marker"]), **tool,
+            **({"dvc-plugins": q(" ".join(wf["pip_extras"]))} if wf["dvc"]["push"] and wf["pip_extras"] else {}),
         },
         "secrets": secrets if (wf["dvc"]["pull"] or wf["dvc"]["push"]) else [],
     }

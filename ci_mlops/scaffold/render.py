@@ -105,8 +105,12 @@ def _double_quoted(value: str) -> str:
     return yaml.safe_dump(value, default_style='"', allow_unicode=True, width=1 << 30).rstrip("\n").removesuffix("\n...")
 
 
-def dvc_env_block(wf: dict[str, Any], remote: bool = True, extra: tuple[str, ...] = ()) -> str:
-    """The ``env:`` of a step that talks to the DVC remote: its credentials, and nothing for other steps."""
+def dvc_env_block(wf: dict[str, Any], remote: bool = True, extra: tuple[str, ...] = (), keyless: bool = False) -> str:
+    """The ``env:`` of a step that talks to the DVC remote: its credentials, and nothing for other steps.
+
+    ``keyless``: a job that logs in with ``dvc.oidc``; the static secrets (which would
+    override the login's credentials) stay out of it.
+    """
     pad = " " * 10
     bad = [name for name in (*wf["dvc"]["secrets"], *wf["reusable_secrets"]) if not _SECRET_NAME.fullmatch(name)]
     if bad:
@@ -118,7 +122,8 @@ def dvc_env_block(wf: dict[str, Any], remote: bool = True, extra: tuple[str, ...
         lines += [f"{pad}{name}: ${{{{ secrets.{name} }}}}" for name in wf["reusable_secrets"]]
     else:
         lines = ["        env:  # the DVC remote's credentials (dvc.secrets in .ci-mlops.yml), only for the steps that talk to the remote"]
-        lines += [f"{pad}{name}: ${{{{ secrets.{name} }}}}" for name in wf["dvc"]["secrets"]]
+        if not (keyless and wf["dvc"].get("oidc")):
+            lines += [f"{pad}{name}: ${{{{ secrets.{name} }}}}" for name in wf["dvc"]["secrets"]]
     lines += [pad + line for line in extra]
     return "\n".join(lines) if len(lines) > 1 else ""
 
