@@ -235,7 +235,7 @@ def test_edited_file_is_kept_unless_force_and_deleted_stays_deleted(plain_repo):
 
     out = init(plain_repo, "--yes")
     assert out.returncode == 0, out.stderr
-    assert "kept (edited by you; --force to overwrite)" in out.stdout
+    assert "kept (edited by you; nothing new to merge)" in out.stdout
     assert "kept deleted" in out.stdout
     assert snapshot(plain_repo) == before
 
@@ -244,6 +244,134 @@ def test_edited_file_is_kept_unless_force_and_deleted_stays_deleted(plain_repo):
     assert "timeout-minutes: 60" in pr.read_text()
     assert (plain_repo / WF / "ci-mlops-release.yml").is_file()
     assert init(plain_repo, "--yes").stdout.count("unchanged") == 3
+
+
+def _edit_config(repo: Path, key: str, value: object) -> None:
+    config = repo / ".ci-mlops.yml"
+    data = yaml.safe_load(config.read_text())
+    data[key] = value
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_a_user_edit_and_a_config_change_merge(plain_repo):
+    assert init(plain_repo, "--yes", "--no-dvc").returncode == 0
+    pr = plain_repo / WF / "ci-mlops-pr.yml"
+    # the user adds a step of their own and a comment near the top
+    mine = pr.read_text().replace("      - name: Check the quality gates\n",
+                                  "      - name: Lint\n        run: ruff check .\n\n"
+                                  "      - name: Check the quality gates\n", 1)
+    mine = mine.replace("name: ci-mlops PR\n", "name: ci-mlops PR\n# our team's note\n", 1)
+    pr.write_text(mine)
+    _edit_config(plain_repo, "timeout_minutes", 90)
+
+    out = init(plain_repo, "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "  merge      .github/workflows/ci-mlops-pr.yml" in out.stdout
+    merged = pr.read_text()
+    assert "ruff check ." in merged and "# our team's note" in merged  # the user's edits stay
+    assert "timeout-minutes: 90" in merged and "timeout-minutes: 60" not in merged  # the setting applies
+    lock = json.loads((plain_repo / ".github/ci-mlops.lock").read_text())
+    entry = lock["files"][".github/workflows/ci-mlops-pr.yml"]
+    assert "timeout-minutes: 90" in entry["generated"] and "ruff" not in entry["generated"]  # the next base
+
+    before = snapshot(plain_repo)
+    out = init(plain_repo, "--yes")
+    assert out.returncode == 0 and "nothing new to merge" in out.stdout, out.stdout
+    assert "Nothing to change" in out.stdout and snapshot(plain_repo) == before
+
+
+def test_a_conflicting_edit_is_shown_left_untouched_and_exits_1(plain_repo):
+    assert init(plain_repo, "--yes", "--no-dvc").returncode == 0
+    pr = plain_repo / WF / "ci-mlops-pr.yml"
+    pr.write_text(pr.read_text().replace("timeout-minutes: 60", "timeout-minutes: 45  # ours"))
+    release = plain_repo / WF / "ci-mlops-release.yml"
+    release.write_text(release.read_text() + "# a note\n")
+    _edit_config(plain_repo, "timeout_minutes", 90)
+    _edit_config(plain_repo, "python", "3.13")
+    lock_before = (plain_repo / ".github/ci-mlops.lock").read_text()
+    pr_before = pr.read_bytes()
+
+    out = init(plain_repo, "--yes")
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "  conflict   .github/workflows/ci-mlops-pr.yml" in out.stdout
+    assert "<<<<<<< your edits" in out.stdout and ">>>>>>> generated now" in out.stdout
+    assert "+    timeout-minutes: 90" in out.stdout or "timeout-minutes: 90" in out.stdout
+    assert "ci-mlops-pr.yml: your edits conflict with the new rendering" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert pr.read_bytes() == pr_before  # untouched
+    # what merges cleanly is applied: the edited release workflow takes the new Python too
+    assert "  merge      .github/workflows/ci-mlops-release.yml" in out.stdout
+    assert '"3.13"' in release.read_text() and release.read_text().endswith("# a note\n")
+    lock = json.loads((plain_repo / ".github/ci-mlops.lock").read_text())
+    old = json.loads(lock_before)["files"][".github/workflows/ci-mlops-pr.yml"]
+    entry = lock["files"][".github/workflows/ci-mlops-pr.yml"]
+    assert entry["generated"] == old["generated"]  # the base stays until the user merges
+
+    # run again without touching the file: the same conflict, still exit 1
+    again = init(plain_repo, "--yes")
+    assert again.returncode == 1 and "<<<<<<< your edits" in again.stdout
+    assert pr.read_bytes() == pr_before
+
+    # merged by hand (the user keeps 45 and takes the new Python): that edit is the merge
+    pr.write_text(pr.read_text().replace('"3.12"', '"3.13"'))
+    resolved = pr.read_text()
+    out = init(plain_repo, "--yes")
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    assert "your merge of the last conflict" in out.stdout
+    assert pr.read_text() == resolved and "timeout-minutes: 45  # ours" in resolved
+    entry = json.loads((plain_repo / ".github/ci-mlops.lock").read_text())["files"][".github/workflows/ci-mlops-pr.yml"]
+    assert "timeout-minutes: 90" in entry["generated"] and "conflict" not in entry  # the next base
+    assert "nothing new to merge" in init(plain_repo, "--yes").stdout
+
+
+def test_a_template_change_from_a_newer_version_merges_into_an_edited_file(plain_repo):
+    assert init(plain_repo, "--yes", "--no-dvc").returncode == 0
+    pr = plain_repo / WF / "ci-mlops-pr.yml"
+    current = pr.read_text()
+    # what an older ci-mlops generated: another step name and comment (the template changed since)
+    older = current.replace("      - name: Check the quality gates\n", "      - name: Quality gates\n", 1)
+    older = older.replace("# quality gates, and post one sticky PR comment", "# gates, and post one sticky PR comment", 1)
+    assert older != current
+    lock_path = plain_repo / ".github/ci-mlops.lock"
+    lock = json.loads(lock_path.read_text())
+    from ci_mlops.scaffold.write import sha256
+
+    lock["files"][".github/workflows/ci-mlops-pr.yml"].update(generated=older, sha256=sha256(older))
+    lock_path.write_text(json.dumps(lock, indent=2) + "\n")
+    pr.write_text(older.replace("timeout-minutes: 60", "timeout-minutes: 60  # agreed with ops"))
+
+    out = init(plain_repo, "--yes")
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    assert "  merge      .github/workflows/ci-mlops-pr.yml" in out.stdout
+    merged = pr.read_text()
+    assert "      - name: Check the quality gates\n" in merged and "Quality gates" not in merged
+    assert "timeout-minutes: 60  # agreed with ops" in merged
+    assert merged == current.replace("timeout-minutes: 60", "timeout-minutes: 60  # agreed with ops")
+
+
+def test_a_lock_without_recorded_bases_keeps_edits_as_before(plain_repo):
+    assert init(plain_repo, "--yes", "--no-dvc").returncode == 0
+    lock_path = plain_repo / ".github/ci-mlops.lock"
+    lock = json.loads(lock_path.read_text())
+    for entry in lock["files"].values():
+        entry.pop("generated")
+    lock_path.write_text(json.dumps(lock, indent=2) + "\n")
+    pr = plain_repo / WF / "ci-mlops-pr.yml"
+    pr.write_text(pr.read_text() + "# mine\n")
+    _edit_config(plain_repo, "timeout_minutes", 90)
+    out = init(plain_repo, "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "kept (edited by you; --force to overwrite)" in out.stdout
+    assert pr.read_text().endswith("# mine\n") and "timeout-minutes: 60" in pr.read_text()
+
+
+def test_dry_run_never_asks(plain_repo):
+    before = snapshot(plain_repo)
+    out = init(plain_repo, "--dry-run", input="")  # no answers available: a prompt would abort
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    assert "?" not in out.stdout.split("Dry run")[0].splitlines()[-1]
+    assert "+++ b/.github/workflows/ci-mlops-pr.yml" in out.stdout and "Dry run: nothing written." in out.stdout
+    assert snapshot(plain_repo) == before
 
 
 def test_dry_run_shows_a_diff_and_writes_nothing(plain_repo):

@@ -14,14 +14,14 @@ from pathlib import Path
 import click
 
 from ci_mlops.config import CONFIG_NAME, Config, parse_config
-from ci_mlops.errors import UserError
+from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.scaffold.detect import REMOTE_SECRETS, RepoFacts, detect
 from ci_mlops.scaffold.plan import (
     PlannedFile, Settings, WorkflowRef, check_parses, config_text, dvcyaml_text, missing_files, plan_files,
     workflow_context,
 )
 from ci_mlops.scaffold.write import (
-    KEEP_DELETED, KEEP_EDITED, KEEP_STALE, REMOVE, WRITES, YOURS, Change, apply, compare,
+    CONFLICT, KEEP_CURRENT, RESOLVED, KEEP_DELETED, KEEP_EDITED, KEEP_STALE, MERGE, REMOVE, WRITES, YOURS, Change, apply, compare,
     manifest_text, new_manifest, read_manifest, unified_diff, MANIFEST,
 )
 
@@ -89,19 +89,22 @@ def run_init(opts: InitOptions) -> list[Change]:
 
     for change in changes:
         click.echo(f"  {label(change.action):<10} {change.path}")
-        if change.action in (KEEP_EDITED, KEEP_DELETED, KEEP_STALE, YOURS):
+        if change.action in (KEEP_EDITED, KEEP_DELETED, KEEP_STALE, YOURS, MERGE, CONFLICT, KEEP_CURRENT, RESOLVED):
             click.echo(f"  {'':<10}   {change.action}")
     if dvc_init:
         click.echo(f"  {'run':<10} dvc init" + (" (and a one-stage dvc.yaml)" if scaffold_stage else ""))
     pending = [c for c in changes if c.action in WRITES or c.action == REMOVE]
 
+    conflicts = [c for c in changes if c.action == CONFLICT]
     if opts.dry_run:
         for change in pending:
             click.echo(unified_diff(change), nl=False)
         click.echo("Dry run: nothing written." if pending or dvc_init or manifest_changes else "Nothing to change.")
+        report_conflicts(conflicts)
         return changes
     if not pending and not dvc_init and not manifest_changes:
         click.echo("Nothing to change: everything is up to date.")
+        report_conflicts(conflicts)
         return changes
     if not opts.yes and not click.confirm("Write these changes?", default=True):
         raise UserError("aborted: nothing written")
@@ -110,7 +113,20 @@ def run_init(opts: InitOptions) -> list[Change]:
     touched = apply(root, changes, updated, previous_text)
     click.echo(f"Done: {done_summary(changes, touched, dvc_init)}.")
     next_steps(config, wf, changes)
+    report_conflicts(conflicts)
     return changes
+
+
+def report_conflicts(conflicts: list[Change]) -> None:
+    """Each conflict as a diff from the file to the merge with conflict markers; then exit 1."""
+    if not conflicts:
+        return
+    for change in conflicts:
+        click.echo(unified_diff(change), nl=False)
+    names = ", ".join(c.path for c in conflicts)
+    raise CheckFailed(f"{names}: your edits conflict with the new rendering, so {'they were' if len(conflicts) > 1 else 'it was'} "
+                      "left as is (diff above); merge by hand (edit the file), then run `ci-mlops init` again, "
+                      "or --force to take the new rendering")
 
 
 def describe(facts: RepoFacts) -> str:
@@ -187,7 +203,7 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
         dvc_secrets=list(REMOTE_SECRETS.get(remote.scheme, [])) if remote else [],
         model_name=facts.name,
     )
-    if opts.yes:
+    if opts.yes or opts.dry_run:  # a dry run never asks: it shows the plan for what was detected
         return s
     s.base = opts.base or click.prompt("Base branch for reports and gates", default=s.base)
     s.python = opts.python or click.prompt("Python version", default=s.python)
