@@ -344,13 +344,17 @@ def _change(row: dict[str, Any]) -> str:
     interval = row.get("interval")
     if interval and "low" in interval:  # "−0.009 (95% CI −0.021 … +0.003, not significant)"
         verdict = "significant" if interval["significant"] else "not significant"
-        pct_text = (f" ({interval['confidence'] * 100:g}% CI {_ci(interval['low'])} … {_ci(interval['high'])}, "
-                    f"{verdict})")
+        # on a second line in small type, so the Change column stays narrow
+        pct_text = (f"<br><sub>{interval['confidence'] * 100:g}% CI {_ci(interval['low'])} … "
+                    f"{_ci(interval['high'])}, {verdict}</sub>")
     return f"{arrow}{_signed(change)}{pct_text}"
 
 
 def _ci(value: float) -> str:
-    return _signed(value).replace("-", "−")
+    """An interval end to 3 significant digits: enough to read, short enough for a table cell."""
+    if value == 0:
+        return "0"
+    return f"{value:+.3g}".replace("-", "−")
 
 
 def _interval_legend(rows: list[dict[str, Any]]) -> str:
