@@ -30,6 +30,10 @@ import click
 @click.option("--summary/--no-summary", default=True, show_default=True,
               help="In GitHub Actions, also append the Markdown to the job summary. The PR workflow "
                    "passes --no-summary: its `ci-mlops comment` step puts the report there.")
+@click.option("--plots-dir", type=click.Path(file_okay=False, writable=True), default=None, metavar="DIR",
+              help="Also draw every plot `dvc plots diff` shows (DVC's templates, base and head in one chart) "
+                   "as SVG into DIR, copy image plots to DIR/images, and list them in DIR/plots.json: for the "
+                   "job summary and the run's artifact. Drawn offline; no data leaves the machine.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Configuration file. Default: .ci-mlops.yml at the repository root.")
 @click.option("--gates-from", type=click.Choice(["auto", "base", "workspace"]), default="auto", show_default=True,
@@ -37,7 +41,7 @@ import click
                    "base branch's, and the report lists the gate changes the PR makes.")
 def command(base: str | None, head: str | None, fmt: str, output: str | None, show_all: bool,
             history: int | None, no_plots: bool, max_chars: int | None, checks: bool,
-            summary: bool, config_path: str | None, gates_from: str) -> None:
+            summary: bool, plots_dir: str | None, config_path: str | None, gates_from: str) -> None:
     """Diff metrics, params and plots between two revisions.
 
     Metrics and params are the ones your dvc.yaml files declare (stage `metrics:`
@@ -61,6 +65,8 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     from ci_mlops.report import build_report, render_markdown, to_json
 
     repo = Repo.discover(Path.cwd())
+    if plots_dir:
+        _require_vl_convert()
     from ci_mlops.gatesource import deciding_config, render_changes
 
     config = load_config(config_path or find_config(repo.root), required=config_path is not None)
@@ -78,6 +84,8 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
             report.setdefault("sections", []).insert(0, section)
     if source.origin != "workspace":
         report["gate_source"] = source.to_json()
+    if plots_dir:
+        _render_plots(repo.root, report, plots_dir, workspace=head is None)
     markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
     text = to_json(report) if fmt == "json" else markdown
     if output:
@@ -125,3 +133,38 @@ def _name_the_pull_request(report: dict) -> None:
         return
     if number is not None and sha and "pull_request" in ctx.event:
         report["head"]["pr"] = {"number": number, "sha": sha}
+
+
+def _render_plots(root, report: dict, plots_dir: str, *, workspace: bool) -> None:
+    """Draw the plots into ``plots_dir`` and say what was drawn in a report section; a plot
+    that cannot be drawn is one line there (and on stderr), never a failed command."""
+    import json
+    from pathlib import Path
+
+    from ci_mlops.escape import md_code, md_text
+    from ci_mlops.report.render_plots import render_plots
+
+    # DVC labels each series with the revision it was given: the refs the report names
+    base, head = report["base"]["ref"], None if workspace else report["head"]["ref"]
+    if base == head:
+        base, head = report["base"]["sha"][:12], report["head"]["sha"][:12]
+    result = render_plots(root, plots_dir, base, head)
+    Path(plots_dir, "plots.json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    click.echo(f"ci-mlops: {len(result.charts)} plot(s) drawn and {len(result.images)} image(s) copied to "
+               f"{plots_dir}", err=True)
+    lines = [f"{len(result.charts)} chart(s) drawn as SVG and {len(result.images)} image(s) copied to "
+             f"{md_code(plots_dir)} (see the run's artifact)."]
+    for failure in result.failures:
+        click.echo(f"ci-mlops: plot not drawn: {failure}", err=True)
+        lines.append(f"- ⚠️ {md_text(failure)}")
+    report.setdefault("sections", []).append({"title": "Plot images", "markdown": "\n".join(lines),
+                                              "passed": None})
+
+
+def _require_vl_convert() -> None:
+    from importlib.util import find_spec
+
+    from ci_mlops.errors import UserError
+
+    if find_spec("vl_convert") is None:
+        raise UserError("--plots-dir needs vl-convert-python: pip install 'ci-mlops[plots]'")
