@@ -263,6 +263,11 @@ def test_cli_plots_dir(project, tmp_path):
     assert "plots.json" in os.listdir(out)
     listed = json.loads((out / "plots.json").read_text())
     assert {c["id"] for c in listed["charts"]} >= {"linear_plot", "confusion_plot"}
+    for entry in [*listed["charts"], *listed["images"]]:  # paths relative to DIR: true inside the artifact
+        for key in ("svg", "spec", "path"):
+            if key in entry:
+                assert not Path(entry[key]).is_absolute() and (out / entry[key]).is_file(), entry
+    assert any(i["path"].startswith("images/") for i in listed["images"])
 
 
 def test_cli_plots_dir_without_vl_convert_is_a_user_error(project, tmp_path, monkeypatch, capsys):

@@ -149,7 +149,7 @@ def _render_plots(root, report: dict, plots_dir: str, *, workspace: bool) -> Non
     if base == head:
         base, head = report["base"]["sha"][:12], report["head"]["sha"][:12]
     result = render_plots(root, plots_dir, base, head)
-    Path(plots_dir, "plots.json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    Path(plots_dir, "plots.json").write_text(json.dumps(result.to_json(relative_to=plots_dir), indent=2) + "\n", encoding="utf-8")
     click.echo(f"ci-mlops: {len(result.charts)} plot(s) drawn and {len(result.images)} image(s) copied to "
                f"{plots_dir}", err=True)
     lines = [f"{len(result.charts)} chart(s) drawn as SVG and {len(result.images)} image(s) copied to "

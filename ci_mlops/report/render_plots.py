@@ -33,8 +33,15 @@ class RenderResult:
     images: list[dict[str, Any]] = field(default_factory=list)  # {"id", "rev", "path"}
     failures: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"charts": self.charts, "images": self.images, "failures": self.failures}
+    def to_json(self, relative_to: str | Path | None = None) -> dict[str, Any]:
+        """The listing; with ``relative_to`` (the output directory) paths are relative to it,
+        so the listing stays true inside an uploaded artifact."""
+        def rel(path: str) -> str:
+            return Path(path).relative_to(Path(relative_to).resolve()).as_posix() if relative_to else path
+
+        return {"charts": [{**c, "svg": rel(c["svg"]), "spec": rel(c["spec"])} for c in self.charts],
+                "images": [{**i, "path": rel(i["path"])} for i in self.images],
+                "failures": self.failures}
 
 
 def render_plots(root: str | Path, out_dir: str | Path, base: str, head: str | None = None) -> RenderResult:
@@ -44,7 +51,7 @@ def render_plots(root: str | Path, out_dir: str | Path, base: str, head: str | N
     each image plot as ``<rev>_<path>`` under ``out_dir/images``. Never raises for a plot:
     a plot DVC cannot load or vl-convert cannot draw is one line in ``failures``.
     """
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     result = RenderResult()
     try:
