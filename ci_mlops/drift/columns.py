@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
+
+from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,3 +60,32 @@ def is_numeric_dtype(series: "pd.Series") -> bool:
     import pandas as pd
 
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+
+
+def select_columns(reference: str, ref_cols: list[str], current: str, cur_cols: list[str],
+                   columns: Iterable[str] | None, exclude: Iterable[str],
+                   ignore_in_current: Iterable[str] = ()) -> tuple[list[str], list[str], list[str]]:
+    """(compared, reference-only, current-only) columns, the same for every engine.
+
+    ``columns`` limits the comparison (each must be on both sides; one-sided columns are
+    then not reported), else every common column not in ``exclude``. ``reference`` and
+    ``current`` name the two sides in error messages.
+    """
+    exclude, ignore = set(exclude), set(ignore_in_current)
+    if columns:
+        for name in columns:
+            for label, cols in ((reference, ref_cols), (current, cur_cols)):
+                if name not in cols:
+                    raise UserError(f"{label}: no column '{name}' (columns: {', '.join(cols[:20])})")
+        wanted = [c for c in columns if c not in exclude]
+        only_ref: list[str] = []
+        only_cur: list[str] = []
+    else:
+        wanted = [c for c in ref_cols if c in cur_cols and c not in exclude]
+        only_ref = [c for c in ref_cols if c not in cur_cols and c not in exclude]
+        only_cur = [c for c in cur_cols if c not in ref_cols and c not in exclude and c not in ignore]
+    if not wanted:
+        raise UserError(f"{reference} and {current} have no common columns to compare "
+                        f"(reference: {', '.join(ref_cols[:10]) or 'none'}; "
+                        f"current: {', '.join(cur_cols[:10]) or 'none'})")
+    return wanted, only_ref, only_cur

@@ -37,7 +37,15 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ci_mlops.drift import stats
-from ci_mlops.drift.columns import CATEGORICAL, DATETIME, INTEGER_CARDINALITY_LIMIT, NUMERIC, TEXT, UNKNOWN
+from ci_mlops.drift.columns import (
+    CATEGORICAL,
+    DATETIME,
+    INTEGER_CARDINALITY_LIMIT,
+    NUMERIC,
+    TEXT,
+    UNKNOWN,
+    select_columns,
+)
 from ci_mlops.drift.engine import check_request, judge, skipped_column, summarise
 from ci_mlops.drift.progress import Progress
 from ci_mlops.errors import UserError
@@ -263,22 +271,8 @@ def detect_drift_duckdb(
     try:
         ref_types, cur_types = db.columns(db.ref), db.columns(db.cur)
         ref_cols, cur_cols = list(ref_types), list(cur_types)
-        if columns:
-            for name in columns:
-                for path, cols in ((reference, ref_cols), (current, cur_cols)):
-                    if name not in cols:
-                        raise UserError(f"{path}: no column '{name}' (columns: {', '.join(cols[:20])})")
-            wanted = [c for c in columns if c not in exclude]
-            only_ref: list[str] = []
-            only_cur: list[str] = []
-        else:
-            wanted = [c for c in ref_cols if c in cur_cols and c not in exclude]
-            only_ref = [c for c in ref_cols if c not in cur_cols and c not in exclude]
-            only_cur = [c for c in cur_cols if c not in ref_cols and c not in exclude and c not in ignore_in_current]
-        if not wanted:
-            raise UserError(f"{reference} and {current} have no common columns to compare "
-                            f"(reference: {', '.join(ref_cols[:10]) or 'none'}; "
-                            f"current: {', '.join(cur_cols[:10]) or 'none'})")
+        wanted, only_ref, only_cur = select_columns(str(reference), ref_cols, str(current), cur_cols, columns,
+                                                    exclude, ignore_in_current)
         families = {name: _family(ref_types[name]) for name in wanted}
         numeric = [n for n in wanted if families[n] in ("float", "int")]
         strings = [n for n in wanted if families[n] == "string"]

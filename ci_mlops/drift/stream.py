@@ -33,7 +33,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ci_mlops.drift import stats
-from ci_mlops.drift.columns import CATEGORICAL, DATETIME, INTEGER_CARDINALITY_LIMIT, NUMERIC, TEXT, UNKNOWN
+from ci_mlops.drift.columns import (
+    CATEGORICAL,
+    DATETIME,
+    INTEGER_CARDINALITY_LIMIT,
+    NUMERIC,
+    TEXT,
+    UNKNOWN,
+    select_columns,
+)
 from ci_mlops.drift.engine import check_request, judge, skipped_column, summarise
 from ci_mlops.drift.pairs import SortedPair
 from ci_mlops.drift.progress import Progress
@@ -73,22 +81,8 @@ def detect_drift_files(
     ref_src, cur_src = open_source(reference, "reference"), open_source(current, "current")
     try:
         ref_cols, cur_cols = _columns(ref_src), _columns(cur_src)
-        if columns:
-            for name in columns:
-                for src, cols in ((ref_src, ref_cols), (cur_src, cur_cols)):
-                    if name not in cols:
-                        raise UserError(f"{src.label}: no column '{name}' (columns: {', '.join(cols[:20])})")
-            wanted = [c for c in columns if c not in exclude]
-            only_ref: list[str] = []
-            only_cur: list[str] = []
-        else:
-            wanted = [c for c in ref_cols if c in cur_cols and c not in exclude]
-            only_ref = [c for c in ref_cols if c not in cur_cols and c not in exclude]
-            only_cur = [c for c in cur_cols if c not in ref_cols and c not in exclude and c not in ignore_in_current]
-        if not wanted:
-            raise UserError(f"{ref_src.label} and {cur_src.label} have no common columns to compare "
-                            f"(reference: {', '.join(ref_cols[:10]) or 'none'}; "
-                            f"current: {', '.join(cur_cols[:10]) or 'none'})")
+        wanted, only_ref, only_cur = select_columns(ref_src.label, ref_cols, cur_src.label, cur_cols, columns,
+                                                    exclude, ignore_in_current)
         for src in (ref_src, cur_src):
             if isinstance(src, CsvSource):
                 src.spill(wanted)
