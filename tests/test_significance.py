@@ -245,9 +245,15 @@ def _eval_pair(n: int, base_acc: float, head_acc: float, seed: int = 0):
     return y, np.where(u < base_acc, y, 1 - y), np.where(u < head_acc, y, 1 - y)
 
 
-def _commit_base(repo: Path, y, pred, accuracy: float) -> None:
-    _predictions(repo / "predictions.csv", y, pred)
-    (repo / "metrics.json").write_text(json.dumps({"test": {"accuracy": accuracy}}))
+def _write_eval(repo: Path, y, pred, accuracy: float | None = None, ids=None) -> None:
+    """What an evaluation stage writes: the predictions and metrics.json (accuracy from them by default)."""
+    _predictions(repo / "predictions.csv", y, pred, ids=ids)
+    value = float((np.asarray(pred) == np.asarray(y)).mean()) if accuracy is None else accuracy
+    (repo / "metrics.json").write_text(json.dumps({"test": {"accuracy": value}}))
+
+
+def _commit_base(repo: Path, y, pred, accuracy: float | None = None) -> None:
+    _write_eval(repo, y, pred, accuracy)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
 
@@ -259,9 +265,8 @@ SIG = {"predictions": {"file": "predictions.csv", "actual": "label", "predicted"
 def test_check_fails_a_significant_drop_and_warns_on_an_inconclusive_one(git_repo):
     y, pb, ph = _eval_pair(4000, 0.90, 0.85)  # a 5-point drop on 4,000 examples: clearly real
     _project(git_repo, {"test.accuracy": {"max_drop": 0.01, "significance": 0.95}}, SIG)
-    _commit_base(git_repo, y, pb, float((pb == y).mean()))
-    _predictions(git_repo / "predictions.csv", y, ph)
-    (git_repo / "metrics.json").write_text(json.dumps({"test": {"accuracy": float((ph == y).mean())}}))
+    _commit_base(git_repo, y, pb)
+    _write_eval(git_repo, y, ph)
     out = run_cli("check", "--base", "main", "--format", "json", cwd=git_repo)
     assert out.returncode == 1, out.stderr
     gate = json.loads(out.stdout)["gates"][0]
@@ -270,9 +275,8 @@ def test_check_fails_a_significant_drop_and_warns_on_an_inconclusive_one(git_rep
 
     # A 0.5-point drop on 400 examples against a 1-point bound: the interval straddles it.
     y, pb, ph = _eval_pair(400, 0.900, 0.895, seed=2)
-    _commit_base(git_repo, y, pb, float((pb == y).mean()))
-    _predictions(git_repo / "predictions.csv", y, ph)
-    (git_repo / "metrics.json").write_text(json.dumps({"test": {"accuracy": float((ph == y).mean())}}))
+    _commit_base(git_repo, y, pb)
+    _write_eval(git_repo, y, ph)
     out = run_cli("check", "--base", "main", cwd=git_repo)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "WARN" in out.stdout and "inconclusive" in out.stdout
@@ -282,9 +286,8 @@ def test_inconclusive_can_be_made_to_fail(git_repo):
     y, pb, ph = _eval_pair(400, 0.900, 0.895, seed=2)
     _project(git_repo, {"test.accuracy": {"max_drop": 0.01, "significance": 0.95}},
              {**SIG, "inconclusive": "fail"})
-    _commit_base(git_repo, y, pb, float((pb == y).mean()))
-    _predictions(git_repo / "predictions.csv", y, ph)
-    (git_repo / "metrics.json").write_text(json.dumps({"test": {"accuracy": float((ph == y).mean())}}))
+    _commit_base(git_repo, y, pb)
+    _write_eval(git_repo, y, ph)
     out = run_cli("check", "--base", "main", cwd=git_repo)
     assert out.returncode == 1 and "inconclusive" in out.stdout
 
@@ -296,9 +299,8 @@ def test_report_shows_the_interval_and_claims_no_improvement_within_noise(git_re
     ph[wrong[:12]] = y[wrong[:12]]  # 12 fixed, 10 broken: +2 of 300, well within noise
     ph[right[:10]] = 1 - y[right[:10]]
     _project(git_repo, {"test.accuracy": {"max_drop": 0.05, "significance": 0.95}}, SIG)
-    _commit_base(git_repo, y, pb, float((pb == y).mean()))
-    _predictions(git_repo / "predictions.csv", y, ph)
-    (git_repo / "metrics.json").write_text(json.dumps({"test": {"accuracy": float((ph == y).mean())}}))
+    _commit_base(git_repo, y, pb)
+    _write_eval(git_repo, y, ph)
     out = run_cli("report", "--base", "main", "--format", "json", cwd=git_repo)
     assert out.returncode == 0, out.stderr
     row = json.loads(out.stdout)["metrics"][0]
@@ -339,8 +341,7 @@ def test_mismatched_example_sets_are_a_clear_error(git_repo, change, message):
         ids = [i + 1000 for i in ids]
     else:
         ids[5] = ids[6]
-    _predictions(git_repo / "predictions.csv", y, ph, ids=ids)
-    (git_repo / "metrics.json").write_text(json.dumps({"test": {"accuracy": 0.91}}))
+    _write_eval(git_repo, y, ph, accuracy=0.91, ids=ids)
     out = run_cli("check", "--base", "main", cwd=git_repo)
     assert out.returncode in (1, 2)
     assert message in out.stdout + out.stderr
@@ -350,10 +351,9 @@ def test_mismatched_example_sets_are_a_clear_error(git_repo, change, message):
 def test_rows_paired_by_id_in_any_order(git_repo):
     y, pb, ph = _eval_pair(1000, 0.9, 0.8)
     _project(git_repo, {"test.accuracy": {"max_drop": 0.01, "significance": 0.95}}, SIG)
-    _commit_base(git_repo, y, pb, float((pb == y).mean()))
+    _commit_base(git_repo, y, pb)
     order = np.random.default_rng(0).permutation(1000)
-    _predictions(git_repo / "predictions.csv", y[order], ph[order], ids=order)
-    (git_repo / "metrics.json").write_text(json.dumps({"test": {"accuracy": float((ph == y).mean())}}))
+    _write_eval(git_repo, y[order], ph[order], ids=order)
     out = run_cli("check", "--base", "main", "--format", "json", cwd=git_repo)
     gate = json.loads(out.stdout)["gates"][0]
     assert gate["verdict"] == "fail"
