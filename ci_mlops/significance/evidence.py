@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,20 +168,29 @@ class _Source:
                      "head": None if head.get("ref") == WORKSPACE else head.get("sha")}
         self.labels = {"base": _label(report.get("base")), "head": _label(head)}
         self.reader: BlobReader | None = None
+        self.projects: dict[str, Any] = {}
 
     def close(self) -> None:
         if self.reader is not None:
             self.reader.close()
 
-    def read(self, side: str, paths: list[str]) -> dict[str, bytes | None]:
+    def project(self, side: str) -> Any:
+        """The DVC project at ``side``'s revision, loaded once."""
         from ci_mlops.dvc_project import load_project
+
+        if side not in self.projects:
+            rev = self.revs[side]
+            if rev is not None and self.reader is None:
+                self.reader = BlobReader(self.root)
+            self.projects[side] = load_project(self.root, rev, self.reader)
+        return self.projects[side]
+
+    def read(self, side: str, paths: list[str]) -> dict[str, bytes | None]:
         from ci_mlops.report.collect import read_files
 
-        rev = self.revs[side]
-        if rev is not None and self.reader is None:
-            self.reader = BlobReader(self.root)
-        project = load_project(self.root, rev, self.reader)
-        return read_files(self.root, rev, paths, project, self.reader, required=paths, label=self.labels[side])
+        project = self.project(side)
+        return read_files(self.root, self.revs[side], paths, project, self.reader, required=paths,
+                          label=self.labels[side])
 
     def listing(self, side: str) -> list[str]:
         rev = self.revs[side]
@@ -218,16 +228,12 @@ class _Source:
 
     def _candidates(self, side: str) -> list[str]:
         """Files a seed glob may match: git's files, plus outputs dvc.lock records at that revision."""
-        from ci_mlops.dvc_project import load_project
-
-        rev = self.revs[side]
-        if rev is not None and self.reader is None:
-            self.reader = BlobReader(self.root)
-        project = load_project(self.root, rev, self.reader)
-        names = set(self.listing(side)) | set(project.metrics_paths)
-        if rev is None:
-            names |= {p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file()
-                      and ".git" not in p.relative_to(self.root).parts and ".dvc" not in p.relative_to(self.root).parts}
+        names = set(self.listing(side)) | set(self.project(side).metrics_paths)
+        if self.revs[side] is None:  # the workspace: untracked files too, but not git's or DVC's own folders
+            for folder, dirs, files in os.walk(self.root):
+                dirs[:] = [d for d in dirs if d not in (".git", ".dvc")]
+                base = Path(folder).relative_to(self.root)
+                names |= {(base / f).as_posix() for f in files}
         return sorted(names)
 
     def _list_values(self, side: str, path: str, key: str) -> list[float] | None:
