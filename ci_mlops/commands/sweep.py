@@ -148,10 +148,9 @@ def _print_board(config: Any, root: Path, results: list[Any], fmt: str, *, base:
     import json
 
     from ci_mlops.fsutil import atomic_write
-    from ci_mlops.git import BlobReader
+    from ci_mlops.git import BlobReader, Repo
     from ci_mlops.report.collect import snapshot
     from ci_mlops.report.revisions import resolve_base
-    from ci_mlops.git import Repo
     from ci_mlops.sweep.leaderboard import build, render_markdown
 
     repo = Repo.discover(root)
