@@ -175,7 +175,7 @@ def main() -> None:
     print(f"{args.rows:,} rows x {frame.shape[1]} columns; {len(SPEC['columns'])} columns checked, "
           f"strict schema, duplicates; best of {args.repeat}")
 
-    from ci_mlops.tables import read_table
+    from ci_mlops.datafiles import read_table
 
     load_s, loaded = best_of(args.repeat, lambda: read_table(csv_path))
     ours_s, results = best_of(args.repeat, lambda: check_frame(loaded, SPEC, name="bench.csv"))

@@ -305,7 +305,7 @@ def required_columns(spec: dict[str, Any]) -> list[str] | None:
 def load_data(root: Path, path: str, *, columns: list[str] | None = None, fmt: str | None = None,
               pull: Callable[[Path, str], None] | None = None) -> "pd.DataFrame":
     """Read a data file: from the workspace, else from the DVC cache by its hash, else ``dvc pull`` it."""
-    from ci_mlops.tables import detect_format, read_table
+    from ci_mlops.datafiles import detect_format, read_table
 
     fmt = detect_format(path, fmt)
     actual = locate_data(root, path, pull=pull)
@@ -319,7 +319,7 @@ def load_text_columns(root: Path, path: str, columns: list[str], *, fmt: str | N
     """The CSV/TSV cells of ``columns`` as written (``007`` stays ``007``), for regex checks; None for other formats."""
     import pandas as pd
 
-    from ci_mlops.tables import detect_format
+    from ci_mlops.datafiles import detect_format
 
     fmt = detect_format(path, fmt)
     if fmt not in ("csv", "tsv") or not columns:
@@ -412,7 +412,7 @@ def pull_problem(stderr: str, path: str, remote: str | None = None, returncode: 
 
 
 def _cache_path(root: Path, md5: str) -> Path:
-    from ci_mlops.dvc_project import cache_path
+    from ci_mlops.dvc.project import cache_path
 
     return Path(cache_path(root, md5))
 

@@ -68,7 +68,7 @@ def test_out_of_memory_is_told_honestly(monkeypatch, tmp_path: Path, capsys, err
 
 
 def test_a_reader_running_out_of_memory_is_not_cannot_read(tmp_path: Path):
-    from ci_mlops.tables import reader_reason
+    from ci_mlops.datafiles import reader_reason
 
     for exc in (pa.ArrowMemoryError("realloc of size 16384 failed"),
                 OSError("Unknown error: Failed to launch worker thread: Resource temporarily unavailable")):

@@ -251,7 +251,7 @@ def test_dev_zero_as_a_lineage_to_verify(repo: Path):
 
 
 def test_a_deep_dvc_dir_manifest_is_not_a_crash(tmp_path: Path):
-    from ci_mlops.dvc_cache import manifest
+    from ci_mlops.dvc.cache import manifest
 
     md5 = "ab" + "c" * 30 + ".dir"
     folder = tmp_path / ".dvc" / "cache" / "files" / "md5" / "ab"

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ci_mlops import dvc_cache
-from ci_mlops.dvc_project import load_project
+from ci_mlops.dvc import cache as dvc_cache
+from ci_mlops.dvc.project import load_project
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report
 from conftest import run_cli

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ci_mlops.dvc_project import cache_path, load_project
+from ci_mlops.dvc.project import cache_path, load_project
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown
 from conftest import run_cli  # noqa: F401 - also provides the git_repo fixture

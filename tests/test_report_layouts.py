@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_mlops.dvc_project import load_project
+from ci_mlops.dvc.project import load_project
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown
 from conftest import run_cli
@@ -246,7 +246,7 @@ def test_dvc2_lock_objects_are_read_from_the_legacy_cache_location(git_repo):
     commit_all(repo, "dvc 2 lock")
     [row] = build_report(repo, "HEAD", "HEAD")["metrics"]
     assert (row["file"], row["key"], row["base"], row["head"]) == ("eval/m.json", "acc", 0.75, 0.75)
-    from ci_mlops import dvc_cache
+    from ci_mlops.dvc import cache as dvc_cache
 
     location = dvc_cache.locate(load_project(repo, "HEAD"), "eval/m.json")
     assert location.hash_name == dvc_cache.LEGACY and dvc_cache.read_cached(repo, location) == blob

@@ -76,7 +76,7 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
     from ci_mlops.deploy.artifacts import NoArtifacts, expected_at
     from ci_mlops.deploy.settings import load_settings
     from ci_mlops.deploy.tags import meant_as_release, parse_tag
-    from ci_mlops.dvc_project import load_project
+    from ci_mlops.dvc.project import load_project
     from ci_mlops.errors import CheckFailed, UserError
     from ci_mlops.git import BlobReader, Repo
     from ci_mlops.github.actions import append_summary, set_output

@@ -34,7 +34,7 @@ def stage_command(folder: str, targets: tuple[str, ...]) -> None:
 
     Sets the step output `files` to the number of files staged (0: nothing to push).
     """
-    from ci_mlops.dvc_outputs import stage
+    from ci_mlops.dvc.outputs import stage
     from ci_mlops.git import Repo
     from ci_mlops.github import actions
 
@@ -49,7 +49,7 @@ def stage_command(folder: str, targets: tuple[str, ...]) -> None:
 @click.option("--remote", "-r", default=None, help="DVC remote to push to. Default: the project's default remote.")
 def push_command(folder: str, remote: str | None) -> None:
     """Validate the staged FOLDER, then push this commit's outputs and run-cache from it."""
-    from ci_mlops.dvc_outputs import push, validate
+    from ci_mlops.dvc.outputs import push, validate
     from ci_mlops.git import Repo
 
     root = Repo.discover(".").root
@@ -64,7 +64,7 @@ def push_command(folder: str, remote: str | None) -> None:
 @click.option("--remote", "-r", default=None, help="DVC remote to fetch from. Default: the project's default remote.")
 def fetch_command(folder: str, remote: str | None) -> None:
     """Fetch this commit's data, outputs and run-cache from the remote into FOLDER (for another job)."""
-    from ci_mlops.dvc_outputs import fetch
+    from ci_mlops.dvc.outputs import fetch
     from ci_mlops.git import Repo
     from ci_mlops.github import actions
 
@@ -78,7 +78,7 @@ def fetch_command(folder: str, remote: str | None) -> None:
 @click.argument("folder", type=click.Path(file_okay=False))
 def pull_command(folder: str) -> None:
     """Validate FOLDER (from `outputs fetch` in another job), then check its data out like `dvc pull`."""
-    from ci_mlops.dvc_outputs import pull
+    from ci_mlops.dvc.outputs import pull
     from ci_mlops.git import Repo
 
     root = Repo.discover(".").root

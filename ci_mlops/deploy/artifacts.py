@@ -190,7 +190,7 @@ def materialize(
     rev_label: str,
 ) -> list[Artifact]:
     """Find verified bytes for every artifact; pull from the DVC remote when they are nowhere local."""
-    from ci_mlops.dvc_project import cache_path
+    from ci_mlops.dvc.project import cache_path
 
     found: dict[str, Path] = {}
     to_pull: list[str] = []

@@ -51,7 +51,7 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
     from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
     from ci_mlops.deploy.bundle import pipeline_inputs
     from ci_mlops.deploy.restate import document_findings, statement_findings
-    from ci_mlops.dvc_project import load_project
+    from ci_mlops.dvc.project import load_project
     from ci_mlops.git import BlobReader
 
     tag = parse_tag(tag_text)
@@ -260,7 +260,7 @@ def release_history(repo: Any, config: Any, ctx: Any, *, model: str | None = Non
     """model -> its releases, newest version first: tag, kind, version, stage, date, commit, metrics."""
     from ci_mlops.deploy.bundle import model_name
     from ci_mlops.deploy.tags import stage_version
-    from ci_mlops.dvc_project import load_project
+    from ci_mlops.dvc.project import load_project
     from ci_mlops.git import BlobReader
 
     refs = repo.git("for-each-ref", "refs/tags", "--format=%(refname:short)%00%(creatordate:iso-strict)%00%(*objectname)%00%(objectname)")

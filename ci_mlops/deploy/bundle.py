@@ -127,7 +127,7 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
     what is released, and every word of the card and lineage, comes from the tag and its commit.
     """
     from ci_mlops.deploy.release import release_body
-    from ci_mlops.dvc_project import load_project
+    from ci_mlops.dvc.project import load_project
     from ci_mlops.git import BlobReader, Repo
 
     config = settings.config

@@ -32,7 +32,7 @@ class Declared:
 
 def declared_artifacts(dvcyaml_paths: list[str], read: Read, label: str) -> dict[str, Declared]:
     """Every declared artifact by full name; a ``dvc.yaml`` declaration wins over ``artifacts.yaml``."""
-    from ci_mlops.dvc_project import load_yaml
+    from ci_mlops.dvc.project import load_yaml
 
     out: dict[str, Declared] = {}
     for yaml_path in dvcyaml_paths:
@@ -51,7 +51,7 @@ def declared_artifacts(dvcyaml_paths: list[str], read: Read, label: str) -> dict
 
 def gto_stages(read: Read, label: str) -> list[str] | None:
     """``stages:`` of GTO's ``.gto`` config (None when there is no such file or key)."""
-    from ci_mlops.dvc_project import load_yaml
+    from ci_mlops.dvc.project import load_yaml
     from ci_mlops.deploy.tags import is_stage_name
 
     data = _yaml(read(GTO_CONFIG), GTO_CONFIG, label, load_yaml)

@@ -3,7 +3,7 @@
 Parquet goes straight through PyArrow with string columns read as dictionaries
 (pandas categoricals): Parquet already stores them dictionary-encoded, so nothing is
 materialised per row and counting categories is a bincount of the codes. Other
-formats use :func:`ci_mlops.tables.read_table`.
+formats use :func:`ci_mlops.datafiles.read_table`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci_mlops.errors import UserError
-from ci_mlops.tables import detect_format, read_table, reader_reason
+from ci_mlops.datafiles import detect_format, read_table, reader_reason
 
 if TYPE_CHECKING:
     import pandas as pd

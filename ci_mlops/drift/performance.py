@@ -107,7 +107,7 @@ def baseline_from_lineage(path: str | Path, key: str) -> float:
 
 def baseline_from_release(root: str | Path, key: str) -> tuple[float, str] | None:
     """(value, tag) of metric ``key`` in the metrics files at the newest release tag, or None."""
-    from ci_mlops.dvc_project import load_project
+    from ci_mlops.dvc.project import load_project
     from ci_mlops.git import BlobReader, Repo
 
     repo = Repo.discover(root)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
-from ci_mlops.tables import detect_format, reader_reason
+from ci_mlops.datafiles import detect_format, reader_reason
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -49,7 +49,7 @@ from ci_mlops.drift.columns import (
 from ci_mlops.drift.engine import check_request, judge, skipped_column, summarise
 from ci_mlops.drift.progress import Progress
 from ci_mlops.errors import UserError
-from ci_mlops.tables import detect_format
+from ci_mlops.datafiles import detect_format
 
 TEXT_SHARE = 0.5
 MEMORY_LIMIT = os.environ.get("CI_MLOPS_DUCKDB_MEMORY", "2GB")  # DuckDB spills to disk above this

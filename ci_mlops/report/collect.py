@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ci_mlops import dvc_cache
-from ci_mlops.dvc_project import DvcProject, load_project
+from ci_mlops.dvc import cache as dvc_cache
+from ci_mlops.dvc.project import DvcProject, load_project
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader
 from ci_mlops.report.values import ParseError, metrics_values, params_values, parse

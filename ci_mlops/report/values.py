@@ -58,7 +58,7 @@ def _has_content(yaml_text: str) -> bool:
 def _parse_yaml(text: str) -> Any:
     import yaml
 
-    from ci_mlops.dvc_project import load_yaml
+    from ci_mlops.dvc.project import load_yaml
     from ci_mlops.safeload import DocumentError
 
     try:

@@ -329,7 +329,7 @@ def plan_dockerfile(root: Path, config: Config, wf: dict) -> PlannedFile:
     from ci_mlops.deploy.artifacts import resolve_paths
     from ci_mlops.deploy.registry import declared_artifacts
     from ci_mlops.deploy.targets import dockerfile_text
-    from ci_mlops.dvc_project import load_project
+    from ci_mlops.dvc.project import load_project
 
     if wf["deploy"]["target"] != "docker":
         raise UserError("--dockerfile goes with the docker deploy target (--deploy docker, or deploy.target: docker)")

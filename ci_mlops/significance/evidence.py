@@ -176,7 +176,7 @@ class _Source:
 
     def project(self, side: str) -> Any:
         """The DVC project at ``side``'s revision, loaded once."""
-        from ci_mlops.dvc_project import load_project
+        from ci_mlops.dvc.project import load_project
 
         if side not in self.projects:
             rev = self.revs[side]
@@ -293,7 +293,7 @@ class _Source:
 
     def _frame(self, side: str, file: str, spec: dict[str, Any], estimate: str) -> Any:
         from ci_mlops.significance.bootstrap import METRICS
-        from ci_mlops.tables import read_table
+        from ci_mlops.datafiles import read_table
 
         blob = self.read(side, [file]).get(file)
         if blob is None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_mlops.dvc_project import cache_path, load_project, merge_params
+from ci_mlops.dvc.project import cache_path, load_project, merge_params
 from ci_mlops.errors import UserError
 from conftest import git
 

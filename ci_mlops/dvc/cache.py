@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ci_mlops.dvc_project import DvcProject, cache_dir
+from ci_mlops.dvc.project import DvcProject, cache_dir
 from ci_mlops.safeload import load_json
 
 LEGACY = "md5-dos2unix"  # DVC's name for hashes written before DVC 3 (no `hash: md5` in the lock)
