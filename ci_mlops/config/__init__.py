@@ -1,5 +1,9 @@
 """`.ci-mlops.yml`: find, load, validate against the shipped JSON Schema, apply defaults.
 
+``Config.settings`` is the typed record of the file (ci_mlops.config.records): read
+values from it. ``Config.get`` and ``Config.data`` are the raw mapping, kept for code
+that has not moved to the records yet.
+
 Every error is one line naming the file, the line, the key path and the bad value,
 e.g. ``.ci-mlops.yml:7: metrics.test.accuracy.direction: 'sideways' is not one of
 higher, lower``. Unknown keys are errors with a did-you-mean suggestion.
@@ -10,30 +14,27 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, fields
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ci_mlops import __version__
+from ci_mlops.config.convert import build
+from ci_mlops.config.records import Settings
 from ci_mlops.errors import UserError
 
 CONFIG_NAME = ".ci-mlops.yml"
-SCHEMA_PATH = Path(__file__).with_name("schema") / "ci-mlops.schema.json"
+SCHEMA_PATH = Path(__file__).parent.parent / "schema" / "ci-mlops.schema.json"
 # Where editors (the YAML language server) fetch the schema of this version from.
 SCHEMA_URL = f"https://raw.githubusercontent.com/ci-mlops/ci-mlops/v{__version__}/ci_mlops/schema/ci-mlops.schema.json"
 
-# Values used when a key is absent. Sections the user did not write stay absent
-# (``config.get("drift")`` is None) so commands can tell "not configured"; so do
-# install/train/test, which `init` fills from what the repository has.
-DEFAULTS: dict[str, Any] = {
-    "version": 1,
-    "python": "3.11",
-    "runner": "ubuntu-latest",
-    "timeout_minutes": 60,
-}
+# The top-level values ``data`` gets when a key is absent (the records' defaults). Sections
+# the user did not write stay absent (``config.get("drift")`` is None) so commands can tell
+# "not configured"; so do install/train/test, which `init` fills from what the repository has.
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings) if f.default is not None}
 
 Path_ = tuple[str, ...]
 
@@ -63,9 +64,14 @@ class Config:
     def display_path(self) -> str:
         return self.path.name if self.path else CONFIG_NAME
 
+    @cached_property
+    def settings(self) -> Settings:
+        """The typed record of ``data`` (read once; ``data`` is not changed afterwards)."""
+        return build(Settings, self.data)
+
     @property
     def runner_labels(self) -> list[str]:
-        runner = self.data["runner"]
+        runner = self.settings.runner
         return [runner] if isinstance(runner, str) else list(runner)
 
 
