@@ -52,6 +52,9 @@ from itertools import count
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
+from tests.fake_git_data import RAW_PATH_RE, GitDataError, RepoGit, serve_file
+from tests.fake_git_data import route as git_route
+
 BODY_LIMIT = 65536
 SUMMARY_LIMIT = 65535
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
@@ -111,6 +114,7 @@ class _Repo:
     statuses: list[dict] = field(default_factory=list)
     check_runs: list[dict] = field(default_factory=list)
     next_number: int = 1
+    git: RepoGit = field(default_factory=RepoGit)  # Git Data API objects and refs (tests/fake_git_data.py)
 
 
 class FakeGitHub:
@@ -295,6 +299,20 @@ class FakeGitHub:
         with self._lock:
             return self._create_release(repo, {"tag_name": tag, **fields})
 
+    def git(self, repo: str) -> RepoGit:
+        """The repository's Git Data objects and refs (``.refs``, ``.files(commit)``, ``.protected``, ``.private``)."""
+        return self._repo(repo).git
+
+    def web_file(self, path: str, headers: dict[str, str]) -> tuple[int, bytes, str] | None:
+        """The web host's ``/{repo}/blob/{sha}/{path}?raw=true`` (or ``/raw/``); None for other paths."""
+        m = RAW_PATH_RE.fullmatch(path)
+        if not m:
+            return None
+        with self._lock:
+            if m[1] not in self._repos:
+                return 404, b"Not Found", "text/plain"
+            return serve_file(self._repos[m[1]].git, m[2], unquote(m[3]), _token(headers.get("authorization", "")) in self.tokens)
+
     def clear_log(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -455,8 +473,13 @@ class FakeGitHub:
         r = self._repos[repo]
         ok = lambda value, status=200: (status, value, {})  # noqa: E731
         if rest == "" and method == "GET":
-            return ok({"full_name": repo, "default_branch": r.default_branch, "private": False,
+            return ok({"full_name": repo, "default_branch": r.default_branch, "private": r.git.private,
                        "html_url": f"{self.server_url}/{repo}"})
+        if rest.startswith("/git/"):
+            try:
+                return ok(*reversed(git_route(r.git, self.api_url, repo, method, rest, data)))
+            except GitDataError as exc:
+                raise _Reply(exc.status, exc.message) from None
         if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
             n = int(m[1])
             if n not in r.issues:
@@ -759,6 +782,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        web = fake.web_file(path, headers) if self.host_kind == "api" and self.command == "GET" else None
+        if web is not None:
+            with fake._lock:
+                fake.requests.append(LoggedRequest(self.command, path, query, headers, body, "web", status=web[0]))
+            self._send(web[0], web[1], {"content-type": web[2]})
+            return
         if self.host_kind == "api" and prefix.endswith("/v3") and path == prefix[: -len("/v3")] + "/graphql":
             path = prefix + "/graphql"  # GitHub Enterprise Server: GraphQL at /api/graphql, REST at /api/v3
         if prefix and not path.startswith(prefix + "/"):

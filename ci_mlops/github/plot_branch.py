@@ -1,0 +1,144 @@
+"""Images of a pull request's plots as commits on its own branch, written through the Git Data API.
+
+No checkout and no git push: blobs, one tree, one commit and a ref update
+(``POST /git/blobs``, ``/git/trees``, ``/git/commits``, ``POST``/``PATCH /git/refs``).
+Each pull request gets the branch ``<prefix>/pr-<N>`` (default ``ci-mlops/plots/pr-7``), never
+the default branch. A commit holds the images of one run under ``<head sha>/``; the comment
+links them by that commit's SHA (``<server>/<repo>/blob/<sha>/<path>?raw=true``), which no
+later push can change.
+
+Pruning (docs/report.md, "Publishing the images"):
+
+* each run's commit has the previous run's as parent, so the links of the last
+  ``keep_runs`` runs of a pull request stay valid; the run after that starts the branch
+  again from a commit without parent (forced update), and the older commits become
+  unreachable and are garbage-collected by GitHub in time;
+* when the pull request is no longer open, its branch is deleted by the next publishing
+  run of any pull request (``on_close: delete``; ``keep`` leaves it).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from ci_mlops.errors import UserError
+
+if TYPE_CHECKING:
+    from ci_mlops.github.client import GitHubClient
+
+RUN_TRAILER = "ci-mlops-run"
+_RUN_RE = re.compile(rf"^{RUN_TRAILER}: (\d+)$", re.M)
+_PR_BRANCH_RE = re.compile(r"pr-(\d+)")
+
+
+@dataclass(frozen=True)
+class BranchPolicy:
+    prefix: str = "ci-mlops/plots"
+    keep_runs: int = 5
+    on_close: str = "delete"  # or "keep"
+
+    def branch(self, pr: int) -> str:
+        return f"{self.prefix}/pr-{pr}"
+
+
+@dataclass
+class Published:
+    branch: str
+    commit: str
+    urls: dict[str, str]  # path in the commit -> the URL the comment shows
+    run: int  # runs in the branch's history, this one included
+    squashed: bool  # the branch started again (older runs' links expire)
+    deleted: list[str] = field(default_factory=list)  # branches of closed pull requests removed
+
+
+def publish(client: GitHubClient, repo: str, server_url: str, pr: int, head_sha: str,
+            files: dict[str, bytes], policy: BranchPolicy = BranchPolicy(),
+            log: Callable[[str], None] | None = None) -> Published:
+    """Commit ``files`` (name -> bytes) under ``<head sha>/`` on the pull request's branch.
+
+    UserError when the branch would be the default branch; ApiError/ServiceError from the API
+    otherwise (the caller turns any of them into one line of the comment).
+    """
+    from ci_mlops.github.client import ApiError
+
+    branch = policy.branch(pr)
+    info = client.get_json(f"repos/{repo}")
+    default = str(info.get("default_branch") or "")
+    if branch == default or not branch.startswith(policy.prefix + "/"):
+        raise UserError(f"refusing to publish plot images to {branch!r}: it is the default branch")
+    folder = head_sha[:12]
+    blobs = {f"{folder}/{name}": _blob(client, repo, data) for name, data in sorted(files.items())}
+    tree = client.request_json("POST", f"repos/{repo}/git/trees", idempotent=True, json={
+        "tree": [{"path": path, "mode": "100644", "type": "blob", "sha": sha} for path, sha in blobs.items()]})["sha"]
+    for attempt in (1, 2):
+        tip, runs = _tip(client, repo, branch)
+        squash = tip is not None and runs >= policy.keep_runs
+        parents = [tip] if tip and not squash else []
+        run = 1 if not parents else runs + 1
+        message = (f"ci-mlops: plot images of PR #{pr} at {head_sha[:12]}\n\n"
+                   f"Written by ci-mlops for the pull request comment; not for merging.\n\n{RUN_TRAILER}: {run}\n")
+        commit = client.request_json("POST", f"repos/{repo}/git/commits", idempotent=True,
+                                     json={"message": message, "tree": tree, "parents": parents})["sha"]
+        try:
+            if tip is None:
+                client.request_json("POST", f"repos/{repo}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": commit})
+            else:
+                client.request_json("PATCH", f"repos/{repo}/git/refs/heads/{branch}",
+                                    json={"sha": commit, "force": squash})
+            break
+        except ApiError as exc:
+            # another run of this pull request moved the branch between our read and write
+            if attempt == 2 or exc.status != 422:
+                raise
+            if log:
+                log(f"{branch} moved while publishing; reading it again")
+    urls = {path: f"{server_url.rstrip('/')}/{repo}/blob/{commit}/{quote(path)}?raw=true" for path in blobs}
+    deleted = sweep(client, repo, policy, keep=pr) if policy.on_close == "delete" else []
+    return Published(branch, commit, urls, run, squash, deleted)
+
+
+def _blob(client: GitHubClient, repo: str, data: bytes) -> str:
+    # Blobs are content-addressed: sending one twice stores it once, so a retry is safe.
+    answer = client.request_json("POST", f"repos/{repo}/git/blobs", idempotent=True,
+                                 json={"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"})
+    return str(answer["sha"])
+
+
+def _tip(client: GitHubClient, repo: str, branch: str) -> tuple[str | None, int]:
+    """The branch's commit and how many runs its history holds (0 when the branch does not exist)."""
+    from ci_mlops.github.client import ApiError
+
+    try:
+        ref = client.get_json(f"repos/{repo}/git/ref/heads/{branch}")
+    except ApiError as exc:
+        if exc.status == 404:
+            return None, 0
+        raise
+    sha = str(ref["object"]["sha"])
+    commit = client.get_json(f"repos/{repo}/git/commits/{sha}")
+    found = _RUN_RE.search(str(commit.get("message") or ""))
+    return sha, int(found[1]) if found else 1
+
+
+def sweep(client: GitHubClient, repo: str, policy: BranchPolicy, keep: int | None = None) -> list[str]:
+    """Delete the plot branches of pull requests that are no longer open; returns their names."""
+    branches = {}
+    for ref in client.paginate(f"repos/{repo}/git/matching-refs/heads/{policy.prefix}/pr-"):
+        name = str(ref.get("ref", "")).removeprefix("refs/heads/")
+        m = _PR_BRANCH_RE.fullmatch(name.removeprefix(policy.prefix + "/"))
+        if m and int(m[1]) != keep:
+            branches[int(m[1])] = name
+    if not branches:
+        return []
+    open_prs = {int(p["number"]) for p in client.paginate(f"repos/{repo}/pulls", {"state": "open"})}
+    deleted = []
+    for number, name in sorted(branches.items()):
+        if number not in open_prs:
+            client.request("DELETE", f"repos/{repo}/git/refs/heads/{name}")
+            deleted.append(name)
+    return deleted
