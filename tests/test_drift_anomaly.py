@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from ci_mlops.drift import metric_anomalies
-from ci_mlops.drift.anomaly import render_anomalies, robust_z
+from ci_mlops.report.anomaly import metric_anomalies, render_anomalies, robust_z
 
 
 def test_latest_far_below_history_is_flagged() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from ci_mlops.cli import main
 from ci_mlops.github.client import GitHubClient
-from ci_mlops.monitor import MARKER, find_open_issue, upsert_issue
+from ci_mlops.github.issues import MARKER, find_open_issue, upsert_issue
 from tests.fake_github import FakeGitHub
 
 REPO = "o/r"

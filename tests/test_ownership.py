@@ -16,7 +16,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.github.comments import marker
 from ci_mlops.github.identity import Identity, graphql_url, token_identity
-from ci_mlops.monitor import MARKER, upsert_issue
+from ci_mlops.github.issues import MARKER, upsert_issue
 
 SHA = "a" * 40
 MARK = marker("ci-mlops")

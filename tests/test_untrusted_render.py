@@ -138,7 +138,7 @@ def test_check_run_summary_of_a_foreign_check_document_is_escaped(name):
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_anomaly_table_escapes_metric_names(name):
-    from ci_mlops.drift.anomaly import render_anomalies
+    from ci_mlops.report.anomaly import render_anomalies
 
     table = render_anomalies([{"metric": f"m.json:{name}", "value": 1.0, "median": 0.5, "z": 9.0, "points": 5}])
     assert_contained(table)

@@ -63,7 +63,7 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     """
     from ci_mlops.config import load_config
     from ci_mlops.errors import UserError
-    from ci_mlops.github import actions, publish
+    from ci_mlops.github import actions, pr_comment
     from ci_mlops.github.context import GitHubContext
 
     if report and from_artifact:
@@ -78,7 +78,7 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     actions.mask(ctx.token)
     config = load_config(config_path, required=config_path is not None)
     save_to = Path(artifact_dir) if artifact_dir else None
-    plan = publish.plan_comment(ctx, config, report=report, from_artifact=Path(from_artifact) if from_artifact else None,
+    plan = pr_comment.plan_comment(ctx, config, report=report, from_artifact=Path(from_artifact) if from_artifact else None,
                                 pr=pr, marker_opt=marker_opt, new=new, replace_cml=replace_cml, artifact_dir=save_to,
                                 summary=not (no_summary or no_post))
     if no_post:
@@ -90,13 +90,13 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
         from ci_mlops.escape import guard_commands
 
         click.echo(guard_commands(plan.body))
-        for line in publish.plan_lines(plan):
+        for line in pr_comment.plan_lines(plan):
             click.echo(line, err=True)
         return
 
     log = (lambda line: click.echo(f"  {line}", err=True)) if verbose else None
-    result = publish.post_comment(ctx, plan, artifact_dir=save_to, log=log)
-    if isinstance(result, publish.Skipped):
+    result = pr_comment.post_comment(ctx, plan, artifact_dir=save_to, log=log)
+    if isinstance(result, pr_comment.Skipped):
         click.echo(f"ci-mlops: {result.message}", err=result.read_only)
         actions.annotate("notice", result.annotation)
         return

@@ -72,7 +72,7 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
     """
     from ci_mlops.config import load_config
     from ci_mlops.deploy import bundle as bundle_mod
-    from ci_mlops.deploy import facts, publish
+    from ci_mlops.deploy import deliver, facts
     from ci_mlops.deploy.artifacts import NoArtifacts, expected_at
     from ci_mlops.deploy.settings import load_settings
     from ci_mlops.deploy.tags import meant_as_release, parse_tag
@@ -133,7 +133,7 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
     if target == "github-release" and not dry_run:
         ctx.require_repo()
         ctx.require_token()
-    out_dir = output_dir or publish.default_out_dir(tag.raw)
+    out_dir = output_dir or deliver.default_out_dir(tag.raw)
     bundle = bundle_mod.prepare(root, settings, tag, out_dir=out_dir.resolve(), repository=ctx.repo, actor=ctx.actor,
                                 run_url=ctx.run_url, server_url=ctx.server_url, log=log)
     for line in facts.bundle_lines(bundle):
@@ -143,7 +143,7 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
         raise CheckFailed(failure)
 
     outputs = facts.bundle_outputs(bundle)
-    outputs.update(publish.publish(bundle, config, ctx, root, target, dry_run=dry_run,
+    outputs.update(deliver.deliver(bundle, config, ctx, root, target, dry_run=dry_run,
                                    write_dockerfile=write_dockerfile, build=build, echo=click.echo, log=log,
                                    adopt_release=adopt_release))
     click.echo(f"model card: {bundle.paths['card']}")

@@ -81,7 +81,7 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
     actions.set_output("share-drifted", f"{result['share_drifted']:.4f}")
     problem = failure(result)
     if issue:
-        from ci_mlops.monitor import sync_issue
+        from ci_mlops.github.issues import sync_issue
 
         outcome = sync_issue(config.get("drift") or {}, markdown, problem=problem is not None)
         actions.set_output("issue-url", outcome["url"] or "")

@@ -37,7 +37,7 @@ MODELS_DIR = "models/"
 
 
 @dataclass
-class Artifact:
+class ReleasedFile:
     """One released file: where its verified bytes are and what they hash to."""
 
     path: str  # repo-relative
@@ -188,7 +188,7 @@ def materialize(
     staging: Path,
     reader: Any,
     rev_label: str,
-) -> list[Artifact]:
+) -> list[ReleasedFile]:
     """Find verified bytes for every artifact; pull from the DVC remote when they are nowhere local."""
     from ci_mlops.dvc.project import cache_path
 
@@ -231,7 +231,7 @@ def materialize(
         actual_md5 = md5_file(file)
         if md5 and actual_md5 != md5:  # cheap insurance: never release unverified bytes
             raise ArtifactError(f"{path}: content md5 {actual_md5} does not match dvc.lock ({md5})")
-        artifacts.append(Artifact(path=path, file=file, size=file.stat().st_size, sha256=sha256_file(file),
+        artifacts.append(ReleasedFile(path=path, file=file, size=file.stat().st_size, sha256=sha256_file(file),
                                   md5=actual_md5, source=source, name=names[path]))
     return sorted(artifacts, key=lambda a: a.path)
 

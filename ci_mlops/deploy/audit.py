@@ -63,7 +63,7 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
 
     releases = release = None
     if lineage_path is None or not paths:
-        from ci_mlops.deploy.release import Releases
+        from ci_mlops.github.releases import Releases
 
         if not ctx.repo or not ctx.token:
             raise UserError("give --lineage and --path, or set GITHUB_REPOSITORY and GITHUB_TOKEN to read the release")
@@ -161,7 +161,7 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
         else:
             findings += document_findings(lineage, "model-card.md", "model_card", card, "release asset model-card.md")
     if notes_path is not None:
-        from ci_mlops.deploy.release import release_body
+        from ci_mlops.github.releases import release_body
 
         body = release_body(notes_path.read_text(encoding="utf-8")).encode("utf-8")
         findings += document_findings(lineage, "release notes", "release_notes", body, str(notes_path))

@@ -1,6 +1,6 @@
 """Prepare a release: from a tag to verified artifacts, gate verdicts, notes, card and lineage.
 
-Nothing here publishes anything; :mod:`ci_mlops.deploy.publish` hands the
+Nothing here publishes anything; :mod:`ci_mlops.deploy.deliver` hands the
 :class:`Bundle` to a target. Reading is done at the tagged commit (``dvc.lock``,
 metrics, params through git), so a tag can be released from any checkout.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.deploy import lineage as lineage_mod
-from ci_mlops.deploy.artifacts import Artifact, expected_at, materialize
+from ci_mlops.deploy.artifacts import ReleasedFile, expected_at, materialize
 from ci_mlops.deploy.model_card import render_model_card
 from ci_mlops.deploy.tags import STAGE, Tag, is_prerelease, parse_all, previous_tag, stage_version
 from ci_mlops.errors import UserError
@@ -29,7 +29,7 @@ class Bundle:
     version: str | None
     stage: str | None
     environment: str
-    artifacts: list[Artifact]
+    artifacts: list[ReleasedFile]
     lineage: dict[str, Any]
     card: str
     notes: str
@@ -126,8 +126,8 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
     ``settings`` (:func:`ci_mlops.deploy.settings.load_settings`) decides where and whether;
     what is released, and every word of the card and lineage, comes from the tag and its commit.
     """
-    from ci_mlops.deploy.release import release_body
     from ci_mlops.dvc.project import load_project
+    from ci_mlops.github.releases import release_body
     from ci_mlops.git import BlobReader, Repo
 
     config = settings.config

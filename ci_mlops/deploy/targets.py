@@ -1,6 +1,6 @@
 """Where a release goes besides (or instead of) a GitHub Release.
 
-* ``github-release`` (default): see :mod:`ci_mlops.deploy.release`.
+* ``github-release`` (default): see :mod:`ci_mlops.github.releases`.
 * ``docker``: an image with the model in it, tagged with the version (and the stage),
   labelled with its lineage (OCI ``org.opencontainers.image.*`` labels). Outside
   Actions ``docker build`` / ``docker push`` run here; in a workflow the same tags,

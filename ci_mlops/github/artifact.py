@@ -28,7 +28,7 @@ MAX_PR = 10**9
 
 
 @dataclass(frozen=True)
-class Artifact:
+class ReportArtifact:
     report: str
     pr: int
     head_sha: str
@@ -57,7 +57,7 @@ def write_artifact(folder: Path, report: str, pr: int, head_sha: str, marker: st
     atomic_write(folder / "pr.json", json.dumps(payload) + "\n")
 
 
-def read_artifact(folder: Path) -> Artifact:
+def read_artifact(folder: Path) -> ReportArtifact:
     """Load and validate an artifact folder; UserError naming the first problem."""
     meta_path, report_path = folder / "pr.json", folder / "report.md"
     meta_bytes = _read_regular(folder, meta_path, 4096)
@@ -77,7 +77,7 @@ def read_artifact(folder: Path) -> Artifact:
     mark = meta.get("marker")
     if mark is not None and (not isinstance(mark, str) or not MARKER_ID_RE.fullmatch(mark)):
         raise UserError(f"artifact {meta_path}: \"marker\" is not a valid marker id")
-    return Artifact(report_text(report_bytes, f"artifact {report_path}"), pr, sha, mark)
+    return ReportArtifact(report_text(report_bytes, f"artifact {report_path}"), pr, sha, mark)
 
 
 def report_text(data: bytes, name: str) -> str:

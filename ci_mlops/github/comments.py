@@ -58,7 +58,7 @@ class Found:
 
 
 @dataclass
-class Outcome:
+class CommentOutcome:
     action: str  # created | updated | unchanged | adopted
     comment: dict
     found: Found | None = None
@@ -130,7 +130,7 @@ def find_sticky(client: GitHubClient, repo: str, pr: int, mark: str, *, replace_
 
 
 def upsert(client: GitHubClient, repo: str, pr: int, body: str, mark: str, *, new: bool = False,
-           replace_cml: bool = False) -> Outcome:
+           replace_cml: bool = False) -> CommentOutcome:
     """Update the sticky comment in place, or create it; ``new`` always creates."""
     path = comments_path(repo, pr)
     found = None
@@ -153,14 +153,14 @@ def upsert(client: GitHubClient, repo: str, pr: int, body: str, mark: str, *, ne
         outcome.action = "adopted" if outcome.action == "unchanged" else outcome.action
         outcome.notes.append("the answer to a POST was lost; adopted the comment it created instead of posting again")
         return outcome
-    return Outcome("created", comment, found)
+    return CommentOutcome("created", comment, found)
 
 
-def _update(client: GitHubClient, repo: str, comment: dict, body: str, found: Found | None) -> Outcome:
+def _update(client: GitHubClient, repo: str, comment: dict, body: str, found: Found | None) -> CommentOutcome:
     if comment.get("body") == body:
-        return Outcome("unchanged", comment, found)
+        return CommentOutcome("unchanged", comment, found)
     updated = client.request_json("PATCH", f"repos/{repo}/issues/comments/{int(comment['id'])}", json={"body": body})
-    outcome = Outcome("updated", updated, found)
+    outcome = CommentOutcome("updated", updated, found)
     if found is not None and found.via == "cml":
         outcome.notes.append("replaced the CML comment")
     return outcome

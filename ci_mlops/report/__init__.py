@@ -90,7 +90,7 @@ def _check_listed_files(config: Any, base: Any, head: Any) -> None:
 
 def _add_anomalies(report: dict[str, Any]) -> None:
     """Flag head values far outside the base branch's recent history (robust z-score)."""
-    from ci_mlops.drift.anomaly import metric_anomalies, render_anomalies
+    from ci_mlops.report.anomaly import metric_anomalies, render_anomalies
     from ci_mlops.escape import md_code
 
     series = {f"{row['file']}:{row['key']}": [*row["history"]["values"], row["head"]]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.deploy.bundle import Bundle
-from ci_mlops.deploy.release import Asset
+from ci_mlops.github.releases import Asset
 from ci_mlops.errors import UserError
 
 Echo = Callable[[str], None]
@@ -31,7 +31,7 @@ def default_out_dir(tag: str, env: Mapping[str, str] | None = None) -> Path:
     return base / "release" / re.sub(r"[^A-Za-z0-9._-]+", "_", tag)
 
 
-def publish(bundle: Bundle, config: Any, ctx: Any, root: Path, target: str, *, dry_run: bool,
+def deliver(bundle: Bundle, config: Any, ctx: Any, root: Path, target: str, *, dry_run: bool,
             write_dockerfile: bool, build: bool | None, echo: Echo, log: Echo,
             adopt_release: bool = False) -> dict[str, str]:
     """Publish to ``target``; the target's step outputs (none for ``custom`` and ``none``)."""
@@ -65,7 +65,7 @@ def github_release(bundle: Bundle, config: Any, ctx: Any, *, dry_run: bool, echo
     """Create or finish the GitHub Release of the tag; refuse when an existing one holds other content
     or was not made by ci-mlops (unless ``adopt``)."""
     from ci_mlops.deploy import bundle as bundle_mod
-    from ci_mlops.deploy.release import AssetConflict, Releases, lineage_from_release
+    from ci_mlops.github.releases import AssetConflict, Releases, lineage_from_release
 
     draft = bool(config.get("deploy", "draft"))
     prerelease = bool(bundle.lineage.get("prerelease"))

@@ -73,7 +73,7 @@ def made_by_ci_mlops(release: dict[str, Any], asset_names: set[str]) -> bool:
 
 
 @dataclass
-class Outcome:
+class ReleaseOutcome:
     """What a publish run did, for the summary and step outputs."""
 
     release: dict[str, Any] = field(default_factory=dict)
@@ -124,13 +124,13 @@ class Releases:
         return None
 
     def publish(self, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
-                assets: list[Asset], release: dict[str, Any] | None = None, adopt: bool = False) -> Outcome:
+                assets: list[Asset], release: dict[str, Any] | None = None, adopt: bool = False) -> ReleaseOutcome:
         """Create or finish the release for ``tag`` with exactly ``assets``; see the module docstring.
 
         An existing release that ci-mlops did not create is refused (:class:`ForeignRelease`)
         unless ``adopt``: then its title and notes are replaced and the assets added.
         """
-        outcome = Outcome()
+        outcome = ReleaseOutcome()
         try:
             self._publish(outcome, tag, title=title, body=release_body(body), prerelease=prerelease, draft=draft,
                           assets=assets, release=release, adopt=adopt)
@@ -142,7 +142,7 @@ class Releases:
             raise
         return outcome
 
-    def _publish(self, outcome: Outcome, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
+    def _publish(self, outcome: ReleaseOutcome, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
                  assets: list[Asset], release: dict[str, Any] | None, adopt: bool) -> None:
         from ci_mlops.github.client import ApiError
 
@@ -249,7 +249,7 @@ def _clip(body: str) -> str:
     return body[: BODY_LIMIT - len(note)] + note
 
 
-def _progress(outcome: Outcome, tag: str, draft: bool) -> str:
+def _progress(outcome: ReleaseOutcome, tag: str, draft: bool) -> str:
     done = []
     if outcome.created:
         done.append("created the draft release")

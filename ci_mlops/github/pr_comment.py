@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.github import actions
-from ci_mlops.github.comments import Found, Outcome, marker, marker_id, upsert
+from ci_mlops.github.comments import CommentOutcome, Found, marker, marker_id, upsert
 from ci_mlops.github.context import GitHubContext
 from ci_mlops.github.shrink import shrink
 
@@ -51,7 +51,7 @@ class CommentPlan:
 
 @dataclass
 class Posted:
-    outcome: Outcome
+    outcome: CommentOutcome
     usage: str  # one line: the API calls made
 
 
@@ -189,7 +189,7 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
     return Posted(outcome, usage_line(client.calls, outcome.found))
 
 
-def _upsert(client: GitHubClient, plan: CommentPlan, pr: int) -> Outcome:
+def _upsert(client: GitHubClient, plan: CommentPlan, pr: int) -> CommentOutcome:
     from ci_mlops.github.client import ApiError
     from ci_mlops.github.pulls import not_found
 
