@@ -5,7 +5,7 @@ Run: .venv/bin/python benchmarks/bench_datachecks.py [--rows N] [--repeat R]
 The same rules (non-null, ranges, allowed set, unique id, regex, max null share,
 strict schema, no duplicate rows) are checked three ways on the same data:
 
-* ci-mlops: ``ci_mlops.datachecks.check_frame`` on the loaded DataFrame;
+* ci-mlops: ``ci_mlops.checks.data.check_frame`` on the loaded DataFrame;
 * pandera (what a team would otherwise write): a ``DataFrameSchema`` with the
   equivalent checks, ``validate(lazy=True)`` so it reports every failure as we do.
   pandera runs in its own venv under benchmarks/.work/ (created on first run with
@@ -31,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ci_mlops.datachecks import check_frame  # noqa: E402
+from ci_mlops.checks.data import check_frame  # noqa: E402
 
 WORK = Path(__file__).resolve().parent / ".work"
 PANDERA_VENV = WORK / "pandera-venv"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ci_mlops.datachecks import check_column, check_frame, load_data, load_text_columns, required_columns
+from ci_mlops.checks.data import check_column, check_frame, load_data, load_text_columns, required_columns
 from ci_mlops.errors import UserError
 
 
@@ -284,6 +284,6 @@ def test_data_missing_everywhere_says_which_file_and_how_to_fix(dvc_repo: Path, 
     ("", "exit 1"),
 ])
 def test_pull_problem_keeps_other_dvc_errors(stderr, expected):
-    from ci_mlops.datachecks import pull_problem
+    from ci_mlops.checks.data import pull_problem
 
     assert pull_problem(stderr, "d.csv") == expected

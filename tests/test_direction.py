@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ci_mlops import gates
-from ci_mlops.direction import infer_direction, is_counter
+from ci_mlops.checks import gates
 from ci_mlops.errors import UserError
 from ci_mlops.report import diff
+from ci_mlops.report.direction import infer_direction, is_counter
 
 
 @pytest.mark.parametrize("name, direction", [

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ci_mlops.checks.gates import evaluate_gates, infer_direction, resolve_metric
 from ci_mlops.errors import UserError
-from ci_mlops.gates import evaluate_gates, infer_direction, resolve_metric
 
 
 def row(key, head, base=None, file="metrics.json", direction=None):
@@ -182,7 +182,7 @@ def test_non_finite_base_cannot_measure_a_drop(base):
 
 
 def test_negative_infinity_keeps_its_sign_in_messages():
-    from ci_mlops.gates import _change_text, _fmt, _pct_text
+    from ci_mlops.checks.gates import _change_text, _fmt, _pct_text
 
     assert (_fmt(float("-inf")), _fmt(float("inf")), _fmt(float("nan"))) == ("-inf", "inf", "NaN")
     assert _change_text(float("-inf")) == "-inf" and _pct_text(float("-inf")) == "-inf"

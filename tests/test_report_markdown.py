@@ -59,7 +59,7 @@ def test_gates_verdict_on_top():
 
 
 def test_gates_table_percent_bound_arrow_and_files():
-    from ci_mlops.gates import evaluate_gates
+    from ci_mlops.checks.gates import evaluate_gates
 
     metrics = diff_metrics({"a.json": {"precision": 0.6033, "acc": 0.9}, "b.json": {"acc": 0.5}},
                            {"a.json": {"precision": 0.5522, "acc": 0.91}, "b.json": {"acc": 0.5}})

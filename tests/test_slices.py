@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ci_mlops.checks.slices import render_markdown, slice_metrics
 from ci_mlops.errors import UserError
-from ci_mlops.slices import render_markdown, slice_metrics
 
 
 @pytest.fixture

@@ -18,12 +18,12 @@ from cmarkgfm.cmark import Options
 from conftest import git, run_cli
 
 from ci_mlops.checks import data_markdown
-from ci_mlops.datachecks import check_frame
+from ci_mlops.checks.data import check_frame
+from ci_mlops.checks.slices import render_markdown as slices_markdown
+from ci_mlops.checks.slices import slice_metrics
 from ci_mlops.drift.engine import detect_drift
 from ci_mlops.drift.render import render_markdown as drift_markdown
 from ci_mlops.report.markdown import render_markdown
-from ci_mlops.slices import render_markdown as slices_markdown
-from ci_mlops.slices import slice_metrics
 
 HOSTILE = [
     "</details><img src=x onerror=alert(1)>",

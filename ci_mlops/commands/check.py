@@ -45,7 +45,7 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
     from ci_mlops.fsutil import write_output
     from ci_mlops.github import actions
 
-    from ci_mlops.gatesource import deciding_config
+    from ci_mlops.checks.gatesource import deciding_config
 
     config = load_config(config_path, required=config_path is not None)
     root = _root(config_path)
@@ -87,8 +87,8 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
 def render_text(result: dict[str, Any], report: dict[str, Any] | None, source: Any = None) -> str:
     """One line per gate and check: verdict, subject, rule, detail."""
     from ci_mlops.checks import count_all, count_failed
-    from ci_mlops.datachecks import ROW_CONVENTION
-    from ci_mlops.gatesource import text_line
+    from ci_mlops.checks.data import ROW_CONVENTION
+    from ci_mlops.checks.gatesource import text_line
 
     lines: list[str] = []
     origin = text_line(source) if source is not None else None

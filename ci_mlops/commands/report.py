@@ -67,7 +67,7 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     repo = Repo.discover(Path.cwd())
     if plots_dir:
         _require_vl_convert()
-    from ci_mlops.gatesource import deciding_config, render_changes
+    from ci_mlops.checks.gatesource import deciding_config, render_changes
 
     config = load_config(config_path or find_config(repo.root), required=config_path is not None)
     config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
@@ -110,7 +110,7 @@ def _add_checks(config, root, report: dict, *, workspace: bool) -> None:
 
         add_to_report(config, root, report)
     elif config.get("metrics"):
-        from ci_mlops.gates import evaluate_gates
+        from ci_mlops.checks.gates import evaluate_gates
         from ci_mlops.significance.evidence import attach
 
         attach(config, root, report)

@@ -304,7 +304,7 @@ def _key_metrics(config: Any) -> list[str]:
 
 
 def _metrics_at(root: Path, commit: str, reader: Any, load_project: Any, wanted: list[str]) -> dict[str, Any]:
-    from ci_mlops.direction import is_counter
+    from ci_mlops.report.direction import is_counter
     from ci_mlops.report.collect import read_files
     from ci_mlops.report.values import ParseError, metrics_values, parse
 

@@ -221,7 +221,7 @@ def lineage_digest(bundle: Bundle) -> str:
 
 
 def _report_and_gates(root: Path, config: Any, *, base: str, head: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    from ci_mlops.gates import evaluate_gates
+    from ci_mlops.checks.gates import evaluate_gates
     from ci_mlops.report import build_report
     from ci_mlops.significance.evidence import attach
 
@@ -239,7 +239,7 @@ def _slices_markdown(config: Any, root: Path) -> str | None:
     if not config.get("slices"):
         return None
     from ci_mlops.checks import run_slices
-    from ci_mlops.slices import render_markdown
+    from ci_mlops.checks.slices import render_markdown
 
     return render_markdown(run_slices(config, root)) or None
 

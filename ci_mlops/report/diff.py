@@ -3,7 +3,7 @@
 Values and ``change`` equal ``dvc metrics diff --json`` / ``dvc params diff --json``:
 ``change = head - base`` when both are numbers (booleans included, as in DVC), else None.
 On top of DVC: each metric gets a direction (higher/lower is better, see
-:mod:`ci_mlops.direction`) and a status. DVCLive's ``step``/``epoch`` counters get the
+:mod:`ci_mlops.report.direction`) and a status. DVCLive's ``step``/``epoch`` counters get the
 status ``context``: shown, never "changed", "improved" or gated.
 
 A change within the metric's tolerance (``metrics.<key>.tolerance`` / ``tolerance_pct``,
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from ci_mlops.direction import infer_direction, is_counter
+from ci_mlops.report.direction import infer_direction, is_counter
 from ci_mlops.report.values import is_finite_number, is_number
 
 __all__ = ["infer_direction", "diff_metrics", "diff_params", "metric_status", "summarize", "STATUSES"]

@@ -192,7 +192,7 @@ def _gate_result(gate: dict[str, Any]) -> str:
         interval = _INTERVAL_MESSAGE.search(message)
         if interval:  # judged on a confidence interval (significance): the verdict column says how
             how = f"worsening {interval[1]} ({interval[2]} CI)"
-        elif moved:  # the amount as gates.py printed it (more digits when rounding would hide a failure)
+        elif moved:  # the amount as checks/gates.py printed it (more digits when rounding would hide a failure)
             how = f"{moved[1]} {moved[2]}"
         elif "no worsening" in message:
             how = "no worsening"

@@ -26,9 +26,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_mlops.direction import metric_segment
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, Repo
+from ci_mlops.report.direction import metric_segment
 
 if TYPE_CHECKING:  # NumPy comes in only when a gate asks for significance (report start-up)
     from ci_mlops.significance.bootstrap import Evaluation, Interval, Side
@@ -49,7 +49,7 @@ def wanted(config: Any) -> dict[str, float]:
 
 def attach(config: Any, root: str | Path, report: dict[str, Any]) -> None:
     """Add an interval (or the reason there is none) to each report row a significance gate names."""
-    from ci_mlops.gates import resolve_metric
+    from ci_mlops.checks.gates import resolve_metric
     from ci_mlops.report.diff import summarize
 
     gates = wanted(config)

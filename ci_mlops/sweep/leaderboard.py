@@ -18,15 +18,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ci_mlops.direction import infer_direction
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_cell, md_code
+from ci_mlops.report.direction import infer_direction
 from ci_mlops.sweep.results import Result
 
 
 def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, Any]],
           results: list[Result]) -> dict[str, Any]:
-    from ci_mlops.gates import evaluate_gates, resolve_metric
+    from ci_mlops.checks.gates import evaluate_gates, resolve_metric
     from ci_mlops.report.diff import diff_metrics
 
     section = config.get("experiments") or {}

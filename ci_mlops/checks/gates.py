@@ -19,8 +19,8 @@ import difflib
 import math
 from typing import Any
 
-from ci_mlops.direction import infer_direction, is_counter
 from ci_mlops.errors import UserError
+from ci_mlops.report.direction import infer_direction, is_counter
 
 __all__ = ["evaluate_gates", "infer_direction", "resolve_metric", "RULES"]
 

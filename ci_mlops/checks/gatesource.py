@@ -154,7 +154,7 @@ def render_changes(source: GateSource, report: dict[str, Any] | None = None) -> 
         lines.append(f"| {md_code('.'.join(change['key']), cell=True)} | {_shown(change['base'])} | "
                      f"{_shown(change['head'])} |")
     if source.proposed is not None and source.proposed.get("metrics") and report is not None:
-        from ci_mlops.gates import evaluate_gates
+        from ci_mlops.checks.gates import evaluate_gates
 
         gates = evaluate_gates(source.proposed, report)
         failed = [g for g in gates if not g["passed"]]

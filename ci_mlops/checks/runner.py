@@ -4,7 +4,7 @@
 
     {"passed": bool, "gates": [...], "data": [...], "slices": [...]}
 
-(shapes in :mod:`ci_mlops.gates`, :mod:`ci_mlops.datachecks`, :mod:`ci_mlops.slices`;
+(shapes in :mod:`ci_mlops.checks.gates`, :mod:`ci_mlops.checks.data`, :mod:`ci_mlops.checks.slices`;
 ``slices`` entries also carry ``"file"``). :func:`add_to_report` puts the same verdicts
 into a report dict (``report["gates"]`` and ``report["sections"]``) so the PR comment
 shows exactly what ``check`` decided.
@@ -26,7 +26,7 @@ def run_all(config: Any, root: str | Path, report: dict[str, Any] | None, *, str
     data problems; otherwise each problem becomes a failed entry naming it, so a
     PR comment still renders.
     """
-    from ci_mlops.gates import evaluate_gates
+    from ci_mlops.checks.gates import evaluate_gates
 
     from ci_mlops.significance.evidence import attach
 
@@ -42,7 +42,7 @@ def run_all(config: Any, root: str | Path, report: dict[str, Any] | None, *, str
 
 
 def run_data_checks(config: Any, root: Path, *, strict: bool = False) -> list[dict[str, Any]]:
-    from ci_mlops.datachecks import (
+    from ci_mlops.checks.data import (
         check_frame,
         load_data,
         load_text_columns,
@@ -72,8 +72,8 @@ def run_data_checks(config: Any, root: Path, *, strict: bool = False) -> list[di
 
 
 def run_slices(config: Any, root: Path, *, strict: bool = False) -> list[dict[str, Any]]:
-    from ci_mlops.datachecks import load_data
-    from ci_mlops.slices import slice_metrics
+    from ci_mlops.checks.data import load_data
+    from ci_mlops.checks.slices import slice_metrics
 
     spec = config.get("slices")
     if not spec:
@@ -108,7 +108,7 @@ def sections(result: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"title": "Data checks", "markdown": data_markdown(result["data"]),
                     "passed": all(d["passed"] for d in result["data"])})
     if result["slices"]:
-        from ci_mlops.slices import render_markdown
+        from ci_mlops.checks.slices import render_markdown
 
         files = sorted({s["file"] for s in result["slices"]})
         out.append({"title": "Slices", "markdown": render_markdown(result["slices"], file=", ".join(files)),
@@ -118,7 +118,7 @@ def sections(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def data_markdown(data: list[dict[str, Any]]) -> str:
     """Per file: a count of passed checks and a table of the failed ones with example rows."""
-    from ci_mlops.datachecks import ROW_CONVENTION
+    from ci_mlops.checks.data import ROW_CONVENTION
 
     parts = []
     files = list(dict.fromkeys(d["file"] for d in data))
