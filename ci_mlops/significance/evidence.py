@@ -49,8 +49,8 @@ def wanted(config: Any) -> dict[str, float]:
 
 def attach(config: Any, root: str | Path, report: dict[str, Any]) -> None:
     """Add an interval (or the reason there is none) to each report row a significance gate names."""
-    from ci_mlops.checks.gates import resolve_metric
     from ci_mlops.report.diff import summarize
+    from ci_mlops.report.lookup import resolve_metric
 
     gates = wanted(config)
     if not gates:

@@ -26,8 +26,9 @@ from ci_mlops.sweep.results import Result
 
 def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, Any]],
           results: list[Result]) -> dict[str, Any]:
-    from ci_mlops.checks.gates import evaluate_gates, resolve_metric
+    from ci_mlops.checks.gates import evaluate_gates
     from ci_mlops.report.diff import diff_metrics
+    from ci_mlops.report.lookup import resolve_metric
 
     section = config.get("experiments") or {}
     rank_by = section.get("rank_by")
