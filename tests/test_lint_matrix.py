@@ -55,6 +55,12 @@ CONFIGS = {
     "oidc-gcp": "dvc: {oidc: {gcp: {workload_identity_provider: projects/123456/locations/global/workloadIdentityPools/github/providers/github, service_account: dvc-push@my-project.iam.gserviceaccount.com}}}\n",
     "oidc-azure": "dvc: {oidc: {azure: {client_id: 11111111-2222-3333-4444-555555555555, tenant_id: 11111111-2222-3333-4444-555555555556, subscription_id: 11111111-2222-3333-4444-555555555557}}}\n",
     "docker-custom": "deploy: {docker: {registry: registry.example.com, image: team/churn, dockerfile: docker/Dockerfile, context: docker}}\n",
+    # the sweep workflow and its ChatOps trigger: a GPU pool with DVC secrets, keyless credentials, hosted runners
+    "sweep-gpu": "experiments: {grid: {train.lr: [0.01, 0.03]}, rank_by: test.f1, runner: [self-hosted, gpu], "
+                 "max_parallel: 4, timeout_minutes: 300}\ndvc: {secrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]}\n",
+    "sweep-oidc": "experiments: {sets: [{train.lr: 0.1}], rank_by: test.f1}\n"
+                  "dvc: {oidc: {aws: {role: 'arn:aws:iam::123456789012:role/dvc-sweep', region: eu-west-1}}}\n",
+    "sweep-no-chatops": "experiments: {grid: {train.lr: [0.1, 0.2]}, rank_by: loss, runner: ubuntu-24.04, chatops: false}\n",
 }
 DEPLOYS = ("github-release", "docker", "custom", "none")
 REPOS = {
@@ -101,7 +107,8 @@ def variants():
     ):
         if rname != "remote" and deploy not in ("github-release", "none"):
             continue  # the deploy target and the repo shape are independent
-        if mode == "reusable" and "fetch" not in cname and cname not in ("minimal", "secrets", "drift-dvc", "self-hosted"):
+        if mode == "reusable" and "fetch" not in cname and cname not in ("minimal", "secrets", "drift-dvc", "self-hosted",
+                                                                          "sweep-gpu"):
             continue
         merged = yaml.safe_load(text) or {}
         merged.setdefault("deploy", {})["target"] = deploy
@@ -142,7 +149,8 @@ def test_every_variant_is_lint_clean(rendered, tmp_path):
 
 def test_matrix_covers_every_workflow_kind(rendered):
     names = {Path(k).name for k in rendered}
-    assert {"ci-mlops-pr.yml", "ci-mlops-comment.yml", "ci-mlops-release.yml", "ci-mlops-monitor.yml"} <= names
+    assert {"ci-mlops-pr.yml", "ci-mlops-comment.yml", "ci-mlops-release.yml", "ci-mlops-monitor.yml",
+            "ci-mlops-sweep.yml", "ci-mlops-chatops.yml"} <= names
     assert {"reusable-pr.yml", "reusable-release.yml", "reusable-release-docker.yml",
             "reusable-release-custom.yml", "reusable-monitor.yml"} <= names
     assert len(rendered) > 40
@@ -293,10 +301,11 @@ def test_workflow_commands_exist_with_those_options(rendered):
                 for line in step.get("run", "").splitlines():
                     words = shlex.split(line, comments=True)
                     if words[:1] == ["ci-mlops"]:
-                        depth = 3 if words[1] == "outputs" else 2  # a command group: `outputs stage|push`
+                        depth = 3 if words[1] in ("outputs", "sweep") else 2  # a command group: `outputs stage|push`
                         used.setdefault(" ".join(words[1:depth]), set()).update(
                             w for w in words[depth:] if w.startswith("-"))
-    assert {"check", "report", "comment", "deploy", "drift", "outputs stage", "outputs push"} <= set(used)
+    assert {"check", "report", "comment", "deploy", "drift", "outputs stage", "outputs push", "sweep plan", "sweep run",
+            "sweep report", "sweep apply", "sweep chatops"} <= set(used)
     for sub, options in sorted(used.items()):
         out = run_cli(*sub.split(), "--help")
         assert out.returncode == 0, (sub, out.stderr)

@@ -144,7 +144,8 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
         "test": command_for(config, "test", lambda: "pytest -q" if facts.tests else None),
         "runner": labels,
         "self_hosted": is_self_hosted(labels),
-        "custom_labels": sorted({label for label in labels if label != "self-hosted" and not _HOSTED.fullmatch(label)}),
+        "custom_labels": sorted({label for label in labels + _sweep_labels(config)
+                                 if label != "self-hosted" and not _HOSTED.fullmatch(label)}),
         "timeout": config.get("timeout_minutes"),
         "dvc": {
             "used": uses_dvc,
@@ -187,7 +188,30 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
             "pull_targets": pull_targets,
         },
         "reusable_secrets": list(REUSABLE_SECRETS),
+        "sweep": sweep_context(config, labels),
     }
+
+
+def sweep_context(config: Config, default_labels: list[str]) -> dict[str, Any] | None:
+    """The sweep workflow's values (``experiments:``), or None when the project declares no sweep."""
+    section = config.get("experiments")
+    if not section:
+        return None
+    runner = section.get("runner") or default_labels
+    labels = [runner] if isinstance(runner, str) else list(runner)
+    return {
+        "max_parallel": int(section.get("max_parallel", 1)),
+        "timeout": int(section.get("timeout_minutes") or config.get("timeout_minutes")),
+        "labels": labels,
+        # what the runs_on macro reads, for the experiment jobs' runners
+        "wf": {"reusable": False, "runner": labels, "self_hosted": is_self_hosted(labels)},
+        "chatops": bool(section.get("chatops", True)),
+    }
+
+
+def _sweep_labels(config: Config) -> list[str]:
+    runner = (config.get("experiments") or {}).get("runner") or []
+    return [runner] if isinstance(runner, str) else list(runner)
 
 
 def project_env(config: Config, facts: RepoFacts, extra: str | None, needs_dvc: bool) -> dict[str, Any]:
@@ -287,6 +311,12 @@ def plan_files(wf: dict[str, Any], mode: str = "full", ref: WorkflowRef | None =
         for name, caller in callers(wf, ref).items():
             add(name, "workflows/caller.yml.j2", {**wf, "caller": caller})
     add("ci-mlops-comment.yml", "workflows/comment.yml.j2", wf)
+    if wf.get("sweep"):
+        # the same full workflow in both modes: its jobs (matrix, artifacts between jobs,
+        # ChatOps dispatch) are not split into a reusable workflow
+        add("ci-mlops-sweep.yml", "workflows/sweep.yml.j2", wf)
+        if wf["sweep"]["chatops"]:
+            add("ci-mlops-chatops.yml", "workflows/chatops.yml.j2", wf)
     if wf["custom_labels"]:
         files.append(PlannedFile(".github/actionlint.yaml",
                                  render("actionlint.yaml.j2", {"labels": wf["custom_labels"]}), "actionlint.yaml.j2"))

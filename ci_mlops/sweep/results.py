@@ -126,3 +126,23 @@ def load_result(path: Path) -> Result:
             raise UserError(f"{path}: {key} must be text")
     return Result(name, set_params, status, data["metrics"], data["params"], data.get("error"), data.get("lock"),
                   data.get("sha"))
+
+
+def complete(results: list[Result], experiments: list[Experiment]) -> list[Result]:
+    """The results of a CI sweep against its plan: one per planned experiment, in plan order.
+
+    An experiment whose job left no result (it failed before writing one, timed out or was
+    cancelled) is a row that says so; a result the plan does not describe is refused.
+    """
+    by_name = {r.name: r for r in results}
+    planned = {e.name: e for e in experiments}
+    for result in results:
+        experiment = planned.get(result.name)
+        if experiment is None:
+            raise UserError(f"sweep report: a result for {result.name}, which the sweep's plan does not have "
+                            "(was the config or --set changed?)")
+        if result.set_params != experiment.set_params():
+            raise UserError(f"sweep report: the result for {result.name} set {' '.join(result.set_params)}, the plan "
+                            f"says {' '.join(experiment.set_params())} (was the config or --set changed?)")
+    return [by_name.get(e.name) or failed(e, "no result: its job failed before writing one, timed out or was "
+                                              "cancelled (see the workflow run)") for e in experiments]
