@@ -54,6 +54,8 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from tests.fake_git_data import RAW_PATH_RE, GitDataError, RepoGit, serve_file
 from tests.fake_git_data import route as git_route
+from tests.fake_chatops import ChatopsError, RepoChatops
+from tests.fake_chatops import route as chatops_route
 
 BODY_LIMIT = 65536
 SUMMARY_LIMIT = 65535
@@ -115,6 +117,7 @@ class _Repo:
     check_runs: list[dict] = field(default_factory=list)
     next_number: int = 1
     git: RepoGit = field(default_factory=RepoGit)  # Git Data API objects and refs (tests/fake_git_data.py)
+    chatops: RepoChatops = field(default_factory=RepoChatops)  # permissions, dispatches (tests/fake_chatops.py)
 
 
 class FakeGitHub:
@@ -204,6 +207,10 @@ class FakeGitHub:
     def add_repo(self, repo: str, default_branch: str = "main") -> None:
         with self._lock:
             self._repos.setdefault(repo, _Repo(repo, default_branch))
+
+    def chatops(self, repo: str) -> RepoChatops:
+        """Collaborator roles, workflow files, and the dispatches and reactions made (tests/fake_chatops.py)."""
+        return self._repo(repo).chatops
 
     def _repo(self, repo: str) -> _Repo:
         self.add_repo(repo)
@@ -480,6 +487,14 @@ class FakeGitHub:
                 return ok(*reversed(git_route(r.git, self.api_url, repo, method, rest, data)))
             except GitDataError as exc:
                 raise _Reply(exc.status, exc.message) from None
+        try:
+            actor = self.identity(_token(headers.get("authorization", "")))["login"]
+            answer = chatops_route(r.chatops, method, rest, data, actor,
+                                   lambda cid: any(c["id"] == cid for cs in r.comments.values() for c in cs))
+        except ChatopsError as exc:
+            raise _Reply(exc.status, exc.message) from None
+        if answer is not None:
+            return ok(answer[1], answer[0])
         if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
             n = int(m[1])
             if n not in r.issues:

@@ -220,6 +220,7 @@ class Experiments:
     max_experiments: int = 256
     runner: Runner | None = None
     timeout_minutes: int | None = None
+    chatops: bool = True
 
 
 # -- deploy, drift, model card -----------------------------------------------------------

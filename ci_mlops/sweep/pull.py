@@ -59,30 +59,38 @@ def checked_head(client: Any, repo: str, number: int, sha: str) -> PullHead:
 
 
 def commit_files(client: Any, repo: str, root: Path, head: PullHead, paths: list[str], message: str) -> str:
-    """Commit ``paths`` (their content in the work tree) on top of the PR's head; returns the commit sha."""
-    from ci_mlops.git import run_git
+    """Commit ``paths`` (their content in the work tree) on top of the PR's head; returns the commit sha.
+
+    Blobs, then a tree on the head's own tree (as GitHub has it), then a commit whose only
+    parent is the head, then a fast-forward of the branch: a branch that moved meanwhile
+    is refused by GitHub and nothing changes.
+    """
+    import base64
+
+    from ci_mlops.github.client import ApiError
 
     if not paths:
         raise UserError("nothing to commit: the branch already has these params and dvc.lock")
-    base_tree = run_git(["rev-parse", f"{head.sha}^{{tree}}"], root).strip()
+    base_tree = client.get_json(f"repos/{repo}/git/commits/{head.sha}").get("tree") or {}
+    if not isinstance(base_tree, dict) or not isinstance(base_tree.get("sha"), str):
+        raise UserError(f"GitHub's answer for commit {head.sha[:12]} has no tree")
     entries = []
     for rel in paths:
-        mode = run_git(["ls-files", "-s", "--", rel], root).split(" ", 1)[0] or "100644"
-        entries.append({"path": rel, "mode": mode if mode in ("100644", "100755") else "100644", "type": "blob",
-                        "content": (root / rel).read_text(encoding="utf-8")})
-    tree = client.request_json("POST", f"repos/{repo}/git/trees", json={"base_tree": base_tree, "tree": entries},
-                               idempotent=True)  # content-addressed: a retry makes the same tree
-    commit = client.request_json("POST", f"repos/{repo}/git/commits",
-                                 json={"message": message, "tree": tree["sha"], "parents": [head.sha]},
-                                 idempotent=True)  # a retried one is an unreferenced duplicate
-    from ci_mlops.github.client import ApiError
-
+        data = (root / rel).read_bytes()
+        # content-addressed: a retried request makes the same blob
+        blob = client.request_json("POST", f"repos/{repo}/git/blobs", idempotent=True,
+                                   json={"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"})
+        entries.append({"path": rel, "mode": "100644", "type": "blob", "sha": blob["sha"]})
+    tree = client.request_json("POST", f"repos/{repo}/git/trees", idempotent=True,
+                               json={"base_tree": base_tree["sha"], "tree": entries})
+    commit = client.request_json("POST", f"repos/{repo}/git/commits", idempotent=True,  # a retry: an orphan
+                                 json={"message": message, "tree": tree["sha"], "parents": [head.sha]})
     try:
         client.request_json("PATCH", f"repos/{repo}/git/refs/heads/{head.branch}",
                             json={"sha": commit["sha"], "force": False})
     except ApiError as exc:
         if exc.status == 422:
-            raise UserError(f"the branch {head.branch} moved while applying (GitHub refused a non-fast-forward "
-                            "update); nothing was changed") from None
+            raise UserError(f"the branch {head.branch} moved while applying (GitHub refused to update it: not a "
+                            "fast-forward); nothing was changed") from None
         raise
     return str(commit["sha"])
