@@ -10,10 +10,11 @@ import click
 @click.command("comment")
 @click.argument("report", metavar="[FILE|-]", required=False)
 @click.option("--pr", "pr", type=click.IntRange(min=1), default=None,
-              help="Pull request number. Default: from the event payload; on a push, the open PR whose "
-                   "head is this commit.")
-@click.option("--repo", metavar="OWNER/NAME", default=None, help="Repository. Default: $GITHUB_REPOSITORY.")
-@click.option("--token", default=None, help="GitHub token. Default: $CI_MLOPS_TOKEN, else $GITHUB_TOKEN. "
+              help="Pull request number (GitLab: merge request IID). Default: from the event payload "
+                   "($CI_MERGE_REQUEST_IID); on a push, the open PR whose head is this commit.")
+@click.option("--repo", metavar="OWNER/NAME", default=None, help="Repository (GitLab: project ID or GROUP/NAME). Default: $GITHUB_REPOSITORY "
+                   "($CI_PROJECT_ID).")
+@click.option("--token", default=None, help="GitHub token. Default: $CI_MLOPS_TOKEN, else $GITHUB_TOKEN (GitLab: $GITLAB_TOKEN). "
                                             "Prefer the environment: arguments can show in process lists.")
 @click.option("--marker", "marker_opt", metavar="ID", default=None,
               help="Sticky-comment id: the comment carrying <!-- ci-mlops:ID --> is updated. Default: "
@@ -57,14 +58,30 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     (--artifact-dir, default $RUNNER_TEMP/ci-mlops/artifact), and a notice says
     so. The ci-mlops-comment.yml workflow then posts it with --from-artifact.
 
+    \b
+    In GitLab CI/CD (GITLAB_CI=true) the report becomes the sticky note of
+    the merge request ($CI_MERGE_REQUEST_IID) through $CI_API_V4_URL, with a
+    project access token in the masked variable CI_MLOPS_TOKEN (CI_JOB_TOKEN
+    cannot write notes). See docs/gitlab.md.
+
     Exit codes: 0 posted (or skipped with a notice), 1 the artifact is not for
     the commit the workflow run built, 2 bad input (missing or empty report, no PR, malformed
     event, bad token, PR not found), 3 GitHub kept failing.
     """
+    import os
+
     from ci_mlops.config import load_config
     from ci_mlops.errors import UserError
     from ci_mlops.github import actions, pr_comment
+    from ci_mlops.forge.ci import detect
     from ci_mlops.github.context import GitHubContext
+
+    if detect(os.environ) == "gitlab":  # GitLab CI/CD (or CI_MLOPS_FORGE=gitlab): the sticky MR note
+        from ci_mlops.gitlab.comment import run
+
+        return run(report=report, number=pr, project=repo, token=token, marker_opt=marker_opt, new=new,
+                   artifact_dir=artifact_dir, from_artifact=from_artifact, no_post=no_post, dry_run=dry_run,
+                   verbose=verbose, config_path=config_path)
 
     if report and from_artifact:
         raise UserError("give either a report FILE or --from-artifact, not both")

@@ -86,10 +86,11 @@ class ApiObject(dict):
     """A JSON object from the API; a missing field is a :class:`MissingField` naming the request."""
 
     where = "GitHub API"
+    service = "GitHub's API"
 
     def __missing__(self, key: str) -> Any:
         raise MissingField(f"{self.where} answered without the field {key!r} "
-                           "(not GitHub's API? check the API URL)")
+                           f"(not {self.service}? check the API URL)")
 
 
 class DeadlineExceeded(Exception):
@@ -101,7 +102,15 @@ class _TooLarge(Exception):
 
 
 class GitHubClient:
-    """A small, careful client for ``api_url`` (``https://api.github.com`` or ``https://HOST/api/v3``)."""
+    """A small, careful client for ``api_url`` (``https://api.github.com`` or ``https://HOST/api/v3``).
+
+    Another forge's client (:class:`ci_mlops.gitlab.client.GitLabClient`) subclasses it and
+    overrides the class attributes and hooks below, keeping the retry and no-duplicate rules.
+    """
+
+    service = "GitHub API"  # names the API in every message
+    owner = "GitHub's API"
+    api_hint = "GitHub Enterprise Server's is https://HOST/api/v3"
 
     def __init__(self, api_url: str, token: str | None, *, timeout: float = 30, max_elapsed: float = 300,
                  sleep: Callable[[float], None] | None = None, log: Callable[[str], None] | None = None,
@@ -152,6 +161,10 @@ class GitHubClient:
                 api.hostname == "api.github.com" and other.hostname == "uploads.github.com")
         return False
 
+    def auth_headers(self) -> dict[str, str]:
+        """The header that carries the token (sent only to :meth:`trusted` URLs)."""
+        return {"Authorization": f"Bearer {self.token}"}
+
     def __repr__(self) -> str:
         return f"GitHubClient({self.api_url!r}, token={'***' if self.token else None})"
 
@@ -200,7 +213,7 @@ class GitHubClient:
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         headers = dict(headers or {})
         if self.token and self.trusted(url, upload=upload):
-            headers["Authorization"] = f"Bearer {self.token}"
+            headers.update(self.auth_headers())
         started = time.monotonic()
         attempt = 0
         last = ""
@@ -211,12 +224,12 @@ class GitHubClient:
                 response = self._exchange(method, url, max_bytes, deadline or self.deadline, json=json,
                                           params=params, data=data, headers=headers)
             except _TooLarge:
-                raise BadAnswer(f"GitHub API: {method} {short}: the answer is larger than {max_bytes} bytes; "
+                raise BadAnswer(f"{self.service}: {method} {short}: the answer is larger than {max_bytes} bytes; "
                                 "not reading it") from None
             except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
                     requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
                 # Nothing was sent and retrying cannot help: a bad header value or URL.
-                raise UserError(f"GitHub API: {method} {short}: cannot send the request: "
+                raise UserError(f"{self.service}: {method} {short}: cannot send the request: "
                                 f"{self.redact(str(exc))}") from None
             except (requests.RequestException, DeadlineExceeded) as exc:
                 sent = not isinstance(exc, (requests.ConnectTimeout,)) and not _refused(exc)
@@ -224,7 +237,7 @@ class GitHubClient:
                 last = f"{type(exc).__name__}: {self.redact(str(exc))}"
                 self._debug(f"<- {method} {short}: {last}")
                 if sent and not safe:
-                    raise AnswerLost(f"GitHub API: {method} {short}: the connection was lost before the answer "
+                    raise AnswerLost(f"{self.service}: {method} {short}: the connection was lost before the answer "
                                      f"arrived ({type(exc).__name__})") from None
                 delay = self._backoff(attempt)
             else:
@@ -240,14 +253,15 @@ class GitHubClient:
                     delay = wait
                 elif status >= 500:
                     if not safe:
-                        raise AnswerLost(f"GitHub API: {method} {short} answered {status}; it may have taken effect")
+                        raise AnswerLost(f"{self.service}: {method} {short} answered {status}; it may have taken effect")
                     delay = self._backoff(attempt)
                 else:
-                    raise ApiError(status, self.redact(_describe(method, short, response, message)), response)
+                    raise ApiError(status, self.redact(_describe(method, short, response, message, self.service)),
+                                   response)
             spent = time.monotonic() - started + self.waited
             if spent + delay > self.max_elapsed:
                 raise ServiceError(self.redact(
-                    f"GitHub API: {method} {short} kept failing ({last}); gave up after {attempt} attempt(s), "
+                    f"{self.service}: {method} {short} kept failing ({last}); gave up after {attempt} attempt(s), "
                     f"next wait {delay:.0f}s would exceed the {self.max_elapsed:.0f}s budget"))
             self._debug(f"   waiting {delay:.1f}s before retrying")
             self.waited += delay
@@ -302,11 +316,11 @@ class GitHubClient:
         """
         from ci_mlops.safeload import DocumentError, load_json
 
-        where = f"GitHub API: {response.request.method} {self._short(response.url)}"
+        where = f"{self.service}: {response.request.method} {self._short(response.url)}"
         body = response.content or b""
         if body.lstrip()[:1] == b"<":
             raise UserError(f"{where} answered {response.status_code} with an HTML page, not JSON: is the API URL "
-                            f"{self.api_url} right? (GitHub Enterprise Server's is https://HOST/api/v3)")
+                            f"{self.api_url} right? ({self.api_hint})")
         try:
             data = load_json(body)
         except DocumentError as exc:
@@ -314,8 +328,8 @@ class GitHubClient:
         if not isinstance(data, expect) or (expect is list and not all(isinstance(i, dict) for i in data)):
             wanted = "an object" if expect is dict else "a list of objects"
             raise BadAnswer(f"{where} answered {response.status_code} with {_shape(data)} where {wanted} was "
-                            "expected (not GitHub's API? check the API URL)")
-        return _api_objects(data, where)
+                            "expected (not {self.owner}? check the API URL)")
+        return _api_objects(data, where, self.owner)
 
     def request_json(self, method: str, path_or_url: str, *, expect: type = dict, **kwargs: Any) -> Any:
         """:meth:`request` then :meth:`json`."""
@@ -328,7 +342,7 @@ class GitHubClient:
         """The ``Link: rel="next"`` URL of a page; one on another origin is refused (it would get the token)."""
         url = response.links.get("next", {}).get("url")
         if url and not self.trusted(url):
-            raise BadAnswer(f"GitHub API: {response.request.method} {self._short(response.url)}: the next page "
+            raise BadAnswer(f"{self.service}: {response.request.method} {self._short(response.url)}: the next page "
                             f"is on another host ({urlsplit(url).netloc}); not following it")
         return url
 
@@ -342,12 +356,12 @@ class GitHubClient:
             if isinstance(payload, dict):  # e.g. {"total_count": n, "check_runs": [...]}
                 lists = [v for v in payload.values() if isinstance(v, list)]
                 if len(lists) != 1 or not all(isinstance(i, dict) for i in lists[0]):
-                    raise BadAnswer(f"GitHub API: GET {self._short(response.url)} answered {response.status_code} "
-                                    "without a list of items (not GitHub's API? check the API URL)")
+                    raise BadAnswer(f"{self.service}: GET {self._short(response.url)} answered {response.status_code} "
+                                    "without a list of items (not {self.owner}? check the API URL)")
                 payload = lists[0]
             elif not all(isinstance(i, dict) for i in payload):
-                raise BadAnswer(f"GitHub API: GET {self._short(response.url)} answered {response.status_code} "
-                                "with a list of non-objects (not GitHub's API? check the API URL)")
+                raise BadAnswer(f"{self.service}: GET {self._short(response.url)} answered {response.status_code} "
+                                "with a list of non-objects (not {self.owner}? check the API URL)")
             yield from payload
             url = self.next_link(response)
             query = None  # the next link carries the query
@@ -414,14 +428,15 @@ class GitHubClient:
         self._session.close()
 
 
-def _api_objects(value: Any, where: str) -> Any:
+def _api_objects(value: Any, where: str, owner: str = ApiObject.service) -> Any:
     """Dicts -> :class:`ApiObject` throughout (depth is bounded by the loader)."""
     if isinstance(value, dict):
-        obj = ApiObject((k, _api_objects(v, where)) for k, v in value.items())
+        obj = ApiObject((k, _api_objects(v, where, owner)) for k, v in value.items())
         obj.where = where
+        obj.service = owner
         return obj
     if isinstance(value, list):
-        return [_api_objects(v, where) for v in value]
+        return [_api_objects(v, where, owner) for v in value]
     return value
 
 
@@ -457,11 +472,15 @@ def _message(response: requests.Response) -> str:
         text = (response.text or response.reason or "").strip()
         return text.splitlines()[0][:200] if text else ""
     if isinstance(payload, dict):
-        return str(payload.get("message") or "")[:1000]
+        message = payload.get("message") or payload.get("error") or ""  # GitLab also answers {"error": ...}
+        if isinstance(message, dict):  # GitLab's validation errors: {"message": {"field": ["problem"]}}
+            message = "; ".join(f"{k} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in message.items())
+        return str(message)[:1000]
     return ""
 
 
-def _describe(method: str, short: str, response: requests.Response, message: str) -> str:
+def _describe(method: str, short: str, response: requests.Response, message: str,
+              service: str = "GitHub API") -> str:
     detail = message or response.reason or ""
     codes = []
     payload = _payload(response)
@@ -472,14 +491,15 @@ def _describe(method: str, short: str, response: requests.Response, message: str
         detail += " (" + "; ".join(c for c in codes if c) + ")"
     hint = {401: " - the token is missing, expired or wrong",
             404: " - not found, or the token cannot see it"}.get(response.status_code, "")
-    return f"GitHub API: {method} {short} answered {response.status_code}: {detail}{hint}"
+    return f"{service}: {method} {short} answered {response.status_code}: {detail}{hint}"
 
 
 def _rate_limit_wait(response: requests.Response, message: str, attempt: int) -> float | None:
     """Seconds to wait when ``response`` is a (secondary) rate limit, else None."""
     status = response.status_code
     headers = response.headers
-    remaining = headers.get("x-ratelimit-remaining")
+    # GitHub sends x-ratelimit-*, GitLab RateLimit-* (both: remaining count, reset as Unix time)
+    remaining = headers.get("x-ratelimit-remaining", headers.get("ratelimit-remaining"))
     limited = status == 429 or (status == 403 and (
         "retry-after" in headers or remaining == "0" or "rate limit" in message.lower()))
     if not limited:
@@ -490,9 +510,10 @@ def _rate_limit_wait(response: requests.Response, message: str, attempt: int) ->
             return max(1.0, float(retry_after))
         except ValueError:
             pass
-    if remaining == "0" and headers.get("x-ratelimit-reset"):
+    reset = headers.get("x-ratelimit-reset", headers.get("ratelimit-reset"))
+    if remaining == "0" and reset:
         try:
-            return max(1.0, float(headers["x-ratelimit-reset"]) - time.time() + 1)
+            return max(1.0, float(reset) - time.time() + 1)
         except ValueError:
             pass
     return SECONDARY_LIMIT_WAIT * 2 ** (attempt - 1) if attempt > 1 else SECONDARY_LIMIT_WAIT

@@ -32,11 +32,14 @@ def note(run_url: str | None) -> str:
             f"limit; the full report is in the job summary of {where}.\n")
 
 
-def shrink(text: str, limit: int = COMMENT_LIMIT, *, run_url: str | None = None) -> str:
-    """``text`` unchanged when it fits in ``limit``, else a shortened version that does."""
+def shrink(text: str, limit: int = COMMENT_LIMIT, *, run_url: str | None = None, tail: str | None = None) -> str:
+    """``text`` unchanged when it fits in ``limit``, else a shortened version that does.
+
+    ``tail`` replaces the closing note (another forge names its own limit and where the full report is).
+    """
     if size(text) <= limit:
         return text
-    tail = note(run_url)
+    tail = note(run_url) if tail is None else tail
     if size(tail) >= limit:  # absurdly small limit: just cut
         return _cut(text, limit)
     room = limit - size(tail)
