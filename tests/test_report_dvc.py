@@ -10,35 +10,18 @@ from typing import Any
 
 import pytest
 
+from ci_mlops.dvc.diff import as_dvc_diff as as_dvc
+from ci_mlops.dvc.diff import dvc_diffs
 from ci_mlops.dvc.project import cache_path, load_project
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown
 from conftest import run_cli  # noqa: F401 - also provides the git_repo fixture
-from dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, run_dvc_batch, set_params
+from dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, set_params
 
 
 def dvc_json(repo: Path, kind: str, *revs: str) -> dict[str, Any]:
     proc = run_dvc(repo, kind, "diff", *revs, "--json", "--all")
     return json.loads(proc.stdout or "{}")
-
-
-def dvc_diffs(repo: Path, *revs: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``dvc metrics diff REVS --json --all`` and ``dvc params diff ...`` in one DVC process."""
-    out = run_dvc_batch(repo, [["metrics", "diff", *revs, "--json", "--all"],
-                               ["params", "diff", *revs, "--json", "--all"]], separator="=====")
-    metrics, params = out.stdout.split("=====")
-    return json.loads(metrics or "{}"), json.loads(params or "{}")
-
-
-def as_dvc(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Our rows in DVC's ``{file: {key: {old, new[, diff]}}}`` shape."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in rows:
-        entry = {"old": row["base"], "new": row["head"]}
-        if row["change"] is not None:
-            entry["diff"] = row["change"]
-        out.setdefault(row["file"], {})[row["key"]] = entry
-    return out
 
 
 def assert_same(ours: dict, theirs: dict) -> None:

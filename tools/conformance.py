@@ -41,32 +41,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the ci_mlops of this checkout, as `run_report` runs it
+
+from ci_mlops.dvc.diff import as_dvc_diff, diff_commands, read_diff  # noqa: E402
+from ci_mlops.dvc.run import run_dvc_batch  # noqa: E402
+
 DEFAULT_REPOS = ROOT.parent / "shared" / "realrepos"
 
-_DRIVER = r'''
-import json, os, sys, tempfile
-from dvc.cli import main
-results = []
-for args in json.load(open(sys.argv[1])):
-    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-    sys.stdout.flush(); sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
-    try:
-        rc = main(args)
-    except SystemExit as exc:
-        rc = exc.code
-    except BaseException as exc:
-        rc = 255
-        print(f"driver: {type(exc).__name__}: {exc}", file=sys.stderr)
-    finally:
-        sys.stdout.flush(); sys.stderr.flush()
-        os.dup2(saved[0], 1); os.dup2(saved[1], 2)
-    out.seek(0); err.seek(0)
-    results.append({"rc": rc, "stdout": out.read().decode("utf-8", "replace"),
-                    "stderr": err.read().decode("utf-8", "replace")})
-json.dump(results, open(sys.argv[2], "w"))
-'''
 _FAILED = re.compile(r"failed to load (?:metrics|params) in revision '([^']+)'")
 _FAILED_LIST = re.compile(r"DVC failed to load some (?:metrics|params) for following revisions: '([^']*)'")
 
@@ -123,16 +104,6 @@ def _commit(repo: Path, rev: str) -> str:
     return git(repo, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}").strip()
 
 
-def run_dvc(repo: Path, commands: list[list[str]]) -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        spec, result = Path(tmp) / "in.json", Path(tmp) / "out.json"
-        spec.write_text(json.dumps(commands))
-        env = {**os.environ, "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"}
-        subprocess.run([sys.executable, "-c", _DRIVER, str(spec), str(result)], cwd=repo, env=env,
-                       capture_output=True, text=True, timeout=7200)
-        return json.loads(result.read_text())
-
-
 def run_report(repo: Path, pair: Pair) -> tuple[int, dict[str, Any] | None, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GIT_TERMINAL_PROMPT": "0"}
     env.pop("GITHUB_ACTIONS", None)
@@ -141,16 +112,6 @@ def run_report(repo: Path, pair: Pair) -> tuple[int, dict[str, Any] | None, str]
                           cwd=repo, env=env, capture_output=True, text=True, timeout=1800)
     data = json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else None
     return proc.returncode, data, proc.stderr.strip()
-
-
-def as_dvc(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in rows:
-        entry = {"old": row["base"], "new": row["head"]}
-        if row["change"] is not None:
-            entry["diff"] = row["change"]
-        out.setdefault(row["file"], {})[row["key"]] = entry
-    return out
 
 
 def _decode(value: Any) -> Any:
@@ -223,27 +184,26 @@ def check_repo(bundle: Path, workdir: Path, sample: int) -> Tally:
         tally.remark = "not a DVC repository"
     commands = []
     for pair in pairs:
-        commands += [["metrics", "diff", pair.base_sha, pair.head_sha, "--json", "--all"],
-                     ["params", "diff", pair.base_sha, pair.head_sha, "--json", "--all"]]
-    dvc = run_dvc(repo, commands)
+        commands += diff_commands(pair.base_sha, pair.head_sha)
+    dvc = run_dvc_batch(repo, commands, timeout=7200)
     for index, pair in enumerate(pairs):
         metrics_run, params_run = dvc[2 * index], dvc[2 * index + 1]
         label = f"{name} {pair.base if pair.kind == 'tags' else pair.base[:7]}..{pair.head if pair.kind == 'tags' else pair.head[:7]}"
-        stderr = metrics_run["stderr"] + params_run["stderr"]
+        stderr = metrics_run.stderr + params_run.stderr
         failed = failed_sides(stderr, pair)
         tally.dvc_warned += bool(failed)
         rc, report, error = run_report(repo, pair)
         if rc != 0:
-            if failed or (metrics_run["rc"] != 0 and tally.remark):
+            if failed or (not metrics_run.ok and tally.remark):
                 tally.errors_dvc_failed += 1
             else:
                 tally.spurious_errors.append(f"{label}: exit {rc}: {error.splitlines()[-1] if error else ''}")
             continue
         assert report is not None
-        theirs_m = json.loads(metrics_run["stdout"] or "{}") if metrics_run["rc"] == 0 else {}
-        theirs_p = json.loads(params_run["stdout"] or "{}") if params_run["rc"] == 0 else {}
-        compare(tally, pair, "metrics", as_dvc(report["metrics"]), theirs_m, failed, label)
-        compare(tally, pair, "params", as_dvc(report["params"]), theirs_p, failed, label)
+        theirs_m = read_diff(metrics_run) if metrics_run.ok else {}
+        theirs_p = read_diff(params_run) if params_run.ok else {}
+        compare(tally, pair, "metrics", as_dvc_diff(report["metrics"]), theirs_m, failed, label)
+        compare(tally, pair, "params", as_dvc_diff(report["params"]), theirs_p, failed, label)
         if failed and not report.get("notes"):
             tally.skips.append(f"{label}: DVC failed to load {sorted(failed)} and ci-mlops exited 0 without a note")
     return tally

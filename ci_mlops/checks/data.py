@@ -18,10 +18,10 @@ hash, or pulls it with ``dvc pull`` as a last resort.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import UserError
 from ci_mlops.safeload import MAX_YAML_BYTES, load_json, load_yaml, read_limited
 
@@ -378,13 +378,10 @@ def cached_file(root: Path, path: str) -> Path | None:
 
 
 def dvc_pull(root: Path, path: str) -> None:
-    import sys
-
     from ci_mlops.report.collect import default_remote
 
-    # DVC is a dependency of ci-mlops, so it runs under the same interpreter even off PATH.
-    proc = subprocess.run([sys.executable, "-m", "dvc", "pull", path], cwd=root, capture_output=True, text=True)
-    if proc.returncode != 0:
+    proc = run_dvc(root, "pull", path)
+    if not proc.ok:
         raise UserError(f"{path}: not in the workspace or the DVC cache, and `dvc pull {path}` failed: "
                         f"{pull_problem(proc.stderr, path, default_remote(root), proc.returncode)}")
 

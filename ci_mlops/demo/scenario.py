@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ci_mlops.dvc.run import DvcResult, run_dvc_batch
 from ci_mlops.errors import UserError
 
 PROJECT = Path(__file__).with_name("project")
@@ -28,15 +29,6 @@ IDENTITY = {
 DROPPED_ENV = ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH")
 
 Echo = Callable[[str], None]
-
-DVC_BATCH = """\
-import json, sys
-from dvc.cli import main
-for args in json.loads(sys.argv[1]):
-    if main(args) != 0:
-        sys.exit(f"dvc {' '.join(args)} failed")
-"""
-
 
 @dataclass
 class DemoResult:
@@ -70,13 +62,12 @@ def command_available(name: str) -> bool:
 
 
 def child_env() -> dict[str, str]:
-    """Environment for the demo's subprocesses: this Python first on PATH, a git identity, no telemetry."""
+    """Environment for the demo's subprocesses: this Python first on PATH and a git identity."""
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
     env.update(IDENTITY)
     # The demo's commits must not wait for a signing key the user's git config may ask for.
     env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "commit.gpgsign", "GIT_CONFIG_VALUE_0": "false"})
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env["DVC_NO_ANALYTICS"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -100,20 +91,22 @@ class Runner:
     def git(self, *args: str) -> subprocess.CompletedProcess:
         return self.run("git", *args)
 
-    def dvc(self, *commands: list[str]) -> subprocess.CompletedProcess:
+    def dvc(self, *commands: list[str]) -> DvcResult:
         """Run DVC commands in turn in one Python process (one DVC import, not one per command)."""
-        return self.run(sys.executable, "-c", DVC_BATCH, json.dumps(commands))
+        results = run_dvc_batch(self.root, commands, env=self.env, stop_on_error=True)
+        if not results[-1].ok:
+            failed = results[-1]
+            raise UserError(f"demo step `{failed.command}` failed (exit {failed.returncode}): {failed.problem()}")
+        return results[-1]
 
     def ci_mlops(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
         return self.run(sys.executable, "-m", "ci_mlops", *args, ok=ok)
 
 
 def _display(args: tuple[str, ...]) -> list[str]:
-    """``python -m ci_mlops check`` is shown as ``ci-mlops check``, a DVC batch as its commands."""
+    """``python -m ci_mlops check`` is shown as ``ci-mlops check``."""
     if len(args) > 2 and args[0] == sys.executable and args[1] == "-m":
         return [args[2].replace("ci_mlops", "ci-mlops"), *args[3:]]
-    if len(args) == 4 and args[0] == sys.executable and args[2] == DVC_BATCH:
-        return [" && ".join("dvc " + " ".join(c) for c in json.loads(args[3]))]
     return list(args)
 
 
@@ -210,7 +203,7 @@ def run_demo(directory: str | Path | None, echo: Echo, *, rows: int = 3000) -> D
         else:
             result.skipped.append("report")
             steps.note("skipped: `ci-mlops report` is not available in this build; showing dvc metrics diff")
-            result.report_markdown = r.run(sys.executable, "-m", "dvc", "metrics", "diff", "main", "--md").stdout
+            result.report_markdown = r.dvc(["metrics", "diff", "main", "--md"]).stdout
 
     return result
 

@@ -21,15 +21,13 @@ not match ``dvc.lock`` is never released.
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import md5_file, sha256_file
 
@@ -246,16 +244,9 @@ def _from_git(reader: Any, commit: str, path: str, staging: Path, rev_label: str
     return target
 
 
-def dvc_command() -> list[str]:
-    """How to run DVC: the ``dvc`` next to this Python, else ``python -m dvc``."""
-    exe = Path(sys.executable).parent / "dvc"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "dvc"]
-
-
 def _dvc_pull(root: Path, paths: list[str]) -> None:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    proc = subprocess.run([*dvc_command(), "pull", "-q", *paths], cwd=root, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
+    proc = run_dvc(root, "pull", "-q", *paths)
+    if not proc.ok:
         reason = _last_line(proc.stderr or proc.stdout)
         raise ArtifactError(
             f"{', '.join(paths)}: not in the workspace, the DVC cache or the DVC remote ({reason}); "

@@ -6,14 +6,13 @@ an impossible option) fails before anything is written or ``dvc init`` runs.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 from ci_mlops.config import CONFIG_NAME, Config, parse_config
+from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.scaffold.detect import REMOTE_SECRETS, RepoFacts, detect
 from ci_mlops.scaffold.plan import (
@@ -302,8 +301,8 @@ def warn_overridden(config: Config, opts: InitOptions) -> None:
 
 
 def run_dvc_init(root: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=root, capture_output=True, text=True)
-    if proc.returncode != 0:
+    proc = run_dvc(root, "init", "-q")
+    if not proc.ok:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         raise UserError(f"dvc init failed: {lines[-1] if lines else f'exit {proc.returncode}'}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import UserError
 from ci_mlops.sweep.plan import Experiment, find
 from ci_mlops.sweep.results import load_results
@@ -21,11 +22,9 @@ def apply_experiment(root: Path, config: Any, name: str, experiments: list[Exper
     """Write the experiment's params and dvc.lock; returns the files changed."""
     experiment = find(experiments, name)
     if results_dir is None:
-        from ci_mlops.sweep.run import dvc_batch
-
-        codes, output = dvc_batch(root, [["exp", "apply", name]])
-        if codes[0] != 0:
-            raise UserError(f"sweep apply: `dvc exp apply {name}` failed: {output.strip().splitlines()[-1]}")
+        applied = run_dvc(root, "exp", "apply", name)
+        if not applied.ok:
+            raise UserError(f"sweep apply: `dvc exp apply {name}` failed: {applied.problem()}")
         return ["params", "dvc.lock", "outputs (dvc exp apply)"]
     matches = [r for r in load_results(results_dir) if r.name == name]
     if not matches:

@@ -1,0 +1,133 @@
+"""The one way ci-mlops runs ``dvc`` as a subprocess.
+
+Every DVC command goes through :func:`run_dvc_batch` (several commands in one Python process,
+so DVC is imported once) or :func:`run_dvc` (one command). Both start the same driver under
+this interpreter (DVC is a dependency, so it is there even when ``dvc`` is not on PATH),
+in the repository root, with the environment :func:`dvc_env` decides and no standard
+input: a DVC child never sends usage analytics and never waits for an answer nobody can
+type. Each command's exit code, output and errors are kept apart. (DVC checks for updates
+only in ``dvc version``, which ci-mlops never runs.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci_mlops.errors import UserError
+
+# Set for every DVC child, whatever the caller's environment says.
+FIXED_ENV = {
+    "DVC_NO_ANALYTICS": "1",  # a CI job must not report usage
+    "GIT_TERMINAL_PROMPT": "0",  # git inside DVC fails instead of asking for a password
+}
+
+# Runs each command with DVC's own entry point, its output captured at the file-descriptor
+# level (DVC's logger and its child processes write there), one JSON line per command.
+_DRIVER = r'''
+import json, os, sys, tempfile
+from dvc.cli import main
+commands = json.load(open(sys.argv[1], encoding="utf-8"))
+results = open(sys.argv[2], "a", encoding="utf-8")
+for args in commands:
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    sys.stdout.flush(); sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
+    try:
+        rc = main(args)
+    except SystemExit as exc:
+        rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception as exc:
+        rc = 255
+        print(f"ERROR: {type(exc).__name__}: {exc}", file=sys.stderr)
+    finally:
+        sys.stdout.flush(); sys.stderr.flush()
+        os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+        os.close(saved[0]); os.close(saved[1])
+    out.seek(0); err.seek(0)
+    results.write(json.dumps({"rc": rc, "stdout": out.read().decode("utf-8", "replace"),
+                              "stderr": err.read().decode("utf-8", "replace")}) + "\n")
+    results.flush()
+    if rc != 0 and sys.argv[3] == "stop":
+        break
+'''
+
+MAX_PROBLEM = 300  # characters of DVC's error shown in a one-line message
+
+
+@dataclass(frozen=True)
+class DvcResult:
+    """One DVC command's outcome."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def command(self) -> str:
+        return " ".join(("dvc", *self.args))
+
+    def problem(self) -> str:
+        """DVC's last ``ERROR`` line, else its last line of output, in one line."""
+        lines = [line.strip() for line in (self.stderr + "\n" + self.stdout).splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("ERROR")]
+        return (errors[-1] if errors else lines[-1] if lines else f"exit {self.returncode}")[:MAX_PROBLEM]
+
+
+def dvc_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a DVC child: ``base`` (default: this process's) plus :data:`FIXED_ENV`."""
+    return {**(os.environ if base is None else base), **FIXED_ENV}
+
+
+def run_dvc_batch(root: str | Path, commands: Sequence[Sequence[str]], *, env: Mapping[str, str] | None = None,
+              stop_on_error: bool = False, timeout: float | None = None) -> list[DvcResult]:
+    """Run DVC ``commands`` in turn in one process in ``root``; one result per command run.
+
+    With ``stop_on_error`` the first failing command is the last one run. ``env`` is the base
+    environment (:func:`dvc_env` adds what every DVC child gets). Raises :class:`UserError`
+    when DVC itself cannot start or dies, or does not finish within ``timeout`` seconds.
+    """
+    wanted = [tuple(str(a) for a in args) for args in commands]
+    if not wanted:
+        return []
+    with tempfile.TemporaryDirectory(prefix="ci-mlops-dvc-") as tmp:
+        spec, out = Path(tmp) / "commands.json", Path(tmp) / "results.jsonl"
+        spec.write_text(json.dumps(wanted), encoding="utf-8")
+        argv = [sys.executable, "-c", _DRIVER, str(spec), str(out), "stop" if stop_on_error else "all"]
+        try:
+            proc = subprocess.run(argv, cwd=root, env=dvc_env(env), stdin=subprocess.DEVNULL,
+                                  capture_output=True, text=True, errors="replace", timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise UserError(f"`{_shown(wanted)}` did not finish within {timeout:g} s in {root}") from exc
+        except OSError as exc:
+            raise UserError(f"dvc could not run in {root}: {exc.strerror or exc}") from exc
+        lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
+    results = [DvcResult(args, row["rc"], row["stdout"], row["stderr"])
+               for args, row in zip(wanted, map(json.loads, lines))]
+    finished = len(results) == len(wanted) or (stop_on_error and results and not results[-1].ok)
+    if not finished:
+        last = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()[-1]
+        raise UserError(f"dvc could not run in {root}: {last[:MAX_PROBLEM]}")
+    return results
+
+
+def run_dvc(root: str | Path, *args: str, env: Mapping[str, str] | None = None,
+        timeout: float | None = None) -> DvcResult:
+    """Run one DVC command (``dvc ARGS``) in ``root``; see :func:`run_dvc_batch`."""
+    return run_dvc_batch(root, [args], env=env, timeout=timeout)[0]
+
+
+def _shown(commands: list[tuple[str, ...]]) -> str:
+    return " && ".join(" ".join(("dvc", *args)) for args in commands)

@@ -1,0 +1,39 @@
+"""GitHub-flavoured Markdown tables and ``<details>`` folds, written one way everywhere."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+_RULE_CELL = re.compile(r":?-+:?")
+
+
+def row(cells: Iterable[str]) -> str:
+    """One table row from cells that are already escaped for a table cell."""
+    return "| " + " | ".join(cells) + " |"
+
+
+def rule(align: Sequence[str]) -> str:
+    """The delimiter row: ``align`` holds one cell per column, ``---`` (left), ``--:`` (right),
+    ``:-:`` (centre) or any longer dash run, written as given."""
+    bad = [cell for cell in align if not _RULE_CELL.fullmatch(cell)]
+    if bad or not align:
+        raise ValueError(f"not a Markdown table delimiter: {bad or 'no columns'}")
+    return "|" + "|".join(align) + "|"
+
+
+def table(header: Sequence[str], align: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """Header, delimiter and body lines of a table; every row has the header's width."""
+    if len(align) != len(header):
+        raise ValueError(f"{len(header)} columns but {len(align)} alignments")
+    lines = [row(header), rule(align)]
+    for cells in rows:
+        if len(cells) != len(header):
+            raise ValueError(f"a row of {len(cells)} cells in a table of {len(header)} columns")
+        lines.append(row(cells))
+    return lines
+
+
+def details(summary: str, body: str, *, open: bool = False) -> str:
+    """``body`` folded under ``summary`` (HTML, escaped by the caller); GitHub renders Markdown inside."""
+    return f"<details{' open' if open else ''}><summary>{summary}</summary>\n\n{body}\n\n</details>"

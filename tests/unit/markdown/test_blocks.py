@@ -1,0 +1,45 @@
+"""ci_mlops.markdown.blocks: tables and folds as GitHub renders them (cmark-gfm, GitHub's engine)."""
+
+from __future__ import annotations
+
+import cmarkgfm
+import pytest
+from cmarkgfm.cmark import Options
+
+from ci_mlops.escape import md_cell
+from ci_mlops.markdown.blocks import details, row, rule, table
+
+
+def gfm(text: str) -> str:
+    return cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE)
+
+
+def test_a_table_renders_with_its_alignment_and_escaped_cells():
+    lines = table(["name", "value"], ["---", "--:"], [[md_cell("a|b"), "1"], ["c", "22"]])
+    assert lines == ["| name | value |", "|---|--:|", "| a\\|b | 1 |", "| c | 22 |"]
+    html = gfm("\n".join(lines))
+    assert "<td>a|b</td>" in html and '<td align="right">22</td>' in html and html.count("<tr>") == 3
+
+
+def test_delimiters_are_written_as_given():
+    assert rule([":--", "---:", ":-:"]) == "|:--|---:|:-:|"
+    assert row([]) == "|  |"
+
+
+@pytest.mark.parametrize("header, align, rows, said", [
+    (["a", "b"], ["---"], [], "2 columns but 1 alignments"),
+    (["a"], ["---"], [["1", "2"]], "a row of 2 cells"),
+    (["a"], ["-|-"], [], "not a Markdown table delimiter"),
+    ([], [], [], "no columns"),
+])
+def test_a_malformed_table_is_refused(header, align, rows, said):
+    with pytest.raises(ValueError, match=said):
+        table(header, align, rows)
+
+
+def test_details_folds_markdown_and_can_start_open():
+    folded = details("<b>3 params</b>", "| a |\n|---|\n| 1 |")
+    assert folded == "<details><summary><b>3 params</b></summary>\n\n| a |\n|---|\n| 1 |\n\n</details>"
+    html = gfm(folded)
+    assert "<table>" in html and "<details>" in html
+    assert details("s", "body", open=True).startswith("<details open><summary>s</summary>")
