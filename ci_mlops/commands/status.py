@@ -26,9 +26,15 @@ import click
 @click.option("--dry-run", is_flag=True, help="Print the request it would send; send nothing.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Config file (for annotation lines). Default: .ci-mlops.yml at the repository root.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the verdict as a JUnit XML report, one test case per gate and check with its "
+                   ".ci-mlops.yml line (GitLab shows failures in the merge request widget).")
+@click.option("--per-check/--no-per-check", default=None,
+              help="Also publish one status per gate and check (CONTEXT/NAME). Default: on in GitLab CI/CD, "
+                   "off on GitHub.")
 def command(check_json: str | None, state: str | None, context_name: str, description: str | None,
             target_url: str | None, sha: str | None, check_run: bool, repo: str | None, token: str | None,
-            dry_run: bool, config_path: str | None) -> None:
+            dry_run: bool, config_path: str | None, junit_path: str | None, per_check: bool | None) -> None:
     """Mark a commit with the quality-gate verdict, for branch protection rules.
 
     Reads CHECK_JSON (the output of `ci-mlops check --format json`, or - for
@@ -39,12 +45,20 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
       ci-mlops check --format json -o check.json || true
       ci-mlops status check.json --target-url "$COMMENT_URL"
       ci-mlops status check.json --check-run      # annotations on .ci-mlops.yml
+      ci-mlops status check.json --junit gates.xml  # GitLab: failed gates in the MR widget
+
+    In GitLab CI/CD (GITLAB_CI=true) the statuses go to the pipeline's commit
+    through $CI_API_V4_URL, one per gate and check as well (--no-per-check to
+    turn off), with the token in CI_MLOPS_TOKEN; see docs/gitlab.md.
 
     Exit codes: 0 published, 2 bad input (missing or malformed JSON, no commit,
     bad token), 3 GitHub kept failing. The verdict itself never fails this
     command: `ci-mlops check` already did.
     """
+    import os
+
     from ci_mlops.errors import UserError
+    from ci_mlops.forge.ci import detect
     from ci_mlops.github import actions, status
     from ci_mlops.github.context import GitHubContext
 
@@ -54,6 +68,15 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
         raise UserError("nothing to publish: give a CHECK_JSON file (from `ci-mlops check --format json`) or --state")
     check = status.read_check(check_json) if check_json else {}
     state, description = status.state_and_description(check, state, description)
+    if junit_path:
+        _write_junit(junit_path, check, config_path)
+    gitlab = detect(os.environ) == "gitlab"
+    if gitlab:  # GitLab CI/CD: statuses on the pipeline's commit, through the forge interface
+        from ci_mlops.gitlab.status_cmd import run
+
+        return run(check=check, state=state, description=description, context_name=context_name,
+                   target_url=target_url, sha=sha, project=repo, token=token,
+                   per_check=True if per_check is None else per_check, dry_run=dry_run)
     ctx = GitHubContext.from_env(token=token, repo=repo)
     actions.mask(ctx.token)
     sha = status.commit_to_mark(sha, ctx)
@@ -79,3 +102,28 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
         return
     status.send_status(ctx, repo_name, sha, payload)
     click.echo(f"status {context_name}: {state} - {payload['description']}")
+    if per_check:
+        from ci_mlops.forge.github import GitHubForge
+        from ci_mlops.forge.statuses import plan_statuses, publish
+
+        forge = GitHubForge(ctx)
+        try:
+            results = publish(forge.set_status, sha, plan_statuses(check, state, description, context_name,
+                                                                   per_check=True)[1:], target_url)
+        finally:
+            forge.close()
+        click.echo(f"  and {len(results)} per-check status(es)")
+
+
+def _write_junit(path: str, check: dict, config_path: str | None) -> None:
+    from pathlib import Path
+
+    from ci_mlops.config import load_config
+    from ci_mlops.forge.junit import junit_xml
+    from ci_mlops.fsutil import atomic_write
+
+    config = load_config(config_path, required=config_path is not None)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, junit_xml(check, config.display_path, config.line))
+    click.echo(f"wrote the JUnit report {path}", err=True)
