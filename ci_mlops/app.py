@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("ci_mlops.commands.audit", "Verify releases against their lineage, list model history."),
     "sweep": ("ci_mlops.commands.sweep", "Plan, run and rank a parameter sweep (a leaderboard in the PR)."),
     "drift": ("ci_mlops.commands.drift", "Detect drift between reference and current data."),
+    "retrain": ("ci_mlops.commands.retrain", "Retrain on drift or a schedule and propose it as one pull request."),
+    "results": ("ci_mlops.commands.results", "Commit a same-repo PR's training results back to its branch."),
     "outputs": ("ci_mlops.commands.outputs", "Stage DVC outputs in the training job; validate and push them in another."),
     "demo": ("ci_mlops.commands.demo", "Build a small ML repo and show the whole loop on it, offline."),
     "config": ("ci_mlops.commands.config", "Validate .ci-mlops.yml or print its JSON Schema."),

@@ -142,6 +142,13 @@ class FakeGitHub:
         self._rate_limit = rate_limit
         self._remaining = rate_limit
         self._reset = int(time.time()) + 3600
+        # Pull requests, Git Data, dispatches and auto-merge: tests/fake_github_git.py.
+        self.git_dirs: dict[str, Any] = {}  # repo -> a real git directory backing it
+        self.dispatches: list[dict] = []  # workflow_dispatch requests, in order
+        self.ref_log: list[tuple[str, str, str, str]] = []  # (create|update|delete, repo, ref, sha)
+        self.no_dispatch: set[str] = set()  # workflow files without the workflow_dispatch trigger
+        self.allow_auto_merge: set[str] = set()  # repos with "Allow auto-merge" on
+        self.protections: dict[tuple[str, str], list[str]] = {}  # (repo, branch) -> required checks
         self._api = self._serve("api")
         self._uploads = self._serve("uploads")
 
@@ -320,6 +327,26 @@ class FakeGitHub:
                 return 404, b"Not Found", "text/plain"
             return serve_file(self._repos[m[1]].git, m[2], unquote(m[3]), _token(headers.get("authorization", "")) in self.tokens)
 
+    def attach_git(self, repo: str, path: Any) -> None:
+        """Back ``repo`` with the git directory at ``path`` (refs, commits and merges become real)."""
+        with self._lock:
+            self.add_repo(repo)
+            self.git_dirs[repo] = path
+
+    def protect_branch(self, repo: str, branch: str, checks: list[str] | None = None) -> None:
+        """A branch protection rule: direct ref writes refused, ``checks`` required before a merge."""
+        with self._lock:
+            self.protections[(repo, branch)] = list(checks or [])
+
+    def pulls(self, repo: str) -> list[dict]:
+        with self._lock:
+            return [json.loads(json.dumps(p)) for p in self._repo(repo).pulls.values()]
+
+    def run_auto_merge(self, repo: str) -> list[int]:
+        from tests.fake_github_git import run_auto_merge
+
+        return run_auto_merge(self, repo)
+
     def clear_log(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -479,6 +506,10 @@ class FakeGitHub:
                data: dict) -> tuple[int, Any, dict[str, str]]:
         r = self._repos[repo]
         ok = lambda value, status=200: (status, value, {})  # noqa: E731
+        from tests.fake_github_git import route
+
+        if (served := route(self, r, repo, method, rest, query, headers, data)) is not None:
+            return served
         if rest == "" and method == "GET":
             return ok({"full_name": repo, "default_branch": r.default_branch, "private": r.git.private,
                        "html_url": f"{self.server_url}/{repo}"})
@@ -635,9 +666,15 @@ class FakeGitHub:
         if not self.graphql:
             raise _Reply(404, "Not Found")
         try:
-            query = json.loads(body or b"{}").get("query", "")
+            payload = json.loads(body or b"{}")
+            query = payload.get("query", "")
         except (ValueError, AttributeError):
             raise _Reply(400, "Problems parsing JSON") from None
+        from tests.fake_github_git import graphql
+
+        with self._lock:
+            if (served := graphql(self, token, payload)) is not None:
+                return served
         if not re.fullmatch(r"\s*(query\s*)?\{\s*viewer\s*\{[\sA-Za-z]*\}\s*\}\s*", str(query)):
             return 200, {"errors": [{"message": "this fake answers only the viewer query"}]}, {}
         who = self.identity(token)

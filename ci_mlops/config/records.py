@@ -223,6 +223,12 @@ class Experiments:
     chatops: bool = True
 
 
+@record
+class Train:
+    command: str | Literal[False] | None = None
+    commit_results: bool = False
+
+
 # -- deploy, drift, model card -----------------------------------------------------------
 
 
@@ -269,6 +275,27 @@ class DriftIssue:
 
 
 @record
+class RetrainImport:
+    url: str
+    path: str
+    out: str
+    rev: str | None = None
+
+
+@record
+class DriftRetrain:
+    refresh: str | None = None
+    update: tuple[str, ...] | None = None
+    import_: tuple[RetrainImport, ...] | None = key("import", default=None)
+    branch_prefix: str = "ci-mlops/retrain-"
+    auto_merge: bool = False
+    merge_method: Literal["merge", "squash", "rebase"] = "merge"
+    schedule: str | None = None
+    workflow: str = "ci-mlops-pr.yml"
+    labels: tuple[str, ...] | None = None  # None: ci-mlops:retrain
+
+
+@record
 class Drift:
     reference: str | None = None
     current: str | None = None
@@ -282,6 +309,7 @@ class Drift:
     tests: Mapping[str, DriftTest] | None = None
     performance: DriftPerformance | None = None
     issue: DriftIssue | None = None
+    retrain: DriftRetrain | None = None
 
 
 @record
@@ -311,7 +339,7 @@ class Settings:
     base: str | None = None
     python: str = "3.11"
     install: str | Literal[False] | None = None
-    train: str | Literal[False] | None = None
+    train: str | Literal[False] | Train | None = None
     test: str | Literal[False] | None = None
     runner: Runner = "ubuntu-latest"
     timeout_minutes: int = 60

@@ -253,6 +253,10 @@ def command_for(config: Config, key: str, detected: Callable[[], str | None]) ->
     if key not in config.data:
         return detected()
     value = config.data[key]
+    if isinstance(value, dict):  # train: {command: ..., commit_results: ...}
+        if "command" not in value:
+            return detected()
+        value = value["command"]
     return value if isinstance(value, str) and value.strip() else None
 
 
