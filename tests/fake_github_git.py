@@ -11,7 +11,7 @@ merge writes a real merge commit to its base branch, as GitHub does. What is ser
   (422 unless a fast-forward or ``force``), ``DELETE /git/refs/heads/B``, ``POST /git/blobs``,
   ``POST /git/trees`` (``base_tree``), ``POST /git/commits``, ``GET /git/commits/SHA``,
   ``GET /branches/B`` (``protected``);
-* ``POST /actions/workflows/W/dispatches`` (recorded in ``gh.dispatches``; 422 for a
+* for a repository backed by a git directory, ``POST /actions/workflows/W/dispatches`` (recorded in ``gh.dispatches``; 422 for a
   workflow listed in ``gh.no_dispatch``);
 * GraphQL ``enablePullRequestAutoMerge``: refused unless the repository allows auto-merge
   (``gh.allow_auto_merge``); "clean status" when the base branch has no protection rule
@@ -66,8 +66,8 @@ def route(fake: Any, r: Any, repo: str, method: str, rest: str, query: dict[str,
     from tests.fake_github import _Reply, _token
 
     token = _token(headers.get("authorization", ""))
-    if repo not in fake.git_dirs and (rest.startswith("/git/") or rest.startswith("/branches/")):
-        return None  # the in-memory Git Data of tests/fake_git_data.py serves those
+    if repo not in fake.git_dirs and (rest.startswith(("/git/", "/branches/", "/actions/workflows/"))):
+        return None  # tests/fake_git_data.py and tests/fake_chatops.py serve those in memory
     if rest == "/pulls" and method == "GET":
         items = [p for p in r.pulls.values() if query.get("state", "open") in ("all", p["state"])]
         if query.get("head"):
