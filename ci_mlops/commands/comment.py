@@ -31,6 +31,23 @@ import click
 @click.option("--no-post", is_flag=True,
               help="Only save report.md and pr.json to --artifact-dir, for a later job or workflow to post; "
                    "sends nothing and needs no token (the job that runs the PR's code).")
+@click.option("--plots-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="The folder `ci-mlops report --plots-dir` drew the plots into (for a fork: inside the downloaded "
+                   "artifact). Each image is checked (format from its bytes, size, pixels; SVG sanitised), "
+                   "committed to the branch <prefix>/pr-N through the API and shown in the comment in place of "
+                   "the Mermaid charts. A plot that cannot be published is one line, never a failed job.")
+@click.option("--plots-publish/--no-plots-publish", default=None,
+              help="Publish the images (needs `contents: write`); with --no-plots-publish the comment keeps the "
+                   "Mermaid charts and links the run's artifact. Default: report.images.publish, else publish.")
+@click.option("--plots-branch", default=None, metavar="PREFIX",
+              help="Branch prefix for the images: PREFIX/pr-N, never the default branch. "
+                   "Default: report.images.branch, else ci-mlops/plots.")
+@click.option("--plots-keep", type=click.IntRange(1, 100), default=None, metavar="N",
+              help="Runs of a PR whose image links stay valid; the run after the Nth starts the branch again. "
+                   "Default: report.images.keep_runs, else 5.")
+@click.option("--plots-on-close", type=click.Choice(["delete", "keep"]), default=None,
+              help="What happens to the plot branch of a PR that is no longer open (deleted by the next "
+                   "publishing run). Default: report.images.on_close, else delete.")
 @click.option("--no-summary", is_flag=True, help="Do not copy the report to the job summary (another step did).")
 @click.option("--dry-run", is_flag=True, help="Print the final body and the API calls it would make; send nothing.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every API call (method, path, status).")
@@ -38,7 +55,9 @@ import click
               help="Config file. Default: .ci-mlops.yml at the repository root.")
 def command(report: str | None, pr: int | None, repo: str | None, token: str | None, marker_opt: str | None,
             new: bool, replace_cml: bool | None, artifact_dir: str | None, from_artifact: str | None,
-            no_post: bool, no_summary: bool, dry_run: bool, verbose: bool, config_path: str | None) -> None:
+            no_post: bool, plots_dir: str | None, plots_publish: bool | None, plots_branch: str | None,
+            plots_keep: int | None, plots_on_close: str | None, no_summary: bool, dry_run: bool, verbose: bool,
+            config_path: str | None) -> None:
     """Post the report FILE (or - for stdin) as the sticky comment of a pull request.
 
     The comment carries a hidden marker; a later run finds it through every
@@ -98,6 +117,8 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     plan = pr_comment.plan_comment(ctx, config, report=report, from_artifact=Path(from_artifact) if from_artifact else None,
                                 pr=pr, marker_opt=marker_opt, new=new, replace_cml=replace_cml, artifact_dir=save_to,
                                 summary=not (no_summary or no_post))
+    if plots_dir and not no_post:
+        plan.plots = _plot_options(config, plots_dir, plots_publish, plots_branch, plots_keep, plots_on_close)
     if no_post:
         if plan.pr is None:
             raise UserError("--no-post: no pull request in this context (pass --pr N); nothing saved")
@@ -124,3 +145,23 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
         click.echo(f"ci-mlops: {note}", err=True)
     click.echo(f"{outcome.action} comment {outcome.url}")
     click.echo(result.usage, err=True)
+
+
+def _plot_options(config, folder: str, publish: bool | None, branch: str | None, keep: int | None,
+                  on_close: str | None):
+    """--plots-* over report.images over the defaults; UserError for a branch prefix git refuses."""
+    import re
+
+    from ci_mlops.errors import UserError
+    from ci_mlops.github.plot_branch import BranchPolicy
+    from ci_mlops.github.plot_images import PlotOptions
+
+    images = config.get("report", "images") or {}
+    prefix = branch or images.get("branch") or BranchPolicy.prefix
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*", prefix) or ".." in prefix \
+            or prefix.endswith((".lock", ".")):
+        raise UserError(f"--plots-branch {prefix[:80]!r} is not a branch name prefix "
+                        "(letters, digits, '.', '_', '-' and '/' between parts)")
+    policy = BranchPolicy(prefix, keep or int(images.get("keep_runs", BranchPolicy.keep_runs)),
+                          on_close or images.get("on_close", BranchPolicy.on_close))
+    return PlotOptions(Path(folder), images.get("publish", True) if publish is None else publish, policy)

@@ -88,6 +88,14 @@ class Dvc:
 
 
 @record
+class ReportImages:
+    publish: bool = True
+    branch: str = "ci-mlops/plots"
+    keep_runs: int = 5
+    on_close: Literal["delete", "keep"] = "delete"
+
+
+@record
 class Report:
     metrics_files: tuple[str, ...] | None = None
     params_files: tuple[str, ...] | None = None
@@ -95,6 +103,7 @@ class Report:
     plots: bool = True
     tolerance: float = 0
     tolerance_pct: float = 0.1
+    images: ReportImages | None = None
 
 
 @record

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
 
 RUN_ID_ENV = "CI_MLOPS_SOURCE_RUN_ID"
+_PLOT_MARKS = ("<!-- ci-mlops:plots -->", "<!-- /ci-mlops:plots -->")  # invisible marks of the report's plots
 CONCLUSION_MARK = {"success": "✅", "failure": "❌", "cancelled": "⏹️", "timed_out": "⏱️", "skipped": "⏭️",
                    "neutral": "➖", "action_required": "⚠️", "stale": "⚠️", "startup_failure": "❌"}
 
@@ -103,6 +104,7 @@ def fork_body(report: str, verdict: RunVerdict | None, head_sha: str) -> str:
         f"> {outcome}",
     ]
     quoted = ["> **The fork's report** (unverified):", ">"]
+    report = "\n".join(line for line in report.split("\n") if line.strip() not in _PLOT_MARKS)
     quoted += [f"> {line}" if line else ">" for line in untrusted_markdown(report).rstrip("\n").split("\n")]
     return "\n".join(header) + "\n\n" + "\n".join(quoted) + "\n"
 

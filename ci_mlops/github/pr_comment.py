@@ -43,6 +43,7 @@ class CommentPlan:
     replace_cml: bool
     fork_report: str | None = None  # --from-artifact: the fork's report as uploaded (quoted when posting)
     fork_run: int | None = None  # the fork's workflow run, whose conclusion the comment shows
+    plots: Any = None  # plot_images.PlotOptions: publish the plot images of --plots-dir and show them
 
     @property
     def mark(self) -> str:
@@ -163,13 +164,14 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
                            f"{plan.expected_head[:12]}, so it is not posted (the newer run will comment)")
                 return Skipped(message, message, read_only=False)
         notes = []
+        text = plan.text
         if plan.fork_report is not None:
             from ci_mlops.github.fork import fork_body, read_verdict
 
             assert plan.expected_head is not None
             verdict = read_verdict(client, plan.repo, plan.fork_run, plan.expected_head)
-            plan.body = shrink(f"{plan.mark}\n{fork_body(plan.fork_report, verdict, plan.expected_head)}",
-                               run_url=ctx.run_url)
+            text = fork_body(plan.fork_report, verdict, plan.expected_head)
+            plan.body = shrink(f"{plan.mark}\n{text}", run_url=ctx.run_url)
             if verdict.problem:
                 notes.append(f"the fork run's conclusion was not read: {verdict.problem}")
         if pr is None:
@@ -180,6 +182,13 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
                                "the report is in the job summary only",
                                "No open pull request for this commit; the report is in the job summary.",
                                read_only=False)
+        if plan.plots is not None:
+            from ci_mlops.github.plot_images import attach
+
+            head = plan.expected_head or ctx.head_sha or plan.push_sha or ""
+            text = attach(text, plan.plots, client, plan.repo, ctx, pr, head, fork=plan.fork_report is not None,
+                          notes=notes, log=log)
+            plan.body = shrink(f"{plan.mark}\n{text}", run_url=ctx.run_url)
         outcome = _upsert(client, plan, pr)
         outcome.notes.extend(notes)
     except _Forbidden:
@@ -235,6 +244,11 @@ def plan_lines(plan: CommentPlan) -> list[str]:
         lines.append(f"  GET  /repos/{repo}/issues/{pr_text}/comments?per_page=100  (page by page until the marker)")
         lines.append(f"  PATCH /repos/{repo}/issues/comments/{{id}} if found (skipped when unchanged), "
                      f"else POST /repos/{repo}/issues/{pr_text}/comments")
+    if plan.plots is not None:
+        lines.append(f"  plot images of {plan.plots.folder}: " + (
+            f"GET /repos/{repo}, POST /repos/{repo}/git/blobs (one per image), /git/trees, /git/commits, "
+            f"then POST or PATCH /repos/{repo}/git/refs/heads/{plan.plots.policy.prefix}/pr-{{pr}}"
+            if plan.plots.publish else "not published (--no-plots-publish): linked from the run's artifact"))
     lines.append(f"  body: {len(plan.body):,} characters")
     return lines
 

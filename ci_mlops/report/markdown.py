@@ -291,7 +291,8 @@ def _plots_part(report: dict[str, Any], show_all: bool) -> str:
     unchanged = [p["id"] for p in plots if p not in shown]
     if unchanged:
         out.append("<sub>Unchanged: " + ", ".join(md_code(i) for i in unchanged) + "</sub>")
-    return "\n\n".join(out)
+    # invisible marks: `ci-mlops comment --plots-dir` puts the published images in their place
+    return "<!-- ci-mlops:plots -->\n" + "\n\n".join(out) + "\n<!-- /ci-mlops:plots -->"
 
 
 # -- formatting --------------------------------------------------------------------------
