@@ -258,14 +258,12 @@ class FakeGitLab(FakeGitHub):
             if method == "GET" and int(m[1]) in p.mrs:
                 return ok(p.mrs[int(m[1])])
             raise _Reply(404, "404 Not found")
-        if m := re.fullmatch(r"/statuses/([0-9a-fA-F]{40})", rest):
-            if method == "POST":
-                return ok(self._status(p, m[1], data, who), 201)
-        if m := re.fullmatch(r"/repository/commits/([0-9a-fA-F]{40})/statuses", rest):
-            if method == "GET":
-                items = [s for s in reversed(p.statuses) if s["sha"] == m[1]
-                         and query.get("name", s["name"]) == s["name"]]
-                return self._gl_page(p, items, query, rest)
+        if (m := re.fullmatch(r"/statuses/([0-9a-fA-F]{40})", rest)) and method == "POST":
+            return ok(self._status(p, m[1], data, who), 201)
+        if (m := re.fullmatch(r"/repository/commits/([0-9a-fA-F]{40})/statuses", rest)) and method == "GET":
+            items = [s for s in reversed(p.statuses) if s["sha"] == m[1]
+                     and query.get("name", s["name"]) == s["name"]]
+            return self._gl_page(p, items, query, rest)
         if rest == "/issues":
             if method == "GET":
                 items = sorted(p.issues.values(), key=lambda i: i["iid"], reverse=True)

@@ -91,8 +91,8 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
 
     from ci_mlops.config import load_config
     from ci_mlops.errors import UserError
-    from ci_mlops.github import actions, pr_comment
     from ci_mlops.forge.ci import detect
+    from ci_mlops.github import actions, pr_comment
     from ci_mlops.github.context import GitHubContext
 
     if detect(os.environ) == "gitlab":  # GitLab CI/CD (or CI_MLOPS_FORGE=gitlab): the sticky MR note

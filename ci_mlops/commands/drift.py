@@ -31,7 +31,8 @@ import click
               help="lineage.json of the last release, for drift.performance. "
                    "Default: the metrics files at the newest release tag.")
 @click.option("--issue", is_flag=True,
-              help="Open or update the GitHub issue labelled drift.issue.label on drift; close it when clean.")
+              help="Open or update the GitHub (or GitLab) issue labelled drift.issue.label on drift; close it "
+                   "when clean.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Configuration file. Default: .ci-mlops.yml at the repository root.")
 def command(reference: str | None, current: str | None, columns: tuple[str, ...], exclude: tuple[str, ...],
@@ -81,10 +82,11 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
     actions.set_output("share-drifted", f"{result['share_drifted']:.4f}")
     problem = failure(result)
     if issue:
-        from ci_mlops.github.issues import sync_issue
+        from ci_mlops.forge import outputs
+        from ci_mlops.forge.monitor import sync_issue  # GitHub or GitLab, from the CI environment
 
         outcome = sync_issue(config.get("drift") or {}, markdown, problem=problem is not None)
-        actions.set_output("issue-url", outcome["url"] or "")
+        outputs.set_output("issue-url", outcome["url"] or "")
         if outcome["action"] != "none":
             click.echo(f"ci-mlops: drift issue #{outcome['number']} {outcome['action']}: {outcome['url']}", err=True)
     if problem:

@@ -44,7 +44,11 @@ class Forge(Protocol):
     title: str  # "GitHub" | "GitLab"
     change: str  # "pull request" | "merge request"
     note_limit: int  # characters a comment/note may hold
-    calls: list[tuple[str, str, int | str]]  # every HTTP exchange: (method, path, status)
+    ctx: Any  # the run's context: GitHubContext or GitLabContext (run_url, token, ...)
+
+    @property
+    def calls(self) -> list[tuple[str, str, int | str]]:
+        """Every HTTP exchange so far: (method, path, status)."""
 
     def upsert_note(self, number: int, body: str, mark: str, *, new: bool = False) -> NoteResult:
         """Create the sticky comment of change ``number`` or update it in place (``new``: always create)."""

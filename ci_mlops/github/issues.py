@@ -10,7 +10,6 @@ without duplicates: before posting again we look for what the lost request made.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -86,27 +85,3 @@ def upsert_issue(
 
 def _outcome(action: str, issue: dict[str, Any]) -> dict[str, Any]:
     return {"action": action, "number": issue.get("number"), "url": issue.get("html_url")}
-
-
-def sync_issue(settings: dict[str, Any], markdown: str, *, problem: bool,
-               env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Open, update or close the issue of this run's repository (``GITHUB_*`` environment) with ``markdown``.
-
-    ``settings`` is the ``drift:`` section (``issue.label``, ``issue.title``); returns :func:`upsert_issue`'s outcome.
-    """
-    from ci_mlops.github.context import GitHubContext
-
-    ctx = GitHubContext.from_env(env=env)
-    repo = ctx.require_repo()
-    issue_cfg = settings.get("issue") or {}
-    body = markdown
-    if ctx.run_url:
-        body += f"\n\n_Updated by [this monitor run]({ctx.run_url})._\n"
-    client = ctx.client()
-    try:
-        return upsert_issue(client, repo, problem=problem, body=body,
-                            label=issue_cfg.get("label", DEFAULT_LABEL), title=issue_cfg.get("title", DEFAULT_TITLE),
-                            closing_note="The latest monitor run found no dataset drift; closing this issue.",
-                            run_id=ctx.run_id, run_url=ctx.run_url)
-    finally:
-        client.close()

@@ -72,7 +72,7 @@ def find_note(client: GitLabClient, project: str, iid: int, mark: str, *, kind: 
     """(the oldest non-system note carrying ``mark`` that we wrote, pages read, notes read)."""
     author = author or Author(client)
     url: str | None = client.url(notes_path(client, project, kind, iid))
-    params: dict | None = {"sort": "asc", "order_by": "created_at", "per_page": 100}
+    params: dict[str, Any] | None = {"sort": "asc", "order_by": "created_at", "per_page": 100}
     pages = scanned = 0
     while url:
         response = client.request("GET", url, params=params)
@@ -95,18 +95,18 @@ def upsert_note(client: GitLabClient, project: str, iid: int, body: str, mark: s
         found, pages, scanned = find_note(client, project, iid, mark, kind=kind, author=author)
         if found is not None:
             return _update(client, project, iid, found, body, kind, pages, scanned)
-    adopted: list[dict] = []
+    adopted: list[dict[str, Any]] = []
 
-    def find_created() -> dict | None:
-        found = None
+    def find_created() -> dict[str, Any] | None:
+        hit: dict[str, Any] | None
         if new:  # look for this exact body, newest first
-            found = next((note for note in client.paginate(notes_path(client, project, kind, iid), {"sort": "desc"})
-                          if note.get("body") == body and author.wrote(note)), None)
+            hit = next((n for n in client.paginate(notes_path(client, project, kind, iid), {"sort": "desc"})
+                        if n.get("body") == body and author.wrote(n)), None)
         else:
-            found = find_note(client, project, iid, mark, kind=kind, author=author)[0]
-        if found is not None:
-            adopted.append(found)
-        return found
+            hit = find_note(client, project, iid, mark, kind=kind, author=author)[0]
+        if hit is not None:
+            adopted.append(hit)
+        return hit
 
     note = client.create_once(notes_path(client, project, kind, iid), {"body": body}, find_created)
     if adopted and adopted[-1] is note:
@@ -117,7 +117,7 @@ def upsert_note(client: GitLabClient, project: str, iid: int, body: str, mark: s
     return NoteOutcome("created", note, pages, scanned)
 
 
-def _update(client: GitLabClient, project: str, iid: int, note: dict, body: str, kind: str, pages: int,
+def _update(client: GitLabClient, project: str, iid: int, note: dict[str, Any], body: str, kind: str, pages: int,
             scanned: int) -> NoteOutcome:
     if note.get("body") == body:
         return NoteOutcome("unchanged", note, pages, scanned)
@@ -128,7 +128,7 @@ def _update(client: GitLabClient, project: str, iid: int, note: dict, body: str,
 
 def note_url(note: dict[str, Any], web_url: str | None, kind: str, iid: int) -> str:
     """The note's web address (GitLab's notes carry none in older versions: built from the project's)."""
-    url = note.get("web_url") if isinstance(note, dict) else None
+    url = note.get("web_url")
     if isinstance(url, str) and url.startswith(("http://", "https://")):
         return url
     return f"{web_url}/-/{kind}/{iid}#note_{note.get('id')}" if web_url else ""

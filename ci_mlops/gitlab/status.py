@@ -38,8 +38,9 @@ def status_payload(state: str, context: str, description: str, target_url: str |
 def post_status(client: GitLabClient, project: str, sha: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Post ``payload``; when GitLab says the commit already has that state, the existing status."""
     try:
-        return client.request_json("POST", client.project_path(project, "statuses", sha), json=payload,
-                                   idempotent=True)
+        posted: dict[str, Any] = client.request_json("POST", client.project_path(project, "statuses", sha),
+                                                     json=payload, idempotent=True)
+        return posted
     except ApiError as exc:
         if exc.status != 400 or "cannot transition status" not in exc.message.lower():
             raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 from fake_gitlab import NOTE_LIMIT, FakeGitLab
 
@@ -73,8 +75,8 @@ def test_a_next_link_to_another_host_is_not_given_the_token():
 
     class Answer:
         url = "http://127.0.0.1:9/api/v4/projects/1/merge_requests/1/notes?per_page=100"
-        links = {"next": {"url": "http://evil.example/api/v4/projects/1/merge_requests/1/notes?page=2"}}
-        headers: dict[str, str] = {}
+        links: ClassVar[dict[str, dict[str, str]]] = {"next": {"url": "http://evil.example/api/v4/projects/1/merge_requests/1/notes?page=2"}}
+        headers: ClassVar[dict[str, str]] = {}
         request = type("R", (), {"method": "GET"})()
 
     client = GitLabClient("http://127.0.0.1:9/api/v4", "glpat-write")
@@ -92,7 +94,7 @@ def test_a_report_over_the_note_limit_is_shrunk_and_posts(tmp_path, monkeypatch,
     with FakeGitLab() as gl:
         gl.add_mr("group/proj", 4)
         env = gl.env(CI_MERGE_REQUEST_IID="4", CI_PROJECT_DIR=str(tmp_path))
-        code, out, err = run(["comment", str(report)], env, monkeypatch, capsys)
+        code, _out, err = run(["comment", str(report)], env, monkeypatch, capsys)
         assert code == 0, err
         [note] = gl.notes("group/proj", 4)
         assert len(note["body"]) <= NOTE_LIMIT
@@ -109,7 +111,7 @@ def test_a_forks_merge_request_without_token_degrades_to_log_and_artifact(tmp_pa
         gl.add_mr("group/proj", 8, source_project="contrib/proj")
         env = gl.env(project="contrib/proj", token="", CI_MERGE_REQUEST_IID="8", CI_PROJECT_DIR=str(tmp_path),
                      CI_MERGE_REQUEST_PROJECT_ID=str(parent.id), CI_MERGE_REQUEST_SOURCE_PROJECT_ID=str(fork.id))
-        code, out, err = run(["comment", str(report)], env, monkeypatch, capsys)
+        code, _out, err = run(["comment", str(report)], env, monkeypatch, capsys)
         assert code == 0
         assert "comes from a fork" in err and "not posted" in err
         assert gl.requests == [] and gl.notes("group/proj", 8) == []
@@ -121,7 +123,7 @@ def test_missing_token_in_the_projects_own_mr_is_one_line_exit_2(tmp_path, monke
     report.write_text("# x\n")
     with FakeGitLab() as gl:
         gl.add_mr("group/proj", 2)
-        code, out, err = run(["comment", str(report)], gl.env(token="", CI_MERGE_REQUEST_IID="2"), monkeypatch, capsys)
+        code, _out, err = run(["comment", str(report)], gl.env(token="", CI_MERGE_REQUEST_IID="2"), monkeypatch, capsys)
         assert code == 2
         assert "CI_MLOPS_TOKEN" in err and "CI_JOB_TOKEN cannot write notes" in err and "Traceback" not in err
 
@@ -132,7 +134,7 @@ def test_a_read_only_token_is_a_notice_not_a_failure(tmp_path, monkeypatch, caps
     with FakeGitLab() as gl:
         gl.add_mr("group/proj", 2)
         env = gl.env(token="glpat-read", CI_MERGE_REQUEST_IID="2", CI_PROJECT_DIR=str(tmp_path))
-        code, out, err = run(["comment", str(report)], env, monkeypatch, capsys)
+        code, _out, err = run(["comment", str(report)], env, monkeypatch, capsys)
         assert code == 0 and "may not write notes" in err
         assert gl.notes("group/proj", 2) == []
 
@@ -143,7 +145,7 @@ def test_not_a_merge_request_pipeline_is_exit_2(tmp_path, monkeypatch, capsys):
     with FakeGitLab() as gl:
         env = gl.env(CI_PIPELINE_SOURCE="push")
         monkeypatch.delenv("CI_MERGE_REQUEST_IID", raising=False)
-        code, out, err = run(["comment", str(report)], env, monkeypatch, capsys)
+        code, _out, err = run(["comment", str(report)], env, monkeypatch, capsys)
         assert code == 2 and "CI_MERGE_REQUEST_IID" in err
 
 

@@ -60,7 +60,7 @@ def test_statuses_per_check_attached_to_the_pipeline_and_safe_to_repeat(project,
     with FakeGitLab() as gl:
         env = gl.env(CI_MLOPS_DOTENV=str(project / "out.env"))
         for _ in range(2):  # a retried job posts the same states again: GitLab's 400 is read back, not an error
-            code, out, err = run(["status", "check.json", "--junit", "gates.xml"], env, monkeypatch, capsys)
+            code, _out, err = run(["status", "check.json", "--junit", "gates.xml"], env, monkeypatch, capsys)
             assert code == 0, err
         statuses = gl.gl_statuses("group/proj", "a" * 40)
         names = {(s["name"], s["status"]) for s in statuses}
@@ -82,7 +82,7 @@ def test_state_transitions_post_a_new_status(project, monkeypatch, capsys):
 
 def test_junit_report_names_the_config_line_of_each_failed_gate(project, monkeypatch, capsys):
     with FakeGitLab() as gl:
-        code, out, err = run(["status", "check.json", "--junit", "reports/gates.xml", "--dry-run"], gl.env(),
+        code, _out, _err = run(["status", "check.json", "--junit", "reports/gates.xml", "--dry-run"], gl.env(),
                              monkeypatch, capsys)
         assert code == 0 and gl.requests == []
     root = ET.parse(project / "reports/gates.xml").getroot()
@@ -107,6 +107,6 @@ def test_junit_of_a_passing_check_has_no_failures():
 def test_a_forks_pipeline_without_token_only_writes_the_report(project, monkeypatch, capsys):
     with FakeGitLab() as gl:
         env = gl.env(token="", CI_MERGE_REQUEST_SOURCE_PROJECT_ID="999", CI_MERGE_REQUEST_PROJECT_ID="101")
-        code, out, err = run(["status", "check.json", "--junit", "gates.xml"], env, monkeypatch, capsys)
+        code, _out, err = run(["status", "check.json", "--junit", "gates.xml"], env, monkeypatch, capsys)
         assert code == 0 and "no commit status posted" in err
         assert gl.requests == [] and (project / "gates.xml").exists()
