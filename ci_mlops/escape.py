@@ -232,7 +232,7 @@ def _keep_known_tags(line: str, open_tags: list[str]) -> str:
         parts.append(line[pos:i])
         tag = _TAG_AT_RE.match(line, i)
         kept = _balanced(tag, open_tags) if tag else None
-        if kept is None:
+        if tag is None or kept is None:
             parts.append("&lt;")
             pos = i + 1
         else:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ci_mlops.errors import UserError
 
 
-def atomic_write(path: str | os.PathLike, data: str | bytes, mode: int | None = None, *,
+def atomic_write(path: str | os.PathLike[str], data: str | bytes, mode: int | None = None, *,
                  make_parents: bool = True, announce: Callable[[str], None] | None = None) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
 
@@ -56,7 +56,7 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, mode: int | None = 
         raise
 
 
-def write_output(path: str | os.PathLike, data: str | bytes, announce: Callable[[str], None]) -> None:
+def write_output(path: str | os.PathLike[str], data: str | bytes, announce: Callable[[str], None]) -> None:
     """A command's ``-o FILE``: :func:`atomic_write`, saying so when it creates a missing folder.
 
     A relative path must stay in the work tree (see :func:`ci_mlops.safepath.cli_path`).
@@ -94,7 +94,7 @@ def _parents(folder: Path, make: bool, announce: Callable[[str], None] | None) -
             announce(f"created folder {created}")
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -103,7 +103,7 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def md5_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+def md5_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Hex MD5 of a file (DVC's content hash for files), read in chunks."""
     digest = hashlib.md5()
     with open(path, "rb") as fh:

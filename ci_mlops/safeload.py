@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from typing import Any
 
 MAX_YAML_BYTES = 4 * 1024 * 1024
@@ -42,7 +43,7 @@ class DocumentError(ValueError):
 # -- reading files ----------------------------------------------------------------------
 
 
-def read_limited(path: str | os.PathLike, limit: int = MAX_JSON_BYTES) -> bytes:
+def read_limited(path: str | os.PathLike[str], limit: int = MAX_JSON_BYTES) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes.
 
     FIFOs, devices, sockets and directories are refused without reading (``/dev/zero``
@@ -260,6 +261,7 @@ def check_depth(data: Any, what: str = "document") -> None:
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):

@@ -18,7 +18,7 @@ from pathlib import Path
 from ci_mlops.errors import UserError
 
 
-def work_tree(start: str | os.PathLike = ".") -> Path | None:
+def work_tree(start: str | os.PathLike[str] = ".") -> Path | None:
     """The git work tree containing ``start`` (the nearest folder with ``.git``), or None."""
     start = Path(start).absolute()
     for folder in (start, *start.parents):
@@ -38,7 +38,7 @@ def repo_relative(path: str, what: str) -> str:
     return "" if normal == "." else normal
 
 
-def inside(root: str | os.PathLike, path: str, what: str) -> Path:
+def inside(root: str | os.PathLike[str], path: str, what: str) -> Path:
     """``root/path`` when it stays inside ``root`` once symbolic links are resolved; UserError otherwise."""
     relative = repo_relative(path, what)
     root = Path(root)
@@ -51,7 +51,7 @@ def inside(root: str | os.PathLike, path: str, what: str) -> Path:
     return full
 
 
-def cli_path(path: str | os.PathLike, what: str, start: str | os.PathLike = ".") -> Path:
+def cli_path(path: str | os.PathLike[str], what: str, start: str | os.PathLike[str] = ".") -> Path:
     """A path given on the command line: absolute as given; relative must stay in the work tree."""
     path = Path(path)
     if path.is_absolute():

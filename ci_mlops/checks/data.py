@@ -356,7 +356,7 @@ def tracked_md5(root: Path, path: str) -> str | None:
     for out, md5 in outs.items():
         if md5.endswith(".dir") and path.startswith(out.rstrip("/") + "/"):
             manifest = _cache_path(root, md5)
-            if manifest is None or not manifest.is_file():
+            if not manifest.is_file():
                 return md5  # known to DVC, but only `dvc pull` can tell the file's hash
             relpath = path[len(out.rstrip("/")) + 1:]
             try:
@@ -365,7 +365,8 @@ def tracked_md5(root: Path, path: str) -> str | None:
                 return md5
             for entry in entries:
                 if entry.get("relpath") == relpath:
-                    return entry.get("md5")
+                    found = entry.get("md5")
+                    return found if isinstance(found, str) else None
     return None
 
 
@@ -374,7 +375,7 @@ def cached_file(root: Path, path: str) -> Path | None:
     if not md5 or md5.endswith(".dir"):
         return None
     cached = _cache_path(root, md5)
-    return cached if cached is not None and cached.is_file() else None
+    return cached if cached.is_file() else None
 
 
 def dvc_pull(root: Path, path: str) -> None:

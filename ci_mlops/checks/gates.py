@@ -208,7 +208,7 @@ def _is_number(value: Any) -> bool:
 
 def _amount(value: float, bound: float, ok: bool, text: Any) -> str:
     """``value`` as the report's change columns show it; more digits when rounding would hide why a gate failed."""
-    short = text(value)
+    short: str = text(value)
     if not ok and math.isfinite(value) and float(short) <= bound:
         return _fmt(value)
     return short

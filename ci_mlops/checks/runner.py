@@ -176,7 +176,7 @@ def count_failed(result: dict[str, Any]) -> int:
 def _is_text(series: Any) -> bool:
     import pandas as pd
 
-    return series.dtype == object or pd.api.types.is_string_dtype(series)
+    return bool(series.dtype == object or pd.api.types.is_string_dtype(series))
 
 
 def _cell(value: Any) -> str:

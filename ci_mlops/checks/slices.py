@@ -40,8 +40,8 @@ def slice_metrics(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str = "s
     by = list(spec["by"])
     missing = [c for c in (actual_col, predicted_col, *by) if c not in frame.columns]
     if missing:
-        shown = ", ".join(map(str, frame.columns[:20]))
-        raise UserError(f"{name}: no column {', '.join(map(repr, missing))} (named in slices; the file has: {shown})")
+        have = ", ".join(map(str, frame.columns[:20]))
+        raise UserError(f"{name}: no column {', '.join(map(repr, missing))} (named in slices; the file has: {have})")
     actual, predicted = frame[actual_col], frame[predicted_col]
     correct = _equal(actual, predicted)
     positive = spec.get("positive", 1)

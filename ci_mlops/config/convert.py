@@ -19,9 +19,11 @@ T = TypeVar("T")
 
 def build(cls: type[T], data: Mapping[str, object]) -> T:
     """The record ``cls`` for the mapping ``data`` (absent keys take the record's defaults)."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a record")
     hints = _hints(cls)
     values: dict[str, object] = {}
-    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for item in dataclasses.fields(cls):
         name = item.metadata.get("key", item.name)
         if name in data:
             values[item.name] = convert(hints[item.name], data[name])

@@ -13,14 +13,15 @@ Conventions (the agreement test enforces them):
   did not write is ``None`` (``settings.drift is None`` -> no drift monitoring), and so
   is a key whose fallback is computed (``base``: the repository's default branch).
 * A list is a tuple, a mapping of user-chosen names is a read-only ``Mapping``.
-* A key that is not a Python name (``with``) is declared with ``key("with")``.
+* A key that is a Python keyword (``with``, ``import``) gets a trailing ``_`` and
+  ``metadata={"key": ...}``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 Scalar = str | float | bool  # an int is a float to the type checker
 Direction = Literal["higher", "lower"]
@@ -28,38 +29,31 @@ DataFormat = Literal["csv", "tsv", "parquet", "jsonl"]
 SliceMetric = Literal["accuracy", "precision", "recall", "f1", "error_rate"]
 Runner = str | tuple[str, ...]
 
-record = dataclass(frozen=True, kw_only=True)
-
-
-def key(name: str, **kwargs: Any) -> Any:
-    """A field whose YAML key is ``name`` (for keys that are Python keywords)."""
-    return field(metadata={"key": name}, **kwargs)
-
 
 # -- ci_mlops, dvc -----------------------------------------------------------------------
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class CiMlopsInstall:
     source: str | None = None
     python: str = "3.12"
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class AwsOidc:
     role: str
     read_role: str | None = None
     region: str
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class GcpOidc:
     workload_identity_provider: str
     service_account: str
     read_service_account: str | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class AzureOidc:
     client_id: str
     read_client_id: str | None = None
@@ -67,14 +61,14 @@ class AzureOidc:
     subscription_id: str
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Oidc:
     aws: AwsOidc | None = None
     gcp: GcpOidc | None = None
     azure: AzureOidc | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Dvc:
     remote: str | None = None
     pull: bool = True
@@ -87,7 +81,7 @@ class Dvc:
 # -- report, comment, metrics ------------------------------------------------------------
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class ReportImages:
     publish: bool = True
     branch: str = "ci-mlops/plots"
@@ -95,7 +89,7 @@ class ReportImages:
     on_close: Literal["delete", "keep"] = "delete"
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Report:
     metrics_files: tuple[str, ...] | None = None
     params_files: tuple[str, ...] | None = None
@@ -106,13 +100,13 @@ class Report:
     images: ReportImages | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Comment:
     marker: str | None = None
     replace_cml: bool = False
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class MetricRule:
     direction: Direction | None = None
     min: float | None = None
@@ -129,13 +123,13 @@ class MetricRule:
 # -- data checks, slices -----------------------------------------------------------------
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class RowBounds:
     min: int | None = None
     max: int | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class ColumnRule:
     dtype: Literal["int", "float", "number", "string", "bool", "datetime", "category"] | None = None
     nullable: bool | None = None
@@ -147,19 +141,19 @@ class ColumnRule:
     regex: str | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Duplicates:
     max: int | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Leakage:
-    with_: str = key("with")
+    with_: str = field(metadata={"key": "with"})
     on: tuple[str, ...] | None = None
     max: int = 0
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class DataFile:
     format: DataFormat | None = None
     rows: RowBounds | None = None
@@ -169,13 +163,13 @@ class DataFile:
     leakage: Leakage | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class SliceRule:
     max_gap: float | None = None
     min: float | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Slices:
     file: str
     actual: str = "actual"
@@ -189,7 +183,7 @@ class Slices:
 # -- significance, experiments -----------------------------------------------------------
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Predictions:
     file: str
     actual: str = "actual"
@@ -202,14 +196,14 @@ class Predictions:
     paired: bool = True
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Seeds:
     files: str | None = None
     file: str | None = None
     method: Literal["t", "wilcoxon"] = "t"
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Significance:
     predictions: Predictions | None = None
     seeds: Seeds | None = None
@@ -218,7 +212,7 @@ class Significance:
     inconclusive: Literal["pass", "warn", "fail"] = "warn"
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Experiments:
     grid: Mapping[str, tuple[Scalar, ...]] | None = None
     sets: tuple[Mapping[str, Scalar], ...] | None = None
@@ -232,7 +226,7 @@ class Experiments:
     chatops: bool = True
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Train:
     command: str | Literal[False] | None = None
     commit_results: bool = False
@@ -241,7 +235,7 @@ class Train:
 # -- deploy, drift, model card -----------------------------------------------------------
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Docker:
     registry: str = "ghcr.io"
     image: str | None = None
@@ -249,7 +243,7 @@ class Docker:
     context: str = "."
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Deploy:
     target: Literal["github-release", "docker", "custom", "none"] = "github-release"
     artifacts: tuple[str, ...] | None = None
@@ -261,13 +255,13 @@ class Deploy:
     draft: bool = False
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class DriftTest:
     test: Literal["ks", "wasserstein", "chisquare", "jensenshannon", "ztest", "psi"] | None = None
     threshold: float | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class DriftPerformance:
     actual: str | None = None
     predicted: str | None = None
@@ -277,13 +271,13 @@ class DriftPerformance:
     max_drop: float | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class DriftIssue:
     label: str = "ci-mlops:drift"
     title: str | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class RetrainImport:
     url: str
     path: str
@@ -291,11 +285,11 @@ class RetrainImport:
     rev: str | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class DriftRetrain:
     refresh: str | None = None
     update: tuple[str, ...] | None = None
-    import_: tuple[RetrainImport, ...] | None = key("import", default=None)
+    import_: tuple[RetrainImport, ...] | None = field(default=None, metadata={"key": "import"})
     branch_prefix: str = "ci-mlops/retrain-"
     auto_merge: bool = False
     merge_method: Literal["merge", "squash", "rebase"] = "merge"
@@ -304,7 +298,7 @@ class DriftRetrain:
     labels: tuple[str, ...] | None = None  # None: ci-mlops:retrain
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Drift:
     reference: str | None = None
     current: str | None = None
@@ -321,7 +315,7 @@ class Drift:
     retrain: DriftRetrain | None = None
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class ModelCard:
     name: str | None = None
     overview: str | None = None
@@ -340,7 +334,7 @@ class ModelCard:
 # -- the file ----------------------------------------------------------------------------
 
 
-@record
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """The whole `.ci-mlops.yml`."""
 

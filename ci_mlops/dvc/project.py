@@ -448,7 +448,7 @@ def _add_dvcfile(project: DvcProject, yaml_path: str, data: dict[str, Any], lock
                  params_decl: list[dict[str, list[str]]]) -> None:
     folder = posixpath.dirname(yaml_path)
     lock_stages = lock.get("stages") if isinstance(lock.get("stages"), dict) else {}
-    stages = data.get("stages") if isinstance(data.get("stages"), dict) else {}
+    stages = data["stages"] if isinstance(data.get("stages"), dict) else {}
     for name, spec in stages.items():
         if not isinstance(spec, dict):
             continue
@@ -507,7 +507,7 @@ def _add_lock(project: DvcProject, wdir: str, locked: dict[str, Any]) -> None:
 
 
 def _hash_info(entry: dict[str, Any]) -> dict[str, Any]:
-    info = {k: entry[k] for k in ("md5", "size", "nfiles", "hash") if k in entry}
+    info: dict[str, Any] = {k: entry[k] for k in ("md5", "size", "nfiles", "hash") if k in entry}
     if "md5" not in info and "etag" in entry:
         info["etag"] = entry["etag"]
     return info

@@ -241,6 +241,7 @@ def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = N
 def _values(blob: bytes, path: str, label: str, kind: str, convert: Any, *,
             as_written: bool = False) -> dict[str, Any]:
     try:
-        return convert(parse(blob, path, as_written=as_written))
+        values: dict[str, Any] = convert(parse(blob, path, as_written=as_written))
+        return values
     except ParseError as exc:
         raise UserError(f"cannot read {kind} file {path} at {label}: {exc}") from exc

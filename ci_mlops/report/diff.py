@@ -34,7 +34,7 @@ def configured_direction(metrics_config: Mapping[str, Any] | None, file: str, ke
     for name in (f"{file}:{key}", key):
         entry = metrics_config.get(name)
         if isinstance(entry, dict) and entry.get("direction") in ("higher", "lower"):
-            return entry["direction"]
+            return str(entry["direction"])
     return None
 
 
@@ -67,7 +67,7 @@ def within_tolerance(base: Any, change: Any, tolerance: tuple[float, float] | No
     if tolerance is None or not (is_finite_number(base) and is_finite_number(change)) or change == 0:
         return False
     absolute, pct = tolerance
-    return abs(change) <= absolute or (base != 0 and abs(change) / abs(base) * 100.0 <= pct)
+    return bool(abs(change) <= absolute or (base != 0 and abs(change) / abs(base) * 100.0 <= pct))
 
 
 def change_of(base: Any, head: Any) -> Any:
@@ -106,7 +106,7 @@ def change_pct(base: Any, change: Any) -> float | None:
     """Relative change in percent of ``|base|``; None when undefined (no base, base 0, non-numbers)."""
     if not (is_finite_number(base) and is_finite_number(change)) or base == 0:
         return None
-    return change / abs(base) * 100.0
+    return float(change / abs(base) * 100.0)
 
 
 def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]],

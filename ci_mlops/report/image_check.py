@@ -198,7 +198,7 @@ def sanitize_svg(text: str) -> tuple[str, list[str]]:
     return out, sorted(set(removed))
 
 
-def _local(tag: str) -> str:
+def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else "?"
 
 
@@ -211,7 +211,8 @@ def _clean(element: ElementTree.Element, removed: list[str]) -> None:
         for child in list(element):
             element.remove(child)
     for child in list(element):
-        tag = child.tag if isinstance(child.tag, str) else ""
+        raw: object = child.tag  # a comment's or processing instruction's tag is a function
+        tag = raw if isinstance(raw, str) else ""
         name = _local(tag)
         if not tag or _namespace(tag) not in ("", SVG_NS) or name not in ELEMENTS:
             removed.append(f"<{name}>" if tag else "a processing instruction")

@@ -177,10 +177,10 @@ def _x_axis(entry: dict[str, Any], series: list[dict[str, Any]]) -> tuple[Any, l
                             to_number=lambda x: None if str(x) not in days else days[str(x)] / per)
         return axis, notes
     categories = list(dict.fromkeys(str(x) for x in xs))
-    axis = _CategoryAxis(title, categories)
-    if axis.total > len(axis.shown):
-        notes.append(f"x: {len(axis.shown)} of {axis.total} values shown, evenly spaced")
-    return axis, notes
+    category_axis = _CategoryAxis(title, categories)
+    if category_axis.total > len(category_axis.shown):
+        notes.append(f"x: {len(category_axis.shown)} of {category_axis.total} values shown, evenly spaced")
+    return category_axis, notes
 
 
 def _as_dates(xs: list[Any]) -> dict[str, datetime] | None:

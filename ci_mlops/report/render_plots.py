@@ -64,10 +64,10 @@ def render_plots(root: str | Path, out_dir: str | Path, base: str, head: str | N
     for renderer, src_errors, def_errors in renderers:
         name = renderer.name
         for rev, per_source in src_errors.items():
-            for source, exc in per_source.items():
-                result.failures.append(f"{name}: {source} at {rev} could not be read: {_one_line(exc)}")
-        for rev, exc in def_errors.items():
-            result.failures.append(f"{name}: definition at {rev} could not be used: {_one_line(exc)}")
+            for source, error in per_source.items():
+                result.failures.append(f"{name}: {source} at {rev} could not be read: {_one_line(error)}")
+        for rev, error in def_errors.items():
+            result.failures.append(f"{name}: definition at {rev} could not be used: {_one_line(error)}")
         if renderer.TYPE == "image":
             for dp in renderer.datapoints:
                 _add_image(result, name, dp.get("rev"), Path(str(dp.get("src"))))
@@ -88,7 +88,9 @@ def _dvc_renderers(root: Path, images_dir: Path, revs: list[str]) -> list[Any]:
     with Repo(str(root)) as repo:
         data = repo.plots.diff(revs=list(revs))
         images_dir.mkdir(parents=True, exist_ok=True)
-        return match_defs_renderers(data=data, out=str(images_dir), templates_dir=repo.plots.templates_dir)
+        renderers: list[Any] = match_defs_renderers(data=data, out=str(images_dir),
+                                                    templates_dir=repo.plots.templates_dir)
+        return renderers
 
 
 def _add_image(result: RenderResult, name: str, rev: Any, path: Path) -> None:

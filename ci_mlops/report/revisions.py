@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, Repo
+
+if TYPE_CHECKING:
+    from ci_mlops.config import Config
 
 FETCH_HINT = ("set `fetch-depth: 0` on actions/checkout (or run `git fetch --no-tags origin {ref}`) "
               "so the base branch is in the clone")
@@ -37,7 +40,7 @@ def resolve_head(repo: Repo, head: str | None) -> Revision:
     return Revision(head, sha, sha)
 
 
-def resolve_base(repo: Repo, base: str | None, config: Any | None = None,
+def resolve_base(repo: Repo, base: str | None, config: Config | None = None,
                  env: dict[str, str] | None = None) -> Revision:
     env = dict(os.environ) if env is None else env
     if base:
@@ -47,27 +50,27 @@ def resolve_base(repo: Repo, base: str | None, config: Any | None = None,
     base_ref = env.get("GITHUB_BASE_REF", "").strip()
     if env.get("GITHUB_ACTIONS") == "true" and base_ref:
         for candidate in (f"refs/remotes/origin/{base_ref}", base_ref):
-            sha = repo.try_rev_parse(candidate)
-            if sha:
-                found = _merge_base(repo, sha, head_sha, base_ref)
+            pr_base = repo.try_rev_parse(candidate)
+            if pr_base:
+                found = _merge_base(repo, pr_base, head_sha, base_ref)
                 return Revision(base_ref, found, found)
         shallow = " (this is a shallow clone)" if repo.is_shallow() else ""
         raise UserError(f"the PR's base branch '{base_ref}' is not in this clone{shallow}: "
                         + FETCH_HINT.format(ref=base_ref))
-    configured = config.get("base") if config is not None else None
+    configured = config.settings.base if config is not None else None
     name = configured or repo.default_branch()
-    sha = None
+    named: str | None = None
     for candidate in (name, f"refs/remotes/origin/{name}"):
-        sha = repo.try_rev_parse(candidate)
-        if sha:
+        named = repo.try_rev_parse(candidate)
+        if named:
             break
-    if sha is None:
+    if named is None:
         if configured:
             raise UserError(f"base branch '{configured}' (from `base` in .ci-mlops.yml) is not in this clone: "
                             + FETCH_HINT.format(ref=configured))
         repo.rev_parse(name)  # raises the standard unknown-revision error (with the shallow hint)
         raise AssertionError("unreachable")
-    found = _merge_base(repo, sha, head_sha, name)
+    found = _merge_base(repo, named, head_sha, name)
     return Revision(name, found, found)
 
 

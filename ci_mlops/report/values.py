@@ -41,10 +41,10 @@ def parse(data: bytes, path: str, *, as_written: bool = False) -> Any:
             return load_toml(text) or {}
     except DocumentError as exc:
         raise ParseError(str(exc)) from None
-    data = _parse_yaml(text)
-    if as_written and data is None and _has_content(text):
+    parsed = _parse_yaml(text)
+    if as_written and parsed is None and _has_content(text):
         return None  # an explicit `null` / `~`, not an empty document
-    return data if as_written and data is not None else data or {}
+    return parsed if as_written and parsed is not None else parsed or {}
 
 
 def _has_content(yaml_text: str) -> bool:
