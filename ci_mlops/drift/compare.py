@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config import Config
+from ci_mlops.config.records import Drift, DriftPerformance
 from ci_mlops.errors import UserError
 
 
@@ -21,7 +23,7 @@ def names(values: tuple[str, ...] | list[str]) -> list[str]:
 ENGINES = ("python", "duckdb")
 
 
-def compare_files(config: Any, *, reference: str | None = None, current: str | None = None,
+def compare_files(config: Config, *, reference: str | None = None, current: str | None = None,
                   columns: tuple[str, ...] = (), exclude: tuple[str, ...] = (), drift_share: float | None = None,
                   psi: bool | None = None, baseline: str | None = None, engine: str | None = None,
                   progress: bool = True) -> dict[str, Any]:
@@ -33,22 +35,24 @@ def compare_files(config: Any, *, reference: str | None = None, current: str | N
     """
     from ci_mlops.drift.sources import streamable
 
-    settings: dict[str, Any] = config.get("drift") or {}
+    settings = config.settings.drift or Drift()
     base = config.path.parent if config.path else Path.cwd()
-    ref_path = data_path(reference, settings.get("reference"), base, "reference")
-    cur_path = data_path(current, settings.get("current"), base, "current")
-    share = drift_share if drift_share is not None else settings.get("drift_share", 0.5)
+    ref_path = data_path(reference, settings.reference, base, "reference")
+    cur_path = data_path(current, settings.current, base, "current")
+    share = drift_share if drift_share is not None else settings.drift_share
     if not 0 < share <= 1:
         raise UserError(f"--drift-share {share}: out of range, expected a share of columns in (0, 1]")
-    engine = engine or settings.get("engine") or "python"
+    engine = engine or settings.engine
     if engine not in ENGINES:
         raise UserError(f"drift.engine: unknown engine '{engine}' (use one of {', '.join(ENGINES)})")
-    wanted = names(columns) or list(settings.get("columns") or [])
-    skip = list(settings.get("exclude") or []) + names(exclude)
-    perf = settings.get("performance") or {}
-    perf_columns = tuple(c for c in (perf.get("actual"), perf.get("predicted")) if c)
-    options = {"exclude": skip, "drift_share": share, "tests": settings.get("tests") or {},
-               "psi": psi if psi is not None else bool(settings.get("psi"))}
+    wanted = names(columns) or list(settings.columns or ())
+    skip = list(settings.exclude or ()) + names(exclude)
+    perf = settings.performance or DriftPerformance()
+    perf_columns = tuple(c for c in (perf.actual, perf.predicted) if c)
+    # The engines' per-column overrides: {"test": ..., "threshold": ...}, None where not set.
+    tests = {name: {"test": t.test, "threshold": t.threshold} for name, t in (settings.tests or {}).items()}
+    options: dict[str, Any] = {"exclude": skip, "drift_share": share, "tests": tests,
+                               "psi": psi if psi is not None else settings.psi}
 
     if engine == "duckdb":
         from ci_mlops.drift.sql import detect_drift_duckdb
@@ -70,7 +74,7 @@ def compare_files(config: Any, *, reference: str | None = None, current: str | N
         if only_ref is not None:
             result["only_in_reference"], result["only_in_current"] = only_ref, only_cur
     result["reference"], result["current"] = ref_path, cur_path
-    if perf.get("actual") and perf.get("predicted"):
+    if perf.actual and perf.predicted:
         result["performance"] = performance(cur_path, perf, baseline, base)
     return result
 
@@ -113,14 +117,14 @@ def data_path(option: str | None, configured: str | None, base: Path, side: str)
 
 
 def read_pair(ref_path: Path, cur_path: Path, wanted: list[str], skip: list[str],
-              perf: dict[str, Any]) -> tuple[Any, Any, list[str] | None, list[str] | None]:
+              perf: DriftPerformance) -> tuple[Any, Any, list[str] | None, list[str] | None]:
     """Both tables with only the columns the comparison needs (plus the performance columns
     from the current data), and the columns found on one side only (None when unknown)."""
     from ci_mlops.drift.io import read_data, read_header
 
     ref_cols = read_header(ref_path)
     cur_cols = read_header(cur_path)
-    extra = [c for c in (perf.get("actual"), perf.get("predicted")) if c and c in (cur_cols or [])]
+    extra = [c for c in (perf.actual, perf.predicted) if c and c in (cur_cols or [])]
     if wanted:
         for name in wanted:
             for path, cols in ((ref_path, ref_cols), (cur_path, cur_cols)):
@@ -139,7 +143,7 @@ def read_pair(ref_path: Path, cur_path: Path, wanted: list[str], skip: list[str]
     return read_data(ref_path, common), read_data(cur_path, list(dict.fromkeys([*common, *extra]))), only_ref, only_cur
 
 
-def performance(cur_path: str, perf: dict[str, Any], baseline: str | None, base: Path) -> dict[str, Any]:
+def performance(cur_path: str, perf: DriftPerformance, baseline: str | None, base: Path) -> dict[str, Any]:
     """The model's metric on the current data against ``baseline`` (a lineage.json), else the newest release.
 
     Only the label and prediction columns are read."""
@@ -152,12 +156,13 @@ def performance(cur_path: str, perf: dict[str, Any], baseline: str | None, base:
         raise UserError(f"drift.performance: the current data must be one local file to compute the model's "
                         f"metric (got {cur_path})")
     header = read_header(Path(cur_path))
-    for col in (perf["actual"], perf["predicted"]):
+    wanted = [perf.actual or "", perf.predicted or ""]
+    for col in wanted:
         if header is not None and col not in header:
             raise UserError(f"drift.performance: column '{col}' is not in the current data")
-    cur_df = read_data(Path(cur_path), [perf["actual"], perf["predicted"]] if header is not None else None)
+    cur_df = read_data(Path(cur_path), wanted if header is not None else None)
 
-    key = perf.get("baseline_key") or perf.get("metric") or "accuracy"
+    key = perf.baseline_key or perf.metric or "accuracy"
     value: float | None = None
     source: str | None = None
     if baseline:

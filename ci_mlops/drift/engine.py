@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ci_mlops.config.records import Drift
 from ci_mlops.drift import stats
 from ci_mlops.drift.columns import COMPARABLE, NUMERIC, infer_kind, is_numeric_dtype
 from ci_mlops.drift.pairs import NumericPair, SortedPair
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 SMALL_REFERENCE_ROWS = 1000
 FEW_VALUES = 5
-DEFAULT_DRIFT_SHARE = 0.5
+DEFAULT_DRIFT_SHARE = Drift.drift_share
 
 # test name -> (what the statistic is, default threshold, readable name)
 TESTS: dict[str, tuple[str, float, str]] = {
@@ -170,6 +171,7 @@ def compare_column(
     ref = _sample(reference, kind)
     cur = _sample(current, kind)
     if kind == NUMERIC:
+        assert ref.values is not None and cur.values is not None  # _sample keeps values of a numeric column
         return judge(name, kind, ref_rows=ref.rows, cur_rows=cur.rows,
                      pair=SortedPair(ref.values, cur.values), override=override, psi=psi)
     return judge(name, kind, ref_rows=ref.rows, cur_rows=cur.rows, ref_counts=ref.counts, cur_counts=cur.counts,
@@ -244,6 +246,7 @@ def judge(
         result["reference_mean"] = pair.ref_mean
         result["current_mean"] = pair.cur_mean
     else:
+        assert ref_counts is not None and cur_counts is not None
         ref_array = np.array([ref_counts.get(k, 0) for k in keys], dtype=np.float64)
         cur_array = np.array([cur_counts.get(k, 0) for k in keys], dtype=np.float64)
         statistic, psi_value = _categorical(ref_array, cur_array, test, psi)

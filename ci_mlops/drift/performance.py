@@ -14,11 +14,14 @@ recall and F1 are macro averages.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ci_mlops.config.convert import build
+from ci_mlops.config.records import DriftPerformance
 from ci_mlops.errors import UserError
 from ci_mlops.safeload import load_json, load_yaml, read_limited
 
@@ -48,17 +51,21 @@ def compute_metric(actual: np.ndarray, predicted: np.ndarray, metric: str) -> fl
     return float(np.mean(scores))
 
 
-def evaluate_performance(current: "pd.DataFrame", spec: dict[str, Any], baseline: float | None,
-                         baseline_source: str | None) -> dict[str, Any]:
-    """``{"metric", "value", "rows", "baseline", "baseline_source", "change", "max_drop", "degraded", "message"}``."""
+def evaluate_performance(current: "pd.DataFrame", spec: DriftPerformance | Mapping[str, Any],
+                         baseline: float | None, baseline_source: str | None) -> dict[str, Any]:
+    """``{"metric", "value", "rows", "baseline", "baseline_source", "change", "max_drop", "degraded", "message"}``.
+
+    ``spec`` is ``drift.performance`` (a record, or the mapping as written in the file)."""
     import pandas as pd
 
-    actual_col, predicted_col = spec["actual"], spec["predicted"]
+    if not isinstance(spec, DriftPerformance):
+        spec = build(DriftPerformance, spec)
+    actual_col, predicted_col = spec.actual, spec.predicted
     for col in (actual_col, predicted_col):
         if col not in current.columns:
             raise UserError(f"drift.performance: column '{col}' is not in the current data")
-    task = spec.get("task", "classification")
-    metric = spec.get("metric") or DEFAULT_METRIC[task]
+    task = spec.task
+    metric = spec.metric or DEFAULT_METRIC[task]
     if task == "classification" and metric in REGRESSION or task == "regression" and metric not in REGRESSION:
         raise UserError(f"drift.performance.metric: '{metric}' does not fit task '{task}'")
     both = current[[actual_col, predicted_col]].dropna()
@@ -68,7 +75,7 @@ def evaluate_performance(current: "pd.DataFrame", spec: dict[str, Any], baseline
         raise UserError(f"drift.performance: regression needs numeric '{actual_col}' and '{predicted_col}' columns")
     value = compute_metric(actual, predicted, metric)
     lower = metric in LOWER_IS_BETTER
-    max_drop = spec.get("max_drop")
+    max_drop = spec.max_drop
     result: dict[str, Any] = {"metric": metric, "value": value, "rows": int(both.shape[0]),
                               "baseline": baseline, "baseline_source": baseline_source,
                               "change": None, "max_drop": max_drop, "degraded": False}

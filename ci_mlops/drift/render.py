@@ -118,7 +118,7 @@ def _finite(node: Any) -> Any:
 
 
 def _num(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or math.isnan(value):
         return "n/a"
     if value == 0:
         return "0"

@@ -46,7 +46,7 @@ from ci_mlops.drift.columns import (
     UNKNOWN,
     select_columns,
 )
-from ci_mlops.drift.engine import check_request, judge, skipped_column, summarise
+from ci_mlops.drift.engine import DEFAULT_DRIFT_SHARE, check_request, judge, skipped_column, summarise
 from ci_mlops.drift.progress import Progress
 from ci_mlops.errors import UserError
 from ci_mlops.datafiles import detect_format
@@ -258,7 +258,7 @@ def detect_drift_duckdb(
     *,
     columns: list[str],
     exclude: list[str] | tuple[str, ...] = (),
-    drift_share: float = 0.5,
+    drift_share: float = DEFAULT_DRIFT_SHARE,
     tests: dict[str, dict[str, Any]] | None = None,
     psi: bool = False,
     ignore_in_current: tuple[str, ...] = (),
@@ -310,7 +310,7 @@ def _column(db: Database, name: str, family: str, cur_family: str, ref_type: str
         return skipped_column(name, DATETIME, ref_type)
     if family == "other":
         return skipped_column(name, UNKNOWN, ref_type)
-    common = {"override": override, "psi": psi, "ref_rows": ref_rows, "cur_rows": cur_rows}
+    common: dict[str, Any] = {"override": override, "psi": psi, "ref_rows": ref_rows, "cur_rows": cur_rows}
     if family in ("float", "int"):
         if cur_family not in ("float", "int"):
             raise UserError(f"column '{name}' is numeric in the reference but has non-numeric values "
@@ -333,9 +333,9 @@ def _column(db: Database, name: str, family: str, cur_family: str, ref_type: str
             return skipped_column(name, UNKNOWN, "object")
         if distinct > present * TEXT_SHARE:
             return skipped_column(name, TEXT, ref_type)
-    ref_counts = {k: int(n) for k, n in db.rows(categories_sql(db.ref, name), db.ref)}
-    cur_counts = {k: int(n) for k, n in db.rows(categories_sql(db.cur, name), db.cur)}
-    return judge(name, CATEGORICAL, ref_counts=ref_counts, cur_counts=cur_counts, **common)
+    ref_categories = {k: int(n) for k, n in db.rows(categories_sql(db.ref, name), db.ref)}
+    cur_categories = {k: int(n) for k, n in db.rows(categories_sql(db.cur, name), db.cur)}
+    return judge(name, CATEGORICAL, ref_counts=ref_categories, cur_counts=cur_categories, **common)
 
 
 class SqlPair:

@@ -42,7 +42,7 @@ from ci_mlops.drift.columns import (
     UNKNOWN,
     select_columns,
 )
-from ci_mlops.drift.engine import check_request, judge, skipped_column, summarise
+from ci_mlops.drift.engine import DEFAULT_DRIFT_SHARE, check_request, judge, skipped_column, summarise
 from ci_mlops.drift.pairs import SortedPair
 from ci_mlops.drift.progress import Progress
 from ci_mlops.drift.sources import CsvSource, Source, open_source
@@ -62,7 +62,7 @@ def detect_drift_files(
     *,
     columns: list[str],
     exclude: list[str] | tuple[str, ...] = (),
-    drift_share: float = 0.5,
+    drift_share: float = DEFAULT_DRIFT_SHARE,
     tests: dict[str, dict[str, Any]] | None = None,
     psi: bool = False,
     ignore_in_current: tuple[str, ...] = (),
@@ -162,7 +162,7 @@ def _compare(name: str, ref_src: Source, cur_src: Source, override: dict[str, An
     if family == "other":
         meter.advance(skip_units, column_done=True)
         return skipped_column(name, UNKNOWN, str(ref_type))
-    common = {"override": override, "psi": psi, "ref_rows": ref_src.rows, "cur_rows": cur_src.rows}
+    common: dict[str, Any] = {"override": override, "psi": psi, "ref_rows": ref_src.rows, "cur_rows": cur_src.rows}
 
     if family in ("float", "int"):
         if cur_family not in ("float", "int"):
@@ -171,13 +171,15 @@ def _compare(name: str, ref_src: Source, cur_src: Source, override: dict[str, An
         for i, src in enumerate((ref_src, cur_src)):
             if buffers[i] is None:
                 buffers[i] = np.empty(src.rows, dtype=np.float64)
+        ref_buffer, cur_buffer = buffers
+        assert ref_buffer is not None and cur_buffer is not None
         if parallel_sides:
             with ThreadPoolExecutor(max_workers=2) as pool:
-                ref_job = pool.submit(_sorted_values, ref_src, name, meter, buffers[0])
-                cur = _sorted_values(cur_src, name, meter, buffers[1])
+                ref_job = pool.submit(_sorted_values, ref_src, name, meter, ref_buffer)
+                cur = _sorted_values(cur_src, name, meter, cur_buffer)
                 ref = ref_job.result()
         else:
-            ref, cur = _sorted_values(ref_src, name, meter, buffers[0]), _sorted_values(cur_src, name, meter, buffers[1])
+            ref, cur = _sorted_values(ref_src, name, meter, ref_buffer), _sorted_values(cur_src, name, meter, cur_buffer)
         meter.advance(0, column_done=True)
         few = (_integers(family, ref, ref_src)
                and stats.count_distinct_sorted(ref) <= INTEGER_CARDINALITY_LIMIT)
