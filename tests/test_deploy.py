@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ci_mlops.github.releases import MARKER
+from ci_mlops.deploy.host import MARKER
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import ROOT, run_cli
 from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, metrics_commit

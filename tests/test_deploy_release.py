@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ci_mlops.github.releases import MARKER, Asset, AssetConflict, ForeignRelease, Releases
+from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease
+from ci_mlops.github.releases import Releases
 from ci_mlops.github.client import GitHubClient
 from tests.fake_github import FakeGitHub
 

@@ -7,6 +7,13 @@ from pathlib import Path
 
 import click
 
+from ci_mlops.config import find_config, load_config
+from ci_mlops.deploy.audit import release_history, render_findings, render_history, tampering, verify_release
+from ci_mlops.errors import CheckFailed, CiMlopsError, UserError
+from ci_mlops.git import Repo
+from ci_mlops.github.context import GitHubContext
+from ci_mlops.github.releases import Releases, release_urls
+
 
 @click.group("audit")
 def command() -> None:
@@ -42,15 +49,16 @@ def verify(tag: str, paths: tuple[Path, ...], lineage_path: Path | None, card_pa
     and lineage.json. Every difference is listed. Exit 0 when everything
     matches, 1 naming the first difference (and how many more), 2 for bad input.
     """
-    from ci_mlops.deploy.audit import render_findings, tampering, verify_release
-    from ci_mlops.errors import CheckFailed
-    from ci_mlops.git import Repo
-    from ci_mlops.github.context import GitHubContext
-
     repo = Repo.discover(".")
     ctx = GitHubContext.from_env(repo=repo_opt)
-    findings = verify_release(repo, tag, paths=list(paths), lineage_path=lineage_path, ctx=ctx,
-                              card_path=card_path, notes_path=notes_path)
+
+    def open_host() -> Releases:
+        if not ctx.repo or not ctx.token:
+            raise UserError("give --lineage and --path, or set GITHUB_REPOSITORY and GITHUB_TOKEN to read the release")
+        return Releases(ctx.client(), ctx.repo)
+
+    findings = verify_release(repo, tag, paths=list(paths), lineage_path=lineage_path, run=ctx.ci_run(),
+                              open_host=open_host, card_path=card_path, notes_path=notes_path)
     if findings or fmt == "json":
         click.echo(render_findings(tag, findings, fmt))
     problem = tampering(tag, findings)
@@ -73,19 +81,21 @@ def log(model_opt: str | None, fmt: str, config_path: Path | None, repo_opt: str
     token the release URL of each tag is added. Key metrics are the gated ones
     (metrics: in .ci-mlops.yml), else the first few of each metrics file.
     """
-    from ci_mlops.config import find_config, load_config
-    from ci_mlops.deploy.audit import release_history, render_history
-    from ci_mlops.git import Repo
-    from ci_mlops.github.context import GitHubContext
-
     repo = Repo.discover(".")
     config = load_config(config_path or find_config(repo.root), required=config_path is not None)
     ctx = GitHubContext.from_env(repo=repo_opt)
-    history = release_history(repo, config, ctx, model=model_opt,
-                              warn=lambda m: click.echo(f"ci-mlops: warning: {m}", err=True))
+
+    def urls() -> dict[str, str]:
+        if not (ctx.repo and ctx.token):
+            return {}
+        try:
+            return release_urls(ctx.client(max_elapsed=30), ctx.repo)
+        except CiMlopsError as exc:
+            click.echo(f"ci-mlops: warning: release URLs left out: {exc.message}", err=True)
+            return {}
+
+    history = release_history(repo, config, ctx.repo, model=model_opt, release_urls=urls)
     if fmt == "json":
         click.echo(json.dumps({"models": history}, indent=2, default=str))
     else:
         click.echo(render_history(history))
-
-

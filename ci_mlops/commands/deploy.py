@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-TARGET_CHOICES = ("github-release", "docker", "custom", "none")
+from ci_mlops.config import load_config
+from ci_mlops.deploy import flow
+from ci_mlops.deploy.targets import TARGETS
+from ci_mlops.git import Repo
+from ci_mlops.github.actions import append_summary, set_output
+from ci_mlops.github.context import GitHubContext
+from ci_mlops.github.releases import Releases
 
 
 @click.command("deploy")
 @click.option("--tag", "tag_opt", metavar="TAG",
               help="Tag to release. Default: GITHUB_REF / GITHUB_REF_NAME of a tag-push run.")
-@click.option("--target", type=click.Choice(TARGET_CHOICES),
+@click.option("--target", type=click.Choice(TARGETS),
               help="Where to release. Default: deploy.target in .ci-mlops.yml, else github-release.")
 @click.option("--dry-run", is_flag=True,
               help="Verify and stage everything (model card, lineage, artifacts) and print what would be "
@@ -70,91 +75,22 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
     command failed, 2 bad tag/config/artifacts, a stage not allowed or a
     conflicting release, 3 GitHub kept failing.
     """
-    from ci_mlops.config import load_config
-    from ci_mlops.deploy import bundle as bundle_mod
-    from ci_mlops.deploy import deliver, facts
-    from ci_mlops.deploy.artifacts import NoArtifacts, expected_at
-    from ci_mlops.deploy.settings import load_settings
-    from ci_mlops.deploy.tags import meant_as_release, parse_tag
-    from ci_mlops.dvc.project import load_project
-    from ci_mlops.errors import CheckFailed, UserError
-    from ci_mlops.git import BlobReader, Repo
-    from ci_mlops.github.actions import append_summary, set_output
-    from ci_mlops.github.context import GitHubContext
-
     repo = Repo.discover(".")
-    root = repo.root
     if config_path is not None:
         load_config(config_path, required=True)  # a config named on the command line must exist, first of all
     ctx = GitHubContext.from_env(repo=repo_opt)
     log = lambda message: click.echo(f"ci-mlops: {message}", err=True)  # noqa: E731
-    tag_text = bundle_mod.tag_from_env(tag_opt, dict(os.environ))
-    try:
-        tag = parse_tag(tag_text)
-    except UserError:
-        if not (plan_only and not meant_as_release(tag_text)):
-            raise
-        _nothing(facts.nothing_to_release(tag_text.removeprefix("refs/tags/"),
-                                          "not a release tag (vX.Y.Z or a GTO registry tag)"), set_output)
-        return
-    commit = bundle_mod.tag_commit(repo, tag)
-    with BlobReader(root) as reader:
-        settings = load_settings(repo, reader, commit, tag.raw, config_path=config_path,
-                                 default_branch=default_branch, env=os.environ)
-        if settings.differs:
-            log(f"{', '.join(settings.differs)} at {tag.raw} differ from {settings.source}; "
-                f"the release follows {settings.source}")
-        config = settings.config
-        target = target or config.get("deploy", "target") or "github-release"
-        model = bundle_mod.model_name(tag, config, ctx.repo, root)
-        if not tag.releases:
-            line, outputs = facts.no_release(tag, model, config.get("deploy", "environment") or "production")
-            click.echo(line)
-            for key, value in outputs.items():
-                set_output(key, value)
-            return
-        environment = settings.environment(tag)  # refuses a stage outside the allow-list
-        if plan_only:
-            project = load_project(root, rev=commit, reader=reader)
-            try:
-                expected, origin = expected_at(project, config, tag, set(repo.ls_files(commit)), reader, commit,
-                                               tag.raw)
-            except NoArtifacts:
-                _nothing(facts.nothing_to_release(tag.raw, "no model at the tag (no deploy.artifacts, no artifacts "
-                                                           "in dvc.yaml or artifacts.yaml, no DVC outputs under models/)"),
-                         set_output)
-                return
-            for key, value in facts.tag_facts(repo, tag, commit, model=model, environment=environment, target=target,
-                                              artifacts=list(expected), origin=origin).items():
-                click.echo(f"{key}={value}")
-                set_output(key, value)
-            return
+    request = flow.Request(tag=ctx.release_tag(tag_opt), target=target, dry_run=dry_run, plan_only=plan_only,
+                           output_dir=output_dir, config_path=config_path, default_branch=default_branch,
+                           write_dockerfile=write_dockerfile, build=build, adopt_release=adopt_release)
 
-    if target == "github-release" and not dry_run:
+    def open_host() -> Releases:
         ctx.require_repo()
         ctx.require_token()
-    out_dir = output_dir or deliver.default_out_dir(tag.raw)
-    bundle = bundle_mod.prepare(root, settings, tag, out_dir=out_dir.resolve(), repository=ctx.repo, actor=ctx.actor,
-                                run_url=ctx.run_url, server_url=ctx.server_url, log=log)
-    for line in facts.bundle_lines(bundle):
-        click.echo(line)
-    failure = facts.gate_failure(bundle)
-    if failure:
-        raise CheckFailed(failure)
+        return Releases(ctx.client(), ctx.require_repo(), log=log)
 
-    outputs = facts.bundle_outputs(bundle)
-    outputs.update(deliver.deliver(bundle, config, ctx, root, target, dry_run=dry_run,
-                                   write_dockerfile=write_dockerfile, build=build, echo=click.echo, log=log,
-                                   adopt_release=adopt_release))
-    click.echo(f"model card: {bundle.paths['card']}")
-    click.echo(f"lineage:    {bundle.paths['lineage']}")
-    for key, value in outputs.items():
+    result = flow.release(repo, request, ctx.ci_run(), open_host=open_host, echo=click.echo, log=log)
+    for key, value in result.outputs.items():
         set_output(key, value)
-    append_summary(facts.summary_markdown(bundle, target, outputs, dry_run))
-
-
-def _nothing(answer: tuple[str, dict[str, str]], set_output: object) -> None:
-    line, outputs = answer
-    click.echo(line)
-    for key, value in outputs.items():
-        set_output(key, value)  # type: ignore[operator]
+    if result.summary is not None:
+        append_summary(result.summary)

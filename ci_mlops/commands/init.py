@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-DEPLOY_TARGETS = ("github-release", "docker", "custom", "none")
+from ci_mlops.deploy.targets import TARGETS
 
 
 @click.command("init")
 @click.argument("path", default=".", type=click.Path(file_okay=False))
 @click.option("-y", "--yes", is_flag=True, help="Accept the detected defaults without prompting.")
-@click.option("--deploy", type=click.Choice(DEPLOY_TARGETS), default=None,
+@click.option("--deploy", type=click.Choice(TARGETS), default=None,
               help="Where a version tag releases the model. Default: github-release.")
 @click.option("--runner", "runners", multiple=True, metavar="LABEL",
               help="runs-on label of the jobs; repeat for several (e.g. --runner self-hosted --runner gpu).")

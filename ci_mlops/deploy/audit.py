@@ -16,10 +16,20 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ci_mlops.deploy.tags import RELEASING, STAGE, parse_tag, version_key
+from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
+from ci_mlops.deploy.bundle import pipeline_inputs
+from ci_mlops.deploy.host import CiRun, ReleaseHost, release_body
+from ci_mlops.deploy.restate import document_findings, run_finding, statement_findings
+from ci_mlops.deploy.tags import RELEASING, model_name, parse_tag, release_version, version_key
+from ci_mlops.dvc.project import load_project
 from ci_mlops.errors import UserError
+from ci_mlops.git import BlobReader
+from ci_mlops.report.collect import read_files
+from ci_mlops.report.direction import is_counter
+from ci_mlops.report.values import ParseError, metrics_values, parse
 from ci_mlops.safeload import load_json, read_limited
 
 SCHEMA_PATH = Path(__file__).with_name("lineage.schema.json")  # docs/lineage.schema.json is a copy
@@ -45,14 +55,13 @@ def tampering(tag: str, findings: list[dict[str, Any]]) -> str | None:
             + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
 
 
-def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path: Path | None,
-                   ctx: Any, card_path: Path | None = None, notes_path: Path | None = None) -> list[dict[str, Any]]:
-    """All findings for ``tag_text``; UserError when the inputs themselves are unusable."""
-    from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
-    from ci_mlops.deploy.bundle import pipeline_inputs
-    from ci_mlops.deploy.restate import document_findings, statement_findings
-    from ci_mlops.dvc.project import load_project
-    from ci_mlops.git import BlobReader
+def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path: Path | None, run: CiRun,
+                   open_host: Callable[[], ReleaseHost], card_path: Path | None = None,
+                   notes_path: Path | None = None) -> list[dict[str, Any]]:
+    """All findings for ``tag_text``; UserError when the inputs themselves are unusable.
+
+    ``open_host`` gives the forge's releases; it is called only when something must be read
+    from the release (no local ``--lineage`` and ``--path``)."""
 
     tag = parse_tag(tag_text)
     commit = repo.try_rev_parse(f"refs/tags/{tag.raw}^{{commit}}")
@@ -61,16 +70,13 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
     if not tag.releases:
         raise UserError(f"tag '{tag.raw}' is a {tag.kind} tag, which releases nothing; verify a release tag")
 
-    releases = release = None
+    releases: ReleaseHost | None = None
+    release = None
     if lineage_path is None or not paths:
-        from ci_mlops.github.releases import Releases
-
-        if not ctx.repo or not ctx.token:
-            raise UserError("give --lineage and --path, or set GITHUB_REPOSITORY and GITHUB_TOKEN to read the release")
-        releases = Releases(ctx.client(), ctx.repo)
+        releases = open_host()
         release = releases.find(tag.raw)
         if release is None:
-            raise UserError(f"no GitHub release for tag '{tag.raw}' in {ctx.repo}")
+            raise UserError(f"no {releases.kind} for tag '{tag.raw}' in {releases.repo}")
 
     findings: list[dict[str, Any]] = []
     if lineage_path is not None:
@@ -151,7 +157,7 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
                                     f"lineage md5 {dep['md5']} but dvc.lock at {tag.raw} has {locked or 'no entry'}"))
 
     findings += statement_findings(repo, tag, commit, lineage, project=project, tag_config=tag_config,
-                                   repository=ctx.repo)
+                                   repository=run.repository)
     if card_path is not None:
         findings += document_findings(lineage, "model-card.md", "model_card", card_path.read_bytes(), str(card_path))
     elif release is not None:
@@ -161,17 +167,13 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
         else:
             findings += document_findings(lineage, "model-card.md", "model_card", card, "release asset model-card.md")
     if notes_path is not None:
-        from ci_mlops.github.releases import release_body
-
         body = release_body(notes_path.read_text(encoding="utf-8")).encode("utf-8")
         findings += document_findings(lineage, "release notes", "release_notes", body, str(notes_path))
     elif release is not None:
         body = (release.get("body") or "").encode("utf-8")
         findings += document_findings(lineage, "release notes", "release_notes", body, "the release's notes")
-    if release is not None:
-        from ci_mlops.deploy.restate import run_finding
-
-        findings.append(run_finding(releases.client, ctx.repo, ctx.server_url, lineage, commit, tag.raw))
+    if releases is not None and release is not None:
+        findings.append(run_finding(releases, releases.repo, run.server_url, lineage, commit, tag.raw))
         findings.append(_release_assets(releases.assets(release), set(names.values()), tag.raw))
     return findings
 
@@ -255,13 +257,11 @@ def schema_problems(lineage: Any) -> list[str]:
 # -- history ---------------------------------------------------------------------------------
 
 
-def release_history(repo: Any, config: Any, ctx: Any, *, model: str | None = None,
-                    warn: Callable[[str], None] = lambda _m: None) -> dict[str, list[dict[str, Any]]]:
-    """model -> its releases, newest version first: tag, kind, version, stage, date, commit, metrics."""
-    from ci_mlops.deploy.bundle import model_name
-    from ci_mlops.deploy.tags import stage_version
-    from ci_mlops.dvc.project import load_project
-    from ci_mlops.git import BlobReader
+def release_history(repo: Any, config: Any, repository: str | None, *, model: str | None = None,
+                    release_urls: Callable[[], dict[str, str]] = dict) -> dict[str, list[dict[str, Any]]]:
+    """model -> its releases, newest version first: tag, kind, version, stage, date, commit, metrics.
+
+    ``release_urls`` gives tag -> release URL from the forge (nothing when it cannot)."""
 
     refs = repo.git("for-each-ref", "refs/tags", "--format=%(refname:short)%00%(creatordate:iso-strict)%00%(*objectname)%00%(objectname)")
     rows = []
@@ -276,16 +276,16 @@ def release_history(repo: Any, config: Any, ctx: Any, *, model: str | None = Non
     by_commit: dict[str, list] = {}
     for tag, _, commit in rows:
         by_commit.setdefault(commit, []).append(tag)
-    urls = _release_urls(ctx, warn)
+    urls = release_urls()
     wanted = _key_metrics(config)
     history: dict[str, list[dict[str, Any]]] = {}
     metrics_cache: dict[str, dict[str, Any]] = {}
     with BlobReader(repo.root) as reader:
         for tag, date, commit in rows:
-            name = model_name(tag, config, ctx.repo, repo.root)
+            name = model_name(tag, config, repository, repo.root)
             if model and name != model:
                 continue
-            version = tag.version if tag.kind != STAGE else stage_version(tag, by_commit.get(commit, []))
+            version = release_version(tag, by_commit.get(commit, []))
             if commit not in metrics_cache:
                 metrics_cache[commit] = _metrics_at(repo.root, commit, reader, load_project, wanted)
             history.setdefault(name, []).append({
@@ -304,9 +304,6 @@ def _key_metrics(config: Any) -> list[str]:
 
 
 def _metrics_at(root: Path, commit: str, reader: Any, load_project: Any, wanted: list[str]) -> dict[str, Any]:
-    from ci_mlops.report.direction import is_counter
-    from ci_mlops.report.collect import read_files
-    from ci_mlops.report.values import ParseError, metrics_values, parse
 
     project = load_project(root, rev=commit, reader=reader)
     blobs = read_files(root, commit, project.metrics_paths, project, reader)
@@ -323,19 +320,6 @@ def _metrics_at(root: Path, commit: str, reader: Any, load_project: Any, wanted:
             if (key in wanted if wanted else len(values) < 4 and not is_counter(key)):
                 values[key] = value
     return values
-
-
-def _release_urls(ctx: Any, warn: Callable[[str], None]) -> dict[str, str]:
-    if not (ctx.repo and ctx.token):
-        return {}
-    from ci_mlops.errors import CiMlopsError
-
-    try:
-        client = ctx.client(max_elapsed=30)
-        return {r["tag_name"]: r.get("html_url", "") for r in client.paginate(client.repo_path(ctx.repo, "releases"))}
-    except CiMlopsError as exc:
-        warn(f"release URLs left out: {exc.message}")
-        return {}
 
 
 def render_history(history: dict[str, list[dict[str, Any]]]) -> str:

@@ -8,15 +8,21 @@ metrics, params through git), so a tag can be released from any checkout.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ci_mlops.deploy import lineage as lineage_mod
 from ci_mlops.deploy.artifacts import ReleasedFile, expected_at, materialize
+from ci_mlops.deploy.host import release_body
 from ci_mlops.deploy.model_card import render_model_card
-from ci_mlops.deploy.tags import STAGE, Tag, is_prerelease, parse_all, previous_tag, stage_version
+from ci_mlops.deploy.tags import (Tag, is_prerelease, model_name, parse_all, previous_tag, release_version, tag_commit,
+                                  tags_at)
+from ci_mlops.dvc.project import load_project
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write, sha256_file
+from ci_mlops.git import BlobReader, Repo
+from ci_mlops.report import build_report, render_markdown
 
 
 @dataclass
@@ -51,6 +57,25 @@ class Bundle:
             text += f" → {self.stage}" + (f" (#{self.tag.number})" if self.tag.number is not None else "")
         return text
 
+    @property
+    def lineage_sha256(self) -> str:
+        return sha256_file(self.paths["lineage"])
+
+    def adopt(self, earlier: dict[str, Any], config: Any, *, server_url: str) -> bool:
+        """Take the lineage of an earlier attempt at this release when it describes the same model.
+
+        Returns False (and changes nothing) when the earlier record is for another commit
+        or other artifact bytes; the caller then reports the conflict.
+        """
+        def identity(record: dict[str, Any]) -> tuple:
+            return (record.get("commit"), record.get("tag"),
+                    sorted((a.get("path"), a.get("sha256")) for a in record.get("artifacts") or []))
+
+        if identity(earlier) != identity(self.lineage):
+            return False
+        self.write(card=render_card(self, config, server_url=server_url, lineage=earlier), lineage=earlier)
+        return True
+
     def write(self, card: str | None = None, lineage: dict[str, Any] | None = None) -> None:
         """(Re)write model-card.md, lineage.json and release-notes.md into ``out_dir``."""
         if card is not None:
@@ -64,40 +89,9 @@ class Bundle:
         atomic_write(self.paths["notes"], self.notes)
 
 
-def tag_from_env(explicit: str | None, env: dict[str, str]) -> str:
-    """``--tag``, else ``GITHUB_REF`` when it is a tag ref, else ``GITHUB_REF_NAME`` of a tag run."""
-    if explicit:
-        return explicit
-    ref = env.get("GITHUB_REF") or ""
-    if ref.startswith("refs/tags/"):
-        return ref[len("refs/tags/"):]
-    if env.get("GITHUB_REF_TYPE") == "tag" and env.get("GITHUB_REF_NAME"):
-        return env["GITHUB_REF_NAME"]
-    if ref:
-        raise UserError(f"GITHUB_REF is '{ref}', not a tag; deploy runs on tag pushes (or pass --tag)")
-    raise UserError("no tag: pass --tag TAG (deploy runs on tags like v1.2.3, NAME@v1.2.3 or NAME#STAGE#N)")
-
-
-def model_name(tag: Tag, config: Any, repository: str | None, root: Path) -> str:
-    return (tag.name or config.get("deploy", "name") or config.get("model_card", "name")
-            or (repository.split("/")[-1] if repository else root.name))
-
-
-def tag_commit(repo: Any, tag: Tag) -> str:
-    """The commit a tag points at; a one-line UserError when the tag is not here."""
-    commit = repo.try_rev_parse(f"refs/tags/{tag.raw}^{{commit}}")
-    if commit is None:
-        hint = " (this is a shallow clone: use `fetch-depth: 0` in actions/checkout)" if repo.is_shallow() else \
-            " (fetch tags with `git fetch --tags`)"
-        raise UserError(f"tag '{tag.raw}' does not exist in this repository{hint}")
-    return commit
-
-
 def tag_time(repo: Any, tag: Tag) -> str:
     """When the tag was made, UTC: an annotated tag's date, else its commit's. A function of the tag,
     so every attempt at a release writes the same lineage and model card."""
-    from datetime import datetime, timezone
-
     stamp = repo.git("for-each-ref", f"refs/tags/{tag.raw}", "--format=%(creatordate:unix)").strip()
     when = datetime.fromtimestamp(int(stamp.splitlines()[0]), tz=timezone.utc)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -126,10 +120,6 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
     ``settings`` (:func:`ci_mlops.deploy.settings.load_settings`) decides where and whether;
     what is released, and every word of the card and lineage, comes from the tag and its commit.
     """
-    from ci_mlops.dvc.project import load_project
-    from ci_mlops.github.releases import release_body
-    from ci_mlops.git import BlobReader, Repo
-
     config = settings.config
     repo = Repo(root)
     commit = tag_commit(repo, tag)
@@ -140,9 +130,8 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
         raise UserError(f"dvc.yaml/dvc.lock have uncommitted changes; the release must match the tag {label}: "
                         "commit them and tag again, or `git checkout -- dvc.lock dvc.yaml`")
 
+    version = release_version(tag, tags_at(repo, commit))
     all_tags = parse_all(repo.tags())
-    at_commit = parse_all(repo.git("tag", "--points-at", commit).splitlines())
-    version = tag.version if tag.kind != STAGE else stage_version(tag, at_commit)
     prev = previous_tag(tag, all_tags)
     prev_commit = repo.try_rev_parse(f"refs/tags/{prev.raw}^{{commit}}") if prev else None
     model = model_name(tag, config, repository, root)
@@ -157,8 +146,6 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
                                 reader=reader, rev_label=label)
 
     report, gates = _report_and_gates(root, config, base=prev.raw if prev else commit, head=commit)
-    from ci_mlops.report import render_markdown
-
     # Release notes: gates + the diff against the previous release (all metrics for a first release).
     notes = _notes_header(tag, prev, model, version) + render_markdown({**report, "gates": gates}, show_all=prev is None)
     card_changes = render_markdown(report) if prev else None
@@ -199,30 +186,8 @@ def render_card(bundle: Bundle, config: Any, *, server_url: str, lineage: dict[s
                              notes=bundle.changes, slices=bundle.slices, server_url=server_url)
 
 
-def adopt(bundle: Bundle, earlier: dict[str, Any], config: Any, *, server_url: str) -> bool:
-    """Take the lineage of an earlier attempt at this release when it describes the same model.
-
-    Returns False (and changes nothing) when the earlier record is for another commit
-    or other artifact bytes; the caller then reports the conflict.
-    """
-    def identity(record: dict[str, Any]) -> tuple:
-        return (record.get("commit"), record.get("tag"),
-                sorted((a.get("path"), a.get("sha256")) for a in record.get("artifacts") or []))
-
-    if identity(earlier) != identity(bundle.lineage):
-        return False
-    card = render_card(bundle, config, server_url=server_url, lineage=earlier)
-    bundle.write(card=card, lineage=earlier)
-    return True
-
-
-def lineage_digest(bundle: Bundle) -> str:
-    return sha256_file(bundle.paths["lineage"])
-
-
 def _report_and_gates(root: Path, config: Any, *, base: str, head: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from ci_mlops.checks.gates import evaluate_gates
-    from ci_mlops.report import build_report
     from ci_mlops.significance.evidence import attach
 
     report = build_report(root, base=base, head=head, config=config, plots=False)
@@ -249,9 +214,3 @@ def _notes_header(tag: Tag, prev: Tag | None, model: str, version: str | None) -
     what = f"**{model}**" + (f" v{version}" if version else "") + (f", stage **{tag.stage}**" if tag.stage else "")
     return (f"{what} released from `{tag.raw}`. {since} Model card, lineage record and artifacts are attached; "
             f"verify them with `ci-mlops audit verify {tag.raw}`.\n\n")
-
-
-def load_json(path: Path) -> Any:
-    from ci_mlops.safeload import load_json as load_bounded, read_limited
-
-    return load_bounded(read_limited(path))

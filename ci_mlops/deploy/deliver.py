@@ -1,4 +1,4 @@
-"""Hand a prepared :class:`~ci_mlops.deploy.bundle.Bundle` to its target.
+"""Hand a prepared :class:`~ci_mlops.deploy.bundle.Bundle` to its target (:data:`~ci_mlops.deploy.targets.TARGETS`).
 
 Each target returns its step outputs and reports progress through ``echo`` as it
 goes (a custom command's own output follows its "running" line). ``dry_run``
@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.deploy.bundle import Bundle
-from ci_mlops.github.releases import Asset
+from ci_mlops.deploy.host import Asset, AssetConflict, CiRun, ReleaseHost, lineage_from_release
+from ci_mlops.deploy.targets import custom_env, docker_commands, docker_plan, dockerfile_text, run_custom, run_docker
 from ci_mlops.errors import UserError
+from ci_mlops.fsutil import atomic_write, sha256_file
 
 Echo = Callable[[str], None]
 
@@ -31,14 +33,15 @@ def default_out_dir(tag: str, env: Mapping[str, str] | None = None) -> Path:
     return base / "release" / re.sub(r"[^A-Za-z0-9._-]+", "_", tag)
 
 
-def deliver(bundle: Bundle, config: Any, ctx: Any, root: Path, target: str, *, dry_run: bool,
-            write_dockerfile: bool, build: bool | None, echo: Echo, log: Echo,
+def deliver(bundle: Bundle, config: Any, run: CiRun, root: Path, target: str, *, host: ReleaseHost | None,
+            dry_run: bool, write_dockerfile: bool, build: bool | None, echo: Echo,
             adopt_release: bool = False) -> dict[str, str]:
-    """Publish to ``target``; the target's step outputs (none for ``custom`` and ``none``)."""
+    """Publish to ``target``; the target's step outputs (none for ``custom`` and ``none``).
+    ``host`` is where a ``github-release`` goes (None in a dry run)."""
     if target == "github-release":
-        return github_release(bundle, config, ctx, dry_run=dry_run, echo=echo, log=log, adopt=adopt_release)
+        return github_release(bundle, config, run, host, dry_run=dry_run, echo=echo, adopt=adopt_release)
     if target == "docker":
-        return docker(bundle, config, ctx, root, dry_run=dry_run, write_dockerfile=write_dockerfile, build=build,
+        return docker(bundle, config, run, root, dry_run=dry_run, write_dockerfile=write_dockerfile, build=build,
                       echo=echo)
     if target == "custom":
         custom(bundle, config, root, dry_run=dry_run, echo=echo)
@@ -47,8 +50,6 @@ def deliver(bundle: Bundle, config: Any, ctx: Any, root: Path, target: str, *, d
 
 def release_assets(bundle: Bundle) -> list[Asset]:
     """The artifacts plus model-card.md and lineage.json; UserError when two share a name."""
-    from ci_mlops.fsutil import sha256_file
-
     assets = [Asset(a.name, a.file, a.sha256, a.size) for a in bundle.artifacts]
     for name, key in (("model-card.md", "card"), ("lineage.json", "lineage")):
         path = bundle.paths[key]
@@ -60,34 +61,30 @@ def release_assets(bundle: Bundle) -> list[Asset]:
     return assets
 
 
-def github_release(bundle: Bundle, config: Any, ctx: Any, *, dry_run: bool, echo: Echo, log: Echo,
-                   adopt: bool = False) -> dict[str, str]:
-    """Create or finish the GitHub Release of the tag; refuse when an existing one holds other content
+def github_release(bundle: Bundle, config: Any, run: CiRun, host: ReleaseHost | None, *, dry_run: bool,
+                   echo: Echo, adopt: bool = False) -> dict[str, str]:
+    """Create or finish the release of the tag on ``host``; refuse when an existing one holds other content
     or was not made by ci-mlops (unless ``adopt``)."""
-    from ci_mlops.deploy import bundle as bundle_mod
-    from ci_mlops.github.releases import AssetConflict, Releases, lineage_from_release
-
     draft = bool(config.get("deploy", "draft"))
     prerelease = bool(bundle.lineage.get("prerelease"))
     if dry_run:
-        where = ctx.repo or "(GITHUB_REPOSITORY not set)"
+        where = run.repository or "(GITHUB_REPOSITORY not set)"
         echo(f"dry run: would create or finish the {'draft ' if draft else ''}"
              f"{'pre-release' if prerelease else 'release'} '{bundle.title}' for {bundle.tag.raw} on {where} with:")
         for asset in release_assets(bundle):
             echo(f"  {asset.name}  {asset.size} bytes  sha256 {asset.sha256}")
         echo(f"release notes: {bundle.paths['notes']}")
         return {}
-    client = ctx.client()
-    releases = Releases(client, ctx.require_repo(), log=log)
-    existing = releases.find(bundle.tag.raw)
+    assert host is not None, "a release that is not a dry run needs its host"
+    existing = host.find(bundle.tag.raw)
     if existing is not None:
-        earlier = lineage_from_release(releases.read_asset(existing, "lineage.json"))
-        if earlier is not None and not bundle_mod.adopt(bundle, earlier, config, server_url=ctx.server_url):
+        earlier = lineage_from_release(host.read_asset(existing, "lineage.json"))
+        if earlier is not None and not bundle.adopt(earlier, config, server_url=run.server_url):
             raise AssetConflict(
                 f"release {bundle.tag.raw} already exists with a lineage.json for other content "
                 f"(commit {str(earlier.get('commit'))[:12]} or different artifact hashes); nothing was changed: "
                 "delete the release on GitHub and re-run, or release a new tag")
-    outcome = releases.publish(bundle.tag.raw, title=bundle.title, body=bundle.notes, prerelease=prerelease,
+    outcome = host.publish(bundle.tag.raw, title=bundle.title, body=bundle.notes, prerelease=prerelease,
                                draft=draft, assets=release_assets(bundle), release=existing, adopt=adopt)
     state = "published" if outcome.published else "saved as a draft"
     kept = f", kept {len(outcome.kept)} already uploaded" if outcome.kept else ""
@@ -95,15 +92,11 @@ def github_release(bundle: Bundle, config: Any, ctx: Any, *, dry_run: bool, echo
     return {"release-url": outcome.url, "release-id": str(outcome.release.get("id", ""))}
 
 
-def docker(bundle: Bundle, config: Any, ctx: Any, root: Path, *, dry_run: bool, write_dockerfile: bool,
+def docker(bundle: Bundle, config: Any, run: CiRun, root: Path, *, dry_run: bool, write_dockerfile: bool,
            build: bool | None, echo: Echo) -> dict[str, str]:
-    """Stage the build context; build and push here outside Actions (or with ``build``), else only print."""
-    from ci_mlops.deploy.bundle import lineage_digest
-    from ci_mlops.deploy.targets import docker_commands, docker_plan, dockerfile_text, run_docker
-    from ci_mlops.fsutil import atomic_write
-
-    plan = docker_plan(config, bundle.lineage, repository=ctx.repo, server_url=ctx.server_url,
-                       lineage_sha256=lineage_digest(bundle))
+    """Stage the build context; build and push here outside CI (or with ``build``), else only print."""
+    plan = docker_plan(config, bundle.lineage, repository=run.repository, server_url=run.server_url,
+                       lineage_sha256=bundle.lineage_sha256)
     dockerfile = root / plan.dockerfile
     if write_dockerfile and not dockerfile.exists():
         atomic_write(dockerfile, dockerfile_text([a.path for a in bundle.artifacts]))
@@ -114,7 +107,7 @@ def docker(bundle: Bundle, config: Any, ctx: Any, root: Path, *, dry_run: bool, 
     shutil.copyfile(bundle.paths["lineage"], release_dir / "lineage.json")
     shutil.copyfile(bundle.paths["card"], release_dir / "model-card.md")
     commands = docker_commands(plan)
-    run_here = (not ctx.in_actions) if build is None else build
+    run_here = (not run.in_ci) if build is None else build
     if dry_run or not run_here:
         echo("dry run: would run" if dry_run else "image (build it with docker/build-push-action):")
         for cmd in commands:
@@ -127,8 +120,6 @@ def docker(bundle: Bundle, config: Any, ctx: Any, root: Path, *, dry_run: bool, 
 
 def custom(bundle: Bundle, config: Any, root: Path, *, dry_run: bool, echo: Echo) -> None:
     """Run ``deploy.command`` with the release facts in its environment."""
-    from ci_mlops.deploy.targets import custom_env, run_custom
-
     env = custom_env(model_paths=[a.file for a in bundle.artifacts], version=bundle.version, stage=bundle.stage,
                      tag=bundle.tag.raw, model=bundle.model, lineage_path=bundle.paths["lineage"],
                      card_path=bundle.paths["card"], commit=bundle.commit)

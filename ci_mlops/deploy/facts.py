@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ci_mlops.deploy.bundle import Bundle
-from ci_mlops.deploy.tags import Tag, is_prerelease, parse_all, stage_version
+from ci_mlops.deploy.tags import Tag, is_prerelease, release_version, tags_at
 from ci_mlops.escape import md_code
 
 
@@ -20,9 +20,7 @@ def no_release(tag: Tag, model: str, environment: str) -> tuple[str, dict[str, s
 def tag_facts(repo: Any, tag: Tag, commit: str, *, model: str, environment: str, target: str,
               artifacts: list[str], origin: str) -> dict[str, str]:
     """The facts ``--plan`` prints and sets as outputs; a stage tag's version comes from the tags at its commit."""
-    version = tag.version
-    if tag.stage:
-        version = stage_version(tag, parse_all(repo.git("tag", "--points-at", commit).splitlines()))
+    version = release_version(tag, tags_at(repo, commit))
     return {"tag": tag.raw, "kind": tag.kind, "model": model, "version": version or "", "stage": tag.stage or "",
             "environment": environment, "prerelease": str(is_prerelease(version)).lower(), "target": target,
             "commit": commit, "artifacts": ",".join(artifacts), "artifacts-from": origin, "release": "true"}

@@ -16,6 +16,8 @@ import hashlib
 import json
 from typing import Any
 
+from ci_mlops import __version__
+
 SCHEMA_VERSION = 1
 PROVENANCE_KEYS = ("actor", "run_url")  # the only fields that vary between runs
 
@@ -41,8 +43,6 @@ def build_lineage(
     prerelease: bool = False,
 ) -> dict[str, Any]:
     """Assemble the record; lists are sorted by path so the output is deterministic."""
-    from ci_mlops import __version__
-
     return {
         "schema_version": SCHEMA_VERSION,
         "tag": tag,

@@ -13,7 +13,10 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ci_mlops.deploy.tags import is_stage_name
+from ci_mlops.dvc.project import load_yaml
 from ci_mlops.errors import UserError
+from ci_mlops.safeload import DocumentError
 
 Read = Callable[[str], "bytes | None"]
 ARTIFACTS_YAML = "artifacts.yaml"  # GTO's index
@@ -32,8 +35,6 @@ class Declared:
 
 def declared_artifacts(dvcyaml_paths: list[str], read: Read, label: str) -> dict[str, Declared]:
     """Every declared artifact by full name; a ``dvc.yaml`` declaration wins over ``artifacts.yaml``."""
-    from ci_mlops.dvc.project import load_yaml
-
     out: dict[str, Declared] = {}
     for yaml_path in dvcyaml_paths:
         folder = posixpath.dirname(yaml_path)
@@ -51,9 +52,6 @@ def declared_artifacts(dvcyaml_paths: list[str], read: Read, label: str) -> dict
 
 def gto_stages(read: Read, label: str) -> list[str] | None:
     """``stages:`` of GTO's ``.gto`` config (None when there is no such file or key)."""
-    from ci_mlops.dvc.project import load_yaml
-    from ci_mlops.deploy.tags import is_stage_name
-
     data = _yaml(read(GTO_CONFIG), GTO_CONFIG, label, load_yaml)
     if not isinstance(data, dict) or data.get("stages") is None:
         return None
@@ -67,8 +65,6 @@ def _yaml(blob: bytes | None, path: str, label: str, load_yaml: Any) -> Any:
     if blob is None:
         return None
     import yaml
-
-    from ci_mlops.safeload import DocumentError
 
     try:
         return load_yaml(blob.decode("utf-8"))

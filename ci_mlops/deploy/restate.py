@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from typing import Any
 
-from ci_mlops.deploy.tags import STAGE, Tag, is_prerelease, parse_all, previous_tag, stage_version
+from ci_mlops.deploy.bundle import release_values, tag_time
+from ci_mlops.deploy.host import ReleaseHost
+from ci_mlops.deploy.tags import (STAGE, Tag, is_prerelease, model_name, parse_all, previous_tag, release_version,
+                                  tags_at, try_parse)
+from ci_mlops.errors import CiMlopsError
+from ci_mlops.report import build_report
 
 
 def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
@@ -23,10 +29,7 @@ def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
 def statement_findings(repo: Any, tag: Tag, commit: str, lineage: dict[str, Any], *, project: Any,
                        tag_config: Any, repository: str | None) -> list[dict[str, Any]]:
     """One finding per recomputed field (failed ones name the recorded and the true value)."""
-    from ci_mlops.deploy.bundle import model_name, release_values, tag_time
-
-    at_commit = parse_all(repo.git("tag", "--points-at", commit).splitlines())
-    version = tag.version if tag.kind != STAGE else stage_version(tag, at_commit)
+    version = release_version(tag, tags_at(repo, commit))
     expected: dict[str, Any] = {
         "version": version, "stage": tag.stage, "prerelease": is_prerelease(version),
         "model": model_name(tag, tag_config, lineage.get("repository") or repository, repo.root),
@@ -40,8 +43,6 @@ def statement_findings(repo: Any, tag: Tag, commit: str, lineage: dict[str, Any]
         out.append(finding(f"lineage {key}", have == want, f"{_show(have)}, as {tag.raw} says" if have == want else
                            f"records {_show(have)}, but {tag.raw} says {_show(want)}"))
     out.append(_previous(repo, tag, lineage.get("previous")))
-
-    from ci_mlops.report import build_report
 
     report = build_report(repo.root, base=commit, head=commit, config=tag_config, plots=False)
     metrics, params = release_values(report, project)
@@ -67,14 +68,10 @@ def document_findings(lineage: dict[str, Any], name: str, key: str, data: bytes 
     return [finding(name, True, f"{origin}: sha256 matches the lineage")]
 
 
-def run_finding(client: Any, repository: str, server_url: str, lineage: dict[str, Any], commit: str,
+def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: dict[str, Any], commit: str,
                 tag: str) -> dict[str, Any]:
     """``actor`` and ``run_url`` against the workflow run GitHub recorded: the run must be this
     repository's, for the tagged commit, and started by the recorded actor."""
-    import re
-
-    from ci_mlops.errors import CiMlopsError
-
     actor, run_url = lineage.get("actor"), lineage.get("run_url")
     if run_url is None:
         if actor is None:
@@ -84,7 +81,7 @@ def run_finding(client: Any, repository: str, server_url: str, lineage: dict[str
     if m is None:
         return finding("lineage run", False, f"records run {_show(run_url)}, not a workflow run of {repository}")
     try:
-        run = client.request_json("GET", f"repos/{repository}/actions/runs/{m[1]}")
+        run = host.workflow_run(m[1])
     except CiMlopsError as exc:
         return finding("lineage run", False, f"records run {m[1]}, which GitHub does not return ({exc.message})")
     started_by = (run.get("actor") or {}).get("login") if isinstance(run.get("actor"), dict) else None
@@ -99,8 +96,6 @@ def run_finding(client: Any, repository: str, server_url: str, lineage: dict[str
 
 
 def _previous(repo: Any, tag: Tag, recorded: Any) -> dict[str, Any]:
-    from ci_mlops.deploy.tags import try_parse
-
     if not recorded:
         earlier = previous_tag(tag, parse_all(repo.tags()))
         if earlier is None:

@@ -21,8 +21,11 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from ci_mlops.config import CONFIG_NAME, Config, load_config
+from ci_mlops.deploy.artifacts import config_at
+from ci_mlops.deploy.registry import GTO_CONFIG, gto_stages
 from ci_mlops.errors import UserError
 
 DECISION_KEYS = ("environment", "target", "draft", "docker", "command", "stages")  # under deploy:
@@ -56,11 +59,11 @@ class Settings:
         return self.stages[tag.stage]
 
 
-def default_branch_ref(repo: Any, branch: str | None, env: Mapping[str, str]) -> tuple[str, str]:
+def default_branch_ref(repo: Any, branch: str | None, event_branch: str | None) -> tuple[str, str]:
     """(ref, branch name) of the default branch: ``--default-branch``, else the push event's
-    ``repository.default_branch``, else origin's HEAD / main / master; origin's copy preferred."""
-    name = branch or _event_default_branch(env) or repo.default_branch()
-    guesses = [name] if branch or name == _event_default_branch(env) else [name, "main", "master"]
+    ``repository.default_branch`` (``event_branch``), else origin's HEAD / main / master; origin's copy preferred."""
+    name = branch or event_branch or repo.default_branch()
+    guesses = [name] if branch or name == event_branch else [name, "main", "master"]
     for candidate in dict.fromkeys(guesses):
         for ref in (f"refs/remotes/origin/{candidate}", f"refs/heads/{candidate}"):
             if repo.try_rev_parse(f"{ref}^{{commit}}"):
@@ -70,14 +73,9 @@ def default_branch_ref(repo: Any, branch: str | None, env: Mapping[str, str]) ->
 
 
 def load_settings(repo: Any, reader: Any, commit: str, label: str, *, config_path: Path | None = None,
-                  default_branch: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+                  default_branch: str | None = None, event_branch: str | None = None) -> Settings:
     """The settings for releasing ``commit`` (the tag's): decisions from the default branch (or
-    ``config_path``), content from the tag."""
-    from ci_mlops.config import CONFIG_NAME, Config, load_config
-    from ci_mlops.deploy.artifacts import config_at
-    from ci_mlops.deploy.registry import GTO_CONFIG, gto_stages
-
-    env = {} if env is None else env
+    ``config_path``), content from the tag. ``event_branch``: the default branch the CI run's event names."""
     tag_config = config_at(reader, commit, label)
     if config_path is not None:
         base = load_config(config_path, required=True)
@@ -85,7 +83,7 @@ def load_settings(repo: Any, reader: Any, commit: str, label: str, *, config_pat
         gto = None
         gto_label = ""
     else:
-        ref, name = default_branch_ref(repo, default_branch, env)
+        ref, name = default_branch_ref(repo, default_branch, event_branch)
         short = ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
         base_commit = repo.rev_parse(f"{ref}^{{commit}}")
         base = config_at(reader, base_commit, f"{name} ({short})")
@@ -113,21 +111,6 @@ def load_settings(repo: Any, reader: Any, commit: str, label: str, *, config_pat
     if _canon(tag_config.get("metrics")) != _canon(base.get("metrics")):
         differs.append("metrics")
     return Settings(config=config, source=source, stages=stages, stages_source=stages_source, differs=differs)
-
-
-def _event_default_branch(env: Mapping[str, str]) -> str | None:
-    path = env.get("GITHUB_EVENT_PATH")
-    if not path:
-        return None
-    from ci_mlops.safeload import load_json, read_limited
-
-    try:
-        event = load_json(read_limited(path))
-    except (OSError, ValueError):  # GitHubContext reports an unreadable payload; here it only gives a hint
-        return None
-    repo = event.get("repository") if isinstance(event, dict) else None
-    branch = repo.get("default_branch") if isinstance(repo, dict) else None
-    return branch if isinstance(branch, str) and branch and "\n" not in branch else None
 
 
 def _canon(value: Any) -> str:

@@ -15,14 +15,16 @@ digits, ``-``, ``_``, ``/``, starting and ending with a letter or digit; an arti
 tag). ``tests/test_tags.py`` checks this module against GTO's parser.
 
 Everything that reads tags (the facts of ``deploy --plan``, the release, ``audit``) asks
-this module which version a stage tag assigns and which release came before.
+this module which commit a tag points at, which model and version it releases (a stage
+tag's version: :func:`release_version`) and which release came before.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from pathlib import Path
+from typing import Any, Iterable
 
 from ci_mlops.errors import UserError
 
@@ -139,6 +141,34 @@ def stage_version(tag: Tag, at_commit: Iterable[Tag]) -> str | None:
         if versions:
             return max(versions, key=version_key)
     return None
+
+
+def release_version(tag: Tag, at_commit: Iterable[Tag]) -> str | None:
+    """The version a releasing tag stands for: its own, or for a stage tag the version assigned at its
+    commit (``at_commit``: the tags there, :func:`tags_at`)."""
+    return stage_version(tag, at_commit) if tag.kind == STAGE else tag.version
+
+
+def tags_at(repo: Any, commit: str) -> list[Tag]:
+    """The release tags pointing at ``commit`` (``repo``: a :class:`ci_mlops.git.Repo`)."""
+    return parse_all(repo.git("tag", "--points-at", commit).splitlines())
+
+
+def tag_commit(repo: Any, tag: Tag) -> str:
+    """The commit a tag points at; a one-line UserError when the tag is not here."""
+    commit = repo.try_rev_parse(f"refs/tags/{tag.raw}^{{commit}}")
+    if commit is None:
+        hint = " (this is a shallow clone: use `fetch-depth: 0` in actions/checkout)" if repo.is_shallow() else \
+            " (fetch tags with `git fetch --tags`)"
+        raise UserError(f"tag '{tag.raw}' does not exist in this repository{hint}")
+    return commit
+
+
+def model_name(tag: Tag, config: Any, repository: str | None, root: Path) -> str:
+    """The model a tag releases: the tag's artifact name, else ``deploy.name``, ``model_card.name``,
+    the repository's name, the folder's."""
+    return (tag.name or config.get("deploy", "name") or config.get("model_card", "name")
+            or (repository.split("/")[-1] if repository else root.name))
 
 
 def previous_tag(tag: Tag, all_tags: list[Tag]) -> Tag | None:

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.deploy.host import CiRun
 from ci_mlops.errors import UserError
 from ci_mlops.safeload import load_json, read_limited
 
@@ -102,6 +103,36 @@ class GitHubContext:
             if isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{40}", sha):
                 return sha
         return self.sha
+
+    def ci_run(self) -> CiRun:
+        """Where this run is, for a release or an audit."""
+        return CiRun(repository=self.repo, actor=self.actor, run_url=self.run_url, server_url=self.server_url,
+                     in_ci=self.in_actions, default_branch=self.event_default_branch())
+
+    def event_default_branch(self) -> str | None:
+        """The event's ``repository.default_branch``, or None: a hint only, so an unreadable or
+        malformed payload (which :attr:`event` reports) gives None here."""
+        try:
+            event = self.event
+        except UserError:
+            return None
+        repo = event.get("repository")
+        branch = repo.get("default_branch") if isinstance(repo, dict) else None
+        return branch if isinstance(branch, str) and branch and "\n" not in branch else None
+
+    def release_tag(self, explicit: str | None) -> str:
+        """The tag a release run is for: ``explicit`` (``--tag``), else ``GITHUB_REF`` when it is a tag
+        ref, else ``GITHUB_REF_NAME`` of a tag run."""
+        if explicit:
+            return explicit
+        ref = self.ref or ""
+        if ref.startswith("refs/tags/"):
+            return ref[len("refs/tags/"):]
+        if self.ref_type == "tag" and self.ref_name:
+            return self.ref_name
+        if ref:
+            raise UserError(f"GITHUB_REF is '{ref}', not a tag; deploy runs on tag pushes (or pass --tag)")
+        raise UserError("no tag: pass --tag TAG (deploy runs on tags like v1.2.3, NAME@v1.2.3 or NAME#STAGE#N)")
 
     def require_repo(self) -> str:
         if not self.repo:

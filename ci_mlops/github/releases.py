@@ -4,7 +4,7 @@ A release is created as a draft, its assets are uploaded through the
 ``upload_url`` the API returns (a different host on github.com; GitHub
 Enterprise Server works unchanged), and only then is it published. Re-running
 the same tag finds the release by its tag and finishes it (only a release ci-mlops
-made: its notes start with :data:`MARKER` or it has a lineage.json; one a person
+made: its notes start with :data:`~ci_mlops.deploy.host.MARKER` or it has a lineage.json; one a person
 made is refused unless adopted explicitly): an asset already
 there with the same name and content is kept, a missing or half-uploaded one is
 uploaded, and one with different content stops the run with a clear message; it
@@ -15,81 +15,20 @@ finish, so a half-done release is never left behind silently.
 from __future__ import annotations
 
 import hashlib
-import mimetypes
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ci_mlops.errors import CiMlopsError, UserError
-from ci_mlops.safeload import load_json
-
-BODY_LIMIT = 125_000  # GitHub refuses longer release bodies
-
-
-@dataclass
-class Asset:
-    """A file to attach to the release."""
-
-    name: str
-    file: Path
-    sha256: str
-    size: int
-
-    @property
-    def content_type(self) -> str:
-        if self.name.endswith(".json"):
-            return "application/json"
-        if self.name.endswith(".md"):
-            return "text/markdown"
-        return mimetypes.guess_type(self.name)[0] or "application/octet-stream"
-
-
-class AssetConflict(UserError):
-    """The release already has an asset of that name with different content (exit 2)."""
-
-
-class ForeignRelease(UserError):
-    """A release for the tag exists and ci-mlops did not make it (exit 2)."""
-
-
-# Written into every release body ci-mlops creates, so a re-run can tell its own draft
-# (created, crashed before any upload) from a release a person wrote by hand.
-MARKER = "<!-- ci-mlops:release -->"
-
-
-def marked(body: str) -> str:
-    """``body`` with the ownership marker as its first line (once)."""
-    return body if body.startswith(MARKER) else f"{MARKER}\n{body}"
-
-
-def release_body(notes: str) -> str:
-    """The release body exactly as published: the marker, then the notes clipped to GitHub's limit."""
-    return _clip(marked(notes))
-
-
-def made_by_ci_mlops(release: dict[str, Any], asset_names: set[str]) -> bool:
-    """Whether ci-mlops created ``release``: its marker is in the body, or it carries an uploaded lineage.json."""
-    return MARKER in (release.get("body") or "") or "lineage.json" in asset_names
-
-
-@dataclass
-class ReleaseOutcome:
-    """What a publish run did, for the summary and step outputs."""
-
-    release: dict[str, Any] = field(default_factory=dict)
-    created: bool = False
-    uploaded: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    replaced_broken: list[str] = field(default_factory=list)
-    published: bool = False
-
-    @property
-    def url(self) -> str:
-        return self.release.get("html_url", "")
+from ci_mlops.deploy.host import (Asset, AssetConflict, ForeignRelease, ReleaseOutcome, made_by_ci_mlops,
+                                  release_body)
+from ci_mlops.errors import CiMlopsError
+from ci_mlops.github.client import ApiError, GitHubClient
 
 
 class Releases:
-    """The releases of one repository, through a :class:`~ci_mlops.github.client.GitHubClient`."""
+    """The releases of one repository, through a :class:`~ci_mlops.github.client.GitHubClient`:
+    the GitHub :class:`~ci_mlops.deploy.host.ReleaseHost`."""
+
+    kind = "GitHub release"
 
     def __init__(self, client: Any, repo: str, *, log: Callable[[str], None] = lambda _m: None):
         self.client = client
@@ -101,8 +40,6 @@ class Releases:
 
     def find(self, tag: str) -> dict[str, Any] | None:
         """The release for ``tag``, drafts included (GitHub's by-tag lookup does not return drafts)."""
-        from ci_mlops.github.client import ApiError
-
         try:
             return self.client.get_json(self._path("releases", "tags", tag))
         except ApiError as exc:
@@ -122,6 +59,10 @@ class Releases:
             if asset.get("name") == name and asset.get("state", "uploaded") == "uploaded":
                 return self.client.download(asset["url"])
         return None
+
+    def workflow_run(self, run_id: str) -> dict[str, Any]:
+        """The Actions workflow run ``run_id`` of this repository."""
+        return self.client.request_json("GET", self._path("actions", "runs", run_id))
 
     def publish(self, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
                 assets: list[Asset], release: dict[str, Any] | None = None, adopt: bool = False) -> ReleaseOutcome:
@@ -144,8 +85,6 @@ class Releases:
 
     def _publish(self, outcome: ReleaseOutcome, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
                  assets: list[Asset], release: dict[str, Any] | None, adopt: bool) -> None:
-        from ci_mlops.github.client import ApiError
-
         release = release or self.find(tag)
         if release is None:
             payload = {"tag_name": tag, "name": title, "body": body, "draft": True, "prerelease": prerelease}
@@ -231,24 +170,6 @@ class Releases:
         return self._digest(current) == asset.sha256
 
 
-def lineage_from_release(data: bytes | None) -> dict[str, Any] | None:
-    """Parse a released lineage.json; None when absent or unreadable (then it is simply re-checked)."""
-    if data is None:
-        return None
-    try:
-        value = load_json(data)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _clip(body: str) -> str:
-    if len(body) <= BODY_LIMIT:
-        return body
-    note = "\n\n> Release notes truncated; the full report is in model-card.md.\n"
-    return body[: BODY_LIMIT - len(note)] + note
-
-
 def _progress(outcome: ReleaseOutcome, tag: str, draft: bool) -> str:
     done = []
     if outcome.created:
@@ -266,3 +187,8 @@ def _progress(outcome: ReleaseOutcome, tag: str, draft: bool) -> str:
         state = "the release stays a draft"
     what = "; ".join(done) if done else "no release was created"
     return f"{what}; {state}; re-run `ci-mlops deploy --tag {tag}` to finish it"
+
+
+def release_urls(client: GitHubClient, repo: str) -> dict[str, str]:
+    """tag -> the URL of its release, for every release of ``repo``."""
+    return {r["tag_name"]: r.get("html_url", "") for r in client.paginate(client.repo_path(repo, "releases"))}

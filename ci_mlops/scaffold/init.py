@@ -12,6 +12,10 @@ from pathlib import Path
 import click
 
 from ci_mlops.config import CONFIG_NAME, Config, parse_config
+from ci_mlops.deploy.artifacts import resolve_paths
+from ci_mlops.deploy.registry import declared_artifacts
+from ci_mlops.deploy.targets import TARGETS, dockerfile_text
+from ci_mlops.dvc.project import load_project
 from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.scaffold.detect import REMOTE_SECRETS, RepoFacts, detect
@@ -214,7 +218,7 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
         s.runner = [label.strip() for label in labels.split(",") if label.strip()] or ["ubuntu-latest"]
     if not opts.deploy:
         s.deploy = click.prompt("Deploy target for version tags", default=s.deploy,
-                                type=click.Choice(("github-release", "docker", "custom", "none")))
+                                type=click.Choice(TARGETS))
     if s.replace_cml:
         s.replace_cml = click.confirm("Your workflows post CML comments. Let ci-mlops take over the existing CML "
                                       "comment (comment.replace_cml) instead of adding a second one?", default=True)
@@ -324,11 +328,6 @@ def next_steps(config: Config, wf: dict, changes: list[Change]) -> None:
 def plan_dockerfile(root: Path, config: Config, wf: dict) -> PlannedFile:
     """A minimal model image for the docker target (``--dockerfile``): written once when absent."""
     from types import SimpleNamespace
-
-    from ci_mlops.deploy.artifacts import resolve_paths
-    from ci_mlops.deploy.registry import declared_artifacts
-    from ci_mlops.deploy.targets import dockerfile_text
-    from ci_mlops.dvc.project import load_project
 
     if wf["deploy"]["target"] != "docker":
         raise UserError("--dockerfile goes with the docker deploy target (--deploy docker, or deploy.target: docker)")

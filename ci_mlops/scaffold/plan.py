@@ -21,7 +21,6 @@ from ci_mlops.scaffold.detect import REMOTE_EXTRAS, RepoFacts
 from ci_mlops.scaffold.render import comment_text, install_spec, render
 
 MODES = ("full", "reusable")
-DEPLOY_TARGETS = ("github-release", "docker", "custom", "none")
 PR_WORKFLOW_NAME = "ci-mlops PR"
 WORKFLOWS_DIR = ".github/workflows"
 REUSABLE_PATH = Path(__file__).with_name("reusable.json")
