@@ -1,0 +1,69 @@
+"""The import contracts of docs/architecture.md (.importlinter) hold, and they catch what they forbid."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
+
+
+def lint(where: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` on the ci_mlops package and .importlinter found in ``where``."""
+    env = {**os.environ, "PYTHONPATH": str(where)}
+    return subprocess.run([sys.executable, "-c", LINT], cwd=where, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """The package's Python files and the contracts, in a scratch folder to break on purpose."""
+    shutil.copytree(ROOT / "ci_mlops", tmp_path / "ci_mlops", ignore=shutil.ignore_patterns("__pycache__", "*.json"))
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    return tmp_path
+
+
+def append(path: Path, line: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+
+
+def test_the_contracts_are_kept() -> None:
+    result = lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
+
+
+def test_an_import_up_a_layer_breaks_the_layers(copy: Path) -> None:
+    append(copy / "ci_mlops" / "report" / "diff.py", "from ci_mlops.deploy import tags  # report must not know deploy")
+    result = lint(copy)
+    assert result.returncode == 1
+    assert "Packages import only downwards (docs/architecture.md) BROKEN" in result.stdout
+    assert "ci_mlops.report.diff -> ci_mlops.deploy.tags" in result.stdout
+
+
+def test_an_import_inside_a_function_counts_too(copy: Path) -> None:
+    append(copy / "ci_mlops" / "errors.py", "def late():\n    from ci_mlops.git import Repo\n    return Repo")
+    result = lint(copy)
+    assert result.returncode == 1
+    assert "ci_mlops.errors -> ci_mlops.git" in result.stdout
+
+
+def test_a_cycle_between_the_modules_of_one_package_is_caught(copy: Path) -> None:
+    append(copy / "ci_mlops" / "deploy" / "tags.py", "from ci_mlops.deploy import flow  # flow imports tags")
+    result = lint(copy)
+    assert result.returncode == 1
+    assert "No import cycles between packages or between the modules of one package BROKEN" in result.stdout
+
+
+def test_a_new_package_must_be_given_its_layer(copy: Path) -> None:
+    (copy / "ci_mlops" / "newthing").mkdir()
+    (copy / "ci_mlops" / "newthing" / "__init__.py").write_text('"""Not placed in any layer yet."""\n')
+    result = lint(copy)
+    assert result.returncode == 1
+    assert "newthing" in result.stdout
