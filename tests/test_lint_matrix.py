@@ -25,9 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 REF = WorkflowRef("ci-mlops/ci-mlops", "0" * 40, "0.1.0")
 
 
-def facts(*, dvc: bool = True, remote: str | None = "s3://bucket/cache", monorepo: bool = False) -> RepoFacts:
+def facts(*, dvc: bool = True, remote: str | None = "s3://bucket/cache", monorepo: bool = False,
+          plots: bool = False) -> RepoFacts:
     d = DvcFacts(initialised=dvc)
     if dvc:
+        d.plots = ["eval/prc.json", "eval/confusion.png"] if plots else []
         d.dvcyaml_paths = ["dvc.yaml", "pipelines/churn/dvc.yaml"] if monorepo else ["dvc.yaml"]
         d.tracked = ["data/train.csv"]
         if remote:
@@ -60,6 +62,8 @@ CONFIGS = {
                  "max_parallel: 4, timeout_minutes: 300}\ndvc: {secrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]}\n",
     "sweep-oidc": "experiments: {sets: [{train.lr: 0.1}], rank_by: test.f1}\n"
                   "dvc: {oidc: {aws: {role: 'arn:aws:iam::123456789012:role/dvc-sweep', region: eu-west-1}}}\n",
+    "images-off": "report: {images: {publish: false}}\n",
+    "images-branch": "report: {images: {branch: team/plots, keep_runs: 3, on_close: keep}}\n",
     "sweep-no-chatops": "experiments: {grid: {train.lr: [0.1, 0.2]}, rank_by: loss, runner: ubuntu-24.04, chatops: false}\n",
 }
 DEPLOYS = ("github-release", "docker", "custom", "none")
@@ -69,6 +73,7 @@ REPOS = {
     "local-remote": facts(remote="/mnt/dvc-cache"),
     "monorepo": facts(monorepo=True),
     "no-dvc": facts(dvc=False),
+    "plots": facts(plots=True),  # plot images: drawn in the training job, published by the comment jobs
     "read-only": facts(remote="https://remote.dvc.org/get-started"),
 }
 
@@ -250,7 +255,9 @@ def test_pr_code_runs_without_write_access_and_writers_run_no_pr_code(rendered):
                                    for s in steps), (name, job_id)
                 if job_id == "comment":
                     assert not any("actions/checkout" in s.get("uses", "") for s in steps), name
-                    assert perms == {"pull-requests": "write"}, name
+                    publishes = any("--plots-dir" in s.get("run", "") and "--no-plots-publish" not in s.get("run", "")
+                                    for s in steps)  # plot images go to the PR's plot branch
+                    assert perms == {"pull-requests": "write", **({"contents": "write"} if publishes else {})}, name
                     assert not any("secrets." in str(s.get("env", {})) for s in steps), name
                 if job_id == "push":
                     seen_push += 1
@@ -366,3 +373,21 @@ def test_quoted_values_reach_the_reusable_workflows_intact(rendered, tmp_path):
     assert bash(pull["run"], tmp_path, env) == [QUOTING_PULL]
     pr = yaml.load(rendered["quoting-reusable/ci-mlops-pr.yml"].read_text(), Loader=LOADER)["jobs"]["pr"]["with"]
     assert (pr["train"], pr["comment-marker"]) == (QUOTING["train"], "team/churn.v2")
+
+
+def test_plot_images_are_published_by_jobs_that_run_no_pr_code(rendered):
+    """contents: write (the plot branch) only on the comment jobs: no checkout, no project command."""
+    publishing = 0
+    for name, path in rendered.items():
+        if Path(name).name not in ("ci-mlops-pr.yml", "ci-mlops-comment.yml"):
+            continue
+        doc = yaml.load(path.read_text(), Loader=LOADER)
+        for job_id, job in doc["jobs"].items():
+            if (job.get("permissions") or {}).get("contents") != "write":
+                continue
+            publishing += 1
+            assert job_id == "comment", (name, job_id)
+            runs = [s.get("run", "") for s in job["steps"]]
+            assert not any("actions/checkout" in s.get("uses", "") for s in job["steps"]), (name, job_id)
+            assert any("--plots-dir" in r for r in runs) and not any("--no-plots-publish" in r for r in runs), name
+    assert publishing >= 4  # PR and fork comment jobs of several variants

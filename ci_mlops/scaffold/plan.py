@@ -188,7 +188,27 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
         },
         "reusable_secrets": list(REUSABLE_SECRETS),
         "sweep": sweep_context(config, labels),
+        "plots": plots_context(config, facts),
     }
+
+
+# What `ci-mlops report --plots-dir` needs besides ci-mlops (its `plots` extra), for the training job.
+PLOTS_REQUIREMENT = "vl-convert-python>=1.9"
+
+
+def plots_context(config: Config, facts: RepoFacts) -> dict[str, Any] | None:
+    """Plot images for a DVC project that declares plots (report.plots not false): the training job
+    draws them, the comment jobs publish them (report.images.publish) or link the artifact."""
+    if not (facts.dvc.initialised and getattr(facts.dvc, "plots", None)) or config.get("report", "plots") is False:
+        return None
+    images = config.get("report", "images") or {}
+    flags = []
+    if images.get("publish", True) is False:
+        flags.append("--no-plots-publish")
+    for key, flag in (("branch", "--plots-branch"), ("keep_runs", "--plots-keep"), ("on_close", "--plots-on-close")):
+        if key in images:
+            flags += [flag, str(images[key])]
+    return {"publish": images.get("publish", True) is not False, "flags": flags, "requirement": PLOTS_REQUIREMENT}
 
 
 def sweep_context(config: Config, default_labels: list[str]) -> dict[str, Any] | None:
@@ -461,7 +481,7 @@ def reusable_workflows() -> dict[str, str]:
     wf = workflow_context(Config(data={"version": 1, "python": "3.11", "install": "", "train": "", "test": "",
                                        "runner": "ubuntu-latest", "timeout_minutes": 60, "drift": {}}),
                           _NO_FACTS)
-    wf.update(reusable=True, pip_extras=[], self_hosted=False, custom_labels=[])
+    wf.update(reusable=True, pip_extras=[], self_hosted=False, custom_labels=[], plots=None)
     out = {
         "reusable-pr.yml": render("workflows/pr.yml.j2", {"wf": wf}),
         "reusable-release.yml": render("workflows/release.yml.j2", {"wf": {**wf, "deploy": {**wf["deploy"], "target": "github-release"}}}),
