@@ -1,20 +1,24 @@
-"""Read tabular data files (CSV, TSV, Parquet, JSON lines) for data checks and drift.
+"""Read tabular data files (CSV, TSV, Parquet, JSON lines): data checks, slices, drift, significance.
 
-One loader, one set of error messages: a missing or unparsable file is a
-:class:`UserError` naming the file. pandas is imported lazily so the CLI stays fast.
+One reader, one set of error messages: a missing or unparsable file is a :class:`UserError`
+naming the file. pandas and PyArrow are imported only when a file is read, so the CLI
+stays fast. (The drift engines' streaming and DuckDB readers scan files on their own, with
+the formats and reasons defined here.)
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ci_mlops.errors import UserError
+from ci_mlops.errors import UserError, exhausted
 
 if TYPE_CHECKING:
     import pandas as pd
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl")
+SEPARATORS = {"csv": ",", "tsv": "\t"}
 _BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
               ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
@@ -32,25 +36,56 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
     raise UserError(f"{path}: cannot tell the data format from the extension (set format: csv|tsv|parquet|jsonl)")
 
 
-def read_table(path: str | Path, columns: list[str] | None = None, fmt: str | None = None) -> "pd.DataFrame":
+def _no_file(path: Path) -> UserError:
+    return UserError(f"{path}: no such file (is it tracked by DVC? run `dvc pull {path}`)")
+
+
+def read_header(path: str | Path, fmt: str | None = None) -> list[str] | None:
+    """Column names without reading the data; None when the format needs a full read (JSON
+    lines) or the file cannot be parsed (reading it then gives the one-line error)."""
+    path = Path(path)
+    kind = detect_format(path, fmt)
+    if not path.is_file():
+        raise _no_file(path)
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq  # heavy: only when a data file is read
+
+            return [str(n) for n in pq.read_schema(path).names if not str(n).startswith("__index_level_")]
+        if kind in SEPARATORS:
+            import pandas as pd  # heavy: only when a data file is read
+
+            return [str(c) for c in pd.read_csv(path, sep=SEPARATORS[kind], nrows=0).columns]
+    except Exception:
+        return None
+    return None
+
+
+def read_table(path: str | Path, columns: list[str] | None = None, fmt: str | None = None, *,
+               categories: bool = False) -> pd.DataFrame:
     """Load a data file into a DataFrame, reading only ``columns`` when given.
 
     Missing files, unparsable content, empty files and columns that are not in the
-    file are one-line user errors naming the file.
+    file are one-line user errors naming the file. With ``categories``, Parquet string
+    columns come as pandas categoricals straight from their dictionary encoding (nothing
+    materialised per row: what drift needs to count categories), and nested cells stay
+    as PyArrow gives them.
     """
-    import pandas as pd
+    import pandas as pd  # heavy: only when a data file is read
 
     path = Path(path)
     kind = detect_format(path, fmt)
     if not path.is_file():
-        raise UserError(f"{path}: no such file (is it tracked by DVC? run `dvc pull {path}`)")
+        raise _no_file(path)
+    if categories and kind == "parquet":
+        return _parquet_categories(path, columns)
     if kind == "parquet":
         wanted = list(columns) if columns else None
     else:
         wanted = None
     try:
-        if kind == "csv" or kind == "tsv":
-            sep = "," if kind == "csv" else "\t"
+        if kind in SEPARATORS:
+            sep = SEPARATORS[kind]
             usecols = None
             if columns:
                 header = pd.read_csv(path, sep=sep, nrows=0).columns
@@ -79,6 +114,39 @@ def read_table(path: str | Path, columns: list[str] | None = None, fmt: str | No
     return hashable_nested(frame)
 
 
+def _parquet_categories(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    import pyarrow as pa  # heavy: only when a data file is read
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        wanted = columns or [n for n in schema.names if not n.startswith("__index_level_")]
+        missing = [c for c in wanted if c not in schema.names]
+        if missing:
+            raise UserError(f"{path}: no column {', '.join(repr(c) for c in missing)} "
+                            f"(columns: {', '.join(schema.names[:20])})")
+        strings = [c for c in wanted if pa.types.is_string(schema.field(c).type)
+                   or pa.types.is_large_string(schema.field(c).type)]
+        table = pq.read_table(path, columns=wanted, read_dictionary=strings or None)
+        return table.to_pandas()
+    except UserError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # pyarrow raises many types; all mean "cannot parse"
+        raise UserError(f"{path}: cannot read as parquet: {reader_reason(exc)}") from exc
+
+
+def read_text_cells(path: str | Path, columns: list[str], fmt: str) -> pd.DataFrame:
+    """The CSV/TSV cells of ``columns`` exactly as written (``007`` stays ``007``), as strings."""
+    import pandas as pd  # heavy: only when a data file is read
+
+    try:
+        return pd.read_csv(path, sep=SEPARATORS[fmt], usecols=columns, dtype=str)
+    except Exception as exc:  # the typed read succeeded, so this is unexpected; say so plainly
+        raise UserError(f"{path}: cannot read as {fmt}: {str(exc).strip().splitlines()[0]}") from exc
+
+
 class Nested:
     """A list or mapping cell (Parquet list/struct columns, nested JSON lines) as a hashable value.
 
@@ -90,8 +158,6 @@ class Nested:
     __slots__ = ("text",)
 
     def __init__(self, value: object):
-        import json
-
         self.text = json.dumps(_plain(value), sort_keys=True, default=str, ensure_ascii=False)
 
     def __eq__(self, other: object) -> bool:
@@ -106,7 +172,7 @@ class Nested:
     __str__ = __repr__
 
 
-def hashable_nested(frame: "pd.DataFrame") -> "pd.DataFrame":
+def hashable_nested(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every list, mapping or array cell of an object column wrapped in :class:`Nested`."""
     for column in frame.columns:
         series = frame[column]
@@ -119,13 +185,13 @@ def hashable_nested(frame: "pd.DataFrame") -> "pd.DataFrame":
 
 
 def _is_nested(value: object) -> bool:
-    import numpy as np
+    import numpy as np  # heavy: loaded with pandas when a data file is read
 
     return isinstance(value, (list, dict, tuple, np.ndarray))
 
 
 def _plain(value: object) -> object:
-    import numpy as np
+    import numpy as np  # heavy: loaded with pandas when a data file is read
 
     if isinstance(value, np.ndarray):
         value = value.tolist()
@@ -144,15 +210,13 @@ def reader_reason(exc: BaseException) -> str:
     Raises MemoryError instead when the cause is exhausted memory or threads (pyarrow
     reports those as generic errors), so the user hears that and not "cannot read".
     """
-    from ci_mlops.errors import exhausted
-
     text = str(exc).strip()
     if exhausted(exc):
         raise MemoryError(text.splitlines()[0] if text else "") from exc
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _require_columns(path: Path, wanted: list[str], present: "pd.Index") -> None:
+def _require_columns(path: Path, wanted: list[str], present: pd.Index) -> None:
     missing = [c for c in wanted if c not in present]
     if missing:
         shown = ", ".join(map(str, list(present)[:20])) + (", ..." if len(present) > 20 else "")

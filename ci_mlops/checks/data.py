@@ -317,18 +317,16 @@ def load_data(root: Path, path: str, *, columns: list[str] | None = None, fmt: s
 
 def load_text_columns(root: Path, path: str, columns: list[str], *, fmt: str | None = None) -> "pd.DataFrame | None":
     """The CSV/TSV cells of ``columns`` as written (``007`` stays ``007``), for regex checks; None for other formats."""
-    import pandas as pd
-
-    from ci_mlops.datafiles import detect_format
+    from ci_mlops.datafiles import SEPARATORS, detect_format, read_text_cells
 
     fmt = detect_format(path, fmt)
-    if fmt not in ("csv", "tsv") or not columns:
+    if fmt not in SEPARATORS or not columns:
         return None
     actual = locate_data(root, path)
     try:
-        return pd.read_csv(actual, sep="," if fmt == "csv" else "\t", usecols=columns, dtype=str)
-    except Exception as exc:  # the typed read succeeded, so this is unexpected; say so plainly
-        raise UserError(f"{path}: cannot read as {fmt}: {str(exc).strip().splitlines()[0]}") from exc
+        return read_text_cells(actual, columns, fmt)
+    except UserError as exc:  # name the configured path, not a cache file
+        raise UserError(exc.message.replace(str(actual), path)) from exc
 
 
 def locate_data(root: Path, path: str, *, pull: Callable[[Path, str], None] | None = None) -> Path:

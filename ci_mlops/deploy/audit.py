@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
@@ -25,11 +25,11 @@ from ci_mlops.deploy.host import CiRun, ReleaseHost, release_body
 from ci_mlops.deploy.restate import document_findings, run_finding, statement_findings
 from ci_mlops.deploy.tags import RELEASING, model_name, parse_tag, release_version, version_key
 from ci_mlops.dvc.project import load_project
+from ci_mlops.dvc.values import ParseError, metrics_values, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader
 from ci_mlops.report.collect import read_files
 from ci_mlops.report.direction import is_counter
-from ci_mlops.report.values import ParseError, metrics_values, parse
 from ci_mlops.safeload import load_json, read_limited
 
 SCHEMA_PATH = Path(__file__).with_name("lineage.schema.json")  # docs/lineage.schema.json is a copy

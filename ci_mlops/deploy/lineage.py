@@ -90,15 +90,3 @@ def with_documents(lineage: dict[str, Any], *, card: str, notes: str) -> dict[st
 
     return {**lineage, "model_card": {"name": "model-card.md", **digest(card)}, "release_notes": digest(notes)}
 
-
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """DVC's dotted keys for nested metrics (lists dropped, like ``dvc metrics show``)."""
-    out: dict[str, Any] = {}
-    if isinstance(data, dict):
-        for key, value in data.items():
-            dotted = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, dict):
-                out.update(flatten(value, dotted))
-            elif not isinstance(value, list):
-                out[dotted] = value
-    return out

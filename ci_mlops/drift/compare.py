@@ -12,6 +12,7 @@ from typing import Any
 
 from ci_mlops.config import Config
 from ci_mlops.config.records import Drift, DriftPerformance
+from ci_mlops.datafiles import read_header, read_table
 from ci_mlops.errors import UserError
 
 
@@ -120,8 +121,6 @@ def read_pair(ref_path: Path, cur_path: Path, wanted: list[str], skip: list[str]
               perf: DriftPerformance) -> tuple[Any, Any, list[str] | None, list[str] | None]:
     """Both tables with only the columns the comparison needs (plus the performance columns
     from the current data), and the columns found on one side only (None when unknown)."""
-    from ci_mlops.drift.io import read_data, read_header
-
     ref_cols = read_header(ref_path)
     cur_cols = read_header(cur_path)
     extra = [c for c in (perf.actual, perf.predicted) if c and c in (cur_cols or [])]
@@ -130,9 +129,9 @@ def read_pair(ref_path: Path, cur_path: Path, wanted: list[str], skip: list[str]
             for path, cols in ((ref_path, ref_cols), (cur_path, cur_cols)):
                 if cols is not None and name not in cols:
                     raise UserError(f"{path}: no column '{name}' (columns: {', '.join(cols[:20])})")
-        return read_data(ref_path, wanted), read_data(cur_path, list(dict.fromkeys([*wanted, *extra]))), [], []
+        return _read(ref_path, wanted), _read(cur_path, list(dict.fromkeys([*wanted, *extra]))), [], []
     if ref_cols is None or cur_cols is None:
-        return read_data(ref_path), read_data(cur_path), None, None
+        return _read(ref_path), _read(cur_path), None, None
     common = [c for c in ref_cols if c in cur_cols and c not in skip]
     if not common:
         raise UserError(f"{ref_path} and {cur_path} have no common columns to compare "
@@ -140,14 +139,18 @@ def read_pair(ref_path: Path, cur_path: Path, wanted: list[str], skip: list[str]
     # One-sided columns are reported from the headers, without reading their data.
     only_ref = [c for c in ref_cols if c not in cur_cols and c not in skip]
     only_cur = [c for c in cur_cols if c not in ref_cols and c not in skip and c not in extra]
-    return read_data(ref_path, common), read_data(cur_path, list(dict.fromkeys([*common, *extra]))), only_ref, only_cur
+    return _read(ref_path, common), _read(cur_path, list(dict.fromkeys([*common, *extra]))), only_ref, only_cur
+
+
+def _read(path: Path, columns: list[str] | None = None) -> Any:
+    """Only ``columns`` (all when None), Parquet strings as categories: drift counts them by code."""
+    return read_table(path, columns, categories=True)
 
 
 def performance(cur_path: str, perf: DriftPerformance, baseline: str | None, base: Path) -> dict[str, Any]:
     """The model's metric on the current data against ``baseline`` (a lineage.json), else the newest release.
 
     Only the label and prediction columns are read."""
-    from ci_mlops.drift.io import read_data, read_header
     from ci_mlops.drift.performance import baseline_from_lineage, baseline_from_release, evaluate_performance
 
     from ci_mlops.drift.sources import is_glob
@@ -160,7 +163,7 @@ def performance(cur_path: str, perf: DriftPerformance, baseline: str | None, bas
     for col in wanted:
         if header is not None and col not in header:
             raise UserError(f"drift.performance: column '{col}' is not in the current data")
-    cur_df = read_data(Path(cur_path), wanted if header is not None else None)
+    cur_df = _read(Path(cur_path), wanted if header is not None else None)
 
     key = perf.baseline_key or perf.metric or "accuracy"
     value: float | None = None

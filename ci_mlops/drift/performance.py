@@ -13,7 +13,6 @@ recall and F1 are macro averages.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,8 +21,9 @@ import numpy as np
 
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import DriftPerformance
+from ci_mlops.dvc.values import ParseError, flatten, is_finite_number, metrics_values, parse
 from ci_mlops.errors import UserError
-from ci_mlops.safeload import load_json, load_yaml, read_limited
+from ci_mlops.safeload import load_json, read_limited
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +125,7 @@ def baseline_from_release(root: str | Path, key: str) -> tuple[float, str] | Non
         project = load_project(repo.root, rev=tag, reader=reader)
         paths = list(project.metrics_paths)
         blobs = reader.read_many([(tag, p) for p in paths])
-    metrics = {p: _parse_metrics(p, blob) for p, blob in zip(paths, blobs) if blob is not None}
+    metrics = {p: _release_metrics(p, blob) for p, blob in zip(paths, blobs) if blob is not None}
     value = find_metric(metrics, key)
     return (value, tag) if value is not None else None
 
@@ -161,27 +161,22 @@ def newest_release_tag(repo: Any, ref: str = "HEAD") -> str | None:
 
 def find_metric(metrics: dict[str, Any], key: str) -> float | None:
     """``key`` ("test.accuracy" or "metrics.json:test.accuracy") in ``{file: {dotted.key: value}}``."""
-    from ci_mlops.deploy.lineage import flatten
-
     file, _, dotted = key.rpartition(":") if ":" in key else ("", "", key)
     for name, values in metrics.items():
         if file and name != file or not isinstance(values, dict):
             continue
-        flat = flatten(values)
-        value = flat.get(dotted)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        value = flatten(values).get(dotted)
+        if is_finite_number(value):
             return float(value)
     return None
 
 
-def _parse_metrics(path: str, blob: bytes) -> dict[str, Any]:
-    import yaml
-
+def _release_metrics(path: str, blob: bytes) -> dict[str, Any]:
+    """A release's metrics file as DVC reads it; one that cannot be read holds no baseline."""
     try:
-        data = load_json(blob) if path.endswith(".json") else load_yaml(blob)
-    except (ValueError, yaml.YAMLError):
+        return metrics_values(parse(blob, path))
+    except ParseError:
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _sorted_labels(values: np.ndarray) -> list[Any]:

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ci_mlops.errors import CheckFailed, UserError
 
 STAGE_REMOTE = "ci-mlops-staged-outputs"
@@ -33,9 +35,8 @@ _CHUNK = 1 << 20
 def stage(root: Path, folder: Path, *, targets: list[str] | None = None) -> int:
     """Copy the workspace's DVC outputs and run-cache into ``folder``; the number of files copied."""
     folder.mkdir(parents=True, exist_ok=True)
-    with _dvc_repo(root, {"remote": {STAGE_REMOTE: {"url": str(folder.resolve())}}}) as repo:
-        with _missing_warnings() as missing:
-            count = int(repo.push(targets=targets or None, remote=STAGE_REMOTE, run_cache=True) or 0)
+    with _dvc_repo(root, {"remote": {STAGE_REMOTE: {"url": str(folder.resolve())}}}) as repo, _missing_warnings() as missing:
+        count = int(repo.push(targets=targets or None, remote=STAGE_REMOTE, run_cache=True) or 0)
     if missing:
         raise CheckFailed(f"{len(missing)} DVC output(s) are neither in the cache nor on the remote "
                           f"(e.g. md5 {missing[0]}); run the pipeline (`dvc repro`) before staging")
@@ -67,9 +68,8 @@ def validate(folder: Path) -> tuple[int, int]:
 
 def push(root: Path, folder: Path, *, remote: str | None = None) -> int:
     """``dvc push --run-cache`` of the commit's outputs, read from the validated ``folder``."""
-    with _dvc_repo(root, {"cache": {"dir": str(folder.resolve())}}) as repo:
-        with _missing_warnings() as missing:
-            count = int(repo.push(remote=remote or None, run_cache=True) or 0)
+    with _dvc_repo(root, {"cache": {"dir": str(folder.resolve())}}) as repo, _missing_warnings() as missing:
+        count = int(repo.push(remote=remote or None, run_cache=True) or 0)
     if missing:
         raise CheckFailed(f"{len(missing)} output(s) that this commit's dvc.lock records were not staged by the "
                           f"training job and are not on the remote (e.g. md5 {missing[0]}): is dvc.lock committed "
@@ -114,8 +114,7 @@ def _md5(path: Path) -> str:
 
 
 def _check_run_entry(path: Path, rel: str, *, key: str, value: str, prefix: str) -> None:
-    import yaml
-    from dvc.stage.cache import _get_cache_hash
+    from dvc.stage.cache import _get_cache_hash  # DVC's API is slow to import: only when validating
 
     if path.stat().st_size > MAX_RUN_ENTRY or not key.startswith(prefix):
         raise CheckFailed(f"staged outputs: {rel}: not a DVC run-cache entry; refusing the whole folder")
@@ -128,7 +127,7 @@ def _check_run_entry(path: Path, rel: str, *, key: str, value: str, prefix: str)
     try:
         computed_value = _get_cache_hash(dict(entry))
         computed_key = _get_cache_hash(dict(entry), key=True)
-    except Exception:  # noqa: BLE001 - malformed entries raise many types inside DVC
+    except Exception:
         computed_value = computed_key = ""
     if (computed_key, computed_value) != (key, value):
         raise CheckFailed(f"staged outputs: {rel}: content does not match its run-cache key; refusing the whole folder")
@@ -137,7 +136,7 @@ def _check_run_entry(path: Path, rel: str, *, key: str, value: str, prefix: str)
 @contextmanager
 def _dvc_repo(root: Path, config: dict[str, Any]) -> Iterator[Any]:
     """A DVC repo at ``root`` with ``config`` layered over its own (no config file is written)."""
-    from dvc.exceptions import DvcException
+    from dvc.exceptions import DvcException  # DVC's API is slow to import: only here
     from dvc.repo import Repo
 
     try:

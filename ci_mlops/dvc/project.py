@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import configparser
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, Repo
+from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited
+from ci_mlops.safeload import load_yaml as load_bounded
+from ci_mlops.safepath import inside
 
 DVCYAML = "dvc.yaml"
 DVCLOCK = "dvc.lock"
@@ -170,9 +176,6 @@ def _list_files(root: Path, rev: str | None) -> list[str]:
 
 def _read(root: Path, rev: str | None, paths: list[str], reader: BlobReader | None) -> list[bytes | None]:
     if rev is None:
-        from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited
-        from ci_mlops.safepath import inside
-
         out: list[bytes | None] = []
         for path in paths:
             try:
@@ -226,10 +229,6 @@ def yaml_loader() -> type:
     """
     global _LOADER
     if _LOADER is None:
-        import re
-
-        import yaml
-
         base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
         class Yaml12Loader(base):  # type: ignore[misc, valid-type]
@@ -280,16 +279,10 @@ def load_yaml(text: str) -> Any:
 
     Raises ``yaml.YAMLError`` for bad syntax and :class:`~ci_mlops.safeload.DocumentError` for a bound.
     """
-    from ci_mlops.safeload import load_yaml as load_bounded
-
     return load_bounded(text, yaml_loader())
 
 
 def _load_yaml(text: bytes, what: str) -> Any:
-    import yaml
-
-    from ci_mlops.safeload import DocumentError
-
     try:
         return load_yaml(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -357,7 +350,7 @@ def check_dvc3_keys(data: dict[str, Any], what: str) -> None:
 
 def _resolve_with_dvc(root: Path, rev: str | None, path: str, what: str) -> dict[str, Any]:
     """Let DVC resolve ``${...}``/``foreach``/``matrix``; returns the plain dvc.yaml structure."""
-    try:
+    try:  # DVC's Python API costs a second to import: only for templated dvc.yaml files
         from dvc.parsing import DataResolver
         from dvc.repo import Repo as DvcRepo
         from dvc.utils.serialize import parse_yaml
@@ -378,7 +371,7 @@ def _resolve_with_dvc(root: Path, rev: str | None, path: str, what: str) -> dict
                 return _dvc_resolve(DataResolver, parse_yaml, dvc_repo, fs, wdir, text, path)
     except UserError:
         raise
-    except Exception as exc:  # noqa: BLE001 - DVC raises many types; the user needs one line
+    except Exception as exc:
         raise UserError(f"{what}: cannot resolve templating: {exc}") from exc
 
 
@@ -389,7 +382,8 @@ def _dvc_resolve(resolver_cls: Any, parse_yaml: Any, dvc_repo: Any, fs: Any, wdi
     resolved["stages"] = resolver.resolve().get("stages", {})
     for key in ("metrics", "params", "plots", "artifacts"):
         if key in data:
-            resolved[key] = getattr(resolver, f"resolve_{key}", lambda: data[key])()
+            resolve = getattr(resolver, f"resolve_{key}", None)
+            resolved[key] = resolve() if resolve is not None else data[key]
     resolved.pop("vars", None)
     return resolved
 

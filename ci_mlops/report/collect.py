@@ -17,7 +17,7 @@ from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DvcProject, load_project
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader
-from ci_mlops.report.values import ParseError, metrics_values, params_values, parse
+from ci_mlops.dvc.values import ParseError, metrics_values, params_values, parse
 from ci_mlops.safepath import inside, repo_relative
 
 

@@ -18,7 +18,7 @@ import math
 from typing import Any, Mapping
 
 from ci_mlops.report.direction import infer_direction, is_counter
-from ci_mlops.report.values import is_finite_number, is_number
+from ci_mlops.dvc.values import is_finite_number, is_number
 
 __all__ = ["infer_direction", "diff_metrics", "diff_params", "metric_status", "summarize", "STATUSES"]
 

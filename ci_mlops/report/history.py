@@ -17,7 +17,7 @@ from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DVCLOCK, DvcProject, _add_lock, _parse_lock
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader, Repo
-from ci_mlops.report.values import ParseError, is_finite_number, metrics_values, parse
+from ci_mlops.dvc.values import ParseError, is_finite_number, metrics_values, parse
 
 SPARKS = "▁▂▃▄▅▆▇█"
 

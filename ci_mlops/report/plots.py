@@ -13,7 +13,7 @@ from typing import Any
 
 from ci_mlops.escape import md_cell, md_code, md_text
 from ci_mlops.report.mermaid import mermaid_chart
-from ci_mlops.report.values import ParseError, parse
+from ci_mlops.dvc.values import ParseError, parse
 
 __all__ = ["build_plot", "confusion_table", "mermaid_chart", "read_rows", "render_plot"]
 

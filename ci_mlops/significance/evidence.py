@@ -334,7 +334,7 @@ def _label(rev: dict[str, Any] | None) -> str:
 
 
 def _parse(blob: bytes, path: str, label: str) -> Any:
-    from ci_mlops.report.values import ParseError, parse
+    from ci_mlops.dvc.values import ParseError, parse
 
     try:
         return parse(blob, path)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 from ci_mlops.dvc.project import cache_path, load_project, merge_params
 from ci_mlops.errors import UserError
-from conftest import git
 
 DVC_YAML = """\
 params:

@@ -12,6 +12,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import yaml
+
+from ci_mlops.dvc.project import load_yaml
+from ci_mlops.safeload import DocumentError, load_json, load_toml
+
 
 class ParseError(ValueError):
     """A file's content cannot be read; the message names the problem (not the file)."""
@@ -31,12 +36,10 @@ def parse(data: bytes, path: str, *, as_written: bool = False) -> Any:
     if text.startswith("\ufeff"):
         text = text[1:]
     suffix = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    from ci_mlops.safeload import DocumentError, load_json, load_toml
-
     try:
         if suffix == "json":
-            data = load_json(text)
-            return data if as_written else data or {}
+            loaded = load_json(text)
+            return loaded if as_written else loaded or {}
         if suffix == "toml":
             return load_toml(text) or {}
     except DocumentError as exc:
@@ -56,11 +59,6 @@ def _has_content(yaml_text: str) -> bool:
 
 
 def _parse_yaml(text: str) -> Any:
-    import yaml
-
-    from ci_mlops.dvc.project import load_yaml
-    from ci_mlops.safeload import DocumentError
-
     try:
         return load_yaml(text)
     except DocumentError as exc:
