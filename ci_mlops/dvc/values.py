@@ -10,7 +10,7 @@ dropped (DVC's ``_extract_metrics``). Params keep everything; lists become their
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -171,10 +171,10 @@ def params_values(data: Any, keys: list[str]) -> dict[str, Any]:
     return flatten(format_lists(data))
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """A real number (DVC diffs booleans too, but they are not measurements)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def is_finite_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> TypeGuard[int | float]:
     return is_number(value) and math.isfinite(value)
