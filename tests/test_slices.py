@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ci_mlops.checks.slices import render_markdown, slice_metrics
+from ci_mlops.checks.render import slices_markdown as render_markdown
+from ci_mlops.checks.slices import slice_metrics
 from ci_mlops.errors import UserError
 
 

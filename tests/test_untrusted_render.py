@@ -19,7 +19,7 @@ from conftest import git, run_cli
 
 from ci_mlops.checks import data_markdown
 from ci_mlops.checks.data import check_frame
-from ci_mlops.checks.slices import render_markdown as slices_markdown
+from ci_mlops.checks.render import slices_markdown
 from ci_mlops.checks.slices import slice_metrics
 from ci_mlops.drift.engine import detect_drift
 from ci_mlops.drift.render import render_markdown as drift_markdown

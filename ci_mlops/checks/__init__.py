@@ -3,24 +3,18 @@
 Modules: :mod:`~ci_mlops.checks.gates` (the ``metrics:`` section against a report),
 :mod:`~ci_mlops.checks.data` (the ``data:`` section against data files),
 :mod:`~ci_mlops.checks.slices` (per-group metrics and gap gates),
-:mod:`~ci_mlops.checks.gatesource` (whose gates decide a pull request) and
-:mod:`~ci_mlops.checks.runner` (all of them in one call, for ``check`` and the PR report).
+:mod:`~ci_mlops.checks.gatesource` (whose gates decide a pull request),
+:mod:`~ci_mlops.checks.runner` (all of them in one call, for ``check`` and the PR report),
+:mod:`~ci_mlops.checks.records` (the results and the verdict),
+:mod:`~ci_mlops.checks.render` (the verdict as log text and Markdown) and
+:mod:`~ci_mlops.checks.locate` (the config line a failure is annotated on).
 """
 
 from __future__ import annotations
 
-from ci_mlops.checks.runner import (
-    add_to_report,
-    count_all,
-    count_failed,
-    data_markdown,
-    gates_markdown,
-    run_all,
-    run_data_checks,
-    run_slices,
-    sections,
-    summary_markdown,
-)
+from ci_mlops.checks.records import Failure, Verdict
+from ci_mlops.checks.render import data_markdown, gates_markdown, sections, slices_markdown, summary_markdown
+from ci_mlops.checks.runner import add_to_report, run, run_all, run_data_checks, run_slices
 
-__all__ = ["add_to_report", "count_all", "count_failed", "data_markdown", "gates_markdown", "run_all",
-           "run_data_checks", "run_slices", "sections", "summary_markdown"]
+__all__ = ["Failure", "Verdict", "add_to_report", "data_markdown", "gates_markdown", "run", "run_all",
+           "run_data_checks", "run_slices", "sections", "slices_markdown", "summary_markdown"]

@@ -144,6 +144,13 @@ def check_column(series: "pd.Series", rules: dict[str, Any], *, name: str, colum
     return out
 
 
+def is_text(series: "pd.Series") -> bool:
+    """Whether a column holds text as loaded (object or string dtype), so a regex can read it as is."""
+    import pandas as pd
+
+    return bool(series.dtype == object or pd.api.types.is_string_dtype(series))
+
+
 def check_leakage(frame: "pd.DataFrame", other: "pd.DataFrame", spec: dict[str, Any], *,
                   name: str, other_name: str) -> dict[str, Any]:
     """Rows of ``frame`` whose key columns also appear in ``other`` (hash join, no merge)."""

@@ -75,9 +75,8 @@ def deciding_config(config: Config, root: Path, *, gates_from: str = "auto", bas
     changes = gate_changes(base_config.data, config.data)
     merged = {k: v for k, v in config.data.items() if k not in GATE_SECTIONS}
     merged.update({k: base_config.data[k] for k in GATE_SECTIONS if k in base_config.data})
-    # Annotations point at lines of the PR's file: keep them only where the gates are unchanged.
-    lines = config.lines if not changes else {k: v for k, v in config.lines.items() if k[0] not in GATE_SECTIONS}
-    deciding = Config(data=merged, path=config.path, lines=lines)
+    # The lines stay the PR's file's: checks.locate ignores its gate lines when the gates changed.
+    deciding = Config(data=merged, path=config.path, lines=config.lines)
     return deciding, GateSource("base", ref, sha, rel, changes, config if changes else None)
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
-from ci_mlops.escape import md_cell, md_code
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,29 +116,6 @@ def _one_by(frame: "pd.DataFrame", column: str, counts: dict[str, Any], gates: d
                                  f"({best['group']} {best[metric]:.4f} vs {worst['group']} {worst[metric]:.4f}; "
                                  f"max_gap {bound})"))
     return {"by": column, "passed": all(c["passed"] for c in checks), "groups": groups, "checks": checks}
-
-
-def render_markdown(results: list[dict[str, Any]], *, file: str | None = None) -> str:
-    """A table per ``by`` column (groups x metrics) followed by the failed checks."""
-    parts = []
-    if file:
-        parts.append(f"From {md_code(file)}.")
-    for result in results:
-        metrics = [k for k in result["groups"][0] if k not in ("group", "support")] if result["groups"] else []
-        lines = [f"**By {md_code(result['by'])}** {'✅' if result['passed'] else '❌'}", ""]
-        if result["groups"]:
-            lines += ["| " + " | ".join(["group", "support", *map(md_cell, metrics)]) + " |", "|---|---:|" + "---:|" * len(metrics)]
-        else:
-            lines.append("_No rows._")
-        for g in result["groups"]:
-            cells = ["–" if g[m] is None else f"{g[m]:.4f}" for m in metrics]
-            lines.append(f"| {md_cell(g['group'])} | {g['support']} | " + " | ".join(cells) + " |")
-        if result["checks"]:
-            lines.append("")
-        for check in result["checks"]:
-            lines.append(f"- {'✅' if check['passed'] else '❌'} {md_cell(check['message'])}")
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts) + "\n"
 
 
 def _shown(value: float, bound: float, ok: bool) -> str:

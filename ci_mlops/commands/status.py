@@ -84,10 +84,14 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
     target_url = target_url or ctx.run_url
 
     if check_run:
+        from ci_mlops.checks import Verdict
+        from ci_mlops.checks.locate import Locator, project_root
         from ci_mlops.config import load_config
 
         config = load_config(config_path, required=config_path is not None)
-        payloads = status.check_run_request(check, config, context_name, sha, state, description, target_url)
+        # The same lines `ci-mlops check` annotates: the config lines of the gates that decided.
+        locator = Locator.for_config(config, project_root(config_path), gates_changed=Verdict.from_json(check).gates_changed)
+        payloads = status.check_run_request(check, locator, context_name, sha, state, description, target_url)
         if dry_run:
             click.echo(status.dry_run_text(repo_name, sha, payloads, check_run=True))
             return

@@ -203,10 +203,9 @@ def _gate_record(gate: dict[str, Any]) -> dict[str, Any]:
 def _slices_markdown(config: Any, root: Path) -> str | None:
     if not config.get("slices"):
         return None
-    from ci_mlops.checks import run_slices
-    from ci_mlops.checks.slices import render_markdown
+    from ci_mlops.checks import run_slices, slices_markdown
 
-    return render_markdown(run_slices(config, root)) or None
+    return slices_markdown(run_slices(config, root)) or None
 
 
 def _notes_header(tag: Tag, prev: Tag | None, model: str, version: str | None) -> str:

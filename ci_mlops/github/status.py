@@ -13,7 +13,11 @@ import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.checks.locate import Locator
+from ci_mlops.checks.records import Verdict
+from ci_mlops.checks.render import summary_markdown
 from ci_mlops.errors import UserError
+from ci_mlops.escape import md_text
 from ci_mlops.github.shrink import shrink
 from ci_mlops.safeload import MAX_JSON_BYTES, DocumentError, load_json, read_limited
 
@@ -69,37 +73,14 @@ def commit_to_mark(sha: str | None, ctx: GitHubContext) -> str:
     return sha
 
 
-def failed_items(check: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every failed gate, data check and slice check, flattened with a display name."""
-    items = []
-    for g in check.get("gates") or []:
-        if isinstance(g, dict) and not g.get("passed", True):
-            items.append({**g, "name": g.get("metric") or g.get("key") or "gate"})
-    for d in check.get("data") or []:
-        if isinstance(d, dict) and not d.get("passed", True):
-            col = f"[{d['column']}]" if d.get("column") else ""
-            items.append({**d, "name": f"{d.get('file', 'data')}{col} {d.get('check', '')}".strip()})
-    for s in check.get("slices") or []:
-        for c in (s.get("checks") or []) if isinstance(s, dict) else []:
-            if isinstance(c, dict) and not c.get("passed", True):
-                items.append({**c, "file": c.get("file") or s.get("file"),
-                              "name": f"slice {s.get('by') or ''} {c.get('metric') or c.get('rule') or ''}".strip()})
-    return items
-
-
-def total_items(check: dict[str, Any]) -> int:
-    return (len(check.get("gates") or []) + len(check.get("data") or [])
-            + sum(len(s.get("checks") or []) for s in check.get("slices") or [] if isinstance(s, dict)))
-
-
 def verdict(check: dict[str, Any]) -> tuple[str, str]:
     """(state, description) for a check JSON document."""
-    failed = failed_items(check)
-    total = total_items(check)
+    result = Verdict.from_json(check)
+    failed = result.failures()
     if check.get("passed") and not failed:
-        return "success", f"All {total} quality gates and checks passed" if total else "No gates configured"
-    names = ", ".join(item["name"] for item in failed)
-    return "failure", clip(f"{len(failed)} of {total} failed: {names}" if failed else "Checks failed")
+        return "success", f"All {result.total} quality gates and checks passed" if result.total else "No gates configured"
+    names = ", ".join(f.name for f in failed)
+    return "failure", clip(f"{len(failed)} of {result.total} failed: {names}" if failed else "Checks failed")
 
 
 def clip(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -112,14 +93,10 @@ def summary(check: dict[str, Any], description: str) -> str:
     if not check:
         return description
     try:
-        from ci_mlops.checks import summary_markdown
-
-        return summary_markdown(check)
+        return summary_markdown(Verdict.from_json(check))
     except Exception:  # a foreign or older check document: fall back to a plain list
-        from ci_mlops.escape import md_text
-
         lines = [f"**{md_text(description)}**", ""]
-        lines += [f"- ❌ {md_text(item['name'])}: {md_text(item.get('message') or '')}" for item in failed_items(check)]
+        lines += [f"- ❌ {md_text(f.name)}: {md_text(f.message)}" for f in Verdict.from_json(check).failures()]
         return "\n".join(lines)
 
 
@@ -130,14 +107,15 @@ def status_payload(state: str, description: str, context: str, target_url: str |
     return payload
 
 
-def annotations(check: dict[str, Any], config_file: str, config_line: Any) -> list[dict[str, Any]]:
-    """One failure annotation per failed item, on its config line when known."""
+def annotations(check: dict[str, Any], locator: Locator) -> list[dict[str, Any]]:
+    """One failure annotation per failed gate or check, on the config line that declared it
+    (the rule of :mod:`ci_mlops.checks.locate`, as ``ci-mlops check`` annotates)."""
     out = []
-    for item in failed_items(check):
-        line = config_line("metrics", item["metric"]) if item.get("metric") else None
-        path, start = (config_file, line) if line else (item.get("file") or config_file, 1)
-        out.append({"path": path, "start_line": start, "end_line": start, "annotation_level": "failure",
-                    "title": item["name"][:255], "message": str(item.get("message") or item["name"])[:64000]})
+    for failure in Verdict.from_json(check).failures():
+        where = locator.locate(failure)
+        line = where.line or 1  # a check run annotation needs a line: the file's first
+        out.append({"path": where.path, "start_line": line, "end_line": line, "annotation_level": "failure",
+                    "title": failure.title[:255], "message": failure.message[:64000]})
     return out
 
 
@@ -159,10 +137,10 @@ def check_run_payloads(name: str, head_sha: str, state: str, title: str, summary
     return [first] + [{"output": {**output, "annotations": batch}} for batch in batches[1:]]
 
 
-def check_run_request(check: dict[str, Any], config: Any, name: str, sha: str, state: str, description: str,
+def check_run_request(check: dict[str, Any], locator: Locator, name: str, sha: str, state: str, description: str,
                       target_url: str | None) -> list[dict[str, Any]]:
-    """The payloads of a check run for ``check``, annotating the config lines of failed gates."""
-    notes = annotations(check, config.display_path, config.line)
+    """The payloads of a check run for ``check``, annotating the config lines of failed gates and checks."""
+    notes = annotations(check, locator)
     return check_run_payloads(name, sha.lower(), state, description, summary(check, description), notes,
                               target_url, new_external_id())
 

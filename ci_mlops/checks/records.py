@@ -1,0 +1,190 @@
+"""The records checks pass around: one result per gate or check, the verdict, a failure.
+
+Gate, data-check and slice results are the entries of ``ci-mlops check --format json``
+(docs/check.md); they stay JSON-shaped dicts, typed here, because that document is the
+contract ``status``, the PR report and users' scripts read back. :class:`Verdict` is the
+whole document; :class:`Failure` is one failed entry with everything an annotation or a
+status description needs, so every command names and places a failure the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, NotRequired, TypedDict
+
+
+class GateResult(TypedDict):
+    """One rule of one metric gate (``metrics:``)."""
+
+    metric: str
+    file: str | None
+    key: str  # the gate's key as written in the config
+    rule: str  # min, max, max_drop, max_drop_pct or required
+    bound: Any
+    value: Any
+    base: Any
+    passed: bool
+    skipped: bool
+    message: str
+    verdict: NotRequired[str]  # with significance: pass, fail or inconclusive
+    warning: NotRequired[bool]
+    interval: NotRequired[dict[str, Any]]
+
+
+class DataResult(TypedDict):
+    """One check of one data file (``data:``)."""
+
+    file: str
+    check: str  # rows, schema, dtype, ... or load when the file could not be read
+    column: str | None
+    passed: bool
+    bound: Any
+    value: Any
+    failing_rows: int
+    examples: list[int]  # 1-based data row numbers
+    message: str
+
+
+class SliceCheck(TypedDict):
+    """One gate of the ``slices:`` section."""
+
+    metric: str | None
+    rule: str  # min_support, min, max_gap, rows or load
+    bound: Any
+    value: Any
+    group: Any
+    passed: bool
+    message: str
+
+
+class SliceResult(TypedDict):
+    """The groups of one ``by`` column and the gates on them."""
+
+    file: NotRequired[str]
+    by: str | None
+    passed: bool
+    groups: list[dict[str, Any]]
+    checks: list[SliceCheck]
+
+
+Kind = Literal["gate", "data", "slice"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed gate or check: how to name it and which config keys declared it.
+
+    ``keys`` are key paths in ``.ci-mlops.yml``, most specific first (the rule, then its
+    gate or file or section): the annotation goes on the first one the file has.
+    """
+
+    kind: Kind
+    name: str  # short, for a status description: "test.accuracy", "data/a.csv[age] max"
+    title: str  # the annotation's title
+    message: str  # the annotation's text
+    keys: tuple[tuple[str, ...], ...]
+
+
+@dataclass
+class Verdict:
+    """The result of running every configured check: the document ``check --format json`` prints.
+
+    ``extra`` holds the document's other keys (``gate_source``, ``notes``, ``config``) in order.
+    """
+
+    gates: list[GateResult] = field(default_factory=list)
+    data: list[DataResult] = field(default_factory=list)
+    slices: list[SliceResult] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    passed: bool | None = None  # None: computed from the entries
+
+    def __post_init__(self) -> None:
+        if self.passed is None:
+            self.passed = all(g["passed"] for g in self.gates) and all(d["passed"] for d in self.data) \
+                and all(s["passed"] for s in self.slices)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.passed)
+
+    @property
+    def total(self) -> int:
+        """How many gates and checks ran: a slice counts its checks, not its groups."""
+        return len(self.gates) + len(self.data) + sum(len(s["checks"]) for s in self.slices)
+
+    def failures(self) -> list[Failure]:
+        """Every failed gate, data check and slice check, in the document's order."""
+        out = [_gate_failure(g) for g in self.gates if not g["passed"]]
+        out += [_data_failure(d) for d in self.data if not d["passed"]]
+        out += [_slice_failure(s, c) for s in self.slices for c in s["checks"] if not c["passed"]]
+        return out
+
+    @property
+    def gates_changed(self) -> bool:
+        """Whether the deciding gates are the base branch's while this PR changes them."""
+        source = self.extra.get("gate_source")
+        return isinstance(source, Mapping) and bool(source.get("changes"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"passed": self.ok, "gates": self.gates, "data": self.data, "slices": self.slices, **self.extra}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Verdict:
+        """A verdict from a check document read back (a file, another version): entries that are not
+        objects are left out, and the fields an entry lacks take neutral values."""
+        gates = [_filled(g, _GATE) for g in _objects(doc.get("gates"))]
+        data = [_filled(d, _DATA) for d in _objects(doc.get("data"))]
+        slices = []
+        for s in _objects(doc.get("slices")):
+            entry = _filled(s, _SLICE)
+            entry["checks"] = [_filled(c, _SLICE_CHECK) for c in _objects(s.get("checks"))]
+            slices.append(entry)
+        extra = {k: v for k, v in doc.items() if k not in ("passed", "gates", "data", "slices")}
+        passed = doc.get("passed")
+        return cls(gates, data, slices, extra, passed if isinstance(passed, bool) else None)
+
+
+def _gate_failure(g: GateResult) -> Failure:
+    key = str(g["key"] or g["metric"] or "gate")
+    return Failure("gate", str(g["metric"] or key), f"Gate failed: {key}", f"{key} {g['rule']}: {g['message']}",
+                   (("metrics", key, str(g["rule"])), ("metrics", key)))
+
+
+def _data_failure(d: DataResult) -> Failure:
+    file, check, column = str(d["file"]), str(d["check"]), d["column"]
+    rows = f" (rows {', '.join(map(str, d['examples']))})" if d["examples"] else ""
+    name = (f"{file}[{column}] {check}" if column else f"{file} {check}").strip()
+    keys = (("data", file, "columns", str(column), check), ("data", file, "columns", str(column))) if column \
+        else (("data", file, check),)
+    return Failure("data", name, f"Data check failed: {file}", f"{file}: {d['message']}{rows}",
+                   (*keys, ("data", file)))
+
+
+def _slice_failure(s: SliceResult, c: SliceCheck) -> Failure:
+    metric, rule = c["metric"], str(c["rule"])
+    keys = (("slices", "metrics", str(metric), rule),) if metric else (("slices", rule),)
+    return Failure("slice", f"slice {s['by'] or ''} {metric or rule}".strip(), f"Slice check failed: {s['by']}",
+                   str(c["message"]), (*keys, ("slices",)))
+
+
+# Neutral values for the fields a read-back entry lacks.
+_GATE: dict[str, Any] = {"metric": "", "file": None, "key": "", "rule": "", "bound": None, "value": None,
+                         "base": None, "passed": True, "skipped": False, "message": ""}
+_DATA: dict[str, Any] = {"file": "data", "check": "", "column": None, "passed": True, "bound": None, "value": None,
+                         "failing_rows": 0, "examples": [], "message": ""}
+_SLICE: dict[str, Any] = {"by": None, "passed": True, "groups": [], "checks": []}
+_SLICE_CHECK: dict[str, Any] = {"metric": None, "rule": "", "bound": None, "value": None, "group": None,
+                                "passed": True, "message": ""}
+
+
+def _objects(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _filled(entry: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
+    out = dict(defaults)
+    out.update({k: v for k, v in entry.items() if v is not None or k not in defaults})
+    if not isinstance(out.get("examples", []), list):
+        out["examples"] = []
+    return out
