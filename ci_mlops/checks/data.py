@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ci_mlops.dvc.run import run_dvc
+from ci_mlops.checks.records import DataResult
 from ci_mlops.errors import UserError
 from ci_mlops.safeload import MAX_YAML_BYTES, load_json, load_yaml, read_limited
 
@@ -38,13 +39,13 @@ ROW_CONVENTION = "row numbers are 1-based data rows; the header is not counted"
 
 def check_frame(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str,
                 other: "pd.DataFrame | None" = None, other_name: str | None = None,
-                text: "pd.DataFrame | None" = None) -> list[dict[str, Any]]:
+                text: "pd.DataFrame | None" = None) -> list[DataResult]:
     """Run every check of one ``data:`` entry on ``frame``.
 
     ``other`` is the leakage partner; ``text`` holds columns as written in the file
     (see :func:`load_text_columns`) so a regex sees ``007`` rather than the number 7.
     """
-    results: list[dict[str, Any]] = []
+    results: list[DataResult] = []
     columns = spec.get("columns") or {}
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -70,7 +71,7 @@ def check_frame(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str,
 
 
 def check_column(series: "pd.Series", rules: dict[str, Any], *, name: str, column: str,
-                 text: "pd.Series | None" = None) -> list[dict[str, Any]]:
+                 text: "pd.Series | None" = None) -> list[DataResult]:
     """The per-column rules, in a fixed order: dtype, nulls, range, allowed, unique, regex.
 
     ``text`` is the column as written in the file, used by ``regex`` when given.
@@ -78,7 +79,7 @@ def check_column(series: "pd.Series", rules: dict[str, Any], *, name: str, colum
     import numpy as np
     import pandas as pd
 
-    out: list[dict[str, Any]] = []
+    out: list[DataResult] = []
     null = series.isna().to_numpy()
     n = len(series)
     if "dtype" in rules:
@@ -152,7 +153,7 @@ def is_text(series: "pd.Series") -> bool:
 
 
 def check_leakage(frame: "pd.DataFrame", other: "pd.DataFrame", spec: dict[str, Any], *,
-                  name: str, other_name: str) -> dict[str, Any]:
+                  name: str, other_name: str) -> DataResult:
     """Rows of ``frame`` whose key columns also appear in ``other`` (hash join, no merge)."""
     import numpy as np
 
@@ -175,7 +176,7 @@ def check_leakage(frame: "pd.DataFrame", other: "pd.DataFrame", spec: dict[str, 
     return _result(name, "leakage", None, ok, bound, count, count, _rows_of(shared) if count else [], message)
 
 
-def _rows(frame: "pd.DataFrame", spec: dict[str, Any], name: str) -> dict[str, Any]:
+def _rows(frame: "pd.DataFrame", spec: dict[str, Any], name: str) -> DataResult:
     n = len(frame)
     low, high = spec.get("min"), spec.get("max")
     ok = (low is None or n >= low) and (high is None or n <= high)
@@ -186,7 +187,7 @@ def _rows(frame: "pd.DataFrame", spec: dict[str, Any], name: str) -> dict[str, A
                    f"{_n(n)} ({verb} {bounds})")
 
 
-def _duplicates(frame: "pd.DataFrame", bound: int, name: str) -> dict[str, Any]:
+def _duplicates(frame: "pd.DataFrame", bound: int, name: str) -> DataResult:
     dup = frame.duplicated(keep="first").to_numpy()
     count = int(dup.sum())
     ok = count <= bound
@@ -194,7 +195,7 @@ def _duplicates(frame: "pd.DataFrame", bound: int, name: str) -> dict[str, Any]:
     return _result(name, "duplicates", None, ok, bound, count, count, _rows_of(dup) if count else [], message)
 
 
-def _dtype(series: "pd.Series", want: str, null: "np.ndarray", name: str, column: str) -> dict[str, Any]:
+def _dtype(series: "pd.Series", want: str, null: "np.ndarray", name: str, column: str) -> DataResult:
     """Does the column hold ``want``? Values that are not are counted, with examples."""
     import numpy as np
     import pandas as pd
@@ -477,7 +478,7 @@ def _norm(path: Path) -> str:
 
 
 def _result(file: str, check: str, column: str | None, passed: bool, bound: Any, value: Any,
-            failing_rows: int, examples: list[int], message: str) -> dict[str, Any]:
+            failing_rows: int, examples: list[int], message: str) -> DataResult:
     return {"file": file, "check": check, "column": column, "passed": bool(passed), "bound": bound,
             "value": value, "failing_rows": int(failing_rows), "examples": examples, "message": message}
 

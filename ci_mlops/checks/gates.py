@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ci_mlops.checks.records import GateResult
 from ci_mlops.errors import UserError
 from ci_mlops.report.direction import infer_direction, is_counter
 from ci_mlops.report.lookup import resolve_metric, unknown_metric
@@ -29,7 +30,7 @@ RULES = ("min", "max", "max_drop", "max_drop_pct")
 _EPS = 1e-12  # float noise allowed at a bound (0.1 + 0.2 vs 0.3)
 
 
-def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False) -> list[dict[str, Any]]:
+def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False) -> list[GateResult]:
     """Judge every configured metric gate against ``report["metrics"]``.
 
     ``config`` is a :class:`ci_mlops.config.Config` or a plain mapping with a
@@ -41,7 +42,7 @@ def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False)
     gates_cfg = config.get("metrics") or {}
     rows = report.get("metrics") or []
     inconclusive = (config.get("significance") or {}).get("inconclusive", "warn")
-    results: list[dict[str, Any]] = []
+    results: list[GateResult] = []
     for key, spec in gates_cfg.items():
         spec = spec or {}
         try:
@@ -58,7 +59,7 @@ def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False)
 
 
 def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict: bool, *,
-           inconclusive: str = "warn") -> list[dict[str, Any]]:
+           inconclusive: str = "warn") -> list[GateResult]:
     metric = entry["key"] if entry else key.partition(":")[2] if ":" in key else key
     file = entry["file"] if entry else None
     head = entry.get("head") if entry else None
@@ -111,7 +112,7 @@ def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict:
 
 
 def _judge_drop(key: str, file: str | None, metric: str, rule: str, bound: float, head: float,
-                base: Any, direction: str | None, strict: bool) -> dict[str, Any]:
+                base: Any, direction: str | None, strict: bool) -> GateResult:
     if direction not in ("higher", "lower"):
         message = (f"metrics.{key}.direction: needed for {rule} (cannot tell from the name "
                    f"'{metric}' whether higher or lower is better; set direction: higher|lower)")
@@ -145,7 +146,7 @@ def _judge_drop(key: str, file: str | None, metric: str, rule: str, bound: float
 
 def _judge_drop_significance(key: str, file: str | None, metric: str, rule: str, bound: float, head: float,
                              base: Any, direction: str | None, strict: bool, interval: dict[str, Any] | None,
-                             inconclusive: str) -> dict[str, Any]:
+                             inconclusive: str) -> GateResult:
     """A drop rule judged on the change's confidence interval instead of two point values.
 
     Fail when the whole interval of the worsening is over the bound (the drop exceeds it
@@ -197,7 +198,7 @@ def _signed_text(value: float) -> str:
 
 
 def _result(key: str, file: str | None, metric: str, rule: str, bound: Any, value: Any, base: Any,
-            passed: bool, message: str, *, skipped: bool = False) -> dict[str, Any]:
+            passed: bool, message: str, *, skipped: bool = False) -> GateResult:
     return {"metric": metric, "file": file, "key": key, "rule": rule, "bound": bound, "value": value,
             "base": base, "passed": bool(passed), "skipped": skipped, "message": message}
 

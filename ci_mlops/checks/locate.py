@@ -1,7 +1,7 @@
 """Where a failed gate or check is annotated: the line of ``.ci-mlops.yml`` that declared it.
 
 One rule for every command that annotates (``check``'s workflow commands, the check run of
-``status --check-run``): the most specific key of :attr:`Failure.keys` the file has (the
+``status --check-run``, the JUnit report of ``status --junit``): the most specific key of :attr:`Item.keys` the file has (the
 rule, else its gate, file or section), in the config file named relative to the repository
 root. A failed data check is on its line in the config, never on the data file: the data
 file is not what a reviewer edits to change the check.
@@ -13,12 +13,12 @@ without a line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ci_mlops.checks.gatesource import GATE_SECTIONS
-from ci_mlops.checks.records import Failure
+from ci_mlops.checks.records import Item
 from ci_mlops.config import Config, find_config
 from ci_mlops.errors import UserError
 from ci_mlops.git import Repo
@@ -34,20 +34,23 @@ class Location:
 
 @dataclass(frozen=True)
 class Locator:
-    """Places failures on the lines of one config file."""
+    """Places gates and checks on the lines of one config file.
+
+    ``line(*keys)`` is the 1-based line of a key path in it, or None (``Config.line``).
+    """
 
     path: str
-    lines: Mapping[tuple[str, ...], int] = field(default_factory=dict)
+    line: Callable[..., int | None] = field(default=lambda *keys: None)
 
     @classmethod
     def for_config(cls, config: Config, root: Path, *, gates_changed: bool = False) -> Locator:
         """``gates_changed``: the deciding gates are the base branch's and differ from this file's."""
         lines = {k: v for k, v in config.lines.items() if not (gates_changed and k and k[0] in GATE_SECTIONS)}
-        return cls(config_file(config, root), lines)
+        return cls(config_file(config, root), lambda *keys: lines.get(keys))
 
-    def locate(self, failure: Failure) -> Location:
-        for keys in failure.keys:
-            line = self.lines.get(keys)
+    def locate(self, item: Item) -> Location:
+        for keys in item.keys:
+            line = self.line(*keys)
             if line:
                 return Location(self.path, line)
         return Location(self.path)

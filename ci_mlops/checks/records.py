@@ -3,8 +3,8 @@
 Gate, data-check and slice results are the entries of ``ci-mlops check --format json``
 (docs/check.md); they stay JSON-shaped dicts, typed here, because that document is the
 contract ``status``, the PR report and users' scripts read back. :class:`Verdict` is the
-whole document; :class:`Failure` is one failed entry with everything an annotation or a
-status description needs, so every command names and places a failure the same way.
+whole document; :class:`Item` is one entry with everything an annotation, a status or a
+test report needs, so every command names and places a gate or check the same way.
 """
 
 from __future__ import annotations
@@ -72,17 +72,21 @@ Kind = Literal["gate", "data", "slice"]
 
 
 @dataclass(frozen=True)
-class Failure:
-    """One failed gate or check: how to name it and which config keys declared it.
+class Item:
+    """One gate rule or check of a verdict, named once for every command that shows or places it.
 
     ``keys`` are key paths in ``.ci-mlops.yml``, most specific first (the rule, then its
-    gate or file or section): the annotation goes on the first one the file has.
+    column, gate, file or section): an annotation goes on the first one the file has.
     """
 
     kind: Kind
+    passed: bool
+    skipped: bool
     name: str  # short, for a status description: "test.accuracy", "data/a.csv[age] max"
-    title: str  # the annotation's title
-    message: str  # the annotation's text
+    case: str  # one per rule, for per-check statuses and test reports: "test.accuracy min"
+    title: str  # an annotation's title
+    message: str  # an annotation's text
+    detail: str  # the entry's own message
     keys: tuple[tuple[str, ...], ...]
 
 
@@ -113,12 +117,16 @@ class Verdict:
         """How many gates and checks ran: a slice counts its checks, not its groups."""
         return len(self.gates) + len(self.data) + sum(len(s["checks"]) for s in self.slices)
 
-    def failures(self) -> list[Failure]:
-        """Every failed gate, data check and slice check, in the document's order."""
-        out = [_gate_failure(g) for g in self.gates if not g["passed"]]
-        out += [_data_failure(d) for d in self.data if not d["passed"]]
-        out += [_slice_failure(s, c) for s in self.slices for c in s["checks"] if not c["passed"]]
+    def items(self) -> list[Item]:
+        """Every gate rule, data check and slice check, in the document's order."""
+        out = [_gate_item(g) for g in self.gates]
+        out += [_data_item(d) for d in self.data]
+        out += [_slice_item(s, c) for s in self.slices for c in s["checks"]]
         return out
+
+    def failures(self) -> list[Item]:
+        """The items that failed."""
+        return [item for item in self.items() if not item.passed]
 
     @property
     def gates_changed(self) -> bool:
@@ -145,37 +153,39 @@ class Verdict:
         return cls(gates, data, slices, extra, passed if isinstance(passed, bool) else None)
 
 
-def _gate_failure(g: GateResult) -> Failure:
-    key = str(g["key"] or g["metric"] or "gate")
-    return Failure("gate", str(g["metric"] or key), f"Gate failed: {key}", f"{key} {g['rule']}: {g['message']}",
-                   (("metrics", key, str(g["rule"])), ("metrics", key)))
+def _gate_item(g: GateResult) -> Item:
+    key, rule = str(g["key"] or g["metric"] or "gate"), str(g["rule"])
+    return Item("gate", bool(g["passed"]), bool(g.get("skipped")), str(g["metric"] or key), f"{key} {rule}".strip(),
+                f"Gate failed: {key}", f"{key} {rule}: {g['message']}", str(g["message"]),
+                (("metrics", key, rule), ("metrics", key)))
 
 
-def _data_failure(d: DataResult) -> Failure:
+def _data_item(d: DataResult) -> Item:
     file, check, column = str(d["file"]), str(d["check"]), d["column"]
     rows = f" (rows {', '.join(map(str, d['examples']))})" if d["examples"] else ""
     name = (f"{file}[{column}] {check}" if column else f"{file} {check}").strip()
     keys = (("data", file, "columns", str(column), check), ("data", file, "columns", str(column))) if column \
         else (("data", file, check),)
-    return Failure("data", name, f"Data check failed: {file}", f"{file}: {d['message']}{rows}",
-                   (*keys, ("data", file)))
+    return Item("data", bool(d["passed"]), False, name, name, f"Data check failed: {file}",
+                f"{file}: {d['message']}{rows}", str(d["message"]), (*keys, ("data", file)))
 
 
-def _slice_failure(s: SliceResult, c: SliceCheck) -> Failure:
+def _slice_item(s: SliceResult, c: SliceCheck) -> Item:
     metric, rule = c["metric"], str(c["rule"])
     keys = (("slices", "metrics", str(metric), rule),) if metric else (("slices", rule),)
-    return Failure("slice", f"slice {s['by'] or ''} {metric or rule}".strip(), f"Slice check failed: {s['by']}",
-                   str(c["message"]), (*keys, ("slices",)))
+    name = " ".join(f"slice {s['by'] or ''} {metric or rule}".split())
+    return Item("slice", bool(c["passed"]), False, name, name, f"Slice check failed: {s['by']}", str(c["message"]),
+                str(c["message"]), (*keys, ("slices",)))
 
 
-# Neutral values for the fields a read-back entry lacks.
+# Neutral values for the fields a read-back entry lacks; an entry that does not say it passed did not.
 _GATE: dict[str, Any] = {"metric": "", "file": None, "key": "", "rule": "", "bound": None, "value": None,
-                         "base": None, "passed": True, "skipped": False, "message": ""}
-_DATA: dict[str, Any] = {"file": "data", "check": "", "column": None, "passed": True, "bound": None, "value": None,
+                         "base": None, "passed": False, "skipped": False, "message": ""}
+_DATA: dict[str, Any] = {"file": "data", "check": "", "column": None, "passed": False, "bound": None, "value": None,
                          "failing_rows": 0, "examples": [], "message": ""}
-_SLICE: dict[str, Any] = {"by": None, "passed": True, "groups": [], "checks": []}
+_SLICE: dict[str, Any] = {"by": None, "passed": False, "groups": [], "checks": []}
 _SLICE_CHECK: dict[str, Any] = {"metric": None, "rule": "", "bound": None, "value": None, "group": None,
-                                "passed": True, "message": ""}
+                                "passed": False, "message": ""}
 
 
 def _objects(value: Any) -> list[Mapping[str, Any]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.checks.records import SliceCheck, SliceResult
 from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ DEFAULT_SHOWN = ("accuracy", "precision", "recall", "f1")
 MISSING = "(missing)"
 
 
-def slice_metrics(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str = "slices") -> list[dict[str, Any]]:
+def slice_metrics(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str = "slices") -> list[SliceResult]:
     """Per-group metrics and gate verdicts for every ``by`` column (pure: a DataFrame in, results out)."""
     import numpy as np
 
@@ -63,7 +64,7 @@ def slice_metrics(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str = "s
 
 
 def _one_by(frame: "pd.DataFrame", column: str, counts: dict[str, Any], gates: dict[str, Any],
-            shown: list[str], min_support: int | None) -> dict[str, Any]:
+            shown: list[str], min_support: int | None) -> SliceResult:
     import pandas as pd
 
     keys = frame[column].astype(object).where(frame[column].notna(), MISSING)
@@ -80,7 +81,7 @@ def _one_by(frame: "pd.DataFrame", column: str, counts: dict[str, Any], gates: d
                   "error_rate": 1 - correct / n}
         groups.append({"group": _plain(group), "support": n, **{m: _round(values[m]) for m in shown}})
 
-    checks: list[dict[str, Any]] = []
+    checks: list[SliceCheck] = []
     if min_support:
         small = [g for g in groups if g["support"] < min_support]
         for g in small:
@@ -127,7 +128,7 @@ def _shown(value: float, bound: float, ok: bool) -> str:
 
 
 def _check(metric: str | None, rule: str, bound: Any, value: Any, group: Any, passed: bool,
-           message: str) -> dict[str, Any]:
+           message: str) -> SliceCheck:
     return {"metric": metric, "rule": rule, "bound": bound, "value": value, "group": group,
             "passed": bool(passed), "message": message}
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import click
 
+from ci_mlops.checks.locate import Locator, project_root
+from ci_mlops.checks.records import Verdict
+from ci_mlops.config import load_config
+
 
 @click.command("status")
 @click.argument("check_json", metavar="[CHECK_JSON|-]", required=False)
@@ -84,14 +88,8 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
     target_url = target_url or ctx.run_url
 
     if check_run:
-        from ci_mlops.checks import Verdict
-        from ci_mlops.checks.locate import Locator, project_root
-        from ci_mlops.config import load_config
-
-        config = load_config(config_path, required=config_path is not None)
-        # The same lines `ci-mlops check` annotates: the config lines of the gates that decided.
-        locator = Locator.for_config(config, project_root(config_path), gates_changed=Verdict.from_json(check).gates_changed)
-        payloads = status.check_run_request(check, locator, context_name, sha, state, description, target_url)
+        payloads = status.check_run_request(check, _locator(check, config_path), context_name, sha, state,
+                                            description, target_url)
         if dry_run:
             click.echo(status.dry_run_text(repo_name, sha, payloads, check_run=True))
             return
@@ -122,12 +120,17 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
 def _write_junit(path: str, check: dict, config_path: str | None) -> None:
     from pathlib import Path
 
-    from ci_mlops.config import load_config
     from ci_mlops.forge.junit import junit_xml
     from ci_mlops.fsutil import atomic_write
 
-    config = load_config(config_path, required=config_path is not None)
+    locator = _locator(check, config_path)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, junit_xml(check, config.display_path, config.line))
+    atomic_write(target, junit_xml(check, locator.path, locator.line))
     click.echo(f"wrote the JUnit report {path}", err=True)
+
+
+def _locator(check: dict, config_path: str | None) -> Locator:
+    """The lines `ci-mlops check` annotates: the config lines of the gates that decided."""
+    config = load_config(config_path, required=config_path is not None)
+    return Locator.for_config(config, project_root(config_path), gates_changed=Verdict.from_json(check).gates_changed)

@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from ci_mlops.checks.locate import Locator
+from ci_mlops.checks.records import Verdict
+
 # XML 1.0 forbids most control characters even escaped; GitLab's parser would reject the file.
 _XML_BAD = {c: None for c in range(32) if c not in (9, 10, 13)}
+_KINDS = {"gate": "gates", "data": "data", "slice": "slices"}
 
 
 @dataclass(frozen=True)
@@ -36,37 +40,15 @@ class CheckItem:
     line: int | None  # of the config file, when known
 
 
-def items(check: dict[str, Any], config_line: Callable[..., int | None] = lambda *_k: None) -> list[CheckItem]:
-    out: list[CheckItem] = []
-    for g in check.get("gates") or []:
-        if isinstance(g, dict):
-            key, rule = str(g.get("key") or g.get("metric") or "gate"), str(g.get("rule") or "")
-            name = f"{key} {rule}".strip()
-            line = None
-            for k in dict.fromkeys((key, str(g.get("metric") or key))):  # the rule's line, else the gate's
-                line = line or (config_line("metrics", k, rule) if rule else None) or config_line("metrics", k)
-            out.append(CheckItem("gates", name, bool(g.get("passed", False)), bool(g.get("skipped")),
-                                 str(g.get("message") or g.get("detail") or ""), line))
-    for d in check.get("data") or []:
-        if isinstance(d, dict):
-            file, column, what = str(d.get("file") or "data"), d.get("column"), str(d.get("check") or "")
-            name = f"{file}[{column}] {what}".strip() if column else f"{file} {what}".strip()
-            line = (config_line("data", file, "columns", str(column)) if column else None) or config_line("data", file)
-            out.append(CheckItem("data", name, bool(d.get("passed", False)), False, str(d.get("message") or ""), line))
-    for s in check.get("slices") or []:
-        if not isinstance(s, dict):
-            continue
-        for c in s.get("checks") or []:
-            if isinstance(c, dict):
-                name = f"slice {s.get('by') or ''} {c.get('metric') or c.get('rule') or ''}".strip()
-                out.append(CheckItem("slices", " ".join(name.split()), bool(c.get("passed", False)), False,
-                                     str(c.get("message") or ""), config_line("slices")))
-    return out
+def items(check: dict[str, Any], locator: Locator | None = None) -> list[CheckItem]:
+    """Every gate and check of ``check``, with the config line :mod:`ci_mlops.checks.locate` places it on."""
+    return [CheckItem(_KINDS[i.kind], i.case, i.passed, i.skipped, i.detail, locator.locate(i).line if locator else None)
+            for i in Verdict.from_json(check).items()]
 
 
 def junit_xml(check: dict[str, Any], config_file: str, config_line: Callable[..., int | None]) -> str:
-    """The JUnit XML document for ``check``."""
-    found = items(check, config_line)
+    """The JUnit XML document for ``check``; ``config_line(*keys)`` is a key's line in ``config_file``."""
+    found = items(check, Locator(config_file, config_line))
     failures = sum(1 for i in found if not i.passed and not i.skipped)
     skipped = sum(1 for i in found if i.skipped)
     suites = ET.Element("testsuites", name="ci-mlops", tests=str(len(found)), failures=str(failures))

@@ -107,7 +107,7 @@ def status_payload(state: str, description: str, context: str, target_url: str |
     return payload
 
 
-def annotations(check: dict[str, Any], locator: Locator) -> list[dict[str, Any]]:
+def check_run_annotations(check: dict[str, Any], locator: Locator) -> list[dict[str, Any]]:
     """One failure annotation per failed gate or check, on the config line that declared it
     (the rule of :mod:`ci_mlops.checks.locate`, as ``ci-mlops check`` annotates)."""
     out = []
@@ -140,7 +140,7 @@ def check_run_payloads(name: str, head_sha: str, state: str, title: str, summary
 def check_run_request(check: dict[str, Any], locator: Locator, name: str, sha: str, state: str, description: str,
                       target_url: str | None) -> list[dict[str, Any]]:
     """The payloads of a check run for ``check``, annotating the config lines of failed gates and checks."""
-    notes = annotations(check, locator)
+    notes = check_run_annotations(check, locator)
     return check_run_payloads(name, sha.lower(), state, description, summary(check, description), notes,
                               target_url, new_external_id())
 

@@ -86,7 +86,7 @@ def test_gate_lines_are_not_used_when_the_pr_changed_the_gates(tmp_path: Path):
     locator = Locator.for_config(config, tmp_path, gates_changed=True)
     verdict = Verdict(gates=[gate("test.accuracy", "min")], data=[data("rows")], slices=[slice_check(None, "rows")])
     assert [locator.locate(f) for f in verdict.failures()] == [Location(".ci-mlops.yml")] * 3
-    assert locator.lines == {("report",): 18, ("report", "history"): 19}
+    assert locator.line("metrics", "test.accuracy", "min") is None and locator.line("report", "history") == 19
 
 
 def test_config_file_is_named_from_the_repository_root(tmp_path: Path):
@@ -104,3 +104,16 @@ def test_project_root_is_the_git_root_else_the_folder(git_repo: Path, tmp_path: 
     plain.mkdir()
     monkeypatch.chdir(plain)
     assert project_root(None) == plain
+
+
+def test_the_junit_report_places_checks_with_the_same_locator(locator: Locator):
+    from xml.etree import ElementTree as ET
+
+    from ci_mlops.forge.junit import junit_xml
+
+    verdict = Verdict(gates=[gate("test.accuracy", "min")], data=[data("max", "age")],
+                      slices=[slice_check("accuracy", "max_gap")])
+    suite = ET.fromstring(junit_xml(verdict.to_json(), locator.path, locator.line)).find("testsuite")
+    where = [case.find("failure").get("message").rsplit("(", 1)[1] for case in suite.iter("testcase")]
+    assert where == [f".ci-mlops.yml:{locator.locate(i).line})" for i in verdict.items()] == \
+        [".ci-mlops.yml:3)", ".ci-mlops.yml:10)", ".ci-mlops.yml:17)"]

@@ -9,7 +9,7 @@ import pandas as pd
 from ci_mlops.checks import run_all
 from ci_mlops.checks.data import check_frame
 from ci_mlops.checks.gates import evaluate_gates
-from ci_mlops.checks.records import Failure, Verdict
+from ci_mlops.checks.records import Item, Verdict
 from ci_mlops.checks.slices import slice_metrics
 
 
@@ -29,13 +29,16 @@ def test_passed_total_and_failures_follow_the_entries():
     assert verdict.passed is False and verdict.ok is False
     assert verdict.total == 2 + 2 + 1  # two gate rules, two data checks, one slice check
     assert [f.kind for f in verdict.failures()] == ["gate", "data", "slice"]
+    assert [(i.case, i.passed) for i in verdict.items()][:3] == [("test.acc min", False), ("test.acc max_drop", True),
+                                                                 ("people.csv rows", True)]
     assert Verdict().ok and Verdict().total == 0 and Verdict().failures() == []
 
 
-def test_failures_carry_the_name_title_message_and_config_keys():
+def test_items_carry_the_name_title_message_and_config_keys():
     gate, data, slice_ = real_verdict().failures()
-    assert gate == Failure("gate", "test.acc", "Gate failed: test.acc", "test.acc min: 0.8 < min 0.9",
-                           (("metrics", "test.acc", "min"), ("metrics", "test.acc")))
+    assert gate == Item("gate", False, False, "test.acc", "test.acc min", "Gate failed: test.acc",
+                        "test.acc min: 0.8 < min 0.9", "0.8 < min 0.9",
+                        (("metrics", "test.acc", "min"), ("metrics", "test.acc")))
     assert data.name == "people.csv[age] max" and data.title == "Data check failed: people.csv"
     assert data.message == "people.csv: age: 1 row above max 120 (e.g. 200) (rows 2)"
     assert data.keys[0] == ("data", "people.csv", "columns", "age", "max") and data.keys[-1] == ("data", "people.csv")
@@ -54,11 +57,12 @@ def test_the_json_document_reads_back_to_the_same_verdict():
 
 
 def test_a_foreign_document_reads_with_neutral_values():
-    doc = {"passed": False, "gates": [{"metric": "acc", "passed": False}, "junk", None],
-           "data": {"not": "a list"}, "slices": [{"by": "g", "checks": [{"rule": "min", "passed": False}, 3]}]}
+    doc = {"passed": False, "gates": [{"metric": "acc", "passed": False}, "junk", None, {"metric": "f1"}],
+           "data": {"not": "a list"}, "slices": [{"by": "g", "checks": [{"rule": "min", "passed": True}, 3]}]}
     verdict = Verdict.from_json(doc)
-    assert verdict.passed is False and verdict.total == 2
-    assert [f.name for f in verdict.failures()] == ["acc", "slice g min"]
+    assert verdict.passed is False and verdict.total == 3
+    # an entry that does not say it passed did not
+    assert [(i.name, i.passed) for i in verdict.items()] == [("acc", False), ("f1", False), ("slice g min", True)]
     assert Verdict.from_json({"passed": "yes", "gates": [{"passed": False}]}).passed is False  # recomputed
 
 

@@ -92,7 +92,7 @@ def test_junit_report_names_the_config_line_of_each_failed_gate(project, monkeyp
     acc = cases["test.accuracy min"].find("failure")
     assert ".ci-mlops.yml:4" in acc.get("message")  # the line of `min: 0.9`
     age = cases["data/train.csv[age] nullable"].find("failure")
-    assert ".ci-mlops.yml:9" in age.get("message") and "<script>" in age.get("message")
+    assert ".ci-mlops.yml:10" in age.get("message") and "<script>" in age.get("message")  # `nullable: false`
     assert "\x07" not in (project / "reports/gates.xml").read_text()
     assert cases["test.accuracy max_drop"].find("skipped") is not None
     assert all(c.get("file") == ".ci-mlops.yml" for c in cases.values())
