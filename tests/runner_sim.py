@@ -37,10 +37,12 @@ from typing import Any
 import yaml
 
 STATUS_FUNCTIONS = ("success", "failure", "always", "cancelled")
-CONTEXTS = ("github", "steps", "needs", "runner", "secrets")
+CONTEXTS = ("github", "steps", "needs", "runner", "secrets", "matrix", "inputs")
+# Functions with arguments (the status functions take none).
+FUNCTIONS = ("fromJSON", "startsWith", "contains")
 STEP_KEYS = {"name", "id", "if", "uses", "with", "env", "run", "timeout-minutes", "continue-on-error"}
 JOB_KEYS = {"name", "needs", "if", "runs-on", "timeout-minutes", "environment", "permissions", "outputs", "steps",
-            "concurrency"}
+            "concurrency", "strategy"}
 # Variables of the machine running the tests that a real runner would not have.
 HOST_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "CI_MLOPS_", "INPUT_", "AWS_")
 
@@ -51,7 +53,7 @@ class SimulationError(Exception):
 
 # -- expressions -----------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(?P<op>&&|\|\||==|!=|!|\(|\))|'(?P<str>(?:[^']|'')*)'|(?P<word>[A-Za-z_][\w.\-]*))")
+_TOKEN = re.compile(r"\s*(?:(?P<op>&&|\|\||==|!=|!|\(|\)|,)|'(?P<str>(?:[^']|'')*)'|(?P<word>[A-Za-z_][\w.\-]*))")
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -135,6 +137,13 @@ class _Parser:
             if value in ("null",):
                 return ("lit", None)
             if self._take("("):
+                if value in FUNCTIONS:
+                    args = [self._or()]
+                    while self._take(","):
+                        args.append(self._or())
+                    if not self._take(")"):
+                        raise SimulationError(f"missing ')' after {value}( in {self.text!r}")
+                    return ("fn", value, args)
                 if value not in STATUS_FUNCTIONS or not self._take(")"):
                     raise SimulationError(f"unsupported function {value}() in {self.text!r}")
                 return ("call", value)
@@ -148,7 +157,25 @@ class _Parser:
 def _uses_status(node: tuple) -> bool:
     if node[0] == "call":
         return True
+    if node[0] == "fn":
+        return any(_uses_status(arg) for arg in node[2])
     return any(_uses_status(child) for child in node[1:] if isinstance(child, tuple))
+
+
+def _function(name: str, args: list[Any]) -> Any:
+    """fromJSON, startsWith and contains as Actions defines them (string comparisons ignore case)."""
+    if name == "fromJSON":
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise SimulationError(f"fromJSON needs one string, got {args!r}")
+        return json.loads(args[0])
+    if len(args) != 2:
+        raise SimulationError(f"{name} needs two arguments, got {args!r}")
+    haystack, needle = args
+    if name == "startsWith":
+        return str(haystack or "").lower().startswith(str(needle or "").lower())
+    if isinstance(haystack, list):
+        return any(_loose_equal(item, needle) for item in haystack)
+    return str(needle or "").lower() in str(haystack or "").lower()
 
 
 def _truthy(value: Any) -> bool:
@@ -186,6 +213,8 @@ class Scope:
     needs: dict[str, dict[str, Any]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     failed: bool = False  # a previous step (or needed job) failed
+    matrix: dict[str, Any] = field(default_factory=dict)  # this matrix job's combination
+    inputs: dict[str, Any] = field(default_factory=dict)  # workflow_dispatch inputs
 
     def lookup(self, parts: list[str]) -> Any:
         root = parts[0]
@@ -208,6 +237,8 @@ class Scope:
             return node[1]
         if kind == "path":
             return self.lookup(node[1])
+        if kind == "fn":
+            return _function(node[1], [self.evaluate(arg) for arg in node[2]])
         if kind == "call":
             return {"success": not self.failed, "failure": self.failed, "always": True, "cancelled": False}[node[1]]
         if kind == "not":
@@ -240,6 +271,8 @@ class Scope:
             result = self.evaluate(_Parser(m[1]).parse())
             if isinstance(result, bool):
                 return "true" if result else "false"
+            if isinstance(result, (dict, list)):
+                return json.dumps(result)
             return "" if result is None else str(result)
 
         if isinstance(value, bool):  # YAML true/false in with:/env: reach the action as "true"/"false"
@@ -341,6 +374,7 @@ class Runner:
     secrets: dict[str, str] = field(default_factory=dict)  # repository secrets
     environment_secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # per environment name
     aws_endpoint: str | None = None  # the loopback STS for configure-aws-credentials
+    run_artifacts: dict[str, Path] = field(default_factory=dict)  # other runs' artifact stores, by run id
     oidc_logins: list[dict[str, str]] = field(default_factory=list)  # what the login action exchanged
 
     def base_env(self, event_path: Path) -> dict[str, str]:
@@ -362,7 +396,9 @@ class Runner:
         env.update(self.extra_env)
         return env
 
-    def run_job(self, workflow: dict, job_id: str, needs: dict[str, JobResult] | None = None) -> JobResult:
+    def run_job(self, workflow: dict, job_id: str, needs: dict[str, JobResult] | None = None,
+                matrix: dict[str, Any] | None = None) -> JobResult:
+        """One job; ``matrix``: this job's combination, for a job with ``strategy.matrix`` (see :func:`run_matrix`)."""
         job = workflow["jobs"][job_id]
         unknown = set(job) - JOB_KEYS
         if unknown:
@@ -376,7 +412,12 @@ class Runner:
             github=self.github, runner={"temp": str(self.temp), "os": "Linux"},
             needs={n: {"result": needs[n].conclusion, "outputs": needs[n].outputs} for n in needed},
             failed=any(needs[n].conclusion != "success" for n in needed),
+            matrix=dict(matrix or {}),
+            inputs=dict((self.github.get("event") or {}).get("inputs") or {})
+            if self.github["event_name"] == "workflow_dispatch" else {},
         )
+        if ("strategy" in job) != (matrix is not None):
+            raise SimulationError(f"job {job_id}: a job with strategy.matrix runs through run_matrix, others without")
         if not scope.condition(job.get("if")):
             return JobResult(job_id, "skipped")
         scope.failed = False  # a step's success() is about this job's earlier steps, not the needed jobs
@@ -487,7 +528,18 @@ class Runner:
             shutil.copytree(source, dest)
             return "success"
         if action == "actions/download-artifact":
-            source = self.artifacts / with_["name"]
+            store = self.artifacts
+            if with_.get("run-id"):  # another run's artifacts: needs a token that can read them
+                if not with_.get("github-token") or with_["run-id"] not in self.run_artifacts:
+                    return "failure"
+                store = self.run_artifacts[with_["run-id"]]
+            if "pattern" in with_:  # each matching artifact into its own folder (merge-multiple: false)
+                if "name" in with_ or with_.get("merge-multiple", "false") != "false":
+                    raise SimulationError("download-artifact: pattern with name or merge-multiple is not simulated")
+                for source in sorted(store.glob(with_["pattern"])) if store.is_dir() else []:
+                    shutil.copytree(source, Path(with_["path"]) / source.name, dirs_exist_ok=True)
+                return "success"
+            source = store / with_["name"]
             if not source.is_dir():
                 return "failure"
             shutil.copytree(source, Path(with_["path"]), dirs_exist_ok=True)
@@ -521,3 +573,54 @@ def _continue_on_error(step: dict, scope: Scope) -> bool:
     if isinstance(value, bool):
         return value
     raise SimulationError(f"step {step.get('name')}: continue-on-error must be true or false here, got {value!r}")
+
+
+def run_matrix(workflow: dict, job_id: str, needs: dict[str, JobResult], github: dict[str, Any],
+               make_runner: Callable[[dict[str, Any]], Runner]) -> tuple[JobResult, list[JobResult]]:
+    """A job with ``strategy.matrix``: one job per combination, each on its own runner.
+
+    The matrix is an ``include`` list or axes (their product), literal or from one
+    ``${{ }}`` expression (``fromJSON(needs.plan.outputs.matrix)``). With ``fail-fast``
+    (GitHub's default) the jobs after a failure are cancelled. Returns the job as ``needs``
+    sees it (failure when any failed, else success; skipped when the job's ``if`` is false
+    or the matrix is empty) and the combinations' results.
+    """
+    import itertools
+
+    job = workflow["jobs"][job_id]
+    strategy = job.get("strategy") or {}
+    unknown = set(strategy) - {"matrix", "fail-fast", "max-parallel"}
+    if unknown:
+        raise SimulationError(f"job {job_id}: strategy keys not simulated: {sorted(unknown)}")
+    needed = job.get("needs") or []
+    needed = [needed] if isinstance(needed, str) else list(needed)
+    scope = Scope(github=github, runner={}, needs={n: {"result": needs[n].conclusion, "outputs": needs[n].outputs}
+                                                   for n in needed},
+                  failed=any(needs[n].conclusion != "success" for n in needed))
+    if not scope.condition(job.get("if")):
+        return JobResult(job_id, "skipped"), []
+    matrix = strategy.get("matrix")
+    if isinstance(matrix, str):
+        text = matrix.strip()
+        if not (text.startswith("${{") and text.endswith("}}")):
+            raise SimulationError(f"job {job_id}: strategy.matrix must be one expression, got {matrix!r}")
+        matrix = scope.evaluate(_Parser(text[3:-2]).parse())
+    if not isinstance(matrix, dict):
+        raise SimulationError(f"job {job_id}: strategy.matrix is not a mapping: {matrix!r}")
+    axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
+    if "exclude" in matrix:
+        raise SimulationError("strategy.matrix.exclude is not simulated")
+    combos = [dict(zip(axes, values)) for values in itertools.product(*axes.values())] if axes else []
+    combos += list(matrix.get("include") or [])
+    if len(combos) > 256:
+        raise SimulationError(f"job {job_id}: a matrix may generate at most 256 jobs per run ({len(combos)})")
+    results: list[JobResult] = []
+    for combo in combos:
+        if strategy.get("fail-fast", True) and any(r.conclusion == "failure" for r in results):
+            results.append(JobResult(job_id, "cancelled"))
+            continue
+        results.append(make_runner(combo).run_job(workflow, job_id, needs, matrix=combo))
+    if not results:
+        return JobResult(job_id, "skipped"), results
+    failed = any(r.conclusion in ("failure", "cancelled") for r in results)
+    return JobResult(job_id, "failure" if failed else "success"), results

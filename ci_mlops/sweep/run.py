@@ -62,7 +62,7 @@ def run_one(root: Path, experiment: Experiment, *, config: Any = None, pull: boo
         args += ["--set-param", item]
     ran = run_dvc(repo.root, *args)
     if not ran.ok:
-        return failed(experiment, f"dvc exp run failed (exit {ran.returncode}): {ran.problem()}")
+        return failed(experiment, f"dvc exp run failed (exit {ran.returncode}): {_why(ran)}")
     baseline = repo.rev_parse("HEAD")
     result = from_revision(repo.root, experiment, None, config=config)
     result.sha = experiment_refs(repo.root, baseline).get(experiment.name)
@@ -72,3 +72,16 @@ def run_one(root: Path, experiment: Experiment, *, config: Any = None, pull: boo
             raise UserError(f"sweep: `dvc push --run-cache` failed after {experiment.name}: {pushed.problem()}")
     return result
 
+
+def _why(ran: Any) -> str:
+    """DVC's error line, after the line the stage printed just before it (the cause, e.g. a
+    training that diverged): a leaderboard cell shows the start of it."""
+    problem = ran.problem()
+    lines = [line.strip() for line in ran.stderr.splitlines() if line.strip()]
+    first = next((i for i, line in enumerate(lines) if line.startswith("ERROR")), None)
+    if not first:
+        return problem
+    cause = lines[first - 1]
+    if cause.startswith(("Running stage", "> ", "Reproducing", "WARNING", "Stage ", "Verifying")):
+        return problem
+    return f"{cause[:150]} ({problem})"[:300]
