@@ -138,7 +138,7 @@ def _read_inside(folder: Path, relative: str, limit: int) -> bytes:
     with os.fdopen(fd, "rb") as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise ImageRefused(f"over the {limit:,}-byte limit per image")
+        raise ImageRefused(f"{max(info.st_size, len(data)):,} bytes, over the {limit:,}-byte limit per image")
     return data
 
 
