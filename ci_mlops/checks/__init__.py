@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ci_mlops.checks.records import Item, Verdict
 from ci_mlops.checks.render import data_markdown, gates_markdown, sections, slices_markdown, summary_markdown
-from ci_mlops.checks.runner import add_to_report, run, run_all, run_data_checks, run_slices
+from ci_mlops.checks.runner import add_to_report, run, run_all, run_data_checks, run_gates, run_slices
 
 __all__ = ["Item", "Verdict", "add_to_report", "data_markdown", "gates_markdown", "run", "run_all",
-           "run_data_checks", "run_slices", "sections", "slices_markdown", "summary_markdown"]
+           "run_data_checks", "run_gates", "run_slices", "sections", "slices_markdown", "summary_markdown"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from ci_mlops.checks.data import check_frame, is_text, load_data, load_text_columns, required_columns
 from ci_mlops.checks.gates import evaluate_gates
-from ci_mlops.checks.records import DataResult, SliceResult, Verdict
+from ci_mlops.checks.records import DataResult, GateResult, SliceResult, Verdict
 from ci_mlops.checks.render import sections
 from ci_mlops.checks.slices import slice_metrics
 from ci_mlops.errors import UserError
@@ -32,10 +32,18 @@ def run(config: Any, root: str | Path, report: dict[str, Any] | None, *, strict:
     PR comment still renders.
     """
     root = Path(root)
-    if report:
-        attach(config, root, report)
-    gates = evaluate_gates(config, report or {}, strict=strict) if config.get("metrics") else []
+    gates = run_gates(config, root, report, strict=strict)
     return Verdict(gates, run_data_checks(config, root, strict=strict), run_slices(config, root, strict=strict))
+
+
+def run_gates(config: Any, root: str | Path, report: dict[str, Any] | None, *,
+              strict: bool = False) -> list[GateResult]:
+    """The metric gates against ``report``, with the significance evidence attached to its rows first."""
+    if not config.get("metrics"):
+        return []
+    if report:
+        attach(config, Path(root), report)
+    return evaluate_gates(config, report or {}, strict=strict)
 
 
 def run_all(config: Any, root: str | Path, report: dict[str, Any] | None, *, strict: bool = False) -> dict[str, Any]:
@@ -84,9 +92,13 @@ def run_slices(config: Any, root: Path, *, strict: bool = False) -> list[SliceRe
     return [{"file": file, **r} for r in results]
 
 
-def add_to_report(config: Any, root: str | Path, report: dict[str, Any]) -> dict[str, Any]:
-    """Put the gate verdicts and the data/slice sections into ``report``; returns the check result."""
-    verdict = run(config, root, report)
+def add_to_report(config: Any, root: str | Path, report: dict[str, Any], *, files: bool = True) -> dict[str, Any]:
+    """Put the gate verdicts and the data/slice sections into ``report``; returns the check result.
+
+    ``files``: run the data and slice checks too. They read files on disk, so they only
+    describe the head when the head is the workspace; metric gates work for any two revisions.
+    """
+    verdict = run(config, root, report) if files else Verdict(run_gates(config, root, report))
     if config.get("metrics"):
         report["gates"] = verdict.gates
     report.setdefault("sections", []).extend(sections(verdict))

@@ -105,16 +105,9 @@ def _add_checks(config, root, report: dict, *, workspace: bool) -> None:
     Data and slice checks read files on disk, so they only describe the head when
     the head is the workspace; metric gates work for any pair of revisions.
     """
-    if workspace:
-        from ci_mlops.checks import add_to_report
+    from ci_mlops.checks import add_to_report
 
-        add_to_report(config, root, report)
-    elif config.get("metrics"):
-        from ci_mlops.checks.gates import evaluate_gates
-        from ci_mlops.significance.evidence import attach
-
-        attach(config, root, report)
-        report["gates"] = evaluate_gates(config, report)
+    add_to_report(config, root, report, files=workspace)
 
 
 def _name_the_pull_request(report: dict) -> None:

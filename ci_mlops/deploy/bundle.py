@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.checks.records import GateResult
 from ci_mlops.deploy import lineage as lineage_mod
 from ci_mlops.deploy.artifacts import ReleasedFile, expected_at, materialize
 from ci_mlops.deploy.host import release_body
@@ -39,7 +40,7 @@ class Bundle:
     lineage: dict[str, Any]
     card: str
     notes: str
-    gates: list[dict[str, Any]]
+    gates: list[GateResult]
     previous: str | None
     out_dir: Path
     slices: str | None = None  # slice/fairness Markdown for the card
@@ -47,7 +48,7 @@ class Bundle:
     paths: dict[str, Path] = field(default_factory=dict)  # "lineage", "card", "notes"
 
     @property
-    def failed_gates(self) -> list[dict[str, Any]]:
+    def failed_gates(self) -> list[GateResult]:
         return [g for g in self.gates if not g.get("passed") and not g.get("skipped")]
 
     @property
@@ -186,16 +187,14 @@ def render_card(bundle: Bundle, config: Any, *, server_url: str, lineage: dict[s
                              notes=bundle.changes, slices=bundle.slices, server_url=server_url)
 
 
-def _report_and_gates(root: Path, config: Any, *, base: str, head: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    from ci_mlops.checks.gates import evaluate_gates
-    from ci_mlops.significance.evidence import attach
+def _report_and_gates(root: Path, config: Any, *, base: str, head: str) -> tuple[dict[str, Any], list[GateResult]]:
+    from ci_mlops.checks import run_gates
 
     report = build_report(root, base=base, head=head, config=config, plots=False)
-    attach(config, root, report)
-    return report, evaluate_gates(config, report)
+    return report, run_gates(config, root, report)
 
 
-def _gate_record(gate: dict[str, Any]) -> dict[str, Any]:
+def _gate_record(gate: GateResult) -> dict[str, Any]:
     keys = ("metric", "file", "rule", "bound", "value", "base", "passed", "message")
     return {k: gate.get(k) for k in keys}
 

@@ -1,0 +1,37 @@
+"""One runner: the check command, the PR report and a release judge gates with the same call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ci_mlops.checks import add_to_report, run, run_gates
+from ci_mlops.errors import UserError
+
+ROWS = [{"file": "metrics.json", "key": "test.acc", "head": 0.8, "base": 0.85}]
+CONFIG = {"metrics": {"test.acc": {"min": 0.9}}, "data": {"missing.csv": {"rows": {"min": 1}}}}
+
+
+def test_run_gates_needs_a_metrics_section():
+    assert run_gates({"data": {}}, ".", {"metrics": ROWS}) == []
+    [gate] = run_gates(CONFIG, ".", {"metrics": ROWS})
+    assert (gate["key"], gate["passed"], gate["message"]) == ("test.acc", False, "0.8 < min 0.9")
+
+
+def test_strict_raises_where_the_report_shows_a_failed_entry(tmp_path: Path):
+    with pytest.raises(UserError, match=r"missing\.csv: no such file"):
+        run(CONFIG, tmp_path, {"metrics": ROWS}, strict=True)
+    verdict = run(CONFIG, tmp_path, {"metrics": ROWS})
+    [load] = verdict.data
+    assert load["check"] == "load" and not load["passed"] and "missing.csv: no such file" in load["message"]
+
+
+def test_add_to_report_without_files_judges_only_the_gates(tmp_path: Path):
+    report: dict = {"metrics": ROWS}
+    result = add_to_report(CONFIG, tmp_path, report, files=False)
+    assert result["data"] == [] and report["gates"] == result["gates"] and len(result["gates"]) == 1
+    assert "sections" in report and report["sections"] == []
+    full: dict = {"metrics": ROWS}
+    add_to_report(CONFIG, tmp_path, full)
+    assert [s["title"] for s in full["sections"]] == ["Data checks"] and full["gates"] == report["gates"]
