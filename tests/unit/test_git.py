@@ -1,0 +1,135 @@
+"""git plumbing in-process on real repositories: discovery, revisions, branches, tags, files, batched blobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ci_mlops.errors import UserError
+from ci_mlops.git import WORKSPACE, BlobReader, GitError, Repo, run_git
+from conftest import git
+
+
+def commit(repo: Path, name: str, text: str, message: str) -> str:
+    (repo / name).parent.mkdir(parents=True, exist_ok=True)
+    (repo / name).write_text(text)
+    git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_discover_finds_the_work_tree_from_a_subfolder_or_a_file(git_repo: Path) -> None:
+    (git_repo / "src").mkdir()
+    (git_repo / "src" / "train.py").write_text("")
+    assert Repo.discover(git_repo / "src").root == git_repo.resolve()
+    assert Repo.discover(git_repo / "src" / "train.py").root == git_repo.resolve()
+
+
+def test_discover_refuses_a_missing_folder_a_non_repository_and_a_bare_one(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such directory"):
+        Repo.discover(tmp_path / "nope")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(UserError, match=r"not a git repository \(run `git init` first\)"):
+        Repo.discover(tmp_path / "plain")
+    git(tmp_path, "init", "-q", "--bare", "bare.git")
+    with pytest.raises(UserError, match="is a bare git repository"):
+        Repo.discover(tmp_path / "bare.git")
+
+
+def test_revisions_resolve_to_full_shas_and_unknown_ones_are_one_clear_error(git_repo: Path) -> None:
+    repo = Repo(git_repo)
+    first = repo.rev_parse("HEAD")
+    second = commit(git_repo, "a.txt", "a", "second")
+    assert len(first) == 40 and repo.rev_parse("HEAD~1") == first
+    assert repo.head() == second and repo.try_rev_parse("nope") is None
+    with pytest.raises(GitError, match=r"^unknown revision 'nope'$"):
+        repo.rev_parse("nope")
+    assert repo.log("HEAD", 5) == [second, first]
+    assert repo.log("HEAD", 1) == [second]
+
+
+def test_an_empty_repository_says_it_has_no_commits(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    repo = Repo(tmp_path)
+    assert not repo.has_commits() and repo.head() is None
+    with pytest.raises(GitError, match=r"no commits yet"):
+        repo.rev_parse("main")
+
+
+def test_merge_base_of_two_branches_and_of_unrelated_histories(git_repo: Path) -> None:
+    repo = Repo(git_repo)
+    fork = repo.head()
+    git(git_repo, "checkout", "-q", "-b", "feature")
+    feature = commit(git_repo, "f.txt", "f", "feature")
+    git(git_repo, "checkout", "-q", "main")
+    commit(git_repo, "m.txt", "m", "main moves on")
+    assert repo.merge_base("main", feature) == fork
+    git(git_repo, "checkout", "-q", "--orphan", "other")
+    orphan = commit(git_repo, "o.txt", "o", "unrelated")
+    with pytest.raises(GitError, match="no common ancestor of 'main' and"):
+        repo.merge_base("main", orphan)
+
+
+def test_default_branch_prefers_origin_head_then_main_or_master(git_repo: Path, tmp_path: Path) -> None:
+    assert Repo(git_repo).default_branch() == "main"
+    clone = tmp_path / "clone"
+    git(git_repo, "branch", "-q", "trunk")
+    git(git_repo, "symbolic-ref", "HEAD", "refs/heads/trunk")
+    git(tmp_path, "clone", "-q", str(git_repo), str(clone))
+    assert Repo(clone).default_branch() == "trunk"  # origin/HEAD, though main exists too
+    assert Repo(clone).current_branch() == "trunk"
+    git(clone, "checkout", "-q", "--detach")
+    assert Repo(clone).current_branch() is None
+
+
+def test_tags_are_listed_in_creation_order(git_repo: Path) -> None:
+    repo = Repo(git_repo)
+    git(git_repo, "tag", "v2.0.0")
+    commit(git_repo, "b.txt", "b", "later")
+    git(git_repo, "tag", "-a", "-m", "annotated", "v1.0.0")
+    assert set(repo.tags()) == {"v2.0.0", "v1.0.0"}
+    assert repo.tags("v1*") == ["v1.0.0"]
+
+
+def test_files_at_a_revision_and_in_the_workspace(git_repo: Path) -> None:
+    repo = Repo(git_repo)
+    sha = commit(git_repo, "dir/with space.txt", "x", "a file with a space")
+    (git_repo / "untracked.txt").write_text("u")
+    (git_repo / ".gitignore").write_text("ignored.txt\n")
+    (git_repo / "ignored.txt").write_text("i")
+    assert sorted(repo.ls_files(sha)) == ["README.md", "dir/with space.txt"]
+    assert sorted(repo.ls_files(WORKSPACE)) == [".gitignore", "README.md", "dir/with space.txt", "untracked.txt"]
+    assert repo.is_dirty() and repo.is_dirty(["untracked.txt"]) and not repo.is_dirty(["README.md"])
+
+
+def test_the_blob_reader_reads_many_blobs_in_one_process(git_repo: Path) -> None:
+    first = Repo(git_repo).head()
+    second = commit(git_repo, "README.md", "# changed\n", "edit")
+    binary = bytes(range(256)) * 3
+    (git_repo / "model.bin").write_bytes(binary)
+    git(git_repo, "add", "model.bin")
+    git(git_repo, "commit", "-q", "-m", "binary")
+    with BlobReader(git_repo) as reader:
+        assert reader.read_many([(first, "README.md"), (second, "README.md"), ("HEAD", "model.bin"),
+                                 (first, "missing.txt"), ("HEAD", "dir")]) == [b"# test\n", b"# changed\n", binary,
+                                                                               None, None]
+        assert reader.read("no-such-rev", "README.md") is None
+        assert reader.read_many([]) == []
+    assert reader._proc is None  # closed on leaving the block
+
+
+def test_the_blob_reader_handles_a_batch_larger_than_a_pipe_buffer(git_repo: Path) -> None:
+    specs = [("HEAD", f"missing-{i:05d}-{'x' * 40}.txt") for i in range(1000)] + [("HEAD", "README.md")]
+    with BlobReader(git_repo) as reader:
+        answers = reader.read_many(specs)
+    assert answers[:-1] == [None] * 1000 and answers[-1] == b"# test\n"
+
+
+def test_run_git_names_the_command_and_git_s_last_line(git_repo: Path) -> None:
+    assert run_git(["rev-parse", "--abbrev-ref", "HEAD"], git_repo) == "main"
+    with pytest.raises(GitError, match=r"^git cat-file -t nope: fatal: Not a valid object name nope$"):
+        run_git(["cat-file", "-t", "nope"], git_repo)
+    assert run_git(["cat-file", "-t", "nope"], git_repo, check=False) == ""
+    with pytest.raises(UserError, match="not a directory"):
+        run_git(["status"], git_repo / "README.md")
