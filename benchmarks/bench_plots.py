@@ -8,9 +8,14 @@ median of --repeat runs, each a separate process as CI runs it:
 
 * dvc:       `dvc plots diff --json main~1 main` (DVC builds the same Vega-Lite specs, draws nothing);
 * report:    `ci-mlops report --base main~1 --head main --no-checks` (Mermaid plots in the Markdown);
-* +plots:    the same with `--plots-dir DIR` (every plot drawn to SVG with vl-convert).
+* +plots:    the same with `--plots-dir DIR` (every plot drawn to SVG with vl-convert);
+* comment:   `ci-mlops comment report.md --pr 7` against the loopback GitHub (tests/fake_github.py);
+* +publish:  the same with `--plots-dir DIR`: every image checked (SVG sanitised) and committed to
+             `ci-mlops/plots/pr-7` through the Git Data API, the comment showing them.
 
-"+plots minus report" is what drawing N plots adds to the job.
+"+plots minus report" is what drawing N plots adds to the job, "+publish minus comment" what
+publishing them adds to the comment job. The comment's length is printed against GitHub's
+65,536-character limit.
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ def main() -> None:
         report = timed(cli, repo, args.repeat)
         drawn = timed([*cli, "--plots-dir", str(work / "plots")], repo, args.repeat)
         svgs = len(list((work / "plots").glob("*.svg")))
+        comment, published, body, calls = publish_times(work, args.repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{args.plots} plots x {args.points} points, base and head, median of {args.repeat}:")
@@ -103,6 +109,39 @@ def main() -> None:
     print(f"  ci-mlops report                 {report:6.2f} s")
     print(f"  ci-mlops report --plots-dir     {drawn:6.2f} s  ({svgs} SVG files)")
     print(f"  drawing adds {drawn - report:.2f} s; --plots-dir / dvc plots diff --json = {drawn / dvc:.2f}x")
+    print(f"  ci-mlops comment                {comment:6.2f} s")
+    print(f"  ci-mlops comment --plots-dir    {published:6.2f} s  ({calls} API calls; comment {body:,} of 65,536 characters)")
+    print(f"  publishing adds {published - comment:.2f} s; drawing + publishing {args.plots} plots adds "
+          f"{drawn - report + published - comment:.2f} s to the PR run")
+
+
+def publish_times(work: Path, repeat: int) -> tuple[float, float, int, int]:
+    """The comment job without and with the plot images, against the loopback GitHub."""
+    sys.path.insert(0, str(ROOT))
+    from tests.fake_github import FakeGitHub
+
+    cmd = [sys.executable, "-m", "ci_mlops", "comment", str(work / "report.md"), "--pr", "7"]
+    with FakeGitHub() as gh:
+        gh.add_pr("o/r", 7, head_sha="c" * 40)
+        env = {**ENV, **gh.env(repo="o/r", token="t", GITHUB_SHA="c" * 40)}
+
+        def once(extra: list[str]) -> float:
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                subprocess.run([*cmd, *extra], cwd=work, env=env, check=True, capture_output=True)
+                times.append(time.perf_counter() - start)
+            return statistics.median(times)
+
+        plain = once([])
+        gh.clear_log()
+        with_plots = once(["--plots-dir", str(work / "plots")])
+        calls = len(gh.requests) // repeat
+        [comment] = gh.comments("o/r", 7)
+        body = len(comment["body"])
+        if "<img" not in comment["body"]:
+            raise SystemExit("the comment shows no published image")
+    return plain, with_plots, body, calls
 
 
 if __name__ == "__main__":

@@ -185,3 +185,27 @@ def test_a_bad_branch_prefix_is_a_user_error(gh, env, tmp_path):
                   "--plots-branch", "../main", env=env)
     assert out.returncode == 2 and "is not a branch name prefix" in out.stderr, out.stderr
     assert os.linesep not in out.stderr.strip()
+
+
+def test_twenty_plots_and_a_huge_report_fit_in_one_comment(gh, env, tmp_path):
+    """GitHub's 65,536-character limit: the images (short links) stay, the long tables are shrunk."""
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    charts = []
+    for i in range(20):
+        (folder / f"p{i}.svg").write_text(CHART)
+        charts.append({"id": f"eval/plots/p{i}.json", "svg": f"p{i}.svg", "spec": f"p{i}.vl.json", "revs": ["main"]})
+    (folder / "plots.json").write_text(json.dumps({"charts": charts, "images": [], "failures": []}))
+    rows = "".join(f"| metric_{i} | {i / 7:.6f} | {i / 5:.6f} |\n" for i in range(3000))
+    mermaid = "".join(f"<details open><summary>p{i}</summary>\n\n```mermaid\nxychart-beta\n  line [{', '.join(['1'] * 300)}]\n"
+                      "```\n\n</details>\n" for i in range(20))
+    report = (f"## ci-mlops report\n\n<details><summary>Metrics</summary>\n\n| metric | base | head |\n|---|---|---|\n"
+              f"{rows}\n</details>\n\n<!-- ci-mlops:plots -->\n#### Plots\n{mermaid}<!-- /ci-mlops:plots -->\n")
+    assert len(report) > 100_000
+    (tmp_path / "report.md").write_text(report)
+    out = run_cli("comment", str(tmp_path / "report.md"), "--plots-dir", str(folder), env=env)
+    assert out.returncode == 0, out.stderr
+    body = comment(gh)
+    assert len(body.encode("utf-16-le")) // 2 <= 65536
+    assert len(srcs(body)) == 20 and "```mermaid" not in body
+    assert "shortened to fit GitHub's 65,536-character comment limit" in body
