@@ -17,14 +17,23 @@ hash, or pulls it with ``dvc pull`` as a last resort.
 
 from __future__ import annotations
 
+import posixpath
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from ci_mlops.dvc.run import run_dvc
+import yaml
+
 from ci_mlops.checks.records import DataResult
+from ci_mlops.datafiles import SEPARATORS, detect_format, read_table, read_text_cells
+from ci_mlops.dvc.project import cache_path
+from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import UserError
+from ci_mlops.git import run_git
+from ci_mlops.report.collect import default_remote
 from ci_mlops.safeload import MAX_YAML_BYTES, load_json, load_yaml, read_limited
+from ci_mlops.safepath import inside
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,9 +46,9 @@ ROW_CONVENTION = "row numbers are 1-based data rows; the header is not counted"
 # -- pure checks on a DataFrame -------------------------------------------------------
 
 
-def check_frame(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str,
-                other: "pd.DataFrame | None" = None, other_name: str | None = None,
-                text: "pd.DataFrame | None" = None) -> list[DataResult]:
+def check_frame(frame: pd.DataFrame, spec: dict[str, Any], *, name: str,
+                other: pd.DataFrame | None = None, other_name: str | None = None,
+                text: pd.DataFrame | None = None) -> list[DataResult]:
     """Run every check of one ``data:`` entry on ``frame``.
 
     ``other`` is the leakage partner; ``text`` holds columns as written in the file
@@ -70,13 +79,13 @@ def check_frame(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str,
     return results
 
 
-def check_column(series: "pd.Series", rules: dict[str, Any], *, name: str, column: str,
-                 text: "pd.Series | None" = None) -> list[DataResult]:
+def check_column(series: pd.Series, rules: dict[str, Any], *, name: str, column: str,
+                 text: pd.Series | None = None) -> list[DataResult]:
     """The per-column rules, in a fixed order: dtype, nulls, range, allowed, unique, regex.
 
     ``text`` is the column as written in the file, used by ``regex`` when given.
     """
-    import numpy as np
+    import numpy as np  # heavy: loaded when data is checked, not at start-up
     import pandas as pd
 
     out: list[DataResult] = []
@@ -145,17 +154,17 @@ def check_column(series: "pd.Series", rules: dict[str, Any], *, name: str, colum
     return out
 
 
-def is_text(series: "pd.Series") -> bool:
+def is_text(series: pd.Series) -> bool:
     """Whether a column holds text as loaded (object or string dtype), so a regex can read it as is."""
-    import pandas as pd
+    import pandas as pd  # heavy: loaded when data is checked, not at start-up
 
     return bool(series.dtype == object or pd.api.types.is_string_dtype(series))
 
 
-def check_leakage(frame: "pd.DataFrame", other: "pd.DataFrame", spec: dict[str, Any], *,
+def check_leakage(frame: pd.DataFrame, other: pd.DataFrame, spec: dict[str, Any], *,
                   name: str, other_name: str) -> DataResult:
     """Rows of ``frame`` whose key columns also appear in ``other`` (hash join, no merge)."""
-    import numpy as np
+    import numpy as np  # heavy: loaded when data is checked, not at start-up
 
     on = list(spec.get("on") or [c for c in frame.columns if c in set(other.columns)])
     if not on:
@@ -176,18 +185,18 @@ def check_leakage(frame: "pd.DataFrame", other: "pd.DataFrame", spec: dict[str, 
     return _result(name, "leakage", None, ok, bound, count, count, _rows_of(shared) if count else [], message)
 
 
-def _rows(frame: "pd.DataFrame", spec: dict[str, Any], name: str) -> DataResult:
+def _rows(frame: pd.DataFrame, spec: dict[str, Any], name: str) -> DataResult:
     n = len(frame)
     low, high = spec.get("min"), spec.get("max")
     ok = (low is None or n >= low) and (high is None or n <= high)
     bounds = " and ".join(x for x in (f"min {low}" if low is not None else "",
                                       f"max {high}" if high is not None else "") if x)
     verb = "within" if ok else "outside"
-    return _result(name, "rows", None, ok, {k: v for k, v in spec.items()}, n, 0, [],
+    return _result(name, "rows", None, ok, dict(spec), n, 0, [],
                    f"{_n(n)} ({verb} {bounds})")
 
 
-def _duplicates(frame: "pd.DataFrame", bound: int, name: str) -> DataResult:
+def _duplicates(frame: pd.DataFrame, bound: int, name: str) -> DataResult:
     dup = frame.duplicated(keep="first").to_numpy()
     count = int(dup.sum())
     ok = count <= bound
@@ -195,9 +204,9 @@ def _duplicates(frame: "pd.DataFrame", bound: int, name: str) -> DataResult:
     return _result(name, "duplicates", None, ok, bound, count, count, _rows_of(dup) if count else [], message)
 
 
-def _dtype(series: "pd.Series", want: str, null: "np.ndarray", name: str, column: str) -> DataResult:
+def _dtype(series: pd.Series, want: str, null: np.ndarray, name: str, column: str) -> DataResult:
     """Does the column hold ``want``? Values that are not are counted, with examples."""
-    import numpy as np
+    import numpy as np  # heavy: loaded when data is checked, not at start-up
     import pandas as pd
 
     types = pd.api.types
@@ -248,9 +257,9 @@ def _dtype(series: "pd.Series", want: str, null: "np.ndarray", name: str, column
                                                               if bad is not None else ""))
 
 
-def _fullmatch(series: "pd.Series", pattern: str, column: str) -> "np.ndarray":
+def _fullmatch(series: pd.Series, pattern: str, column: str) -> np.ndarray:
     """Full regex match per value (missing values count as matching): pyarrow's RE2, else Python's re."""
-    import numpy as np
+    import numpy as np  # heavy: loaded when data is checked, not at start-up
     import pandas as pd
 
     try:
@@ -270,14 +279,14 @@ def _fullmatch(series: "pd.Series", pattern: str, column: str) -> "np.ndarray":
     return out
 
 
-def row_hashes(*frames: "pd.DataFrame") -> list["np.ndarray"]:
+def row_hashes(*frames: pd.DataFrame) -> list[np.ndarray]:
     """A 64-bit hash per row for frames with the same columns, comparable across the frames.
 
     Text columns are factorized over all frames together first (hashing a million
     Python strings is ~10x slower than factorizing them); a column whose type
     differs between frames (ids as numbers here, as text there) is compared as text.
     """
-    import numpy as np
+    import numpy as np  # heavy: loaded when data is checked, not at start-up
     import pandas as pd
 
     types = pd.api.types
@@ -311,10 +320,8 @@ def required_columns(spec: dict[str, Any]) -> list[str] | None:
 
 
 def load_data(root: Path, path: str, *, columns: list[str] | None = None, fmt: str | None = None,
-              pull: Callable[[Path, str], None] | None = None) -> "pd.DataFrame":
+              pull: Callable[[Path, str], None] | None = None) -> pd.DataFrame:
     """Read a data file: from the workspace, else from the DVC cache by its hash, else ``dvc pull`` it."""
-    from ci_mlops.datafiles import detect_format, read_table
-
     fmt = detect_format(path, fmt)
     actual = locate_data(root, path, pull=pull)
     try:
@@ -323,10 +330,8 @@ def load_data(root: Path, path: str, *, columns: list[str] | None = None, fmt: s
         raise UserError(exc.message.replace(str(actual), path)) from exc
 
 
-def load_text_columns(root: Path, path: str, columns: list[str], *, fmt: str | None = None) -> "pd.DataFrame | None":
+def load_text_columns(root: Path, path: str, columns: list[str], *, fmt: str | None = None) -> pd.DataFrame | None:
     """The CSV/TSV cells of ``columns`` as written (``007`` stays ``007``), for regex checks; None for other formats."""
-    from ci_mlops.datafiles import SEPARATORS, detect_format, read_text_cells
-
     fmt = detect_format(path, fmt)
     if fmt not in SEPARATORS or not columns:
         return None
@@ -339,8 +344,6 @@ def load_text_columns(root: Path, path: str, columns: list[str], *, fmt: str | N
 
 def locate_data(root: Path, path: str, *, pull: Callable[[Path, str], None] | None = None) -> Path:
     """Where the content of ``path`` is: the workspace, the DVC cache, or the workspace after ``dvc pull``."""
-    from ci_mlops.safepath import inside
-
     local = inside(root, path, "data file")
     if local.is_file():
         return local
@@ -385,8 +388,6 @@ def cached_file(root: Path, path: str) -> Path | None:
 
 
 def dvc_pull(root: Path, path: str) -> None:
-    from ci_mlops.report.collect import default_remote
-
     proc = run_dvc(root, "pull", path)
     if not proc.ok:
         raise UserError(f"{path}: not in the workspace or the DVC cache, and `dvc pull {path}` failed: "
@@ -416,22 +417,18 @@ def pull_problem(stderr: str, path: str, remote: str | None = None, returncode: 
 
 
 def _cache_path(root: Path, md5: str) -> Path:
-    from ci_mlops.dvc.project import cache_path
-
     return Path(cache_path(root, md5))
 
 
 def _dvc_outs(root: Path) -> dict[str, str]:
     """Output path -> md5 from every ``dvc.lock`` and ``.dvc`` file in the workspace."""
-    import yaml
-
     outs: dict[str, str] = {}
     files = _dvc_files(root)
     for lock in (root / f for f in files if f == "dvc.lock" or f.endswith("/dvc.lock")):
         if not lock.is_file():
             continue
         base = lock.parent.relative_to(root)
-        data = _yaml(lock, yaml) or {}
+        data = _yaml(lock) or {}
         for stage in (data.get("stages") or {}).values():
             wdir = base / (stage.get("wdir") or "") if isinstance(stage, dict) else base
             for out in (stage or {}).get("outs") or []:
@@ -441,7 +438,7 @@ def _dvc_outs(root: Path) -> dict[str, str]:
         if not dvcfile.is_file():
             continue
         base = dvcfile.parent.relative_to(root)
-        data = _yaml(dvcfile, yaml) or {}
+        data = _yaml(dvcfile) or {}
         wdir = base / (data.get("wdir") or "")
         for out in data.get("outs") or []:
             if isinstance(out, dict) and out.get("path") and out.get("md5"):
@@ -451,17 +448,15 @@ def _dvc_outs(root: Path) -> dict[str, str]:
 
 def _dvc_files(root: Path) -> list[str]:
     """``dvc.lock`` and ``*.dvc`` files: git's list when ``root`` is a repository (fast), else a walk."""
-    from ci_mlops.git import run_git
-
     try:
         listed = run_git(["ls-files", "-co", "--exclude-standard", "--", "*dvc.lock", "*.dvc"], root).splitlines()
     except UserError:
         listed = [p.relative_to(root).as_posix() for pattern in ("dvc.lock", "*.dvc") for p in root.rglob(pattern)
                   if ".dvc" not in p.relative_to(root).parts[:-1]]
-    return [p for p in listed if p == "dvc.lock" or p.endswith("/dvc.lock") or p.endswith(".dvc")]
+    return [p for p in listed if p == "dvc.lock" or p.endswith(("/dvc.lock", ".dvc"))]
 
 
-def _yaml(path: Path, yaml: Any) -> Any:
+def _yaml(path: Path) -> Any:
     try:
         return load_yaml(read_limited(path, MAX_YAML_BYTES))
     except (OSError, ValueError, yaml.YAMLError):
@@ -469,8 +464,6 @@ def _yaml(path: Path, yaml: Any) -> Any:
 
 
 def _norm(path: Path) -> str:
-    import posixpath
-
     return posixpath.normpath(path.as_posix())
 
 
@@ -483,14 +476,14 @@ def _result(file: str, check: str, column: str | None, passed: bool, bound: Any,
             "value": value, "failing_rows": int(failing_rows), "examples": examples, "message": message}
 
 
-def _rows_of(mask: "np.ndarray") -> list[int]:
-    import numpy as np
+def _rows_of(mask: np.ndarray) -> list[int]:
+    import numpy as np  # heavy: loaded when data is checked, not at start-up
 
     return [int(i) + 1 for i in np.flatnonzero(mask)[:EXAMPLES]]
 
 
-def _examples(series: "pd.Series", mask: "np.ndarray") -> str:
-    import numpy as np
+def _examples(series: pd.Series, mask: np.ndarray) -> str:
+    import numpy as np  # heavy: loaded when data is checked, not at start-up
 
     values = series.iloc[np.flatnonzero(mask)[:3]].tolist()
     return f" (e.g. {', '.join(repr(_plain(v)) for v in values)})" if values else ""

@@ -23,7 +23,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.report.direction import infer_direction, is_counter
 from ci_mlops.report.lookup import resolve_metric, unknown_metric
 
-__all__ = ["evaluate_gates", "infer_direction", "resolve_metric", "RULES"]
+__all__ = ["RULES", "evaluate_gates", "infer_direction", "resolve_metric"]
 
 RULES = ("min", "max", "max_drop", "max_drop_pct")
 

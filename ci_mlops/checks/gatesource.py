@@ -16,14 +16,19 @@ workspace), ``base`` (also locally, to see what CI will decide) or ``workspace``
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.checks.gates import evaluate_gates
 from ci_mlops.config import CONFIG_NAME, Config, parse_config
 from ci_mlops.errors import UserError
+from ci_mlops.escape import md_cell, md_code
+from ci_mlops.git import BlobReader, Repo
+from ci_mlops.report.revisions import FETCH_HINT
 
 GATE_SECTIONS = ("metrics", "data", "slices")
 CHOICES = ("auto", "base", "workspace")
@@ -58,8 +63,6 @@ def deciding_config(config: Config, root: Path, *, gates_from: str = "auto", bas
     in_pr = env.get("GITHUB_ACTIONS") == "true" and bool(env.get("GITHUB_BASE_REF", "").strip())
     if gates_from == "workspace" or (gates_from == "auto" and not in_pr):
         return config, GateSource("workspace")
-    from ci_mlops.git import BlobReader, Repo
-
     repo = Repo.discover(root)
     ref, sha = _base_tip(repo, base, config, env)
     rel = _relative_config_path(config, repo.root)
@@ -110,8 +113,6 @@ def _plain(value: Any) -> Any:
 
 def _base_tip(repo: Any, base: str | None, config: Config, env: Mapping[str, str]) -> tuple[str, str]:
     """The base branch's name and its newest commit: the gates in force when the PR merges."""
-    from ci_mlops.report.revisions import FETCH_HINT
-
     if base:
         return base, repo.rev_parse(base)
     name = env.get("GITHUB_BASE_REF", "").strip() if env.get("GITHUB_ACTIONS") == "true" else ""
@@ -136,8 +137,6 @@ def _relative_config_path(config: Config, root: Path) -> str:
 
 def render_changes(source: GateSource, report: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The report section about the gates' origin: changes in this PR, or the first config; None otherwise."""
-    from ci_mlops.escape import md_cell, md_code
-
     where = f"{md_code(source.ref)} ({md_code((source.sha or '')[:7])})" if source.ref else "the base branch"
     if source.origin == "proposed":
         text = (f"{where} has no {md_code(source.path)}: the gates this pull request adds decided this run, as "
@@ -146,15 +145,13 @@ def render_changes(source: GateSource, report: dict[str, Any] | None = None) -> 
         return {"title": "Quality gates proposed by this PR", "markdown": text, "passed": None}
     if source.origin != "base" or not source.changes:
         return None
-    lines = [f"This pull request changes the quality gates in {md_code(source.path)}. The gates of {where} "
-             "decided this run; the new ones apply after merge.", "",
+    lines = [(f"This pull request changes the quality gates in {md_code(source.path)}. The gates of {where} "
+              "decided this run; the new ones apply after merge."), "",
              f"| Setting | {md_cell(source.ref)} | this PR |", "|---|---|---|"]
     for change in source.changes:
         lines.append(f"| {md_code('.'.join(change['key']), cell=True)} | {_shown(change['base'])} | "
                      f"{_shown(change['head'])} |")
     if source.proposed is not None and source.proposed.get("metrics") and report is not None:
-        from ci_mlops.checks.gates import evaluate_gates
-
         gates = evaluate_gates(source.proposed, report)
         failed = [g for g in gates if not g["passed"]]
         verdict = (f"❌ {len(failed)} of {len(gates)} would fail: " + ", ".join(md_code(g["metric"]) for g in failed[:5])
@@ -164,8 +161,6 @@ def render_changes(source: GateSource, report: dict[str, Any] | None = None) -> 
 
 
 def _shown(value: Any) -> str:
-    from ci_mlops.escape import md_cell
-
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -174,8 +169,6 @@ def _shown(value: Any) -> str:
 
 
 def _compact(value: Any) -> str:
-    import json
-
     text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:59] + "…"
 

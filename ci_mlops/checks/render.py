@@ -13,6 +13,7 @@ from ci_mlops.checks.data import ROW_CONVENTION
 from ci_mlops.checks.gatesource import GateSource, text_line
 from ci_mlops.checks.records import DataResult, GateResult, SliceResult, Verdict
 from ci_mlops.escape import log_text, md_cell, md_code
+from ci_mlops.markdown.blocks import table
 
 # -- Markdown: the PR comment, the job summary, a check run --------------------------------
 
@@ -47,11 +48,10 @@ def gates_markdown(gates: Sequence[GateResult]) -> str:
 
     Every cell is escaped: a check run's summary may render a check document read from a file.
     """
-    lines = ["| | metric | rule | bound | value | base | detail |", "|---|---|---|---:|---:|---:|---|"]
-    for g in gates:
-        mark = "⏭️" if g.get("skipped") else "⚠️" if g.get("warning") else "✅" if g["passed"] else "❌"
-        lines.append(f"| {mark} | {md_cell(g['key'])} | {md_cell(g['rule'])} | {_cell(g['bound'])} | {_cell(g['value'])} | "
-                     f"{_cell(g['base'])} | {md_cell(g['message'])} |")
+    rows = [[_icon(g), md_cell(g["key"]), md_cell(g["rule"]), _cell(g["bound"]), _cell(g["value"]), _cell(g["base"]),
+             md_cell(g["message"])] for g in gates]
+    lines = table(["", "metric", "rule", "bound", "value", "base", "detail"],
+                  ["---", "---", "---", "---:", "---:", "---:", "---"], rows)
     return "\n".join(lines) + "\n"
 
 
@@ -66,12 +66,10 @@ def data_markdown(data: Sequence[DataResult]) -> str:
         if not failed:
             parts.append(head)
             continue
-        lines = [head, "", "| check | column | rows | example rows | detail |", "|---|---|---:|---|---|"]
-        for d in failed:
-            rows = md_cell(", ".join(map(str, d["examples"]))) or "–"
-            lines.append(f"| {md_cell(d['check'])} | {md_cell(d['column'] or '–')} | {md_cell(d['failing_rows'])} | {rows} | "
-                         f"{md_cell(d['message'])} |")
-        parts.append("\n".join(lines))
+        rows = [[md_cell(d["check"]), md_cell(d["column"] or "–"), md_cell(d["failing_rows"]),
+                 md_cell(", ".join(map(str, d["examples"]))) or "–", md_cell(d["message"])] for d in failed]
+        lines = table(["check", "column", "rows", "example rows", "detail"], ["---", "---", "---:", "---", "---"], rows)
+        parts.append("\n".join([head, "", *lines]))
     if any(d["examples"] for d in data if not d["passed"]):
         parts.append(f"<sub>Example {ROW_CONVENTION}.</sub>")
     return "\n\n".join(parts) + "\n"
@@ -86,13 +84,11 @@ def slices_markdown(results: Sequence[SliceResult], *, file: str | None = None) 
         metrics = [k for k in result["groups"][0] if k not in ("group", "support")] if result["groups"] else []
         lines = [f"**By {md_code(result['by'])}** {'✅' if result['passed'] else '❌'}", ""]
         if result["groups"]:
-            lines += ["| " + " | ".join(["group", "support", *map(md_cell, metrics)]) + " |",
-                      "|---|---:|" + "---:|" * len(metrics)]
+            rows = [[md_cell(g["group"]), md_cell(g["support"]),
+                     *("–" if g[m] is None else f"{g[m]:.4f}" for m in metrics)] for g in result["groups"]]
+            lines += table(["group", "support", *map(md_cell, metrics)], ["---", "---:", *["---:"] * len(metrics)], rows)
         else:
             lines.append("_No rows._")
-        for g in result["groups"]:
-            cells = ["–" if g[m] is None else f"{g[m]:.4f}" for m in metrics]
-            lines.append(f"| {md_cell(g['group'])} | {md_cell(g['support'])} | " + " | ".join(cells) + " |")
         if result["checks"]:
             lines.append("")
         for check in result["checks"]:
@@ -145,6 +141,10 @@ def text(verdict: Verdict, report: dict[str, Any] | None, source: GateSource | N
     lines.append(f"All {total} checks passed." if not failed else f"{failed} of {total} checks failed.")
     # Names and values come from data and the config: a CR or LF inside one stays in its line.
     return "\n".join(map(log_text, lines)) + "\n"
+
+
+def _icon(g: GateResult) -> str:
+    return "⏭️" if g.get("skipped") else "⚠️" if g.get("warning") else "✅" if g["passed"] else "❌"
 
 
 def mark(item: GateResult | DataResult | Any) -> str:

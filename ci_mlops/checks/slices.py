@@ -32,9 +32,9 @@ DEFAULT_SHOWN = ("accuracy", "precision", "recall", "f1")
 MISSING = "(missing)"
 
 
-def slice_metrics(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str = "slices") -> list[SliceResult]:
+def slice_metrics(frame: pd.DataFrame, spec: dict[str, Any], *, name: str = "slices") -> list[SliceResult]:
     """Per-group metrics and gate verdicts for every ``by`` column (pure: a DataFrame in, results out)."""
-    import numpy as np
+    import numpy as np  # heavy: loaded when data is checked, not at start-up
 
     actual_col, predicted_col = spec.get("actual", "actual"), spec.get("predicted", "predicted")
     by = list(spec["by"])
@@ -63,9 +63,9 @@ def slice_metrics(frame: "pd.DataFrame", spec: dict[str, Any], *, name: str = "s
     return results
 
 
-def _one_by(frame: "pd.DataFrame", column: str, counts: dict[str, Any], gates: dict[str, Any],
+def _one_by(frame: pd.DataFrame, column: str, counts: dict[str, Any], gates: dict[str, Any],
             shown: list[str], min_support: int | None) -> SliceResult:
-    import pandas as pd
+    import pandas as pd  # heavy: loaded when data is checked, not at start-up
 
     keys = frame[column].astype(object).where(frame[column].notna(), MISSING)
     table = pd.DataFrame(counts).groupby(keys.to_numpy(), sort=False).sum()
@@ -133,15 +133,15 @@ def _check(metric: str | None, rule: str, bound: Any, value: Any, group: Any, pa
             "passed": bool(passed), "message": message}
 
 
-def _equal(a: "pd.Series", b: "pd.Series") -> Any:
+def _equal(a: pd.Series, b: pd.Series) -> Any:
     """Element-wise equality that treats 1 and "1" (one column parsed as text) as the same label."""
     if a.dtype == b.dtype or (_numeric(a) and _numeric(b)):
         return (a.to_numpy() == b.to_numpy()) & a.notna().to_numpy()
     return (a.astype(str).to_numpy() == b.astype(str).to_numpy()) & a.notna().to_numpy()
 
 
-def _equal_value(series: "pd.Series", value: Any) -> Any:
-    import pandas as pd
+def _equal_value(series: pd.Series, value: Any) -> Any:
+    import pandas as pd  # heavy: loaded when data is checked, not at start-up
 
     if pd.api.types.is_bool_dtype(series) and value in (0, 1):
         return series.to_numpy() == bool(value)
@@ -150,8 +150,8 @@ def _equal_value(series: "pd.Series", value: Any) -> Any:
     return series.astype(str).to_numpy() == str(value)
 
 
-def _numeric(series: "pd.Series") -> bool:
-    import pandas as pd
+def _numeric(series: pd.Series) -> bool:
+    import pandas as pd  # heavy: loaded when data is checked, not at start-up
 
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
