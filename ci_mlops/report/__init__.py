@@ -10,11 +10,22 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ci_mlops.report.markdown import DROP_ORDER, render_markdown
+if TYPE_CHECKING:
+    from ci_mlops.report.markdown import DROP_ORDER, render_markdown
 
 __all__ = ["build_report", "render_markdown", "to_json", "DROP_ORDER"]
+
+
+def __getattr__(name: str) -> Any:
+    """``render_markdown`` and ``DROP_ORDER`` on first use: a module of this package that needs
+    neither (``image_check`` in the comment job) does not pay for the Markdown renderer."""
+    if name in ("render_markdown", "DROP_ORDER"):
+        from ci_mlops.report import markdown
+
+        return getattr(markdown, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_report(root: str | Path = ".", base: str | None = None, head: str | None = None, *,
