@@ -7,6 +7,7 @@ from typing import Any
 from ci_mlops.deploy.bundle import Bundle
 from ci_mlops.deploy.tags import Tag, is_prerelease, release_version, tags_at
 from ci_mlops.escape import md_code
+from ci_mlops.markdown.blocks import table
 
 
 def no_release(tag: Tag, model: str, environment: str) -> tuple[str, dict[str, str]]:
@@ -64,6 +65,6 @@ def summary_markdown(bundle: Bundle, target: str, outputs: dict[str, str], dry_r
     lines = [f"### {'Dry run: ' if dry_run else ''}{bundle.title} ({target})", ""]
     if outputs.get("release-url"):
         lines += [f"Release: {outputs['release-url']}", ""]
-    lines += ["| Artifact | Size | SHA-256 |", "|---|---|---|"]
-    lines += [f"| {md_code(a.path, cell=True)} | {a.size} | `{a.sha256}` |" for a in bundle.artifacts]
+    lines += table(["Artifact", "Size", "SHA-256"], ["---"] * 3,
+                   [[md_code(a.path, cell=True), str(a.size), f"`{a.sha256}`"] for a in bundle.artifacts])
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ci_mlops.escape import md_cell, md_code
+from ci_mlops.markdown.blocks import table
 
 
 class _Code(str):
@@ -135,9 +136,7 @@ def _val(value: Any) -> str:
 
 
 def _table(header: list[str], rows: list[tuple]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return lines
+    return table(header, ["---"] * len(header), [[_cell(c) for c in row] for row in rows])
 
 
 def _cell(value: Any) -> str:

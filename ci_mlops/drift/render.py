@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from ci_mlops.escape import html_text, md_cell, md_code, md_text, mermaid_label
+from ci_mlops.markdown.blocks import details, table
 
 MAX_CHARTS = 10
 TEST_NAMES = {
@@ -24,13 +25,14 @@ def render_markdown(result: dict[str, Any], *, title: str = "Data drift", charts
     out = [f"## {title}: {'detected' if result['dataset_drift'] else 'not detected'}", ""]
     out.append(summary_line(result))
     out.append("")
-    out.append("| column | type | test | statistic | threshold | verdict |")
-    out.append("|---|---|---|---:|---:|---|")
+    rows = []
     for col in sorted(result["columns"], key=lambda c: (not c["drifted"], c["name"])):
         op = "≤" if col["test"] == "ks" else "<" if col["score"] == "p_value" else "≥"
         verdict = "**drifted**" if col["drifted"] else "ok"
-        out.append(f"| {md_code(col['name'], cell=True)} | {col['type']} | {TEST_NAMES[col['test']]} | "
-                   f"{_num(col['statistic'])} | {op} {_num(col['threshold'])} | {verdict} |")
+        rows.append([md_code(col["name"], cell=True), col["type"], TEST_NAMES[col["test"]],
+                     _num(col["statistic"]), f"{op} {_num(col['threshold'])}", verdict])
+    out += table(["column", "type", "test", "statistic", "threshold", "verdict"],
+                 ["---", "---", "---", "---:", "---:", "---"], rows)
     out.append("")
 
     notes = [(c["name"], n) for c in result["columns"] for n in c.get("notes", [])]
@@ -62,12 +64,8 @@ def render_markdown(result: dict[str, Any], *, title: str = "Data drift", charts
         out.append("Bars: reference, line: current (share of rows, %).")
         out.append("")
         for col in drifted[:MAX_CHARTS]:
-            out.append(f"<details><summary><code>{html_text(col['name'])}</code>: "
-                       f"{TEST_NAMES[col['test']]} {_num(col['statistic'])}</summary>")
-            out.append("")
-            out.append(mermaid_chart(col))
-            out.append("")
-            out.append("</details>")
+            summary = f"<code>{html_text(col['name'])}</code>: {TEST_NAMES[col['test']]} {_num(col['statistic'])}"
+            out.append(details(summary, mermaid_chart(col)))
             out.append("")
         if len(drifted) > MAX_CHARTS:
             out.append(f"({len(drifted) - MAX_CHARTS} more drifted columns not charted; see the JSON output.)")

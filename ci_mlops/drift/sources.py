@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
-from ci_mlops.datafiles import detect_format, reader_reason
+from ci_mlops.datafiles import SEPARATORS, detect_format, reader_reason
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -78,7 +78,7 @@ def open_source(path: str, side: str) -> Source:
         raise UserError(f"{file}: no such file (is it tracked by DVC? run `dvc pull {file}`)")
     if kind == "parquet":
         return ParquetSource([file], label=path)
-    return CsvSource(file, delimiter="," if kind == "csv" else "\t")
+    return CsvSource(file, delimiter=SEPARATORS[kind])
 
 
 def _reason(exc: BaseException) -> str:

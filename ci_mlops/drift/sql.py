@@ -49,7 +49,7 @@ from ci_mlops.drift.columns import (
 from ci_mlops.drift.engine import DEFAULT_DRIFT_SHARE, check_request, judge, skipped_column, summarise
 from ci_mlops.drift.progress import Progress
 from ci_mlops.errors import UserError
-from ci_mlops.datafiles import detect_format
+from ci_mlops.datafiles import SEPARATORS, detect_format
 
 TEXT_SHARE = 0.5
 MEMORY_LIMIT = os.environ.get("CI_MLOPS_DUCKDB_MEMORY", "2GB")  # DuckDB spills to disk above this
@@ -230,7 +230,7 @@ def _source(path: str) -> str:
     if kind == "parquet":
         return f"read_parquet({literal(path)}, hive_partitioning = false)"  # key=value folders are not columns
     if kind in ("csv", "tsv"):
-        return f"read_csv({literal(path)}, header = true, delim = {literal(',' if kind == 'csv' else chr(9))})"
+        return f"read_csv({literal(path)}, header = true, delim = {literal(SEPARATORS[kind])})"
     return f"read_json({literal(path)}, format = 'newline_delimited')"
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.escape import html_text, md_code, md_text, one_line
+from ci_mlops.markdown.blocks import details
 from ci_mlops.report.image_check import ImageRefused, Limits, check_image
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ def _images(gallery: Gallery) -> list[str]:
                             for e in entries)
             heads = "".join(f"<th>{html_text(e.rev)}</th>" for e in entries)
             body = f"<table><tr>{heads}</tr><tr>{cells}</tr></table>"
-        out.append(f"<details open><summary><code>{alt}</code></summary>\n\n{body}\n\n</details>")
+        out.append(details(f"<code>{alt}</code>", body, open=True))
     return out
 
 

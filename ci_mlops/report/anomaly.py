@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from ci_mlops.escape import md_code
+from ci_mlops.markdown.blocks import table
 
 MAD_SCALE = 0.6745  # the 0.75 quantile of the standard normal distribution
 MEAN_AD_SCALE = 0.7979  # sqrt(2/pi): mean absolute deviation of the standard normal
@@ -83,11 +84,12 @@ def render_anomalies(anomalies: list[dict[str, Any]]) -> str:
     """A Markdown table for ``report["sections"]``; empty string when there is nothing to show."""
     if not anomalies:
         return ""
-    lines = ["| metric | latest | median of history | robust z | points |", "|---|---:|---:|---:|---:|"]
+    rows = []
     for a in anomalies:
         z = "∞ (constant history)" if a["z"] is None else f"{a['z']:+.1f}"
-        lines.append(f"| {md_code(a['metric'], cell=True)} | {a['value']:.6g} | {a['median']:.6g} | {z} | {a['points']} |")
-    return "\n".join(lines) + "\n"
+        rows.append([md_code(a["metric"], cell=True), f"{a['value']:.6g}", f"{a['median']:.6g}", z, str(a["points"])])
+    header = ["metric", "latest", "median of history", "robust z", "points"]
+    return "\n".join(table(header, ["---", "---:", "---:", "---:", "---:"], rows)) + "\n"
 
 
 def _median(sorted_values: list[float]) -> float:

@@ -16,6 +16,8 @@ import re
 from typing import Any, Iterable
 
 from ci_mlops.escape import html_text, md_cell, md_code, md_text
+from ci_mlops.markdown.blocks import details
+from ci_mlops.markdown.blocks import table as md_table
 from ci_mlops.report.diff import param_status
 from ci_mlops.report.plots import render_plot
 
@@ -156,7 +158,7 @@ def _gates_table(gates: list[dict[str, Any]]) -> str:
     for g in gates:
         keys_in_files.setdefault(str(g.get("metric")), set()).add(str(g.get("file")))
     heading = "#### Quality gates" + (f" ({md_code(next(iter(files)))})" if len(files) == 1 else "")
-    lines = [heading, "", "| Verdict | Metric | Rule | Bound | Result |", "|:--|---|---|--:|---|"]
+    rows = []
     order = sorted(range(len(gates)), key=lambda i: (bool(gates[i].get("passed")), not gates[i].get("warning"), i))
     for g in (gates[i] for i in order):
         metric = str(g.get("metric"))
@@ -164,9 +166,9 @@ def _gates_table(gates: list[dict[str, Any]]) -> str:
             metric = f"{g['file']}:{metric}"
         bound = g.get("bound")
         bound_text = f"{_value(bound)}%" if g.get("rule") == "max_drop_pct" and bound is not None else _value(bound)
-        lines.append(f"| {_verdict(g)} | {md_cell(metric)} | {md_cell(g.get('rule'))} | {bound_text} | "
-                     f"{md_cell(_gate_result(g))} |")
-    return "\n".join(lines)
+        rows.append([_verdict(g), md_cell(metric), md_cell(g.get("rule")), bound_text, md_cell(_gate_result(g))])
+    lines = md_table(["Verdict", "Metric", "Rule", "Bound", "Result"], [":--", "---", "---", "--:", "---"], rows)
+    return "\n".join([heading, "", *lines])
 
 
 def _verdict(gate: dict[str, Any]) -> str:
@@ -218,14 +220,14 @@ def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> 
     header = (["File"] if with_file else []) + ["Metric", "Base", "Head", "Change", "Status"] + (
         [_trend_header(report)] if with_trend else [])
     align = (["---"] if with_file else []) + ["---", "--:", "--:", "--:", "---"] + (["---"] if with_trend else [])
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    body = []
     for r in shown:
         cells = ([md_code(r["file"], cell=True)] if with_file else []) + [
             md_cell(r["key"]), _value(r["base"]), _value(r["head"]), _change(r), _status(r)]
         if with_trend:
             cells.append(_trend(r.get("history")))
-        lines.append("| " + " | ".join(cells) + " |")
-    table = "\n".join(lines) if shown else ""
+        body.append(cells)
+    table = "\n".join(md_table(header, align, body)) if shown else ""
     file_note = "" if with_file else f" ({md_code(rows[0]['file'])})"
     out = [f"#### Metrics{file_note}"]
     if table:
@@ -250,17 +252,18 @@ def _params_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> s
     with_file = len({r["file"] for r in rows}) > 1
     header = (["File"] if with_file else []) + ["Param", "Base", "Head", "Change"]
     align = (["---"] if with_file else []) + ["---", "--:", "--:", "--:"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    body = []
     for r in shown:
         status = param_status(r)
         change = _signed(r["change"]) if r["change"] is not None and status == "changed" else (
             status if status != "unchanged" else "")
         cells = ([md_code(r["file"], cell=True)] if with_file else []) + [
             md_cell(r["key"]), _value(r["base"]), _value(r["head"]), change]
-        lines.append("| " + " | ".join(cells) + " |")
+        body.append(cells)
     file_note = "" if with_file else f" ({md_code(rows[0]['file'])})"
     hidden = len(rows) - len(shown)
-    out = [f"#### Params{file_note}", _fold("\n".join(lines), len(shown), _plural(len(shown), "param"))]
+    out = [f"#### Params{file_note}",
+           _fold("\n".join(md_table(header, align, body)), len(shown), _plural(len(shown), "param"))]
     if hidden and "unchanged" not in dropped:
         out.append(f"<sub>{_plural(hidden, 'unchanged param')} not shown.</sub>")
     return "\n\n".join(out)
@@ -272,8 +275,7 @@ def _section(section: dict[str, Any]) -> str:
     mark = "" if passed is None else ("✅ " if passed else "❌ ")
     body = str(section.get("markdown") or "").strip()
     if len(body) > FOLD_SECTION_CHARS or body.count("\n") > FOLD_ROWS + 2:
-        open_attr = "" if passed is not False else " open"
-        return f"<details{open_attr}><summary><b>{mark}{html_text(title)}</b></summary>\n\n{body}\n\n</details>"
+        return details(f"<b>{mark}{html_text(title)}</b>", body, open=passed is False)
     return f"#### {mark}{md_text(title)}\n\n{body}" if body else f"#### {mark}{md_text(title)}"
 
 
@@ -286,8 +288,7 @@ def _plots_part(report: dict[str, Any], show_all: bool) -> str:
     out = ["#### Plots"]
     for plot in shown:
         title = f" {html_text(plot['title'])}" if plot.get("title") and plot["title"] != plot["id"] else ""
-        out.append(f"<details open><summary><code>{html_text(plot['id'])}</code>{title}</summary>\n\n"
-                   f"{render_plot(plot, base, head)}\n\n</details>")
+        out.append(details(f"<code>{html_text(plot['id'])}</code>{title}", render_plot(plot, base, head), open=True))
     unchanged = [p["id"] for p in plots if p not in shown]
     if unchanged:
         out.append("<sub>Unchanged: " + ", ".join(md_code(i) for i in unchanged) + "</sub>")
@@ -301,7 +302,7 @@ def _plots_part(report: dict[str, Any], show_all: bool) -> str:
 def _fold(table: str, rows: int, summary: str) -> str:
     if rows <= FOLD_ROWS:
         return table
-    return f"<details><summary>{html_text(summary)}</summary>\n\n{table}\n\n</details>"
+    return details(html_text(summary), table)
 
 
 def _value(value: Any) -> str:

@@ -11,9 +11,10 @@ import csv
 import io
 from typing import Any
 
-from ci_mlops.escape import md_cell, md_code, md_text
-from ci_mlops.report.mermaid import mermaid_chart
 from ci_mlops.dvc.values import ParseError, parse
+from ci_mlops.escape import md_cell, md_code, md_text
+from ci_mlops.markdown.blocks import table
+from ci_mlops.report.mermaid import mermaid_chart
 
 __all__ = ["build_plot", "confusion_table", "mermaid_chart", "read_rows", "render_plot"]
 
@@ -169,8 +170,7 @@ def confusion_table(entry: dict[str, Any], base_label: str = "base", head_label:
         rows_v, cols_v, note = _most_frequent(rows_v, cols_v, counts_h or counts_b)
     x_name = entry["x"] if isinstance(entry.get("x"), str) else "x"
     y_name = entry["y"] if isinstance(entry.get("y"), str) else "y"
-    lines = [f"| {md_cell(x_name)} \\ {md_cell(y_name)} | " + " | ".join(md_cell(v) for v in cols_v) + " |",
-             "|---|" + "---:|" * len(cols_v)]
+    body = []
     changed = False
     for r in rows_v:
         cells = []
@@ -184,7 +184,9 @@ def confusion_table(entry: dict[str, Any], base_label: str = "base", head_label:
             if r == c:
                 text = f"**{text}**"
             cells.append(text)
-        lines.append(f"| **{md_cell(r)}** | " + " | ".join(cells) + " |")
+        body.append([f"**{md_cell(r)}**", *cells])
+    lines = table([f"{md_cell(x_name)} \\ {md_cell(y_name)}", *map(md_cell, cols_v)], ["---"] + ["---:"] * len(cols_v),
+                  body)
     side = f"head {head_label}" if head else f"base {base_label}"
     intro = (f"Confusion matrix at {side}: rows are {md_code(x_name)}, columns {md_code(y_name)}, "
              "the diagonal (bold) is where they agree.")

@@ -20,6 +20,7 @@ from typing import Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_cell, md_code
+from ci_mlops.markdown.blocks import table
 from ci_mlops.report.direction import infer_direction
 from ci_mlops.sweep.results import Result
 
@@ -105,8 +106,7 @@ def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard") 
     others = _other_metrics(ok, board["rank_by"])
     header = ["#", "Experiment", *[md_code(k, cell=True) for k in board["varying"]],
               f"{md_code(board['rank_by'], cell=True)}", *[md_code(k, cell=True) for k in others], "Gates"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["--:", "---"] + ["--:"] * (len(header) - 3) + ["---"])
-             + "|"]
+    body = []
     for row in rows:
         star = " ★" if row["name"] == board.get("best") else ""
         cells = [str(row["rank"] or "–"), f"{md_code(row['name'], cell=True)}{star}"]
@@ -118,7 +118,8 @@ def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard") 
             cells.append(_metric_cell(_find(row["metrics"], board["rank_by"])))
             cells += [_metric_cell(by_key.get(k)) for k in others]
             cells.append(_gates_cell(row))
-        lines.append("| " + " | ".join(cells) + " |")
+        body.append(cells)
+    lines = table(header, ["--:", "---"] + ["--:"] * (len(header) - 3) + ["---"], body)
     legend = ("<sub>Each value with its change against the base; ★ the best experiment. "
               "`ci-mlops sweep apply NAME` (or a `/ci-mlops apply NAME` comment) takes an experiment's params "
               "and `dvc.lock` into the branch.</sub>")
