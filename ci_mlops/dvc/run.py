@@ -1,7 +1,8 @@
 """The one way ci-mlops runs ``dvc`` as a subprocess.
 
 Every DVC command goes through :func:`run_dvc_batch` (several commands in one Python process,
-so DVC is imported once) or :func:`run_dvc` (one command). Both start the same driver under
+so DVC is imported once), :func:`run_dvc` (one command) or :func:`stream_dvc` (one command
+whose output goes to the job log as it comes). All start the same driver under
 this interpreter (DVC is a dependency, so it is there even when ``dvc`` is not on PATH),
 in the repository root, with the environment :func:`dvc_env` decides and no standard
 input: a DVC child never sends usage analytics and never waits for an answer nobody can
@@ -16,7 +17,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,17 +31,20 @@ FIXED_ENV = {
 }
 
 # Runs each command with DVC's own entry point, its output captured at the file-descriptor
-# level (DVC's logger and its child processes write there), one JSON line per command.
+# level (DVC's logger and its child processes write there), one JSON line per command. In
+# "stream" mode the output is left on the driver's own stdout and stderr.
 _DRIVER = r'''
 import json, os, sys, tempfile
 from dvc.cli import main
 commands = json.load(open(sys.argv[1], encoding="utf-8"))
 results = open(sys.argv[2], "a", encoding="utf-8")
+capture = sys.argv[3] != "stream"
 for args in commands:
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     sys.stdout.flush(); sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
+    if capture:
+        os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
     try:
         rc = main(args)
     except SystemExit as exc:
@@ -127,6 +132,35 @@ def run_dvc(root: str | Path, *args: str, env: Mapping[str, str] | None = None,
         timeout: float | None = None) -> DvcResult:
     """Run one DVC command (``dvc ARGS``) in ``root``; see :func:`run_dvc_batch`."""
     return run_dvc_batch(root, [args], env=env, timeout=timeout)[0]
+
+
+def stream_dvc(root: str | Path, *args: str, echo: Callable[[str], None], env: Mapping[str, str] | None = None,
+               keep: int = 30) -> DvcResult:
+    """Run one DVC command (a long ``dvc repro``), each line of its output (errors merged in)
+    passed to ``echo`` as it comes; the result's ``stdout`` holds the last ``keep`` lines.
+
+    A DVC that cannot start is a failed result (its last lines say why), not an exception:
+    the caller reports a failed step with its log.
+    """
+    tail: deque[str] = deque(maxlen=keep)
+    with tempfile.TemporaryDirectory(prefix="ci-mlops-dvc-") as tmp:
+        spec, out = Path(tmp) / "commands.json", Path(tmp) / "results.jsonl"
+        spec.write_text(json.dumps([list(args)]), encoding="utf-8")
+        argv = [sys.executable, "-c", _DRIVER, str(spec), str(out), "stream"]
+        try:
+            proc = subprocess.Popen(argv, cwd=root, env=dvc_env(env), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        except OSError as exc:
+            return DvcResult(tuple(args), 127, f"dvc could not run in {root}: {exc.strerror or exc}\n", "")
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            tail.append(line)
+            echo(line)
+        code = proc.wait()
+        lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
+    rc = json.loads(lines[0])["rc"] if lines else (code or 1)
+    return DvcResult(tuple(args), rc, "".join(f"{line}\n" for line in tail), "")
 
 
 def _shown(commands: list[tuple[str, ...]]) -> str:

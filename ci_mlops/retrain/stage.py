@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.dvc.run import stream_dvc
 from ci_mlops.errors import CheckFailed
 from ci_mlops.retrain.results import OUTPUTS, changed_files, is_result, result_paths, write_folder
 from ci_mlops.retrain.settings import RetrainSettings
@@ -42,8 +43,12 @@ def steps_for(settings: RetrainSettings, root: Path) -> list[tuple[str, list[str
 
 
 def run_step(name: str, argv: list[str], root: Path, echo: Callable[[str], None]) -> tuple[int, list[str]]:
-    """Run one step, streaming its output; (exit code, last lines)."""
+    """Run one step, streaming its output; (exit code, last lines). DVC's steps run as every
+    ``dvc`` ci-mlops starts does (:func:`ci_mlops.dvc.run.stream_dvc`)."""
     echo(f"ci-mlops: retrain step: {name}")
+    if argv[0] == "dvc":
+        result = stream_dvc(root, *argv[1:], echo=echo, keep=LOG_TAIL)
+        return result.returncode, result.stdout.splitlines()
     tail: deque[str] = deque(maxlen=LOG_TAIL)
     try:
         proc = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

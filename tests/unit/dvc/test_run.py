@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_mlops.dvc.run import FIXED_ENV, DvcResult, dvc_env, run_dvc, run_dvc_batch
+from ci_mlops.dvc.run import FIXED_ENV, DvcResult, dvc_env, run_dvc, run_dvc_batch, stream_dvc
 from ci_mlops.errors import UserError
 
 # A stand-in `dvc` package whose entry point does what its arguments say, so the driver's
@@ -115,3 +115,21 @@ def test_problem_prefers_the_error_line_and_stays_short():
     assert result.problem().startswith("ERROR: xxx") and len(result.problem()) == 300
     assert DvcResult(("x",), 1, "a\nlast line\n", "").problem() == "last line"
     assert DvcResult(("x",), 4, "", "").problem() == "exit 4"
+
+
+def test_streamed_output_reaches_the_log_line_by_line(tmp_path, fake_env):
+    seen: list[str] = []
+    result = stream_dvc(tmp_path, "child", echo=seen.append, env=fake_env)
+    assert result.ok and sorted(seen) == ["child-error", "from-a-child-process"]  # errors merged in
+    assert result.stdout.splitlines() == seen
+    failed = stream_dvc(tmp_path, "fail-now", echo=seen.append, env=fake_env, keep=1)
+    assert failed.returncode == 1 and failed.stdout == "ERROR: failed fail-now\n"  # only the last line kept
+    assert seen[-2:] == ["said fail-now", "ERROR: failed fail-now"]
+
+
+def test_a_streamed_dvc_that_cannot_start_is_a_failed_result(tmp_path, fake_env):
+    (Path(fake_env["PYTHONPATH"]) / "dvc" / "cli.py").write_text("raise ImportError('no DVC here')\n")
+    result = stream_dvc(tmp_path, "repro", echo=lambda _: None, env=fake_env)
+    assert result.returncode == 1 and result.stdout.splitlines()[-1] == "ImportError: no DVC here"
+    missing = stream_dvc(tmp_path / "missing", "repro", echo=lambda _: None)
+    assert missing.returncode == 127 and "dvc could not run in" in missing.stdout
