@@ -57,6 +57,7 @@ class _Project:
     statuses: list[dict] = field(default_factory=list)
     releases: dict[str, dict] = field(default_factory=dict)  # tag -> release
     packages: dict[tuple[str, str], dict] = field(default_factory=dict)  # (name, version) -> package
+    jobs: dict[int, dict] = field(default_factory=dict)
     next_iid: int = 1
 
 
@@ -166,6 +167,21 @@ class FakeGitLab(FakeGitHub):
             return self._new_release(self.project(project), {"tag_name": tag, "description": description},
                                      _gl_user(author))
 
+    def add_job(self, project: str, job_id: int, *, sha: str, user: str = "alice", name: str = "ci-mlops:release") -> dict:
+        with self._gl_lock:
+            p = self.project(project)
+            p.jobs[job_id] = {"id": job_id, "name": name, "status": "success", "commit": {"id": sha},
+                              "user": _gl_user(user), "web_url": f"{self.web_url}/{p.path}/-/jobs/{job_id}"}
+            return p.jobs[job_id]
+
+    def tamper_package_file(self, project: str, file_name: str, data: bytes) -> None:
+        """Replace a package file's bytes behind GitLab's back (its recorded sha256 stays)."""
+        with self._gl_lock:
+            for pkg in self.project(project).packages.values():
+                for f in pkg["_files"]:
+                    if f["file_name"] == file_name:
+                        f["_data"] = data
+
     def package_files(self, project: str) -> dict[str, bytes]:
         """``name/version/file`` -> bytes of every generic package file."""
         with self._gl_lock:
@@ -254,6 +270,10 @@ class FakeGitLab(FakeGitHub):
                 note["body"] = _note_body(data.get("body"))
                 note["updated_at"] = _now()
                 return ok(note)
+        if m := re.fullmatch(r"/jobs/(\d+)", rest):
+            if method == "GET" and int(m[1]) in p.jobs:
+                return ok(p.jobs[int(m[1])])
+            raise _Reply(404, "404 Not found")
         if m := re.fullmatch(r"/merge_requests/(\d+)", rest):
             if method == "GET" and int(m[1]) in p.mrs:
                 return ok(p.mrs[int(m[1])])

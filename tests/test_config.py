@@ -82,7 +82,7 @@ def test_config_command_reports_one_line(git_repo):
     out = run_cli("config", cwd=git_repo)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1
-    assert "deploy.target: 'kubernetes' is not one of github-release, docker, custom, none" in out.stderr
+    assert "deploy.target: 'kubernetes' is not one of github-release, gitlab-release, docker, custom, none" in out.stderr
 
 
 def test_unreadable_config(tmp_path):

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
 
 from ci_mlops.config import find_config, load_config
 from ci_mlops.deploy.audit import release_history, render_findings, render_history, tampering, verify_release
+from ci_mlops.deploy.host import ReleaseHost
 from ci_mlops.errors import CheckFailed, CiMlopsError, UserError
+from ci_mlops.forge.ci import context, detect
 from ci_mlops.git import Repo
 from ci_mlops.github.context import GitHubContext
 from ci_mlops.github.releases import Releases, release_urls
+from ci_mlops.gitlab.releases import GitLabReleases
 
 
 @click.group("audit")
@@ -50,9 +54,14 @@ def verify(tag: str, paths: tuple[Path, ...], lineage_path: Path | None, card_pa
     matches, 1 naming the first difference (and how many more), 2 for bad input.
     """
     repo = Repo.discover(".")
-    ctx = GitHubContext.from_env(repo=repo_opt)
+    ctx = context(detect(os.environ) or "github", os.environ, repo=repo_opt)  # GitHub's or GitLab's
 
-    def open_host() -> Releases:
+    def open_host() -> ReleaseHost:
+        if ctx.forge == "gitlab":
+            if not ctx.project or not ctx.token:
+                raise UserError("give --lineage and --path, or set CI_PROJECT_ID and CI_MLOPS_TOKEN to read the "
+                                "release")
+            return GitLabReleases(ctx.client(), ctx.project, path=ctx.repo)
         if not ctx.repo or not ctx.token:
             raise UserError("give --lineage and --path, or set GITHUB_REPOSITORY and GITHUB_TOKEN to read the release")
         return Releases(ctx.client(), ctx.repo)

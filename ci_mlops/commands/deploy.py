@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from ci_mlops.config import load_config
 from ci_mlops.deploy import flow
+from ci_mlops.deploy.host import ReleaseHost
 from ci_mlops.deploy.targets import TARGETS
+from ci_mlops.forge.ci import context, detect
+from ci_mlops.forge.outputs import append_summary, set_output
 from ci_mlops.git import Repo
-from ci_mlops.github.actions import append_summary, set_output
-from ci_mlops.github.context import GitHubContext
 from ci_mlops.github.releases import Releases
+from ci_mlops.gitlab.releases import GitLabReleases
 
 
 @click.command("deploy")
@@ -78,15 +81,17 @@ def command(tag_opt: str | None, target: str | None, dry_run: bool, plan_only: b
     repo = Repo.discover(".")
     if config_path is not None:
         load_config(config_path, required=True)  # a config named on the command line must exist, first of all
-    ctx = GitHubContext.from_env(repo=repo_opt)
+    ctx = context(detect(os.environ) or "github", os.environ, repo=repo_opt)  # GitHub's or GitLab's
     log = lambda message: click.echo(f"ci-mlops: {message}", err=True)  # noqa: E731
     request = flow.Request(tag=ctx.release_tag(tag_opt), target=target, dry_run=dry_run, plan_only=plan_only,
                            output_dir=output_dir, config_path=config_path, default_branch=default_branch,
                            write_dockerfile=write_dockerfile, build=build, adopt_release=adopt_release)
 
-    def open_host() -> Releases:
+    def open_host() -> ReleaseHost:
         ctx.require_repo()
         ctx.require_token()
+        if ctx.forge == "gitlab":
+            return GitLabReleases(ctx.client(), ctx.require_project(), path=ctx.repo, log=log)
         return Releases(ctx.client(), ctx.require_repo(), log=log)
 
     result = flow.release(repo, request, ctx.ci_run(), open_host=open_host, echo=click.echo, log=log)

@@ -76,9 +76,9 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
         _write_junit(junit_path, check, config_path)
     gitlab = detect(os.environ) == "gitlab"
     if gitlab:  # GitLab CI/CD: statuses on the pipeline's commit, through the forge interface
-        from ci_mlops.gitlab.status_cmd import run
+        from ci_mlops.gitlab.status_cmd import run as run_gitlab
 
-        return run(check=check, state=state, description=description, context_name=context_name,
+        return run_gitlab(check=check, state=state, description=description, context_name=context_name,
                    target_url=target_url, sha=sha, project=repo, token=token,
                    per_check=True if per_check is None else per_check, dry_run=dry_run)
     ctx = GitHubContext.from_env(token=token, repo=repo)

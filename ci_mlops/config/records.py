@@ -69,6 +69,13 @@ class Oidc:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GitLab:
+    image: str | None = None
+    tool_image: str | None = None
+    tags: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Dvc:
     remote: str | None = None
     pull: bool = True
@@ -245,7 +252,7 @@ class Docker:
 
 @dataclass(frozen=True, kw_only=True)
 class Deploy:
-    target: Literal["github-release", "docker", "custom", "none"] = "github-release"
+    target: Literal["github-release", "gitlab-release", "docker", "custom", "none"] = "github-release"
     artifacts: tuple[str, ...] | None = None
     name: str | None = None
     environment: str = "production"
@@ -347,6 +354,7 @@ class Settings:
     runner: Runner = "ubuntu-latest"
     timeout_minutes: int = 60
     ci_mlops: CiMlopsInstall | None = None
+    gitlab: GitLab | None = None
     dvc: Dvc | None = None
     report: Report | None = None
     comment: Comment | None = None

@@ -38,7 +38,7 @@ def deliver(bundle: Bundle, config: Any, run: CiRun, root: Path, target: str, *,
             adopt_release: bool = False) -> dict[str, str]:
     """Publish to ``target``; the target's step outputs (none for ``custom`` and ``none``).
     ``host`` is where a ``github-release`` goes (None in a dry run)."""
-    if target == "github-release":
+    if target in ("github-release", "gitlab-release"):  # the forge's release, through ``host``
         return github_release(bundle, config, run, host, dry_run=dry_run, echo=echo, adopt=adopt_release)
     if target == "docker":
         return docker(bundle, config, run, root, dry_run=dry_run, write_dockerfile=write_dockerfile, build=build,

@@ -33,6 +33,7 @@ from ci_mlops.git import BlobReader, Repo
 
 Echo = Callable[[str], None]
 DEFAULT_TARGET = "github-release"
+FORGE_RELEASES = ("github-release", "gitlab-release")  # targets that publish through the forge's ReleaseHost
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def release(repo: Repo, request: Request, run: CiRun, *, open_host: Callable[[],
                 echo(f"{key}={value}")
             return Result(outputs)
 
-    host = open_host() if target == DEFAULT_TARGET and not request.dry_run else None
+    host = open_host() if target in FORGE_RELEASES and not request.dry_run else None
     out_dir = request.output_dir or default_out_dir(tag.raw)
     bundle = prepare(root, settings, tag, out_dir=out_dir.resolve(), repository=run.repository, actor=run.actor,
                      run_url=run.run_url, server_url=run.server_url, log=log)

@@ -77,13 +77,14 @@ def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: di
         if actor is None:
             return finding("lineage run", True, "released outside a workflow run (no actor, no run recorded)")
         return finding("lineage run", False, f"records actor {_show(actor)} but no workflow run to check it against")
-    m = re.fullmatch(re.escape(f"{server_url}/{repository}/actions/runs/") + r"(\d+)", str(run_url))
+    # a GitHub Actions run, or a GitLab CI job (both looked up through the host)
+    m = re.fullmatch(re.escape(f"{server_url}/{repository}/") + r"(?:actions/runs|-/jobs)/(\d+)", str(run_url))
     if m is None:
         return finding("lineage run", False, f"records run {_show(run_url)}, not a workflow run of {repository}")
     try:
         run = host.workflow_run(m[1])
     except CiMlopsError as exc:
-        return finding("lineage run", False, f"records run {m[1]}, which GitHub does not return ({exc.message})")
+        return finding("lineage run", False, f"records run {m[1]}, which the forge does not return ({exc.message})")
     started_by = (run.get("actor") or {}).get("login") if isinstance(run.get("actor"), dict) else None
     problems = []
     if run.get("head_sha") != commit:

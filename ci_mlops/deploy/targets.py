@@ -21,7 +21,7 @@ from typing import Any
 from ci_mlops.deploy.tags import docker_tag
 from ci_mlops.errors import CheckFailed, UserError
 
-TARGETS = ("github-release", "docker", "custom", "none")
+TARGETS = ("github-release", "gitlab-release", "docker", "custom", "none")
 
 DOCKERFILE = """\
 # Minimal model image written by ci-mlops (init --dockerfile, deploy --write-dockerfile); edit freely.

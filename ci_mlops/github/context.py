@@ -27,6 +27,8 @@ REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 class GitHubContext:
     """The GitHub facts of this run. Build it with :meth:`from_env`."""
 
+    forge = "github"
+
     def __init__(self, env: Mapping[str, str], *, token: str | None = None, repo: str | None = None):
         self._env = env
         self.api_url = (env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")

@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.deploy.host import CiRun
 from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ SHA_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 
 class GitLabContext:
     """The GitLab facts of this run. Build it with :meth:`from_env`."""
+
+    forge = "gitlab"
 
     def __init__(self, env: Mapping[str, str], *, token: str | None = None, project: str | None = None,
                  api_url: str | None = None):
@@ -61,6 +64,30 @@ class GitLabContext:
     def from_env(cls, token: str | None = None, project: str | None = None,
                  env: Mapping[str, str] | None = None) -> GitLabContext:
         return cls(os.environ if env is None else env, token=token, project=project)
+
+    # The names the deploy code reads on either forge's context.
+    @property
+    def repo(self) -> str | None:
+        """The project's ``group/name`` path (lineage ``repository``), else its id."""
+        return self.project_path or self.project
+
+
+    def require_repo(self) -> str:
+        return self.require_project()
+
+    def ci_run(self) -> CiRun:
+        """Where this job is, for a release or an audit (``run_url``: the job, which ``audit verify`` looks up)."""
+        return CiRun(repository=self.repo, actor=self.actor, run_url=self.job_url, server_url=self.server_url,
+                     # no separate build step as in Actions: a docker target builds in this job
+                     in_ci=False, default_branch=self.default_branch)
+
+    def release_tag(self, explicit: str | None) -> str:
+        """``--tag``, else ``CI_COMMIT_TAG`` of a tag pipeline."""
+        if explicit:
+            return explicit
+        if self.tag:
+            return self.tag
+        raise UserError("no tag: pass --tag TAG, or run in a tag pipeline (rules: - if: $CI_COMMIT_TAG)")
 
     @property
     def in_ci(self) -> bool:
