@@ -11,7 +11,11 @@ from ci_mlops.deploy.targets import TARGETS
 @click.argument("path", default=".", type=click.Path(file_okay=False))
 @click.option("-y", "--yes", is_flag=True, help="Accept the detected defaults without prompting.")
 @click.option("--deploy", type=click.Choice(TARGETS), default=None,
-              help="Where a version tag releases the model. Default: github-release.")
+              help="Where a version tag releases the model. Default: github-release (gitlab-release with --ci "
+                   "gitlab).")
+@click.option("--ci", "ci", type=click.Choice(("github", "gitlab")), default=None,
+              help="The CI to generate for. Default: gitlab when the repository has a .gitlab-ci.yml or a GitLab "
+                   "origin remote and no GitHub workflows, else github.")
 @click.option("--runner", "runners", multiple=True, metavar="LABEL",
               help="runs-on label of the jobs; repeat for several (e.g. --runner self-hosted --runner gpu).")
 @click.option("--base", default=None, metavar="BRANCH", help="Base branch of reports and gates. Default: the default branch.")
@@ -36,7 +40,7 @@ from ci_mlops.deploy.targets import TARGETS
 @click.option("--force", is_flag=True, help="Overwrite (or recreate) generated files you edited (or deleted).")
 def command(path: str, yes: bool, deploy: str | None, runners: tuple[str, ...], base: str | None,
             python_version: str | None, mode: str | None, dvc: bool | None, workflows_ref: str | None,
-            dry_run: bool, force: bool, dockerfile: bool, source: str | None) -> None:
+            dry_run: bool, force: bool, dockerfile: bool, source: str | None, ci: str | None) -> None:
     """Set up the CI/CD loop in the repository at PATH (default: the current one).
 
     Detects the repository's default branch, Python version, install and test
@@ -50,6 +54,12 @@ def command(path: str, yes: bool, deploy: str | None, runners: tuple[str, ...], 
       .github/workflows/ci-mlops-monitor.yml  scheduled drift monitor (when drift: is configured)
       .github/ci-mlops.lock                   what was generated, to tell it from your edits
 
+    \b
+    With --ci gitlab (GitLab CI/CD):
+      .gitlab/ci-mlops.yml    merge request, default-branch, tag and scheduled jobs
+      .gitlab-ci.yml          only when absent: includes .gitlab/ci-mlops.yml
+      .gitlab/ci-mlops.lock   what was generated
+
     Safe to run again: unchanged files stay byte-identical, files you edited are
     kept (unless --force), your own workflows are never touched. --dry-run shows
     the diff first. Without --yes it asks before writing.
@@ -61,7 +71,7 @@ def command(path: str, yes: bool, deploy: str | None, runners: tuple[str, ...], 
         run_init(InitOptions(
             path=path, yes=yes, deploy=deploy, runners=list(runners), base=base, python=python_version,
             mode=mode, dvc=dvc, workflows_ref=workflows_ref, dry_run=dry_run, force=force,
-            dockerfile=dockerfile, source=source,
+            dockerfile=dockerfile, source=source, ci=ci,
         ))
     except click.exceptions.Abort:  # a question went unanswered (no terminal, Ctrl-C, Ctrl-D)
         click.echo()  # end the prompt's line

@@ -44,18 +44,26 @@ class InitOptions:
     force: bool = False
     dockerfile: bool = False
     source: str | None = None  # ci_mlops.source for a new .ci-mlops.yml
+    ci: str | None = None  # github | gitlab; None: detected (scaffold/gitlab.py resolve_ci)
 
 
 def run_init(opts: InitOptions) -> list[Change]:
     if opts.source is not None:
         check_source(opts.source)
+    from ci_mlops.scaffold import gitlab
+
     facts = detect(opts.path)
     root = facts.root
-    manifest = read_manifest(root)
+    ci = gitlab.resolve_ci(opts.ci, root)
+    manifest_path = gitlab.MANIFEST if ci == "gitlab" else MANIFEST
+    if ci == "gitlab" and opts.mode == "reusable":
+        raise UserError("--mode reusable calls GitHub's reusable workflows; with --ci gitlab the pipeline is one "
+                        f"file your .gitlab-ci.yml includes ({gitlab.PIPELINE})")
+    manifest = read_manifest(root, manifest_path)
     mode = opts.mode or manifest.get("mode") or "full"
     ref = WorkflowRef.parse(opts.workflows_ref) if opts.workflows_ref else None
     facts.workflows = [w for w in facts.workflows if w not in manifest.get("files", {})]
-    click.echo(f"ci-mlops init: {root} ({describe(facts)})")
+    click.echo(f"ci-mlops init: {root} ({describe(facts)}{'; GitLab CI/CD' if ci == 'gitlab' else ''})")
 
     for line in plan_notes(facts):
         click.echo(f"  note: {line}")
@@ -67,7 +75,8 @@ def run_init(opts: InitOptions) -> list[Change]:
         facts.dvc.initialised = True
     planned: list[PlannedFile] = []
     if facts.config is None:
-        settings = ask_settings(facts, opts, will_have_pipeline=bool(facts.dvc.dvcyaml_paths) or scaffold_stage)
+        settings = ask_settings(facts, opts, will_have_pipeline=bool(facts.dvc.dvcyaml_paths) or scaffold_stage,
+                                ci=ci)
         text = config_text(settings)
         config = parse_config(text)
         planned.append(PlannedFile(CONFIG_NAME, text, "ci-mlops.yml.j2", managed=False))
@@ -80,13 +89,13 @@ def run_init(opts: InitOptions) -> list[Change]:
     wf = workflow_context(config, facts)
     warn_missing(config, wf, root)
     remote_notes(wf, facts)
-    planned += plan_files(wf, mode, ref)
+    planned += gitlab.plan_gitlab(wf, config, root) if ci == "gitlab" else plan_files(wf, mode, ref)
     if opts.dockerfile:
         planned.append(plan_dockerfile(root, config, wf))
 
     check_parses(planned)
     changes = compare(root, planned, manifest, force=opts.force)
-    previous_text = (root / MANIFEST).read_text(encoding="utf-8") if (root / MANIFEST).exists() else None
+    previous_text = (root / manifest_path).read_text(encoding="utf-8") if (root / manifest_path).exists() else None
     updated = new_manifest(changes, mode, manifest)
     manifest_changes = manifest_text(updated) != previous_text and bool(updated["files"] or previous_text)
 
@@ -113,9 +122,13 @@ def run_init(opts: InitOptions) -> list[Change]:
         raise UserError("aborted: nothing written")
     if dvc_init:
         run_dvc_init(root)
-    touched = apply(root, changes, updated, previous_text)
+    touched = apply(root, changes, updated, previous_text, manifest_path)
     click.echo(f"Done: {done_summary(changes, touched, dvc_init)}.")
-    next_steps(config, wf, changes)
+    if ci == "gitlab":
+        written = any(c.path == gitlab.USER_PIPELINE and c.action in WRITES for c in changes)
+        click.echo("Next: " + "; ".join(gitlab.next_steps(wf, root, written)) + ".")
+    else:
+        next_steps(config, wf, changes)
     report_conflicts(conflicts)
     return changes
 
@@ -155,8 +168,9 @@ def done_summary(changes: list[Change], touched: list[str], dvc_init: bool) -> s
         parts.append(f"{written} file{'s' if written != 1 else ''} written")
     if removed:
         parts.append(f"{removed} file{'s' if removed != 1 else ''} removed")
-    if MANIFEST in touched:
-        parts.append(f"{MANIFEST} updated")
+    for path in touched:
+        if path.endswith("ci-mlops.lock"):
+            parts.append(f"{path} updated")
     if dvc_init:
         parts.append("DVC initialised")
     return ", ".join(parts) or "nothing written"
@@ -185,7 +199,7 @@ def decide_dvc(facts: RepoFacts, opts: InitOptions) -> tuple[bool, bool]:
     return True, scaffold
 
 
-def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: bool) -> Settings:
+def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: bool, ci: str = "github") -> Settings:
     """Settings for a new .ci-mlops.yml: options, else detected values, confirmed by prompts."""
     if facts.dvc.initialised and will_have_pipeline:
         train = "dvc repro --all-pipelines" if len(facts.dvc.dvcyaml_paths) > 1 else "dvc repro"
@@ -199,7 +213,7 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
         train=train,
         test="pytest -q" if facts.tests else None,
         runner=opts.runners or ["ubuntu-latest"],
-        deploy=opts.deploy or "github-release",
+        deploy=opts.deploy or ("gitlab-release" if ci == "gitlab" else "github-release"),
         replace_cml=any(wf.cml_comment for wf in facts.existing),
         gpu=facts.gpu,
         tool_source=opts.source,

@@ -63,16 +63,17 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def read_manifest(root: Path) -> dict[str, Any]:
-    path = inside(root, MANIFEST, "init manifest")
+def read_manifest(root: Path, manifest: str = MANIFEST) -> dict[str, Any]:
+    """The manifest (``.github/ci-mlops.lock``, or GitLab's ``.gitlab/ci-mlops.lock``)."""
+    path = inside(root, manifest, "init manifest")
     if not path.exists():
         return {"files": {}}
     try:
         data = load_json(read_limited(path))
     except (OSError, ValueError) as exc:
-        raise UserError(f"{MANIFEST}: cannot read ({exc.__class__.__name__}); delete it to start over") from exc
+        raise UserError(f"{manifest}: cannot read ({exc.__class__.__name__}); delete it to start over") from exc
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-        raise UserError(f"{MANIFEST}: not a ci-mlops manifest; delete it to start over")
+        raise UserError(f"{manifest}: not a ci-mlops manifest; delete it to start over")
     return data
 
 
@@ -192,7 +193,8 @@ def unified_diff(change: Change) -> str:
     ))
 
 
-def apply(root: Path, changes: list[Change], manifest: dict[str, Any], previous_text: str | None) -> list[str]:
+def apply(root: Path, changes: list[Change], manifest: dict[str, Any], previous_text: str | None,
+          manifest_path: str = MANIFEST) -> list[str]:
     """Write every change atomically, then the manifest if it changed. Returns the paths touched."""
     touched: list[str] = []
     for c in changes:
@@ -204,8 +206,8 @@ def apply(root: Path, changes: list[Change], manifest: dict[str, Any], previous_
             touched.append(c.path)
     text = manifest_text(manifest)
     if text != previous_text and (manifest["files"] or previous_text is not None):
-        atomic_write(root / MANIFEST, text)
-        touched.append(MANIFEST)
+        atomic_write(inside(root, manifest_path, "init manifest"), text)
+        touched.append(manifest_path)
     return touched
 
 
