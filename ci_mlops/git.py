@@ -109,8 +109,8 @@ class Repo:
         if remote_head:
             return remote_head.split("/", 1)[1]
         for name in ("main", "master"):
-            if self.try_rev_parse(f"refs/heads/{name}"):
-                return name
+            if self.try_rev_parse(f"refs/heads/{name}") or self.try_rev_parse(f"refs/remotes/origin/{name}"):
+                return name  # the remote's: a clone on another branch (a workflow_dispatch run) has no local main
         configured = self.git("config", "--get", "init.defaultBranch", check=False).strip()
         return configured or self.current_branch() or "main"
 

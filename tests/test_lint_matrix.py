@@ -64,6 +64,13 @@ CONFIGS = {
                   "dvc: {oidc: {aws: {role: 'arn:aws:iam::123456789012:role/dvc-sweep', region: eu-west-1}}}\n",
     "images-off": "report: {images: {publish: false}}\n",
     "images-branch": "report: {images: {branch: team/plots, keep_runs: 3, on_close: keep}}\n",
+    # retrain on drift as a PR (dispatch, auto-merge) and results committed back, with secrets and with OIDC
+    "retrain": "drift: {reference: data/train.csv, current: data/train.csv, retrain: {refresh: python fetch.py, "
+               "auto_merge: true, schedule: '0 5 * * 1'}}\ntrain: {command: dvc repro, commit_results: true}\n"
+               "dvc: {secrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]}\n",
+    "retrain-oidc": "drift: {reference: data/train.csv, current: data/train.csv, retrain: {update: [data/raw.dvc]}}\n"
+                    "train: {commit_results: true}\ndvc: {oidc: {aws: {role: 'arn:aws:iam::123456789012:role/dvc-push', "
+                    "region: eu-west-1}}, push_environment: dvc-push}\n",
     "sweep-no-chatops": "experiments: {grid: {train.lr: [0.1, 0.2]}, rank_by: loss, runner: ubuntu-24.04, chatops: false}\n",
 }
 DEPLOYS = ("github-release", "docker", "custom", "none")
@@ -308,11 +315,12 @@ def test_workflow_commands_exist_with_those_options(rendered):
                 for line in step.get("run", "").splitlines():
                     words = shlex.split(line, comments=True)
                     if words[:1] == ["ci-mlops"]:
-                        depth = 3 if words[1] in ("outputs", "sweep") else 2  # a command group: `outputs stage|push`
+                        depth = 3 if words[1] in ("outputs", "sweep", "retrain", "results") else 2  # a command group: `outputs stage|push`
                         used.setdefault(" ".join(words[1:depth]), set()).update(
                             w for w in words[depth:] if w.startswith("-"))
     assert {"check", "report", "comment", "deploy", "drift", "outputs stage", "outputs push", "sweep plan", "sweep run",
-            "sweep report", "sweep apply", "sweep chatops"} <= set(used)
+            "sweep report", "sweep apply", "sweep chatops", "retrain run", "retrain publish", "retrain merge",
+            "results stage", "results commit"} <= set(used)
     for sub, options in sorted(used.items()):
         out = run_cli(*sub.split(), "--help")
         assert out.returncode == 0, (sub, out.stderr)

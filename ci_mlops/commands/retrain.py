@@ -110,11 +110,20 @@ def publish_command(folder: str, remote: str | None, issue: int | None, config_p
 @click.option("--pr", "pr", type=click.IntRange(min=1), required=True, help="The retrain pull request.")
 @click.option("--sha", default=None, metavar="SHA",
               help="The commit whose gates passed; GitHub merges only if it is still the PR's head. Default: $GITHUB_SHA.")
+@click.option("--branch-prefix", default=None, metavar="PREFIX",
+              help="Retrain branches start with this. Default: drift.retrain.branch_prefix.")
+@click.option("--method", type=click.Choice(["merge", "squash", "rebase"]), default=None,
+              help="Merge method. Default: drift.retrain.merge_method.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Configuration file. Default: .ci-mlops.yml at the repository root.")
-def merge_command(pr: int, sha: str | None, config_path: str | None) -> None:
+              help="Configuration file, read when --branch-prefix or --method is not given.")
+def merge_command(pr: int, sha: str | None, branch_prefix: str | None, method: str | None,
+                  config_path: str | None) -> None:
     """Merge the retrain PR whose gates passed (drift.retrain.auto_merge): GitHub's auto-merge when
-    the base branch requires checks, else a merge now. Only ci-mlops' own retrain PRs."""
+    the base branch requires checks, else a merge now.
+
+    Only ci-mlops' own retrain PRs (its marker, its account, a branch of this repository
+    with the prefix) at the commit that was checked; any other PR is left alone (exit 0).
+    """
     from ci_mlops.errors import UserError
     from ci_mlops.github import actions
     from ci_mlops.github.comments import Authors
@@ -122,10 +131,13 @@ def merge_command(pr: int, sha: str | None, config_path: str | None) -> None:
     from ci_mlops.github.pulls import get_pull
     from ci_mlops.retrain.pulls import MARKER, merge_when_green
 
-    settings, _ = _settings(config_path)
-    if not settings.auto_merge:
-        click.echo("ci-mlops: drift.retrain.auto_merge is off; not merging", err=True)
-        return
+    if branch_prefix is None or method is None:
+        settings, _ = _settings(config_path)
+        if not settings.auto_merge:
+            click.echo("ci-mlops: drift.retrain.auto_merge is off; not merging", err=True)
+            return
+        branch_prefix = branch_prefix or settings.branch_prefix
+        method = method or settings.merge_method
     ctx = GitHubContext.from_env()
     actions.mask(ctx.token)
     repo = ctx.require_repo()
@@ -136,17 +148,19 @@ def merge_command(pr: int, sha: str | None, config_path: str | None) -> None:
     try:
         pull = get_pull(client, repo, pr)
         head = pull.get("head") or {}
-        ours = (MARKER in (pull.get("body") or "") and str(head.get("ref", "")).startswith(settings.branch_prefix)
+        ours = (MARKER in (pull.get("body") or "") and str(head.get("ref", "")).startswith(branch_prefix)
                 and (head.get("repo") or {}).get("full_name") == repo and Authors(client).trusted(pull))
         if not ours:
-            raise UserError(f"PR #{pr} is not a ci-mlops retrain PR; only those are merged automatically")
+            click.echo(f"ci-mlops: PR #{pr} is not a ci-mlops retrain PR; only those are merged automatically",
+                       err=True)
+            return
         if pull.get("state") != "open":
             click.echo(f"ci-mlops: PR #{pr} is {pull.get('state')}; nothing to merge", err=True)
             return
         if head.get("sha") != sha:
             raise UserError(f"PR #{pr}'s head is {str(head.get('sha'))[:12]}, the gates passed on {sha[:12]}; "
                             "not merging a commit that was not checked")
-        how = merge_when_green(client, repo, pull, sha=sha, method=settings.merge_method)
+        how = merge_when_green(client, repo, pull, sha=sha, method=method)
     finally:
         client.close()
     click.echo(f"ci-mlops: PR #{pr} " + ("merges when GitHub's required checks pass (auto-merge on)"

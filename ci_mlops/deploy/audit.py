@@ -280,6 +280,8 @@ def release_history(repo: Any, config: Any, repository: str | None, *, model: st
     wanted = _key_metrics(config)
     history: dict[str, list[dict[str, Any]]] = {}
     metrics_cache: dict[str, dict[str, Any]] = {}
+    from ci_mlops.retrain.origin import retrained_from
+
     with BlobReader(repo.root) as reader:
         for tag, date, commit in rows:
             name = model_name(tag, config, repository, repo.root)
@@ -291,6 +293,7 @@ def release_history(repo: Any, config: Any, repository: str | None, *, model: st
             history.setdefault(name, []).append({
                 "tag": tag.raw, "kind": tag.kind, "version": version, "stage": tag.stage, "date": date,
                 "commit": commit, "metrics": metrics_cache[commit], "release_url": urls.get(tag.raw),
+                "retrained_from": retrained_from(repo.root, commit),
             })
     for entries in history.values():
         entries.sort(key=lambda e: (version_key(e["version"]) if e["version"] else (-1,), e["date"]), reverse=True)
@@ -333,6 +336,10 @@ def render_history(history: dict[str, list[dict[str, Any]]]) -> str:
             stage = f"stage {e['stage']}" if e["stage"] else ""
             metrics = "  ".join(f"{k}={v}" for k, v in e["metrics"].items())
             parts = [f"  {version:<12}", f"{stage:<16}", f"{e['date'][:10]}", e["commit"][:12], f"{e['tag']:<22}", metrics]
+            if e.get("retrained_from"):
+                from ci_mlops.retrain.origin import describe
+
+                parts.append(describe(e["retrained_from"]))
             if e.get("release_url"):
                 parts.append(e["release_url"])
             lines.append("  ".join(p for p in parts if p is not None).rstrip())

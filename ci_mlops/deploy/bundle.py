@@ -153,12 +153,15 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
     metrics, params = release_values(report, project)
     data, code = pipeline_inputs(project, tracked, set(expected))
 
+    from ci_mlops.retrain.origin import retrained_from
+
     record = lineage_mod.build_lineage(
         tag=tag.raw, version=version, model=model, stage=tag.stage, commit=commit,
         artifacts=[a.record() for a in artifacts], data=data, code=code, params=params, metrics=metrics,
         gates=[_gate_record(g) for g in gates], repository=repository, actor=actor, run_url=run_url,
         previous={"tag": prev.raw, "commit": prev_commit} if prev and prev_commit else None,
         prerelease=is_prerelease(version), created_at=tag_time(repo, tag),
+        retrained_from=retrained_from(root, commit),
     )
     slices_md = _slices_markdown(config, root) if at_head else None
     bundle = Bundle(tag=tag, commit=commit, model=model, version=version, stage=tag.stage,

@@ -41,6 +41,7 @@ def build_lineage(
     run_url: str | None = None,
     created_at: str,
     prerelease: bool = False,
+    retrained_from: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the record; lists are sorted by path so the output is deterministic."""
     return {
@@ -63,6 +64,8 @@ def build_lineage(
         "gates": gates or [],
         "previous": previous,
         "ci_mlops_version": __version__,
+        # the retrain PR and drift issue the released training came from (drift.retrain)
+        **({"retrained_from": retrained_from} if retrained_from else {}),
     }
 
 

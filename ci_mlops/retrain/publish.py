@@ -39,7 +39,11 @@ def publish(root: Path, folder: Path, settings: RetrainSettings, client: GitHubC
             base_branch: str, parent: str, issue: int | None, remote: str | None = None,
             run_url: str | None = None, today: dt.date | None = None,
             echo: Callable[[str], None] = print) -> Outcome:
-    manifest = read_manifest(folder)
+    if not (folder / "retrain.json").exists():  # the retrain job failed before it staged anything
+        manifest: dict[str, Any] = {"status": "failed", "step": "the retrain job (before retraining)",
+                                    "returncode": None, "log": ["see the monitor run's log"]}
+    else:
+        manifest = read_manifest(folder)
     status = manifest.get("status")
     if status == "failed":
         return _failed(client, repo, manifest, issue, run_url, echo)

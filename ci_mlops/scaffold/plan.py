@@ -18,6 +18,7 @@ from ci_mlops import __version__
 from ci_mlops.config import SCHEMA_URL, Config
 from ci_mlops.errors import UserError
 from ci_mlops.scaffold.detect import REMOTE_EXTRAS, RepoFacts
+from ci_mlops.retrain.settings import commit_results
 from ci_mlops.scaffold.render import comment_text, install_spec, render
 
 MODES = ("full", "reusable")
@@ -185,7 +186,9 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
             "schedule": drift.get("schedule", "0 6 * * 1"),
             "fetch": drift.get("fetch"),
             "pull_targets": pull_targets,
+            "retrain": retrain_context(drift.get("retrain")),
         },
+        "commit_results": commit_results(config),
         "reusable_secrets": list(REUSABLE_SECRETS),
         "sweep": sweep_context(config, labels),
         "plots": plots_context(config, facts),
@@ -209,6 +212,18 @@ def plots_context(config: Config, facts: RepoFacts) -> dict[str, Any] | None:
         if key in images:
             flags += [flag, str(images[key])]
     return {"publish": images.get("publish", True) is not False, "flags": flags, "requirement": PLOTS_REQUIREMENT}
+
+
+def retrain_context(section: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The retrain jobs' values (``drift.retrain``), or None when retraining is off."""
+    if section is None:
+        return None
+    from ci_mlops.retrain.settings import DEFAULT_PREFIX, DEFAULT_WORKFLOW
+
+    return {"schedule": section.get("schedule"), "auto_merge": bool(section.get("auto_merge", False)),
+            "merge_method": section.get("merge_method", "merge"),
+            "branch_prefix": section.get("branch_prefix", DEFAULT_PREFIX),
+            "workflow": section.get("workflow", DEFAULT_WORKFLOW)}
 
 
 def sweep_context(config: Config, default_labels: list[str]) -> dict[str, Any] | None:
