@@ -145,13 +145,18 @@ def _render_plots(root, report: dict, plots_dir: str, *, workspace: bool) -> Non
     Path(plots_dir, "plots.json").write_text(json.dumps(result.to_json(relative_to=plots_dir), indent=2) + "\n", encoding="utf-8")
     click.echo(f"ci-mlops: {len(result.charts)} plot(s) drawn and {len(result.images)} image(s) copied to "
                f"{plots_dir}", err=True)
-    lines = [f"{len(result.charts)} chart(s) drawn as SVG and {len(result.images)} image(s) copied to "
-             f"{md_code(plots_dir)} (see the run's artifact)."]
+    from ci_mlops.github.actions import in_actions
+
+    # In Actions the folder is a runner path nobody can open: the comment job shows the images
+    # (or links the artifact), so the report only names what could not be drawn.
+    lines = [] if in_actions() else [f"{len(result.charts)} chart(s) drawn as SVG and {len(result.images)} "
+                                     f"image(s) copied to {md_code(plots_dir)}."]
     for failure in result.failures:
         click.echo(f"ci-mlops: plot not drawn: {failure}", err=True)
         lines.append(f"- ⚠️ {md_text(failure)}")
-    report.setdefault("sections", []).append({"title": "Plot images", "markdown": "\n".join(lines),
-                                              "passed": None})
+    if lines:
+        report.setdefault("sections", []).append({"title": "Plot images", "markdown": "\n".join(lines),
+                                                  "passed": None})
 
 
 def _require_vl_convert() -> None:

@@ -200,7 +200,7 @@ def section(gallery: Gallery, *, artifact: str, run_url: str | None, fork: bool 
                      f"{md_code(gallery.branch)}, also in {where}.</sub>")
     else:
         drawn = [e for e in gallery.entries if not e.problem]
-        lines.append("#### Plot images")
+        lines.append("#### Plots as images")
         if drawn:
             lines.append(f"{len(drawn)} image(s) of the plots are in {where}"
                          + (f"; not shown here: {md_text(gallery.reason)}." if gallery.reason else "."))
@@ -210,7 +210,7 @@ def section(gallery: Gallery, *, artifact: str, run_url: str | None, fork: bool 
                 for e in gallery.entries if e.problem]
     problems += [f"- ⚠️ {md_code(e.plot)}{_at(e)}: sanitised, removed {md_text(', '.join(e.removed))}"
                  for e in gallery.entries if e.removed and not e.problem]
-    problems += [f"- ⚠️ not drawn: {md_text(f)}" for f in gallery.render_failures]
+    # plots the report could not draw are already named in its own "Plot images" section
     if len(problems) > MAX_LINES:
         problems = problems[:MAX_LINES] + [f"- … and {len(problems) - MAX_LINES} more (see the job log)"]
     if problems:
