@@ -10,7 +10,8 @@ Real HTTP on 127.0.0.1 (the HTTP server, request log and fault injection of
   generic package registry, as GitLab's job-token allow list does;
 * offset pagination with ``X-Page``, ``X-Per-Page``, ``X-Next-Page``, ``X-Prev-Page``,
   ``X-Total``, ``X-Total-Pages`` and a ``Link`` header (``first``/``prev``/``next``/``last``);
-  ``FakeGitLab(link=False)`` leaves ``Link`` and the totals out, as GitLab does past 10,000 items;
+  ``FakeGitLab(link=False)`` sends no ``Link`` header (as behind a proxy that drops it) and no
+  totals (which GitLab leaves out, with the ``last`` link, above 10,000 records);
 * ``RateLimit-Limit``/``-Observed``/``-Remaining``/``-Reset`` on every answer;
   :meth:`rate_limit` answers 429 with ``Retry-After`` or with ``RateLimit-Remaining: 0``;
 * validation as GitLab does it: a note over 1,000,000 characters is 400

@@ -12,8 +12,8 @@ What differs from GitHub:
 * the token goes in ``PRIVATE-TOKEN`` (personal, project and group access tokens),
   and only to the API's own origin;
 * pages are followed by ``Link: rel="next"`` when GitLab sends it on the API's origin,
-  else by ``X-Next-Page`` (GitLab omits ``Link``/``X-Total-Pages`` above 10,000 items and
-  some proxies rewrite the host of ``Link``), so every page is read either way;
+  else by ``X-Next-Page`` (some proxies drop or rewrite ``Link``); ``X-Total-Pages`` and the
+  ``last`` link are never needed (GitLab leaves them out above 10,000 records);
 * a project is addressed by its numeric id or its URL-encoded ``group/sub/name`` path.
 """
 
