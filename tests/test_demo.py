@@ -23,13 +23,18 @@ def test_demo_runs_the_loop_and_prints_a_metrics_table(demo):
     target, proc = demo
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for n in range(1, 7):
-        assert f"[{n}/6]" in out
+    for n in range(1, 8):
+        assert f"[{n}/7]" in out
     # a Markdown metrics table with the changed metrics of the branch
     rows = [line for line in out.splitlines() if line.startswith("| test.recall | ")]
     assert rows, out
     assert "0.4476" in rows[0] and "0.6613" in rows[0]
     assert f"The project is in {target}" in out
+    # the sweep step: three class weights through DVC's queue, ranked against main, the best marked
+    board = out.split("The sweep's leaderboard", 1)[1]
+    assert "**3 experiments** · ranked by `test.f1`" in board and board.count(" ★ |") == 1, board
+    assert [line.split("|")[3].strip() for line in board.splitlines() if line.startswith("| ") and "`sweep-0" in line] \
+        == ["2", "3", "1"]  # class weight 2 has the best F1, the baseline's 1.0 the worst
 
 
 @pytest.mark.slow

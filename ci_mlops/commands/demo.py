@@ -17,7 +17,8 @@ def command(directory: str | None, rows: int) -> None:
     its data is generated from a fixed seed, so nothing is downloaded. The demo
     runs `ci-mlops init --yes`, trains a baseline on `main`, retrains on a branch
     that changes one hyper-parameter, then runs `ci-mlops check` and
-    `ci-mlops report` and prints the PR comment CI would post.
+    `ci-mlops report` and prints the PR comment CI would post, and sweeps the
+    class weight with `ci-mlops sweep run --local` (a leaderboard of DVC experiments).
 
     DIRECTORY must be new or empty (default: a new temporary directory); it is
     left in place for you to explore.
@@ -29,6 +30,9 @@ def command(directory: str | None, rows: int) -> None:
     if result.report_markdown is not None:
         click.echo(f"\n{rule}\nThe PR comment CI would post for {BRANCH} -> main:\n{rule}\n")
         click.echo(result.report_markdown.rstrip())
+    if result.sweep_markdown is not None:
+        click.echo(f"\n{rule}\nThe sweep's leaderboard (`ci-mlops sweep run --local -j 2` on {BRANCH}):\n{rule}\n")
+        click.echo(result.sweep_markdown.rstrip())
     if result.check_output is not None:
         click.echo(f"\n{rule}\nGate verdicts (`ci-mlops check --base main`, exit {result.check_exit}):\n{rule}\n")
         click.echo(result.check_output)

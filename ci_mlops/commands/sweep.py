@@ -81,10 +81,12 @@ def plan(fmt: str, pr_text: str | None, overrides: str | None, config_path: str 
 @click.option("--pull/--no-pull", default=False, help="With --experiment: `dvc pull --run-cache` first.")
 @click.option("--push/--no-push", default=False, help="With --experiment: `dvc push --run-cache` after.")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--base", default=None, metavar="REF",
+              help="With --local: the revision the leaderboard compares against (as for `ci-mlops report`).")
 @_SET
 @_CONFIG
 def run(local: bool, jobs: int | None, name: str | None, output: str | None, pull: bool, push: bool,
-        fmt: str, overrides: str | None, config_path: str | None) -> None:
+        fmt: str, base: str | None, overrides: str | None, config_path: str | None) -> None:
     """Run the sweep's experiments with DVC (a failed experiment is a row, not a failed run)."""
     from ci_mlops.errors import UserError
     from ci_mlops.fsutil import atomic_write
@@ -111,11 +113,11 @@ def run(local: bool, jobs: int | None, name: str | None, output: str | None, pul
     workers = jobs or int((config.get("experiments") or {}).get("max_parallel", 1))
     errors = run_local(root, experiments, workers, echo=lambda line: click.echo(f"ci-mlops: {line}", err=True))
     results = from_experiment_refs(root, experiments, config=config, errors=errors)
-    _print_board(config, root, results, fmt, base=None)
+    _print_board(config, root, results, fmt, base=base)
 
 
 @command.command("report")
-@click.option("--results", "results_dir", type=click.Path(file_okay=False, exists=True), default=None,
+@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
               help="Folder of result JSON files (one per CI job). Default: the experiments DVC ran on HEAD.")
 @click.option("--base", default=None, metavar="REF", help="Revision to compare against (as for `ci-mlops report`).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
@@ -128,11 +130,16 @@ def run(local: bool, jobs: int | None, name: str | None, output: str | None, pul
 def report(results_dir: str | None, base: str | None, fmt: str, output: str | None, expect_all: bool,
            overrides: str | None, config_path: str | None) -> None:
     """The leaderboard: experiments ranked by `experiments.rank_by`, against the base."""
+    from ci_mlops.errors import UserError
     from ci_mlops.sweep.results import complete, from_experiment_refs, load_results
 
     config, root = _load(config_path)
     if results_dir:
-        results = load_results(Path(results_dir))
+        folder = Path(results_dir)
+        if not folder.is_dir() and not expect_all:
+            raise UserError(f"--results {results_dir}: no such folder")
+        # with --expect-all, no folder means no job left a result: every experiment is a row that says so
+        results = load_results(folder) if folder.is_dir() else []
         if expect_all:
             results = complete(results, _plan(config, overrides))
     else:
@@ -173,8 +180,8 @@ def apply(name: str, results_dir: str | None, commit_pr: str | None, overrides: 
 
         ctx = GitHubContext.from_env()
         experiment = find(experiments, name)
-        message = f"sweep: apply {name} ({' '.join(experiment.set_params())})\n\nIts params and dvc.lock, " \
-                  "committed by `/ci-mlops apply`; `dvc pull` brings its outputs."
+        message = (f"sweep: apply {name} ({' '.join(experiment.set_params())})\n\nIts params and dvc.lock, "
+                   "committed by `/ci-mlops apply`; `dvc pull` brings its outputs.")
         sha = commit_files(ctx.client(), ctx.require_repo(), root, head, changed, message)
         set_output("commit", sha)
         click.echo(f"ci-mlops: committed {name} to {head.branch} (#{head.number}) as {sha[:12]}")

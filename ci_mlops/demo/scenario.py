@@ -38,6 +38,7 @@ class DemoResult:
     check_exit: int | None = None
     workflows: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    sweep_markdown: str | None = None  # the leaderboard of `ci-mlops sweep run --local`
 
 
 def prepare_target(directory: str | Path | None) -> Path:
@@ -151,7 +152,7 @@ def run_demo(directory: str | Path | None, echo: Echo, *, rows: int = 3000) -> D
     """Build the project in ``directory`` and run the loop; progress goes to ``echo``."""
     root = prepare_target(directory)
     result = DemoResult(root=root)
-    steps = Steps(echo, total=6)
+    steps = Steps(echo, total=7)
     r = Runner(root, echo)
 
     with steps("Writing a small churn-prediction project (numpy + DVC) to", str(root)):
@@ -204,6 +205,16 @@ def run_demo(directory: str | Path | None, echo: Echo, *, rows: int = 3000) -> D
             result.skipped.append("report")
             steps.note("skipped: `ci-mlops report` is not available in this build; showing dvc metrics diff")
             result.report_markdown = r.dvc(["metrics", "diff", "main", "--md"]).stdout
+
+    with steps("Running `ci-mlops sweep run --local -j 2` (the experiments: grid, through DVC's queue)"):
+        if command_available("sweep"):
+            # DVC runs each experiment in its own temporary copy: the branch's work tree stays as it is
+            proc = r.ci_mlops("sweep", "run", "--local", "-j", "2", "--base", "main")
+            result.sweep_markdown = proc.stdout
+            steps.note("`ci-mlops sweep apply NAME` (or `/ci-mlops apply NAME` on the PR) takes the best one")
+        else:
+            result.skipped.append("sweep")
+            steps.note("skipped: `ci-mlops sweep` is not available in this build")
 
     return result
 

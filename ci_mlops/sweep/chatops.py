@@ -12,6 +12,7 @@ the reviewed one), with the PR's head commit pinned as an input.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -147,8 +148,8 @@ def _authorize(client: Any, repo: str, comment: dict[str, Any]) -> str:
     """The commenter's login when they may run commands; :class:`Refused` otherwise."""
     from ci_mlops.github.client import ApiError
 
-    user = comment.get("user") if isinstance(comment.get("user"), dict) else {}
-    login = user.get("login")
+    user = comment.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
     if not isinstance(login, str) or not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", login):
         raise Refused("the comment's author is not a GitHub user ci-mlops can check (bots are not obeyed)")
     association = comment.get("author_association")
@@ -199,11 +200,9 @@ def _react(client: Any, repo: str, comment_id: Any, content: str) -> None:
 
     if not isinstance(comment_id, int):
         return
-    try:
+    with contextlib.suppress(UserError, ServiceError):  # reacting twice with the same content is one reaction
         client.request("POST", f"repos/{repo}/issues/comments/{comment_id}/reactions", json={"content": content},
-                       idempotent=True)  # reacting twice with the same content is one reaction
-    except (UserError, ServiceError):
-        pass
+                       idempotent=True)
 
 
 def _reply(client: Any, repo: str, number: int | None, who: str, message: str) -> None:
@@ -213,7 +212,5 @@ def _reply(client: Any, repo: str, number: int | None, who: str, message: str) -
     if number is None:
         return
     body = f"@{who} ci-mlops did not run this command: {md_code(message)}"
-    try:
+    with contextlib.suppress(UserError, ServiceError):  # best effort: the job fails with the same line
         client.request("POST", f"repos/{repo}/issues/{number}/comments", json={"body": body}, idempotent=False)
-    except (UserError, ServiceError):
-        pass

@@ -55,7 +55,7 @@ def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, A
             value = entry.get("head") if entry else None
             row["value"] = value if _number(value) else None
             if config.get("metrics"):
-                row["gates"] = evaluate_gates(config, {"metrics": metrics})
+                row["gates"] = evaluate_gates(_point_gates(config), {"metrics": metrics})
                 row["passed"] = all(g["passed"] for g in row["gates"])
             if row["value"] is None and row["error"] is None:
                 row["error"] = f"{rank_by} is missing or not a number in this experiment's metrics"
@@ -67,6 +67,15 @@ def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, A
     best = next((r["name"] for r in rows if r["value"] is not None), None)
     return {"base": base, "rank_by": rank_by, "direction": direction, "varying": varying, "best": best,
             "rows": rows}
+
+
+def _point_gates(config: Any) -> dict[str, Any]:
+    """The gates judged on point values: a sweep computes no confidence intervals (the PR
+    report does, with the predictions of both sides), and a rule that asks for one would
+    otherwise fail every row for want of it."""
+    metrics = {key: {k: v for k, v in (spec or {}).items() if k != "significance"}
+               for key, spec in (config.get("metrics") or {}).items()}
+    return {"metrics": metrics, "significance": config.get("significance")}
 
 
 def _params(result: Result) -> dict[str, Any]:
@@ -120,7 +129,8 @@ def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard") 
             cells.append(_gates_cell(row))
         body.append(cells)
     lines = table(header, ["--:", "---"] + ["--:"] * (len(header) - 3) + ["---"], body)
-    legend = ("<sub>Each value with its change against the base; ★ the best experiment. "
+    legend = ("<sub>Each value with its change against the base; ★ the best experiment; gates judged on the "
+              "values (no confidence intervals in a sweep). "
               "`ci-mlops sweep apply NAME` (or a `/ci-mlops apply NAME` comment) takes an experiment's params "
               "and `dvc.lock` into the branch.</sub>")
     return "\n\n".join([head, "\n".join(lines), legend]) + "\n"
@@ -154,7 +164,7 @@ def _metric_cell(metric: dict[str, Any] | None) -> str:
     value = _fmt(metric["head"])
     change = metric.get("change")
     if _number(change) and change != 0:
-        mark = {"improved": "🟢", "regressed": "🔴"}.get(metric.get("status"), "")
+        mark = {"improved": "🟢", "regressed": "🔴"}.get(str(metric.get("status")), "")
         return f"{value} <sub>{mark}{change:+.4g}</sub>"
     return value
 

@@ -41,8 +41,11 @@ def checked_head(client: Any, repo: str, number: int, sha: str) -> PullHead:
     from ci_mlops.github.pulls import get_pull
 
     pull = get_pull(client, repo, number)
-    head = pull.get("head") if isinstance(pull.get("head"), dict) else {}
-    head_repo = (head.get("repo") or {}).get("full_name") if isinstance(head.get("repo"), dict) else None
+    head = pull.get("head")
+    if not isinstance(head, dict):
+        head = {}
+    repo_of_head = head.get("repo")
+    head_repo = repo_of_head.get("full_name") if isinstance(repo_of_head, dict) else None
     if head_repo != repo:
         raise UserError(f"pull request #{number} comes from a fork ({head_repo or 'a deleted repository'}): "
                         "sweeps run the PR's code with the DVC remote's credentials and apply writes to its "
