@@ -1,0 +1,78 @@
+"""The retrain and results commands' one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, run_cli
+from tests.fake_github import FakeGitHub
+
+REPO = "o/r"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "p"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "dvc.yaml").write_text("stages:\n  s:\n    cmd: echo\n    metrics:\n    - m.json:\n        cache: false\n")
+    (root / ".ci-mlops.yml").write_text("version: 1\ndrift:\n  reference: a.csv\n  current: b.csv\n  retrain: {}\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def handover(root: Path, folder: Path, path: str, data: bytes) -> None:
+    (folder / "files" / Path(path).parent).mkdir(parents=True, exist_ok=True)
+    (folder / "files" / path).write_bytes(data)
+    head = git(root, "rev-parse", "HEAD").strip()
+    (folder / "retrain.json").write_text(json.dumps({
+        "format": 1, "kind": "retrain", "status": "changed", "reason": "drift", "base": head,
+        "files": [{"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}]}))
+
+
+def test_retrain_without_drift_retrain_is_one_line(project):
+    (project / ".ci-mlops.yml").write_text("version: 1\n")
+    out = run_cli("retrain", "run", "out", cwd=project)
+    assert out.returncode == 2 and out.stderr.strip().endswith("drift.retrain is not set; nothing to retrain")
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_publish_refuses_a_workflow_file_and_writes_nothing(project, tmp_path):
+    folder = tmp_path / "h"
+    handover(project, folder, ".github/workflows/evil.yml", b"on: push\n")
+    with FakeGitHub() as gh:
+        gh.attach_git(REPO, project)
+        out = run_cli("retrain", "publish", str(folder), cwd=project, env=gh.env(repo=REPO))
+        assert out.returncode == 1, out.stderr
+        assert ".github/workflows/evil.yml is not a result" in out.stderr and "Traceback" not in out.stderr
+        assert not any(r.is_write for r in gh.requests) and gh.ref_log == []
+    assert not (project / ".github").exists()
+
+
+def test_publish_of_an_unchanged_run_opens_nothing(project, tmp_path):
+    folder = tmp_path / "h"
+    folder.mkdir()
+    (folder / "retrain.json").write_text(json.dumps({"format": 1, "kind": "retrain", "status": "unchanged",
+                                                     "base": "x", "files": []}))
+    with FakeGitHub() as gh:
+        gh.attach_git(REPO, project)
+        out = run_cli("retrain", "publish", str(folder), cwd=project, env=gh.env(repo=REPO))
+        assert out.returncode == 0, out.stderr
+        assert "nothing changed after `dvc repro`: no pull request" in out.stderr
+        assert not any(r.is_write for r in gh.requests)
+
+
+def test_results_commit_never_writes_a_fork_s_branch(project, tmp_path):
+    folder = tmp_path / "h"
+    handover(project, folder, "m.json", b"{}")
+    with FakeGitHub() as gh:
+        gh.attach_git(REPO, project)
+        gh.add_pr(REPO, 3, head_sha=git(project, "rev-parse", "HEAD").strip(), head_ref="f", fork=True)
+        out = run_cli("results", "commit", str(folder), "--pr", "3", cwd=project, env=gh.env(repo=REPO))
+        assert out.returncode == 2 and "comes from a fork; its branch is never written" in out.stderr
+        assert not any(r.is_write for r in gh.requests)
