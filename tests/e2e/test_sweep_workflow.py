@@ -24,7 +24,7 @@ from tests.runner_sim import JobResult, Runner, load_workflow, run_matrix
 
 REPO = "o/r"
 WORKFLOWS = Path(".github/workflows")
-GRID = {"train.lr": [0.05, 0.5], "train.epochs": [1, 2, 3]}
+GRID = {"train.lr": [0.1, 0.2], "train.epochs": [1, 2, 3]}  # the comment replaces the lr axis with 0.05,0.5
 DIVERGES = "if params['lr'] >= 0.5 and params['epochs'] >= 3: raise SystemExit('diverged: lr 0.5 for 3 epochs')\n"
 _runs = count(500)
 
@@ -157,10 +157,11 @@ def test_chatops_sweep_leaderboard_and_apply(origin, tmp_path):
         assert [r["content"] for r in gh.chatops(REPO).reactions] == ["-1"]
 
         # A collaborator with write access: the sweep workflow starts on the PR's head commit.
-        started = chatops(gh, origin, tmp_path, "alice-sweep", "/ci-mlops sweep", "alice", "COLLABORATOR")
+        started = chatops(gh, origin, tmp_path, "alice-sweep", "/ci-mlops sweep train.lr=0.05,0.5", "alice",
+                          "COLLABORATOR")
         assert started.conclusion == "success", started.log()
         [dispatch] = gh.chatops(REPO).dispatches
-        assert dispatch["ref"] == "main" and dispatch["inputs"] == {"pr": "7", "sha": head, "set": ""}
+        assert dispatch["ref"] == "main" and dispatch["inputs"] == {"pr": "7", "sha": head, "set": "train.lr=0.05,0.5"}
 
         run_artifacts: dict[str, Path] = {}
         run_id, jobs, matrix = sweep_run(gh, origin, tmp_path, "sweep", dispatch["inputs"], run_artifacts)
@@ -200,7 +201,7 @@ def test_chatops_sweep_leaderboard_and_apply(origin, tmp_path):
         applied = chatops(gh, origin, tmp_path, "alice-apply", f"/ci-mlops apply {best}", "alice", "MEMBER")
         assert applied.conclusion == "success", applied.log()
         inputs = gh.chatops(REPO).dispatches[-1]["inputs"]
-        assert inputs == {"pr": "7", "sha": head, "set": "", "apply": best, "results-run": run_id}
+        assert inputs == {"pr": "7", "sha": head, "set": "train.lr=0.05,0.5", "apply": best, "results-run": run_id}
         _, jobs2, matrix2 = sweep_run(gh, origin, tmp_path, "apply", inputs, run_artifacts)
         assert jobs2["plan"].conclusion == "skipped" and matrix2 == []
         assert jobs2["apply"].conclusion == "success", jobs2["apply"].log()
