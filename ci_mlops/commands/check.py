@@ -6,16 +6,12 @@ import json
 
 import click
 
-from ci_mlops import checks
 from ci_mlops.checks import render
-from ci_mlops.checks.gatesource import deciding_config
-from ci_mlops.checks.locate import Locator, project_root
-from ci_mlops.config import load_config
+from ci_mlops.checks.workspace import check_workspace
 from ci_mlops.errors import CheckFailed
 from ci_mlops.escape import guard_commands
 from ci_mlops.fsutil import write_output
 from ci_mlops.github import actions
-from ci_mlops.report import build_report
 
 
 @click.command("check")
@@ -48,35 +44,23 @@ def command(base: str | None, fmt: str, config_path: str | None, output: str | N
     also an error annotation on the gate's line in .ci-mlops.yml and the verdict
     table goes to the job summary.
     """
-    config = load_config(config_path, required=config_path is not None)
-    root = project_root(config_path)
-    config, source = deciding_config(config, root, gates_from=gates_from, base=base)
-    # The report (DVC, git, plots) is only needed by metric gates.
-    report = build_report(root, base, None, config=config) if config.get("metrics") else None
-    verdict = checks.run(config, root, report, strict=True)
-    if source.origin != "workspace":
-        verdict.extra["gate_source"] = source.to_json()
-    if report and report.get("notes"):
-        verdict.extra["notes"] = report["notes"]
-    if config.path is None:
-        verdict.extra["config"] = None  # no .ci-mlops.yml: nothing is configured, so nothing was checked
+    run = check_workspace(config_path, base=base, gates_from=gates_from)
+    verdict, source = run.verdict, run.source
     if fmt == "json":
         text = json.dumps(verdict.to_json(), indent=2, default=str) + "\n"
     else:
-        text = render.text(verdict, report, source)
+        text = render.text(verdict, run.report, source)
     if output:
         write_output(output, text, announce=lambda line: click.echo(f"ci-mlops: {line}", err=True))
     else:
         click.echo(text if fmt == "json" else guard_commands(text), nl=False)
 
-    locator = Locator.for_config(config, root, gates_changed=verdict.gates_changed)
-    for failure in verdict.failures():
-        where = locator.locate(failure)
-        actions.annotate("error", failure.message, file=where.path, line=where.line, title=failure.title)
+    for item, where in run.annotations():
+        actions.annotate("error", item.message, file=where.path, line=where.line, title=item.title)
     if source.changes:
         actions.annotate("notice", f"This pull request changes {len(source.changes)} quality-gate setting(s); the "
                          f"gates of {source.ref} decided this run, the new ones apply after merge.",
-                         file=locator.path, title="Gates changed")
+                         file=run.locator.path, title="Gates changed")
     actions.append_summary(render.summary_markdown(verdict))
     actions.set_output("passed", "true" if verdict.ok else "false")
     if not verdict.ok:
