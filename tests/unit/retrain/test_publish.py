@@ -184,3 +184,11 @@ def test_a_branch_left_from_an_earlier_loop_gets_a_numbered_name(origin, tmp_pat
     folder, _ = stage(origin, tmp_path, "n")
     outcome = run_publish(origin, tmp_path, "n", folder, client, issue=None)
     assert outcome.branch == "ci-mlops/retrain-2026-12-02-2"
+
+
+def test_a_lost_answer_on_the_new_branch_creates_it_once(origin, tmp_path, gh, client):
+    folder, _ = stage(origin, tmp_path, "lostref")
+    gh.lose_answer(method="POST", path=r"/git/refs$")
+    outcome = run_publish(origin, tmp_path, "lostref", folder, client, issue=None)
+    assert outcome.action == "opened"
+    assert [entry[0] for entry in gh.ref_log] == ["create"] and len(gh.pulls(REPO)) == 1
