@@ -16,9 +16,11 @@ respecting ``direction``), ``max_drop_pct`` (worsening in percent of the base) a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from ci_mlops.checks.records import GateResult
+from ci_mlops.checks.records import GateResult, settings_of
+from ci_mlops.config.records import MetricRule, Significance
 from ci_mlops.errors import UserError
 from ci_mlops.report.direction import infer_direction, is_counter
 from ci_mlops.report.lookup import resolve_metric, unknown_metric
@@ -34,44 +36,46 @@ def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False)
     """Judge every configured metric gate against ``report["metrics"]``.
 
     ``config`` is a :class:`ci_mlops.config.Config` or a plain mapping with a
-    ``metrics`` key. Configuration problems (a key in two files, a key that exists in
+    ``metrics`` key; each gate is read as its typed record, a ``MetricRule``. Configuration problems (a key in two files, a key that exists in
     neither revision, a drop rule without a direction) raise :class:`UserError` when
     ``strict`` (the ``check`` command); otherwise they come back as failed gates so a
     PR comment still renders.
     """
-    gates_cfg = config.get("metrics") or {}
+    settings = settings_of(config)
     rows = report.get("metrics") or []
-    inconclusive = (config.get("significance") or {}).get("inconclusive", "warn")
+    inconclusive = (settings.significance or Significance()).inconclusive
     results: list[GateResult] = []
-    for key, spec in gates_cfg.items():
-        spec = spec or {}
+    # A gate written with no rules (`test.acc:`) reads as None: it only requires the metric.
+    declared_gates: Mapping[str, MetricRule | None] = settings.metrics or {}
+    for key, declared in declared_gates.items():
+        rule = declared if declared is not None else MetricRule()
         try:
             entry = resolve_metric(key, rows)
-            if entry is None and spec.get("required", True):
+            if entry is None and rule.required:
                 unknown_metric(key, rows)
         except UserError as exc:
             if strict:
                 raise
             results.append(_result(key, None, key, "required", None, None, None, False, exc.message))
             continue
-        results.extend(_judge(key, spec, entry, strict, inconclusive=inconclusive))
+        results.extend(_judge(key, rule, entry, strict, inconclusive=inconclusive))
     return results
 
 
-def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict: bool, *,
+def _judge(key: str, spec: MetricRule, entry: dict[str, Any] | None, strict: bool, *,
            inconclusive: str = "warn") -> list[GateResult]:
     metric = entry["key"] if entry else key.partition(":")[2] if ":" in key else key
     file = entry["file"] if entry else None
     head = entry.get("head") if entry else None
     base = entry.get("base") if entry else None
-    required = spec.get("required", True)
-    rules = [r for r in RULES if r in spec]
+    required = spec.required
+    rules = [r for r in RULES if getattr(spec, r) is not None]
     if rules and is_counter(metric):
         message = (f"metrics.{key}.{rules[0]}: '{metric}' is a training counter (DVCLive's step/epoch), "
                    "shown as context in the report, not a quality metric to gate; gate a metric instead")
         if strict:
             raise UserError(message)
-        return [_result(key, file, metric, rules[0], spec[rules[0]], head, base, False, message)]
+        return [_result(key, file, metric, rules[0], getattr(spec, rules[0]), head, base, False, message)]
 
     if entry is None or head is None:
         if not required:
@@ -83,10 +87,10 @@ def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict:
     if not rules:
         return [_result(key, file, metric, "required", None, head, base, True, f"present ({_fmt(head)})")]
 
-    direction = spec.get("direction") or entry.get("direction") or infer_direction(metric)
+    direction = spec.direction or entry.get("direction") or infer_direction(metric)
     results = []
     for rule in rules:
-        bound = spec[rule]
+        bound = getattr(spec, rule)
         if not _is_number(head):
             results.append(_result(key, file, metric, rule, bound, head, base, False,
                                    f"{metric} is {_fmt(head)}, not a number"))
@@ -103,7 +107,7 @@ def _judge(key: str, spec: dict[str, Any], entry: dict[str, Any] | None, strict:
             ok = head <= bound + _EPS
             results.append(_result(key, file, metric, rule, bound, head, base, ok,
                                    f"{_fmt(head)} {'<=' if ok else '>'} max {_fmt(bound)}"))
-        elif spec.get("significance") is not None:
+        elif spec.significance is not None:
             results.append(_judge_drop_significance(key, file, metric, rule, bound, head, base, direction, strict,
                                                     entry.get("interval"), inconclusive))
         else:

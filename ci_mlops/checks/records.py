@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict
 
+from ci_mlops.config import Config
+from ci_mlops.config.convert import build
+from ci_mlops.config.records import Settings
+
 
 class GateResult(TypedDict):
     """One rule of one metric gate (``metrics:``)."""
@@ -198,3 +202,9 @@ def _filled(entry: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
     if not isinstance(out.get("examples", []), list):
         out["examples"] = []
     return out
+
+
+def settings_of(config: Config | Mapping[str, Any]) -> Settings:
+    """The typed record of a config: a :class:`Config`'s own, or one built from a plain mapping
+    (the shape of ``.ci-mlops.yml``, as the engines' callers and tests pass it)."""
+    return config.settings if isinstance(config, Config) else build(Settings, config)
