@@ -11,7 +11,8 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from ci_mlops.errors import UserError
-from ci_mlops.significance.bootstrap import Evaluation, Side, _counts, _roc_auc, bootstrap
+from ci_mlops.significance import bootstrap as bootstrap_module
+from ci_mlops.significance.bootstrap import Evaluation, Side, _arrangement, _counts, _roc_auc, bootstrap
 from ci_mlops.significance.seeds import (
     _rank_sum_critical,
     _signed_rank_critical,
@@ -81,6 +82,49 @@ def test_resampled_auc_equals_weighted_auc():
         got = _roc_auc(y == 1, sb)(weights)
         want = [skm.roc_auc_score(y, sb, sample_weight=w) for w in weights]
         assert got == pytest.approx(want, abs=1e-12)
+        order = _arrangement(y, Side(score=sb), 1)  # negatives by score, then positives: read as views
+        got = _roc_auc(y[order] == 1, sb[order])(weights)
+        want = [skm.roc_auc_score(y[order], sb[order], sample_weight=w) for w in weights]
+        assert got == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_resampling_counts_are_exactly_multinomial(n):
+    """Every count vector over n examples turns up as often as Multinomial(n, 1/n) says."""
+    import collections
+    import math
+
+    from scipy.stats import chi2
+
+    rows = 100_000
+    counts = _counts(np.random.default_rng(3), rows, n)
+    seen = collections.Counter(map(tuple, counts.tolist()))
+    assert len(seen) == math.comb(2 * n - 1, n)  # every composition of n into n parts occurs
+    statistic = 0.0
+    for vector, observed in seen.items():
+        p = math.factorial(n) / math.prod(math.factorial(c) for c in vector) / n ** n
+        statistic += (observed - rows * p) ** 2 / (rows * p)
+    assert chi2.sf(statistic, len(seen) - 1) > 1e-3
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 50_000])
+def test_every_resample_draws_n_examples(n):
+    counts = _counts(np.random.default_rng(n), 30, n)
+    assert (counts.sum(axis=1) == n).all()
+    if n >= 1000:  # one example's count is Binomial(n, 1/n): about 37% zeros
+        assert 0.33 < (counts == 0).mean() < 0.41
+
+
+def test_threads_do_not_change_the_interval(monkeypatch):
+    y, sb, sh, pb, ph = _binary(3000)
+    ev = Evaluation(y, Side(pb, sb, {"loss": sb}), Side(ph, sh, {"loss": sh}))
+    metrics = ["accuracy", "roc_auc", "log_loss", "loss"]
+    found = []
+    for cpus in (1, 2, 3):
+        monkeypatch.setattr(bootstrap_module, "_cpus", lambda c=cpus: c)
+        monkeypatch.setattr(bootstrap_module, "_BLOCK_CELLS", 3000 * 17)  # several blocks
+        found.append({m: (i.low, i.high) for m, i in bootstrap(ev, metrics, resamples=200, seed=5).items()})
+    assert found[0] == found[1] == found[2]
 
 
 def test_fixed_seed_is_deterministic_and_independent_of_other_metrics():

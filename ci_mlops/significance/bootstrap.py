@@ -5,8 +5,9 @@ Resampling ``n`` examples with replacement is the same as drawing a count per ex
 ``sum_i w_i x_i`` over per-example quantities ``x`` (correct or not, a class's true
 positive, an absolute error, a log-loss term ...), so one resample costs one row of a
 matrix product ``W @ X``: a block of resamples is one BLAS call. ROC AUC needs the
-weights in score order too (a cumulative sum per resample), computed on the same
-blocks. The point estimate goes through the same code with all weights 1, so the
+weights in score order too (a prefix sum per resample), computed on the same blocks.
+The counts themselves come from a Poisson table completed to an exact multinomial
+(:func:`_counts`), and blocks run on all cores, each with its own random stream. The point estimate goes through the same code with all weights 1, so the
 reported value and its interval can never disagree about what the metric is.
 
 Intervals are percentile intervals of ``head - base`` (two-sided, at ``confidence``).
@@ -17,6 +18,9 @@ differ). Deterministic: a fixed ``seed`` gives the same interval on every run.
 
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -102,8 +106,8 @@ def bootstrap(evaluation: Evaluation, metrics: list[str], *, resamples: int = 20
     points: dict[str, tuple[float, float]] = {}
     for family, names in (("cells", labels), ("examples", others)):
         if names:
-            rng = np.random.default_rng([seed, _FAMILY_SEED[family]])
-            d, p = _resample(evaluation, names, rng, resamples, paired, compress=family == "cells")
+            d, p = _resample(evaluation, names, [seed, _FAMILY_SEED[family]], resamples, paired,
+                             compress=family == "cells")
             diffs.update(d)
             points.update(p)
 
@@ -129,9 +133,12 @@ class _Rows:
     the distinct (actual, base, head) label cells, weighted by their frequency.
     """
 
-    def __init__(self, actual: np.ndarray, sides: list[Side], compress: bool) -> None:
+    def __init__(self, actual: np.ndarray, sides: list[Side], compress: bool, positive: object = 1) -> None:
         self.n = len(actual)
         self.actual, self.sides, self.freq = actual, sides, None
+        order = None if compress else _arrangement(actual, sides[-1], positive)
+        if order is not None:  # the last side is the head (or the only one): its ROC AUC reads views
+            self.actual, self.sides = actual[order], [_permuted(s, order) for s in sides]
         if compress:
             keys = [actual.astype(str)] + [np.asarray(s.predicted).astype(str) for s in sides
                                            if s.predicted is not None]
@@ -159,15 +166,16 @@ class _Rows:
 _MAX_CELLS = 4096  # more distinct label cells than this (many classes): resample the examples
 
 
-def _resample(ev: Evaluation, metrics: list[str], rng: np.random.Generator, resamples: int, paired: bool,
+def _resample(ev: Evaluation, metrics: list[str], seed: list[int], resamples: int, paired: bool,
               *, compress: bool) -> tuple[dict[str, np.ndarray], dict[str, tuple[float, float]]]:
     if paired:
-        rows = _Rows(ev.actual, [ev.base, ev.head], compress)
+        rows = _Rows(ev.actual, [ev.base, ev.head], compress, ev.positive)
         base_rows, head_rows = rows, rows
         base_side, head_side = rows.sides
     else:
-        base_rows = _Rows(ev.base_actual if ev.base_actual is not None else ev.actual, [ev.base], compress)
-        head_rows = _Rows(ev.actual, [ev.head], compress)
+        base_rows = _Rows(ev.base_actual if ev.base_actual is not None else ev.actual, [ev.base], compress,
+                          ev.positive)
+        head_rows = _Rows(ev.actual, [ev.head], compress, ev.positive)
         base_side, head_side = base_rows.sides[0], head_rows.sides[0]
     base_fn = {m: _metric(m, base_rows.actual, base_side, ev.positive, "base") for m in metrics}
     head_fn = {m: _metric(m, head_rows.actual, head_side, ev.positive, "head") for m in metrics}
@@ -175,28 +183,94 @@ def _resample(ev: Evaluation, metrics: list[str], rng: np.random.Generator, resa
               for m in metrics}
     diffs = {m: np.empty(resamples) for m in metrics}
     block = max(1, min(resamples, _BLOCK_CELLS // max(head_rows.width, base_rows.width, 1)))
-    for start in range(0, resamples, block):
+
+    def run(start: int) -> None:
+        # Each block has its own random stream, so the result is the same however many
+        # threads share the blocks. NumPy releases the GIL in the passes that matter.
+        rng = np.random.default_rng([*seed, start])
         size = min(block, resamples - start)
         head_w = head_rows.draw(rng, size)
         base_w = head_w if paired else base_rows.draw(rng, size)
         for m in metrics:
             diffs[m][start:start + size] = head_fn[m](head_w) - base_fn[m](base_w)
+
+    starts = range(0, resamples, block)
+    workers = min(_cpus(), len(starts))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, starts))
+    else:
+        for start in starts:
+            run(start)
     return diffs, points
 
 
-def _counts(rng: np.random.Generator, size: int, n: int) -> np.ndarray:
-    """``size`` rows of resampling counts over ``n`` examples (each row sums to ``n``).
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
-    float32 holds every count exactly (a count is at most ``n`` < 2**24 in practice) and
-    halves the memory traffic of the passes that follow; sums are taken in float64.
+
+def _counts(rng: np.random.Generator, size: int, n: int) -> np.ndarray:
+    """``size`` rows of resampling counts over ``n`` examples: each row is Multinomial(n, 1/n each).
+
+    Drawing ``n`` indices per row and counting them (``integers`` + ``bincount``) costs
+    17 random bits and a scattered write per example. Instead each row starts as
+    independent Poisson(lam) counts with ``lam`` a little below 1, read from a table with
+    16 random bits per example (16 more for the few that fall on a boundary), and is then
+    completed: given their sum ``S``, independent Poisson counts are exactly
+    Multinomial(S, 1/n each), so adding ``n - S`` balls to uniformly chosen examples
+    gives Multinomial(n, 1/n each) exactly. A row whose sum passes ``n`` (``lam`` makes
+    that rare) is drawn again. The only approximation is the table's: each Poisson
+    probability is rounded to 2**-32.
     """
     if n >= 2 ** 24:
         raise UserError(f"significance: {n:,} examples are more than the bootstrap takes (16.7 million)")
-    picks = rng.integers(0, n, size=(size, n), dtype=np.int32)
-    out = np.empty((size, n), dtype=np.float32)
-    for row in range(size):  # one row at a time: the counts stay in cache while they are written
-        out[row] = np.bincount(picks[row], minlength=n)
-    return out
+    counts = np.empty((size, n), dtype=np.uint16)
+    pending = np.arange(size)
+    while len(pending):
+        counts[pending] = _poisson_rows(rng, len(pending), n)
+        totals = counts[pending].sum(axis=1, dtype=np.int64)
+        for row, total in zip(pending[totals <= n], totals[totals <= n], strict=True):
+            if total < n:
+                cells, times = np.unique(rng.integers(0, n, n - total), return_counts=True)
+                counts[row, cells] += times.astype(np.uint16)
+        pending = pending[totals > n]
+    return counts
+
+
+_REFINE = np.iinfo(np.uint16).max  # table entry: look the whole 32-bit number up in the thresholds
+
+
+def _poisson_rows(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+    table, thresholds = _poisson_table(n)
+    high = rng.bit_generator.random_raw((rows * n + 3) // 4).view(np.uint16)[:rows * n]  # 4 per 64-bit draw
+    counts = table[high]
+    refine = np.flatnonzero(counts == _REFINE)  # a threshold inside the bucket: 16 more bits decide
+    if len(refine):
+        low = rng.integers(0, 2 ** 16, len(refine), dtype=np.uint64)
+        counts[refine] = np.searchsorted(thresholds, (high[refine].astype(np.uint64) << np.uint64(16)) | low,
+                                         side="right")
+    return counts.reshape(rows, n)
+
+
+@functools.lru_cache(maxsize=8)
+def _poisson_table(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson(lam) by inversion of a 32-bit uniform: the thresholds, and a table on the top 16 bits.
+
+    ``lam = n / (n + 3 sqrt(n))`` puts the row sum three standard deviations below ``n``,
+    so about one row in 700 is drawn again.
+    """
+    lam = n / (n + 3.0 * np.sqrt(n))
+    k = np.arange(40)
+    pmf = np.exp(-lam + k * np.log(lam) - np.cumsum(np.log(np.maximum(k, 1))))
+    thresholds = np.floor(np.cumsum(pmf) * 2.0 ** 32)  # thresholds[j]: P(X <= j), scaled
+    thresholds = thresholds[thresholds < 2.0 ** 32].astype(np.uint64)  # counts no 32-bit number reaches: out
+    low = np.arange(2 ** 16, dtype=np.uint64) << np.uint64(16)
+    first = np.searchsorted(thresholds, low, side="right")
+    last = np.searchsorted(thresholds, low + np.uint64(2 ** 16 - 1), side="right")
+    return np.where(first == last, first, _REFINE).astype(np.uint16), thresholds
 
 
 Metric = Callable[[np.ndarray], np.ndarray]
@@ -248,7 +322,7 @@ def _weighted_mean(columns: np.ndarray, finish: Callable[[np.ndarray, np.ndarray
     columns = np.asarray(columns, dtype=np.float64)
 
     def compute(weights: np.ndarray) -> np.ndarray:
-        sums = weights @ columns  # float64 products and sums, whatever the weights' dtype
+        sums = np.asarray(weights, dtype=np.float64) @ columns  # one BLAS call for the block
         return finish(sums, weights.sum(axis=1, dtype=np.float64))
     return compute
 
@@ -320,31 +394,69 @@ def _log_loss(is_positive: np.ndarray, score: np.ndarray) -> Metric:
 
 
 def _roc_auc(is_positive: np.ndarray, score: np.ndarray) -> Metric:
-    """Weighted Mann-Whitney AUC: P(score_pos > score_neg) + P(tie) / 2, per resample."""
+    """Weighted Mann-Whitney AUC: P(score_pos > score_neg) + P(tie) / 2, per resample.
+
+    Per resample: a prefix sum of the negatives' weights in score order, read at each
+    positive's rank among the negatives, dotted with the positives' weights. The ranks
+    are found once (``searchsorted``); a resample then costs a few passes over one row
+    that stays in cache. When the rows are arranged as the head's score order (see
+    :func:`_arrangement`) the head's negatives and all positives are contiguous and are
+    read without a copy.
+    """
     if is_positive.all() or not is_positive.any():
         raise UserError("significance: roc_auc needs both classes among the actual values; there is only one")
     if not np.isfinite(score).all():
         raise UserError("significance: roc_auc: the score column has missing or non-finite values")
-    order = np.argsort(score, kind="stable")
-    sorted_score = score[order]
-    pos = is_positive[order].astype(np.float64)
-    neg = 1.0 - pos
-    starts = np.flatnonzero(np.r_[True, sorted_score[1:] != sorted_score[:-1]])
-    ties = len(starts) < len(score)
-
-    pos, neg = pos.astype(np.float32), neg.astype(np.float32)
+    negatives = np.flatnonzero(~is_positive)
+    negatives = negatives[np.argsort(score[negatives], kind="stable")]
+    positives = np.flatnonzero(is_positive)
+    ranked = score[negatives]
+    below = np.searchsorted(ranked, score[positives], side="left")  # negatives scored strictly lower
+    at_or_below = np.searchsorted(ranked, score[positives], side="right")
+    ties = bool((at_or_below != below).any())
+    neg, pos = _index(negatives), _index(positives)
 
     def compute(weights: np.ndarray) -> np.ndarray:
-        w = np.take(weights, order, axis=1)  # counts in score order
-        wp, wn = w * pos, w * neg
-        if ties:  # one row per distinct score: a tied positive-negative pair counts one half
-            wp, wn = np.add.reduceat(wp, starts, axis=1), np.add.reduceat(wn, starts, axis=1)
-        # Negative weight at or below each score. Counts are whole numbers, so float32
-        # prefix sums are exact below 2**24; the products are summed in float64.
-        below = np.cumsum(wn, axis=1, dtype=np.float32 if len(score) < 2 ** 24 else np.float64)
-        wins = np.einsum("ij,ij->i", wp, below, dtype=np.float64)
-        if ties:
-            wins -= 0.5 * np.einsum("ij,ij->i", wp, wn, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return wins / (wp.sum(axis=1, dtype=np.float64) * wn.sum(axis=1, dtype=np.float64))
+        out = np.empty(len(weights))
+        whole = weights.dtype.kind in "ui"  # resampling counts: exact integer sums
+        prefix = np.zeros(len(negatives) + 1, dtype=np.int64 if whole else np.float64)
+        for r, row in enumerate(weights):
+            wp = row[pos].astype(prefix.dtype)
+            np.cumsum(row[neg], out=prefix[1:])  # prefix[k]: weight of the k lowest-scored negatives
+            wins = float(np.dot(wp, prefix[below]))
+            if ties:  # a tied positive-negative pair counts one half
+                wins = 0.5 * (wins + float(np.dot(wp, prefix[at_or_below])))
+            pairs = float(prefix[-1]) * float(wp.sum())
+            out[r] = wins / pairs if pairs > 0 else np.nan
+        return out
     return compute
+
+
+def _index(rows: np.ndarray) -> np.ndarray | slice:
+    """``rows`` as a slice when they are a contiguous ascending run (a view instead of a copy)."""
+    if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and (len(rows) == 1 or (np.diff(rows) == 1).all()):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
+
+
+def _arrangement(actual: np.ndarray, side: Side, positive: object) -> np.ndarray | None:
+    """The row order that makes ROC AUC cheap: negatives by score, then positives.
+
+    Resampling is the same whatever the order of the rows, so every metric of the
+    resampled family is computed on the rows in this order. It depends only on the data,
+    never on which metrics were asked for, so each metric's interval stays the same.
+    """
+    if side.score is None:
+        return None
+    score = np.asarray(side.score)
+    if score.dtype.kind not in "iufb":
+        return None  # not numeric: roc_auc reports it
+    is_positive = _is(actual, positive)
+    negatives = np.flatnonzero(~is_positive)
+    return np.concatenate([negatives[np.argsort(score[negatives], kind="stable")], np.flatnonzero(is_positive)])
+
+
+def _permuted(side: Side, order: np.ndarray) -> Side:
+    def take(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else np.asarray(values)[order]
+    return Side(take(side.predicted), take(side.score), {k: np.asarray(v)[order] for k, v in side.columns.items()})
