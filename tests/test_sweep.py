@@ -183,5 +183,13 @@ def test_ci_jobs_results_report_and_apply(sweep_repo, tmp_path):
     assert yaml.safe_load((branch / "params.yaml").read_text())["train"]["lr"] == 0.05
     assert (branch / "dvc.lock").read_text() == json.loads(
         (results / "sweep-01" / "result.json").read_text())["lock"]
+    # the collect job when no experiment job left a result: every experiment is a row that says so
+    none = run_cli("sweep", "report", "--results", str(tmp_path / "absent"), "--expect-all", "--format", "json",
+                   cwd=sweep_repo)
+    assert none.returncode == 0, none.stderr
+    assert [(r["name"], r["status"]) for r in json.loads(none.stdout)["rows"]] == [
+        ("sweep-01", "failed"), ("sweep-02", "failed"), ("sweep-03", "failed")]
+    missing = run_cli("sweep", "report", "--results", str(tmp_path / "absent"), cwd=sweep_repo)
+    assert missing.returncode == 2 and "no such folder" in missing.stderr
     refused = run_cli("sweep", "apply", "sweep-03", "--results", str(results), cwd=branch)
     assert refused.returncode == 2 and "did not succeed" in refused.stderr

@@ -102,7 +102,11 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard") -> str:
+MAX_ROWS = 60  # rows in the Markdown table: 256 would pass GitHub's 65,536-character comment limit
+
+
+def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard", max_rows: int = MAX_ROWS) -> str:
+    """The leaderboard as Markdown: the best ``max_rows`` rows, then every failed one (the JSON has them all)."""
     rows = board["rows"]
     ok = [r for r in rows if r["status"] == "success"]
     failed = len(rows) - len(ok)
@@ -115,8 +119,10 @@ def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard") 
     others = _other_metrics(ok, board["rank_by"])
     header = ["#", "Experiment", *[md_code(k, cell=True) for k in board["varying"]],
               f"{md_code(board['rank_by'], cell=True)}", *[md_code(k, cell=True) for k in others], "Gates"]
+    shown = rows if len(rows) <= max_rows else \
+        [r for r in rows if r["rank"] is not None][:max_rows] + [r for r in rows if r["rank"] is None]
     body = []
-    for row in rows:
+    for row in shown:
         star = " ★" if row["name"] == board.get("best") else ""
         cells = [str(row["rank"] or "–"), f"{md_code(row['name'], cell=True)}{star}"]
         cells += [md_cell(_fmt(row["params"].get(k))) for k in board["varying"]]
@@ -133,7 +139,12 @@ def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard") 
               "values (no confidence intervals in a sweep). "
               "`ci-mlops sweep apply NAME` (or a `/ci-mlops apply NAME` comment) takes an experiment's params "
               "and `dvc.lock` into the branch.</sub>")
-    return "\n\n".join([head, "\n".join(lines), legend]) + "\n"
+    parts = [head, "\n".join(lines)]
+    if len(shown) < len(rows):
+        parts.append(f"<sub>{len(rows) - len(shown)} more experiments ranked below these: "
+                     "`ci-mlops sweep report --format json` (or the run's `ci-mlops-sweep-results` artifact) "
+                     "has every row.</sub>")
+    return "\n\n".join([*parts, legend]) + "\n"
 
 
 def _other_metrics(rows: list[dict[str, Any]], rank_by: str) -> list[str]:

@@ -45,3 +45,14 @@ def test_a_ci_sweep_is_held_against_its_plan():
         complete([_ok("sweep-02", 0.5, 0.8, 0.6)], plan)
     with pytest.raises(UserError, match="does not have"):
         complete([_ok("sweep-09", 0.1, 0.8, 0.6)], plan)
+
+
+def test_a_large_sweep_shows_its_best_rows_and_every_failure_within_the_comment_limit():
+    results = [_ok(f"sweep-{i:03d}", i / 1000, 0.8, 0.5 + i / 1000) for i in range(1, 256)]
+    results.append(Result("sweep-256", ["train.lr=9"], "failed", error="diverged"))
+    board = build(CONFIG, {"ref": "main"}, BASE, results)
+    text = render_markdown(board)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "`sweep-" in line]
+    assert len(rows) == 61 and "`sweep-255` ★" in rows[0] and "`sweep-256`" in rows[-1] and "diverged" in rows[-1]
+    assert "195 more experiments ranked below these" in text and len(text) < 65536
+    assert len(board["rows"]) == 256  # the JSON keeps every row
