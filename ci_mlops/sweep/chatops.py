@@ -170,14 +170,11 @@ def _authorize(client: Any, repo: str, comment: dict[str, Any]) -> str:
 
 def _inputs(client: Any, repo: str, number: int | None, command: Command) -> dict[str, str]:
     from ci_mlops.github.comments import find_sticky, marker, marker_id
-    from ci_mlops.github.pulls import get_pull
     from ci_mlops.sweep.pull import checked_head
 
     if number is None:
         raise UserError("the event names no pull request")
-    pull = get_pull(client, repo, number)
-    sha = (pull.get("head") or {}).get("sha") if isinstance(pull.get("head"), dict) else None
-    head = checked_head(client, repo, number, sha if isinstance(sha, str) else "")
+    head = checked_head(client, repo, number, None)  # open, same repository: its head now
     if command.verb == "sweep":
         return {"pr": str(number), "sha": head.sha, "set": command.overrides}
     found = find_sticky(client, repo, number, marker(marker_id("sweep", None, None)))

@@ -36,11 +36,13 @@ def parse_pr(text: str | None) -> int | None:
     return int(text)
 
 
-def checked_head(client: Any, repo: str, number: int, sha: str) -> PullHead:
-    """The PR's head when it is an open same-repository PR whose head is ``sha``; else one line why not."""
+def checked_head(client: Any, repo: str, number: int, sha: str | None, pull: dict[str, Any] | None = None) -> PullHead:
+    """The PR's head when it is an open same-repository PR whose head is ``sha`` (None: whatever
+    it is now); else one line why not. ``pull``: the PR as the API answered, when already read."""
     from ci_mlops.github.pulls import get_pull
 
-    pull = get_pull(client, repo, number)
+    if pull is None:
+        pull = get_pull(client, repo, number)
     head = pull.get("head")
     if not isinstance(head, dict):
         head = {}
@@ -55,7 +57,7 @@ def checked_head(client: Any, repo: str, number: int, sha: str) -> PullHead:
     head_sha, branch = head.get("sha"), head.get("ref")
     if not isinstance(head_sha, str) or not SHA.fullmatch(head_sha) or not isinstance(branch, str) or not branch:
         raise UserError(f"pull request #{number}: GitHub's answer has no head commit and branch")
-    if head_sha != sha:
+    if sha is not None and head_sha != sha:
         raise UserError(f"pull request #{number} moved: its head is {head_sha[:12]}, this run has {sha[:12]}; "
                         "comment /ci-mlops sweep again for the new head")
     return PullHead(number, head_sha, branch)

@@ -20,6 +20,7 @@ from ci_mlops.git import Repo
 from ci_mlops.sweep.plan import Experiment
 from ci_mlops.sweep.results import Result, experiment_refs, failed, from_revision
 
+
 def run_local(root: Path, experiments: list[Experiment], jobs: int,
               echo: Callable[[str], None] = lambda _: None) -> dict[str, str]:
     """Queue and run every experiment with ``jobs`` workers; returns name -> error for those DVC refused."""
