@@ -45,7 +45,7 @@ def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False)
     rows = report.get("metrics") or []
     inconclusive = (settings.significance or Significance()).inconclusive
     results: list[GateResult] = []
-    # A gate written with no rules (`test.acc:`) reads as None: it only requires the metric.
+    # A gate with no rules ({} in the file, None from a caller) only requires the metric.
     declared_gates: Mapping[str, MetricRule | None] = settings.metrics or {}
     for key, declared in declared_gates.items():
         rule = declared if declared is not None else MetricRule()

@@ -17,7 +17,7 @@ from typing import Any
 
 from ci_mlops.checks.data import check_frame, is_text, load_data, load_text_columns, required_columns
 from ci_mlops.checks.gates import evaluate_gates
-from ci_mlops.checks.records import DataResult, GateResult, SliceResult, Verdict
+from ci_mlops.checks.records import DataResult, GateResult, SliceResult, Verdict, settings_of
 from ci_mlops.checks.render import sections
 from ci_mlops.checks.slices import slice_metrics
 from ci_mlops.errors import UserError
@@ -75,12 +75,12 @@ def run_data_checks(config: Any, root: Path, *, strict: bool = False) -> list[Da
 
 
 def run_slices(config: Any, root: Path, *, strict: bool = False) -> list[SliceResult]:
-    spec = config.get("slices")
-    if not spec:
+    spec = settings_of(config).slices
+    if spec is None:
         return []
-    file = spec["file"]
+    file = spec.file
     try:
-        wanted = list(dict.fromkeys([spec.get("actual", "actual"), spec.get("predicted", "predicted"), *spec["by"]]))
+        wanted = list(dict.fromkeys([spec.actual, spec.predicted, *spec.by]))
         frame = load_data(root, file, columns=wanted)
         results = slice_metrics(frame, spec, name=file)
     except UserError as exc:

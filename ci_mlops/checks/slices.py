@@ -19,9 +19,12 @@ A metric that is undefined for a group (precision with no positive prediction) i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks.records import SliceCheck, SliceResult
+from ci_mlops.config.convert import build
+from ci_mlops.config.records import SliceMetric, SliceRule, Slices
 from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:
@@ -32,19 +35,23 @@ DEFAULT_SHOWN = ("accuracy", "precision", "recall", "f1")
 MISSING = "(missing)"
 
 
-def slice_metrics(frame: pd.DataFrame, spec: dict[str, Any], *, name: str = "slices") -> list[SliceResult]:
-    """Per-group metrics and gate verdicts for every ``by`` column (pure: a DataFrame in, results out)."""
+def slice_metrics(frame: pd.DataFrame, spec: Slices | Mapping[str, Any], *, name: str = "slices") -> list[SliceResult]:
+    """Per-group metrics and gate verdicts for every ``by`` column (pure: a DataFrame in, results out).
+
+    ``spec`` is the ``slices:`` section as its typed record, or as written (a mapping).
+    """
     import numpy as np  # heavy: loaded when data is checked, not at start-up
 
-    actual_col, predicted_col = spec.get("actual", "actual"), spec.get("predicted", "predicted")
-    by = list(spec["by"])
+    spec = spec if isinstance(spec, Slices) else build(Slices, {"file": name, **spec})
+    actual_col, predicted_col = spec.actual, spec.predicted
+    by = list(spec.by)
     missing = [c for c in (actual_col, predicted_col, *by) if c not in frame.columns]
     if missing:
         have = ", ".join(map(str, frame.columns[:20]))
         raise UserError(f"{name}: no column {', '.join(map(repr, missing))} (named in slices; the file has: {have})")
     actual, predicted = frame[actual_col], frame[predicted_col]
     correct = _equal(actual, predicted)
-    positive = spec.get("positive", 1)
+    positive = spec.positive
     is_pos_actual, is_pos_pred = _equal_value(actual, positive), _equal_value(predicted, positive)
     counts = {
         "support": np.ones(len(frame), dtype=np.int64),
@@ -53,9 +60,10 @@ def slice_metrics(frame: pd.DataFrame, spec: dict[str, Any], *, name: str = "sli
         "fp": (~is_pos_actual & is_pos_pred).astype(np.int64),
         "fn": (is_pos_actual & ~is_pos_pred).astype(np.int64),
     }
-    gates = spec.get("metrics") or {}
+    # A metric with no rules ({} in the file, None from a caller) is shown, not gated.
+    gates: Mapping[SliceMetric, SliceRule | None] = spec.metrics or {}
     shown = [m for m in METRICS if m in gates] or list(DEFAULT_SHOWN)
-    results = [_one_by(frame, column, counts, gates, shown, spec.get("min_support")) for column in by]
+    results = [_one_by(frame, column, counts, gates, shown, spec.min_support) for column in by]
     if len(frame) == 0:  # an evaluation that wrote no predictions must not pass silently
         for result in results:
             result["checks"].insert(0, _check(None, "rows", 1, 0, None, False, f"{name}: no prediction rows"))
@@ -63,7 +71,7 @@ def slice_metrics(frame: pd.DataFrame, spec: dict[str, Any], *, name: str = "sli
     return results
 
 
-def _one_by(frame: pd.DataFrame, column: str, counts: dict[str, Any], gates: dict[str, Any],
+def _one_by(frame: pd.DataFrame, column: str, counts: dict[str, Any], gates: Mapping[SliceMetric, SliceRule | None],
             shown: list[str], min_support: int | None) -> SliceResult:
     import pandas as pd  # heavy: loaded when data is checked, not at start-up
 
@@ -93,8 +101,10 @@ def _one_by(frame: pd.DataFrame, column: str, counts: dict[str, Any], gates: dic
                                  f"every {column} group has at least {min_support} rows"))
     for metric, rules in gates.items():
         defined = [g for g in groups if g.get(metric) is not None]
-        if "min" in (rules or {}):
-            bound = rules["min"]
+        if rules is None:
+            continue
+        if rules.min is not None:
+            bound = rules.min
             low = [g for g in defined if g[metric] < bound - 1e-12]
             for g in low:
                 checks.append(_check(metric, "min", bound, g[metric], g["group"], False,
@@ -103,8 +113,8 @@ def _one_by(frame: pd.DataFrame, column: str, counts: dict[str, Any], gates: dic
                 worst = min((g[metric] for g in defined), default=None)
                 checks.append(_check(metric, "min", bound, worst, None, True,
                                      f"{metric} >= {bound} in every {column} group"))
-        if "max_gap" in (rules or {}):
-            bound = rules["max_gap"]
+        if rules.max_gap is not None:
+            bound = rules.max_gap
             if len(defined) < 2:
                 checks.append(_check(metric, "max_gap", bound, None, None, True,
                                      f"{metric} gap: fewer than two {column} groups with a value: skipped"))
