@@ -126,6 +126,10 @@ def _name_the_pull_request(report: dict) -> None:
         return
     if number is not None and sha and "pull_request" in ctx.event:
         report["head"]["pr"] = {"number": number, "sha": sha}
+    elif ctx.event_name == "workflow_dispatch" and ctx.sha:  # ci-mlops runs the PR workflow on branches it commits to
+        pr = (ctx.event.get("inputs") or {}).get("pr")
+        if isinstance(pr, (str, int)) and not isinstance(pr, bool) and str(pr).isdigit() and int(pr) > 0:
+            report["head"]["pr"] = {"number": int(pr), "sha": ctx.sha}
 
 
 def _render_plots(root, report: dict, plots_dir: str, *, workspace: bool) -> None:

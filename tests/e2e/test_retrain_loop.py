@@ -132,7 +132,7 @@ def test_drift_to_a_merged_released_retrain_then_nothing_when_unchanged(origin, 
     [report] = [c for c in gh.comments(REPO, pull["number"]) if "<!-- ci-mlops" in c["body"]]
     # compared with main where the branch started, named by the PR; the retrained data moved the metric
     assert "test.accuracy" in report["body"] and base[:7] in report["body"], report["body"]
-    assert f"`main` (`{base[:7]}`) → workspace (on `{dispatch['sha'][:7]}`)" in report["body"], report["body"]
+    assert f"`main` (`{base[:7]}`) → PR #{pull['number']} (`{dispatch['sha'][:7]}`)" in report["body"], report["body"]
     [merged] = gh.pulls(REPO)
     assert merged["merged"] is True and merged["state"] == "closed"
     merge_sha = git(origin, "rev-parse", "main").strip()
