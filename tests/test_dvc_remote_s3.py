@@ -185,7 +185,9 @@ def test_oidc_credentials_reach_only_the_push_step(s3, tmp_path, gh):
     workflow = load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml")
     perms = {job_id: job["permissions"] for job_id, job in workflow["jobs"].items()}
     assert perms == {"fetch": {"contents": "read", "id-token": "write"}, "train": {"contents": "read"},
-                     "comment": {"pull-requests": "write"}, "push": {"contents": "read", "id-token": "write"}}
+                     # contents: write publishes the plot images to the PR's plot branch; no checkout, no PR code
+                     "comment": {"contents": "write", "pull-requests": "write"},
+                     "push": {"contents": "read", "id-token": "write"}}
     sha, model_md5 = new_commit_on_main(origin, 3)
 
     jobs = run_push(origin, tmp_path, gh, "main", sha, aws_endpoint=s3, extra_env=ISOLATED)

@@ -252,6 +252,7 @@ def test_pr_from_a_fork_comments_through_the_comment_workflow(origin, tmp_path, 
             "conclusion": "success", "name": "ci-mlops PR", "head_repository": {"full_name": head_repo}}}
         run = runner(tmp_path, name, gh, token="t", event_name="workflow_run", event=event, sha="c" * 40,
                      ref="refs/heads/main", workflow="ci-mlops comment", artifacts=store)
+        run.run_artifacts = {"555": store}  # the PR run's artifacts, downloaded by its run id
         return run.run_job(workflow, "comment")
 
     # A forged artifact (pr.json claims another head commit) is refused: nothing posted.

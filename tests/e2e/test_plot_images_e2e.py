@@ -101,6 +101,7 @@ def test_fork_pr_images_are_checked_then_published_by_the_comment_workflow(origi
         "conclusion": "success", "name": "ci-mlops PR", "head_repository": {"full_name": FORK}}}
     run = runner(tmp_path, "comment", gh, token="t", event_name="workflow_run", event=event, sha="c" * 40,
                  ref="refs/heads/main", workflow="ci-mlops comment", artifacts=store)
+    run.run_artifacts = {"555": store}  # the fork run's artifacts, downloaded by its run id
     result: JobResult = run.run_job(workflow, "comment")
     assert result.conclusion == "success", result.log()
     assert outcomes(result)["Post the PR comment"] == "success"
