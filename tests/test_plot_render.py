@@ -234,6 +234,7 @@ def test_check_svg_rejects_hostile_svg():
         (EVIL_SVG, "<script>"),
         ('<svg xmlns="http://www.w3.org/2000/svg"><rect onload="x()"/></svg>', "event handler"),
         ('<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(https://e.example/a)"/></svg>', "URL"),
+        ("<svg xmlns=\"http://www.w3.org/2000/svg\"><rect fill=\"url('https://e.example/a')\"/></svg>", "URL"),
         ('<svg xmlns="http://www.w3.org/2000/svg"><style>@import "https://e.example/a.css";</style></svg>', "URL"),
         ('<!DOCTYPE svg [<!ENTITY x "y">]><svg/>', "DOCTYPE"),
         ("<svg><rect></svg>", "well-formed"),
@@ -241,6 +242,7 @@ def test_check_svg_rejects_hostile_svg():
         with pytest.raises(ValueError, match=reason):
             check_svg(bad)
     check_svg('<svg xmlns="http://www.w3.org/2000/svg"><rect fill="url(#grad)"/></svg>')
+    check_svg("<svg xmlns=\"http://www.w3.org/2000/svg\"><rect fill=\"url( '#grad')\"/></svg>")  # quoted, still local
 
 
 def test_cli_plots_dir(project, tmp_path):

@@ -118,7 +118,8 @@ def _draw(renderer: Any, out: Path, slug: str) -> dict[str, Any]:
     return {"id": renderer.name, "svg": str(svg_path), "spec": str(spec_path), "revs": renderer.get_revs()}
 
 
-_EXTERNAL = re.compile(r"url\(\s*['\"]?\s*(?!#)", re.IGNORECASE)
+# url(...) of anything but a local #id; the quote is consumed before the check, so url('#a') is local
+_EXTERNAL = re.compile(r"url\(\s*['\"]?\s*(?!['\"\s#])", re.IGNORECASE)
 
 
 def check_svg(svg: str) -> None:

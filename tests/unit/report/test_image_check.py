@@ -93,7 +93,8 @@ def test_svg_keeps_drawing_and_loses_scripts_handlers_and_external_references():
     for bad in ("script", "onload", "evil.example", "foreignobject", "javascript", "@import", "<set", "<a "):
         assert bad not in lowered, (bad, clean)
     # the drawing and its local references stay
-    assert 'fill="url(#g)"' in clean and "stop-color" in clean and "accuracy" in clean
+    assert 'fill="url(#g)"' in clean and "stroke: url('#g')" in clean  # local references, quoted or not
+    assert "stop-color" in clean and "accuracy" in clean
     assert "data:image/png;base64" in clean and 'href="#g"' in clean
     assert "<script>" in removed and "<foreignObject>" in removed and "event handler attributes" in removed
     assert "an external reference" in removed and "<set>" in removed
