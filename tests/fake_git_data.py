@@ -99,6 +99,11 @@ def route(git: RepoGit, api_url: str, repo: str, method: str, rest: str, data: d
         git.trees[sha] = entries
         return 201, {"sha": sha, "url": f"{base}/trees/{sha}",
                      "tree": [{"path": p, "mode": "100644", "type": "blob", "sha": s} for p, s in sorted(entries.items())]}
+    if (m := re.fullmatch(r"/git/trees/([0-9a-f]{40})", rest)) and method == "GET":
+        if m[1] not in git.trees:
+            raise GitDataError(404, "Not Found")
+        return 200, {"sha": m[1], "url": f"{base}/trees/{m[1]}", "truncated": False,
+                     "tree": [{"path": p, "mode": "100644", "type": "blob", "sha": s} for p, s in sorted(git.trees[m[1]].items())]}
     if rest == "/git/commits" and method == "POST":
         tree, parents = data.get("tree"), data.get("parents") or []
         if tree not in git.trees:

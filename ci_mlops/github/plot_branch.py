@@ -20,6 +20,7 @@ Pruning (docs/report.md, "Publishing the images"):
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class Published:
     run: int  # runs in the branch's history, this one included
     squashed: bool  # the branch started again (older runs' links expire)
     deleted: list[str] = field(default_factory=list)  # branches of closed pull requests removed
+    uploaded: int = 0  # blobs sent; the others were in the previous run's commit already
 
 
 def publish(client: GitHubClient, repo: str, server_url: str, pr: int, head_sha: str,
@@ -72,11 +74,20 @@ def publish(client: GitHubClient, repo: str, server_url: str, pr: int, head_sha:
     if branch == default or not branch.startswith(policy.prefix + "/"):
         raise UserError(f"refusing to publish plot images to {branch!r}: it is the default branch")
     folder = head_sha[:12]
-    blobs = {f"{folder}/{name}": _blob(client, repo, data) for name, data in sorted(files.items())}
+    tip, _runs, tip_tree = _tip(client, repo, branch)
+    # A plot that did not change since the last run is the same blob: reference it, send nothing.
+    known = _blob_shas(client, repo, tip_tree) if tip_tree else set()
+    blobs, uploaded = {}, 0
+    for name, data in sorted(files.items()):
+        sha = blob_sha(data)
+        if sha not in known:
+            sha = _blob(client, repo, data)
+            uploaded += 1
+        blobs[f"{folder}/{name}"] = sha
     tree = client.request_json("POST", f"repos/{repo}/git/trees", idempotent=True, json={
         "tree": [{"path": path, "mode": "100644", "type": "blob", "sha": sha} for path, sha in blobs.items()]})["sha"]
     for attempt in (1, 2):
-        tip, runs = _tip(client, repo, branch)
+        tip, runs, _tree = _tip(client, repo, branch)
         squash = tip is not None and runs >= policy.keep_runs
         parents = [tip] if tip and not squash else []
         run = 1 if not parents else runs + 1
@@ -99,7 +110,17 @@ def publish(client: GitHubClient, repo: str, server_url: str, pr: int, head_sha:
                 log(f"{branch} moved while publishing; reading it again")
     urls = {path: f"{server_url.rstrip('/')}/{repo}/blob/{commit}/{quote(path)}?raw=true" for path in blobs}
     deleted = sweep(client, repo, policy, keep=pr) if policy.on_close == "delete" else []
-    return Published(branch, commit, urls, run, squash, deleted)
+    return Published(branch, commit, urls, run, squash, deleted, uploaded)
+
+
+def blob_sha(data: bytes) -> str:
+    """The git object name of a file with these bytes (what ``POST /git/blobs`` answers)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object name, not security
+
+
+def _blob_shas(client: GitHubClient, repo: str, tree: str) -> set[str]:
+    answer = client.get_json(f"repos/{repo}/git/trees/{tree}", {"recursive": "1"})
+    return {str(e.get("sha")) for e in answer.get("tree") or [] if isinstance(e, dict) and e.get("type") == "blob"}
 
 
 def _blob(client: GitHubClient, repo: str, data: bytes) -> str:
@@ -109,20 +130,20 @@ def _blob(client: GitHubClient, repo: str, data: bytes) -> str:
     return str(answer["sha"])
 
 
-def _tip(client: GitHubClient, repo: str, branch: str) -> tuple[str | None, int]:
-    """The branch's commit and how many runs its history holds (0 when the branch does not exist)."""
+def _tip(client: GitHubClient, repo: str, branch: str) -> tuple[str | None, int, str | None]:
+    """The branch's commit, how many runs its history holds (0 when the branch does not exist), its tree."""
     from ci_mlops.github.client import ApiError
 
     try:
         ref = client.get_json(f"repos/{repo}/git/ref/heads/{branch}")
     except ApiError as exc:
         if exc.status == 404:
-            return None, 0
+            return None, 0, None
         raise
     sha = str(ref["object"]["sha"])
     commit = client.get_json(f"repos/{repo}/git/commits/{sha}")
     found = _RUN_RE.search(str(commit.get("message") or ""))
-    return sha, int(found[1]) if found else 1
+    return sha, int(found[1]) if found else 1, str((commit.get("tree") or {}).get("sha") or "") or None
 
 
 def sweep(client: GitHubClient, repo: str, policy: BranchPolicy, keep: int | None = None) -> list[str]:

@@ -171,7 +171,8 @@ def publish_gallery(gallery: Gallery, client: GitHubClient, repo: str, server_ur
             entry.url = done.urls[f"{folder}/{entry.name}"]
     gallery.published, gallery.commit, gallery.branch = True, done.commit, done.branch
     gallery.notes.append(f"published {len(files)} plot image(s) to {done.branch} at {done.commit[:12]} "
-                         f"(run {done.run} of the branch{'; older runs pruned' if done.squashed else ''})")
+                         f"({done.uploaded} uploaded, {len(files) - done.uploaded} unchanged since the last run; "
+                         f"run {done.run} of the branch{'; older runs pruned' if done.squashed else ''})")
     if done.deleted:
         gallery.notes.append(f"deleted the plot branches of closed pull requests: {', '.join(done.deleted)}")
 

@@ -104,3 +104,14 @@ def test_a_concurrent_run_moving_the_branch_is_read_again(gh, client):
     gh.fail(422, path=r"/git/refs/heads/", method="PATCH")  # as GitHub answers a lost fast-forward race
     done = publish(client, REPO, gh.server_url, 7, "b" * 40, {"p.png": b"2"})
     assert done.run == 2 and gh.git(REPO).refs["refs/heads/ci-mlops/plots/pr-7"] == done.commit
+
+
+def test_unchanged_plots_are_not_uploaded_again(gh, client):
+    first = publish(client, REPO, gh.server_url, 7, "a" * 40, {"a.svg": b"<svg/>", "b.png": b"png-1"})
+    assert first.uploaded == 2
+    gh.clear_log()
+    second = publish(client, REPO, gh.server_url, 7, "b" * 40, {"a.svg": b"<svg/>", "b.png": b"png-2"})
+    assert second.uploaded == 1 and gh.calls().count("POST /repos/o/r/git/blobs") == 1
+    # the unchanged image is the same blob, referenced from the new run's folder
+    assert gh.git(REPO).files(second.commit) == {"bbbbbbbbbbbb/a.svg": b"<svg/>", "bbbbbbbbbbbb/b.png": b"png-2"}
+    assert fetch(second.urls["bbbbbbbbbbbb/a.svg"]) == (200, b"<svg/>")
