@@ -115,3 +115,16 @@ def test_unchanged_plots_are_not_uploaded_again(gh, client):
     # the unchanged image is the same blob, referenced from the new run's folder
     assert gh.git(REPO).files(second.commit) == {"bbbbbbbbbbbb/a.svg": b"<svg/>", "bbbbbbbbbbbb/b.png": b"png-2"}
     assert fetch(second.urls["bbbbbbbbbbbb/a.svg"]) == (200, b"<svg/>")
+
+
+def test_github_enterprise_server_links_use_its_own_host():
+    with FakeGitHub(prefix="/api/v3") as ghes:
+        ghes.add_repo(REPO)
+        client = GitHubClient(ghes.api_url, "t", max_elapsed=5)
+        try:
+            done = publish(client, REPO, ghes.server_url, 7, "a" * 40, {"p.png": b"x"})
+        finally:
+            client.close()
+        url = done.urls["aaaaaaaaaaaa/p.png"]
+        assert url.startswith(f"{ghes.server_url}/{REPO}/blob/") and "/api/v3" not in url
+        assert fetch(url) == (200, b"x")
