@@ -89,6 +89,12 @@ def run_init(opts: InitOptions) -> list[Change]:
     wf = workflow_context(config, facts)
     warn_missing(config, wf, root)
     remote_notes(wf, facts)
+    unsupported = [key for key, on in (("drift.retrain", wf["drift"] and wf["drift"]["retrain"]),
+                                       ("train.commit_results", wf["commit_results"])) if on]
+    if unsupported and (ci == "gitlab" or mode == "reusable"):
+        where = "GitLab pipelines" if ci == "gitlab" else "--mode reusable"
+        click.echo(f"warning: {CONFIG_NAME}: {' and '.join(unsupported)}: {where} has no jobs for "
+                   f"{'them' if len(unsupported) > 1 else 'it'} yet; use GitHub's full mode (docs/retrain.md)", err=True)
     planned += gitlab.plan_gitlab(wf, config, root) if ci == "gitlab" else plan_files(wf, mode, ref)
     if opts.dockerfile:
         planned.append(plan_dockerfile(root, config, wf))

@@ -76,3 +76,18 @@ def test_results_commit_never_writes_a_fork_s_branch(project, tmp_path):
         out = run_cli("results", "commit", str(folder), "--pr", "3", cwd=project, env=gh.env(repo=REPO))
         assert out.returncode == 2 and "comes from a fork; its branch is never written" in out.stderr
         assert not any(r.is_write for r in gh.requests)
+
+
+def test_init_in_reusable_mode_says_retrain_has_no_jobs_there(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / ".ci-mlops.yml").write_text("version: 1\ntrain: {command: python train.py, commit_results: true}\n"
+                                        "drift: {reference: a.csv, current: b.csv, retrain: {}}\n")
+    out = run_cli("init", "--yes", "--mode", "reusable", "--dry-run", cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert ("warning: .ci-mlops.yml: drift.retrain and train.commit_results: --mode reusable has no jobs for them yet"
+            in out.stderr)
+    full = run_cli("init", "--yes", "--dry-run", cwd=root)
+    assert full.returncode == 0 and "has no jobs for" not in full.stderr
+    assert "ci-mlops retrain publish" in full.stdout and "ci-mlops results commit" in full.stdout
