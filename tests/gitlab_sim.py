@@ -221,7 +221,9 @@ class Pipeline:
             if done.artifacts is not None and done.artifacts.exists():
                 shutil.copytree(done.artifacts, workspace, dirs_exist_ok=True)
             dotenv.update(done.dotenv)
-        env = {"PATH": f"{BIN}{os.pathsep}/usr/bin:/bin", "HOME": str(self.root / "home"), "LANG": "C.UTF-8",
+        # This test environment's ci-mlops (and PYTHONPATH, when the tests run a source tree).
+        host = {k: os.environ[k] for k in ("PYTHONPATH",) if os.environ.get(k)}
+        env = {"PATH": f"{BIN}{os.pathsep}/usr/bin:/bin", "HOME": str(self.root / "home"), "LANG": "C.UTF-8", **host,
                **{k: str(v) for k, v in (job.get("variables") or {}).items()}, **self.predefined,
                **self.project_variables, **dotenv, "CI_JOB_NAME": name, "CI_PROJECT_DIR": str(workspace)}
         lines, skipped = [], []

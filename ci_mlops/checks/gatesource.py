@@ -3,7 +3,7 @@
 A pull request can edit ``.ci-mlops.yml``. If its own gates judged it, it could drop or
 relax the gate it fails. So in a pull request the gate sections (``metrics``, ``data``,
 ``slices``) come from the base branch's config, read from git at the base branch's tip
-(``origin/$GITHUB_BASE_REF``); everything else (where metrics files are, report
+(``origin/$GITHUB_BASE_REF``, GitLab's ``$CI_MERGE_REQUEST_TARGET_BRANCH_NAME``); everything else (where metrics files are, report
 settings) stays the PR's. When the PR changes a gate, the report lists each change and
 what the PR's metric gates would decide; they apply once it is merged.
 
@@ -28,7 +28,7 @@ from ci_mlops.config import CONFIG_NAME, Config, parse_config
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_cell, md_code
 from ci_mlops.git import BlobReader, Repo
-from ci_mlops.report.revisions import FETCH_HINT
+from ci_mlops.report.revisions import FETCH_HINT, change_base_branch
 
 GATE_SECTIONS = ("metrics", "data", "slices")
 CHOICES = ("auto", "base", "workspace")
@@ -60,7 +60,7 @@ def deciding_config(config: Config, root: Path, *, gates_from: str = "auto", bas
     env = os.environ if env is None else env
     if gates_from not in CHOICES:
         raise UserError(f"--gates-from {gates_from!r}: use one of {', '.join(CHOICES)}")
-    in_pr = env.get("GITHUB_ACTIONS") == "true" and bool(env.get("GITHUB_BASE_REF", "").strip())
+    in_pr = change_base_branch(env) is not None  # a GitHub pull request or a GitLab merge request
     if gates_from == "workspace" or (gates_from == "auto" and not in_pr):
         return config, GateSource("workspace")
     repo = Repo.discover(root)
@@ -115,8 +115,7 @@ def _base_tip(repo: Any, base: str | None, config: Config, env: Mapping[str, str
     """The base branch's name and its newest commit: the gates in force when the PR merges."""
     if base:
         return base, repo.rev_parse(base)
-    name = env.get("GITHUB_BASE_REF", "").strip() if env.get("GITHUB_ACTIONS") == "true" else ""
-    name = name or config.get("base") or repo.default_branch()
+    name = change_base_branch(env) or config.get("base") or repo.default_branch()
     for candidate in (f"refs/remotes/origin/{name}", name):
         sha = repo.try_rev_parse(candidate)
         if sha:

@@ -17,8 +17,8 @@ from ci_mlops.github import actions
 @click.command("check")
 @click.option("--base", "base", metavar="REF", default=None,
               help="Revision the drop rules (max_drop, max_drop_pct) compare against; the same as "
-                   "`ci-mlops report --base`. Default: in a GitHub pull request the merge base with the PR's "
-                   "base branch, else `base:` in the config, else the default branch.")
+                   "`ci-mlops report --base`. Default: in a GitHub pull request (GitLab merge request) the "
+                   "merge base with its target branch, else `base:` in the config, else the default branch.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: one line per gate and check with value, bound and verdict. json: the document "
                    "described in docs/check.md.")
@@ -28,7 +28,7 @@ from ci_mlops.github import actions
               help="Write the output (in --format) to FILE atomically instead of stdout.")
 @click.option("--gates-from", type=click.Choice(["auto", "base", "workspace"]), default="auto", show_default=True,
               help="Whose metrics/data/slices gates decide: base = the base branch's .ci-mlops.yml (read "
-                   "from git), workspace = the file on disk. auto: base in a GitHub pull request run, else "
+                   "from git), workspace = the file on disk. auto: base in a pull or merge request run, else "
                    "workspace. See docs/check.md#which-gates-decide-a-pull-request.")
 def command(base: str | None, fmt: str, config_path: str | None, output: str | None, gates_from: str) -> None:
     """Judge the workspace against the quality gates in .ci-mlops.yml.

@@ -37,7 +37,7 @@ import click
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Configuration file. Default: .ci-mlops.yml at the repository root.")
 @click.option("--gates-from", type=click.Choice(["auto", "base", "workspace"]), default="auto", show_default=True,
-              help="Whose gates decide, as in `ci-mlops check --gates-from`: in a GitHub pull request run the "
+              help="Whose gates decide, as in `ci-mlops check --gates-from`: in a pull or merge request run the "
                    "base branch's, and the report lists the gate changes the PR makes.")
 def command(base: str | None, head: str | None, fmt: str, output: str | None, show_all: bool,
             history: int | None, no_plots: bool, max_chars: int | None, checks: bool,

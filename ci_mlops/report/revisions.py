@@ -1,7 +1,8 @@
 """Which two revisions a report compares.
 
-Base, first match wins: ``--base``; in GitHub Actions on a pull request, the merge
-base of HEAD with ``origin/$GITHUB_BASE_REF`` (or ``$GITHUB_BASE_REF``); ``base`` in
+Base, first match wins: ``--base``; in a pull request (or GitLab merge request) job, the
+merge base of HEAD with ``origin/BRANCH`` (or ``BRANCH``) of its target branch
+(:func:`change_base_branch`); ``base`` in
 ``.ci-mlops.yml``; the default branch. Implicit bases use the merge base with HEAD,
 so a PR is compared with the commit it branched from, as GitHub's diff does.
 Head: ``--head``, else the workspace.
@@ -10,6 +11,7 @@ Head: ``--head``, else the workspace.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,19 @@ class Revision:
     rev: str | None   # what to read files at: the SHA, or None for the workspace
 
 
+def change_base_branch(env: Mapping[str, str]) -> str | None:
+    """The target branch of the pull or merge request this CI job runs for, else None.
+
+    GitHub Actions: ``GITHUB_BASE_REF``; GitLab CI/CD: ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``
+    (set in merge request pipelines only).
+    """
+    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_BASE_REF", "").strip():
+        return env["GITHUB_BASE_REF"].strip()
+    if env.get("GITLAB_CI") == "true" and env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "").strip():
+        return env["CI_MERGE_REQUEST_TARGET_BRANCH_NAME"].strip()
+    return None
+
+
 def resolve_head(repo: Repo, head: str | None) -> Revision:
     if head is None or head == WORKSPACE:
         sha = repo.head()
@@ -47,8 +62,8 @@ def resolve_base(repo: Repo, base: str | None, config: Config | None = None,
         sha = repo.rev_parse(base)
         return Revision(base, sha, sha)
     head_sha = repo.head()
-    base_ref = env.get("GITHUB_BASE_REF", "").strip()
-    if env.get("GITHUB_ACTIONS") == "true" and base_ref:
+    base_ref = change_base_branch(env)
+    if base_ref:
         for candidate in (f"refs/remotes/origin/{base_ref}", base_ref):
             pr_base = repo.try_rev_parse(candidate)
             if pr_base:

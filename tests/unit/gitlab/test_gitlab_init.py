@@ -197,3 +197,32 @@ def test_a_python_without_a_pinned_image_asks_for_gitlab_image(tmp_path):
     (repo / ".ci-mlops.yml").write_text("version: 1\ngitlab: {image: 'python:3.11-slim'}\n")
     out = run_cli("init", "--yes", "--ci", "gitlab", cwd=repo)
     assert out.returncode == 2 and "gitlab.image" in out.stderr and "is not an image pinned by digest" in out.stderr
+
+
+def test_a_merge_request_pipeline_compares_with_and_is_judged_by_its_target_branch(tmp_path):
+    """CI_MERGE_REQUEST_TARGET_BRANCH_NAME plays GITHUB_BASE_REF: the merge base for the report, the tip's gates."""
+    from ci_mlops.checks.gatesource import deciding_config
+    from ci_mlops.git import Repo
+    from ci_mlops.report.revisions import change_base_branch, resolve_base
+
+    repo = make_repo(tmp_path)
+    (repo / ".ci-mlops.yml").write_text("version: 1\nmetrics:\n  acc: {min: 0.9}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "gate")
+    fork_point = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "mr")
+    (repo / ".ci-mlops.yml").write_text("version: 1\nmetrics:\n  acc: {min: 0.1}\n")  # the MR loosens its gate
+    git(repo, "commit", "-q", "-am", "loosen")
+    git(repo, "checkout", "-q", "main")
+    (repo / ".ci-mlops.yml").write_text("version: 1\nmetrics:\n  acc: {min: 0.95}\n")  # main tightened it since
+    git(repo, "commit", "-q", "-am", "tighten")
+    git(repo, "checkout", "-q", "mr")
+    env = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}
+    assert change_base_branch(env) == "main" and change_base_branch({"GITLAB_CI": "true"}) is None
+    assert resolve_base(Repo.discover(repo), None, env=env).sha == fork_point
+    from ci_mlops.config import load_config
+
+    deciding, source = deciding_config(load_config(str(repo / ".ci-mlops.yml")), repo, env=env)
+    assert source.origin == "base" and deciding.data["metrics"] == {"acc": {"min": 0.95}}
+    workspace, source = deciding_config(load_config(str(repo / ".ci-mlops.yml")), repo, env={"GITLAB_CI": "true"})
+    assert source.origin == "workspace" and workspace.data["metrics"] == {"acc": {"min": 0.1}}
