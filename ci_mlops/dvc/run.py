@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -135,20 +136,28 @@ def run_dvc(root: str | Path, *args: str, env: Mapping[str, str] | None = None,
 
 
 def stream_dvc(root: str | Path, *args: str, echo: Callable[[str], None], env: Mapping[str, str] | None = None,
-               keep: int = 30) -> DvcResult:
+               keep: int = 30, project: bool = False) -> DvcResult:
     """Run one DVC command (a long ``dvc repro``), each line of its output (errors merged in)
     passed to ``echo`` as it comes; the result's ``stdout`` holds the last ``keep`` lines.
 
-    A DVC that cannot start is a failed result (its last lines say why), not an exception:
-    the caller reports a failed step with its log.
+    ``project`` runs the project's own ``dvc`` (first on PATH: its DVC version and its
+    remotes' plugins, for a pipeline the project runs) instead of ci-mlops' DVC; the
+    environment is the same. A DVC that cannot start is a failed result (its last lines
+    say why), not an exception: the caller reports a failed step with its log.
     """
     tail: deque[str] = deque(maxlen=keep)
+    environment = dvc_env(env)
     with tempfile.TemporaryDirectory(prefix="ci-mlops-dvc-") as tmp:
         spec, out = Path(tmp) / "commands.json", Path(tmp) / "results.jsonl"
         spec.write_text(json.dumps([list(args)]), encoding="utf-8")
         argv = [sys.executable, "-c", _DRIVER, str(spec), str(out), "stream"]
+        if project:
+            found = shutil.which("dvc", path=environment.get("PATH", os.defpath))
+            if found is None:
+                return DvcResult(tuple(args), 127, "dvc: not found on PATH (the project's environment has no DVC)\n", "")
+            argv = [found, *args]
         try:
-            proc = subprocess.Popen(argv, cwd=root, env=dvc_env(env), stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen(argv, cwd=root, env=environment, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         except OSError as exc:
             return DvcResult(tuple(args), 127, f"dvc could not run in {root}: {exc.strerror or exc}\n", "")
@@ -159,7 +168,7 @@ def stream_dvc(root: str | Path, *args: str, echo: Callable[[str], None], env: M
             echo(line)
         code = proc.wait()
         lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
-    rc = json.loads(lines[0])["rc"] if lines else (code or 1)
+    rc = code if project else json.loads(lines[0])["rc"] if lines else (code or 1)
     return DvcResult(tuple(args), rc, "".join(f"{line}\n" for line in tail), "")
 
 

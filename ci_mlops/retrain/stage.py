@@ -43,11 +43,12 @@ def steps_for(settings: RetrainSettings, root: Path) -> list[tuple[str, list[str
 
 
 def run_step(name: str, argv: list[str], root: Path, echo: Callable[[str], None]) -> tuple[int, list[str]]:
-    """Run one step, streaming its output; (exit code, last lines). DVC's steps run as every
-    ``dvc`` ci-mlops starts does (:func:`ci_mlops.dvc.run.stream_dvc`)."""
+    """Run one step, streaming its output; (exit code, last lines). DVC's steps run the
+    project's own ``dvc`` (its plugins, its DVC version) in the environment every DVC that
+    ci-mlops starts gets (:func:`ci_mlops.dvc.run.stream_dvc`)."""
     echo(f"ci-mlops: retrain step: {name}")
     if argv[0] == "dvc":
-        result = stream_dvc(root, *argv[1:], echo=echo, keep=LOG_TAIL)
+        result = stream_dvc(root, *argv[1:], echo=echo, keep=LOG_TAIL, project=True)
         return result.returncode, result.stdout.splitlines()
     tail: deque[str] = deque(maxlen=LOG_TAIL)
     try:

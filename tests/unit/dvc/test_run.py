@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,37 @@ def test_a_streamed_dvc_that_cannot_start_is_a_failed_result(tmp_path, fake_env)
     assert result.returncode == 1 and result.stdout.splitlines()[-1] == "ImportError: no DVC here"
     missing = stream_dvc(tmp_path / "missing", "repro", echo=lambda _: None)
     assert missing.returncode == 127 and "dvc could not run in" in missing.stdout
+
+
+def test_the_projects_own_dvc_runs_from_path_in_the_same_environment(tmp_path):
+    """retrain runs the project's pipeline with the project's `dvc` (its plugins), not ci-mlops' DVC."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "dvc"
+    script.write_text('#!/bin/sh\necho "project dvc $* analytics=$DVC_NO_ANALYTICS prompt=$GIT_TERMINAL_PROMPT"\n'
+                      'read line && echo "read: $line"\nexit 3\n')
+    script.chmod(0o755)
+    seen: list[str] = []
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    result = stream_dvc(tmp_path, "repro", "-q", echo=seen.append, env=env, project=True)
+    assert result.returncode == 3 and seen == ["project dvc repro -q analytics=1 prompt=0"]  # stdin is empty
+    missing = stream_dvc(tmp_path, "repro", echo=seen.append, env={"PATH": str(tmp_path / "empty")}, project=True)
+    assert missing.returncode == 127 and "not found on PATH" in missing.stdout
+
+
+ROOT = Path(__file__).resolve().parents[3]
+_STARTS_DVC = re.compile(r"""from dvc\.cli import|dvc\.cli\.main|["']-m["'],\s*["']dvc["']"""
+                         r"""|subprocess\.\w+\(\s*\[\s*["']dvc["']|which\(\s*["']dvc["']""")
+
+
+def test_nothing_else_starts_dvc():
+    """ci_mlops.dvc.run is the one way: no other module of the package or tool starts DVC itself."""
+    found = []
+    for path in sorted([*(ROOT / "ci_mlops").rglob("*.py"), *(ROOT / "tools").glob("*.py")]):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "ci_mlops/dvc/run.py" or rel.startswith("ci_mlops/demo/project/"):
+            continue
+        found += [f"{rel}:{n}" for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                  if _STARTS_DVC.search(line)]
+    assert found == []
+    assert _STARTS_DVC.search('subprocess.run(["dvc", "pull"])') and _STARTS_DVC.search('[sys.executable, "-m", "dvc"]')
