@@ -44,6 +44,9 @@ from typing import Any
 
 import yaml
 
+from ci_mlops.dvc.run import DvcResult
+from ci_mlops.dvc.run import run_dvc_batch as run_dvc_commands
+
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
     "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
@@ -295,43 +298,23 @@ def _env() -> dict[str, str]:
     }
 
 
-_BATCH = '''\
-import json, sys
-from dvc.cli import main
-for index, args in enumerate(json.loads(sys.argv[1])):
-    if index and sys.argv[2]:
-        print(sys.argv[2], flush=True)
-    rc = main(args)
-    sys.stdout.flush()
-    if rc != 0:
-        print(f"dvc {' '.join(args)} exited {rc}", file=sys.stderr)
-        sys.exit(rc)
-'''
+def run_dvc_batch(repo: Path, commands: list[list[str]]) -> DvcResult:
+    """Run several DVC commands in one Python process, as ci-mlops runs DVC; raise on the first failure.
+
+    Returns the last command's result (``stdout``, ``stderr``, ``returncode``)."""
+    results = run_dvc_commands(repo, commands, env=_env(), stop_on_error=True)
+    if not results[-1].ok:
+        failed = results[-1]
+        raise RuntimeError(f"{failed.command} failed in {repo}:\n{failed.stdout}\n{failed.stderr}")
+    return results[-1]
 
 
-def run_dvc_batch(repo: Path, commands: list[list[str]], separator: str = "") -> subprocess.CompletedProcess:
-    """Run several DVC commands in one Python process; raise on the first failure.
-
-    With ``separator``, that line is printed between the commands' outputs, so
-    ``proc.stdout.split(separator)`` gives each command's output.
-    """
-    proc = subprocess.run(
-        [sys.executable, "-c", _BATCH, json.dumps(commands), separator],
-        cwd=repo, env=_env(), capture_output=True, text=True,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"dvc batch {commands} failed in {repo}:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def run_dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run ``dvc ARGS`` in ``repo`` as a user would (its own process); raise on failure if ``check``."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "dvc", *args], cwd=repo, env=_env(), capture_output=True, text=True,
-    )
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"dvc {' '.join(args)} failed in {repo}:\n{proc.stdout}\n{proc.stderr}")
-    return proc
+def run_dvc(repo: Path, *args: str, check: bool = True) -> DvcResult:
+    """Run ``dvc ARGS`` in ``repo`` in a process of its own; raise on failure if ``check``."""
+    result = run_dvc_commands(repo, [list(args)], env=_env())[0]
+    if check and not result.ok:
+        raise RuntimeError(f"{result.command} failed in {repo}:\n{result.stdout}\n{result.stderr}")
+    return result
 
 
 def repro(repo: Path, *, push: bool = False) -> None:
@@ -375,8 +358,8 @@ def copy_repo(template: Path, dest: Path) -> Path:
         new_remote = dest.parent / "remote"
         if not new_remote.exists():
             shutil.copytree(remote, new_remote, symlinks=True)
-        config = dest / ".dvc" / "config"
-        if config.is_file() and str(remote.resolve()) in config.read_text():
+        configs = [dest / ".dvc" / "config", dest / ".dvc" / "config.local"]  # a copy of a copy has both
+        if any(c.is_file() and str(remote.resolve()) in c.read_text() for c in configs):
             # config.local overrides config and is git-ignored: the copy stays clean
             (dest / ".dvc" / "config.local").write_text(f'[\'remote "local"\']\n    url = {new_remote.resolve()}\n')
     return dest

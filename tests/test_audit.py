@@ -10,16 +10,16 @@ import pytest
 
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, metrics_commit, run_dvc
+from tests.dvc_factory import commit_all, copy_repo, git, metrics_commit, run_dvc
 from tests.fake_github import FakeGitHub
 
 CONFIG = "metrics:\n  test.accuracy: {min: 0.5}\n"
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory) -> Path:
+def released(tmp_path_factory, shared_dvc_repo) -> Path:
     """A repo with v1.0.0 released locally (target none) and a second version tagged model@v1.1.0 + model#prod#1."""
-    repo = make_dvc_repo(tmp_path_factory.mktemp("audit") / "repo")
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("audit") / "repo")
     (repo / ".ci-mlops.yml").write_text(CONFIG)
     commit_all(repo, "config")
     git(repo, "tag", "v1.0.0")

@@ -15,7 +15,7 @@ import pytest
 
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, metrics_commit
+from tests.dvc_factory import commit_all, copy_repo, git, metrics_commit
 from tests.fake_github import FakeGitHub
 
 CONFIG = "metrics:\n  test.accuracy: {min: 0.5}\ndeploy:\n  stages:\n    prod: production\n"
@@ -23,9 +23,9 @@ NO_TOKEN = {"GITHUB_TOKEN": "", "CI_MLOPS_TOKEN": ""}
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory) -> Path:
+def released(tmp_path_factory, shared_dvc_repo) -> Path:
     """v1.0.0 and model@v1.1.0 + model#prod#1 released locally (target none), each into release-TAG/."""
-    repo = make_dvc_repo(tmp_path_factory.mktemp("restate") / "repo")
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("restate") / "repo")
     (repo / ".ci-mlops.yml").write_text(CONFIG)
     commit_all(repo, "config")
     git(repo, "tag", "v1.0.0")

@@ -13,7 +13,7 @@ import pytest
 from ci_mlops.deploy.host import MARKER
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import ROOT, run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, metrics_commit
+from tests.dvc_factory import commit_all, copy_repo, git, metrics_commit
 from tests.fake_github import FakeGitHub
 
 CONFIG = """\
@@ -31,8 +31,8 @@ SCHEMA = json.loads((ROOT / "docs" / "lineage.schema.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    repo = make_dvc_repo(tmp_path_factory.mktemp("deploy") / "repo")
+def template(tmp_path_factory, shared_dvc_repo) -> Path:
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("deploy") / "repo")
     (repo / ".ci-mlops.yml").write_text(CONFIG)
     commit_all(repo, "ci-mlops config")
     git(repo, "tag", "v1.0.0")

@@ -274,10 +274,10 @@ def test_bad_registry_files_are_one_line(repo, name, text, fragment):
 # -- a real DVC pipeline: artifacts.yaml decides, the models/ fallback would ship the wrong file --------
 
 
-def test_a_real_release_ships_the_artifacts_yaml_model_not_everything_under_models(tmp_path):
-    from tests.dvc_factory import make_dvc_repo, run_dvc
+def test_a_real_release_ships_the_artifacts_yaml_model_not_everything_under_models(tmp_path, shared_dvc_repo):
+    from tests.dvc_factory import copy_repo, run_dvc
 
-    repo = make_dvc_repo(tmp_path / "real" / "repo")
+    repo = copy_repo(shared_dvc_repo, tmp_path / "real" / "repo")
     text = (repo / "dvc.yaml").read_text()
     text = text[:text.index("artifacts:")]  # declared the old GTO way instead
     text = text.replace("stages:\n", "stages:\n  importance:\n    cmd: python -c \"open('models/permutation_importance.csv',"

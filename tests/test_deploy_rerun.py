@@ -15,7 +15,7 @@ import pytest
 
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo
+from tests.dvc_factory import commit_all, copy_repo, git
 from tests.fake_github import FakeGitHub
 
 CLOCK = Path(__file__).parent / "clock"
@@ -24,8 +24,8 @@ TAG = "model@v1.0.0#3"  # a GTO counter tag
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    repo = make_dvc_repo(tmp_path_factory.mktemp("rerun") / "repo")
+def template(tmp_path_factory, shared_dvc_repo) -> Path:
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("rerun") / "repo")
     (repo / ".ci-mlops.yml").write_text(CONFIG)
     commit_all(repo, "config")
     git(repo, "tag", "-a", TAG, "-m", "Registering artifact model version v1.0.0")

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, make_dvc_repo, repro, set_params
+from tests.dvc_factory import commit_all, copy_repo, repro, set_params
 
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory) -> tuple[Path, Path]:
+def staged(tmp_path_factory, shared_dvc_repo) -> tuple[Path, Path]:
     """A repo with a retrained, committed (not pushed) model, and its outputs staged by the CLI."""
-    repo = make_dvc_repo(tmp_path_factory.mktemp("outputs") / "repo")
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("outputs") / "repo")
     set_params(repo, **{"train.epochs": 2})
     repro(repo)
     commit_all(repo, "two epochs")

@@ -12,7 +12,7 @@ import yaml
 
 from ci_mlops import __version__
 from conftest import git, run_cli
-from dvc_factory import copy_repo, make_dvc_repo
+from dvc_factory import copy_repo
 from lint import lint, tool
 
 WF = ".github/workflows"
@@ -40,8 +40,8 @@ def step_runs(doc: dict, job: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def dvc_template(tmp_path_factory) -> Path:
-    return make_dvc_repo(tmp_path_factory.mktemp("dvc") / "repo")
+def dvc_template(tmp_path_factory, shared_dvc_repo) -> Path:
+    return copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("dvc") / "repo")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.sweep.plan import expand, matrix, parse_overrides
 from ci_mlops.sweep.results import load_result
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, git, make_dvc_repo
+from tests.dvc_factory import commit_all, copy_repo, git
 
 
 def _config(experiments: dict) -> Config:
@@ -112,8 +112,8 @@ SWEEP = {"grid": {"train.lr": [0.05, 0.2, "bogus"]}, "rank_by": "test.f1", "max_
 
 
 @pytest.fixture(scope="module")
-def sweep_repo(tmp_path_factory) -> Path:
-    repo = make_dvc_repo(tmp_path_factory.mktemp("sweep") / "repo")
+def sweep_repo(tmp_path_factory, shared_dvc_repo) -> Path:
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("sweep") / "repo")
     (repo / ".ci-mlops.yml").write_text(yaml.safe_dump(
         {"version": 1, "metrics": {"test.accuracy": {"max_drop": 0.01}}, "experiments": SWEEP}, sort_keys=False))
     commit_all(repo, "sweep config")

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, set_params
+from tests.dvc_factory import commit_all, copy_repo, git, repro, set_params
 from tests.fake_github import FakeGitHub
 from tests.runner_sim import JobResult, Runner, Scope, SimulationError, load_workflow, parse_output_file
 
@@ -32,9 +32,9 @@ _runs = count(100)
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
+def template(tmp_path_factory, shared_dvc_repo) -> Path:
     """The factory's repo after `ci-mlops init --yes`, committed on main."""
-    repo = make_dvc_repo(tmp_path_factory.mktemp("wf-tpl") / "repo")
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("wf-tpl") / "repo")
     (repo / "requirements.txt").write_text("")  # init generates an install step only when there is something to install
     out = run_cli("init", "--yes", cwd=repo)
     assert out.returncode == 0, out.stderr

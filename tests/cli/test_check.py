@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import run_cli
-from dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, set_params
+from dvc_factory import commit_all, copy_repo, git, repro, set_params
 
 ACTIONS_ENV = {"GITHUB_ACTIONS": "true"}
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
+def template(tmp_path_factory, shared_dvc_repo) -> Path:
     """main: the factory pipeline (test.accuracy 0.8); branch `worse`: retrained with 0 epochs."""
-    repo = make_dvc_repo(tmp_path_factory.mktemp("check") / "repo")
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("check") / "repo")
     git(repo, "checkout", "-q", "-b", "worse")
     set_params(repo, **{"train.epochs": 0})
     repro(repo)

@@ -225,10 +225,10 @@ def test_unparsable_and_missing_files_are_user_errors(tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def dvc_repo(tmp_path_factory):
-    from dvc_factory import make_dvc_repo
+def dvc_repo(tmp_path_factory, shared_dvc_repo):
+    from dvc_factory import copy_repo
 
-    return make_dvc_repo(tmp_path_factory.mktemp("dc") / "repo")
+    return copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("dc") / "repo")
 
 
 def test_reads_dvc_tracked_files_from_the_cache(dvc_repo: Path, tmp_path: Path):

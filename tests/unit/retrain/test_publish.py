@@ -18,7 +18,7 @@ from ci_mlops.retrain.publish import publish
 from ci_mlops.retrain.pulls import MARKER
 from ci_mlops.retrain.settings import RetrainSettings
 from ci_mlops.retrain.stage import retrain
-from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, run_dvc
+from tests.dvc_factory import commit_all, copy_repo, git, run_dvc
 from tests.fake_github import FakeGitHub
 
 REPO = "o/r"
@@ -28,8 +28,8 @@ DRIFT = (f"{sys.executable} -c \"import random; r = random.Random(7); "
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    return make_dvc_repo(tmp_path_factory.mktemp("retrain") / "repo")
+def built(tmp_path_factory, shared_dvc_repo) -> Path:
+    return copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("retrain") / "repo")
 
 
 @pytest.fixture
