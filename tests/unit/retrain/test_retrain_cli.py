@@ -91,3 +91,19 @@ def test_init_in_reusable_mode_says_retrain_has_no_jobs_there(tmp_path):
     full = run_cli("init", "--yes", "--dry-run", cwd=root)
     assert full.returncode == 0 and "has no jobs for" not in full.stderr
     assert "ci-mlops retrain publish" in full.stdout and "ci-mlops results commit" in full.stdout
+
+
+def test_a_retrain_job_that_staged_nothing_is_reported_on_the_drift_issue(project, tmp_path):
+    from ci_mlops.github.client import GitHubClient
+    from ci_mlops.github.issues import upsert_issue
+
+    with FakeGitHub() as gh:
+        gh.attach_git(REPO, project)
+        client = GitHubClient(gh.api_url, "t")
+        issue = upsert_issue(client, REPO, problem=True, body="drifted")["number"]
+        client.close()
+        out = run_cli("retrain", "publish", str(tmp_path / "never-uploaded"), cwd=project, env=gh.env(repo=REPO))
+        assert out.returncode == 1 and "retraining failed at step `the retrain job (before retraining)`" in out.stderr
+        [note] = [c for c in gh.comments(REPO, issue) if "Retraining failed" in c["body"]]
+        assert "no branch or pull request was pushed" in note["body"]
+        assert gh.ref_log == [] and gh.pulls(REPO) == []
