@@ -177,12 +177,14 @@ def pr_body(reason: str, issue: int | None, paths: list[str], left_out: list[str
 
 def _failed(client: GitHubClient, repo: str, manifest: dict[str, Any], issue: int | None, run_url: str | None,
             echo: Callable[[str], None]) -> Outcome:
-    step = str(manifest.get("step") or "?")
-    code = manifest.get("returncode")
+    step = str(manifest.get("step") or "?")[:200]
+    code = manifest.get("returncode") if isinstance(manifest.get("returncode"), int) else "?"
     log = "\n".join(str(line) for line in (manifest.get("log") or [])[-30:])
     message = f"retraining failed at step `{step}` (exit {code}); no branch was pushed"
     if issue is not None:
-        body = (f"Retraining failed at step {step!r} (exit {code}); no branch or pull request was pushed."
+        from ci_mlops.escape import md_code
+
+        body = (f"Retraining failed at step {md_code(step)} (exit {code}); no branch or pull request was pushed."
                 + (f" [Monitor run]({run_url})." if run_url else "") + "\n\n" + _code_block(log or "(no output)"))
         stamp = f"<!-- ci-mlops:retrain-failed {run_url or manifest.get('base')} -->"
         pulls.comment_once(client, repo, issue, stamp, body)
