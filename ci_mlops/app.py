@@ -2,8 +2,9 @@
 
 Commands are registered by module path and loaded only when invoked, so
 ``ci-mlops --help`` never imports DVC, pandas or requests. Each command lives in
-``ci_mlops/commands/<name>.py`` as a click command called ``command``; keep its
-heavy imports inside the function body. Help screens are also kept pre-rendered in
+``ci_mlops/commands/<name>.py`` as a click command called ``command``; its imports
+are at module top, except heavy libraries (and modules that import them), which stay
+inside the function body with a comment. Help screens are also kept pre-rendered in
 :mod:`ci_mlops.helptext` (``python tools/gen_help.py``), so ``--help`` needs no click.
 """
 
@@ -13,11 +14,13 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 
 import click
 
 from ci_mlops import __version__
 from ci_mlops.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, CiMlopsError, exhausted
+from ci_mlops.escape import log_text
 
 # name -> (module, one-line help shown by `ci-mlops --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -84,11 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="ci-mlops", standalone_mode=False)
     except CiMlopsError as exc:
-        import traceback
-
         if debug:  # the traceback, but still the documented exit code (1 means "checked thing is bad")
             traceback.print_exc()
-        from ci_mlops.escape import log_text
 
         # One line, whatever a file name or value inside it holds (a CR would start a new log line).
         message = log_text(exc.message)
@@ -111,8 +111,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:  # a bug (one line, the traceback only with --debug), or out of memory
         if debug:
-            import traceback
-
             traceback.print_exc()
         if exhausted(exc):  # the input is bigger than this machine allows: say that, not "internal error"
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         sys.exit(0)
-    from ci_mlops.app import main as run
+    from ci_mlops.app import main as run  # lazy: click and the app only when no saved text answers
 
     run(argv)
 
@@ -31,14 +31,14 @@ def main(argv: list[str] | None = None) -> None:
 def _prerendered(args: list[str]) -> str | None:
     """The saved output for ``--version``, ``--help`` and ``COMMAND --help``, else None."""
     if args == ["--version"]:
-        from ci_mlops import __version__
+        from ci_mlops import __version__  # lazy: the fast path imports only what it answers with
 
         return f"ci-mlops, version {__version__}\n"
     if not args or args[-1] not in HELP_FLAGS or len(args) > 2:
         return None
     if not _wide_terminal():
         return None  # click wraps to a narrower terminal: let it
-    from ci_mlops import helptext
+    from ci_mlops import helptext  # lazy: only a help screen needs the saved text
 
     if helptext.SOURCES != sources_digest():
         return None  # a command changed since the help was rendered: click renders it
@@ -49,7 +49,7 @@ def sources_digest() -> str:
     """A checksum of the files the help screens are rendered from (the app and every command).
 
     CRC-32 from zlib: hashlib would load OpenSSL, which costs more than the whole fast path."""
-    import zlib
+    import zlib  # lazy: only a help screen needs the digest
 
     package = os.path.dirname(os.path.abspath(__file__))
     folder = os.path.join(package, "commands")
@@ -74,6 +74,6 @@ def _wide_terminal() -> bool:
 def __getattr__(name: str) -> object:  # ``ci_mlops.cli.cli`` and friends still work
     if name not in ("cli", "COMMANDS", "LazyGroup"):  # the import system probes __path__ and others
         raise AttributeError(name)
-    import ci_mlops.app as app
+    import ci_mlops.app as app  # lazy: click only for these names
 
     return getattr(app, name)

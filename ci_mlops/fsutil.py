@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ci_mlops.errors import UserError
+from ci_mlops.safeload import file_kind
+from ci_mlops.safepath import cli_path
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes, mode: int | None = None, *,
@@ -32,8 +34,6 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, mode: int | No
     except NotADirectoryError:
         raise UserError(f"{path}: cannot write: a parent is not a folder") from None
     if info is not None and not stat.S_ISREG(info.st_mode):
-        from ci_mlops.safeload import file_kind
-
         raise UserError(f"{path}: is a {file_kind(info.st_mode)}; ci-mlops writes only regular files "
                         "(remove it or choose another path)")
     _parents(path.parent, make_parents, announce)
@@ -61,8 +61,6 @@ def write_output(path: str | os.PathLike[str], data: str | bytes, announce: Call
 
     A relative path must stay in the work tree (see :func:`ci_mlops.safepath.cli_path`).
     """
-    from ci_mlops.safepath import cli_path
-
     cli_path(path, "-o")
     try:
         atomic_write(path, data, announce=announce)

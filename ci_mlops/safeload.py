@@ -16,8 +16,10 @@ names the limit but not the file: callers add the file and revision.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import tomllib
 from collections.abc import Iterable
 from typing import Any
 
@@ -82,8 +84,6 @@ def file_kind(mode: int) -> str:
 
 def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> Any:
     """``json.loads`` within the bounds; NaN and Infinity are accepted as Python's json does."""
-    import json
-
     _check_size(text, limit)
     try:
         data = json.loads(text)
@@ -99,8 +99,6 @@ def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> Any:
 
 def load_toml(text: str, *, limit: int = MAX_YAML_BYTES) -> Any:
     """``tomllib.loads`` within the bounds."""
-    import tomllib
-
     _check_size(text, limit)
     try:
         data = tomllib.loads(text)
@@ -122,7 +120,7 @@ def load_yaml(text: str | bytes, loader: type | None = None, *, limit: int = MAX
     with the line) and :class:`DocumentError` for a bound.
     """
     if loader is None:
-        import yaml
+        import yaml  # lazy: PyYAML is slow to import
 
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     if isinstance(text, bytes):
@@ -170,7 +168,7 @@ def check_nodes(root: Any) -> None:
     small graph with an enormous expanded size. Documents without aliases (nearly all) pay
     for the first walk only.
     """
-    import yaml
+    import yaml  # lazy: PyYAML is slow to import
 
     scalar = yaml.ScalarNode
     seen: set[int] = set()

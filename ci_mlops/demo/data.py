@@ -11,7 +11,7 @@ COLUMNS = ("customer_id", "tenure_months", "monthly_charges", "support_calls", "
 
 def customers_csv(rows: int = 3000, seed: int = 20240607) -> str:
     """CSV text of ``rows`` customers; ``churned`` follows a noisy logistic model of the other columns."""
-    import numpy as np
+    import numpy as np  # lazy: NumPy is slow to import
 
     rng = np.random.default_rng(seed)
     tenure = rng.gamma(2.0, 12.0, rows).clip(1, 72).round().astype(int)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ci_mlops.demo.data import customers_csv
 from ci_mlops.dvc.run import DvcResult, run_dvc_batch
 from ci_mlops.errors import UserError
 
@@ -113,8 +114,6 @@ def _display(args: tuple[str, ...]) -> list[str]:
 
 def write_project(root: Path, *, rows: int = 3000) -> list[str]:
     """Copy the embedded project into ``root`` and write its dataset; returns the files written."""
-    from ci_mlops.demo.data import customers_csv
-
     written = []
     for src in sorted(PROJECT.rglob("*")):
         if src.is_dir() or "__pycache__" in src.parts:

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config import CONFIG_NAME, parse_config
+from ci_mlops.deploy.registry import Declared, declared_artifacts
+from ci_mlops.dvc.project import cache_path
 from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import md5_file, sha256_file
@@ -101,8 +104,6 @@ def resolve_paths(project: Any, config: Any, tag: Any, declared: dict[str, Any] 
 
 
 def _from_project(project: Any) -> dict[str, Any]:
-    from ci_mlops.deploy.registry import Declared
-
     return {name: Declared(name, spec.get("path") or None, spec.get("type"), "dvc.yaml")
             for name, spec in project.artifacts.items()}
 
@@ -113,8 +114,6 @@ def config_at(reader: Any, commit: str, rev_label: str) -> Any:
     What a tag releases is decided by the tag alone, so ``deploy`` and ``audit verify``
     resolve the same artifacts whatever the checkout's config says.
     """
-    from ci_mlops.config import CONFIG_NAME, parse_config
-
     blob = reader.read(commit, CONFIG_NAME)
     if blob is None:
         return parse_config("")
@@ -128,8 +127,6 @@ def config_at(reader: Any, commit: str, rev_label: str) -> Any:
 def expected_at(project: Any, config: Any, tag: Any, tracked: set[str], reader: Any, commit: str,
                 rev_label: str) -> tuple[dict[str, tuple[str, str]], str]:
     """path -> (source, md5) of everything ``tag`` releases, git files hashed too; and where the list came from."""
-    from ci_mlops.deploy.registry import declared_artifacts
-
     declared = declared_artifacts(project.dvcyaml_paths, lambda path: reader.read(commit, path), rev_label)
     paths, origin = resolve_paths(project, config, tag, declared)
     expected = expected_hashes(paths, project, tracked, rev_label)
@@ -188,8 +185,6 @@ def materialize(
     rev_label: str,
 ) -> list[ReleasedFile]:
     """Find verified bytes for every artifact; pull from the DVC remote when they are nowhere local."""
-    from ci_mlops.dvc.project import cache_path
-
     found: dict[str, Path] = {}
     to_pull: list[str] = []
     for path, (source, md5) in expected.items():
@@ -255,7 +250,7 @@ def _dvc_pull(root: Path, paths: list[str]) -> None:
 
 def _fetch_at_rev(root: Path, path: str, commit: str, staging: Path, md5: str, rev_label: str) -> Path:
     """Stream a file as of ``commit`` from the DVC cache or remote into the staging folder."""
-    import dvc.api
+    import dvc.api  # lazy: DVC is slow to import
 
     target = staging / "dvc" / path
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader
 from ci_mlops.report.collect import read_files
 from ci_mlops.report.direction import is_counter
+from ci_mlops.retrain.origin import describe, retrained_from
 from ci_mlops.safeload import load_json, read_limited
 
 SCHEMA_PATH = Path(__file__).with_name("lineage.schema.json")  # docs/lineage.schema.json is a copy
@@ -241,7 +242,7 @@ def _match_paths(paths: list[Path], artifacts: list[dict[str, Any]]) -> dict[str
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
-    import jsonschema
+    import jsonschema  # lazy: jsonschema is slow to import
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8")) if SCHEMA_PATH.is_file() else {"type": "object"}
     cls = jsonschema.validators.validator_for(schema)
@@ -280,7 +281,6 @@ def release_history(repo: Any, config: Any, repository: str | None, *, model: st
     wanted = _key_metrics(config)
     history: dict[str, list[dict[str, Any]]] = {}
     metrics_cache: dict[str, dict[str, Any]] = {}
-    from ci_mlops.retrain.origin import retrained_from
 
     with BlobReader(repo.root) as reader:
         for tag, date, commit in rows:
@@ -337,8 +337,6 @@ def render_history(history: dict[str, list[dict[str, Any]]]) -> str:
             metrics = "  ".join(f"{k}={v}" for k, v in e["metrics"].items())
             parts = [f"  {version:<12}", f"{stage:<16}", f"{e['date'][:10]}", e["commit"][:12], f"{e['tag']:<22}", metrics]
             if e.get("retrained_from"):
-                from ci_mlops.retrain.origin import describe
-
                 parts.append(describe(e["retrained_from"]))
             if e.get("release_url"):
                 parts.append(e["release_url"])

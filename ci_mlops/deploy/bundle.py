@@ -12,18 +12,28 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.checks import run_gates, run_slices, slices_markdown
 from ci_mlops.checks.records import GateResult
 from ci_mlops.deploy import lineage as lineage_mod
 from ci_mlops.deploy.artifacts import ReleasedFile, expected_at, materialize
 from ci_mlops.deploy.host import release_body
 from ci_mlops.deploy.model_card import render_model_card
-from ci_mlops.deploy.tags import (Tag, is_prerelease, model_name, parse_all, previous_tag, release_version, tag_commit,
-                                  tags_at)
+from ci_mlops.deploy.tags import (
+    Tag,
+    is_prerelease,
+    model_name,
+    parse_all,
+    previous_tag,
+    release_version,
+    tag_commit,
+    tags_at,
+)
 from ci_mlops.dvc.project import load_project
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write, sha256_file
 from ci_mlops.git import BlobReader, Repo
 from ci_mlops.report import build_report, render_markdown
+from ci_mlops.retrain.origin import retrained_from
 
 
 @dataclass
@@ -153,8 +163,6 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
     metrics, params = release_values(report, project)
     data, code = pipeline_inputs(project, tracked, set(expected))
 
-    from ci_mlops.retrain.origin import retrained_from
-
     record = lineage_mod.build_lineage(
         tag=tag.raw, version=version, model=model, stage=tag.stage, commit=commit,
         artifacts=[a.record() for a in artifacts], data=data, code=code, params=params, metrics=metrics,
@@ -191,8 +199,6 @@ def render_card(bundle: Bundle, config: Any, *, server_url: str, lineage: dict[s
 
 
 def _report_and_gates(root: Path, config: Any, *, base: str, head: str) -> tuple[dict[str, Any], list[GateResult]]:
-    from ci_mlops.checks import run_gates
-
     report = build_report(root, base=base, head=head, config=config, plots=False)
     return report, run_gates(config, root, report)
 
@@ -205,7 +211,6 @@ def _gate_record(gate: GateResult) -> dict[str, Any]:
 def _slices_markdown(config: Any, root: Path) -> str | None:
     if not config.get("slices"):
         return None
-    from ci_mlops.checks import run_slices, slices_markdown
 
     return slices_markdown(run_slices(config, root)) or None
 

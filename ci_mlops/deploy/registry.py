@@ -64,7 +64,7 @@ def gto_stages(read: Read, label: str) -> list[str] | None:
 def _yaml(blob: bytes | None, path: str, label: str, load_yaml: Any) -> Any:
     if blob is None:
         return None
-    import yaml
+    import yaml  # lazy: PyYAML is slow to import
 
     try:
         return load_yaml(blob.decode("utf-8"))

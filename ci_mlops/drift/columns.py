@@ -29,7 +29,7 @@ COMPARABLE = (NUMERIC, CATEGORICAL)
 
 def infer_kind(series: "pd.Series") -> str:
     """The kind of a column (numeric, categorical, text, datetime or unknown)."""
-    import pandas as pd
+    import pandas as pd  # lazy: pandas is slow to import
 
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(dtype.categories.dtype):
@@ -57,7 +57,7 @@ def infer_kind(series: "pd.Series") -> str:
 
 
 def is_numeric_dtype(series: "pd.Series") -> bool:
-    import pandas as pd
+    import pandas as pd  # lazy: pandas is slow to import
 
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
 

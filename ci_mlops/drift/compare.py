@@ -7,13 +7,16 @@ reads only the columns the comparison needs and returns the JSON document of
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from ci_mlops.config import Config
 from ci_mlops.config.records import Drift, DriftPerformance
 from ci_mlops.datafiles import read_header, read_table
+from ci_mlops.drift.sources import is_glob, streamable
 from ci_mlops.errors import UserError
+from ci_mlops.safepath import inside, work_tree
 
 
 def names(values: tuple[str, ...] | list[str]) -> list[str]:
@@ -34,8 +37,6 @@ def compare_files(config: Config, *, reference: str | None = None, current: str 
     (:mod:`ci_mlops.drift.stream`); JSON lines are read with pandas; with
     ``engine: duckdb`` the statistics run as SQL in DuckDB (:mod:`ci_mlops.drift.sql`).
     """
-    from ci_mlops.drift.sources import streamable
-
     settings = config.settings.drift or Drift()
     base = config.path.parent if config.path else Path.cwd()
     ref_path = data_path(reference, settings.reference, base, "reference")
@@ -56,17 +57,17 @@ def compare_files(config: Config, *, reference: str | None = None, current: str 
                                "psi": psi if psi is not None else settings.psi}
 
     if engine == "duckdb":
-        from ci_mlops.drift.sql import detect_drift_duckdb
+        from ci_mlops.drift.sql import detect_drift_duckdb  # lazy: NumPy is slow to import
 
         result = detect_drift_duckdb(ref_path, cur_path, columns=wanted, ignore_in_current=perf_columns,
                                      progress=progress, **options)
     elif streamable(ref_path) and streamable(cur_path):
-        from ci_mlops.drift.stream import detect_drift_files
+        from ci_mlops.drift.stream import detect_drift_files  # lazy: NumPy is slow to import
 
         result = detect_drift_files(ref_path, cur_path, columns=wanted, ignore_in_current=perf_columns,
                                     progress=progress, **options)
     else:
-        from ci_mlops.drift.engine import detect_drift
+        from ci_mlops.drift.engine import detect_drift  # lazy: NumPy is slow to import
 
         ref_df, cur_df, only_ref, only_cur = read_pair(Path(ref_path), Path(cur_path), wanted, skip, perf)
         perf_only = [c for c in perf_columns if c not in ref_df.columns]
@@ -102,10 +103,6 @@ def data_path(option: str | None, configured: str | None, base: Path, side: str)
     if configured:
         if "://" in configured:
             return configured
-        import os
-
-        from ci_mlops.drift.sources import is_glob
-        from ci_mlops.safepath import inside, work_tree
 
         # Production data may live outside the repository, so an absolute path is taken as
         # written; a relative one is the repository's and may not leave it (../, a link out).
@@ -151,9 +148,8 @@ def performance(cur_path: str, perf: DriftPerformance, baseline: str | None, bas
     """The model's metric on the current data against ``baseline`` (a lineage.json), else the newest release.
 
     Only the label and prediction columns are read."""
+    # lazy: NumPy is slow to import
     from ci_mlops.drift.performance import baseline_from_lineage, baseline_from_release, evaluate_performance
-
-    from ci_mlops.drift.sources import is_glob
 
     if "://" in cur_path or is_glob(cur_path):
         raise UserError(f"drift.performance: the current data must be one local file to compute the model's "

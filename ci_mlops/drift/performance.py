@@ -21,8 +21,11 @@ import numpy as np
 
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import DriftPerformance
+from ci_mlops.deploy.tags import REGISTER, VERSION, parse_tag, version_key
+from ci_mlops.dvc.project import load_project
 from ci_mlops.dvc.values import ParseError, flatten, is_finite_number, metrics_values, parse
 from ci_mlops.errors import UserError
+from ci_mlops.git import BlobReader, Repo
 from ci_mlops.safeload import load_json, read_limited
 
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ def evaluate_performance(current: "pd.DataFrame", spec: DriftPerformance | Mappi
     """``{"metric", "value", "rows", "baseline", "baseline_source", "change", "max_drop", "degraded", "message"}``.
 
     ``spec`` is ``drift.performance`` (a record, or the mapping as written in the file)."""
-    import pandas as pd
+    import pandas as pd  # lazy: pandas is slow to import
 
     if not isinstance(spec, DriftPerformance):
         spec = build(DriftPerformance, spec)
@@ -114,9 +117,6 @@ def baseline_from_lineage(path: str | Path, key: str) -> float:
 
 def baseline_from_release(root: str | Path, key: str) -> tuple[float, str] | None:
     """(value, tag) of metric ``key`` in the metrics files at the newest release tag, or None."""
-    from ci_mlops.dvc.project import load_project
-    from ci_mlops.git import BlobReader, Repo
-
     repo = Repo.discover(root)
     tag = newest_release_tag(repo)
     if tag is None:
@@ -136,8 +136,6 @@ def newest_release_tag(repo: Any, ref: str = "HEAD") -> str | None:
     Walks commits in topological order, so tags made in the same second still come
     out in history order; several release tags on one commit: the highest version.
     """
-    from ci_mlops.deploy.tags import REGISTER, VERSION, parse_tag, version_key
-
     by_commit: dict[str, list[tuple[tuple, str]]] = {}
     listing = repo.git("for-each-ref", "refs/tags", "--format=%(objectname) %(*objectname) %(refname:short)")
     for line in listing.splitlines():

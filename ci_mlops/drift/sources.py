@@ -18,14 +18,15 @@ table ever being in memory.
 from __future__ import annotations
 
 import glob
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_mlops.errors import UserError
 from ci_mlops.datafiles import SEPARATORS, detect_format, reader_reason
+from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -89,7 +90,7 @@ def _reason(exc: BaseException) -> str:
 
 class ParquetSource(Source):
     def __init__(self, files: list[Path], label: str) -> None:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # lazy: PyArrow is slow to import
 
         self.files, self.label = files, label
         self.rows = 0
@@ -109,8 +110,8 @@ class ParquetSource(Source):
                                 f"({', '.join(list(types)[:10])} vs {', '.join(list(self.types)[:10])})")
 
     def chunks(self, name: str) -> Iterator["pa.Array"]:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # lazy: PyArrow is slow to import
+        import pyarrow.parquet as pq  # lazy: PyArrow is slow to import
 
         strings = pa.types.is_string(self.types[name]) or pa.types.is_large_string(self.types[name])
         for file in self.files:
@@ -135,7 +136,7 @@ class CsvSource(Source):
         self.header = self._header()
 
     def _header(self) -> list[str]:
-        import pyarrow.csv as pacsv
+        import pyarrow.csv as pacsv  # lazy: PyArrow is slow to import
 
         try:
             reader = pacsv.open_csv(self._stream(), read_options=pacsv.ReadOptions(block_size=1 << 16),
@@ -149,15 +150,15 @@ class CsvSource(Source):
         return names
 
     def _stream(self) -> Any:
-        import pyarrow as pa
+        import pyarrow as pa  # lazy: PyArrow is slow to import
 
         return pa.input_stream(str(self.file), compression="detect")
 
     def spill(self, columns: list[str]) -> None:
         """Read the file once, writing ``columns`` to one Arrow IPC stream each."""
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-        import pyarrow.ipc as ipc
+        import pyarrow as pa  # lazy: PyArrow is slow to import
+        import pyarrow.csv as pacsv  # lazy: PyArrow is slow to import
+        import pyarrow.ipc as ipc  # lazy: PyArrow is slow to import
 
         self.folder = Path(tempfile.mkdtemp(prefix="ci-mlops-drift-"))
         forced: dict[str, pa.DataType] = {}
@@ -200,8 +201,8 @@ class CsvSource(Source):
         raise UserError(f"{self.file}: cannot settle the column types after {MAX_TYPE_RETRIES} passes")
 
     def chunks(self, name: str) -> Iterator["pa.Array"]:
-        import pyarrow as pa
-        import pyarrow.ipc as ipc
+        import pyarrow as pa  # lazy: PyArrow is slow to import
+        import pyarrow.ipc as ipc  # lazy: PyArrow is slow to import
 
         path = self.files.get(name)
         if path is None:
@@ -217,8 +218,8 @@ class CsvSource(Source):
 
 
 def _stream_type(path: Path) -> "pa.DataType":
-    import pyarrow as pa
-    import pyarrow.ipc as ipc
+    import pyarrow as pa  # lazy: PyArrow is slow to import
+    import pyarrow.ipc as ipc  # lazy: PyArrow is slow to import
 
     with pa.OSFile(str(path)) as handle:
         return ipc.open_stream(handle).schema.field(0).type
@@ -226,9 +227,7 @@ def _stream_type(path: Path) -> "pa.DataType":
 
 def _widen(message: str, header: list[str], forced: dict[str, Any]) -> str | None:
     """After 'In CSV column #i: ... conversion error to T', the next pass reads that column wider."""
-    import re
-
-    import pyarrow as pa
+    import pyarrow as pa  # lazy: PyArrow is slow to import
 
     found = re.search(r"In CSV column #(\d+): .*conversion error to (\w+)", message, re.S)
     if not found:

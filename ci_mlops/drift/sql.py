@@ -36,6 +36,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from ci_mlops.datafiles import SEPARATORS, detect_format
 from ci_mlops.drift import stats
 from ci_mlops.drift.columns import (
     CATEGORICAL,
@@ -49,7 +50,6 @@ from ci_mlops.drift.columns import (
 from ci_mlops.drift.engine import DEFAULT_DRIFT_SHARE, check_request, judge, skipped_column, summarise
 from ci_mlops.drift.progress import Progress
 from ci_mlops.errors import UserError
-from ci_mlops.datafiles import SEPARATORS, detect_format
 
 TEXT_SHARE = 0.5
 MEMORY_LIMIT = os.environ.get("CI_MLOPS_DUCKDB_MEMORY", "2GB")  # DuckDB spills to disk above this
@@ -170,7 +170,7 @@ class Database:
 
     def __init__(self, reference: str, current: str) -> None:
         try:
-            import duckdb
+            import duckdb  # lazy: DuckDB is slow to import (and optional)
         except ImportError as exc:
             raise UserError("drift.engine duckdb needs the duckdb package: pip install 'ci-mlops[duckdb]'") from exc
         self.duckdb = duckdb
@@ -199,7 +199,8 @@ class Database:
 
     def _s3(self) -> None:
         try:
-            import duckdb_extension_httpfs as packaged  # the extension as a Python package: no download
+            # lazy, like DuckDB: the extension as a Python package (no download), only for s3:// data
+            import duckdb_extension_httpfs as packaged
 
             found = list(Path(packaged.__file__).parent.glob(f"extensions/v{self.duckdb.__version__}/httpfs.duckdb_extension"))
         except ImportError:

@@ -110,7 +110,7 @@ def wasserstein_normed(ref: np.ndarray, cur: np.ndarray, ref_std: float) -> floa
 
 
 def ks_pvalue(ref: np.ndarray, cur: np.ndarray) -> float:
-    from scipy.stats import ks_2samp
+    from scipy.stats import ks_2samp  # lazy: SciPy is slow to import
 
     return float(ks_2samp(ref, cur).pvalue)
 
@@ -135,7 +135,7 @@ def ks_pvalue_from_counts(keys: np.ndarray, ref_counts: np.ndarray, cur_counts: 
 
 def ks_pvalue_asymptotic(d: float, n: int, m: int) -> float:
     """``ks_2samp``'s two-sided p-value for statistic d when a side has more than 10,000 rows."""
-    from scipy.stats import kstwo
+    from scipy.stats import kstwo  # lazy: SciPy is slow to import
 
     big, small = sorted([float(n), float(m)], reverse=True)
     return float(np.clip(kstwo.sf(d, np.round(big * small / (big + small))), 0, 1))
@@ -191,7 +191,7 @@ def jensenshannon(p: np.ndarray, q: np.ndarray) -> float:
 
 def chisquare_pvalue(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     """Chi-squared goodness of fit of current counts to reference counts scaled to the current size."""
-    from scipy.stats import chi2
+    from scipy.stats import chi2  # lazy: SciPy is slow to import
 
     ref_counts = np.asarray(ref_counts, dtype=np.float64)
     cur_counts = np.asarray(cur_counts, dtype=np.float64)
@@ -207,7 +207,7 @@ def chisquare_pvalue(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
 
 def ztest_pvalue(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     """Two-sided pooled z-test on the share of the first category (categories in sorted order)."""
-    from scipy.stats import norm
+    from scipy.stats import norm  # lazy: SciPy is slow to import
 
     n1, n2 = float(np.sum(ref_counts)), float(np.sum(cur_counts))
     nonzero_ref = np.flatnonzero(ref_counts)

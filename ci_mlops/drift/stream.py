@@ -132,7 +132,7 @@ def _columns(src: Source) -> list[str]:
 
 
 def _family(dtype: "pa.DataType") -> str:
-    import pyarrow as pa
+    import pyarrow as pa  # lazy: PyArrow is slow to import
 
     if pa.types.is_dictionary(dtype):
         value = dtype.value_type
@@ -260,7 +260,7 @@ def _value_counts(values: np.ndarray, *, integral: bool) -> dict[Any, int]:
 
 def _counts(src: Source, name: str, meter: Progress, *, stop_above: int | None = None) -> dict[Any, int] | None:
     """Count per distinct non-missing value; None once there are more than ``stop_above``."""
-    import pyarrow as pa
+    import pyarrow as pa  # lazy: PyArrow is slow to import
 
     counts: dict[Any, int] = {}
     for chunk in src.chunks(name):

@@ -19,6 +19,7 @@ from pathlib import Path
 from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.fsutil import atomic_write
 from ci_mlops.github.comments import MARKER_ID_RE
+from ci_mlops.github.shrink import COMMENT_LIMIT, shrink
 from ci_mlops.safeload import load_json
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -44,8 +45,6 @@ def write_artifact(folder: Path, report: str, pr: int, head_sha: str, marker: st
     ``run_url`` where the job summary has all of it: the comment run refuses anything
     over :data:`MAX_REPORT_BYTES`, so a large report would otherwise never reach the PR.
     """
-    from ci_mlops.github.shrink import COMMENT_LIMIT, shrink
-
     if not SHA_RE.fullmatch(head_sha or ""):
         raise UserError("cannot write the artifact: no 40-hex head commit (GITHUB_SHA or the event's pull_request.head.sha)")
     report = shrink(report, COMMENT_LIMIT - HEADROOM, run_url=run_url)

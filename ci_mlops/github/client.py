@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit
 
 from ci_mlops import __version__
 from ci_mlops.errors import ServiceError, UserError
-from ci_mlops.safeload import MAX_JSON_BYTES
+from ci_mlops.safeload import MAX_JSON_BYTES, DocumentError, load_json
 
 if TYPE_CHECKING:
     import requests
@@ -130,7 +130,7 @@ class GitHubClient:
 
     @staticmethod
     def _new_session() -> requests.Session:
-        import requests
+        import requests  # lazy: requests is slow to import
 
         session = requests.Session()
         session.headers.update({
@@ -205,7 +205,7 @@ class GitHubClient:
         only to a :meth:`trusted` URL (``upload`` admits the release uploads host).
         The body is read whole, up to ``max_bytes``, within ``deadline`` seconds.
         """
-        import requests
+        import requests  # lazy: requests is slow to import
 
         method = method.upper()
         url = self.url(path_or_url)
@@ -314,8 +314,6 @@ class GitHubClient:
 
         Objects come back as :class:`ApiObject`, so a missing field is one line too.
         """
-        from ci_mlops.safeload import DocumentError, load_json
-
         where = f"{self.service}: {response.request.method} {self._short(response.url)}"
         body = response.content or b""
         if body.lstrip()[:1] == b"<":
@@ -458,8 +456,6 @@ def _refused(exc: Exception) -> bool:
 
 def _payload(response: requests.Response) -> Any:
     """An error answer's JSON within the loader's bounds, or None when it is not JSON."""
-    from ci_mlops.safeload import load_json
-
     try:
         return load_json(response.content or b"")
     except ValueError:

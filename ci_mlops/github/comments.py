@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ci_mlops.errors import UserError
+from ci_mlops.github.identity import token_identity
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -98,8 +99,6 @@ class Authors:
 
     def identity(self) -> Identity:
         if self._identity is None:
-            from ci_mlops.github.identity import token_identity
-
             self._identity = token_identity(self._client)
         return self._identity
 

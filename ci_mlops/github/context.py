@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_mlops.deploy.host import CiRun
 from ci_mlops.errors import UserError
+from ci_mlops.github.client import GitHubClient
 from ci_mlops.safeload import load_json, read_limited
 
 if TYPE_CHECKING:
@@ -148,8 +149,6 @@ class GitHubContext:
 
     def client(self, **kwargs: Any) -> GitHubClient:
         """A client for this context's API URL and token (the token is required)."""
-        from ci_mlops.github.client import GitHubClient
-
         return GitHubClient(self.api_url, self.require_token(), **kwargs)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.escape import md_code, md_text, untrusted_markdown
+from ci_mlops.github.client import ApiError
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -55,8 +56,6 @@ def read_verdict(client: GitHubClient, repo: str, run_id: int | None, head_sha: 
     CheckFailed when the run built another commit (the artifact is not that run's), UserError
     when the run does not exist; no run id gives a verdict that says why it was not read.
     """
-    from ci_mlops.github.client import ApiError
-
     if run_id is None:
         return RunVerdict(None, problem=f"{RUN_ID_ENV} is not set (regenerate the comment workflow with "
                                         "ci-mlops init so it passes github.event.workflow_run.id)")

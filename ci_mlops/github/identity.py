@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
+from ci_mlops.github.client import ApiError, BadAnswer
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -60,8 +61,6 @@ def graphql_url(api_url: str) -> str:
 
 def token_identity(client: GitHubClient) -> Identity:
     """The account behind the client's token; UserError when GitHub tells neither way."""
-    from ci_mlops.github.client import ApiError, BadAnswer
-
     problems = []
     try:
         answer = client.request_json("POST", graphql_url(client.api_url), json={"query": VIEWER_QUERY},

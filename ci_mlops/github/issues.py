@@ -12,6 +12,9 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.github.comments import Authors
+from ci_mlops.github.shrink import shrink
+
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
 
@@ -27,8 +30,6 @@ def find_open_issue(client: "GitHubClient", repo: str, label: str) -> dict[str, 
     marker, be it a person's or another app's: only issues carrying the marker and written
     by the token's own account count (the same rule as for the sticky PR comment).
     """
-    from ci_mlops.github.comments import Authors
-
     authors = Authors(client)
     ours = [i for i in client.paginate(client.repo_path(repo, "issues"), {"labels": label, "state": "open"})
             if "pull_request" not in i and MARKER in (i.get("body") or "") and authors.trusted(i)]
@@ -52,8 +53,6 @@ def upsert_issue(
     Returns ``{"action": "opened"|"updated"|"closed"|"none", "number", "url"}``
     (``url`` is the issue's web address, None when there is no issue).
     """
-    from ci_mlops.github.shrink import shrink
-
     # GitHub refuses issue and comment bodies over 65,536 characters: shorten, never fail.
     body = shrink(f"{MARKER}\n{body.rstrip()}\n", run_url=run_url)
     existing = find_open_issue(client, repo, label)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ci_mlops.errors import UserError
+from ci_mlops.github.client import ApiError
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -66,8 +67,6 @@ def publish(client: GitHubClient, repo: str, server_url: str, pr: int, head_sha:
     UserError when the branch would be the default branch; ApiError/ServiceError from the API
     otherwise (the caller turns any of them into one line of the comment).
     """
-    from ci_mlops.github.client import ApiError
-
     branch = policy.branch(pr)
     info = client.get_json(f"repos/{repo}")
     default = str(info.get("default_branch") or "")
@@ -132,8 +131,6 @@ def _blob(client: GitHubClient, repo: str, data: bytes) -> str:
 
 def _tip(client: GitHubClient, repo: str, branch: str) -> tuple[str | None, int, str | None]:
     """The branch's commit, how many runs its history holds (0 when the branch does not exist), its tree."""
-    from ci_mlops.github.client import ApiError
-
     try:
         ref = client.get_json(f"repos/{repo}/git/ref/heads/{branch}")
     except ApiError as exc:

@@ -15,6 +15,7 @@ keeps the report's own Mermaid charts and tables and links the run's artifact in
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import stat
@@ -23,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.errors import ServiceError, UserError
 from ci_mlops.escape import html_text, md_code, md_text, one_line
+from ci_mlops.github import actions, plot_branch
 from ci_mlops.markdown.blocks import details
 from ci_mlops.report.image_check import ImageRefused, Limits, check_image
+from ci_mlops.safeload import load_json
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -73,8 +77,6 @@ def load(folder: Path, limits: Limits = Limits()) -> Gallery | None:
 
     A listing that is not what ``ci-mlops report`` writes is a Gallery with a ``reason``.
     """
-    from ci_mlops.safeload import load_json
-
     listing_path = folder / LISTING
     if not listing_path.exists() and not listing_path.is_symlink():
         return None
@@ -154,9 +156,6 @@ def _name(index: int, entry: Entry, suffix: str, used: set[str]) -> str:
 def publish_gallery(gallery: Gallery, client: GitHubClient, repo: str, server_url: str, pr: int, head_sha: str,
                     policy: BranchPolicy, log: Callable[[str], None] | None = None) -> None:
     """Publish the checked images; on any failure, ``gallery.reason`` says why in one line."""
-    from ci_mlops.errors import ServiceError, UserError
-    from ci_mlops.github import plot_branch
-
     files = {e.name: e.data for e in gallery.entries if e.name}
     if not files:
         return
@@ -244,8 +243,6 @@ def _images(gallery: Gallery) -> list[str]:
 def _attr_url(url: str | None) -> str:
     """A URL we built (server, repository, commit, our own file name) as an attribute value: only
     escaped, never "defused" like untrusted text (a word joiner in ``https://`` would break it)."""
-    import html
-
     return html.escape(str(url), quote=True)
 
 
@@ -276,8 +273,6 @@ def attach(text: str, options: PlotOptions, client: GitHubClient, repo: str, ctx
 
     Never raises for an image or a publish that fails: each is a line in the section and in ``notes``.
     """
-    from ci_mlops.github import actions
-
     gallery = load(options.folder)
     if gallery is None:
         return text

@@ -18,9 +18,22 @@ from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.github import actions
+from ci_mlops.github.artifact import (
+    MAX_REPORT_BYTES,
+    default_folder,
+    expected_head,
+    read_artifact,
+    report_text,
+    write_artifact,
+)
+from ci_mlops.github.client import ApiError
 from ci_mlops.github.comments import CommentOutcome, Found, marker, marker_id, upsert
 from ci_mlops.github.context import GitHubContext
+from ci_mlops.github.fork import fork_body, read_verdict, source_run_id
+from ci_mlops.github.plot_images import attach
+from ci_mlops.github.pulls import head_of, not_found, open_pull_for_commit
 from ci_mlops.github.shrink import shrink
+from ci_mlops.safeload import DocumentError, read_limited
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -72,8 +85,6 @@ class _Forbidden(Exception):
 def read_report(source: str) -> str:
     """The report at path ``source`` (``-``: stdin) as text; UserError when missing, unreadable or empty."""
     if source == "-":
-        from ci_mlops.github.artifact import MAX_REPORT_BYTES
-
         data = sys.stdin.buffer.read(MAX_REPORT_BYTES + 1)
         name = "stdin"
         if len(data) > MAX_REPORT_BYTES:
@@ -85,8 +96,6 @@ def read_report(source: str) -> str:
             raise UserError(f"report file {name}: no such file")
         if path.is_dir():
             raise UserError(f"report file {name}: is a directory")
-        from ci_mlops.github.artifact import MAX_REPORT_BYTES
-        from ci_mlops.safeload import DocumentError, read_limited
 
         try:
             data = read_limited(path, MAX_REPORT_BYTES)
@@ -94,7 +103,6 @@ def read_report(source: str) -> str:
             raise UserError(f"report file {name}: cannot read it: {exc}") from None
         except OSError as exc:
             raise UserError(f"report file {name}: cannot read it ({exc.strerror or exc.__class__.__name__})") from None
-    from ci_mlops.github.artifact import report_text
 
     return report_text(data, f"report {name}")
 
@@ -108,15 +116,11 @@ def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_ar
     With ``artifact_dir`` (and a known PR) the report is also saved there for the comment workflow.
     UserError when there is no PR context, no repository, or the artifact is invalid.
     """
-    from ci_mlops.github.artifact import expected_head, read_artifact, write_artifact
-
     env = os.environ if env is None else env
     artifact = None
     expected = None
     fork_run = None
     if from_artifact:
-        from ci_mlops.github.fork import fork_body, source_run_id
-
         artifact = read_artifact(from_artifact)
         expected = expected_head(artifact.head_sha, env.get("CI_MLOPS_EXPECTED_HEAD_SHA", ""))
         fork_run = source_run_id(env)
@@ -150,8 +154,6 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
                  log: Callable[[str], None] | None = None,
                  env: Mapping[str, str] | None = None) -> Posted | Skipped:
     """Create or update the sticky comment; Skipped when a push has no open PR or the token is read-only."""
-    from ci_mlops.github.pulls import head_of, open_pull_for_commit
-
     ctx.require_token()
     client = ctx.client(log=log)
     pr = plan.pr
@@ -166,8 +168,6 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
         notes = []
         text = plan.text
         if plan.fork_report is not None:
-            from ci_mlops.github.fork import fork_body, read_verdict
-
             assert plan.expected_head is not None
             verdict = read_verdict(client, plan.repo, plan.fork_run, plan.expected_head)
             text = fork_body(plan.fork_report, verdict, plan.expected_head)
@@ -183,8 +183,6 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
                                "No open pull request for this commit; the report is in the job summary.",
                                read_only=False)
         if plan.plots is not None:
-            from ci_mlops.github.plot_images import attach
-
             head = plan.expected_head or ctx.head_sha or plan.push_sha or ""
             text = attach(text, plan.plots, client, plan.repo, ctx, pr, head, fork=plan.fork_report is not None,
                           notes=notes, log=log)
@@ -199,9 +197,6 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
 
 
 def _upsert(client: GitHubClient, plan: CommentPlan, pr: int) -> CommentOutcome:
-    from ci_mlops.github.client import ApiError
-    from ci_mlops.github.pulls import not_found
-
     try:
         return upsert(client, plan.repo, pr, plan.body, plan.mark, new=plan.new, replace_cml=plan.replace_cml)
     except ApiError as exc:
@@ -214,8 +209,6 @@ def _upsert(client: GitHubClient, plan: CommentPlan, pr: int) -> CommentOutcome:
 
 def _read_only(ctx: GitHubContext, plan: CommentPlan, pr: int, artifact_dir: Path | None,
                env: Mapping[str, str]) -> Skipped:
-    from ci_mlops.github.artifact import default_folder, write_artifact
-
     folder = artifact_dir or default_folder(env)
     saved = ""
     if folder is not None and ctx.head_sha:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
+from ci_mlops.github.client import ApiError
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -16,8 +17,6 @@ def not_found(repo: str, pr: int) -> UserError:
 
 def get_pull(client: GitHubClient, repo: str, pr: int) -> dict[str, Any]:
     """The pull request; UserError when GitHub answers 404."""
-    from ci_mlops.github.client import ApiError
-
     try:
         return client.request_json("GET", f"repos/{repo}/pulls/{pr}")
     except ApiError as exc:

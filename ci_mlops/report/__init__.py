@@ -12,6 +12,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.errors import UserError
+from ci_mlops.escape import md_code
+
 if TYPE_CHECKING:
     from ci_mlops.report.markdown import DROP_ORDER, render_markdown
 
@@ -22,7 +25,7 @@ def __getattr__(name: str) -> Any:
     """``render_markdown`` and ``DROP_ORDER`` on first use: a module of this package that needs
     neither (``image_check`` in the comment job) does not pay for the Markdown renderer."""
     if name in ("render_markdown", "DROP_ORDER"):
-        from ci_mlops.report import markdown
+        from ci_mlops.report import markdown  # lazy: see above
 
         return getattr(markdown, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -37,6 +40,8 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
     the last N first-parent commits of the base. Raises UserError (exit 2) for an
     unknown revision or an unreadable metrics/params file, naming revision and file.
     """
+    # lazy: the modules of this package import it first; one that needs no report (image_check
+    # in the comment job) must not load the report's whole machinery
     from ci_mlops.config import find_config, load_config
     from ci_mlops.git import BlobReader, Repo
     from ci_mlops.report.collect import declared_files, snapshot
@@ -93,16 +98,13 @@ def _check_listed_files(config: Any, base: Any, head: Any) -> None:
     """A ``report.metrics_files`` entry that neither revision has is a typo, not "no metrics"."""
     for path in config.get("report", "metrics_files", default=None) or []:
         if path in base.missing and path in head.missing:
-            from ci_mlops.errors import UserError
-
             raise UserError(f"report.metrics_files: {path} exists at neither {base.label} nor {head.label} "
                             "(a typo? paths are relative to the repository root)")
 
 
 def _add_anomalies(report: dict[str, Any]) -> None:
     """Flag head values far outside the base branch's recent history (robust z-score)."""
-    from ci_mlops.report.anomaly import metric_anomalies, render_anomalies
-    from ci_mlops.escape import md_code
+    from ci_mlops.report.anomaly import metric_anomalies, render_anomalies  # lazy: as in build_report
 
     series = {f"{row['file']}:{row['key']}": [*row["history"]["values"], row["head"]]
               for row in report["metrics"] if "history" in row}

@@ -8,6 +8,7 @@ from ``dvc.api`` (imported lazily, slow, may need the remote).
 
 from __future__ import annotations
 
+import configparser
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,11 @@ from typing import Any
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DvcProject, load_project
+from ci_mlops.dvc.values import ParseError, metrics_values, params_values, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader
-from ci_mlops.dvc.values import ParseError, metrics_values, params_values, parse
+from ci_mlops.safeload import DocumentError, read_limited
 from ci_mlops.safepath import inside, repo_relative
-
 
 MAX_WORKSPACE_FILE_BYTES = 256 * 1024 * 1024  # a metrics, params or plot file read from disk
 
@@ -105,8 +106,6 @@ def read_workspace_file(root: Path, path: str, what: str = "declared file") -> b
     A path resolving outside the repository (``..``, a symbolic link) and a FIFO or device
     are :class:`UserError`: a PR must not get a runner's files published as its metrics.
     """
-    from ci_mlops.safeload import DocumentError, read_limited
-
     full = inside(root, path, what)
     try:
         return read_limited(full, MAX_WORKSPACE_FILE_BYTES)
@@ -133,8 +132,6 @@ def unreadable_output(label: str, path: str, remote: str | None, reason: str | N
 
 def default_remote(root: Path) -> str | None:
     """``core.remote`` from ``.dvc/config.local`` / ``.dvc/config``: the remote DVC would pull from."""
-    import configparser
-
     for name in ("config.local", "config"):
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:

@@ -82,8 +82,8 @@ def render_plots(root: str | Path, out_dir: str | Path, base: str, head: str | N
 
 
 def _dvc_renderers(root: Path, images_dir: Path, revs: list[str]) -> list[Any]:
-    from dvc.render.match import match_defs_renderers
-    from dvc.repo import Repo
+    from dvc.render.match import match_defs_renderers  # lazy: DVC is slow to import
+    from dvc.repo import Repo  # lazy: DVC is slow to import
 
     with Repo(str(root)) as repo:
         data = repo.plots.diff(revs=list(revs))
@@ -106,7 +106,7 @@ def _add_image(result: RenderResult, name: str, rev: Any, path: Path) -> None:
 
 
 def _draw(renderer: Any, out: Path, slug: str) -> dict[str, Any]:
-    import vl_convert
+    import vl_convert  # lazy: vl-convert is slow to import
 
     spec = renderer.get_filled_template()
     # allowed_base_urls=[]: a custom template's `data.url` or image mark fetches nothing

@@ -22,7 +22,13 @@ from ci_mlops.git import Repo
 from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, load_toml, load_yaml, read_limited
 from ci_mlops.scaffold.existing import Workflow, read_workflows
 from ci_mlops.scaffold.needs import (
-    ProjectEnv, conda_python, detect_env, detect_tests, gpu_reasons, python_ceiling, stage_requirements,
+    ProjectEnv,
+    conda_python,
+    detect_env,
+    detect_tests,
+    gpu_reasons,
+    python_ceiling,
+    stage_requirements,
 )
 
 TRAIN_SCRIPTS = ("train.py", "src/train.py", "scripts/train.py", "training/train.py", "src/models/train_model.py")
@@ -216,7 +222,7 @@ def find_dvcyaml(root: Path) -> list[Path]:
 
 def parse_dvcyaml(path: Path, rel: str) -> dict[str, Any]:
     """Stage names, outputs (with their wdir), metrics and plots of one dvc.yaml."""
-    import yaml
+    import yaml  # lazy: PyYAML is slow to import
 
     try:
         data = load_yaml(read_limited(path, MAX_YAML_BYTES))
@@ -308,7 +314,7 @@ def _declared(entries: Any) -> list[str]:
 
 
 def _dvcfile_outs(root: Path, dvcfile: Path) -> list[str]:
-    import yaml
+    import yaml  # lazy: PyYAML is slow to import
 
     rel_dir = dvcfile.parent.relative_to(root).as_posix()
     try:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.safeload import DocumentError, load_yaml, read_limited
+
 _MAX_BYTES = 1_000_000  # a workflow larger than this is not read
 
 
@@ -42,9 +44,7 @@ def read_workflows(root: Path, paths: list[str]) -> list[Workflow]:
 
 
 def read_workflow(path: Path, rel: str) -> Workflow | None:
-    import yaml
-
-    from ci_mlops.safeload import DocumentError, load_yaml, read_limited
+    import yaml  # lazy: PyYAML is slow to import
 
     try:
         doc = load_yaml(read_limited(path, _MAX_BYTES))

@@ -18,7 +18,7 @@ from typing import Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.scaffold.plan import PlannedFile
-from ci_mlops.scaffold.render import render
+from ci_mlops.scaffold.render import no_expression, render, shell_quote
 
 PIPELINE = ".gitlab/ci-mlops.yml"
 MANIFEST = ".gitlab/ci-mlops.lock"
@@ -76,7 +76,6 @@ def gitlab_context(wf: dict[str, Any], config: Any) -> dict[str, Any]:
         setup.append(f'export PATH="$CI_PROJECT_DIR/{wf["project"]["env_dir"]}/bin:$PATH"')
     if wf["project"]["dvc_install"]:
         setup.append(wf["project"]["dvc_install"])
-    from ci_mlops.scaffold.render import no_expression, shell_quote
 
     for line in setup:
         no_expression(line)

@@ -6,26 +6,53 @@ an impossible option) fails before anything is written or ``dvc init`` runs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 
-from ci_mlops.config import CONFIG_NAME, Config, parse_config
+from ci_mlops.config import CONFIG_NAME, Config, parse_config, schema
 from ci_mlops.deploy.artifacts import resolve_paths
 from ci_mlops.deploy.registry import declared_artifacts
 from ci_mlops.deploy.targets import TARGETS, dockerfile_text
 from ci_mlops.dvc.project import load_project
 from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import CheckFailed, UserError
+from ci_mlops.scaffold import gitlab
 from ci_mlops.scaffold.detect import REMOTE_SECRETS, RepoFacts, detect
+from ci_mlops.scaffold.existing import overlaps
 from ci_mlops.scaffold.plan import (
-    PlannedFile, Settings, WorkflowRef, check_parses, config_text, dvcyaml_text, missing_files, plan_files,
+    PlannedFile,
+    Settings,
+    WorkflowRef,
+    check_parses,
+    config_text,
+    dvcyaml_text,
+    missing_files,
+    plan_files,
     workflow_context,
 )
 from ci_mlops.scaffold.write import (
-    CONFLICT, KEEP_CURRENT, RESOLVED, KEEP_DELETED, KEEP_EDITED, KEEP_STALE, MERGE, REMOVE, WRITES, YOURS, Change, apply, compare,
-    manifest_text, new_manifest, read_manifest, unified_diff, MANIFEST,
+    CONFLICT,
+    KEEP_CURRENT,
+    KEEP_DELETED,
+    KEEP_EDITED,
+    KEEP_STALE,
+    MANIFEST,
+    MERGE,
+    REMOVE,
+    RESOLVED,
+    WRITES,
+    YOURS,
+    Change,
+    apply,
+    compare,
+    manifest_text,
+    new_manifest,
+    read_manifest,
+    unified_diff,
 )
 
 
@@ -50,7 +77,6 @@ class InitOptions:
 def run_init(opts: InitOptions) -> list[Change]:
     if opts.source is not None:
         check_source(opts.source)
-    from ci_mlops.scaffold import gitlab
 
     facts = detect(opts.path)
     root = facts.root
@@ -251,10 +277,6 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
 
 def check_source(source: str) -> None:
     """--source is validated like ci_mlops.source in .ci-mlops.yml, before anything is read or written."""
-    import re
-
-    from ci_mlops.config import schema
-
     pattern = schema()["properties"]["ci_mlops"]["properties"]["source"]["pattern"]
     if not re.search(pattern, source):
         raise UserError(f"--source: {source!r} is not an install source: use ci-mlops==X.Y.Z, "
@@ -276,7 +298,6 @@ def plan_notes(facts: RepoFacts) -> list[str]:
     if facts.gpu:
         notes.append(f"trains on GPUs? {'; '.join(facts.gpu)}. Hosted ubuntu-latest has no GPU: set runner: to your "
                      "GPU runners' labels (e.g. [self-hosted, gpu]) and timeout_minutes: (docs/workflows.md#gpu-runners)")
-    from ci_mlops.scaffold.existing import overlaps
 
     deploys = (facts.config.get("deploy", "target", default="github-release") if facts.config else "github-release")
     notes += overlaps(facts.existing, releases=deploys != "none")
@@ -347,8 +368,6 @@ def next_steps(config: Config, wf: dict, changes: list[Change]) -> None:
 
 def plan_dockerfile(root: Path, config: Config, wf: dict) -> PlannedFile:
     """A minimal model image for the docker target (``--dockerfile``): written once when absent."""
-    from types import SimpleNamespace
-
     if wf["deploy"]["target"] != "docker":
         raise UserError("--dockerfile goes with the docker deploy target (--deploy docker, or deploy.target: docker)")
     project = load_project(root)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -206,8 +207,6 @@ def detect_tests(root: Path) -> list[str]:
 
 def _walk_tests(root: Path, start: Path, found: list[str], budget: list[int]) -> None:
     """Pruned walk: virtualenvs, caches and hidden folders are never entered; at most _MAX_FILES files."""
-    import os
-
     for folder, dirs, files in os.walk(start):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
         for name in sorted(files):
@@ -296,7 +295,7 @@ def _lock_packages(path: Path) -> dict[str, set[str]]:
 
 
 def _conda_deps(path: Path) -> dict[str, set[str]]:
-    import yaml
+    import yaml  # lazy: PyYAML is slow to import
 
     try:
         data = load_yaml(_read(path) or "") or {}

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ci_mlops import __version__
-from ci_mlops.config import SCHEMA_URL, Config
+from ci_mlops.config import SCHEMA_URL, Config, parse_config
 from ci_mlops.errors import UserError
+from ci_mlops.retrain.settings import DEFAULT_PREFIX, DEFAULT_WORKFLOW, commit_results
 from ci_mlops.scaffold.detect import REMOTE_EXTRAS, RepoFacts
-from ci_mlops.retrain.settings import commit_results
-from ci_mlops.scaffold.render import comment_text, install_spec, render
+from ci_mlops.scaffold.needs import ProjectEnv, dvc_install, env_dir
+from ci_mlops.scaffold.render import comment_text, flow_list, install_spec, render, yaml_scalar
 
 MODES = ("full", "reusable")
 PR_WORKFLOW_NAME = "ci-mlops PR"
@@ -94,8 +96,6 @@ class Settings:
 
 def config_text(settings: Settings) -> str:
     """A commented .ci-mlops.yml for these settings (validated before it is returned)."""
-    from ci_mlops.config import parse_config
-
     runner: Any = settings.runner[0] if len(settings.runner) == 1 else settings.runner
     text = render("ci-mlops.yml.j2", {"s": settings, "runner": runner, "schema_url": SCHEMA_URL, "version": __version__})
     parse_config(text)  # a template bug must never produce an invalid config
@@ -218,7 +218,6 @@ def retrain_context(section: dict[str, Any] | None) -> dict[str, Any] | None:
     """The retrain jobs' values (``drift.retrain``), or None when retraining is off."""
     if section is None:
         return None
-    from ci_mlops.retrain.settings import DEFAULT_PREFIX, DEFAULT_WORKFLOW
 
     return {"schedule": section.get("schedule"), "auto_merge": bool(section.get("auto_merge", False)),
             "merge_method": section.get("merge_method", "merge"),
@@ -251,8 +250,6 @@ def _sweep_labels(config: Config) -> list[str]:
 def project_env(config: Config, facts: RepoFacts, extra: str | None, needs_dvc: bool) -> dict[str, Any]:
     """The project's environment in the workflow: where the install puts it (its ``bin`` goes first
     on PATH) and the command that adds DVC and the remote's plugin when the install lacks them."""
-    from ci_mlops.scaffold.needs import ProjectEnv, dvc_install, env_dir
-
     install = command_for(config, "install", lambda: facts.install)
     env = getattr(facts, "env", None) or ProjectEnv()
     return {"env_dir": env_dir(install), "dvc_install": dvc_install(env, extra, install) if needs_dvc else None,
@@ -262,10 +259,6 @@ def project_env(config: Config, facts: RepoFacts, extra: str | None, needs_dvc: 
 def pip_cache_paths(install: str | None, root: Path) -> list[str]:
     """Files setup-python's pip cache is keyed on: the requirements a pip install reads, else
     pyproject.toml. None (no cache) for other installers: setup-python fails when none exists."""
-    import shlex
-
-    from ci_mlops.scaffold.needs import env_dir
-
     if not install or env_dir(install) or not re.match(r"\s*(python[\d.]*\s+-m\s+)?pip3?\s+install\b", install):
         return []
     try:
@@ -303,8 +296,6 @@ def detected_train(facts: RepoFacts) -> str | None:
 
 def missing_files(command: str, root: Path) -> list[str]:
     """Files a command names that do not exist: ``python SCRIPT`` and ``pip install -r FILE``."""
-    import shlex
-
     try:
         words = shlex.split(command)
     except ValueError:
@@ -367,7 +358,7 @@ def check_parses(files: list[PlannedFile]) -> None:
     Values are validated by the schema and quoted by the templates; this is the backstop
     that keeps a missed case from ever writing a broken or reshaped workflow.
     """
-    import yaml
+    import yaml  # lazy: PyYAML is slow to import
 
     for file in files:
         if not file.path.endswith((".yml", ".yaml")):
@@ -508,14 +499,10 @@ def reusable_workflows() -> dict[str, str]:
 
 
 def _q(value: str) -> str:
-    from ci_mlops.scaffold.render import yaml_scalar
-
     return yaml_scalar(value)
 
 
 def _flow(items: list[str]) -> str:
-    from ci_mlops.scaffold.render import flow_list
-
     return flow_list(items)
 
 

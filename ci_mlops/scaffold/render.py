@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ def uses(action: str) -> str:
 
 def yaml_scalar(value: Any) -> str:
     """A YAML scalar for ``value`` on one line: plain when that reads back the same, else JSON-quoted."""
-    import yaml
+    import yaml  # lazy: PyYAML is slow to import
 
     if isinstance(value, str):
         if value and "\n" not in value and value.strip() == value:
@@ -67,8 +68,6 @@ def flow_scalar(value: Any) -> str:
 
 def shell_quote(value: Any) -> str:
     """One shell word for ``value`` (``shlex.quote``): a config value never becomes shell syntax."""
-    import shlex
-
     return shlex.quote(str(value))
 
 
@@ -99,7 +98,7 @@ def flow_list(items: list[str]) -> str:
 
 
 def _double_quoted(value: str) -> str:
-    import yaml
+    import yaml  # lazy: PyYAML is slow to import
 
     # PyYAML's own double-quoted style escapes exactly what YAML needs escaped
     return yaml.safe_dump(value, default_style='"', allow_unicode=True, width=1 << 30).rstrip("\n").removesuffix("\n...")
@@ -139,7 +138,7 @@ def header(template_version: int = TEMPLATE_VERSION) -> str:
 
 @lru_cache(maxsize=4)
 def environment(root: str | None = None) -> Any:
-    import jinja2
+    import jinja2  # lazy: Jinja2 is slow to import
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(root or str(templates_dir())),

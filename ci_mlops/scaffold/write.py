@@ -18,6 +18,8 @@ import difflib
 import hashlib
 import json
 import os
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,9 +160,6 @@ def _merge(file: PlannedFile, ours: str, entry: dict[str, Any]) -> Change:
 
 def merge3(ours: str, base: str, theirs: str) -> tuple[str, int]:
     """``git merge-file``: the merged text (conflict markers where both sides changed) and the conflicts."""
-    import subprocess
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="ci-mlops-merge-") as tmp:
         paths = []
         for name, text in (("yours", ours), ("base", base), ("new", theirs)):

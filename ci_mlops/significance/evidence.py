@@ -26,9 +26,15 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.datafiles import read_table
+from ci_mlops.dvc.project import load_project
+from ci_mlops.dvc.values import ParseError, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, Repo
+from ci_mlops.report.collect import read_files
+from ci_mlops.report.diff import summarize
 from ci_mlops.report.direction import metric_segment
+from ci_mlops.report.lookup import resolve_metric
 
 if TYPE_CHECKING:  # NumPy comes in only when a gate asks for significance (report start-up)
     from ci_mlops.significance.bootstrap import Evaluation, Interval, Side
@@ -49,9 +55,6 @@ def wanted(config: Any) -> dict[str, float]:
 
 def attach(config: Any, root: str | Path, report: dict[str, Any]) -> None:
     """Add an interval (or the reason there is none) to each report row a significance gate names."""
-    from ci_mlops.report.diff import summarize
-    from ci_mlops.report.lookup import resolve_metric
-
     gates = wanted(config)
     if not gates:
         return
@@ -90,8 +93,8 @@ def _qualify(row: dict[str, Any]) -> None:
 
 def _interval(key: str, row: dict[str, Any], spec: dict[str, Any], settings: dict[str, Any], confidence: float,
               source: "_Source") -> dict[str, Any]:
-    from ci_mlops.significance.bootstrap import bootstrap
-    from ci_mlops.significance.seeds import seed_interval
+    from ci_mlops.significance.bootstrap import bootstrap  # lazy: NumPy is slow to import
+    from ci_mlops.significance.seeds import seed_interval  # lazy: NumPy is slow to import
 
     seeds = settings.get("seeds")
     if seeds:
@@ -143,7 +146,7 @@ _ALIASES = {"accuracy": "accuracy", "acc": "accuracy", "precision": "precision",
 
 def _estimate_from_key(key: str, predictions: dict[str, Any]) -> str:
     """The bootstrap metric a gate key names: ``test.roc_auc`` -> roc_auc; a column name as itself."""
-    from ci_mlops.significance.bootstrap import METRICS
+    from ci_mlops.significance.bootstrap import METRICS  # lazy: NumPy is slow to import
 
     segment = metric_segment(key)
     name = _ALIASES.get("".join(ch for ch in segment.lower() if ch.isalnum()))
@@ -176,8 +179,6 @@ class _Source:
 
     def project(self, side: str) -> Any:
         """The DVC project at ``side``'s revision, loaded once."""
-        from ci_mlops.dvc.project import load_project
-
         if side not in self.projects:
             rev = self.revs[side]
             if rev is not None and self.reader is None:
@@ -186,8 +187,6 @@ class _Source:
         return self.projects[side]
 
     def read(self, side: str, paths: list[str]) -> dict[str, bytes | None]:
-        from ci_mlops.report.collect import read_files
-
         project = self.project(side)
         return read_files(self.root, self.revs[side], paths, project, self.reader, required=paths,
                           label=self.labels[side])
@@ -250,9 +249,9 @@ class _Source:
 
     # -- predictions -----------------------------------------------------------------------------
     def evaluation(self, spec: dict[str, Any], estimate: str) -> Evaluation:
-        import numpy as np
+        import numpy as np  # lazy: NumPy is slow to import
 
-        from ci_mlops.significance.bootstrap import Evaluation
+        from ci_mlops.significance.bootstrap import Evaluation  # lazy: NumPy is slow to import
 
         file = spec["file"]
         frames = {side: self._frame(side, file, spec, estimate) for side in ("base", "head")}
@@ -292,8 +291,7 @@ class _Source:
                           base_actual=None if paired else base[actual_col].to_numpy())
 
     def _frame(self, side: str, file: str, spec: dict[str, Any], estimate: str) -> Any:
-        from ci_mlops.significance.bootstrap import METRICS
-        from ci_mlops.datafiles import read_table
+        from ci_mlops.significance.bootstrap import METRICS  # lazy: NumPy is slow to import
 
         blob = self.read(side, [file]).get(file)
         if blob is None:
@@ -319,7 +317,7 @@ class _Source:
 
 
 def _side(frame: Any, spec: dict[str, Any]) -> Side:
-    from ci_mlops.significance.bootstrap import Side
+    from ci_mlops.significance.bootstrap import Side  # lazy: NumPy is slow to import
 
     columns = {c: frame[c].to_numpy() for c in frame.columns}
     return Side(predicted=columns.get(spec.get("predicted") or ""), score=columns.get(spec.get("score") or ""),
@@ -334,8 +332,6 @@ def _label(rev: dict[str, Any] | None) -> str:
 
 
 def _parse(blob: bytes, path: str, label: str) -> Any:
-    from ci_mlops.dvc.values import ParseError, parse
-
     try:
         return parse(blob, path)
     except ParseError as exc:

@@ -58,7 +58,7 @@ def seed_interval(base: list[float], head: list[float], *, paired: bool, method:
 
 
 def _t(b: np.ndarray, h: np.ndarray, paired: bool, confidence: float) -> SeedInterval:
-    from scipy import stats
+    from scipy import stats  # lazy: SciPy is slow to import
 
     if paired:
         d = h - b
@@ -108,7 +108,7 @@ def _signed_rank_critical(n: int, alpha: float) -> int:
 def _rank_sum_critical(m: int, n: int, alpha: float) -> int:
     """The largest k with P(U < k) <= alpha/2 under the null, U the Mann-Whitney statistic (exact)."""
     if m * n > 40_000:  # normal approximation for many runs (never the case with seeds in practice)
-        from scipy import stats
+        from scipy import stats  # lazy: SciPy is slow to import
 
         z = stats.norm.ppf(1 - alpha / 2)
         return max(0, int(np.floor(m * n / 2 - z * np.sqrt(m * n * (m + n + 1) / 12))))

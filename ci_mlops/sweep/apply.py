@@ -13,6 +13,7 @@ from typing import Any
 
 from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import UserError
+from ci_mlops.fsutil import atomic_write
 from ci_mlops.sweep.plan import Experiment, find
 from ci_mlops.sweep.results import load_results
 
@@ -39,15 +40,14 @@ def apply_experiment(root: Path, config: Any, name: str, experiments: list[Exper
     changed = _write_params(root, experiment)
     lock = root / "dvc.lock"
     if not lock.is_file() or lock.read_text(encoding="utf-8") != result.lock:
-        from ci_mlops.fsutil import atomic_write
-
         atomic_write(lock, result.lock)
         changed.append("dvc.lock")
     return changed
 
 
 def _write_params(root: Path, experiment: Experiment) -> list[str]:
-    from dvc.utils.serialize import MODIFIERS  # DVC's round-trip editors, as `dvc exp run -S` uses
+    # lazy: DVC is slow to import. Its round-trip editors, as `dvc exp run -S` uses them.
+    from dvc.utils.serialize import MODIFIERS
 
     by_file: dict[str, list[tuple[str, Any]]] = {}
     for key, value in experiment.params:

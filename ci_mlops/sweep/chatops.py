@@ -18,8 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ci_mlops.errors import UserError
+from ci_mlops.errors import ServiceError, UserError
+from ci_mlops.escape import md_code
+from ci_mlops.github.client import ApiError
+from ci_mlops.github.comments import find_sticky, marker, marker_id
 from ci_mlops.sweep.plan import NAME, format_value, parse_overrides
+from ci_mlops.sweep.pull import checked_head
 
 PREFIX = "/ci-mlops"
 MAX_COMMENT = 2000  # characters; a command is one short line
@@ -146,8 +150,6 @@ def handle(ctx: Any, workflow: str) -> Outcome:
 
 def _authorize(client: Any, repo: str, comment: dict[str, Any]) -> str:
     """The commenter's login when they may run commands; :class:`Refused` otherwise."""
-    from ci_mlops.github.client import ApiError
-
     user = comment.get("user")
     login = user.get("login") if isinstance(user, dict) else None
     if not isinstance(login, str) or not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", login):
@@ -169,9 +171,6 @@ def _authorize(client: Any, repo: str, comment: dict[str, Any]) -> str:
 
 
 def _inputs(client: Any, repo: str, number: int | None, command: Command) -> dict[str, str]:
-    from ci_mlops.github.comments import find_sticky, marker, marker_id
-    from ci_mlops.sweep.pull import checked_head
-
     if number is None:
         raise UserError("the event names no pull request")
     head = checked_head(client, repo, number, None)  # open, same repository: its head now
@@ -193,8 +192,6 @@ def _inputs(client: Any, repo: str, number: int | None, command: Command) -> dic
 
 def _react(client: Any, repo: str, comment_id: Any, content: str) -> None:
     """A reaction on the command's comment; best effort (the job's log has the outcome)."""
-    from ci_mlops.errors import ServiceError
-
     if not isinstance(comment_id, int):
         return
     with contextlib.suppress(UserError, ServiceError):  # reacting twice with the same content is one reaction
@@ -203,9 +200,6 @@ def _react(client: Any, repo: str, comment_id: Any, content: str) -> None:
 
 
 def _reply(client: Any, repo: str, number: int | None, who: str, message: str) -> None:
-    from ci_mlops.errors import ServiceError
-    from ci_mlops.escape import md_code
-
     if number is None:
         return
     body = f"@{who} ci-mlops did not run this command: {md_code(message)}"

@@ -18,19 +18,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ci_mlops.checks.gates import evaluate_gates
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_cell, md_code
 from ci_mlops.markdown.blocks import table
+from ci_mlops.report.diff import diff_metrics
 from ci_mlops.report.direction import infer_direction
+from ci_mlops.report.lookup import resolve_metric
 from ci_mlops.sweep.results import Result
 
 
 def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, Any]],
           results: list[Result]) -> dict[str, Any]:
-    from ci_mlops.checks.gates import evaluate_gates
-    from ci_mlops.report.diff import diff_metrics
-    from ci_mlops.report.lookup import resolve_metric
-
     section = config.get("experiments") or {}
     rank_by = section.get("rank_by")
     if not rank_by:

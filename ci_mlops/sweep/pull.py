@@ -10,12 +10,15 @@ between is refused by GitHub rather than overwritten.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ci_mlops.errors import UserError
+from ci_mlops.github.client import ApiError
+from ci_mlops.github.pulls import get_pull
 
 SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -39,8 +42,6 @@ def parse_pr(text: str | None) -> int | None:
 def checked_head(client: Any, repo: str, number: int, sha: str | None, pull: dict[str, Any] | None = None) -> PullHead:
     """The PR's head when it is an open same-repository PR whose head is ``sha`` (None: whatever
     it is now); else one line why not. ``pull``: the PR as the API answered, when already read."""
-    from ci_mlops.github.pulls import get_pull
-
     if pull is None:
         pull = get_pull(client, repo, number)
     head = pull.get("head")
@@ -70,10 +71,6 @@ def commit_files(client: Any, repo: str, root: Path, head: PullHead, paths: list
     parent is the head, then a fast-forward of the branch: a branch that moved meanwhile
     is refused by GitHub and nothing changes.
     """
-    import base64
-
-    from ci_mlops.github.client import ApiError
-
     if not paths:
         raise UserError("nothing to commit: the branch already has these params and dvc.lock")
     base_tree = client.get_json(f"repos/{repo}/git/commits/{head.sha}").get("tree") or {}

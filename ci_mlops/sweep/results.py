@@ -15,6 +15,8 @@ from typing import Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader, Repo, run_git
+from ci_mlops.report.collect import snapshot
+from ci_mlops.safeload import DocumentError, load_json
 from ci_mlops.sweep.plan import NAME, Experiment
 
 RESULT_VERSION = 1
@@ -43,8 +45,6 @@ def failed(experiment: Experiment, error: str) -> Result:
 def from_revision(root: Path, experiment: Experiment, rev: str | None, *, config: Any = None,
                   reader: BlobReader | None = None) -> Result:
     """The experiment's metrics and params at ``rev`` (None: the workspace)."""
-    from ci_mlops.report.collect import snapshot
-
     snap = snapshot(root, rev, reader=reader, config=config, want_plots=False, label=experiment.name)
     lock = None
     if rev is None:
@@ -99,8 +99,6 @@ def load_results(folder: Path) -> list[Result]:
 
 
 def load_result(path: Path) -> Result:
-    from ci_mlops.safeload import DocumentError, load_json  # bounded: the file crossed a job boundary
-
     if path.stat().st_size > MAX_RESULT_BYTES:
         raise UserError(f"{path}: a sweep result over {MAX_RESULT_BYTES // 1024 // 1024} MiB is not one ci-mlops wrote")
     try:
