@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import click
+
+from ci_mlops.config import load_config
+from ci_mlops.errors import UserError
+from ci_mlops.escape import guard_commands
+from ci_mlops.forge.ci import detect
+from ci_mlops.github import actions, pr_comment
+from ci_mlops.github.context import GitHubContext
+from ci_mlops.github.plot_branch import BranchPolicy
+from ci_mlops.github.plot_images import PlotOptions
+from ci_mlops.gitlab.comment import run
 
 
 @click.command("comment")
@@ -87,17 +99,7 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     the commit the workflow run built, 2 bad input (missing or empty report, no PR, malformed
     event, bad token, PR not found), 3 GitHub kept failing.
     """
-    import os
-
-    from ci_mlops.config import load_config
-    from ci_mlops.errors import UserError
-    from ci_mlops.forge.ci import detect
-    from ci_mlops.github import actions, pr_comment
-    from ci_mlops.github.context import GitHubContext
-
     if detect(os.environ) == "gitlab":  # GitLab CI/CD (or CI_MLOPS_FORGE=gitlab): the sticky MR note
-        from ci_mlops.gitlab.comment import run
-
         return run(report=report, number=pr, project=repo, token=token, marker_opt=marker_opt, new=new,
                    artifact_dir=artifact_dir, from_artifact=from_artifact, no_post=no_post, dry_run=dry_run,
                    verbose=verbose, config_path=config_path)
@@ -125,8 +127,6 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
         click.echo(f"saved the report for PR #{plan.pr} in {artifact_dir}; not posted (--no-post)")
         return
     if dry_run:
-        from ci_mlops.escape import guard_commands
-
         click.echo(guard_commands(plan.body))
         for line in pr_comment.plan_lines(plan):
             click.echo(line, err=True)
@@ -150,12 +150,6 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
 def _plot_options(config, folder: str, publish: bool | None, branch: str | None, keep: int | None,
                   on_close: str | None):
     """--plots-* over report.images over the defaults; UserError for a branch prefix git refuses."""
-    import re
-
-    from ci_mlops.errors import UserError
-    from ci_mlops.github.plot_branch import BranchPolicy
-    from ci_mlops.github.plot_images import PlotOptions
-
     images = config.get("report", "images") or {}
     prefix = branch or images.get("branch") or BranchPolicy.prefix
     if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*", prefix) or ".." in prefix \

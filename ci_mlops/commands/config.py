@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ci_mlops.config import SCHEMA_PATH, load_config
+
 
 @click.command("config")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -16,8 +18,6 @@ def command(config_path: str | None, show_schema: bool) -> None:
     `# yaml-language-server: $schema=<path or URL of ci-mlops.schema.json>`
     to the top of the file.
     """
-    from ci_mlops.config import SCHEMA_PATH, load_config
-
     if show_schema:
         click.echo(SCHEMA_PATH.read_text(encoding="utf-8"), nl=False)
         return

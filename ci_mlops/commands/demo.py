@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ci_mlops.demo.gitlab_loop import run_gitlab_demo
+from ci_mlops.demo.scenario import BRANCH, run_demo
+
 
 @click.command("demo")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
@@ -26,8 +29,6 @@ def command(directory: str | None, rows: int, ci: str) -> None:
     DIRECTORY must be new or empty (default: a new temporary directory); it is
     left in place for you to explore.
     """
-    from ci_mlops.demo.scenario import BRANCH, run_demo
-
     if ci == "gitlab":
         _gitlab(directory, rows)
         return
@@ -54,8 +55,6 @@ def command(directory: str | None, rows: int, ci: str) -> None:
 
 
 def _gitlab(directory: str | None, rows: int) -> None:
-    from ci_mlops.demo.gitlab_loop import run_gitlab_demo
-
     result = run_gitlab_demo(directory, click.echo, rows=rows)
     rule = "-" * 72
     click.echo(f"\n{rule}\nThe loop in GitLab mode ({result.api_requests} requests to the loopback GitLab):\n{rule}")

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import click
 
+from ci_mlops.config import load_config
+from ci_mlops.drift.compare import compare_files, failure
+from ci_mlops.drift.render import render_json, render_markdown
+from ci_mlops.errors import CheckFailed
+from ci_mlops.escape import guard_commands
+from ci_mlops.forge import outputs
+from ci_mlops.forge.monitor import sync_issue
+from ci_mlops.fsutil import write_output
+from ci_mlops.github import actions
+from ci_mlops.github.context import GitHubContext
+
 
 @click.command("drift")
 @click.option("--reference", "reference", metavar="FILE",
@@ -53,28 +64,16 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
     Exit status: 0 no dataset drift, 1 dataset drift or performance degradation,
     2 bad input.
     """
-    from ci_mlops.config import load_config
-    from ci_mlops.drift.compare import compare_files, failure
-    from ci_mlops.drift.render import render_json, render_markdown
-    from ci_mlops.errors import CheckFailed
-    from ci_mlops.github import actions
-
     config = load_config(config_path, required=config_path is not None)
     if issue:  # before any output, so the mask line never lands inside JSON on stdout
-        from ci_mlops.github.context import GitHubContext
-
         actions.mask(GitHubContext.from_env().token)
     result = compare_files(config, reference=reference, current=current, columns=columns, exclude=exclude,
                            drift_share=drift_share, psi=psi, baseline=baseline, engine=engine, progress=progress)
     markdown = render_markdown(result)
     text = render_json(result) if fmt == "json" else markdown
     if output:
-        from ci_mlops.fsutil import write_output
-
         write_output(output, text, announce=lambda line: click.echo(f"ci-mlops: {line}", err=True))
     else:
-        from ci_mlops.escape import guard_commands
-
         click.echo(text if fmt == "json" else guard_commands(text), nl=False)
 
     actions.append_summary(markdown)
@@ -82,9 +81,6 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
     actions.set_output("share-drifted", f"{result['share_drifted']:.4f}")
     problem = failure(result)
     if issue:
-        from ci_mlops.forge import outputs
-        from ci_mlops.forge.monitor import sync_issue  # GitHub or GitLab, from the CI environment
-
         outcome = sync_issue(config.get("drift") or {}, markdown, problem=problem is not None)
         outputs.set_output("issue-url", outcome["url"] or "")
         if outcome["action"] != "none":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from ci_mlops.deploy.targets import TARGETS
+from ci_mlops.errors import UserError
+from ci_mlops.scaffold.init import InitOptions, run_init
 
 
 @click.command("init")
@@ -64,9 +66,6 @@ def command(path: str, yes: bool, deploy: str | None, runners: tuple[str, ...], 
     kept (unless --force), your own workflows are never touched. --dry-run shows
     the diff first. Without --yes it asks before writing.
     """
-    from ci_mlops.errors import UserError
-    from ci_mlops.scaffold.init import InitOptions, run_init
-
     try:
         run_init(InitOptions(
             path=path, yes=yes, deploy=deploy, runners=list(runners), base=base, python=python_version,

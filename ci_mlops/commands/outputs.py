@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+from ci_mlops.dvc.outputs import fetch, pull, push, stage, validate
+from ci_mlops.git import Repo
+from ci_mlops.github import actions
+
 
 @click.group("outputs")
 def command() -> None:
@@ -34,10 +38,6 @@ def stage_command(folder: str, targets: tuple[str, ...]) -> None:
 
     Sets the step output `files` to the number of files staged (0: nothing to push).
     """
-    from ci_mlops.dvc.outputs import stage
-    from ci_mlops.git import Repo
-    from ci_mlops.github import actions
-
     root = Repo.discover(".").root
     count = stage(root, Path(folder), targets=list(targets))
     actions.set_output("files", str(count))
@@ -49,9 +49,6 @@ def stage_command(folder: str, targets: tuple[str, ...]) -> None:
 @click.option("--remote", "-r", default=None, help="DVC remote to push to. Default: the project's default remote.")
 def push_command(folder: str, remote: str | None) -> None:
     """Validate the staged FOLDER, then push this commit's outputs and run-cache from it."""
-    from ci_mlops.dvc.outputs import push, validate
-    from ci_mlops.git import Repo
-
     root = Repo.discover(".").root
     objects, runs = validate(Path(folder))
     click.echo(f"validated {objects} object(s) and {runs} run-cache entr{'y' if runs == 1 else 'ies'}")
@@ -64,10 +61,6 @@ def push_command(folder: str, remote: str | None) -> None:
 @click.option("--remote", "-r", default=None, help="DVC remote to fetch from. Default: the project's default remote.")
 def fetch_command(folder: str, remote: str | None) -> None:
     """Fetch this commit's data, outputs and run-cache from the remote into FOLDER (for another job)."""
-    from ci_mlops.dvc.outputs import fetch
-    from ci_mlops.git import Repo
-    from ci_mlops.github import actions
-
     root = Repo.discover(".").root
     count = fetch(root, Path(folder), remote=remote)
     actions.set_output("files", str(sum(1 for p in Path(folder).rglob("*") if p.is_file())))
@@ -78,9 +71,6 @@ def fetch_command(folder: str, remote: str | None) -> None:
 @click.argument("folder", type=click.Path(file_okay=False))
 def pull_command(folder: str) -> None:
     """Validate FOLDER (from `outputs fetch` in another job), then check its data out like `dvc pull`."""
-    from ci_mlops.dvc.outputs import pull
-    from ci_mlops.git import Repo
-
     root = Repo.discover(".").root
     pull(root, Path(folder))
     click.echo(f"pulled from {folder}")

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from importlib.util import find_spec
+from pathlib import Path
+
 import click
+
+from ci_mlops.checks import add_to_report
+from ci_mlops.checks.gatesource import deciding_config, render_changes
+from ci_mlops.config import find_config, load_config
+from ci_mlops.errors import UserError
+from ci_mlops.escape import guard_commands, md_code, md_text
+from ci_mlops.fsutil import write_output
+from ci_mlops.git import Repo
+from ci_mlops.github.actions import append_summary, in_actions
+from ci_mlops.github.context import GitHubContext
+from ci_mlops.report import build_report, render_markdown, to_json
+from ci_mlops.report.render_plots import render_plots
 
 
 @click.command("report")
@@ -56,18 +72,9 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     In GitHub Actions the Markdown is also appended to the job summary
     (unless --no-summary). Exit 2 when a revision is unknown or a metrics file cannot be read.
     """
-    from pathlib import Path
-
-    from ci_mlops.config import find_config, load_config
-    from ci_mlops.fsutil import write_output
-    from ci_mlops.github.actions import append_summary, in_actions
-    from ci_mlops.git import Repo
-    from ci_mlops.report import build_report, render_markdown, to_json
-
     repo = Repo.discover(Path.cwd())
     if plots_dir:
         _require_vl_convert()
-    from ci_mlops.checks.gatesource import deciding_config, render_changes
 
     config = load_config(config_path or find_config(repo.root), required=config_path is not None)
     config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
@@ -92,8 +99,6 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
         write_output(output, text, announce=lambda line: click.echo(f"ci-mlops: {line}", err=True))
         click.echo(f"ci-mlops: report written to {output}", err=True)
     else:
-        from ci_mlops.escape import guard_commands
-
         click.echo(text if fmt == "json" else guard_commands(text), nl=False)
     if summary and in_actions():
         append_summary(markdown)
@@ -105,18 +110,12 @@ def _add_checks(config, root, report: dict, *, workspace: bool) -> None:
     Data and slice checks read files on disk, so they only describe the head when
     the head is the workspace; metric gates work for any pair of revisions.
     """
-    from ci_mlops.checks import add_to_report
-
     add_to_report(config, root, report, files=workspace)
 
 
 def _name_the_pull_request(report: dict) -> None:
     """In a pull_request run the workspace is GitHub's merge commit, which nobody has seen:
     name the PR and its head commit instead (``report["head"]["pr"]``)."""
-    from ci_mlops.errors import UserError
-    from ci_mlops.github.actions import in_actions
-    from ci_mlops.github.context import GitHubContext
-
     if not in_actions():
         return
     try:
@@ -135,12 +134,6 @@ def _name_the_pull_request(report: dict) -> None:
 def _render_plots(root, report: dict, plots_dir: str, *, workspace: bool) -> None:
     """Draw the plots into ``plots_dir`` and say what was drawn in a report section; a plot
     that cannot be drawn is one line there (and on stderr), never a failed command."""
-    import json
-    from pathlib import Path
-
-    from ci_mlops.escape import md_code, md_text
-    from ci_mlops.report.render_plots import render_plots
-
     # DVC labels each series with the revision it was given: the refs the report names
     base, head = report["base"]["ref"], None if workspace else report["head"]["ref"]
     if base == head:
@@ -149,7 +142,6 @@ def _render_plots(root, report: dict, plots_dir: str, *, workspace: bool) -> Non
     Path(plots_dir, "plots.json").write_text(json.dumps(result.to_json(relative_to=plots_dir), indent=2) + "\n", encoding="utf-8")
     click.echo(f"ci-mlops: {len(result.charts)} plot(s) drawn and {len(result.images)} image(s) copied to "
                f"{plots_dir}", err=True)
-    from ci_mlops.github.actions import in_actions
 
     # In Actions the folder is a runner path nobody can open: the comment job shows the images
     # (or links the artifact), so the report only names what could not be drawn.
@@ -164,9 +156,5 @@ def _render_plots(root, report: dict, plots_dir: str, *, workspace: bool) -> Non
 
 
 def _require_vl_convert() -> None:
-    from importlib.util import find_spec
-
-    from ci_mlops.errors import UserError
-
     if find_spec("vl_convert") is None:
         raise UserError("--plots-dir needs vl-convert-python: pip install 'ci-mlops[plots]'")

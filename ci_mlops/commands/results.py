@@ -6,6 +6,16 @@ from pathlib import Path
 
 import click
 
+from ci_mlops.config import load_config
+from ci_mlops.errors import UserError
+from ci_mlops.git import Repo
+from ci_mlops.github import actions
+from ci_mlops.github.context import GitHubContext
+from ci_mlops.github.pulls import get_pull
+from ci_mlops.retrain.commit import commit_pr_results, stage_pr_results
+from ci_mlops.retrain.pulls import dispatch
+from ci_mlops.retrain.settings import DEFAULT_WORKFLOW, RetrainSettings
+
 
 @click.group("results")
 def command() -> None:
@@ -30,11 +40,6 @@ def command() -> None:
               help="Add a note on the results to this report (the PR comment).")
 def stage_command(folder: str, report: str | None) -> None:
     """Stage the workspace's changed results into FOLDER; step output `changed` (true/false)."""
-    from ci_mlops.git import Repo
-    from ci_mlops.github import actions
-    from ci_mlops.github.context import GitHubContext
-    from ci_mlops.retrain.commit import stage_pr_results
-
     ctx = GitHubContext.from_env()
     repo = Repo.discover(".")
     pr = ctx.event.get("pull_request") if isinstance(ctx.event.get("pull_request"), dict) else {}
@@ -61,16 +66,6 @@ def stage_command(folder: str, report: str | None) -> None:
               help="Configuration file. Default: .ci-mlops.yml at the repository root.")
 def commit_command(folder: str, remote: str | None, pr_number: int | None, config_path: str | None) -> None:
     """Validate FOLDER, push its outputs and commit it to the PR's branch; step output `sha`."""
-    from ci_mlops.config import load_config
-    from ci_mlops.errors import UserError
-    from ci_mlops.git import Repo
-    from ci_mlops.github import actions
-    from ci_mlops.github.context import GitHubContext
-    from ci_mlops.github.pulls import get_pull
-    from ci_mlops.retrain.commit import commit_pr_results
-    from ci_mlops.retrain.pulls import dispatch
-    from ci_mlops.retrain.settings import DEFAULT_WORKFLOW, RetrainSettings
-
     config = load_config(config_path, required=config_path is not None)
     ctx = GitHubContext.from_env()
     actions.mask(ctx.token)

@@ -6,6 +6,19 @@ from pathlib import Path
 
 import click
 
+from ci_mlops.config import load_config
+from ci_mlops.errors import UserError
+from ci_mlops.git import Repo
+from ci_mlops.github import actions
+from ci_mlops.github.comments import Authors
+from ci_mlops.github.context import GitHubContext
+from ci_mlops.github.issues import DEFAULT_LABEL, find_open_issue
+from ci_mlops.github.pulls import get_pull
+from ci_mlops.retrain.publish import publish
+from ci_mlops.retrain.pulls import MARKER, merge_when_green
+from ci_mlops.retrain.settings import RetrainSettings
+from ci_mlops.retrain.stage import retrain
+
 
 @click.group("retrain")
 def command() -> None:
@@ -41,16 +54,10 @@ def run_command(folder: str, reason: str, config_path: str | None) -> None:
 
     Sets the step output `changed` to true when there is something to propose.
     """
-    from ci_mlops.git import Repo
-    from ci_mlops.github import actions
-    from ci_mlops.retrain.stage import retrain
-
     settings, _ = _settings(config_path)
     repo = Repo.discover(".")
     head = repo.head()
     if head is None:
-        from ci_mlops.errors import UserError
-
         raise UserError("the repository has no commits: nothing to retrain")
     try:
         manifest = retrain(repo.root, Path(folder), settings, reason=reason, base=head,
@@ -81,11 +88,6 @@ def publish_command(folder: str, remote: str | None, issue: int | None, config_p
     A folder from a failed `run` comments the failing step on the drift issue and exits 1.
     Sets the step outputs `pr`, `pr-url` and `branch`.
     """
-    from ci_mlops.git import Repo
-    from ci_mlops.github import actions
-    from ci_mlops.github.context import GitHubContext
-    from ci_mlops.retrain.publish import publish
-
     settings, config = _settings(config_path)
     ctx = GitHubContext.from_env()
     actions.mask(ctx.token)
@@ -124,13 +126,6 @@ def merge_command(pr: int, sha: str | None, branch_prefix: str | None, method: s
     Only ci-mlops' own retrain PRs (its marker, its account, a branch of this repository
     with the prefix) at the commit that was checked; any other PR is left alone (exit 0).
     """
-    from ci_mlops.errors import UserError
-    from ci_mlops.github import actions
-    from ci_mlops.github.comments import Authors
-    from ci_mlops.github.context import GitHubContext
-    from ci_mlops.github.pulls import get_pull
-    from ci_mlops.retrain.pulls import MARKER, merge_when_green
-
     if branch_prefix is None or method is None:
         settings, _ = _settings(config_path)
         if not settings.auto_merge:
@@ -168,9 +163,6 @@ def merge_command(pr: int, sha: str | None, branch_prefix: str | None, method: s
 
 
 def _settings(config_path: str | None):  # -> tuple[RetrainSettings, Config]
-    from ci_mlops.config import load_config
-    from ci_mlops.errors import UserError
-    from ci_mlops.retrain.settings import RetrainSettings
 
     config = load_config(config_path, required=config_path is not None)
     settings = RetrainSettings.from_config(config)
@@ -184,7 +176,6 @@ def _default_branch(client, repo: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _drift_issue(client, repo: str, config) -> int | None:  # type: ignore[no-untyped-def]
-    from ci_mlops.github.issues import DEFAULT_LABEL, find_open_issue
 
     label = ((config.get("drift") or {}).get("issue") or {}).get("label", DEFAULT_LABEL)
     found = find_open_issue(client, repo, label)

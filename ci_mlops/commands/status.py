@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
 from ci_mlops.checks.locate import Locator, project_root
 from ci_mlops.checks.records import Verdict
 from ci_mlops.config import load_config
+from ci_mlops.errors import UserError
+from ci_mlops.forge.ci import detect
+from ci_mlops.forge.github import GitHubForge
+from ci_mlops.forge.junit import junit_xml
+from ci_mlops.forge.statuses import plan_statuses, publish
+from ci_mlops.fsutil import atomic_write
+from ci_mlops.github import actions, status
+from ci_mlops.github.context import GitHubContext
+from ci_mlops.gitlab.status_cmd import run as run_gitlab
 
 
 @click.command("status")
@@ -59,13 +71,6 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
     bad token), 3 GitHub kept failing. The verdict itself never fails this
     command: `ci-mlops check` already did.
     """
-    import os
-
-    from ci_mlops.errors import UserError
-    from ci_mlops.forge.ci import detect
-    from ci_mlops.github import actions, status
-    from ci_mlops.github.context import GitHubContext
-
     if check_json and state:
         raise UserError("give either a CHECK_JSON file or --state, not both")
     if not check_json and not state:
@@ -76,8 +81,6 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
         _write_junit(junit_path, check, config_path)
     gitlab = detect(os.environ) == "gitlab"
     if gitlab:  # GitLab CI/CD: statuses on the pipeline's commit, through the forge interface
-        from ci_mlops.gitlab.status_cmd import run as run_gitlab
-
         return run_gitlab(check=check, state=state, description=description, context_name=context_name,
                    target_url=target_url, sha=sha, project=repo, token=token,
                    per_check=True if per_check is None else per_check, dry_run=dry_run)
@@ -105,9 +108,6 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
     status.send_status(ctx, repo_name, sha, payload)
     click.echo(f"status {context_name}: {state} - {payload['description']}")
     if per_check:
-        from ci_mlops.forge.github import GitHubForge
-        from ci_mlops.forge.statuses import plan_statuses, publish
-
         forge = GitHubForge(ctx)
         try:
             results = publish(forge.set_status, sha, plan_statuses(check, state, description, context_name,
@@ -118,11 +118,6 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
 
 
 def _write_junit(path: str, check: dict, config_path: str | None) -> None:
-    from pathlib import Path
-
-    from ci_mlops.forge.junit import junit_xml
-    from ci_mlops.fsutil import atomic_write
-
     locator = _locator(check, config_path)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

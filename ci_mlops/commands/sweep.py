@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 import click
+
+from ci_mlops.config import find_config, load_config
+from ci_mlops.errors import UserError
+from ci_mlops.fsutil import atomic_write
+from ci_mlops.git import BlobReader, Repo
+from ci_mlops.github import actions
+from ci_mlops.github.actions import append_summary, in_actions, set_output
+from ci_mlops.github.context import GitHubContext
+from ci_mlops.report.collect import snapshot
+from ci_mlops.report.revisions import resolve_base
+from ci_mlops.sweep import plan as planning
+from ci_mlops.sweep.apply import apply_experiment
+from ci_mlops.sweep.chatops import footer, handle
+from ci_mlops.sweep.leaderboard import build, render_markdown
+from ci_mlops.sweep.plan import expand, find, matrix, parse_overrides
+from ci_mlops.sweep.pull import checked_head, commit_files, parse_pr
+from ci_mlops.sweep.results import complete, from_experiment_refs, load_results
+from ci_mlops.sweep.run import run_local, run_one
 
 _CONFIG = click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
                        help="Configuration file. Default: .ci-mlops.yml at the repository root.")
@@ -27,16 +47,11 @@ def command() -> None:
 
 
 def _load(config_path: str | None) -> tuple[Any, Path]:
-    from ci_mlops.config import find_config, load_config
-    from ci_mlops.git import Repo
-
     repo = Repo.discover(Path.cwd())
     return load_config(config_path or find_config(repo.root), required=config_path is not None), repo.root
 
 
 def _plan(config: Any, overrides: str | None) -> list[Any]:
-    from ci_mlops.sweep.plan import expand, parse_overrides
-
     return expand(config, parse_overrides(overrides) if overrides and overrides.strip() else None)
 
 
@@ -50,11 +65,6 @@ def _plan(config: Any, overrides: str | None) -> list[Any]:
 @_CONFIG
 def plan(fmt: str, pr_text: str | None, overrides: str | None, config_path: str | None) -> None:
     """Print the experiments the sweep runs (in Actions, also the `matrix` and `count` outputs)."""
-    import json
-
-    from ci_mlops.github.actions import in_actions, set_output
-    from ci_mlops.sweep.plan import matrix
-
     config, root = _load(config_path)
     experiments = _plan(config, overrides)
     _check_pr(root, pr_text)
@@ -88,12 +98,6 @@ def plan(fmt: str, pr_text: str | None, overrides: str | None, config_path: str 
 def run(local: bool, jobs: int | None, name: str | None, output: str | None, pull: bool, push: bool,
         fmt: str, base: str | None, overrides: str | None, config_path: str | None) -> None:
     """Run the sweep's experiments with DVC (a failed experiment is a row, not a failed run)."""
-    from ci_mlops.errors import UserError
-    from ci_mlops.fsutil import atomic_write
-    from ci_mlops.sweep import plan as planning
-    from ci_mlops.sweep.results import from_experiment_refs
-    from ci_mlops.sweep.run import run_local, run_one
-
     if local == bool(name):
         raise UserError("sweep run: give --local (every experiment here) or --experiment NAME (one, in CI)")
     config, root = _load(config_path)
@@ -106,7 +110,6 @@ def run(local: bool, jobs: int | None, name: str | None, output: str | None, pul
         else:
             click.echo(text, nl=False)
         click.echo(f"ci-mlops: {name}: {result.status}" + (f": {result.error}" if result.error else ""), err=True)
-        from ci_mlops.github.actions import set_output
 
         set_output("status", result.status)
         return
@@ -130,9 +133,6 @@ def run(local: bool, jobs: int | None, name: str | None, output: str | None, pul
 def report(results_dir: str | None, base: str | None, fmt: str, output: str | None, expect_all: bool,
            overrides: str | None, config_path: str | None) -> None:
     """The leaderboard: experiments ranked by `experiments.rank_by`, against the base."""
-    from ci_mlops.errors import UserError
-    from ci_mlops.sweep.results import complete, from_experiment_refs, load_results
-
     config, root = _load(config_path)
     if results_dir:
         folder = Path(results_dir)
@@ -159,10 +159,6 @@ def report(results_dir: str | None, base: str | None, fmt: str, output: str | No
 def apply(name: str, results_dir: str | None, commit_pr: str | None, overrides: str | None,
           config_path: str | None) -> None:
     """Write experiment NAME's params and dvc.lock into the workspace (commit them yourself, or CI does)."""
-    from ci_mlops.errors import UserError
-    from ci_mlops.sweep.apply import apply_experiment
-    from ci_mlops.sweep.pull import parse_pr
-
     config, root = _load(config_path)
     number = parse_pr(commit_pr)
     if commit_pr is not None and (number is None or results_dir is None):
@@ -173,11 +169,6 @@ def apply(name: str, results_dir: str | None, commit_pr: str | None, overrides: 
     changed = apply_experiment(root, config, name, experiments, Path(results_dir) if results_dir else None)
     click.echo(f"ci-mlops: applied {name}: {', '.join(changed) if changed else 'nothing changed'}")
     if number is not None and head is not None:
-        from ci_mlops.github.actions import set_output
-        from ci_mlops.github.context import GitHubContext
-        from ci_mlops.sweep.plan import find
-        from ci_mlops.sweep.pull import commit_files
-
         ctx = GitHubContext.from_env()
         experiment = find(experiments, name)
         message = (f"sweep: apply {name} ({' '.join(experiment.set_params())})\n\nIts params and dvc.lock, "
@@ -199,10 +190,6 @@ def chatops(workflow: str) -> None:
     on the PR's head commit. Exit codes: 0 started, refused or not a command (a notice
     says which); 2 a malformed command or a PR it cannot run on (the PR gets a reply).
     """
-    from ci_mlops.github import actions
-    from ci_mlops.github.context import GitHubContext
-    from ci_mlops.sweep.chatops import handle
-
     ctx = GitHubContext.from_env()
     actions.mask(ctx.token)
     outcome = handle(ctx, workflow)
@@ -214,10 +201,6 @@ def chatops(workflow: str) -> None:
 
 def _check_pr(root: Path, pr_text: str | None) -> Any:
     """The PR's head, checked (same repository, head = HEAD); None when no PR is named."""
-    from ci_mlops.git import Repo
-    from ci_mlops.github.context import GitHubContext
-    from ci_mlops.sweep.pull import checked_head, parse_pr
-
     number = parse_pr(pr_text)
     if number is None:
         return None
@@ -227,14 +210,6 @@ def _check_pr(root: Path, pr_text: str | None) -> Any:
 
 def _print_board(config: Any, root: Path, results: list[Any], fmt: str, *, base: str | None,
                  output: str | None = None, overrides: str = "") -> None:
-    import json
-
-    from ci_mlops.fsutil import atomic_write
-    from ci_mlops.git import BlobReader, Repo
-    from ci_mlops.report.collect import snapshot
-    from ci_mlops.report.revisions import resolve_base
-    from ci_mlops.sweep.leaderboard import build, render_markdown
-
     repo = Repo.discover(root)
     base_rev = resolve_base(repo, base, config)
     with BlobReader(repo.root) as reader:
@@ -242,13 +217,8 @@ def _print_board(config: Any, root: Path, results: list[Any], fmt: str, *, base:
                              label=base_rev.ref)
     board = build(config, {"ref": base_rev.ref, "sha": base_rev.sha}, base_snap.metrics, results)
     text = json.dumps(board, indent=2, default=str) + "\n" if fmt == "json" else render_markdown(board)
-    from ci_mlops.github.actions import append_summary, in_actions
 
     if in_actions() and fmt == "markdown":
-        import os
-
-        from ci_mlops.sweep.chatops import footer
-
         append_summary(text)
         run_id = os.environ.get("GITHUB_RUN_ID", "")
         if run_id.isdigit():  # which run and commit, for `/ci-mlops apply` (hidden in the comment)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -67,3 +68,46 @@ def test_a_new_package_must_be_given_its_layer(copy: Path) -> None:
     result = lint(copy)
     assert result.returncode == 1
     assert "newthing" in result.stdout
+
+
+# Packages whose function-level imports are still being moved to module top.
+NOT_YET = {"checks", "config", "datafiles.py", "dvc", "forge", "gitlab", "markdown", "retrain"}
+
+
+def lazy_imports_without_a_reason(package: Path) -> list[str]:
+    """``file:line: import`` for each import inside a function that carries no ``lazy`` comment (on its
+    line, or above it or above the group of imports it is in) saying why start-up time needs it there."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if rel.parts[0] in NOT_YET or rel.parts[:2] == ("demo", "project"):
+            continue
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for function in ast.walk(ast.parse(source)):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    here, above = lines[node.lineno - 1], node.lineno - 2
+                    while lines[above].strip().startswith(("from ", "import ")):  # a group under one comment
+                        above -= 1
+                    comment = []
+                    while lines[above].strip().startswith("#"):
+                        comment.append(lines[above])
+                        above -= 1
+                    if "lazy" not in here.partition("#")[2] and "lazy" not in "".join(comment):
+                        found.append(f"{rel}:{node.lineno}: {here.strip()}")
+    return found
+
+
+def test_imports_are_at_module_top_unless_start_up_needs_them_lazy() -> None:
+    assert lazy_imports_without_a_reason(ROOT / "ci_mlops") == []
+
+
+def test_an_unexplained_import_inside_a_function_is_found(copy: Path) -> None:
+    append(copy / "ci_mlops" / "report" / "diff.py", "def late():\n    from ci_mlops.git import Repo\n    return Repo")
+    append(copy / "ci_mlops" / "escape.py", "def later():\n    import numpy  # lazy: NumPy is slow to import\n")
+    assert lazy_imports_without_a_reason(copy / "ci_mlops") == [
+        f"report/diff.py:{len((copy / 'ci_mlops/report/diff.py').read_text().splitlines()) - 1}: "
+        "from ci_mlops.git import Repo"]
