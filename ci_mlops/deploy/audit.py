@@ -22,6 +22,7 @@ from typing import Any
 from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
 from ci_mlops.deploy.bundle import pipeline_inputs
 from ci_mlops.deploy.host import CiRun, ReleaseHost, release_body
+from ci_mlops.deploy.origin import describe, retrained_from
 from ci_mlops.deploy.restate import document_findings, run_finding, statement_findings
 from ci_mlops.deploy.tags import RELEASING, model_name, parse_tag, release_version, version_key
 from ci_mlops.dvc.project import load_project
@@ -30,7 +31,6 @@ from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader
 from ci_mlops.report.collect import read_files
 from ci_mlops.report.direction import is_counter
-from ci_mlops.retrain.origin import describe, retrained_from
 from ci_mlops.safeload import load_json, read_limited
 
 SCHEMA_PATH = Path(__file__).with_name("lineage.schema.json")  # docs/lineage.schema.json is a copy

@@ -18,6 +18,7 @@ from ci_mlops.deploy import lineage as lineage_mod
 from ci_mlops.deploy.artifacts import ReleasedFile, expected_at, materialize
 from ci_mlops.deploy.host import release_body
 from ci_mlops.deploy.model_card import render_model_card
+from ci_mlops.deploy.origin import retrained_from
 from ci_mlops.deploy.tags import (
     Tag,
     is_prerelease,
@@ -33,7 +34,6 @@ from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write, sha256_file
 from ci_mlops.git import BlobReader, Repo
 from ci_mlops.report import build_report, render_markdown
-from ci_mlops.retrain.origin import retrained_from
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from ci_mlops.deploy.origin import ISSUE_TRAILER, TRAILER
 from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.retrain import gitdata, pulls
 from ci_mlops.retrain.results import OUTPUTS, apply_files, read_manifest, result_paths, validate_files
@@ -97,7 +98,7 @@ def _update(client: GitHubClient, repo: str, pull: dict[str, Any], parent: str, 
     head = gitdata.branch_sha(client, repo, branch)
     if head is not None:
         tip = gitdata.get_commit(client, repo, head)
-        if f"\n{pulls.TRAILER}: " not in str(tip.get("message", "")):
+        if f"\n{TRAILER}: " not in str(tip.get("message", "")):
             raise CheckFailed(f"{branch} (PR #{pull['number']}) has commits ci-mlops did not make; not overwriting "
                               "them. Merge or close that PR, and the next run proposes a new one")
     commit = gitdata.commit_files(client, repo, parent=parent, files=files, message=message)
@@ -148,9 +149,9 @@ def free_branch(client: GitHubClient, repo: str, prefix: str, base_branch: str, 
 def commit_message(reason: str, issue: int | None, paths: list[str]) -> str:
     head = f"ci-mlops: retrain on drift (#{issue})" if reason == "drift" and issue else f"ci-mlops: {reason} retrain"
     lines = [head, "", "Refreshed the training data and reproduced the pipeline with `dvc repro`.", "",
-             *[f"- {p}" for p in paths], "", f"{pulls.TRAILER}: {reason}"]
+             *[f"- {p}" for p in paths], "", f"{TRAILER}: {reason}"]
     if issue is not None:
-        lines.append(f"{pulls.ISSUE_TRAILER}: {issue}")
+        lines.append(f"{ISSUE_TRAILER}: {issue}")
     return "\n".join(lines) + "\n"
 
 

@@ -11,8 +11,6 @@ if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
 
 MARKER = "<!-- ci-mlops:retrain -->"
-TRAILER = "Ci-Mlops-Retrain"  # in the retrain commit: why it was made (drift, schedule)
-ISSUE_TRAILER = "Ci-Mlops-Drift-Issue"  # in the retrain commit: the drift issue's number
 
 
 def find_open_pull(client: GitHubClient, repo: str, prefix: str, base: str) -> dict[str, Any] | None:

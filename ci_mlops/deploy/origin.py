@@ -13,7 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ci_mlops.retrain.pulls import ISSUE_TRAILER, TRAILER
+from ci_mlops.git import run_git
+
+# Trailers of the commit `ci-mlops retrain publish` makes (ci_mlops.retrain.publish writes them).
+TRAILER = "Ci-Mlops-Retrain"  # why it was made (drift, schedule)
+ISSUE_TRAILER = "Ci-Mlops-Drift-Issue"  # the drift issue's number
 
 _MERGE = re.compile(r"^Merge pull request #(\d+) from ")
 _SQUASH = re.compile(r"\(#(\d+)\)\s*$")
@@ -22,8 +26,6 @@ _SQUASH = re.compile(r"\(#(\d+)\)\s*$")
 def retrained_from(root: Path, commit: str) -> dict[str, Any] | None:
     """``{"reason", "drift_issue", "pull_request", "commit"}`` when the released training came from
     a ci-mlops retrain, else None."""
-    from ci_mlops.git import run_git
-
     trained = run_git(["log", "-1", "--first-parent", "--format=%H", commit, "--", "dvc.lock", "**/dvc.lock"],
                       root, check=False).strip()
     if not trained:
