@@ -530,9 +530,10 @@ class Runner:
         if action == "actions/download-artifact":
             store = self.artifacts
             if with_.get("run-id"):  # another run's artifacts: needs a token that can read them
-                if not with_.get("github-token") or with_["run-id"] not in self.run_artifacts:
+                if not with_.get("github-token"):
                     return "failure"
-                store = self.run_artifacts[with_["run-id"]]
+                # a run registered in run_artifacts, else the store this runner was given stands for it
+                store = self.run_artifacts.get(with_["run-id"], self.artifacts)
             if "pattern" in with_:  # each matching artifact into its own folder (merge-multiple: false)
                 if "name" in with_ or with_.get("merge-multiple", "false") != "false":
                     raise SimulationError("download-artifact: pattern with name or merge-multiple is not simulated")
