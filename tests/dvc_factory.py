@@ -8,12 +8,13 @@ directory remote at ``<path>/../remote`` with everything pushed and committed
 on ``main``.
 
 All DVC commands of one build run in ONE Python process (``dvc.cli.main`` called
-in turn), so a build costs one DVC import instead of one per command. Tests that
-need a repo should build it once per module and ``shutil.copytree`` it::
+in turn), so a build costs one DVC import instead of one per command. The default
+repo is built once per test run (the ``shared_dvc_repo`` fixture in conftest.py): take a
+copy of it, once per module when its tests share one, with :func:`copy_repo`::
 
     @pytest.fixture(scope="module")
-    def template(tmp_path_factory):
-        return make_dvc_repo(tmp_path_factory.mktemp("tpl") / "repo")
+    def template(tmp_path_factory, shared_dvc_repo):
+        return copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("tpl") / "repo")
 
     @pytest.fixture
     def repo(template, tmp_path):

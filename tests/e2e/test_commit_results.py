@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, run_dvc, set_params
+from tests.dvc_factory import commit_all, copy_repo, git, run_dvc, set_params
 from tests.fake_github import FakeGitHub
 from tests.runner_sim import JobResult, Runner, load_workflow
 from tests.test_workflows_e2e import FORK, REPO, WORKFLOWS, runner
@@ -24,8 +24,8 @@ CONFIG = {"train": {"command": "dvc repro", "commit_results": True},
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    repo = make_dvc_repo(tmp_path_factory.mktemp("commit-results") / "repo")
+def template(tmp_path_factory, shared_dvc_repo) -> Path:
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("commit-results") / "repo")
     (repo / "requirements.txt").write_text("")
     (repo / ".ci-mlops.yml").write_text(yaml.safe_dump({"version": 1, **CONFIG}, sort_keys=False))
     out = run_cli("init", "--yes", cwd=repo)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, set_params
+from tests.dvc_factory import commit_all, copy_repo, git, repro, set_params
 from tests.fake_gitlab import FakeGitLab
 from tests.gitlab_sim import Pipeline
 
@@ -28,8 +28,8 @@ MARK = "<!-- ci-mlops:ci-mlops -->"
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    repo = make_dvc_repo(tmp_path_factory.mktemp("gl-pipeline") / "repo")
+def template(tmp_path_factory, shared_dvc_repo) -> Path:
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("gl-pipeline") / "repo")
     raw = (repo / "data" / "raw.csv").read_text()
     (repo / "data" / "live.csv").write_text(raw)  # production data, like the training data for now
     git(repo, "remote", "add", "origin", "git@gitlab.example.com:ml/churn.git")

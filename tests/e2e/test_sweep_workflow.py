@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro
+from tests.dvc_factory import commit_all, copy_repo, git, repro
 from tests.fake_github import FakeGitHub
 from tests.runner_sim import JobResult, Runner, load_workflow, run_matrix
 
@@ -30,8 +30,8 @@ _runs = count(500)
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    repo = make_dvc_repo(tmp_path_factory.mktemp("sweep-wf") / "repo")
+def template(tmp_path_factory, shared_dvc_repo) -> Path:
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("sweep-wf") / "repo")
     train = repo / "src" / "train.py"
     text = train.read_text()
     train.write_text(text.replace('with open("data/prepared/train.csv"', DIVERGES + 'with open("data/prepared/train.csv"', 1))

@@ -105,10 +105,10 @@ def test_package_coordinates_are_what_gitlab_accepts():
 
 
 @pytest.fixture(scope="module")
-def tagged(tmp_path_factory) -> Path:
-    from tests.dvc_factory import commit_all, git, make_dvc_repo
+def tagged(tmp_path_factory, shared_dvc_repo) -> Path:
+    from tests.dvc_factory import commit_all, copy_repo, git
 
-    repo = make_dvc_repo(tmp_path_factory.mktemp("gl-release") / "repo")
+    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("gl-release") / "repo")
     (repo / ".ci-mlops.yml").write_text("metrics:\n  test.accuracy: {min: 0.5}\ndeploy: {target: gitlab-release}\n")
     commit_all(repo, "config")
     git(repo, "tag", "v1.0.0")
