@@ -138,7 +138,7 @@ def mermaid_label(value: Any, limit: int | None = None) -> str:
     and decodes ``#name;`` / ``#35;`` entity codes. So the value goes on one line and each of
     ``# " % < >`` and the backtick (a code fence) becomes Mermaid's entity code, which it turns
     back into that very character (checked in a browser, Mermaid 10.9 and 12.3, by
-    tests/test_render_browser.py). ``limit`` cuts the value to that many characters first.
+    tests/unit/report/test_render_browser.py). ``limit`` cuts the value to that many characters first.
     """
     text = one_line(value)
     if limit is not None:

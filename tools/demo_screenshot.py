@@ -2,7 +2,7 @@
 
     python tools/demo_screenshot.py        # writes docs/images/demo-comment.png
 
-Renders the comment the way tests/test_render_browser.py does (markdown-it and Mermaid 12
+Renders the comment the way tests/unit/report/test_render_browser.py does (markdown-it and Mermaid 12
 from tests/render/node_modules, headless Chromium) and keeps the PNG small (scale 0.6).
 """
 

@@ -5,7 +5,7 @@
 The blocks sit between ``<!-- BEGIN demo-comment -->`` / ``<!-- END demo-comment -->`` and
 ``<!-- BEGIN demo-check -->`` / ``<!-- END demo-check -->``. The demo's commit SHAs change
 with every run (commit dates), so they are written as fixed placeholders; everything else is
-the demo's output byte for byte. tests/test_demo.py fails when the README differs from it.
+the demo's output byte for byte. tests/e2e/test_demo.py fails when the README differs from it.
 """
 
 from __future__ import annotations

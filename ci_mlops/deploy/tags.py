@@ -12,7 +12,7 @@
 The grammar is GTO's own (``gto/constants.py``, ``tag_re``, GTO 1.x): names are letters,
 digits, ``-``, ``_``, ``/``, starting and ending with a letter or digit; an artifact of a
 ``dvc.yaml`` in a sub-folder is ``DIRNAME=NAME`` (GTO's spelling of ``DIRNAME:NAME`` in a
-tag). ``tests/test_tags.py`` checks this module against GTO's parser.
+tag). ``tests/unit/deploy/test_tags.py`` checks this module against GTO's parser.
 
 Everything that reads tags (the facts of ``deploy --plan``, the release, ``audit``) asks
 this module which commit a tag points at, which model and version it releases (a stage

@@ -1,7 +1,7 @@
 """Plot series -> a Mermaid ``xychart-beta`` block that GitHub renders, base and head on one chart.
 
 What the grammar and the renderer allow shapes the choices here (checked in a real browser
-by tests/test_render_browser.py, Mermaid 10.9 and 12.3):
+by tests/unit/report/test_render_browser.py, Mermaid 10.9 and 12.3):
 
 - Numbers in ``line [...]`` and axis ranges must be plain decimals: ``3e-05`` is a syntax
   error. Values are printed in fixed point with enough decimals for the chart's own span,

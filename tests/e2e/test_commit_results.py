@@ -17,7 +17,7 @@ from tests.conftest import run_cli
 from tests.dvc_factory import commit_all, copy_repo, git, run_dvc, set_params
 from tests.fake_github import FakeGitHub
 from tests.runner_sim import JobResult, Runner, load_workflow
-from tests.test_workflows_e2e import FORK, REPO, WORKFLOWS, runner
+from tests.e2e.test_workflows import FORK, REPO, WORKFLOWS, runner
 
 CONFIG = {"train": {"command": "dvc repro", "commit_results": True},
           "metrics": {"test.accuracy": {"direction": "higher", "min": 0.5}}}

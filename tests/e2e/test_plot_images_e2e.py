@@ -19,7 +19,7 @@ import yaml
 
 from ci_mlops.report.image_check import check_image
 from tests.runner_sim import JobResult, load_workflow
-from tests.test_workflows_e2e import (  # noqa: F401 - template, origin and gh are fixtures
+from tests.e2e.test_workflows import (  # noqa: F401 - template, origin and gh are fixtures
     FORK, REPO, WORKFLOWS, ci_comments, gh, open_pr, origin, outcomes, run_pr_job, runner, template,
 )
 from tests.unit.report.test_image_check import MALICIOUS, png

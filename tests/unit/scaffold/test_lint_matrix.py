@@ -21,7 +21,7 @@ from ci_mlops.scaffold.plan import WorkflowRef, plan_files, reusable_workflows, 
 from ci_mlops.scaffold.render import action_pins
 from lint import lint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 REF = WorkflowRef("ci-mlops/ci-mlops", "0" * 40, "0.1.0")
 
 

@@ -147,5 +147,5 @@ def test_dry_run_names_the_run_request(gh, tmp_path):
 
 
 def test_the_comment_workflow_passes_the_run_id():
-    template = Path(__file__).parents[1].joinpath("templates/workflows/comment.yml.j2").read_text()
+    template = Path(__file__).parents[2].joinpath("templates/workflows/comment.yml.j2").read_text()
     assert "CI_MLOPS_SOURCE_RUN_ID: ${{ github.event.workflow_run.id }}" in template

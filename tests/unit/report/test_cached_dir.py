@@ -18,7 +18,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.report import build_report
 from conftest import run_cli
 from dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc_batch, set_params
-from test_report_dvc import as_dvc, assert_same
+from tests.unit.report.test_report_dvc import as_dvc, assert_same
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import yaml
 
 from lint import lint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release-ci-mlops.yml"
 
 

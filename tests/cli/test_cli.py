@@ -65,7 +65,7 @@ def test_prerendered_help_is_what_click_prints(tmp_path, monkeypatch):
     from ci_mlops import cli
     from ci_mlops.app import all_help
 
-    spec = importlib.util.spec_from_file_location("gen_help", Path(__file__).parents[1] / "tools" / "gen_help.py")
+    spec = importlib.util.spec_from_file_location("gen_help", Path(__file__).parents[2] / "tools" / "gen_help.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     namespace: dict = {}

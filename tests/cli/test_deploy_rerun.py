@@ -18,7 +18,7 @@ from tests.conftest import run_cli
 from tests.dvc_factory import commit_all, copy_repo, git
 from tests.fake_github import FakeGitHub
 
-CLOCK = Path(__file__).parent / "clock"
+CLOCK = Path(__file__).resolve().parents[1] / "clock"
 CONFIG = "metrics:\n  test.accuracy: {min: 0.5}\nmodel_card:\n  intended_use: Tests.\n"
 TAG = "model@v1.0.0#3"  # a GTO counter tag
 

@@ -24,7 +24,7 @@ from ci_mlops.scaffold.write import (
     CREATE, KEEP_DELETED, KEEP_EDITED, KEEP_STALE, OVERWRITE, REMOVE, UNCHANGED, UPDATE, compare, new_manifest, sha256,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 # -- templates location -----------------------------------------------------------------

@@ -184,7 +184,7 @@ def run_capped(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (CAP, CAP))
 
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     env.pop("GITHUB_ACTIONS", None)
     return subprocess.run([sys.executable, "-m", "ci_mlops", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300, preexec_fn=cap)

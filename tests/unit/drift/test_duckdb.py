@@ -14,7 +14,7 @@ from ci_mlops.cli import main
 from ci_mlops.drift import sql
 from ci_mlops.drift.stream import detect_drift_files
 from ci_mlops.errors import UserError
-from tests.test_drift_stream import assert_same, mixed
+from tests.unit.drift.test_stream import assert_same, mixed
 
 duckdb = pytest.importorskip("duckdb")
 

@@ -15,7 +15,7 @@ import pytest
 from ci_mlops.config import parse_config
 from ci_mlops.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SCHEMAS = [ROOT / "ci_mlops" / "schema" / "ci-mlops.schema.json", ROOT / "ci_mlops" / "deploy" / "lineage.schema.json"]
 
 

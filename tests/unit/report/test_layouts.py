@@ -16,7 +16,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown
 from conftest import run_cli
 from dvc_factory import commit_all, run_dvc_batch
-from test_report_dvc import as_dvc, assert_same, dvc_diffs
+from tests.unit.report.test_report_dvc import as_dvc, assert_same, dvc_diffs
 
 
 def _dvc_init(repo: Path, folder: str = "") -> None:

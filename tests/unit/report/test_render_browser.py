@@ -25,7 +25,7 @@ from ci_mlops.report import render_markdown
 from ci_mlops.report.diff import diff_metrics, diff_params, summarize
 from ci_mlops.report.mermaid import mermaid_chart
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SHOTS = Path(os.environ.get("CI_MLOPS_SCREENSHOTS") or ROOT / "tests" / "render" / "screenshots")
 VERSIONS = ("10", "12")
 
@@ -62,7 +62,7 @@ def _plot(plot_id: str, x: str, base: dict | None, head: dict | None, template: 
 
 
 def demo_comment() -> str:
-    """The README's example comment, which tests/test_demo.py keeps equal to the demo's output."""
+    """The README's example comment, which tests/e2e/test_demo.py keeps equal to the demo's output."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     match = re.search(r"<!-- BEGIN demo-comment[^>]*-->\n(.*?)<!-- END demo-comment -->", readme, re.S)
     assert match, "README.md has no demo-comment block"

@@ -16,7 +16,7 @@ from conftest import run_cli
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def capped(args: list[str], cwd: Path, cap_mib: int) -> subprocess.CompletedProcess:

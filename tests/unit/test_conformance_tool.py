@@ -10,7 +10,7 @@ import pytest
 
 from dvc_factory import git, make_dvc_repo, metrics_commit
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "conformance.py"
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "conformance.py"
 
 
 @pytest.fixture(scope="module")
