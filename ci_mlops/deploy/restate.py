@@ -84,7 +84,8 @@ def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: di
     try:
         run = host.workflow_run(m[1])
     except CiMlopsError as exc:
-        return finding("lineage run", False, f"records run {m[1]}, which the forge does not return ({exc.message})")
+        forge = host.kind.removesuffix(" release")  # "GitHub", "GitLab"
+        return finding("lineage run", False, f"records run {m[1]}, which {forge} does not return ({exc.message})")
     started_by = (run.get("actor") or {}).get("login") if isinstance(run.get("actor"), dict) else None
     problems = []
     if run.get("head_sha") != commit:
