@@ -146,7 +146,9 @@ def test_dvc_repo_with_local_remote(dvc_repo):
     assert push["run"] == 'ci-mlops outputs push "$RUNNER_TEMP/ci-mlops/dvc-outputs"'
     assert "env" not in push  # a local remote needs no secrets
     # ci-mlops in its own venv and Python; the project's DVC comes from the project's side
-    assert f"-m pip install --disable-pip-version-check ci-mlops=={__version__}\n" in steps["Install ci-mlops"]["run"]
+    # (and vl-convert, which draws the project's DVC plots for the PR comment)
+    assert (f"-m pip install --disable-pip-version-check ci-mlops=={__version__} 'vl-convert-python>=1.9'\n"
+            in steps["Install ci-mlops"]["run"])
     assert steps["Set up Python for ci-mlops"]["with"]["update-environment"] is False
     assert steps["Install DVC into the project's environment"]["run"] == "python -m pip install dvc"
     names = list(steps)
