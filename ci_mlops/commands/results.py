@@ -42,7 +42,7 @@ def stage_command(folder: str, report: str | None) -> None:
     """Stage the workspace's changed results into FOLDER; step output `changed` (true/false)."""
     ctx = GitHubContext.from_env()
     repo = Repo.discover(".")
-    pr = ctx.event.get("pull_request") if isinstance(ctx.event.get("pull_request"), dict) else {}
+    pr = ctx.event["pull_request"] if isinstance(ctx.event.get("pull_request"), dict) else {}
     head_repo = ((pr.get("head") or {}).get("repo") or {}).get("full_name")
     fork = bool(pr) and head_repo != ctx.repo
     manifest = stage_pr_results(repo.root, Path(folder), head=repo.head() or "", fork=fork,

@@ -96,9 +96,9 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
         if dry_run:
             click.echo(status.dry_run_text(repo_name, sha, payloads, check_run=True))
             return
-        run = status.send_check_run(ctx, repo_name, payloads)
-        actions.set_output("check-run-url", run.get("html_url", ""))
-        click.echo(f"check run {context_name}: {state} {run.get('html_url', '')}")
+        made = status.send_check_run(ctx, repo_name, payloads)
+        actions.set_output("check-run-url", made.get("html_url", ""))
+        click.echo(f"check run {context_name}: {state} {made.get('html_url', '')}")
         return
 
     payload = status.status_payload(state, description, context_name, target_url)

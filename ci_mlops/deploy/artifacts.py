@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,7 @@ def asset_names(paths: list[str]) -> dict[str, str]:
 
 def materialize(
     root: Path,
-    expected: dict[str, tuple[str, str | None]],
+    expected: Mapping[str, tuple[str, str | None]],
     *,
     commit: str,
     at_head: bool,

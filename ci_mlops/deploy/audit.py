@@ -72,7 +72,7 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
         raise UserError(f"tag '{tag.raw}' is a {tag.kind} tag, which releases nothing; verify a release tag")
 
     releases: ReleaseHost | None = None
-    release = None
+    release: dict[str, Any] | None = None
     if lineage_path is None or not paths:
         releases = open_host()
         release = releases.find(tag.raw)
@@ -80,12 +80,14 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
             raise UserError(f"no {releases.kind} for tag '{tag.raw}' in {releases.repo}")
 
     findings: list[dict[str, Any]] = []
+    raw: bytes | None
     if lineage_path is not None:
         try:
             raw = read_limited(lineage_path)  # a regular file of at most 32 MiB: not /dev/zero
         except ValueError as exc:
             raise UserError(f"{lineage_path}: cannot read: {exc}") from None
     else:
+        assert releases is not None and release is not None  # read above when there is no --lineage
         raw = releases.read_asset(release, "lineage.json")
         if raw is None:
             return [finding("lineage.json", False, f"the release of {tag.raw} has no lineage.json asset")]
@@ -136,6 +138,7 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
         elif paths:
             continue  # only the given files are checked
         else:
+            assert releases is not None and release is not None  # read above when no --path is given
             asset = releases.read_asset(release, names[subject])
             if asset is None:
                 findings.append(finding(subject, False, f"asset '{names[subject]}' is missing from the release"))
@@ -152,16 +155,16 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
             findings.append(finding(key, False, _set_difference(
                 have, want, f"not a dvc.lock input at {tag.raw}", f"dvc.lock inputs at {tag.raw} missing from the lineage")))
         for dep in recorded:
-            locked = project.lock_deps.get(dep["path"], {}).get("md5")
-            findings.append(finding(dep["path"], locked == dep["md5"],
-                                    f"{key} md5 matches dvc.lock" if locked == dep["md5"] else
-                                    f"lineage md5 {dep['md5']} but dvc.lock at {tag.raw} has {locked or 'no entry'}"))
+            lock_md5 = project.lock_deps.get(dep["path"], {}).get("md5")
+            findings.append(finding(dep["path"], lock_md5 == dep["md5"],
+                                    f"{key} md5 matches dvc.lock" if lock_md5 == dep["md5"] else
+                                    f"lineage md5 {dep['md5']} but dvc.lock at {tag.raw} has {lock_md5 or 'no entry'}"))
 
     findings += statement_findings(repo, tag, commit, lineage, project=project, tag_config=tag_config,
                                    repository=run.repository)
     if card_path is not None:
         findings += document_findings(lineage, "model-card.md", "model_card", card_path.read_bytes(), str(card_path))
-    elif release is not None:
+    elif releases is not None and release is not None:
         card = releases.read_asset(release, "model-card.md")
         if card is None:
             findings.append(finding("model-card.md", False, f"the release of {tag.raw} has no model-card.md asset"))

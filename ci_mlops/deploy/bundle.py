@@ -184,7 +184,8 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
 
 def pipeline_inputs(project: Any, tracked: set[str], released: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The lineage's ``data`` (DVC-tracked) and ``code`` (git-tracked) entries: hashed ``dvc.lock`` deps."""
-    data, code = [], []
+    data: list[dict[str, Any]] = []
+    code: list[dict[str, Any]] = []
     for path, info in sorted(project.lock_deps.items()):
         if not info.get("md5") or path in released:  # the released model itself, when a later stage reads it
             continue

@@ -120,7 +120,7 @@ def _values(kind: str, recorded: dict[str, Any], actual: dict[str, dict[str, Any
     out = []
     files = sorted(set(recorded) | set(actual))
     for path in files:
-        have = recorded.get(path) if isinstance(recorded.get(path), dict) else {}
+        have = recorded[path] if isinstance(recorded.get(path), dict) else {}
         want = actual.get(path, {})
         if not isinstance(recorded.get(path), dict) and path in recorded:
             out.append(finding(f"{kind} {path}", False, f"the lineage records {_show(recorded[path])}, not a mapping"))

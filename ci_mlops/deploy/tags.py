@@ -94,7 +94,7 @@ def parse_tag(raw: str) -> Tag:
     if m is None:
         raise UserError(_explain(_printable(tag)))
     counter = int(m.group("counter")) if m.group("counter") is not None else None
-    common = {"name": m.group("name"), "path": m.group("path"), "number": counter}
+    common: dict[str, Any] = {"name": m.group("name"), "path": m.group("path"), "number": counter}
     cancel = bool(m.group("cancel"))
     if m.group("version"):
         return Tag(tag, DEREGISTER if cancel else REGISTER, version=_version(m), **common)

@@ -309,7 +309,7 @@ class GitHubClient:
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
         return ceiling * (0.5 + 0.5 * self._jitter())
 
-    def json(self, response: requests.Response, expect: type = dict) -> Any:
+    def json(self, response: requests.Response, expect: type[Any] | tuple[type[Any], ...] = dict) -> Any:
         """The answer's JSON, which must be an ``expect`` (``dict`` or ``list`` of objects).
 
         Objects come back as :class:`ApiObject`, so a missing field is one line too.

@@ -43,11 +43,11 @@ def marker(ident: str) -> str:
 
 
 def has_marker(body: str | None, mark: str) -> bool:
-    return bool(body) and body.lstrip().startswith(mark)
+    return body is not None and body.lstrip().startswith(mark)
 
 
 def is_cml(body: str | None) -> bool:
-    return bool(body) and CML_WATERMARK_RE.search(body) is not None
+    return body is not None and CML_WATERMARK_RE.search(body) is not None
 
 
 @dataclass

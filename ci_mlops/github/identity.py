@@ -35,7 +35,7 @@ class Identity:
     login: str
     id: int | None
 
-    def wrote(self, item: dict[str, Any]) -> bool:
+    def wrote(self, item: object) -> bool:
         """Whether a comment or issue (its ``user``) was written by this account.
 
         By id when both sides have one (logins can be renamed and reused), else by login.

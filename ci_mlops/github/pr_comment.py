@@ -190,7 +190,8 @@ def post_comment(ctx: GitHubContext, plan: CommentPlan, *, artifact_dir: Path | 
         outcome = _upsert(client, plan, pr)
         outcome.notes.extend(notes)
     except _Forbidden:
-        return _read_only(ctx, plan, pr, artifact_dir, os.environ if env is None else env)
+        # Only the writes answer 403 to a read-only token, and they run once the PR is known.
+        return _read_only(ctx, plan, pr, artifact_dir, os.environ if env is None else env)  # type: ignore[arg-type]
     finally:
         client.close()
     return Posted(outcome, usage_line(client.calls, outcome.found))

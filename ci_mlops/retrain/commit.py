@@ -29,7 +29,7 @@ def stage_pr_results(root: Path, folder: Path, *, head: str, fork: bool, report:
 
         allowed = result_paths(root)
         paths = [p for p in changed_files(root) if is_result(p, allowed)]
-        manifest = {"status": "fork", "files": [{"path": p} for p in paths]}
+        manifest: dict[str, Any] = {"status": "fork", "files": [{"path": p} for p in paths]}
     else:
         manifest = stage_results(root, folder, {"kind": "results", "base": head})
     paths = [f["path"] for f in manifest["files"]]

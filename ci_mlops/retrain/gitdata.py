@@ -35,7 +35,8 @@ def branch_sha(client: GitHubClient, repo: str, branch: str) -> str | None:
 
 
 def get_commit(client: GitHubClient, repo: str, sha: str) -> dict[str, Any]:
-    return client.request_json("GET", client.repo_path(repo, "git", "commits", sha))
+    commit: dict[str, Any] = client.request_json("GET", client.repo_path(repo, "git", "commits", sha))
+    return commit
 
 
 def commit_files(client: GitHubClient, repo: str, *, parent: str, files: list[tuple[str, bytes]],

@@ -44,7 +44,9 @@ def open_pull(client: GitHubClient, repo: str, *, branch: str, base: str, title:
 
 
 def update_pull(client: GitHubClient, repo: str, number: int, *, title: str, body: str) -> dict[str, Any]:
-    return client.request_json("PATCH", client.repo_path(repo, "pulls", number), json={"title": title, "body": body})
+    pull: dict[str, Any] = client.request_json("PATCH", client.repo_path(repo, "pulls", number),
+                                               json={"title": title, "body": body})
+    return pull
 
 
 def comment_once(client: GitHubClient, repo: str, number: int, stamp: str, body: str) -> dict[str, Any]:

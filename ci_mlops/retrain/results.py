@@ -54,7 +54,7 @@ def result_paths(root: Path) -> set[str]:
         for key in ("metrics", "plots", "params"):
             for entry in _entries(doc.get(key)):
                 allowed.add(_join(folder, entry))
-        stages = doc.get("stages") if isinstance(doc.get("stages"), dict) else {}
+        stages = doc["stages"] if isinstance(doc.get("stages"), dict) else {}
         for stage in stages.values():
             if not isinstance(stage, dict):
                 continue

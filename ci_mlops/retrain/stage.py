@@ -86,7 +86,9 @@ def stage_results(root: Path, folder: Path, record: dict[str, Any], *,
                   stage: Callable[[Path, Path], int] | None = None) -> dict[str, Any]:
     """Stage the changed git-tracked results and the DVC outputs; the manifest."""
     if stage is None:
-        from ci_mlops.dvc.outputs import stage
+        from ci_mlops.dvc.outputs import stage as stage_outputs
+
+        stage = stage_outputs
     allowed = result_paths(root)
     changed = changed_files(root)
     results = [p for p in changed if is_result(p, allowed)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,7 @@ def detect(path: str | Path = ".") -> RepoFacts:
 # -- python and install --------------------------------------------------------------
 
 
-def detect_python(root: Path, existing: list[Workflow] = (), env: ProjectEnv | None = None) -> tuple[str | None, str]:
+def detect_python(root: Path, existing: Sequence[Workflow] = (), env: ProjectEnv | None = None) -> tuple[str | None, str]:
     """MAJOR.MINOR and where it was read: .python-version, runtime.txt, environment.yml, the
     repository's workflows (actions/setup-python), pyproject's requires-python (its lower bound),
     a Dockerfile's or devcontainer's python image, else the newest Python a pinned TensorFlow supports."""

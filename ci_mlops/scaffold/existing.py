@@ -57,7 +57,7 @@ def read_workflow(path: Path, rel: str) -> Workflow | None:
     wf.cml_comment = bool(re.search(r"\bcml\s+(comment\s+(create|update)|send-comment)\b", runs))
     wf.cml_runner = bool(re.search(r"\bcml\s+runner\b", runs))
     wf.dvc_repro = bool(re.search(r"\bdvc\s+repro\b", runs))
-    jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
+    jobs = doc["jobs"] if isinstance(doc.get("jobs"), dict) else {}
     for job in jobs.values():
         if not isinstance(job, dict):
             continue

@@ -233,6 +233,7 @@ def decide_dvc(facts: RepoFacts, opts: InitOptions) -> tuple[bool, bool]:
 
 def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: bool, ci: str = "github") -> Settings:
     """Settings for a new .ci-mlops.yml: options, else detected values, confirmed by prompts."""
+    train: str | None
     if facts.dvc.initialised and will_have_pipeline:
         train = "dvc repro --all-pipelines" if len(facts.dvc.dvcyaml_paths) > 1 else "dvc repro"
     else:

@@ -114,13 +114,13 @@ def detect_env(root: Path, stage_requirements: list[str], *, tests: bool = False
         _add(env.deps, project.get("dependencies") or [])
         group = _pytest_group(groups)
         extras = project.get("optional-dependencies") or {}
-        extra = next((e for e in ("test", "tests", "dev") if e in extras), None)
+        test_extra = next((e for e in ("test", "tests", "dev") if e in extras), None)
         if group:
             env.install = f"pip install --upgrade pip && pip install -e . --group {group}"
             _add(env.deps, [d for d in groups[group] if isinstance(d, str)])
-        elif extra:
-            env.install = f'pip install -e ".[{extra}]"'
-            _add(env.deps, extras[extra])
+        elif test_extra:
+            env.install = f'pip install -e ".[{test_extra}]"'
+            _add(env.deps, extras[test_extra])
         else:
             env.install = "pip install -e ."
         return env
@@ -253,7 +253,7 @@ def gpu_reasons(env: ProjectEnv, workflow_hints: list[str]) -> list[str]:
 def _pytest_group(groups: dict[str, Any], default: str | None = None) -> str | None:
     """The dependency group that brings pytest (None when it is ``default``, which installs anyway)."""
     for name, items in groups.items():
-        if any(isinstance(d, str) and normalise(_NAME.match(d).group(1)) == "pytest" for d in items if _NAME.match(str(d))):
+        if any(isinstance(d, str) and (m := _NAME.match(d)) and normalise(m.group(1)) == "pytest" for d in items):
             return None if name == default else name
     return None
 

@@ -60,6 +60,7 @@ def seed_interval(base: list[float], head: list[float], *, paired: bool, method:
 def _t(b: np.ndarray, h: np.ndarray, paired: bool, confidence: float) -> SeedInterval:
     from scipy import stats  # lazy: SciPy is slow to import
 
+    df: float
     if paired:
         d = h - b
         n = len(d)
