@@ -27,7 +27,7 @@ UNKNOWN = "unknown"
 COMPARABLE = (NUMERIC, CATEGORICAL)
 
 
-def infer_kind(series: "pd.Series") -> str:
+def infer_kind(series: pd.Series) -> str:
     """The kind of a column (numeric, categorical, text, datetime or unknown)."""
     import pandas as pd  # lazy: pandas is slow to import
 
@@ -56,7 +56,7 @@ def infer_kind(series: "pd.Series") -> str:
     return UNKNOWN
 
 
-def is_numeric_dtype(series: "pd.Series") -> bool:
+def is_numeric_dtype(series: pd.Series) -> bool:
     import pandas as pd  # lazy: pandas is slow to import
 
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)

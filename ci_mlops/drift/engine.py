@@ -68,8 +68,8 @@ class Sample:
 
 
 def detect_drift(
-    reference: "pd.DataFrame",
-    current: "pd.DataFrame",
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
     *,
     columns: list[str] | None = None,
     exclude: list[str] | tuple[str, ...] = (),
@@ -155,8 +155,8 @@ def summarise(results: list[dict[str, Any]], *, drift_share: float, reference_ro
 
 def compare_column(
     name: str,
-    reference: "pd.Series",
-    current: "pd.Series",
+    reference: pd.Series,
+    current: pd.Series,
     *,
     override: dict[str, Any] | None = None,
     psi: bool = False,
@@ -293,7 +293,7 @@ def default_test(kind: str, reference_rows: int, n_values: int) -> str:
 # -- per kind ---------------------------------------------------------------------------------
 
 
-def _sample(series: "pd.Series", kind: str) -> Sample:
+def _sample(series: pd.Series, kind: str) -> Sample:
     rows = int(series.shape[0])
     if kind == NUMERIC:
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -54,7 +54,7 @@ def compute_metric(actual: np.ndarray, predicted: np.ndarray, metric: str) -> fl
     return float(np.mean(scores))
 
 
-def evaluate_performance(current: "pd.DataFrame", spec: DriftPerformance | Mapping[str, Any],
+def evaluate_performance(current: pd.DataFrame, spec: DriftPerformance | Mapping[str, Any],
                          baseline: float | None, baseline_source: str | None) -> dict[str, Any]:
     """``{"metric", "value", "rows", "baseline", "baseline_source", "change", "max_drop", "degraded", "message"}``.
 
@@ -69,7 +69,7 @@ def evaluate_performance(current: "pd.DataFrame", spec: DriftPerformance | Mappi
             raise UserError(f"drift.performance: column '{col}' is not in the current data")
     task = spec.task
     metric = spec.metric or DEFAULT_METRIC[task]
-    if task == "classification" and metric in REGRESSION or task == "regression" and metric not in REGRESSION:
+    if (task == "classification" and metric in REGRESSION) or (task == "regression" and metric not in REGRESSION):
         raise UserError(f"drift.performance.metric: '{metric}' does not fit task '{task}'")
     both = current[[actual_col, predicted_col]].dropna()
     actual, predicted = both[actual_col].to_numpy(), both[predicted_col].to_numpy()
@@ -161,7 +161,7 @@ def find_metric(metrics: dict[str, Any], key: str) -> float | None:
     """``key`` ("test.accuracy" or "metrics.json:test.accuracy") in ``{file: {dotted.key: value}}``."""
     file, _, dotted = key.rpartition(":") if ":" in key else ("", "", key)
     for name, values in metrics.items():
-        if file and name != file or not isinstance(values, dict):
+        if (file and name != file) or not isinstance(values, dict):
             continue
         value = flatten(values).get(dotted)
         if is_finite_number(value):

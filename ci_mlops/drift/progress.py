@@ -22,7 +22,7 @@ class Progress:
 
     def __init__(self, total: int, columns: int, *, unit: str | None = "values", enabled: bool = True,
                  stream: TextIO | None = None,
-                 clock: "Callable[[], float] | None" = None) -> None:
+                 clock: Callable[[], float] | None = None) -> None:
         self.total, self.columns = max(total, 1), columns
         self.done = self.columns_done = 0
         self.enabled, self.unit = enabled, unit

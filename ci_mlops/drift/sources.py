@@ -53,9 +53,9 @@ class Source:
 
     label: str
     rows: int
-    types: dict[str, "pa.DataType"]
+    types: dict[str, pa.DataType]
 
-    def chunks(self, name: str) -> Iterator["pa.Array"]:
+    def chunks(self, name: str) -> Iterator[pa.Array]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -109,7 +109,7 @@ class ParquetSource(Source):
                 raise UserError(f"{file}: its columns differ from {files[0]}'s "
                                 f"({', '.join(list(types)[:10])} vs {', '.join(list(self.types)[:10])})")
 
-    def chunks(self, name: str) -> Iterator["pa.Array"]:
+    def chunks(self, name: str) -> Iterator[pa.Array]:
         import pyarrow as pa  # lazy: PyArrow is slow to import
         import pyarrow.parquet as pq  # lazy: PyArrow is slow to import
 
@@ -200,7 +200,7 @@ class CsvSource(Source):
             return
         raise UserError(f"{self.file}: cannot settle the column types after {MAX_TYPE_RETRIES} passes")
 
-    def chunks(self, name: str) -> Iterator["pa.Array"]:
+    def chunks(self, name: str) -> Iterator[pa.Array]:
         import pyarrow as pa  # lazy: PyArrow is slow to import
         import pyarrow.ipc as ipc  # lazy: PyArrow is slow to import
 
@@ -217,7 +217,7 @@ class CsvSource(Source):
             self.folder = None
 
 
-def _stream_type(path: Path) -> "pa.DataType":
+def _stream_type(path: Path) -> pa.DataType:
     import pyarrow as pa  # lazy: PyArrow is slow to import
     import pyarrow.ipc as ipc  # lazy: PyArrow is slow to import
 

@@ -150,7 +150,7 @@ def sturges_edges(lo: float, hi: float, n: int) -> np.ndarray:
         # NumPy's own arithmetic: a bin width, then as many bins as fit; a width that
         # underflows to 0 (a range of a few subnormals) gives one bin.
         width = (hi - lo) / (math.log2(n) + 1.0)
-        bins = int(math.ceil((hi - lo) / width)) if width else 1
+        bins = math.ceil((hi - lo) / width) if width else 1
     return np.linspace(lo, hi, bins + 1)
 
 

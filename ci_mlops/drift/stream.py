@@ -131,7 +131,7 @@ def _columns(src: Source) -> list[str]:
 # -- one column -------------------------------------------------------------------------------
 
 
-def _family(dtype: "pa.DataType") -> str:
+def _family(dtype: pa.DataType) -> str:
     import pyarrow as pa  # lazy: PyArrow is slow to import
 
     if pa.types.is_dictionary(dtype):
@@ -234,7 +234,7 @@ NUMPY_TYPES = {"halffloat": np.float16, "float": np.float32, "double": np.float6
                "uint8": np.uint8, "uint16": np.uint16, "uint32": np.uint32, "uint64": np.uint64}
 
 
-def buffer_values(array: "pa.Array") -> tuple[np.ndarray, np.ndarray | None]:
+def buffer_values(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     """A numeric Arrow array's values (a view of its buffer) and its validity (None: no nulls).
 
     Read from the buffers because ``Array.to_numpy`` imports pandas (half a second, and

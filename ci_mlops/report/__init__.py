@@ -18,7 +18,7 @@ from ci_mlops.escape import md_code
 if TYPE_CHECKING:
     from ci_mlops.report.markdown import DROP_ORDER, render_markdown
 
-__all__ = ["build_report", "render_markdown", "to_json", "DROP_ORDER"]
+__all__ = ["DROP_ORDER", "build_report", "render_markdown", "to_json"]
 
 
 def __getattr__(name: str) -> Any:

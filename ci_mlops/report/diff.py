@@ -15,12 +15,13 @@ A metric with a ``significance`` setting is judged by that instead of a toleranc
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from ci_mlops.report.direction import infer_direction, is_counter
 from ci_mlops.dvc.values import is_finite_number, is_number
+from ci_mlops.report.direction import infer_direction, is_counter
 
-__all__ = ["infer_direction", "diff_metrics", "diff_params", "metric_status", "summarize", "STATUSES"]
+__all__ = ["STATUSES", "diff_metrics", "diff_params", "infer_direction", "metric_status", "summarize"]
 
 STATUSES = ("improved", "regressed", "changed", "new", "removed", "unchanged", "context")
 DEFAULT_TOLERANCE = 0.0  # report.tolerance: absolute, in the metric's units

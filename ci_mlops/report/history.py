@@ -15,9 +15,9 @@ from typing import Any
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DVCLOCK, DvcProject, _add_lock, _parse_lock
+from ci_mlops.dvc.values import ParseError, is_finite_number, metrics_values, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader, Repo
-from ci_mlops.dvc.values import ParseError, is_finite_number, metrics_values, parse
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -34,7 +34,7 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
     specs = [(sha, path) for sha in shas for path in [*metrics_paths, *lock_paths]]
     blobs = iter(reader.read_many(specs))
     per_commit: list[dict[str, dict[str, Any]]] = []
-    for sha in shas:
+    for _ in shas:
         files = {path: next(blobs) for path in metrics_paths}
         locks = {path: next(blobs) for path in lock_paths}
         if cached:
@@ -94,7 +94,7 @@ def sparkline(values: list[Any]) -> str:
     if math.isclose(low, high):
         return SPARKS[3] * len(numbers)
     scale = (len(SPARKS) - 1) / (high - low)
-    return "".join(SPARKS[int(round((v - low) * scale))] for v in numbers)
+    return "".join(SPARKS[int(round((v - low) * scale))] for v in numbers)  # noqa: RUF046 - NumPy floats round to floats
 
 
 def trend(values: list[Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
-__all__ = ["ALLOWED", "Limits", "CheckedImage", "ImageRefused", "check_image", "sanitize_svg"]
+__all__ = ["ALLOWED", "CheckedImage", "ImageRefused", "Limits", "check_image", "sanitize_svg"]
 
 ALLOWED = ("png", "jpeg", "gif", "svg")
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "svg": "image/svg+xml"}
@@ -139,36 +139,38 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 # Drawing, text, paint servers, clipping, masking, filters, markers and metadata. Not in the
 # list, so never kept: script, foreignObject, iframe/embed/object, use of other documents,
 # animation (<set>/<animate> can rewrite an href after the checks), a, image of a URL.
-ELEMENTS = frozenset("""
-svg g defs symbol use title desc metadata switch
-path rect circle ellipse line polyline polygon text tspan textPath
-linearGradient radialGradient stop pattern clipPath mask marker
-filter feBlend feColorMatrix feComponentTransfer feComposite feConvolveMatrix feDiffuseLighting
-feDisplacementMap feDistantLight feDropShadow feFlood feFuncA feFuncB feFuncG feFuncR feGaussianBlur
-feMerge feMergeNode feMorphology feOffset fePointLight feSpecularLighting feSpotLight feTile feTurbulence
-image style
-""".split())
+ELEMENTS = frozenset([
+    "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "switch", "path", "rect", "circle",
+    "ellipse", "line", "polyline", "polygon", "text", "tspan", "textPath", "linearGradient", "radialGradient",
+    "stop", "pattern", "clipPath", "mask", "marker", "filter", "feBlend", "feColorMatrix", "feComponentTransfer",
+    "feComposite", "feConvolveMatrix", "feDiffuseLighting", "feDisplacementMap", "feDistantLight", "feDropShadow",
+    "feFlood", "feFuncA", "feFuncB", "feFuncG", "feFuncR", "feGaussianBlur", "feMerge", "feMergeNode",
+    "feMorphology", "feOffset", "fePointLight", "feSpecularLighting", "feSpotLight", "feTile", "feTurbulence",
+    "image", "style",
+])
 # Presentation and geometry attributes; event handlers (on*) and anything else are dropped.
-ATTRIBUTES = frozenset("""
-id class style transform viewBox preserveAspectRatio width height x y x1 y1 x2 y2 cx cy r rx ry
-d points pathLength fill fill-opacity fill-rule stroke stroke-width stroke-opacity stroke-linecap
-stroke-linejoin stroke-dasharray stroke-dashoffset stroke-miterlimit opacity visibility display
-font-family font-size font-weight font-style font-variant text-anchor dominant-baseline
-alignment-baseline baseline-shift letter-spacing word-spacing text-decoration writing-mode
-dx dy rotate textLength lengthAdjust startOffset method spacing
-clip-path clip-rule mask filter marker-start marker-mid marker-end markerWidth markerHeight
-markerUnits refX refY orient gradientUnits gradientTransform spreadMethod fx fy fr offset
-stop-color stop-opacity patternUnits patternContentUnits patternTransform maskUnits
-maskContentUnits clipPathUnits filterUnits primitiveUnits in in2 result stdDeviation mode
-operator k1 k2 k3 k4 values type tableValues slope intercept amplitude exponent
-kernelMatrix order divisor bias targetX targetY edgeMode kernelUnitLength preserveAlpha
-surfaceScale diffuseConstant specularConstant specularExponent lighting-color flood-color
-flood-opacity azimuth elevation z pointsAtX pointsAtY pointsAtZ limitingConeAngle scale
-xChannelSelector yChannelSelector radius baseFrequency numOctaves seed stitchTiles
-color color-interpolation color-interpolation-filters color-rendering shape-rendering
-text-rendering image-rendering paint-order vector-effect overflow version
-role lang space href pointer-events cursor focusable
-""".split())
+ATTRIBUTES = frozenset([
+    "id", "class", "style", "transform", "viewBox", "preserveAspectRatio", "width", "height", "x", "y", "x1",
+    "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "d", "points", "pathLength", "fill", "fill-opacity",
+    "fill-rule", "stroke", "stroke-width", "stroke-opacity", "stroke-linecap", "stroke-linejoin",
+    "stroke-dasharray", "stroke-dashoffset", "stroke-miterlimit", "opacity", "visibility", "display",
+    "font-family", "font-size", "font-weight", "font-style", "font-variant", "text-anchor", "dominant-baseline",
+    "alignment-baseline", "baseline-shift", "letter-spacing", "word-spacing", "text-decoration", "writing-mode",
+    "dx", "dy", "rotate", "textLength", "lengthAdjust", "startOffset", "method", "spacing", "clip-path",
+    "clip-rule", "mask", "filter", "marker-start", "marker-mid", "marker-end", "markerWidth", "markerHeight",
+    "markerUnits", "refX", "refY", "orient", "gradientUnits", "gradientTransform", "spreadMethod", "fx", "fy",
+    "fr", "offset", "stop-color", "stop-opacity", "patternUnits", "patternContentUnits", "patternTransform",
+    "maskUnits", "maskContentUnits", "clipPathUnits", "filterUnits", "primitiveUnits", "in", "in2", "result",
+    "stdDeviation", "mode", "operator", "k1", "k2", "k3", "k4", "values", "type", "tableValues", "slope",
+    "intercept", "amplitude", "exponent", "kernelMatrix", "order", "divisor", "bias", "targetX", "targetY",
+    "edgeMode", "kernelUnitLength", "preserveAlpha", "surfaceScale", "diffuseConstant", "specularConstant",
+    "specularExponent", "lighting-color", "flood-color", "flood-opacity", "azimuth", "elevation", "z",
+    "pointsAtX", "pointsAtY", "pointsAtZ", "limitingConeAngle", "scale", "xChannelSelector", "yChannelSelector",
+    "radius", "baseFrequency", "numOctaves", "seed", "stitchTiles", "color", "color-interpolation",
+    "color-interpolation-filters", "color-rendering", "shape-rendering", "text-rendering", "image-rendering",
+    "paint-order", "vector-effect", "overflow", "version", "role", "lang", "space", "href", "pointer-events",
+    "cursor", "focusable",
+])
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 # A local reference (#id) or an embedded raster image; any other URL would be fetched.
 _SAFE_HREF = re.compile(r"#[\w.:-]*|data:image/(?:png|jpeg|gif);base64,[A-Za-z0-9+/=\s]*", re.ASCII)
@@ -230,10 +232,7 @@ def _clean(element: ElementTree.Element, removed: list[str]) -> None:
         if ns not in ("", XLINK_NS, XML_NS) or not known or (ns == XLINK_NS and name != "href"):
             removed.append("event handler attributes" if name.lower().startswith("on") else f"attribute {name}")
             del element.attrib[key]
-        elif name == "href" and not _SAFE_HREF.fullmatch(value.strip()):
-            removed.append("an external reference")
-            del element.attrib[key]
-        elif _URL.search(value) or _CSS_DANGER.search(value):
+        elif (name == "href" and not _SAFE_HREF.fullmatch(value.strip())) or _URL.search(value) or _CSS_DANGER.search(value):
             removed.append("an external reference")
             del element.attrib[key]
     if _local(element.tag) == "image" and "href" not in {_local(k) for k in element.attrib}:

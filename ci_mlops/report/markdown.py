@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ci_mlops.escape import html_text, md_cell, md_code, md_text
 from ci_mlops.markdown.blocks import details

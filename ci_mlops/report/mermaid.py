@@ -76,8 +76,8 @@ def mermaid_chart(entry: dict[str, Any], base_label: str, head_label: str) -> st
         + ", ".join(color for color, _ in body) + '"}}}}%%',
         "xychart-beta",
         f"  x-axis {axis.syntax()}",
-        f"  y-axis {_quote(_titled(y_title, y_scale))} {_number(low / y_scale, decimals)} --> "
-        f"{_number(high / y_scale, decimals)}",
+        (f"  y-axis {_quote(_titled(y_title, y_scale))} {_number(low / y_scale, decimals)} --> "
+         f"{_number(high / y_scale, decimals)}"),
     ]
     out += ["  line [" + ", ".join(_number(v / y_scale, decimals) for v in values) + "]" for _, values in body]
     out.append("```")
@@ -114,7 +114,7 @@ class _NumericAxis:
         self.grid = [i * self.step for i in range(self.first, self.last + 1)]
         if unit is not None and power == 0:
             self.title = f"{title} ({unit})"
-        elif power == -2 and 0 <= low and high <= 1:
+        elif power == -2 and low >= 0 and high <= 1:
             self.title = f"{title} (%)"
         elif power == 0:
             self.title = title
