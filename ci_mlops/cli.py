@@ -40,7 +40,7 @@ def _prerendered(args: list[str]) -> str | None:
         return None  # click wraps to a narrower terminal: let it
     from ci_mlops import helptext  # lazy: only a help screen needs the saved text
 
-    if helptext.SOURCES != sources_digest():
+    if sources_digest() != helptext.SOURCES:
         return None  # a command changed since the help was rendered: click renders it
     return helptext.HELP.get(args[0] if len(args) == 2 else "")
 

@@ -43,7 +43,7 @@ class Repo:
     root: Path
 
     @classmethod
-    def discover(cls, path: str | Path = ".") -> "Repo":
+    def discover(cls, path: str | Path = ".") -> Repo:
         """The work tree containing ``path``. Bare repositories and non-repos are user errors."""
         path = Path(path).resolve()
         if not path.exists():
@@ -155,7 +155,7 @@ class BlobReader:
         self.root = Path(root)
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> "BlobReader":
+    def __enter__(self) -> BlobReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -231,7 +231,7 @@ class Steps:
         self.total = total
         self.number = 0
 
-    def __call__(self, title: str, detail: str = "") -> "Steps":
+    def __call__(self, title: str, detail: str = "") -> Steps:
         self.number += 1
         self.echo(f"[{self.number}/{self.total}] {title}" + (f" {detail}" if detail else ""))
         return self
@@ -239,7 +239,7 @@ class Steps:
     def note(self, text: str) -> None:
         self.echo(f"      {text}")
 
-    def __enter__(self) -> "Steps":
+    def __enter__(self) -> Steps:
         self.started = time.perf_counter()
         return self
 

@@ -270,7 +270,7 @@ def release_history(repo: Any, config: Any, repository: str | None, *, model: st
     refs = repo.git("for-each-ref", "refs/tags", "--format=%(refname:short)%00%(creatordate:iso-strict)%00%(*objectname)%00%(objectname)")
     rows = []
     for line in refs.splitlines():
-        name, date, peeled, obj = (line.split("\0") + ["", "", "", ""])[:4]
+        name, date, peeled, obj = [*line.split("\0"), "", "", "", ""][:4]
         try:
             tag = parse_tag(name)
         except UserError:

@@ -8,7 +8,7 @@ metrics, params through git), so a tag can be released from any checkout.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ def tag_time(repo: Any, tag: Tag) -> str:
     """When the tag was made, UTC: an annotated tag's date, else its commit's. A function of the tag,
     so every attempt at a release writes the same lineage and model card."""
     stamp = repo.git("for-each-ref", f"refs/tags/{tag.raw}", "--format=%(creatordate:unix)").strip()
-    when = datetime.fromtimestamp(int(stamp.splitlines()[0]), tz=timezone.utc)
+    when = datetime.fromtimestamp(int(stamp.splitlines()[0]), tz=UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -10,8 +10,9 @@ so the same code reads a commit (through git) or the workspace.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ci_mlops.deploy.tags import is_stage_name
 from ci_mlops.dvc.project import load_yaml

@@ -16,8 +16,17 @@ from typing import Any
 
 from ci_mlops.deploy.bundle import release_values, tag_time
 from ci_mlops.deploy.host import ReleaseHost
-from ci_mlops.deploy.tags import (STAGE, Tag, is_prerelease, model_name, parse_all, previous_tag, release_version,
-                                  tags_at, try_parse)
+from ci_mlops.deploy.tags import (
+    STAGE,
+    Tag,
+    is_prerelease,
+    model_name,
+    parse_all,
+    previous_tag,
+    release_version,
+    tags_at,
+    try_parse,
+)
 from ci_mlops.errors import CiMlopsError
 from ci_mlops.report import build_report
 

@@ -22,9 +22,10 @@ tag's version: :func:`release_version`) and which release came before.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ci_mlops.errors import UserError
 

@@ -51,7 +51,7 @@ def append_summary(markdown: str) -> bool:
     room = SUMMARY_LIMIT - used - 1
     data = markdown.encode("utf-8")
     if len(data) > room:
-        note = "\n\n> Truncated: the full report is in the workflow run's logs and artifacts.\n".encode()
+        note = b"\n\n> Truncated: the full report is in the workflow run's logs and artifacts.\n"
         data = data[: max(0, room - len(note))].decode("utf-8", "ignore").encode("utf-8") + note
     with open(path, "ab") as fh:
         fh.write(data + b"\n")

@@ -291,7 +291,7 @@ class GitHubClient:
                 finally:
                     response.close()
                 outcome["response"] = response
-            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            except BaseException as exc:
                 outcome["error"] = exc
 
         worker = threading.Thread(target=work, name="ci-mlops-http", daemon=True)

@@ -96,9 +96,9 @@ def fork_body(report: str, verdict: RunVerdict | None, head_sha: str) -> str:
                    f"{source}{md_code(head_sha[:7])}), as GitHub reports it.")
     header = [
         "> [!WARNING]",
-        "> **Unverified report from a fork.** The pull request's own workflow run built it, with the fork's "
-        "code and workflow files and without this repository's secrets; ci-mlops posted it as uploaded and did "
-        "not check it. The gate verdicts inside are the fork's claims.",
+        ("> **Unverified report from a fork.** The pull request's own workflow run built it, with the fork's "
+         "code and workflow files and without this repository's secrets; ci-mlops posted it as uploaded and did "
+         "not check it. The gate verdicts inside are the fork's claims."),
         ">",
         f"> {outcome}",
     ]

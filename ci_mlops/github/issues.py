@@ -23,7 +23,7 @@ DEFAULT_TITLE = "Data drift detected"
 MARKER = "<!-- ci-mlops:drift -->"
 
 
-def find_open_issue(client: "GitHubClient", repo: str, label: str) -> dict[str, Any] | None:
+def find_open_issue(client: GitHubClient, repo: str, label: str) -> dict[str, Any] | None:
     """The monitor's open issue: the oldest open issue with the label that ci-mlops wrote.
 
     Nobody else's issue is taken over (rewritten, then closed), even with our label and
@@ -37,7 +37,7 @@ def find_open_issue(client: "GitHubClient", repo: str, label: str) -> dict[str, 
 
 
 def upsert_issue(
-    client: "GitHubClient",
+    client: GitHubClient,
     repo: str,
     *,
     problem: bool,

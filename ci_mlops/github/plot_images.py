@@ -212,7 +212,7 @@ def section(gallery: Gallery, *, artifact: str, run_url: str | None, fork: bool 
                  for e in gallery.entries if e.removed and not e.problem]
     # plots the report could not draw are already named in its own "Plot images" section
     if len(problems) > MAX_LINES:
-        problems = problems[:MAX_LINES] + [f"- … and {len(problems) - MAX_LINES} more (see the job log)"]
+        problems = [*problems[:MAX_LINES], f"- … and {len(problems) - MAX_LINES} more (see the job log)"]
     if problems:
         lines.append("\n".join(problems))
     return f"{START}\n" + "\n\n".join(lines) + f"\n{END}"

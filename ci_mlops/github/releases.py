@@ -18,8 +18,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from ci_mlops.deploy.host import (Asset, AssetConflict, ForeignRelease, ReleaseOutcome, made_by_ci_mlops,
-                                  release_body)
+from ci_mlops.deploy.host import Asset, AssetConflict, ForeignRelease, ReleaseOutcome, made_by_ci_mlops, release_body
 from ci_mlops.errors import CiMlopsError
 from ci_mlops.github.client import ApiError, GitHubClient
 

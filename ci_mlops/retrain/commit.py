@@ -8,8 +8,9 @@ branch is never written: its report shows the commands to run locally.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.retrain import gitdata

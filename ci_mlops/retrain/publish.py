@@ -11,9 +11,10 @@ deleted again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.deploy.origin import ISSUE_TRAILER, TRAILER
 from ci_mlops.errors import CheckFailed, UserError
@@ -135,7 +136,7 @@ def _open(client: GitHubClient, repo: str, settings: RetrainSettings, base_branc
 
 def free_branch(client: GitHubClient, repo: str, prefix: str, base_branch: str, today: dt.date | None) -> str:
     """``<prefix><UTC date>``, or with ``-2``, ``-3``... when that branch is left from an earlier loop."""
-    day = (today or dt.datetime.now(dt.timezone.utc).date()).isoformat()
+    day = (today or dt.datetime.now(dt.UTC).date()).isoformat()
     for n in range(1, MAX_BRANCH_SUFFIX + 1):
         name = f"{prefix}{day}" + (f"-{n}" if n > 1 else "")
         if name == base_branch:

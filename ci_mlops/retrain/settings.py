@@ -22,7 +22,7 @@ class RetrainSettings:
     labels: tuple[str, ...] = field(default=("ci-mlops:retrain",))
 
     @classmethod
-    def from_config(cls, config: Any) -> "RetrainSettings | None":
+    def from_config(cls, config: Any) -> RetrainSettings | None:
         """The settings, or None when ``drift.retrain`` is absent."""
         section = (config.get("drift") or {}).get("retrain") if config is not None else None
         if section is None:

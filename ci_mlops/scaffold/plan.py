@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ci_mlops import __version__
 from ci_mlops.config import SCHEMA_URL, Config, parse_config
@@ -57,12 +58,12 @@ class WorkflowRef:
     version: str
 
     @classmethod
-    def packaged(cls) -> "WorkflowRef":
+    def packaged(cls) -> WorkflowRef:
         data = json.loads(REUSABLE_PATH.read_text(encoding="utf-8"))
         return cls(data["repository"], data["sha"], data["version"])
 
     @classmethod
-    def parse(cls, text: str) -> "WorkflowRef":
+    def parse(cls, text: str) -> WorkflowRef:
         match = re.fullmatch(r"([\w.-]+/[\w.-]+)@([0-9a-f]{40})", text.strip())
         if not match:
             raise UserError(f"--workflows-ref: expected OWNER/REPO@<40-hex commit SHA>, got {text!r}")
@@ -303,9 +304,7 @@ def missing_files(command: str, root: Path) -> list[str]:
     named = []
     for i, word in enumerate(words[:-1]):
         follower = words[i + 1]
-        if re.fullmatch(r"python[\d.]*", word) and follower.endswith(".py"):
-            named.append(follower)
-        elif word in ("-r", "--requirement") and i > 0:
+        if (re.fullmatch(r"python[\d.]*", word) and follower.endswith(".py")) or (word in ("-r", "--requirement") and i > 0):
             named.append(follower)
     return [name for name in named if not (root / name).is_file()]
 
@@ -516,7 +515,7 @@ class _NoFacts:
     default_branch = "main"
     root = Path("/nonexistent")
 
-    class dvc:  # noqa: N801 - mimics DvcFacts' attributes
+    class dvc:
         initialised = True
         remotes: list = []
         remote = None

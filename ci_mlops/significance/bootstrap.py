@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np

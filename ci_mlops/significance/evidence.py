@@ -92,7 +92,7 @@ def _qualify(row: dict[str, Any]) -> None:
 
 
 def _interval(key: str, row: dict[str, Any], spec: dict[str, Any], settings: dict[str, Any], confidence: float,
-              source: "_Source") -> dict[str, Any]:
+              source: _Source) -> dict[str, Any]:
     from ci_mlops.significance.bootstrap import bootstrap  # lazy: NumPy is slow to import
     from ci_mlops.significance.seeds import seed_interval  # lazy: NumPy is slow to import
 

@@ -60,8 +60,7 @@ def expand(config: Any, overrides: dict[str, list[Any]] | None = None) -> list[E
         raise UserError(".ci-mlops.yml has no experiments: section (declare a grid or sets to sweep; "
                         "see docs/sweeps.md)")
     grid = dict(section.get("grid") or {})
-    for key, values in (overrides or {}).items():
-        grid[key] = values
+    grid.update(overrides or {})
     sets = list(section.get("sets") or [])
     for key in grid:
         _check_key(key, "experiments.grid")

@@ -79,8 +79,8 @@ def from_experiment_refs(root: Path, experiments: list[Experiment], *, config: A
         for experiment in experiments:
             sha = refs.get(experiment.name)
             if sha is None:
-                why = (errors or {}).get(experiment.name) or "the experiment failed (no result; see `dvc queue logs " \
-                                                            f"{experiment.name}`)"
+                why = (errors or {}).get(experiment.name) or ("the experiment failed (no result; see `dvc queue logs "
+                                                             f"{experiment.name}`)")
                 results.append(failed(experiment, why))
                 continue
             try:

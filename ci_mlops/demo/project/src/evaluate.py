@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
 from model import load, predict_proba
 
 threshold = yaml.safe_load(Path("params.yaml").read_text())["evaluate"]["threshold"]

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
 from model import load, predict_proba
 
 params = yaml.safe_load(Path("params.yaml").read_text())["train"]

@@ -1,5 +1,4 @@
 import numpy as np
-
 from model import predict_proba
 
 
