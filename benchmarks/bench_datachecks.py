@@ -31,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ci_mlops.checks.data import check_frame  # noqa: E402
+from ci_mlops.checks.data import check_frame
 
 WORK = Path(__file__).resolve().parent / ".work"
 PANDERA_VENV = WORK / "pandera-venv"

@@ -305,9 +305,9 @@ def bench(size: str, args: argparse.Namespace, python_ev: Path | None) -> list[s
     cur_files = sorted(cur.parent.glob(cur.name))
     data_mb = (compared_bytes(ref) + compared_bytes(cur_files[0]) * len(cur_files)) / 2**20
     disk_mb = sum(p.stat().st_size for p in [ref, *sorted(cur.parent.glob(cur.name))]) / 2**20
-    lines = [f"\n== {rows:,} rows x {numeric + categorical} columns ({numeric} numeric, {categorical} categorical); "
+    lines = [(f"\n== {rows:,} rows x {numeric + categorical} columns ({numeric} numeric, {categorical} categorical); "
              f"compared columns {data_mb:,.0f} MiB in memory, {disk_mb:,.0f} MiB of Parquet on disk "
-             f"(generated in {made:.0f} s)"]
+             f"(generated in {made:.0f} s)")]
     print(lines[-1], flush=True)
 
     def say(text: str) -> None:

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from dvc_factory import _env, commit_all, git, make_dvc_repo, repro, set_params  # noqa: E402
+from dvc_factory import _env, git, make_dvc_repo, repro, set_params  # noqa: E402
 
 PY = sys.executable
 

@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ci_mlops.significance.bootstrap import Evaluation, Side, bootstrap  # noqa: E402
+from ci_mlops.significance.bootstrap import Evaluation, Side, bootstrap
 
 METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc"]
 

@@ -45,7 +45,7 @@ def bench_parse(n: int) -> tuple[float, float]:
     for raw in tags:
         try:
             parse_tag(raw)
-        except Exception:  # noqa: BLE001 - refused tags are part of the workload
+        except Exception:
             pass
     ours = time.perf_counter() - start
     start = time.perf_counter()

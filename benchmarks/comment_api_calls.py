@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fake_github import FakeGitHub  # noqa: E402
+from fake_github import FakeGitHub
 
-from ci_mlops.github.client import GitHubClient  # noqa: E402
-from ci_mlops.github.comments import marker, upsert  # noqa: E402
+from ci_mlops.github.client import GitHubClient
+from ci_mlops.github.comments import marker, upsert
 
 WATERMARK = '![](https://cml.dev/watermark.png#0 "CML watermark")'
 UPDATES = 3

@@ -61,7 +61,7 @@ class Browser:
         self._buffer = b""
         self._next_id = 0
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -120,7 +120,7 @@ class Browser:
 
     # -- pages -------------------------------------------------------------------------
 
-    def open(self, url: str, width: int = 1012, height: int = 800) -> "Page":
+    def open(self, url: str, width: int = 1012, height: int = 800) -> Page:
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, session)

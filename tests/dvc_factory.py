@@ -429,8 +429,15 @@ def metrics_commit(repo: Path, msg: str, **params: Any) -> str:
 
 
 __all__ = [
-    "make_dvc_repo", "set_params", "repro", "commit_all", "run_dvc", "run_dvc_batch",
-    "copy_repo", "metrics_commit", "git",
+    "commit_all",
+    "copy_repo",
+    "git",
+    "make_dvc_repo",
+    "metrics_commit",
+    "repro",
+    "run_dvc",
+    "run_dvc_batch",
+    "set_params",
 ]
 
 if __name__ == "__main__":  # build one for a look: python tests/dvc_factory.py DIR

@@ -52,10 +52,10 @@ from itertools import count
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-from tests.fake_git_data import RAW_PATH_RE, GitDataError, RepoGit, serve_file
-from tests.fake_git_data import route as git_route
 from tests.fake_chatops import ChatopsError, RepoChatops
 from tests.fake_chatops import route as chatops_route
+from tests.fake_git_data import RAW_PATH_RE, GitDataError, RepoGit, serve_file
+from tests.fake_git_data import route as git_route
 
 BODY_LIMIT = 65536
 SUMMARY_LIMIT = 65535
@@ -590,21 +590,17 @@ class FakeGitHub:
         if rest == "/pulls" and method == "GET":
             state = query.get("state", "open")
             return self._page(repo, [p for p in r.pulls.values() if state == "all" or p["state"] == state], query, rest)
-        if m := re.fullmatch(r"/commits/([^/]+)/pulls", rest):
-            if method == "GET":
-                return self._page(repo, [p for p in r.pulls.values() if p["head"]["sha"] == m[1]], query, rest)
-        if m := re.fullmatch(r"/commits/([^/]+)/statuses", rest):
-            if method == "GET":
-                return self._page(repo, [s for s in reversed(r.statuses) if s["sha"] == m[1]], query, rest)
-        if m := re.fullmatch(r"/statuses/([0-9a-fA-F]{40})", rest):
-            if method == "POST":
-                return ok(self._status(r, m[1], data), 201)
-        if m := re.fullmatch(r"/commits/([^/]+)/check-runs", rest):
-            if method == "GET":
-                runs = [c for c in r.check_runs if c["head_sha"] == m[1]
-                        and query.get("check_name", c["name"]) == c["name"]]
-                status, page, extra = self._page(repo, runs, query, rest)
-                return status, {"total_count": len(runs), "check_runs": page}, extra
+        if (m := re.fullmatch(r"/commits/([^/]+)/pulls", rest)) and method == "GET":
+            return self._page(repo, [p for p in r.pulls.values() if p["head"]["sha"] == m[1]], query, rest)
+        if (m := re.fullmatch(r"/commits/([^/]+)/statuses", rest)) and method == "GET":
+            return self._page(repo, [s for s in reversed(r.statuses) if s["sha"] == m[1]], query, rest)
+        if (m := re.fullmatch(r"/statuses/([0-9a-fA-F]{40})", rest)) and method == "POST":
+            return ok(self._status(r, m[1], data), 201)
+        if (m := re.fullmatch(r"/commits/([^/]+)/check-runs", rest)) and method == "GET":
+            runs = [c for c in r.check_runs if c["head_sha"] == m[1]
+                    and query.get("check_name", c["name"]) == c["name"]]
+            status, page, extra = self._page(repo, runs, query, rest)
+            return status, {"total_count": len(runs), "check_runs": page}, extra
         if rest == "/check-runs" and method == "POST":
             return ok(self._check_run(r, data, None), 201)
         if m := re.fullmatch(r"/check-runs/(\d+)", rest):

@@ -105,12 +105,11 @@ def route(fake: Any, r: Any, repo: str, method: str, rest: str, query: dict[str,
             names += [n for n in data.get("labels") or [] if n not in names]
             issue["labels"] = [{"name": n} for n in names]
             return 200, issue["labels"], {}
-    if m := re.fullmatch(r"/git/ref/heads/(.+)", rest):
-        if method == "GET":
-            sha = _sha_of(fake, repo, f"refs/heads/{unquote(m[1])}")
-            if sha is None:
-                raise _Reply(404, "Not Found")
-            return 200, _ref_json(fake, repo, unquote(m[1]), sha), {}
+    if (m := re.fullmatch(r"/git/ref/heads/(.+)", rest)) and method == "GET":
+        sha = _sha_of(fake, repo, f"refs/heads/{unquote(m[1])}")
+        if sha is None:
+            raise _Reply(404, "Not Found")
+        return 200, _ref_json(fake, repo, unquote(m[1]), sha), {}
     if rest == "/git/refs" and method == "POST":
         ref, sha = str(data.get("ref") or ""), str(data.get("sha") or "")
         if not ref.startswith("refs/") or ref.count("/") < 2:
@@ -161,26 +160,24 @@ def route(fake: Any, r: Any, repo: str, method: str, rest: str, query: dict[str,
         sha = _git(fake, repo, *args, "-F", "-", input=str(data.get("message") or "").encode(),
                    env=_bot_env(fake.identity(token))).strip()
         return 201, _commit_json(fake, repo, sha), {}
-    if m := re.fullmatch(r"/git/commits/([0-9a-f]{40})", rest):
-        if method == "GET":
-            return 200, _commit_json(fake, repo, m[1]), {}
+    if (m := re.fullmatch(r"/git/commits/([0-9a-f]{40})", rest)) and method == "GET":
+        return 200, _commit_json(fake, repo, m[1]), {}
     if m := re.fullmatch(r"/branches/(.+)", rest):
         branch = unquote(m[1])
         sha = _sha_of(fake, repo, f"refs/heads/{branch}")
         if sha is None or method != "GET":
             raise _Reply(404, "Branch not found")
         return 200, {"name": branch, "commit": {"sha": sha}, "protected": (repo, branch) in fake.protections}, {}
-    if m := re.fullmatch(r"/actions/workflows/([^/]+)/dispatches", rest):
-        if method == "POST":
-            workflow = unquote(m[1])
-            if workflow in fake.no_dispatch:
-                raise _Reply(422, "Workflow does not have 'workflow_dispatch' trigger")
-            ref = str(data.get("ref") or "")
-            if _sha_of(fake, repo, f"refs/heads/{ref}") is None and repo in fake.git_dirs:
-                raise _Reply(422, f"No ref found for: {ref}")
-            fake.dispatches.append({"repo": repo, "workflow": workflow, "ref": ref, "inputs": data.get("inputs") or {},
-                                    "sha": _sha_of(fake, repo, f"refs/heads/{ref}")})
-            return 204, None, {}
+    if (m := re.fullmatch(r"/actions/workflows/([^/]+)/dispatches", rest)) and method == "POST":
+        workflow = unquote(m[1])
+        if workflow in fake.no_dispatch:
+            raise _Reply(422, "Workflow does not have 'workflow_dispatch' trigger")
+        ref = str(data.get("ref") or "")
+        if _sha_of(fake, repo, f"refs/heads/{ref}") is None and repo in fake.git_dirs:
+            raise _Reply(422, f"No ref found for: {ref}")
+        fake.dispatches.append({"repo": repo, "workflow": workflow, "ref": ref, "inputs": data.get("inputs") or {},
+                                "sha": _sha_of(fake, repo, f"refs/heads/{ref}")})
+        return 204, None, {}
     return None
 
 
@@ -227,7 +224,7 @@ def run_auto_merge(fake: Any, repo: str) -> list[int]:
 
 
 def _create_pull(fake: Any, r: Any, repo: str, data: dict, who: dict) -> dict:
-    from tests.fake_github import _Reply, _check_len
+    from tests.fake_github import _check_len, _Reply
 
     head, base, title = str(data.get("head") or ""), str(data.get("base") or ""), str(data.get("title") or "")
     if not head or not base or not title:
@@ -284,8 +281,8 @@ def _merge(fake: Any, r: Any, repo: str, pull: dict, data: dict) -> dict:
         message = f"{data.get('commit_title') or pull['title']} (#{pull['number']})\n\n{log}"
         sha = _git(fake, repo, "commit-tree", tree, "-p", base_sha, "-F", "-", input=message.encode(), env=env).strip()
     elif method == "merge":
-        message = (f"{data.get('commit_title') or 'Merge pull request #%d from %s' % (pull['number'], repo.split('/')[0] + '/' + pull['head']['ref'])}"
-                   f"\n\n{data.get('commit_message') or pull['title']}\n")
+        default_title = f"Merge pull request #{pull['number']} from {repo.split('/')[0]}/{pull['head']['ref']}"
+        message = f"{data.get('commit_title') or default_title}\n\n{data.get('commit_message') or pull['title']}\n"
         sha = _git(fake, repo, "commit-tree", tree, "-p", base_sha, "-p", head, "-F", "-", input=message.encode(),
                    env=env).strip()
     else:
@@ -342,4 +339,4 @@ def _ref_json(fake: Any, repo: str, branch: str, sha: str) -> dict:
             "url": f"{fake.api_url}/repos/{repo}/git/refs/heads/{branch}"}
 
 
-__all__ = ["route", "graphql", "run_auto_merge", "json"]
+__all__ = ["graphql", "json", "route", "run_auto_merge"]

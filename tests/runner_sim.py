@@ -466,7 +466,7 @@ class Runner:
             res.outcome = self._action(step["uses"], {k: scope.substitute(v) for k, v in (step.get("with") or {}).items()},
                                        env)
             if step["uses"].startswith("actions/setup-python@"):
-                res.outputs = {"python-path": sys.executable, "python-version": "%d.%d" % sys.version_info[:2]}
+                res.outputs = {"python-path": sys.executable, "python-version": "{}.{}".format(*sys.version_info[:2])}
             return res
         script = scope.substitute(step["run"])
         if re.match(r"\s*((python[\d.]* -m |uv )?pip install)", script):

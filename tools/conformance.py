@@ -29,6 +29,7 @@ silent skip or spurious error was found. Needs the DVC plugin of each repository
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -83,7 +84,7 @@ def git(repo: Path, *args: str) -> str:
 def pairs_of(repo: Path, sample: int) -> list[Pair]:
     tags = [t for t in git(repo, "for-each-ref", "--sort=creatordate", "--format=%(refname:short)",
                            "refs/tags").split() if t]
-    pairs = [Pair(a, b, "tags") for a, b in zip(tags, tags[1:])]
+    pairs = [Pair(a, b, "tags") for a, b in itertools.pairwise(tags)]
     # every commit of every branch against its first parent, oldest first
     steps = [(line.split()[1], line.split()[0]) for line in
              git(repo, "rev-list", "--all", "--parents", "--reverse", "--date-order").splitlines()
@@ -211,8 +212,8 @@ def check_repo(bundle: Path, workdir: Path, sample: int) -> Tally:
 
 def markdown(tallies: list[Tally], sample: int) -> str:
     lines = [
-        "| Repository | Revision pairs (tags + commits) | Values compared | Wrong numbers | Silent skips | "
-        "ci-mlops errors where DVC failed too | Spurious errors | Values read where DVC could not (noted) |",
+        ("| Repository | Revision pairs (tags + commits) | Values compared | Wrong numbers | Silent skips | "
+        "ci-mlops errors where DVC failed too | Spurious errors | Values read where DVC could not (noted) |"),
         "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for t in tallies:
@@ -229,8 +230,8 @@ def markdown(tallies: list[Tally], sample: int) -> str:
     problems = [p for t in tallies for p in (*t.wrong, *t.skips, *t.spurious_errors)]
     if problems:
         lines += ["", "Problems:", ""] + [f"- {p}" for p in problems[:200]]
-    lines += ["", f"Commit pairs: up to {sample} per repository, evenly spaced over every commit of every "
-                  "branch compared with its first parent."]
+    lines += ["", (f"Commit pairs: up to {sample} per repository, evenly spaced over every commit of every "
+                  "branch compared with its first parent.")]
     return "\n".join(lines) + "\n"
 
 

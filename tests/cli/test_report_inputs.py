@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import git, run_cli
 
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown, to_json
-from conftest import git, run_cli
 
 CONFIG = "report:\n  metrics_files: [metrics.json, eval/scores.yaml]\n  params_files: [params.yaml]\n"
 

@@ -34,7 +34,7 @@ if _SHIFT:
 
         @classmethod
         def utcnow(cls):  # type: ignore[override]
-            return cls.fromtimestamp(_now(), _datetime.timezone.utc).replace(tzinfo=None)
+            return cls.fromtimestamp(_now(), _datetime.UTC).replace(tzinfo=None)
 
         @classmethod
         def today(cls):  # type: ignore[override]

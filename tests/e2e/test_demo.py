@@ -6,8 +6,8 @@ import json
 import re
 
 import pytest
-
 from conftest import git, run_cli
+
 from ci_mlops.demo.scenario import set_param, write_project
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from lint import lint
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,6 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ci_mlops.escape import (
+    MERMAID_CODES,
     WORD_JOINER,
     defuse_mentions,
     guard_commands,
@@ -25,7 +26,6 @@ from ci_mlops.escape import (
     md_cell,
     md_code,
     md_text,
-    MERMAID_CODES,
     mermaid_label,
     one_line,
     workflow_data,

@@ -15,8 +15,8 @@ import pytest
 from conftest import git, run_cli
 
 from ci_mlops.config import parse_config
-from ci_mlops.errors import UserError
 from ci_mlops.dvc.values import ParseError, parse
+from ci_mlops.errors import UserError
 from ci_mlops.safeload import MAX_DEPTH, DocumentError, load_json, load_toml, load_yaml, read_limited
 
 

@@ -1,10 +1,10 @@
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from ci_mlops.config import DEFAULTS, load_config, parse_config
 from ci_mlops.errors import UserError
-from conftest import run_cli
 
 
 def error_of(text: str) -> str:

@@ -7,7 +7,6 @@ import importlib.util
 import json
 
 import pytest
-
 from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("gen_config_docs", ROOT / "tools" / "gen_config_docs.py")

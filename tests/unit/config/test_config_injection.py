@@ -7,12 +7,11 @@ key, before anything is written; a planned file that does not parse is refused t
 from __future__ import annotations
 
 import pytest
-import yaml
+from conftest import run_cli
 
 from ci_mlops.config import parse_config, schema
 from ci_mlops.errors import UserError
 from ci_mlops.scaffold.plan import PlannedFile, check_parses
-from conftest import run_cli
 
 ATTACKS = [
     ("dvc: {remote: 'demo; id'}\n", "dvc.remote: 'demo; id' is not a DVC remote name"),

@@ -107,9 +107,9 @@ def _compare_record(node: dict[str, Any], cls: Any, where: str, problems: list[s
         item, prop, path = fields[name], props[name], f"{prefix}{name}"
         if name not in required:
             expected = prop.get("default")
-            if item.default != expected or type(item.default) is not type(expected) and not (
+            if item.default != expected or (type(item.default) is not type(expected) and not (
                     isinstance(item.default, (int, float)) and isinstance(expected, (int, float))
-                    and not isinstance(expected, bool)):
+                    and not isinstance(expected, bool))):
                 problems.append(f"{path}: default {item.default!r} in {cls.__name__}, "
                                 f"{expected!r} in the schema")
         _compare(prop, hints[item.name], path, problems)

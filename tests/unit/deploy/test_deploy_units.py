@@ -14,20 +14,20 @@ from ci_mlops.deploy.lineage import build_lineage, dumps, with_provenance
 from ci_mlops.deploy.model_card import render_model_card
 from ci_mlops.deploy.settings import Settings
 from ci_mlops.deploy.tags import parse_all, parse_tag, previous_tag, stage_version
-from ci_mlops.errors import UserError
 from ci_mlops.deploy.targets import docker_commands, docker_plan
+from ci_mlops.errors import UserError
 from tests.conftest import ROOT
 
 SHA = "a" * 40
 
 
 def lineage(**over):
-    base = dict(tag="v1.2.0", version="1.2.0", model="churn", stage=None, commit=SHA,
-                artifacts=[{"path": "models/m.pkl", "name": "m.pkl", "size": 3, "sha256": "b" * 64, "md5": "c" * 32,
+    base = {"tag": "v1.2.0", "version": "1.2.0", "model": "churn", "stage": None, "commit": SHA,
+                "artifacts": [{"path": "models/m.pkl", "name": "m.pkl", "size": 3, "sha256": "b" * 64, "md5": "c" * 32,
                             "source": "dvc"}],
-                data=[{"path": "data/raw.csv", "md5": "d" * 32, "size": 10}],
-                params={"params.yaml": {"train.lr": 0.1}}, metrics={"metrics.json": {"test.acc": 0.9}},
-                created_at="2025-01-02T03:04:05Z", actor="octocat", run_url="https://x/run/1", repository="o/r")
+                "data": [{"path": "data/raw.csv", "md5": "d" * 32, "size": 10}],
+                "params": {"params.yaml": {"train.lr": 0.1}}, "metrics": {"metrics.json": {"test.acc": 0.9}},
+                "created_at": "2025-01-02T03:04:05Z", "actor": "octocat", "run_url": "https://x/run/1", "repository": "o/r"}
     base.update(over)
     return build_lineage(**base)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease
-from ci_mlops.github.releases import Releases
 from ci_mlops.github.client import GitHubClient
+from ci_mlops.github.releases import Releases
 from tests.fake_github import FakeGitHub
 
 

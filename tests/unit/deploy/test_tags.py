@@ -6,9 +6,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ci_mlops.deploy.tags import (CREATE, DEPRECATE, DEREGISTER, KINDS, REGISTER, STAGE, UNASSIGN, VERSION,
-                                  docker_tag, meant_as_release, parse_all, parse_tag, previous_tag, stage_version,
-                                  version_key)
+from ci_mlops.deploy.tags import (
+    CREATE,
+    DEPRECATE,
+    DEREGISTER,
+    KINDS,
+    REGISTER,
+    STAGE,
+    UNASSIGN,
+    VERSION,
+    docker_tag,
+    meant_as_release,
+    parse_all,
+    parse_tag,
+    previous_tag,
+    stage_version,
+    version_key,
+)
 from ci_mlops.errors import UserError
 
 

@@ -3,13 +3,13 @@ exchange has a deadline and a size bound, and answers that are not the API's JSO
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from conftest import run_cli

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ci_mlops.report.diff import diff_metrics, diff_params, infer_direction, metric_status
 from ci_mlops.dvc.values import ParseError, metrics_values, params_values, parse
+from ci_mlops.report.diff import diff_metrics, diff_params, infer_direction, metric_status
 
 keys = st.text(st.characters(codec="utf-8", exclude_characters="."), min_size=1, max_size=6)
 scalars = st.one_of(

@@ -19,8 +19,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from browser import Browser, find_chromium, missing_parts, render_comment
+
 from ci_mlops.report import render_markdown
 from ci_mlops.report.diff import diff_metrics, diff_params, summarize
 from ci_mlops.report.mermaid import mermaid_chart

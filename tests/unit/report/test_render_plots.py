@@ -24,7 +24,7 @@ from tests.dvc_factory import GIT_IDENTITY
 
 pytest.importorskip("vl_convert")
 
-from ci_mlops.report.render_plots import check_svg, render_plots  # noqa: E402
+from ci_mlops.report.render_plots import check_svg, render_plots
 
 BUILTIN_CURVES = ["linear", "simple", "smooth", "scatter", "bar_horizontal", "bar_horizontal_sorted"]
 CONFUSIONS = ["confusion", "confusion_normalized"]
@@ -205,7 +205,7 @@ def test_malicious_svg_image_is_one_line_and_removed(rendered):
     out, result = rendered
     assert [f for f in result.failures if f.startswith("eval/evil.svg")] == [
         "eval/evil.svg: image at main left out: SVG contains a <script> element"]
-    assert not [p for p in out.rglob("*evil*")]
+    assert not list(out.rglob("*evil*"))
     assert len(result.failures) == 1, result.failures
 
 

@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 from ci_mlops.errors import CheckFailed
-from ci_mlops.retrain.results import (apply_files, changed_files, denied, is_result, read_manifest, result_paths,
-                                      validate_files, write_folder)
+from ci_mlops.retrain.results import (
+    apply_files,
+    changed_files,
+    denied,
+    is_result,
+    read_manifest,
+    result_paths,
+    validate_files,
+    write_folder,
+)
 from tests.conftest import git
 
 DVC_YAML = """\

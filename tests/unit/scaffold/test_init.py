@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from ci_mlops import __version__
 from conftest import git, run_cli
 from dvc_factory import copy_repo
 from lint import lint, tool
+
+from ci_mlops import __version__
 
 WF = ".github/workflows"
 
@@ -495,8 +495,8 @@ def test_unanswered_question_is_one_line_and_writes_nothing(tmp_path):
     out = run_cli("init", cwd=repo, input="")
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        "ci-mlops: error: stopped before writing anything: a question went unanswered "
-        "(pass --yes to accept the detected defaults)"]
+        ("ci-mlops: error: stopped before writing anything: a question went unanswered "
+        "(pass --yes to accept the detected defaults)")]
     assert git(repo, "status", "--porcelain") == ""
 
 
@@ -620,8 +620,8 @@ def test_missing_script_or_requirements_is_a_warning(git_repo):
     out = init(git_repo, "--yes", "--no-dvc")
     assert out.returncode == 0
     assert out.stderr.splitlines() == [
-        "warning: .ci-mlops.yml:2: install: requirements/ci.txt does not exist; "
-        "the workflow's Install dependencies step will fail",
+        ("warning: .ci-mlops.yml:2: install: requirements/ci.txt does not exist; "
+        "the workflow's Install dependencies step will fail"),
         "warning: .ci-mlops.yml:3: train: src/fit.py does not exist; the workflow's Train step will fail",
     ]
     assert "python src/fit.py --fast" in step_runs(load(git_repo, "ci-mlops-pr.yml"), "train")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from ci_mlops import __version__
 from conftest import git, run_cli
 from lint import lint
+
+from ci_mlops import __version__
 
 WF = ".github/workflows"
 
@@ -342,14 +342,14 @@ def test_dvc2_pipeline_gets_a_warning(initialised):
 
 
 @pytest.mark.parametrize("name, overlap", [
-    ("example-get-started", ".github/workflows/cml.yaml already runs `cml comment` (on pull requests): "
-                            "with ci-mlops that is two comments per PR."),
-    ("cml_dvc_case", ".github/workflows/cml.yaml already runs `cml comment`, `dvc repro` (on pushes): "
-                     "with ci-mlops that is two trainings per push and two comments per PR."),
-    ("magnetic-tiles-defect", ".github/workflows/1-run-experiments.yaml already runs `cml comment`, `cml runner`, "
-                              "`dvc repro` (on pushes): with ci-mlops that is two trainings per push and two comments per PR."),
-    ("magnetic-tiles-defect", ".github/workflows/3-deploy-prod.yaml already runs a tag-triggered deploy (on tags): "
-                              "with ci-mlops that is two deploys per tag."),
+    ("example-get-started", (".github/workflows/cml.yaml already runs `cml comment` (on pull requests): "
+                            "with ci-mlops that is two comments per PR.")),
+    ("cml_dvc_case", (".github/workflows/cml.yaml already runs `cml comment`, `dvc repro` (on pushes): "
+                     "with ci-mlops that is two trainings per push and two comments per PR.")),
+    ("magnetic-tiles-defect", (".github/workflows/1-run-experiments.yaml already runs `cml comment`, `cml runner`, "
+                              "`dvc repro` (on pushes): with ci-mlops that is two trainings per push and two comments per PR.")),
+    ("magnetic-tiles-defect", (".github/workflows/3-deploy-prod.yaml already runs a tag-triggered deploy (on tags): "
+                              "with ci-mlops that is two deploys per tag.")),
 ])
 def test_existing_workflows_are_named_with_their_overlap(initialised, name, overlap):
     assert f"note: {overlap}" in initialised[name][1]

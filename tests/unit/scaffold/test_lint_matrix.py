@@ -15,11 +15,12 @@ import yaml
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+from lint import lint
+
 from ci_mlops.config import parse_config
 from ci_mlops.scaffold.detect import DvcFacts, Remote, RepoFacts
 from ci_mlops.scaffold.plan import WorkflowRef, plan_files, reusable_workflows, workflow_context
 from ci_mlops.scaffold.render import action_pins
-from lint import lint
 
 ROOT = Path(__file__).resolve().parents[3]
 REF = WorkflowRef("ci-mlops/ci-mlops", "0" * 40, "0.1.0")

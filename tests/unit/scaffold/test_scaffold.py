@@ -18,10 +18,27 @@ from ci_mlops.scaffold.detect import detect_python, parse_dvcyaml, read_remotes
 from ci_mlops.scaffold.needs import detect_env
 from ci_mlops.scaffold.plan import PlannedFile, Settings, config_text, reusable_workflows
 from ci_mlops.scaffold.render import (
-    action_pins, comment_text, flow_list, install_spec, run_block, shell_quote, uses, yaml_scalar,
+    action_pins,
+    comment_text,
+    flow_list,
+    install_spec,
+    run_block,
+    shell_quote,
+    uses,
+    yaml_scalar,
 )
 from ci_mlops.scaffold.write import (
-    CREATE, KEEP_DELETED, KEEP_EDITED, KEEP_STALE, OVERWRITE, REMOVE, UNCHANGED, UPDATE, compare, new_manifest, sha256,
+    CREATE,
+    KEEP_DELETED,
+    KEEP_EDITED,
+    KEEP_STALE,
+    OVERWRITE,
+    REMOVE,
+    UNCHANGED,
+    UPDATE,
+    compare,
+    new_manifest,
+    sha256,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
