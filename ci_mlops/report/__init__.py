@@ -16,6 +16,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.escape import md_code
 
 if TYPE_CHECKING:
+    from ci_mlops.config import Config
     from ci_mlops.report.markdown import DROP_ORDER, render_markdown
 
 __all__ = ["DROP_ORDER", "build_report", "render_markdown", "to_json"]
@@ -32,7 +33,7 @@ def __getattr__(name: str) -> Any:
 
 
 def build_report(root: str | Path = ".", base: str | None = None, head: str | None = None, *,
-                 config: Any | None = None, history: int = 0, plots: bool | None = None) -> dict[str, Any]:
+                 config: Config | None = None, history: int = 0, plots: bool | None = None) -> dict[str, Any]:
     """Compare ``base`` with ``head`` (None = the workspace) in the repository at ``root``.
 
     ``base`` None picks the PR base / configured base / default branch (see
@@ -43,9 +44,10 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
     # lazy: the modules of this package import it first; one that needs no report (image_check
     # in the comment job) must not load the report's whole machinery
     from ci_mlops.config import find_config, load_config
+    from ci_mlops.config.records import Report
     from ci_mlops.git import BlobReader, Repo
     from ci_mlops.report.collect import declared_files, snapshot
-    from ci_mlops.report.diff import DEFAULT_TOLERANCE, DEFAULT_TOLERANCE_PCT, diff_metrics, diff_params, summarize
+    from ci_mlops.report.diff import diff_metrics, diff_params, summarize
     from ci_mlops.report.history import collect_history, trend
     from ci_mlops.report.plots import build_plot
     from ci_mlops.report.revisions import resolve_base, resolve_head
@@ -55,15 +57,15 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
         config = load_config(find_config(repo.root))
     head_rev = resolve_head(repo, head)
     base_rev = resolve_base(repo, base, config)
-    want_plots = bool(config.get("report", "plots", default=True)) if plots is None else plots
+    settings = config.settings.report or Report()
+    want_plots = settings.plots if plots is None else plots
     with BlobReader(repo.root) as reader:
         base_snap = snapshot(repo.root, base_rev.rev, reader=reader, config=config, want_plots=want_plots,
                              label=_label(base_rev.ref, base_rev.sha))
         head_snap = snapshot(repo.root, head_rev.rev, reader=reader, config=config, want_plots=want_plots,
                              label=_label(head_rev.ref, head_rev.sha))
         _check_listed_files(config, base_snap, head_snap)
-        tolerance = (float(config.get("report", "tolerance", default=DEFAULT_TOLERANCE)),
-                     float(config.get("report", "tolerance_pct", default=DEFAULT_TOLERANCE_PCT)))
+        tolerance = (float(settings.tolerance), float(settings.tolerance_pct))
         metrics = diff_metrics(base_snap.metrics, head_snap.metrics, config.get("metrics"), tolerance)
         params = diff_params(base_snap.params, head_snap.params)
         report: dict[str, Any] = {
@@ -94,9 +96,10 @@ def build_report(root: str | Path = ".", base: str | None = None, head: str | No
     return report
 
 
-def _check_listed_files(config: Any, base: Any, head: Any) -> None:
+def _check_listed_files(config: Config, base: Any, head: Any) -> None:
     """A ``report.metrics_files`` entry that neither revision has is a typo, not "no metrics"."""
-    for path in config.get("report", "metrics_files", default=None) or []:
+    report = config.settings.report
+    for path in (report.metrics_files if report is not None else None) or ():
         if path in base.missing and path in head.missing:
             raise UserError(f"report.metrics_files: {path} exists at neither {base.label} nor {head.label} "
                             "(a typo? paths are relative to the repository root)")

@@ -12,7 +12,7 @@ import configparser
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DvcProject, load_project
@@ -21,6 +21,9 @@ from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader
 from ci_mlops.safeload import DocumentError, read_limited
 from ci_mlops.safepath import inside, repo_relative
+
+if TYPE_CHECKING:
+    from ci_mlops.config import Config
 
 MAX_WORKSPACE_FILE_BYTES = 256 * 1024 * 1024  # a metrics, params or plot file read from disk
 
@@ -37,15 +40,16 @@ class Snapshot:
     notes: list[str] = field(default_factory=list)  # what DVC would warn about at this revision
 
 
-def declared_files(project: DvcProject, config: Any | None) -> tuple[list[str], dict[str, list[str]]]:
+def declared_files(project: DvcProject, config: Config | None) -> tuple[list[str], dict[str, list[str]]]:
     """Metrics paths and params files to read: DVC's declarations, else ``report.*_files`` in config."""
     metrics = list(project.metrics_paths)
     params = dict(project.params_paths)
-    if config is not None:
-        for path in config.get("report", "metrics_files", default=None) or []:
+    report = config.settings.report if config is not None else None
+    if report is not None:
+        for path in report.metrics_files or ():
             if path not in metrics:
                 metrics.append(path)
-        for path in config.get("report", "params_files", default=None) or []:
+        for path in report.params_files or ():
             params.setdefault(path, [])
     return metrics, params
 

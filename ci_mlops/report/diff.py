@@ -18,14 +18,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ci_mlops.config.records import Report
 from ci_mlops.dvc.values import is_finite_number, is_number
 from ci_mlops.report.direction import infer_direction, is_counter
 
 __all__ = ["STATUSES", "diff_metrics", "diff_params", "infer_direction", "metric_status", "summarize"]
 
 STATUSES = ("improved", "regressed", "changed", "new", "removed", "unchanged", "context")
-DEFAULT_TOLERANCE = 0.0  # report.tolerance: absolute, in the metric's units
-DEFAULT_TOLERANCE_PCT = 0.1  # report.tolerance_pct: percent of |base|
+DEFAULT_TOLERANCE = float(Report.tolerance)  # report.tolerance: absolute, in the metric's units
+DEFAULT_TOLERANCE_PCT = Report.tolerance_pct  # report.tolerance_pct: percent of |base|
 
 
 def configured_direction(metrics_config: Mapping[str, Any] | None, file: str, key: str) -> str | None:
