@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config.records import Deploy
 from ci_mlops.deploy.bundle import Bundle
 from ci_mlops.deploy.host import Asset, AssetConflict, CiRun, ReleaseHost, lineage_from_release
 from ci_mlops.deploy.targets import custom_env, docker_commands, docker_plan, dockerfile_text, run_custom, run_docker
@@ -65,7 +66,7 @@ def github_release(bundle: Bundle, config: Any, run: CiRun, host: ReleaseHost | 
                    echo: Echo, adopt: bool = False) -> dict[str, str]:
     """Create or finish the release of the tag on ``host``; refuse when an existing one holds other content
     or was not made by ci-mlops (unless ``adopt``)."""
-    draft = bool(config.get("deploy", "draft"))
+    draft = (config.settings.deploy or Deploy()).draft
     prerelease = bool(bundle.lineage.get("prerelease"))
     if dry_run:
         where = run.repository or "(GITHUB_REPOSITORY not set)"

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ci_mlops.config.records import Deploy
 from ci_mlops.deploy import facts
 from ci_mlops.deploy.artifacts import NoArtifacts, expected_at
 from ci_mlops.deploy.bundle import prepare
@@ -32,7 +33,7 @@ from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.git import BlobReader, Repo
 
 Echo = Callable[[str], None]
-DEFAULT_TARGET = "github-release"
+DEFAULT_TARGET = Deploy.target
 FORGE_RELEASES = ("github-release", "gitlab-release")  # targets that publish through the forge's ReleaseHost
 
 
@@ -82,10 +83,11 @@ def release(repo: Repo, request: Request, run: CiRun, *, open_host: Callable[[],
             log(f"{', '.join(settings.differs)} at {tag.raw} differ from {settings.source}; "
                 f"the release follows {settings.source}")
         config = settings.config
-        target = request.target or config.get("deploy", "target") or DEFAULT_TARGET
+        deploy = config.settings.deploy or Deploy()
+        target = request.target or deploy.target
         model = model_name(tag, config, run.repository, root)
         if not tag.releases:
-            line, outputs = facts.no_release(tag, model, config.get("deploy", "environment") or "production")
+            line, outputs = facts.no_release(tag, model, deploy.environment or Deploy.environment)
             echo(line)
             return Result(outputs)
         environment = settings.environment(tag)  # refuses a stage outside the allow-list

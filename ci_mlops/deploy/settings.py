@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.config import CONFIG_NAME, Config, load_config
+from ci_mlops.config.records import Deploy
 from ci_mlops.deploy.artifacts import config_at
 from ci_mlops.deploy.registry import GTO_CONFIG, gto_stages
 from ci_mlops.errors import UserError
@@ -45,7 +46,7 @@ class Settings:
     def environment(self, tag: Any) -> str:
         """The GitHub environment of the release job; UserError for a stage outside the allow-list."""
         if not tag.stage:
-            return self.config.get("deploy", "environment") or "production"
+            return (self.config.settings.deploy or Deploy()).environment or Deploy.environment
         if self.stages is None:
             raise UserError(
                 f"tag '{tag.raw}' assigns stage '{tag.stage}', but no stages are allowed: list them under "

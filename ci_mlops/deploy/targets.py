@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config.records import Deploy, Docker
 from ci_mlops.deploy.tags import docker_tag
 from ci_mlops.errors import CheckFailed, UserError
 
@@ -40,8 +41,8 @@ class DockerPlan:
     image: str  # registry/owner/name, lower case
     tags: list[str]  # full references
     labels: dict[str, str] = field(default_factory=dict)
-    context: str = "."
-    dockerfile: str = "Dockerfile"
+    context: str = Docker.context
+    dockerfile: str = Docker.dockerfile
 
     def outputs(self) -> dict[str, str]:
         return {
@@ -56,8 +57,9 @@ class DockerPlan:
 def docker_plan(config: Any, lineage: dict[str, Any], *, repository: str | None, server_url: str,
                 lineage_sha256: str) -> DockerPlan:
     """Image name, tags and OCI labels for a release (pure)."""
-    registry = (config.get("deploy", "docker", "registry") or "ghcr.io").rstrip("/")
-    image = config.get("deploy", "docker", "image") or repository
+    docker = (config.settings.deploy or Deploy()).docker or Docker()
+    registry = (docker.registry or Docker.registry).rstrip("/")
+    image = docker.image or repository
     if not image:
         raise UserError("docker target: no image name; set deploy.docker.image in .ci-mlops.yml or GITHUB_REPOSITORY")
     image = f"{registry}/{image}".lower() if registry else image.lower()
@@ -84,8 +86,8 @@ def docker_plan(config: Any, lineage: dict[str, Any], *, repository: str | None,
     if stage:
         labels["io.ci-mlops.stage"] = stage
     return DockerPlan(image=image, tags=[f"{image}:{t}" for t in dict.fromkeys(tags)], labels=labels,
-                      context=config.get("deploy", "docker", "context") or ".",
-                      dockerfile=config.get("deploy", "docker", "dockerfile") or "Dockerfile")
+                      context=docker.context or Docker.context,
+                      dockerfile=docker.dockerfile or Docker.dockerfile)
 
 
 def docker_commands(plan: DockerPlan, *, push: bool = True) -> list[list[str]]:
