@@ -281,7 +281,7 @@ class DriftPerformance:
 @dataclass(frozen=True, kw_only=True)
 class DriftIssue:
     label: str = "ci-mlops:drift"
-    title: str | None = None
+    title: str = "Data drift detected"
 
 
 @dataclass(frozen=True, kw_only=True)
