@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, GitError, Repo, run_git
-from conftest import git
 
 
 def commit(repo: Path, name: str, text: str, message: str) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 from ci_mlops.config import parse_config
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, Repo
 from ci_mlops.report.revisions import resolve_base, resolve_head
-from conftest import git
 
 ACTIONS_PR = {"GITHUB_ACTIONS": "true", "GITHUB_BASE_REF": "main"}
 
