@@ -79,7 +79,9 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     config = load_config(config_path or find_config(repo.root), required=config_path is not None)
     config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
     if history is None:
-        history = int(config.get("report", "history", default=0) or 0)
+        from ci_mlops.config.records import Report
+
+        history = (config.settings.report or Report()).history
     report = build_report(repo.root, base, head, config=config, history=history,
                           plots=False if no_plots else None)
     if head is None:

@@ -113,7 +113,10 @@ def run(local: bool, jobs: int | None, name: str | None, output: str | None, pul
 
         set_output("status", result.status)
         return
-    workers = jobs or int((config.get("experiments") or {}).get("max_parallel", 1))
+    from ci_mlops.config.records import Experiments
+
+    section = config.settings.experiments
+    workers = jobs or (section or Experiments).max_parallel
     errors = run_local(root, experiments, workers, echo=lambda line: click.echo(f"ci-mlops: {line}", err=True))
     results = from_experiment_refs(root, experiments, config=config, errors=errors)
     _print_board(config, root, results, fmt, base=base)

@@ -150,7 +150,7 @@ class ColumnRule:
 
 @dataclass(frozen=True, kw_only=True)
 class Duplicates:
-    max: int | None = None
+    max: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

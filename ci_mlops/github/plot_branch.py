@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from ci_mlops.config.records import ReportImages
 from ci_mlops.errors import UserError
 from ci_mlops.github.client import ApiError
 
@@ -40,9 +41,9 @@ _PR_BRANCH_RE = re.compile(r"pr-(\d+)")
 
 @dataclass(frozen=True)
 class BranchPolicy:
-    prefix: str = "ci-mlops/plots"
-    keep_runs: int = 5
-    on_close: str = "delete"  # or "keep"
+    prefix: str = ReportImages.branch
+    keep_runs: int = ReportImages.keep_runs
+    on_close: str = ReportImages.on_close  # or "keep"
 
     def branch(self, pr: int) -> str:
         return f"{self.prefix}/pr-{pr}"

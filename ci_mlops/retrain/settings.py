@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_PREFIX = "ci-mlops/retrain-"
-DEFAULT_WORKFLOW = "ci-mlops-pr.yml"  # the PR workflow `ci-mlops init` writes
+from ci_mlops.config.records import DriftRetrain
+
+DEFAULT_PREFIX = DriftRetrain.branch_prefix
+DEFAULT_WORKFLOW = DriftRetrain.workflow  # the PR workflow `ci-mlops init` writes
 
 
 @dataclass(frozen=True)
@@ -15,8 +17,8 @@ class RetrainSettings:
     update: tuple[str, ...] = ()  # `dvc update` targets (.dvc files of imports)
     imports: tuple[dict[str, str], ...] = ()  # `dvc import --force URL PATH -o OUT [--rev REV]`
     branch_prefix: str = DEFAULT_PREFIX
-    auto_merge: bool = False
-    merge_method: str = "merge"
+    auto_merge: bool = DriftRetrain.auto_merge
+    merge_method: str = DriftRetrain.merge_method
     schedule: str | None = None  # cron of the scheduled refresh; None: only on drift
     workflow: str = DEFAULT_WORKFLOW  # dispatched on the retrain branch so the PR gets its checks
     labels: tuple[str, ...] = field(default=("ci-mlops:retrain",))
@@ -34,8 +36,8 @@ class RetrainSettings:
             update=tuple(section.get("update") or ()),
             imports=tuple(dict(i) for i in section.get("import") or ()),
             branch_prefix=section.get("branch_prefix", DEFAULT_PREFIX),
-            auto_merge=bool(section.get("auto_merge", False)),
-            merge_method=section.get("merge_method", "merge"),
+            auto_merge=bool(section.get("auto_merge", DriftRetrain.auto_merge)),
+            merge_method=section.get("merge_method", DriftRetrain.merge_method),
             schedule=section.get("schedule"),
             workflow=section.get("workflow", DEFAULT_WORKFLOW),
             labels=tuple(section.get("labels", ["ci-mlops:retrain"])),

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ci_mlops.config.records import Experiments
 from ci_mlops.errors import UserError
 
 MATRIX_LIMIT = 256  # GitHub Actions: jobs one matrix may generate per workflow run
@@ -81,12 +82,12 @@ def expand(config: Any, overrides: dict[str, list[Any]] | None = None) -> list[E
     combos += [tuple(entry.items()) for entry in sets]
     if not combos:
         raise UserError("experiments: declares no experiment (grid and sets are both empty)")
-    limit = int(section.get("max_experiments", MATRIX_LIMIT))
+    limit = int(section.get("max_experiments", Experiments.max_experiments))
     if len(combos) > limit:
         raise UserError(f"experiments: {len(combos)} experiments are more than {limit} "
                         f"({'GitHub Actions runs at most 256 jobs per matrix' if limit == MATRIX_LIMIT else 'experiments.max_experiments'}); "
                         "shrink the grid or split it into several sweeps")
-    prefix = section.get("name", "sweep")
+    prefix = section.get("name", Experiments.name)
     width = max(2, len(str(len(combos))))
     seen: set[tuple[tuple[str, Any], ...]] = set()
     out = []
