@@ -147,8 +147,8 @@ def _render_plots(root, report: dict, plots_dir: str, *, workspace: bool) -> Non
 
     # In Actions the folder is a runner path nobody can open: the comment job shows the images
     # (or links the artifact), so the report only names what could not be drawn.
-    lines = [] if in_actions() else [f"{len(result.charts)} chart(s) drawn as SVG and {len(result.images)} "
-                                     f"image(s) copied to {md_code(plots_dir)}."]
+    lines = [] if in_actions() else [(f"{len(result.charts)} chart(s) drawn as SVG and {len(result.images)} "
+                                      f"image(s) copied to {md_code(plots_dir)}.")]
     for failure in result.failures:
         click.echo(f"ci-mlops: plot not drawn: {failure}", err=True)
         lines.append(f"- ⚠️ {md_text(failure)}")

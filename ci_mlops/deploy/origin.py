@@ -35,7 +35,7 @@ def retrained_from(root: Path, commit: str) -> dict[str, Any] | None:
     pr = None
     if m := _MERGE.match(subject) or _SQUASH.search(subject):
         pr = int(m[1])
-    for candidate in [trained] + parents[1:2]:  # the commit itself, or the merged branch's head
+    for candidate in [trained, *parents[1:2]]:  # the commit itself, or the merged branch's head
         body = run_git(["log", "-1", "--format=%B", candidate], root, check=False)  # shallow: may be absent
         reason = re.search(rf"^{TRAILER}: (drift|schedule)\s*$", body, re.M)
         if reason:

@@ -7,8 +7,9 @@ positive, an absolute error, a log-loss term ...), so one resample costs one row
 matrix product ``W @ X``: a block of resamples is one BLAS call. ROC AUC needs the
 weights in score order too (a prefix sum per resample), computed on the same blocks.
 The counts themselves come from a Poisson table completed to an exact multinomial
-(:func:`_counts`), and blocks run on all cores, each with its own random stream. The point estimate goes through the same code with all weights 1, so the
-reported value and its interval can never disagree about what the metric is.
+(:func:`_counts`), and blocks run on all cores, each with its own random stream. The point
+estimate goes through the same code with all weights 1, so the reported value and its interval
+can never disagree about what the metric is.
 
 Intervals are percentile intervals of ``head - base`` (two-sided, at ``confidence``).
 Each resample picks the *same* examples for base and head (paired); with
