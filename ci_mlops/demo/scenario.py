@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 from ci_mlops.demo.data import customers_csv
 from ci_mlops.dvc.run import DvcResult, run_dvc_batch
@@ -82,7 +83,7 @@ class Runner:
         self.echo = echo
         self.env = child_env()
 
-    def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+    def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(list(args), cwd=self.root, env=self.env, capture_output=True, text=True)
         if proc.returncode not in ok:
             shown = " ".join(_display(args))
@@ -90,7 +91,7 @@ class Runner:
             raise UserError(f"demo step `{shown}` failed (exit {proc.returncode}): {lines[-1]}")
         return proc
 
-    def git(self, *args: str) -> subprocess.CompletedProcess:
+    def git(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run("git", *args)
 
     def dvc(self, *commands: list[str]) -> DvcResult:
@@ -101,7 +102,7 @@ class Runner:
             raise UserError(f"demo step `{failed.command}` failed (exit {failed.returncode}): {failed.problem()}")
         return results[-1]
 
-    def ci_mlops(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+    def ci_mlops(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
         return self.run(sys.executable, "-m", "ci_mlops", *args, ok=ok)
 
 
@@ -243,6 +244,7 @@ class Steps:
         self.started = time.perf_counter()
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.echo(f"      done in {time.perf_counter() - self.started:.1f}s")

@@ -277,7 +277,7 @@ def release_history(repo: Any, config: Any, repository: str | None, *, model: st
             continue
         if tag.kind in RELEASING:
             rows.append((tag, date, peeled or obj))
-    by_commit: dict[str, list] = {}
+    by_commit: dict[str, list[Any]] = {}
     for tag, _, commit in rows:
         by_commit.setdefault(commit, []).append(tag)
     urls = release_urls()

@@ -78,7 +78,7 @@ class Bundle:
         Returns False (and changes nothing) when the earlier record is for another commit
         or other artifact bytes; the caller then reports the conflict.
         """
-        def identity(record: dict[str, Any]) -> tuple:
+        def identity(record: dict[str, Any]) -> tuple[Any, ...]:
             return (record.get("commit"), record.get("tag"),
                     sorted((a.get("path"), a.get("sha256")) for a in record.get("artifacts") or []))
 

@@ -76,7 +76,7 @@ class ReleaseOutcome:
 
     @property
     def url(self) -> str:
-        return self.release.get("html_url", "")
+        return str(self.release.get("html_url", ""))
 
 
 class ReleaseHost(Protocol):

@@ -135,7 +135,7 @@ def _val(value: Any) -> str:
 
 
 
-def _table(header: list[str], rows: list[tuple]) -> list[str]:
+def _table(header: list[str], rows: list[tuple[Any, ...]]) -> list[str]:
     return table(header, ["---"] * len(header), [[_cell(c) for c in row] for row in rows])
 
 

@@ -157,7 +157,7 @@ def tags_at(repo: Any, commit: str) -> list[Tag]:
 
 def tag_commit(repo: Any, tag: Tag) -> str:
     """The commit a tag points at; a one-line UserError when the tag is not here."""
-    commit = repo.try_rev_parse(f"refs/tags/{tag.raw}^{{commit}}")
+    commit: str | None = repo.try_rev_parse(f"refs/tags/{tag.raw}^{{commit}}")
     if commit is None:
         hint = " (this is a shallow clone: use `fetch-depth: 0` in actions/checkout)" if repo.is_shallow() else \
             " (fetch tags with `git fetch --tags`)"
@@ -189,7 +189,7 @@ def previous_tag(tag: Tag, all_tags: list[Tag]) -> Tag | None:
     return max(earlier, key=lambda t: version_key(t.version or "0.0.0"), default=None)
 
 
-def version_key(version: str) -> tuple:
+def version_key(version: str) -> tuple[Any, ...]:
     """Sort key implementing SemVer precedence (build metadata ignored)."""
     m = _VERSION_RE.match("v" + version)
     if not m:

@@ -371,7 +371,8 @@ def _numeric_distribution(pair: NumericPair) -> dict[str, Any]:
     ref_below, cur_below = pair.below(edges[1:-1])
 
     def shares(below: np.ndarray, size: int) -> list[float]:
-        return (np.diff(np.concatenate([[0], below, [size]])) / size).tolist()
+        values: list[float] = (np.diff(np.concatenate([[0], below, [size]])) / size).tolist()
+        return values
 
     return {"kind": "histogram", "edges": edges.tolist(), "reference": shares(ref_below, n),
             "current": shares(cur_below, m)}

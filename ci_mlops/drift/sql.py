@@ -345,7 +345,9 @@ class SqlPair:
 
     def __init__(self, db: Database, name: str, ref: tuple[Any, ...], cur: tuple[Any, ...]) -> None:
         self.db, self.name = db, name
-        number = lambda v: float(v) if v is not None else float("nan")  # noqa: E731
+        def number(v: Any) -> float:
+            return float(v) if v is not None else float("nan")
+
         self.ref_present, self.cur_present = int(ref[0]), int(cur[0])
         self.ref_mean, self.ref_min, self.ref_max, self.ref_std = (number(v) for v in (ref[1], ref[2], ref[3], ref[4]))
         self.cur_mean, self.cur_min, self.cur_max = (number(v) for v in cur[1:4])

@@ -352,6 +352,7 @@ def _pyproject(root: Path) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        return load_toml(text)
+        data: dict[str, Any] = load_toml(text)
+        return data
     except ValueError:
         return {}

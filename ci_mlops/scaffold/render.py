@@ -31,7 +31,8 @@ def install_spec() -> str:
 
 @lru_cache(maxsize=1)
 def action_pins() -> dict[str, dict[str, str]]:
-    return json.loads(PINS_PATH.read_text(encoding="utf-8"))
+    pins: dict[str, dict[str, str]] = json.loads(PINS_PATH.read_text(encoding="utf-8"))
+    return pins
 
 
 def uses(action: str) -> str:

@@ -313,9 +313,12 @@ def _numeric(values: np.ndarray, name: str) -> np.ndarray:
 
 
 def _is(values: np.ndarray, positive: object) -> np.ndarray:
+    same: np.ndarray
     if values.dtype.kind in "iufb" and isinstance(positive, (int, float, bool)):
-        return values == positive
-    return values.astype(str) == str(positive)
+        same = values == positive
+    else:
+        same = values.astype(str) == str(positive)
+    return same
 
 
 def _weighted_mean(columns: np.ndarray, finish: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Metric:
@@ -352,7 +355,8 @@ def _label_metric(name: str, actual: np.ndarray, predicted: np.ndarray, positive
             per_class = _ratio(tp, act)
         else:
             per_class = _ratio(2 * tp, pred + act)
-        return per_class.mean(axis=1)
+        mean: np.ndarray = per_class.mean(axis=1)
+        return mean
     return _weighted_mean(matrix, finish)
 
 
@@ -364,9 +368,12 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _same(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    same: np.ndarray
     if actual.dtype.kind in "iufb" and predicted.dtype.kind in "iufb":
-        return actual == predicted
-    return actual.astype(str) == predicted.astype(str)
+        same = actual == predicted
+    else:
+        same = actual.astype(str) == predicted.astype(str)
+    return same
 
 
 def _regression(name: str, actual: np.ndarray, predicted: np.ndarray) -> Metric:

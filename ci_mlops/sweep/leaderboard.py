@@ -157,7 +157,7 @@ def _other_metrics(rows: list[dict[str, Any]], rank_by: str) -> list[str]:
 
 
 def _key(metric: dict[str, Any]) -> str:
-    return metric["key"]
+    return str(metric["key"])
 
 
 def _find(metrics: list[dict[str, Any]], rank_by: str) -> dict[str, Any] | None:

@@ -77,7 +77,7 @@ def run_one(root: Path, experiment: Experiment, *, config: Any = None, pull: boo
 def _why(ran: Any) -> str:
     """DVC's error line, after the line the stage printed just before it (the cause, e.g. a
     training that diverged): a leaderboard cell shows the start of it."""
-    problem = ran.problem()
+    problem: str = ran.problem()
     lines = [line.strip() for line in ran.stderr.splitlines() if line.strip()]
     first = next((i for i, line in enumerate(lines) if line.startswith("ERROR")), None)
     if not first:
