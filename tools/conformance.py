@@ -128,7 +128,7 @@ def same(a: Any, b: Any) -> bool:
         return type(a) is type(b) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
-    return a == b
+    return bool(a == b)
 
 
 def failed_sides(stderr: str, pair: Pair) -> set[str]:

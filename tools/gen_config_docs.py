@@ -48,7 +48,7 @@ def type_of(node: dict[str, Any]) -> str:
     if "enum" in node:
         return "one of " + ", ".join(f"`{v}`" for v in node["enum"])
     if "oneOf" in node or "anyOf" in node:
-        return " or ".join(type_of(option) for option in node.get("oneOf") or node.get("anyOf"))
+        return " or ".join(type_of(option) for option in node.get("oneOf") or node.get("anyOf") or [])
     kind = node.get("type")
     if kind is None:
         return "any"
@@ -58,7 +58,7 @@ def type_of(node: dict[str, Any]) -> str:
     if kind == "object":
         return "mapping"
     words = {"integer": "integer", "number": "number", "string": "string", "boolean": "`true`/`false`"}
-    text = words.get(kind, kind)
+    text: str = words.get(kind, kind)
     bounds = [f"≥ {node['minimum']}" if "minimum" in node else "", f"≤ {node['maximum']}" if "maximum" in node else ""]
     bounds = [b for b in bounds if b]
     return text + (" " + ", ".join(bounds) if bounds else "")

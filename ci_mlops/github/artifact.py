@@ -15,6 +15,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ci_mlops.errors import CheckFailed, UserError
 from ci_mlops.fsutil import atomic_write
@@ -50,7 +51,7 @@ def write_artifact(folder: Path, report: str, pr: int, head_sha: str, marker: st
     report = shrink(report, COMMENT_LIMIT - HEADROOM, run_url=run_url)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "report.md", report)
-    payload: dict = {"pr": pr, "head_sha": head_sha}
+    payload: dict[str, Any] = {"pr": pr, "head_sha": head_sha}
     if marker:
         payload["marker"] = marker
     atomic_write(folder / "pr.json", json.dumps(payload) + "\n")

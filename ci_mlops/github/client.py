@@ -82,7 +82,7 @@ class MissingField(BadAnswer, KeyError):
         return self.message
 
 
-class ApiObject(dict):
+class ApiObject(dict[str, Any]):
     """A JSON object from the API; a missing field is a :class:`MissingField` naming the request."""
 
     where = "GitHub API"
@@ -193,8 +193,8 @@ class GitHubClient:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def request(self, method: str, path_or_url: str, *, json: Any = None, params: dict | None = None,
-                data: bytes | None = None, headers: dict | None = None,
+    def request(self, method: str, path_or_url: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                data: bytes | None = None, headers: dict[str, Any] | None = None,
                 idempotent: bool | None = None, upload: bool = False,
                 max_bytes: int = MAX_JSON_BYTES, deadline: float | None = None) -> requests.Response:
         """Send one request, retrying what is safe to retry; return the 2xx/3xx response.
@@ -302,12 +302,13 @@ class GitHubClient:
             raise DeadlineExceeded(f"no complete answer within {deadline:.0f}s")
         if "error" in outcome:
             raise outcome["error"]
-        return outcome["response"]
+        response: requests.Response = outcome["response"]
+        return response
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: between half and all of ``base * 2**(attempt-1)``, capped."""
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-        return ceiling * (0.5 + 0.5 * self._jitter())
+        return float(ceiling * (0.5 + 0.5 * self._jitter()))
 
     def json(self, response: requests.Response, expect: type[Any] | tuple[type[Any], ...] = dict) -> Any:
         """The answer's JSON, which must be an ``expect`` (``dict`` or ``list`` of objects).
@@ -333,7 +334,7 @@ class GitHubClient:
         """:meth:`request` then :meth:`json`."""
         return self.json(self.request(method, path_or_url, **kwargs), expect)
 
-    def get_json(self, path: str, params: dict | None = None, *, expect: type = dict) -> Any:
+    def get_json(self, path: str, params: dict[str, Any] | None = None, *, expect: type = dict[str, Any]) -> Any:
         return self.request_json("GET", path, params=params, expect=expect)
 
     def next_link(self, response: requests.Response) -> str | None:
@@ -344,10 +345,10 @@ class GitHubClient:
                             f"is on another host ({urlsplit(url).netloc}); not following it")
         return url
 
-    def paginate(self, path: str, params: dict | None = None) -> Iterator[dict]:
+    def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a list endpoint, 100 per page, following ``Link: rel="next"`` on the API's origin."""
         url: str | None = self.url(path)
-        query: dict | None = {"per_page": 100, **(params or {})}
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
         while url:
             response = self.request("GET", url, params=query)
             payload = self.json(response, (list, dict))
@@ -364,7 +365,7 @@ class GitHubClient:
             url = self.next_link(response)
             query = None  # the next link carries the query
 
-    def create_once(self, path: str, json: Any, find: Callable[[], dict | None]) -> dict:
+    def create_once(self, path: str, json: Any, find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
         """POST ``json`` to ``path`` exactly once, even when an answer is lost.
 
         After an ambiguous failure ``find()`` looks for what the POST would have
@@ -373,7 +374,7 @@ class GitHubClient:
         return self._once(lambda: self.request("POST", path, json=json, idempotent=False), find)
 
     def upload_asset(self, upload_url_template: str, name: str, data: bytes, content_type: str,
-                     label: str | None = None) -> dict:
+                     label: str | None = None) -> dict[str, Any]:
         """Upload a release asset to the release's ``upload_url`` (a ``{?name,label}`` template).
 
         A lost answer is reconciled by listing the release's assets; a name that
@@ -383,7 +384,7 @@ class GitHubClient:
         params = {"name": name, **({"label": label} if label else {})}
         m = re.search(r"/repos/([^/]+/[^/]+)/releases/(\d+)/assets$", urlsplit(base).path)
 
-        def find() -> dict | None:
+        def find() -> dict[str, Any] | None:
             if not m:
                 return None
             for asset in self.paginate(f"repos/{m[1]}/releases/{m[2]}/assets"):
@@ -394,13 +395,14 @@ class GitHubClient:
         return self._once(lambda: self.request("POST", base, params=params, data=data, upload=True,
                                                headers={"Content-Type": content_type}, idempotent=False), find)
 
-    def _once(self, send: Callable[[], requests.Response], find: Callable[[], dict | None]) -> dict:
+    def _once(self, send: Callable[[], requests.Response], find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self.json(send(), dict)
+                created: dict[str, Any] = self.json(send(), dict)
+                return created
             except AnswerLost as lost:
                 found = find()
                 if found is not None:

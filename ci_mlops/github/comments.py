@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.github.identity import token_identity
@@ -52,7 +52,7 @@ def is_cml(body: str | None) -> bool:
 
 @dataclass
 class Found:
-    comment: dict | None
+    comment: dict[str, Any] | None
     pages: int
     scanned: int
     via: str = ""  # "marker" or "cml"
@@ -61,13 +61,13 @@ class Found:
 @dataclass
 class CommentOutcome:
     action: str  # created | updated | unchanged | adopted
-    comment: dict
+    comment: dict[str, Any]
     found: Found | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
-        return self.comment.get("html_url", "")
+        return str(self.comment.get("html_url", ""))
 
     @property
     def id(self) -> int:
@@ -94,7 +94,7 @@ class Authors:
         self._client = client
         self._identity: Identity | None = None
 
-    def trusted(self, item: dict) -> bool:
+    def trusted(self, item: dict[str, Any]) -> bool:
         return self.identity().wrote(item)
 
     def identity(self) -> Identity:
@@ -110,10 +110,10 @@ def find_sticky(client: GitHubClient, repo: str, pr: int, mark: str, *, replace_
     Stops reading at the first page holding the marker.
     """
     authors = Authors(client)
-    cml: dict | None = None
+    cml: dict[str, Any] | None = None
     scanned = pages = 0
     url: str | None = client.url(comments_path(repo, pr))
-    params: dict | None = {"per_page": 100}
+    params: dict[str, Any] | None = {"per_page": 100}
     while url:
         response = client.request("GET", url, params=params)
         pages += 1
@@ -140,7 +140,7 @@ def upsert(client: GitHubClient, repo: str, pr: int, body: str, mark: str, *, ne
 
     state: dict[str, Found] = {}
 
-    def find_created() -> dict | None:
+    def find_created() -> dict[str, Any] | None:
         # After a lost answer: did our POST land? Look for this exact body.
         again = find_sticky(client, repo, pr, mark) if not new else _find_body(client, repo, pr, body)
         state["found"] = again
@@ -155,7 +155,7 @@ def upsert(client: GitHubClient, repo: str, pr: int, body: str, mark: str, *, ne
     return CommentOutcome("created", comment, found)
 
 
-def _update(client: GitHubClient, repo: str, comment: dict, body: str, found: Found | None) -> CommentOutcome:
+def _update(client: GitHubClient, repo: str, comment: dict[str, Any], body: str, found: Found | None) -> CommentOutcome:
     if comment.get("body") == body:
         return CommentOutcome("unchanged", comment, found)
     updated = client.request_json("PATCH", f"repos/{repo}/issues/comments/{int(comment['id'])}", json={"body": body})

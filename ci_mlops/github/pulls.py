@@ -18,7 +18,8 @@ def not_found(repo: str, pr: int) -> UserError:
 def get_pull(client: GitHubClient, repo: str, pr: int) -> dict[str, Any]:
     """The pull request; UserError when GitHub answers 404."""
     try:
-        return client.request_json("GET", f"repos/{repo}/pulls/{pr}")
+        pull: dict[str, Any] = client.request_json("GET", f"repos/{repo}/pulls/{pr}")
+        return pull
     except ApiError as exc:
         if exc.status == 404:
             raise not_found(repo, pr) from None

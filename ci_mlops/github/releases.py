@@ -29,7 +29,7 @@ class Releases:
 
     kind = "GitHub release"
 
-    def __init__(self, client: Any, repo: str, *, log: Callable[[str], None] = lambda _m: None):
+    def __init__(self, client: GitHubClient, repo: str, *, log: Callable[[str], None] = lambda _m: None):
         self.client = client
         self.repo = repo
         self.log = log
@@ -40,7 +40,8 @@ class Releases:
     def find(self, tag: str) -> dict[str, Any] | None:
         """The release for ``tag``, drafts included (GitHub's by-tag lookup does not return drafts)."""
         try:
-            return self.client.get_json(self._path("releases", "tags", tag))
+            found: dict[str, Any] = self.client.get_json(self._path("releases", "tags", tag))
+            return found
         except ApiError as exc:
             if exc.status != 404:
                 raise
@@ -61,7 +62,8 @@ class Releases:
 
     def workflow_run(self, run_id: str) -> dict[str, Any]:
         """The Actions workflow run ``run_id`` of this repository."""
-        return self.client.request_json("GET", self._path("actions", "runs", run_id))
+        run: dict[str, Any] = self.client.request_json("GET", self._path("actions", "runs", run_id))
+        return run
 
     def publish(self, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
                 assets: list[Asset], release: dict[str, Any] | None = None, adopt: bool = False) -> ReleaseOutcome:

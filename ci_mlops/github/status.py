@@ -179,14 +179,16 @@ def send_check_run(ctx: GitHubContext, repo: str, payloads: list[dict[str, Any]]
 
 def post_status(client: GitHubClient, repo: str, sha: str, payload: dict[str, Any]) -> dict[str, Any]:
     # Re-posting the same status is harmless (the latest per context wins), so plain retries are fine.
-    return client.request_json("POST", f"repos/{repo}/statuses/{sha}", json=payload, idempotent=True)
+    posted: dict[str, Any] = client.request_json("POST", f"repos/{repo}/statuses/{sha}", json=payload,
+                                                 idempotent=True)
+    return posted
 
 
 def post_check_run(client: GitHubClient, repo: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
     first = payloads[0]
     ref = first["head_sha"]
 
-    def find() -> dict | None:
+    def find() -> dict[str, Any] | None:
         for run in client.paginate(f"repos/{repo}/commits/{ref}/check-runs", {"check_name": first["name"]}):
             if run.get("external_id") == first["external_id"]:
                 return run
