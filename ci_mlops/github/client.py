@@ -334,7 +334,7 @@ class GitHubClient:
         """:meth:`request` then :meth:`json`."""
         return self.json(self.request(method, path_or_url, **kwargs), expect)
 
-    def get_json(self, path: str, params: dict[str, Any] | None = None, *, expect: type = dict[str, Any]) -> Any:
+    def get_json(self, path: str, params: dict[str, Any] | None = None, *, expect: type = dict) -> Any:
         return self.request_json("GET", path, params=params, expect=expect)
 
     def next_link(self, response: requests.Response) -> str | None:
