@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from ci_mlops.config import load_config
+from ci_mlops.config import Config, load_config
+from ci_mlops.config.records import ReportImages
 from ci_mlops.errors import UserError
 from ci_mlops.escape import guard_commands
 from ci_mlops.forge.ci import detect
@@ -147,15 +148,15 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
     click.echo(result.usage, err=True)
 
 
-def _plot_options(config, folder: str, publish: bool | None, branch: str | None, keep: int | None,
-                  on_close: str | None):
+def _plot_options(config: Config, folder: str, publish: bool | None, branch: str | None, keep: int | None,
+                  on_close: str | None) -> PlotOptions:
     """--plots-* over report.images over the defaults; UserError for a branch prefix git refuses."""
-    images = config.get("report", "images") or {}
-    prefix = branch or images.get("branch") or BranchPolicy.prefix
+    report = config.settings.report
+    images = (report.images if report is not None else None) or ReportImages()
+    prefix = branch or images.branch
     if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*", prefix) or ".." in prefix \
             or prefix.endswith((".lock", ".")):
         raise UserError(f"--plots-branch {prefix[:80]!r} is not a branch name prefix "
                         "(letters, digits, '.', '_', '-' and '/' between parts)")
-    policy = BranchPolicy(prefix, keep or int(images.get("keep_runs", BranchPolicy.keep_runs)),
-                          on_close or images.get("on_close", BranchPolicy.on_close))
-    return PlotOptions(Path(folder), images.get("publish", True) if publish is None else publish, policy)
+    policy = BranchPolicy(prefix, keep or images.keep_runs, on_close or images.on_close)
+    return PlotOptions(Path(folder), images.publish if publish is None else publish, policy)

@@ -81,7 +81,7 @@ def command(reference: str | None, current: str | None, columns: tuple[str, ...]
     actions.set_output("share-drifted", f"{result['share_drifted']:.4f}")
     problem = failure(result)
     if issue:
-        outcome = sync_issue(config.get("drift") or {}, markdown, problem=problem is not None)
+        outcome = sync_issue(config.settings.drift, markdown, problem=problem is not None)
         outputs.set_output("issue-url", outcome["url"] or "")
         if outcome["action"] != "none":
             click.echo(f"ci-mlops: drift issue #{outcome['number']} {outcome['action']}: {outcome['url']}", err=True)

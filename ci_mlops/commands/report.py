@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ci_mlops.checks import add_to_report
 from ci_mlops.checks.gatesource import deciding_config, render_changes
-from ci_mlops.config import find_config, load_config
+from ci_mlops.config import Config, find_config, load_config
+from ci_mlops.config.records import Report
 from ci_mlops.errors import UserError
 from ci_mlops.escape import guard_commands, md_code, md_text
 from ci_mlops.fsutil import write_output
@@ -79,8 +81,6 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     config = load_config(config_path or find_config(repo.root), required=config_path is not None)
     config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
     if history is None:
-        from ci_mlops.config.records import Report
-
         history = (config.settings.report or Report()).history
     report = build_report(repo.root, base, head, config=config, history=history,
                           plots=False if no_plots else None)
@@ -106,7 +106,7 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
         append_summary(markdown)
 
 
-def _add_checks(config, root, report: dict, *, workspace: bool) -> None:
+def _add_checks(config: Config, root: Path, report: dict[str, Any], *, workspace: bool) -> None:
     """Put the same verdicts `ci-mlops check` reaches into the report.
 
     Data and slice checks read files on disk, so they only describe the head when
@@ -115,7 +115,7 @@ def _add_checks(config, root, report: dict, *, workspace: bool) -> None:
     add_to_report(config, root, report, files=workspace)
 
 
-def _name_the_pull_request(report: dict) -> None:
+def _name_the_pull_request(report: dict[str, Any]) -> None:
     """In a pull_request run the workspace is GitHub's merge commit, which nobody has seen:
     name the PR and its head commit instead (``report["head"]["pr"]``)."""
     if not in_actions():
@@ -133,7 +133,7 @@ def _name_the_pull_request(report: dict) -> None:
             report["head"]["pr"] = {"number": int(pr), "sha": ctx.sha}
 
 
-def _render_plots(root, report: dict, plots_dir: str, *, workspace: bool) -> None:
+def _render_plots(root: Path, report: dict[str, Any], plots_dir: str, *, workspace: bool) -> None:
     """Draw the plots into ``plots_dir`` and say what was drawn in a report section; a plot
     that cannot be drawn is one line there (and on stderr), never a failed command."""
     # DVC labels each series with the revision it was given: the refs the report names

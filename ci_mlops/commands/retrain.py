@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
-from ci_mlops.config import load_config
+from ci_mlops.config import Config, load_config
+from ci_mlops.config.records import DriftIssue
 from ci_mlops.errors import UserError
 from ci_mlops.git import Repo
 from ci_mlops.github import actions
+from ci_mlops.github.client import GitHubClient
 from ci_mlops.github.comments import Authors
 from ci_mlops.github.context import GitHubContext
-from ci_mlops.github.issues import DEFAULT_LABEL, find_open_issue
+from ci_mlops.github.issues import find_open_issue
 from ci_mlops.github.pulls import get_pull
 from ci_mlops.retrain.publish import publish
 from ci_mlops.retrain.pulls import MARKER, merge_when_green
@@ -162,7 +164,7 @@ def merge_command(pr: int, sha: str | None, branch_prefix: str | None, method: s
                                          if how == "auto-merge" else "merged"), err=True)
 
 
-def _settings(config_path: str | None):  # -> tuple[RetrainSettings, Config]
+def _settings(config_path: str | None) -> tuple[RetrainSettings, Config]:
 
     config = load_config(config_path, required=config_path is not None)
     settings = RetrainSettings.from_config(config)
@@ -171,12 +173,13 @@ def _settings(config_path: str | None):  # -> tuple[RetrainSettings, Config]
     return settings, config
 
 
-def _default_branch(client, repo: str) -> str:  # type: ignore[no-untyped-def]
+def _default_branch(client: GitHubClient, repo: str) -> str:
     return str(client.request_json("GET", f"repos/{repo}")["default_branch"])
 
 
-def _drift_issue(client, repo: str, config) -> int | None:  # type: ignore[no-untyped-def]
+def _drift_issue(client: GitHubClient, repo: str, config: Config) -> int | None:
 
-    label = ((config.get("drift") or {}).get("issue") or {}).get("label", DEFAULT_LABEL)
+    drift = config.settings.drift
+    label = (drift.issue if drift is not None and drift.issue is not None else DriftIssue()).label
     found = find_open_issue(client, repo, label)
     return int(found["number"]) if found else None

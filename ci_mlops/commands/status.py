@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -117,7 +118,7 @@ def command(check_json: str | None, state: str | None, context_name: str, descri
         click.echo(f"  and {len(results)} per-check status(es)")
 
 
-def _write_junit(path: str, check: dict, config_path: str | None) -> None:
+def _write_junit(path: str, check: dict[str, Any], config_path: str | None) -> None:
     locator = _locator(check, config_path)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +126,7 @@ def _write_junit(path: str, check: dict, config_path: str | None) -> None:
     click.echo(f"wrote the JUnit report {path}", err=True)
 
 
-def _locator(check: dict, config_path: str | None) -> Locator:
+def _locator(check: dict[str, Any], config_path: str | None) -> Locator:
     """The lines `ci-mlops check` annotates: the config lines of the gates that decided."""
     config = load_config(config_path, required=config_path is not None)
     return Locator.for_config(config, project_root(config_path), gates_changed=Verdict.from_json(check).gates_changed)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ci_mlops.config import find_config, load_config
+from ci_mlops.config.records import Experiments
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write
 from ci_mlops.git import BlobReader, Repo
@@ -113,8 +114,6 @@ def run(local: bool, jobs: int | None, name: str | None, output: str | None, pul
 
         set_output("status", result.status)
         return
-    from ci_mlops.config.records import Experiments
-
     section = config.settings.experiments
     workers = jobs or (section or Experiments).max_parallel
     errors = run_local(root, experiments, workers, echo=lambda line: click.echo(f"ci-mlops: {line}", err=True))

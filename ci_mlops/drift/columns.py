@@ -46,11 +46,11 @@ def infer_kind(series: pd.Series) -> str:
         return CATEGORICAL if series.nunique() <= INTEGER_CARDINALITY_LIMIT else NUMERIC
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return DATETIME
-    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+    if pd.api.types.is_string_dtype(dtype) or dtype == object:  # noqa: E721 - a NumPy dtype equals object, is not it
         present = series.dropna()
         if present.empty:
             return UNKNOWN
-        if dtype == object and not (isinstance(present.iloc[0], str) and isinstance(present.iloc[-1], str)):
+        if dtype == object and not (isinstance(present.iloc[0], str) and isinstance(present.iloc[-1], str)):  # noqa: E721
             return UNKNOWN
         return TEXT if present.nunique() > present.size * 0.5 else CATEGORICAL
     return UNKNOWN

@@ -136,7 +136,7 @@ def newest_release_tag(repo: Any, ref: str = "HEAD") -> str | None:
     Walks commits in topological order, so tags made in the same second still come
     out in history order; several release tags on one commit: the highest version.
     """
-    by_commit: dict[str, list[tuple[tuple, str]]] = {}
+    by_commit: dict[str, list[tuple[tuple[Any, ...], str]]] = {}
     listing = repo.git("for-each-ref", "refs/tags", "--format=%(objectname) %(*objectname) %(refname:short)")
     for line in listing.splitlines():
         parts = line.split(" ")

@@ -12,14 +12,15 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.config.records import DriftIssue
 from ci_mlops.github.comments import Authors
 from ci_mlops.github.shrink import shrink
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
 
-DEFAULT_LABEL = "ci-mlops:drift"
-DEFAULT_TITLE = "Data drift detected"
+DEFAULT_LABEL = DriftIssue.label
+DEFAULT_TITLE = DriftIssue.title
 MARKER = "<!-- ci-mlops:drift -->"
 
 

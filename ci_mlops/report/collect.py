@@ -77,8 +77,7 @@ def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProjec
             out[path] = read_workspace_file(root, path)
     else:
         assert reader is not None
-        for path, blob in zip(paths, reader.read_many([(rev, p) for p in paths])):
-            out[path] = blob
+        out.update(zip(paths, reader.read_many([(rev, p) for p in paths])))
     lacking: list[str] = []
     for path, blob in out.items():
         if blob is not None:

@@ -10,10 +10,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import click
 
 from ci_mlops.config import CONFIG_NAME, Config, parse_config, schema
+from ci_mlops.config.records import Deploy, Docker
 from ci_mlops.deploy.artifacts import resolve_paths
 from ci_mlops.deploy.registry import declared_artifacts
 from ci_mlops.deploy.targets import TARGETS, dockerfile_text
@@ -300,7 +302,7 @@ def plan_notes(facts: RepoFacts) -> list[str]:
         notes.append(f"trains on GPUs? {'; '.join(facts.gpu)}. Hosted ubuntu-latest has no GPU: set runner: to your "
                      "GPU runners' labels (e.g. [self-hosted, gpu]) and timeout_minutes: (docs/workflows.md#gpu-runners)")
 
-    deploys = (facts.config.get("deploy", "target", default="github-release") if facts.config else "github-release")
+    deploys = _deploy_target(facts.config)
     notes += overlaps(facts.existing, releases=deploys != "none")
     return notes
 
@@ -309,7 +311,7 @@ def _none(answer: str) -> str | None:
     return None if answer.strip().lower() in ("none", "false", "") else answer
 
 
-def warn_missing(config: Config, wf: dict, root: Path) -> None:
+def warn_missing(config: Config, wf: dict[str, Any], root: Path) -> None:
     """One line per file an install or train command names that the repository lacks."""
     for key in ("install", "train"):
         for name in missing_files(wf[key] or "", root):
@@ -319,7 +321,7 @@ def warn_missing(config: Config, wf: dict, root: Path) -> None:
                        f"{'Install dependencies' if key == 'install' else 'Train'} step will fail", err=True)
 
 
-def remote_notes(wf: dict, facts: RepoFacts) -> None:
+def remote_notes(wf: dict[str, Any], facts: RepoFacts) -> None:
     """Say what the workflows will not do with the DVC remote, and why."""
     remote = next((r for r in facts.dvc.remotes if r.name == wf["dvc"]["remote"]), None) or facts.dvc.remote
     if wf["dvc"]["read_only"] and remote is not None:
@@ -331,14 +333,19 @@ def remote_notes(wf: dict, facts: RepoFacts) -> None:
                    "read_service_account or read_client_id)", err=True)
 
 
+def _deploy_target(config: Config | None) -> str:
+    deploy = config.settings.deploy if config is not None else None
+    return (deploy or Deploy()).target
+
+
 def warn_overridden(config: Config, opts: InitOptions) -> None:
     """An existing .ci-mlops.yml drives the workflows; say so when an option disagrees with it."""
     given = {
-        "deploy.target": (opts.deploy, config.get("deploy", "target", default="github-release")),
-        "base": (opts.base, config.get("base")),
-        "python": (opts.python, config.get("python")),
+        "deploy.target": (opts.deploy, _deploy_target(config)),
+        "base": (opts.base, config.settings.base),
+        "python": (opts.python, config.settings.python),
         "runner": (opts.runners or None, config.runner_labels),
-        "ci_mlops.source": (opts.source, config.get("ci_mlops", "source")),
+        "ci_mlops.source": (opts.source, config.settings.ci_mlops.source if config.settings.ci_mlops else None),
     }
     for key, (option, current) in given.items():
         if option is not None and option != current:
@@ -353,12 +360,12 @@ def run_dvc_init(root: Path) -> None:
         raise UserError(f"dvc init failed: {lines[-1] if lines else f'exit {proc.returncode}'}")
 
 
-def next_steps(config: Config, wf: dict, changes: list[Change]) -> None:
+def next_steps(config: Config, wf: dict[str, Any], changes: list[Change]) -> None:
     steps = []
     secrets = wf["dvc"]["secrets"]
     if secrets and (wf["dvc"]["pull"] or wf["dvc"]["push"]):
         steps.append(f"add the repository secrets {', '.join(secrets)} (Settings > Secrets and variables > Actions)")
-    if wf["deploy"]["target"] == "docker" and wf["deploy"]["docker"]["registry"] != "ghcr.io":
+    if wf["deploy"]["target"] == "docker" and wf["deploy"]["docker"]["registry"] != Docker.registry:
         steps.append("add the repository secrets REGISTRY_USERNAME, REGISTRY_PASSWORD for your container registry")
     if wf["deploy"]["target"] != "none":
         steps.append(f"create the '{wf['deploy']['environment']}' environment with required reviewers "
@@ -367,7 +374,7 @@ def next_steps(config: Config, wf: dict, changes: list[Change]) -> None:
     click.echo("Next: " + "; ".join(steps) + ".")
 
 
-def plan_dockerfile(root: Path, config: Config, wf: dict) -> PlannedFile:
+def plan_dockerfile(root: Path, config: Config, wf: dict[str, Any]) -> PlannedFile:
     """A minimal model image for the docker target (``--dockerfile``): written once when absent."""
     if wf["deploy"]["target"] != "docker":
         raise UserError("--dockerfile goes with the docker deploy target (--deploy docker, or deploy.target: docker)")

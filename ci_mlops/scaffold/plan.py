@@ -14,12 +14,13 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from ci_mlops import __version__
 from ci_mlops.config import SCHEMA_URL, Config, parse_config
+from ci_mlops.config.records import CiMlopsInstall, Comment, Deploy, Docker, DriftRetrain, Dvc, Train
 from ci_mlops.errors import UserError
-from ci_mlops.retrain.settings import DEFAULT_PREFIX, DEFAULT_WORKFLOW, commit_results
+from ci_mlops.retrain.settings import commit_results
 from ci_mlops.scaffold.detect import REMOTE_EXTRAS, RepoFacts
 from ci_mlops.scaffold.needs import ProjectEnv, dvc_install, env_dir
 from ci_mlops.scaffold.render import comment_text, flow_list, install_spec, render, yaml_scalar
@@ -35,8 +36,6 @@ REUSABLE_SECRETS = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "AZURE_STORAGE_CONNECTION_STRING", "GDRIVE_CREDENTIALS_DATA",
 )
-# Interpreter of ci-mlops' own environment in the workflows (ci_mlops.python).
-TOOL_PYTHON = "3.12"
 # runs-on labels of GitHub-hosted runners; anything else is a self-hosted runner.
 _HOSTED = re.compile(r"^(ubuntu|windows|macos)-[\w.-]+$")
 
@@ -116,30 +115,32 @@ def is_self_hosted(labels: list[str]) -> bool:
 
 def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
     """Everything the workflow templates read, from the config (which wins) and the repo facts."""
+    settings = config.settings
     labels = config.runner_labels
-    dvc_cfg = config.get("dvc") or {}
+    dvc = settings.dvc or Dvc()
     uses_dvc = facts.dvc.initialised
-    remote_name = dvc_cfg.get("remote")
+    remote_name = dvc.remote
     remote = next((r for r in facts.dvc.remotes if r.name == remote_name), None) if remote_name else facts.dvc.remote
     has_remote = uses_dvc and (remote is not None or bool(remote_name))
     extras = REMOTE_EXTRAS.get(remote.scheme) if remote else None
-    deploy = config.get("deploy") or {}
-    docker = deploy.get("docker") or {}
-    drift = config.get("drift")
-    source = (config.get("ci_mlops") or {}).get("source") or install_spec()
+    deploy = settings.deploy or Deploy()
+    docker = deploy.docker or Docker()
+    drift = settings.drift
+    tool = settings.ci_mlops or CiMlopsInstall()
+    source = tool.source or install_spec()
     train = command_for(config, "train", lambda: detected_train(facts))
     pull_targets: list[str] = []
     if drift is not None and has_remote:
-        pull_targets = [p for p in (drift.get("reference"), drift.get("current")) if p and facts.dvc.is_output(p)]
+        pull_targets = [p for p in (drift.reference, drift.current) if p and facts.dvc.is_output(p)]
     return {
         "reusable": False,
         "version": __version__,
         "pr_name": PR_WORKFLOW_NAME,
-        "base": config.get("base") or facts.default_branch,
+        "base": settings.base or facts.default_branch,
         # zizmor (cache-poisoning) treats pushes to release-like branches as publishing
         # runs, where a cache a PR wrote must not be restored: no pip cache there.
-        "release_branch": "release" in (config.get("base") or facts.default_branch).lower(),
-        "python": str(config.get("python")),
+        "release_branch": "release" in (settings.base or facts.default_branch).lower(),
+        "python": settings.python,
         "install": command_for(config, "install", lambda: facts.install),
         "train": train,
         "test": command_for(config, "test", lambda: "pytest -q" if facts.tests else None),
@@ -147,47 +148,47 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
         "self_hosted": is_self_hosted(labels),
         "custom_labels": sorted({label for label in labels + _sweep_labels(config)
                                  if label != "self-hosted" and not _HOSTED.fullmatch(label)}),
-        "timeout": config.get("timeout_minutes"),
+        "timeout": settings.timeout_minutes,
         "dvc": {
             "used": uses_dvc,
             "remote": remote_name,
-            "pull": has_remote and dvc_cfg.get("pull", True),
+            "pull": has_remote and dvc.pull,
             # keyless credentials never reach the job that runs PR code: without read secrets,
             # a separate job logs in, fetches, and hands the data over as an artifact
-            "fetch_job": bool(has_remote and dvc_cfg.get("pull", True) and dvc_cfg.get("oidc")
-                              and not dvc_cfg.get("secrets")),
+            "fetch_job": bool(has_remote and dvc.pull and dvc.oidc and not dvc.secrets),
             # a read-only remote (plain http/https) gets no push unless dvc.push says so
-            "push": has_remote and dvc_cfg.get("push", not (remote is not None and remote.read_only)),
-            "read_only": remote is not None and remote.read_only and "push" not in dvc_cfg,
-            "secrets": list(dvc_cfg.get("secrets") or []),
-            "oidc": dvc_cfg.get("oidc") or None,
-            "push_environment": dvc_cfg.get("push_environment"),
+            "push": has_remote and (dvc.push if dvc.push is not None else not (remote is not None and remote.read_only)),
+            "read_only": remote is not None and remote.read_only and dvc.push is None,
+            "secrets": list(dvc.secrets or ()),
+            # the templates read the provider's mapping as written (dvc.oidc.aws.role, ...)
+            "oidc": config.get("dvc", "oidc") or None,
+            "push_environment": dvc.push_environment,
         },
         "project": project_env(config, facts, extras, uses_dvc and (has_remote or "dvc " in f"{train} ")),
         "tool": {
             "source": source,
-            "python": str((config.get("ci_mlops") or {}).get("python") or TOOL_PYTHON),
+            "python": tool.python,
             # ci-mlops' own DVC reads base metrics and tracked data from the remote: it needs the plugin too
             "requirements": [source] + ([f"dvc[{extras}]"] if extras else []),
         },
-        "replace_cml": bool((config.get("comment") or {}).get("replace_cml", False)),
+        "replace_cml": (settings.comment or Comment()).replace_cml,
         "pip_extras": [f"dvc[{extras}]"] if extras else [],
-        "marker": (config.get("comment") or {}).get("marker") or "ci-mlops",
+        "marker": (settings.comment or Comment()).marker or "ci-mlops",
         "deploy": {
-            "target": deploy.get("target", "github-release"),
-            "environment": deploy.get("environment", "production"),
+            "target": deploy.target,
+            "environment": deploy.environment,
             "docker": {
-                "registry": docker.get("registry", "ghcr.io"),
-                "image": docker.get("image") or "${{ github.repository }}",
-                "dockerfile": docker.get("dockerfile", "Dockerfile"),
-                "context": docker.get("context", "."),
+                "registry": docker.registry,
+                "image": docker.image or "${{ github.repository }}",
+                "dockerfile": docker.dockerfile,
+                "context": docker.context,
             },
         },
         "drift": None if drift is None else {
-            "schedule": drift.get("schedule", "0 6 * * 1"),
-            "fetch": drift.get("fetch"),
+            "schedule": drift.schedule,
+            "fetch": drift.fetch,
             "pull_targets": pull_targets,
-            "retrain": retrain_context(drift.get("retrain")),
+            "retrain": retrain_context(drift.retrain),
         },
         "commit_results": commit_results(config),
         "reusable_secrets": list(REUSABLE_SECRETS),
@@ -215,36 +216,34 @@ def plots_context(config: Config, facts: RepoFacts) -> dict[str, Any] | None:
     return {"publish": images.get("publish", True) is not False, "flags": flags, "requirement": PLOTS_REQUIREMENT}
 
 
-def retrain_context(section: dict[str, Any] | None) -> dict[str, Any] | None:
+def retrain_context(section: DriftRetrain | None) -> dict[str, Any] | None:
     """The retrain jobs' values (``drift.retrain``), or None when retraining is off."""
     if section is None:
         return None
-
-    return {"schedule": section.get("schedule"), "auto_merge": bool(section.get("auto_merge", False)),
-            "merge_method": section.get("merge_method", "merge"),
-            "branch_prefix": section.get("branch_prefix", DEFAULT_PREFIX),
-            "workflow": section.get("workflow", DEFAULT_WORKFLOW)}
+    return {"schedule": section.schedule, "auto_merge": section.auto_merge, "merge_method": section.merge_method,
+            "branch_prefix": section.branch_prefix, "workflow": section.workflow}
 
 
 def sweep_context(config: Config, default_labels: list[str]) -> dict[str, Any] | None:
     """The sweep workflow's values (``experiments:``), or None when the project declares no sweep."""
-    section = config.get("experiments")
-    if not section:
+    section = config.settings.experiments
+    if section is None:
         return None
-    runner = section.get("runner") or default_labels
+    runner = section.runner or default_labels
     labels = [runner] if isinstance(runner, str) else list(runner)
     return {
-        "max_parallel": int(section.get("max_parallel", 1)),
-        "timeout": int(section.get("timeout_minutes") or config.get("timeout_minutes")),
+        "max_parallel": section.max_parallel,
+        "timeout": section.timeout_minutes or config.settings.timeout_minutes,
         "labels": labels,
         # what the runs_on macro reads, for the experiment jobs' runners
         "wf": {"reusable": False, "runner": labels, "self_hosted": is_self_hosted(labels)},
-        "chatops": bool(section.get("chatops", True)),
+        "chatops": section.chatops,
     }
 
 
 def _sweep_labels(config: Config) -> list[str]:
-    runner = (config.get("experiments") or {}).get("runner") or []
+    experiments = config.settings.experiments
+    runner = experiments.runner if experiments is not None and experiments.runner else ()
     return [runner] if isinstance(runner, str) else list(runner)
 
 
@@ -278,13 +277,11 @@ def command_for(config: Config, key: str, detected: Callable[[], str | None]) ->
     No command means no step: a default that assumes files the repository lacks
     (requirements.txt, train.py, tests) would fail the first run.
     """
-    if key not in config.data:
+    value: str | Literal[False] | Train | None = getattr(config.settings, key)
+    if isinstance(value, Train):  # train: {command: ..., commit_results: ...}
+        value = value.command
+    if value is None:
         return detected()
-    value = config.data[key]
-    if isinstance(value, dict):  # train: {command: ..., commit_results: ...}
-        if "command" not in value:
-            return detected()
-        value = value["command"]
     return value if isinstance(value, str) and value.strip() else None
 
 
@@ -435,8 +432,8 @@ def callers(wf: dict[str, Any], ref: WorkflowRef) -> dict[str, dict[str, Any]]:
         out["ci-mlops-release.yml"] = {
             "name": "ci-mlops release",
             "description": ["Releases the model on version tags (v1.2.0, model@v1.2.0, model#stage#N)",
-                            f"in the protected '{comment_text(wf['deploy']['environment'])}' environment, "
-                            "via ci-mlops' reusable workflow."],
+                            (f"in the protected '{comment_text(wf['deploy']['environment'])}' environment, "
+                             "via ci-mlops' reusable workflow.")],
             "on": ["push:", "  tags:", '    - "v*"', '    - "**@v*"', '    - "**#*"'],
             "concurrency": "ci-mlops-release-caller-${{ github.ref }}",
             "cancel": "false",
@@ -483,9 +480,8 @@ def caller_install(wf: dict[str, Any]) -> str:
 
 def reusable_workflows() -> dict[str, str]:
     """This project's own ``on: workflow_call`` workflows, rendered from the same templates."""
-    wf = workflow_context(Config(data={"version": 1, "python": "3.11", "install": "", "train": "", "test": "",
-                                       "runner": "ubuntu-latest", "timeout_minutes": 60, "drift": {}}),
-                          _NO_FACTS)
+    # python, runner and timeout_minutes: the config's defaults (the callers pass their own).
+    wf = workflow_context(Config(data={"install": "", "train": "", "test": "", "drift": {}}), _NO_FACTS)
     wf.update(reusable=True, pip_extras=[], self_hosted=False, custom_labels=[], plots=None)
     out = {
         "reusable-pr.yml": render("workflows/pr.yml.j2", {"wf": wf}),
@@ -517,7 +513,7 @@ class _NoFacts:
 
     class dvc:
         initialised = True
-        remotes: list = []
+        remotes: ClassVar[list[str]] = []
         remote = None
 
         @staticmethod

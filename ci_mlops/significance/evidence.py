@@ -23,9 +23,13 @@ import fnmatch
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.config import Config
+from ci_mlops.config.convert import build
+from ci_mlops.config.records import MetricRule, Predictions, Seeds, Settings, Significance
 from ci_mlops.datafiles import read_table
 from ci_mlops.dvc.project import load_project
 from ci_mlops.dvc.values import ParseError, parse
@@ -40,27 +44,30 @@ if TYPE_CHECKING:  # NumPy comes in only when a gate asks for significance (repo
     from ci_mlops.significance.bootstrap import Evaluation, Interval, Side
     from ci_mlops.significance.seeds import SeedInterval
 
-DEFAULT_RESAMPLES = 2000
+DEFAULT_RESAMPLES = Significance.resamples
 INCONCLUSIVE = ("pass", "warn", "fail")
 
 
-def wanted(config: Any) -> dict[str, float]:
+def _settings(config: Config | Mapping[str, Any]) -> Settings:
+    """The typed config; the checks also run on a plain mapping of the file's sections."""
+    return config.settings if isinstance(config, Config) else build(Settings, config)
+
+
+def wanted(config: Config | Mapping[str, Any]) -> dict[str, float]:
     """Gate key -> confidence, for the gates that ask for significance."""
-    out = {}
-    for key, spec in (config.get("metrics") or {}).items():
-        if isinstance(spec, dict) and spec.get("significance") is not None:
-            out[key] = float(spec["significance"])
-    return out
+    return {key: float(rule.significance) for key, rule in (_settings(config).metrics or {}).items()
+            if rule.significance is not None}
 
 
-def attach(config: Any, root: str | Path, report: dict[str, Any]) -> None:
+def attach(config: Config | Mapping[str, Any], root: str | Path, report: dict[str, Any]) -> None:
     """Add an interval (or the reason there is none) to each report row a significance gate names."""
     gates = wanted(config)
     if not gates:
         return
     rows = report.get("metrics") or []
     source = _Source(Path(root), report)
-    settings = config.get("significance") or {}
+    settings = _settings(config).significance or Significance()
+    rules = _settings(config).metrics or {}
     try:
         for key, confidence in gates.items():
             try:
@@ -69,9 +76,8 @@ def attach(config: Any, root: str | Path, report: dict[str, Any]) -> None:
                 continue  # the gate itself reports the ambiguity
             if row is None or row.get("head") is None or row.get("base") is None:
                 continue  # new, removed or missing: the gate says so; there is no change to qualify
-            spec = config.get("metrics", key) or {}
             try:
-                row["interval"] = _interval(key, row, spec, settings, confidence, source)
+                row["interval"] = _interval(key, row, rules[key], settings, confidence, source)
             except UserError as exc:
                 row["interval"] = {"error": exc.message, "confidence": confidence}
                 continue
@@ -91,31 +97,29 @@ def _qualify(row: dict[str, Any]) -> None:
         row["unchanged_reason"] = "not significant"
 
 
-def _interval(key: str, row: dict[str, Any], spec: dict[str, Any], settings: dict[str, Any], confidence: float,
+def _interval(key: str, row: dict[str, Any], rule: MetricRule, settings: Significance, confidence: float,
               source: _Source) -> dict[str, Any]:
     from ci_mlops.significance.bootstrap import bootstrap  # lazy: NumPy is slow to import
     from ci_mlops.significance.seeds import seed_interval  # lazy: NumPy is slow to import
 
-    seeds = settings.get("seeds")
+    seeds = settings.seeds
     if seeds:
         values = source.seed_values(seeds, row["key"])
         if values is not None:
             (base, head), paired = values
-            method = seeds.get("method", "t")
-            found = seed_interval(base, head, paired=paired, method=method, confidence=confidence,
+            found = seed_interval(base, head, paired=paired, method=seeds.method, confidence=confidence,
                                   name=row["key"])
             return _from_seeds(found)
-    predictions = settings.get("predictions")
+    predictions = settings.predictions
     if not predictions:
         where = " or significance.seeds (no seed values hold this key)" if seeds else " or significance.seeds"
         raise UserError(f"metrics.{key}.significance: no evidence to judge it with: configure "
                         f"significance.predictions{where}")
-    estimate = spec.get("estimate") or _estimate_from_key(row["key"], predictions)
+    estimate = rule.estimate or _estimate_from_key(row["key"], predictions)
     evaluation = source.evaluation(predictions, estimate)
-    found_b = bootstrap(evaluation, [estimate], resamples=int(settings.get("resamples", DEFAULT_RESAMPLES)),
-                        seed=int(settings.get("seed", 0)), confidence=confidence,
-                        paired=bool(predictions.get("paired", True)))[estimate]
-    return _from_bootstrap(found_b, predictions["file"])
+    found_b = bootstrap(evaluation, [estimate], resamples=settings.resamples, seed=settings.seed,
+                        confidence=confidence, paired=predictions.paired)[estimate]
+    return _from_bootstrap(found_b, predictions.file)
 
 
 def _from_bootstrap(found: Interval, file: str) -> dict[str, Any]:
@@ -144,7 +148,7 @@ _ALIASES = {"accuracy": "accuracy", "acc": "accuracy", "precision": "precision",
             "r2": "r2", "rsquared": "r2"}
 
 
-def _estimate_from_key(key: str, predictions: dict[str, Any]) -> str:
+def _estimate_from_key(key: str, predictions: Predictions) -> str:
     """The bootstrap metric a gate key names: ``test.roc_auc`` -> roc_auc; a column name as itself."""
     from ci_mlops.significance.bootstrap import METRICS  # lazy: NumPy is slow to import
 
@@ -152,8 +156,7 @@ def _estimate_from_key(key: str, predictions: dict[str, Any]) -> str:
     name = _ALIASES.get("".join(ch for ch in segment.lower() if ch.isalnum()))
     if name:
         return name
-    columns = predictions.get("columns") or []
-    if segment in columns:
+    if segment in (predictions.columns or ()):
         return segment
     raise UserError(f"metrics.{key}.estimate: cannot tell which metric '{key}' is from its name; set "
                     f"estimate: to one of {', '.join(METRICS)} or a per-example column listed in "
@@ -196,14 +199,14 @@ class _Source:
         return self.repo.ls_files(rev) if rev is not None else self.repo.ls_files(None)
 
     # -- seeds -----------------------------------------------------------------------------------
-    def seed_values(self, seeds: dict[str, Any], key: str) -> tuple[tuple[list[float], list[float]], bool] | None:
+    def seed_values(self, seeds: Seeds, key: str) -> tuple[tuple[list[float], list[float]], bool] | None:
         """Per-seed values of ``key`` at base and head, and whether the runs pair up; None if absent."""
-        if seeds.get("file"):
-            per_side = [self._list_values(side, seeds["file"], key) for side in ("base", "head")]
+        if seeds.file:
+            per_side = [self._list_values(side, seeds.file, key) for side in ("base", "head")]
             if per_side[0] is None or per_side[1] is None:
                 return None
             return (per_side[0], per_side[1]), len(per_side[0]) == len(per_side[1])
-        pattern = seeds["files"]
+        pattern = seeds.files or ""  # the schema requires file or files
         named = [self._glob_values(side, pattern, key) for side in ("base", "head")]
         if not named[0] or not named[1]:
             return None
@@ -248,16 +251,16 @@ class _Source:
         return [float(v) for v in value]
 
     # -- predictions -----------------------------------------------------------------------------
-    def evaluation(self, spec: dict[str, Any], estimate: str) -> Evaluation:
+    def evaluation(self, spec: Predictions, estimate: str) -> Evaluation:
         import numpy as np  # lazy: NumPy is slow to import
 
         from ci_mlops.significance.bootstrap import Evaluation  # lazy: NumPy is slow to import
 
-        file = spec["file"]
+        file = spec.file
         frames = {side: self._frame(side, file, spec, estimate) for side in ("base", "head")}
         base, head = frames["base"], frames["head"]
-        actual_col, id_col = spec.get("actual", "actual"), spec.get("id")
-        paired = bool(spec.get("paired", True))
+        actual_col, id_col = spec.actual, spec.id
+        paired = spec.paired
         if id_col:
             for side, frame in frames.items():
                 dup = frame[id_col].duplicated()
@@ -287,20 +290,17 @@ class _Source:
                                 f"{self.labels['base']} but {a_h[row]!r} at {self.labels['head']}: not the same "
                                 "examples in the same order (set id: to pair rows by an id column)")
         return Evaluation(actual=head[actual_col].to_numpy(), base=_side(base, spec), head=_side(head, spec),
-                          positive=spec.get("positive", 1),
+                          positive=spec.positive,
                           base_actual=None if paired else base[actual_col].to_numpy())
 
-    def _frame(self, side: str, file: str, spec: dict[str, Any], estimate: str) -> Any:
+    def _frame(self, side: str, file: str, spec: Predictions, estimate: str) -> Any:
         from ci_mlops.significance.bootstrap import METRICS  # lazy: NumPy is slow to import
 
         blob = self.read(side, [file]).get(file)
         if blob is None:
             raise UserError(f"significance.predictions.file: {file} is not there at {self.labels[side]} "
                             "(no predictions to compare; did the evaluation stage write it?)")
-        columns = [spec.get("actual", "actual")]
-        for name in ("predicted", "score", "id"):
-            if spec.get(name):
-                columns.append(spec[name])
+        columns = [spec.actual, *(c for c in (spec.predicted, spec.score, spec.id) if c)]
         if estimate not in METRICS:
             columns.append(estimate)
         columns = list(dict.fromkeys(columns))
@@ -309,18 +309,18 @@ class _Source:
             path = Path(tmp) / f"predictions{suffix}"
             path.write_bytes(blob)
             try:
-                frame = read_table(path, columns=columns, fmt=spec.get("format"))
+                frame = read_table(path, columns=columns, fmt=spec.format)
             except UserError as exc:
                 raise UserError(f"significance.predictions.file: {file} at {self.labels[side]}: "
                                 f"{exc.message.split(': ', 1)[-1]}") from exc
         return frame
 
 
-def _side(frame: Any, spec: dict[str, Any]) -> Side:
+def _side(frame: Any, spec: Predictions) -> Side:
     from ci_mlops.significance.bootstrap import Side  # lazy: NumPy is slow to import
 
     columns = {c: frame[c].to_numpy() for c in frame.columns}
-    return Side(predicted=columns.get(spec.get("predicted") or ""), score=columns.get(spec.get("score") or ""),
+    return Side(predicted=columns.get(spec.predicted or ""), score=columns.get(spec.score or ""),
                 columns=columns)
 
 

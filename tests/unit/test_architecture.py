@@ -115,5 +115,5 @@ def test_an_unexplained_import_inside_a_function_is_found(copy: Path) -> None:
     append(copy / "ci_mlops" / "report" / "diff.py", "def late():\n    from ci_mlops.git import Repo\n    return Repo")
     append(copy / "ci_mlops" / "escape.py", "def later():\n    import numpy  # NumPy is slow to import\n    import pandas\n")
     assert lazy_imports_without_a_reason(copy / "ci_mlops") == [
-        f"report/diff.py:{len((copy / 'ci_mlops/report/diff.py').read_text().splitlines()) - 1}: "
-        "from ci_mlops.git import Repo"]
+        (f"report/diff.py:{len((copy / 'ci_mlops/report/diff.py').read_text().splitlines()) - 1}: "
+        "from ci_mlops.git import Repo")]

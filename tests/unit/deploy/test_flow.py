@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 from ci_mlops.config import parse_config
 from ci_mlops.deploy.flow import Request, release
@@ -14,7 +15,6 @@ from ci_mlops.deploy.host import CiRun, ReleaseHost
 from ci_mlops.deploy.tags import model_name, parse_tag, release_version, tag_commit, tags_at
 from ci_mlops.errors import UserError
 from ci_mlops.git import Repo
-from conftest import git
 
 
 def no_forge() -> ReleaseHost:
