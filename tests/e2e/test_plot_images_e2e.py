@@ -18,10 +18,20 @@ from pathlib import Path
 import yaml
 
 from ci_mlops.report.image_check import check_image
-from tests.runner_sim import JobResult, load_workflow
 from tests.e2e.test_workflows import (  # noqa: F401 - template, origin and gh are fixtures
-    FORK, REPO, WORKFLOWS, ci_comments, gh, open_pr, origin, outcomes, run_pr_job, runner, template,
+    FORK,
+    REPO,
+    WORKFLOWS,
+    ci_comments,
+    gh,
+    open_pr,
+    origin,
+    outcomes,
+    run_pr_job,
+    runner,
+    template,
 )
+from tests.runner_sim import JobResult, load_workflow
 from tests.unit.report.test_image_check import MALICIOUS, png
 
 PLOT_BRANCH = "refs/heads/ci-mlops/plots/pr-{}"
@@ -33,7 +43,7 @@ def srcs(body: str) -> list[str]:
 
 def fetch(url: str) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url) as answer:  # noqa: S310 - the loopback fake
+        with urllib.request.urlopen(url) as answer:
             return answer.status, answer.read()
     except urllib.error.HTTPError as exc:
         return exc.code, b""

@@ -18,9 +18,9 @@ import yaml
 
 from tests.conftest import run_cli
 from tests.dvc_factory import commit_all, copy_repo, git
+from tests.e2e.test_workflows import REPO, WORKFLOWS, run_release, runner
 from tests.fake_github import FakeGitHub
 from tests.runner_sim import JobResult, load_workflow
-from tests.e2e.test_workflows import REPO, WORKFLOWS, checkout_hook, run_release, runner
 
 DRIFT_CRON = "0 6 * * 1"
 RETRAIN_CRON = "0 5 * * 1"

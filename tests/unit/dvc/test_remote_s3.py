@@ -18,7 +18,6 @@ What each variant shows:
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -28,10 +27,10 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import _env, commit_all, copy_repo, git, make_dvc_repo, repro, set_params
-from tests.fake_github import FakeGitHub
-from tests.runner_sim import JobResult, SimulationError, load_workflow
+from tests.dvc_factory import _env, commit_all, git, make_dvc_repo, repro, set_params
 from tests.e2e.test_workflows import REPO, WORKFLOWS, merge_pr, outcomes, pr_event, run_push, runner
+from tests.fake_github import FakeGitHub
+from tests.runner_sim import SimulationError, load_workflow
 
 READ = {"AWS_ACCESS_KEY_ID": "AKIAREADONLYKEY00001", "AWS_SECRET_ACCESS_KEY": "read-only-secret"}
 WRITE = {"AWS_ACCESS_KEY_ID": "AKIAWRITERKEY0000001", "AWS_SECRET_ACCESS_KEY": "write-secret"}
