@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ci_mlops.checks.records import DataResult
+from ci_mlops.config.records import Duplicates, Leakage
 from ci_mlops.datafiles import SEPARATORS, detect_format, read_table, read_text_cells
 from ci_mlops.dvc.project import cache_path
 from ci_mlops.dvc.run import run_dvc
@@ -72,7 +73,7 @@ def check_frame(frame: pd.DataFrame, spec: dict[str, Any], *, name: str,
         raw = text[column] if text is not None and column in text.columns else None
         results.extend(check_column(frame[column], rules or {}, name=name, column=column, text=raw))
     if "duplicates" in spec:
-        results.append(_duplicates(frame, (spec["duplicates"] or {}).get("max", 0), name))
+        results.append(_duplicates(frame, (spec["duplicates"] or {}).get("max", Duplicates.max), name))
     leakage = spec.get("leakage")
     if leakage and other is not None:
         results.append(check_leakage(frame, other, leakage, name=name, other_name=other_name or leakage["with"]))
@@ -174,7 +175,7 @@ def check_leakage(frame: pd.DataFrame, other: pd.DataFrame, spec: dict[str, Any]
         if missing:
             raise UserError(f"{label}: no column {', '.join(map(repr, missing))} "
                             f"(named in data.{name}.leakage.on; the file has: {_list(table.columns)})")
-    bound = spec.get("max", 0)
+    bound = spec.get("max", Leakage.max)
     mine, theirs = row_hashes(frame[on], other[on])
     shared = np.isin(mine, theirs)
     count = int(shared.sum())
