@@ -524,6 +524,9 @@ def scope(**steps) -> Scope:
     ("failure()", False, False),
     ("github.event.workflow_run.event == 'pull_request' && github.repository != 'x/y'", False, False),
     ("github.event.pull_request.number", False, False),  # missing property is null: falsy
+    # the functions the sweep and ChatOps workflows use; string comparisons ignore case, as in Actions
+    ("contains(fromJSON('[\"OWNER\", \"MEMBER\"]'), 'member') && startsWith('/ci-mlops sweep', '/CI-MLOPS ')", False, True),
+    ("contains(fromJSON('[\"OWNER\"]'), 'NONE') || startsWith('LGTM', '/ci-mlops')", False, False),
 ])
 def test_condition_evaluator(expr, failed, expected):
     s = scope(check="failure")
@@ -532,7 +535,7 @@ def test_condition_evaluator(expr, failed, expected):
 
 
 @pytest.mark.parametrize("expr", [
-    "contains(github.event_name, 'pull')",  # a function we do not model
+    "endsWith(github.event_name, 'pull')",  # a function we do not model (fromJSON, startsWith, contains are)
     "vars.TOKEN == 'x'",  # a context we do not model
     "steps.nope.outcome == 'success'",  # a step id that never ran
     "github.event_name == 'push' ||",
