@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tomllib
 from collections.abc import Iterable
 from typing import Any
 
@@ -99,6 +98,8 @@ def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> Any:
 
 def load_toml(text: str, *, limit: int = MAX_YAML_BYTES) -> Any:
     """``tomllib.loads`` within the bounds."""
+    import tomllib  # lazy: ~10 ms of regex compiling that only a TOML file needs
+
     _check_size(text, limit)
     try:
         data = tomllib.loads(text)
@@ -268,7 +269,8 @@ def check_depth(data: Any, what: str = "document") -> None:
             continue
         if depth > MAX_DEPTH:
             raise DocumentError(f"invalid {what}: nested deeper than {MAX_DEPTH} levels")
-        stack.extend((child, depth + 1) for child in children)
+        # only containers go on the stack: a 10,000-value metrics history is mostly scalars
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
 
 
 def _check_size(text: str | bytes, limit: int) -> None:

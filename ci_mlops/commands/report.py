@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
     if history is None:
         history = (config.settings.report or Report()).history
-    report = build_report(repo.root, base, head, config=config, history=history,
+    report = build_report(repo, base, head, config=config, history=history,
                           plots=False if no_plots else None)
     if head is None:
         _name_the_pull_request(report)
@@ -158,5 +158,5 @@ def _render_plots(root: Path, report: dict[str, Any], plots_dir: str, *, workspa
 
 
 def _require_vl_convert() -> None:
-    if find_spec("vl_convert") is None:
+    if importlib.util.find_spec("vl_convert") is None:  # looked up when called (tests replace it)
         raise UserError("--plots-dir needs vl-convert-python: pip install 'ci-mlops[plots]'")

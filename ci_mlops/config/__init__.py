@@ -12,7 +12,6 @@ higher, lower``. Unknown keys are errors with a did-you-mean suggestion.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from dataclasses import dataclass, field, fields
 from functools import cached_property, lru_cache
@@ -173,6 +172,8 @@ def describe_error(err: Any) -> str:
         allowed = sorted(err.schema.get("properties", {}))
         unknown = sorted(k for k in value if k not in err.schema.get("properties", {}))
         key = unknown[0]
+        import difflib  # lazy: only an error message needs it
+
         hint = difflib.get_close_matches(key, allowed, n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else f" (known keys: {', '.join(allowed)})"
         full = ".".join([*keys, key])

@@ -10,7 +10,6 @@ way ``dvc metrics diff`` run at the root names them. DVC itself is imported only
 
 from __future__ import annotations
 
-import configparser
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -78,6 +77,8 @@ class DvcProject:
 
 def cache_dir(root: str | Path) -> Path:
     """The DVC cache directory: ``cache.dir`` from ``.dvc/config.local`` / ``.dvc/config``, else ``.dvc/cache``."""
+    import configparser  # lazy: its regexes cost start-up, and only a DVC config file needs them
+
     root = Path(root)
     for name in ("config.local", "config"):
         cfg_path = root / ".dvc" / name

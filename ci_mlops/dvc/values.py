@@ -94,6 +94,10 @@ def extract_metrics(value: Any) -> Any:
         return None
     out = {}
     for key, item in value.items():
+        kind = type(item)
+        if kind is float or kind is int or kind is str or kind is bool:  # a leaf: kept as is, no call
+            out[key] = item
+            continue
         kept = extract_metrics(item)
         if kept not in (None, {}):
             out[key] = kept
@@ -173,8 +177,16 @@ def params_values(data: Any, keys: list[str]) -> dict[str, Any]:
 
 def is_number(value: Any) -> TypeGuard[int | float]:
     """A real number (DVC diffs booleans too, but they are not measurements)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    kind = type(value)  # exact types first: --history asks this of every value of every commit
+    if kind is float or kind is int:
+        return True
+    return isinstance(value, (int, float)) and kind is not bool
 
 
 def is_finite_number(value: Any) -> TypeGuard[int | float]:
-    return is_number(value) and math.isfinite(value)
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is int:
+        return True
+    return isinstance(value, (int, float)) and kind is not bool and math.isfinite(value)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_code
+from ci_mlops.git import Repo
 
 if TYPE_CHECKING:
     from ci_mlops.config import Config
@@ -32,27 +33,28 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def build_report(root: str | Path = ".", base: str | None = None, head: str | None = None, *,
+def build_report(root: str | Path | Repo = ".", base: str | None = None, head: str | None = None, *,
                  config: Config | None = None, history: int = 0, plots: bool | None = None) -> dict[str, Any]:
     """Compare ``base`` with ``head`` (None = the workspace) in the repository at ``root``.
 
     ``base`` None picks the PR base / configured base / default branch (see
     :mod:`ci_mlops.report.revisions`). ``history`` N adds each metric's values over
-    the last N first-parent commits of the base. Raises UserError (exit 2) for an
+    the last N first-parent commits of the base. ``root`` may be a discovered
+    :class:`~ci_mlops.git.Repo` (the command has one: no second ``git rev-parse``). Raises UserError (exit 2) for an
     unknown revision or an unreadable metrics/params file, naming revision and file.
     """
     # lazy: the modules of this package import it first; one that needs no report (image_check
     # in the comment job) must not load the report's whole machinery
     from ci_mlops.config import find_config, load_config
     from ci_mlops.config.records import Report
-    from ci_mlops.git import BlobReader, Repo
+    from ci_mlops.git import BlobReader
     from ci_mlops.report.collect import declared_files, snapshot
     from ci_mlops.report.diff import diff_metrics, diff_params, summarize
     from ci_mlops.report.history import collect_history, trend
     from ci_mlops.report.plots import build_plot
     from ci_mlops.report.revisions import resolve_base, resolve_head
 
-    repo = Repo.discover(root)
+    repo = root if isinstance(root, Repo) else Repo.discover(root)
     if config is None:
         config = load_config(find_config(repo.root))
     head_rev = resolve_head(repo, head)

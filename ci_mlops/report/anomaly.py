@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ci_mlops.dvc.values import is_finite_number
 from ci_mlops.escape import md_code
 from ci_mlops.markdown.blocks import table
 
@@ -99,4 +100,4 @@ def _median(sorted_values: list[float]) -> float:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return is_finite_number(value)

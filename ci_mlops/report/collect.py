@@ -8,7 +8,6 @@ from ``dvc.api`` (imported lazily, slow, may need the remote).
 
 from __future__ import annotations
 
-import configparser
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +134,8 @@ def unreadable_output(label: str, path: str, remote: str | None, reason: str | N
 
 def default_remote(root: Path) -> str | None:
     """``core.remote`` from ``.dvc/config.local`` / ``.dvc/config``: the remote DVC would pull from."""
+    import configparser  # lazy: its regexes cost start-up, and only a DVC config file needs them
+
     for name in ("config.local", "config"):
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:

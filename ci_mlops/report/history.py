@@ -87,7 +87,10 @@ def _fill_from_cache(root: Path, files: dict[str, bytes | None], locks: dict[str
 
 def sparkline(values: list[Any]) -> str:
     """``▁▃▅█``-style line over the finite numbers; gaps are skipped."""
-    numbers = [float(v) for v in values if is_finite_number(v)]
+    return _spark([float(v) for v in values if is_finite_number(v)])
+
+
+def _spark(numbers: list[float]) -> str:
     if not numbers:
         return ""
     low, high = min(numbers), max(numbers)
@@ -100,6 +103,6 @@ def sparkline(values: list[Any]) -> str:
 def trend(values: list[Any]) -> dict[str, Any]:
     numbers = [v for v in values if is_finite_number(v)]
     return {
-        "values": values, "sparkline": sparkline(values),
+        "values": values, "sparkline": _spark([float(v) for v in numbers]),
         "min": min(numbers) if numbers else None, "max": max(numbers) if numbers else None,
     }

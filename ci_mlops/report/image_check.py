@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass, field
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xml.etree import ElementTree
 
 __all__ = ["ALLOWED", "CheckedImage", "ImageRefused", "Limits", "check_image", "sanitize_svg"]
 
@@ -186,6 +189,8 @@ def sanitize_svg(text: str) -> tuple[str, list[str]]:
     """
     if re.search(r"<!DOCTYPE|<!ENTITY", text, re.IGNORECASE):
         raise ImageRefused("an SVG declaring a DOCTYPE or entities")
+    from xml.etree import ElementTree  # lazy: only an SVG needs the XML parser (~10 ms to import)
+
     try:
         root = ElementTree.fromstring(text)
     except ElementTree.ParseError as exc:

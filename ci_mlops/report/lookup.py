@@ -6,7 +6,6 @@ the errors (an ambiguous bare key, a key no revision has) are one line naming th
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from ci_mlops.errors import UserError
@@ -40,6 +39,8 @@ def unknown_metric(gate_key: str, rows: list[dict[str, Any]]) -> None:
     if ":" in gate_key and gate_key.partition(":")[0] in files:
         file, _, dotted = gate_key.partition(":")
     known = sorted({r["key"] for r in rows if file is None or r["file"] == file})
+    import difflib  # lazy: only an error message needs it
+
     hint = difflib.get_close_matches(dotted, known, n=1)
     where = f" in {file}" if file else ""
     if hint:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ci_mlops.dvc.values import is_number
 from ci_mlops.escape import html_text, md_cell, md_code, md_text
 from ci_mlops.markdown.blocks import details
 from ci_mlops.markdown.blocks import table as md_table
@@ -206,7 +207,7 @@ def _gate_result(gate: dict[str, Any]) -> str:
 
 
 def _is_num(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return is_number(value)
 
 
 def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> str:

@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 __all__ = ["RenderResult", "check_svg", "render_plots"]
 
@@ -129,6 +128,8 @@ def check_svg(svg: str) -> None:
         raise ValueError(f"SVG larger than {MAX_SVG_BYTES // (1024 * 1024)} MB")
     if "<!DOCTYPE" in svg or "<!ENTITY" in svg:
         raise ValueError("SVG declares a DOCTYPE or entities")
+    from xml.etree import ElementTree  # lazy: only an SVG needs the XML parser (~10 ms to import)
+
     try:
         root = ElementTree.fromstring(svg)
     except ElementTree.ParseError as exc:
