@@ -39,14 +39,28 @@ def git_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
-    """Run ``ci-mlops ARGS`` in a subprocess, as a user would."""
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None,
+            process: bool = False) -> subprocess.CompletedProcess:
+    """Run ``ci-mlops ARGS`` as a user would, and return what a subprocess would.
+
+    By default the command runs in this process (what costs a CLI test is the interpreter
+    and its imports, paid again per call): with ``cwd``, the environment, stdin and the
+    file descriptors 0-2 swapped for the call, so even DVC and git children write into the
+    captured output. ``process=True`` (or an environment that changes how Python starts,
+    such as ``PYTHONPATH``) runs ``python -m ci_mlops`` in a child, for tests where the
+    process boundary matters: start-up, imports, signals, a shifted clock.
+    """
     full_env = {**os.environ, **(env or {})}
     full_env.pop("GITHUB_ACTIONS", None) if env is None or "GITHUB_ACTIONS" not in env else None
-    return subprocess.run(
-        [sys.executable, "-m", "ci_mlops", *args], cwd=cwd, env=full_env,
-        capture_output=True, text=True, input=input,
-    )
+    if process or any(k.startswith("PYTHON") and full_env.get(k) != os.environ.get(k)
+                      for k in {*full_env, *os.environ}):
+        return subprocess.run(
+            [sys.executable, "-m", "ci_mlops", *args], cwd=cwd, env=full_env,
+            capture_output=True, text=True, input=input,
+        )
+    from tests.inprocess import run_in_process
+
+    return run_in_process(["ci-mlops", *args], cwd=cwd, env=full_env, input=input)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,85 @@
+"""Run the ``ci-mlops`` entry point in this process as if it were a child process.
+
+What a child would have of its own is swapped for the call and put back afterwards: the
+working directory, ``os.environ``, ``sys.argv``, the standard streams and the file
+descriptors 0-2 (so git and DVC children write into the captured output too). The exit
+code is read from ``SystemExit`` as the interpreter would; an uncaught exception prints
+its traceback and gives 1, as ``python -m`` does.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+
+def run_in_process(argv: list[str], *, cwd: Path | None, env: dict[str, str],
+                   input: str | None) -> subprocess.CompletedProcess:
+    from ci_mlops.cli import main
+
+    saved_env, saved_cwd, saved_argv = dict(os.environ), os.getcwd(), sys.argv
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved_fds = [os.dup(fd) for fd in (0, 1, 2)]
+    with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        stdin.write((input or "").encode())
+        stdin.seek(0)
+        for fd, handle in ((0, stdin), (1, out), (2, err)):
+            os.dup2(handle.fileno(), fd)
+        sys.stdin = io.TextIOWrapper(os.fdopen(os.dup(0), "rb"), encoding="utf-8")
+        sys.stdout = io.TextIOWrapper(os.fdopen(os.dup(1), "wb"), encoding="utf-8", write_through=True)
+        sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(2), "wb"), encoding="utf-8", errors="backslashreplace",
+                                      write_through=True)
+        os.environ.clear()
+        os.environ.update(env)
+        sys.argv = list(argv)
+        code = 0
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            main(argv[1:])
+        except SystemExit as exc:
+            code = _exit_code(exc)
+        except BaseException:  # noqa: BLE001 - a child would print it and exit 1
+            traceback.print_exc()
+            code = 1
+        finally:
+            for stream in (sys.stdin, sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                    stream.close()
+                except (OSError, ValueError):
+                    pass
+            sys.stdin, sys.stdout, sys.stderr = saved_streams
+            for fd, saved in zip((0, 1, 2), saved_fds, strict=True):
+                os.dup2(saved, fd)
+                os.close(saved)
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+            sys.argv = saved_argv
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", errors="replace")
+        stderr = err.read().decode("utf-8", errors="replace")
+    return subprocess.CompletedProcess(argv, code, _universal(stdout), _universal(stderr))
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    sys.stderr.write(f"{exc.code}\n")
+    return 1
+
+
+def _universal(text: str) -> str:
+    """Newlines as ``subprocess.run(text=True)`` gives them: CRLF and a lone CR become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
