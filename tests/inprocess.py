@@ -32,10 +32,12 @@ def run_in_process(argv: list[str], *, cwd: Path | None, env: dict[str, str],
         stdin.seek(0)
         for fd, handle in ((0, stdin), (1, out), (2, err)):
             os.dup2(handle.fileno(), fd)
-        sys.stdin = io.TextIOWrapper(os.fdopen(os.dup(0), "rb"), encoding="utf-8")
-        sys.stdout = io.TextIOWrapper(os.fdopen(os.dup(1), "wb"), encoding="utf-8", write_through=True)
-        sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(2), "wb"), encoding="utf-8", errors="backslashreplace",
-                                      write_through=True)
+        # Streams on the descriptors themselves, never closed: a logging handler that keeps
+        # one (DVC's does) writes to whatever descriptor 2 is at the time, not to a closed file.
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False,  # noqa: SIM115
+                          buffering=1)
         os.environ.clear()
         os.environ.update(env)
         sys.argv = list(argv)
@@ -50,12 +52,8 @@ def run_in_process(argv: list[str], *, cwd: Path | None, env: dict[str, str],
             traceback.print_exc()
             code = 1
         finally:
-            for stream in (sys.stdin, sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                    stream.close()
-                except (OSError, ValueError):
-                    pass
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
             sys.stdin, sys.stdout, sys.stderr = saved_streams
             for fd, saved in zip((0, 1, 2), saved_fds, strict=True):
                 os.dup2(saved, fd)

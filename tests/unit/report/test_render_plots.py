@@ -276,9 +276,10 @@ def test_cli_plots_dir_without_vl_convert_is_a_user_error(project, tmp_path, mon
     import importlib.util
 
     from ci_mlops.app import main
+    from ci_mlops.commands import report as report_command
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vl_convert" else real(name, *a))
+    monkeypatch.setattr(report_command, "find_spec", lambda name, *a: None if name == "vl_convert" else real(name, *a))
     monkeypatch.chdir(project)
     with pytest.raises(SystemExit) as exit_info:
         main(["report", "--base", "main~1", "--head", "main", "--plots-dir", str(tmp_path / "p")])
