@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -158,5 +158,5 @@ def _render_plots(root: Path, report: dict[str, Any], plots_dir: str, *, workspa
 
 
 def _require_vl_convert() -> None:
-    if importlib.util.find_spec("vl_convert") is None:  # looked up when called (tests replace it)
+    if find_spec("vl_convert") is None:
         raise UserError("--plots-dir needs vl-convert-python: pip install 'ci-mlops[plots]'")
