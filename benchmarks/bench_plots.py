@@ -9,7 +9,7 @@ median of --repeat runs, each a separate process as CI runs it:
 * dvc:       `dvc plots diff --json main~1 main` (DVC builds the same Vega-Lite specs, draws nothing);
 * report:    `ci-mlops report --base main~1 --head main --no-checks` (Mermaid plots in the Markdown);
 * +plots:    the same with `--plots-dir DIR` (every plot drawn to SVG with vl-convert);
-* comment:   `ci-mlops comment report.md --pr 7` against the loopback GitHub (tests/fake_github.py);
+* comment:   `ci-mlops comment report.md --pr 7` against the loopback GitHub (tests/support/fake_github.py);
 * +publish:  the same with `--plots-dir DIR`: every image checked (SVG sanitised) and committed to
              `ci-mlops/plots/pr-7` through the Git Data API, the comment showing them.
 
@@ -118,7 +118,7 @@ def main() -> None:
 def publish_times(work: Path, repeat: int) -> tuple[float, float, int, int]:
     """The comment job without and with the plot images, against the loopback GitHub."""
     sys.path.insert(0, str(ROOT))
-    from tests.fake_github import FakeGitHub
+    from tests.support.fake_github import FakeGitHub
 
     cmd = [sys.executable, "-m", "ci_mlops", "comment", str(work / "report.md"), "--pr", "7"]
     with FakeGitHub() as gh:

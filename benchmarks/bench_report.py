@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/bench_report.py [--repeat N]
 
-1. A small real DVC repo (tests/dvc_factory.py, monorepo layout: 2 dvc.yaml, JSON/TOML
+1. A small real DVC repo (tests/support/dvc_factory.py, monorepo layout: 2 dvc.yaml, JSON/TOML
    metrics, 3 params files) with a retrained workspace. Timed, median of N runs each:
    `dvc metrics diff main --md` + `dvc params diff main --md` (two processes, what a CI
    script runs) against `ci-mlops report --base main` (one process, metrics + params +
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from dvc_factory import _env, git, make_dvc_repo, repro, set_params  # noqa: E402
+from tests.support.dvc_factory import _env, git, make_dvc_repo, repro, set_params  # noqa: E402
 
 PY = sys.executable
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.github.comments import marker, upsert

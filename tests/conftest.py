@@ -58,7 +58,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input:
             [sys.executable, "-m", "ci_mlops", *args], cwd=cwd, env=full_env,
             capture_output=True, text=True, input=input,
         )
-    from tests.inprocess import run_in_process
+    from tests.support.inprocess import run_in_process
 
     return run_in_process(["ci-mlops", *args], cwd=cwd, env=full_env, input=input)
 
@@ -67,6 +67,6 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input:
 def shared_dvc_repo(tmp_path_factory) -> Path:
     """The factory's default repository (git + DVC, pushed to its local remote), built once per
     test run; never change it: take ``copy_repo(shared_dvc_repo, DEST)`` (it brings its own remote)."""
-    from tests.dvc_factory import make_dvc_repo
+    from tests.support.dvc_factory import make_dvc_repo
 
     return make_dvc_repo(tmp_path_factory.mktemp("shared-dvc") / "repo")

@@ -3,7 +3,7 @@
     python tools/demo_screenshot.py        # writes docs/images/demo-comment.png
 
 Renders the comment the way tests/unit/report/test_render_browser.py does (markdown-it and Mermaid 12
-from tests/render/node_modules, headless Chromium) and keeps the PNG small (scale 0.6).
+from tests/support/render/node_modules, headless Chromium) and keeps the PNG small (scale 0.6).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ SCALE = 0.6
 
 
 def main() -> int:
-    from browser import Browser, find_chromium, missing_parts, page_for
+    from tests.support.browser import Browser, find_chromium, missing_parts, page_for
     from test_render_browser import demo_comment
 
     missing = missing_parts()

@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from lint import lint  # noqa: E402  (the test suite's linter runner)
+from tests.support.lint import lint  # noqa: E402  (the test suite's linter runner)
 
 
 def run(repo: Path) -> tuple[list[str], bool]:

@@ -10,8 +10,8 @@ import pytest
 
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, metrics_commit, run_dvc
-from tests.fake_github import FakeGitHub
+from tests.support.dvc_factory import commit_all, copy_repo, git, metrics_commit, run_dvc
+from tests.support.fake_github import FakeGitHub
 
 CONFIG = "metrics:\n  test.accuracy: {min: 0.5}\n"
 

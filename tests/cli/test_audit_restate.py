@@ -15,8 +15,8 @@ import pytest
 
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, metrics_commit
-from tests.fake_github import FakeGitHub
+from tests.support.dvc_factory import commit_all, copy_repo, git, metrics_commit
+from tests.support.fake_github import FakeGitHub
 
 CONFIG = "metrics:\n  test.accuracy: {min: 0.5}\ndeploy:\n  stages:\n    prod: production\n"
 NO_TOKEN = {"GITHUB_TOKEN": "", "CI_MLOPS_TOKEN": ""}

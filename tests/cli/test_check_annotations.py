@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git, run_cli
-from fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 SHA = "c" * 40
 CONFIG = """\

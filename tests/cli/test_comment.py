@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 from ci_mlops.github.comments import marker
 

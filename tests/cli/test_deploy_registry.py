@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git
+from tests.support.dvc_factory import commit_all, copy_repo, git
 
 MODEL = "mag-tiles-segmentation"
 DVC_YAML = """\
@@ -275,7 +275,7 @@ def test_bad_registry_files_are_one_line(repo, name, text, fragment):
 
 
 def test_a_real_release_ships_the_artifacts_yaml_model_not_everything_under_models(tmp_path, shared_dvc_repo):
-    from tests.dvc_factory import copy_repo, run_dvc
+    from tests.support.dvc_factory import copy_repo, run_dvc
 
     repo = copy_repo(shared_dvc_repo, tmp_path / "real" / "repo")
     text = (repo / "dvc.yaml").read_text()

@@ -1,7 +1,7 @@
 """Re-running a release job later finishes it: model-card.md and lineage.json are a function of the
 tag and its commit, so an attempt minutes (or a day) later adds the missing pieces and changes none.
 
-The later attempts run with a shifted clock (tests/clock/sitecustomize.py shifts every clock
+The later attempts run with a shifted clock (tests/support/clock/sitecustomize.py shifts every clock
 Python reads), on a real git + DVC repository and the loopback GitHub.
 """
 
@@ -15,10 +15,10 @@ import pytest
 
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git
-from tests.fake_github import FakeGitHub
+from tests.support.dvc_factory import commit_all, copy_repo, git
+from tests.support.fake_github import FakeGitHub
 
-CLOCK = Path(__file__).resolve().parents[1] / "clock"
+CLOCK = Path(__file__).resolve().parents[1] / "support" / "clock"
 CONFIG = "metrics:\n  test.accuracy: {min: 0.5}\nmodel_card:\n  intended_use: Tests.\n"
 TAG = "model@v1.0.0#3"  # a GTO counter tag
 

@@ -17,7 +17,7 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 from conftest import run_cli
-from fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 from ci_mlops.github.comments import marker
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 from ci_mlops.github.status import check_run_payloads, clip, verdict
 

@@ -167,7 +167,7 @@ def test_third_party_actions_are_pinned_to_the_known_shas():
 def test_linters_have_no_findings():
     # zizmor --persona pedantic and check-jsonschema vendor.github-actions; lint() leaves
     # action.yml out of actionlint, which checks workflow files only.
-    from lint import lint
+    from tests.support.lint import lint
 
     assert lint([ACTION]) == []
 
@@ -175,7 +175,7 @@ def test_linters_have_no_findings():
 @pytest.mark.lint
 def test_run_scripts_pass_shellcheck(tmp_path):
     # actionlint checks workflows only, not action.yml; shellcheck the run: bodies directly.
-    from lint import shellcheck_available, tool
+    from tests.support.lint import shellcheck_available, tool
 
     if not shellcheck_available():
         pytest.skip("shellcheck is not installed (Debian package shellcheck)")
@@ -193,14 +193,14 @@ def test_run_scripts_pass_shellcheck(tmp_path):
 
 @pytest.fixture(scope="module")
 def dvc_template(tmp_path_factory):
-    from dvc_factory import make_dvc_repo
+    from tests.support.dvc_factory import make_dvc_repo
 
     return make_dvc_repo(tmp_path_factory.mktemp("action") / "repo", remote=False)
 
 
 @pytest.fixture
 def workspace(dvc_template, tmp_path):
-    from dvc_factory import copy_repo
+    from tests.support.dvc_factory import copy_repo
 
     return copy_repo(dvc_template, tmp_path / "ws")
 

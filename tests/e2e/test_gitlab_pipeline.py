@@ -1,7 +1,7 @@
 """The pipeline `ci-mlops init --ci gitlab` generates, run job by job against the loopback GitLab.
 
-A real git + DVC repository (tests/dvc_factory.py) plays the GitLab project; each job runs
-in a fresh clone at the pipeline's commit (tests/gitlab_sim.py: rules, stages, needs,
+A real git + DVC repository (tests/support/dvc_factory.py) plays the GitLab project; each job runs
+in a fresh clone at the pipeline's commit (tests/support/gitlab_sim.py: rules, stages, needs,
 artifacts and dotenv reports as GitLab runs them). Four pipelines: a merge request (train,
 gates, report: one sticky note, statuses, JUnit), the default branch (DVC push), a tag
 (GitLab Release, then `audit verify`), and the scheduled drift monitor (issue opened, closed).
@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, repro, set_params
-from tests.fake_gitlab import FakeGitLab
-from tests.gitlab_sim import Pipeline
+from tests.support.dvc_factory import commit_all, copy_repo, git, repro, set_params
+from tests.support.fake_gitlab import FakeGitLab
+from tests.support.gitlab_sim import Pipeline
 
 PROJECT = "ml/churn"
 MARK = "<!-- ci-mlops:ci-mlops -->"

@@ -1,5 +1,5 @@
 """Plot images in the PR comment, end to end: the generated workflows run job by job against the
-loopback GitHub (tests/runner_sim.py, tests/fake_github.py with its Git Data API and file serving).
+loopback GitHub (tests/support/runner_sim.py, tests/support/fake_github.py with its Git Data API and file serving).
 
 Same-repository PR: the training job draws the plots into the report artifact, the comment job
 (no checkout, ``contents: write``) commits them to ``ci-mlops/plots/pr-7`` and the comment shows
@@ -31,7 +31,7 @@ from tests.e2e.test_workflows import (  # noqa: F401 - template, origin and gh a
     runner,
     template,
 )
-from tests.runner_sim import JobResult, load_workflow
+from tests.support.runner_sim import JobResult, load_workflow
 from tests.unit.report.test_image_check import MALICIOUS, png
 
 PLOT_BRANCH = "refs/heads/ci-mlops/plots/pr-{}"

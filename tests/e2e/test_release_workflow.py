@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from lint import lint
+from tests.support.lint import lint
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release-ci-mlops.yml"

@@ -2,9 +2,9 @@
 branch with an updated dvc.lock -> one PR with the sticky report -> gates pass, merged, tagged ->
 the release's lineage names the PR and the issue. Then the same monitor with unchanged data opens nothing.
 
-Real git and DVC (tests/dvc_factory.py) with a local DVC remote; the generated workflows run job by
-job (tests/runner_sim.py), each job in a fresh workspace cloned from "origin", against the loopback
-GitHub (tests/fake_github.py), whose pulls, refs and merges act on origin's real git repository.
+Real git and DVC (tests/support/dvc_factory.py) with a local DVC remote; the generated workflows run job by
+job (tests/support/runner_sim.py), each job in a fresh workspace cloned from "origin", against the loopback
+GitHub (tests/support/fake_github.py), whose pulls, refs and merges act on origin's real git repository.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git
+from tests.support.dvc_factory import commit_all, copy_repo, git
 from tests.e2e.test_workflows import REPO, WORKFLOWS, run_release, runner
-from tests.fake_github import FakeGitHub
-from tests.runner_sim import JobResult, load_workflow
+from tests.support.fake_github import FakeGitHub
+from tests.support.runner_sim import JobResult, load_workflow
 
 DRIFT_CRON = "0 6 * * 1"
 RETRAIN_CRON = "0 5 * * 1"

@@ -1,8 +1,8 @@
 """The sweep workflow `ci-mlops init` generates, run job by job: ChatOps -> plan -> matrix -> collect -> comment -> apply.
 
-A real git + DVC project (tests/dvc_factory.py) is origin; a 2 x 3 grid in which one
+A real git + DVC project (tests/support/dvc_factory.py) is origin; a 2 x 3 grid in which one
 combination diverges (its training exits with an error); every job runs in its own
-workspace through tests/runner_sim.py against the loopback GitHub API. The PR's head is
+workspace through tests/support/runner_sim.py against the loopback GitHub API. The PR's head is
 mirrored into the fake's Git Data store so `/ci-mlops apply` commits to its branch there.
 """
 
@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, repro
-from tests.fake_github import FakeGitHub
-from tests.runner_sim import JobResult, Runner, load_workflow, run_matrix
+from tests.support.dvc_factory import commit_all, copy_repo, git, repro
+from tests.support.fake_github import FakeGitHub
+from tests.support.runner_sim import JobResult, Runner, load_workflow, run_matrix
 
 REPO = "o/r"
 WORKFLOWS = Path(".github/workflows")

@@ -1,9 +1,9 @@
 """The workflows `ci-mlops init` generates, run job by job as a GitHub runner would.
 
-A real git + DVC repo (tests/dvc_factory.py) plays the GitHub repository ("origin");
+A real git + DVC repo (tests/support/dvc_factory.py) plays the GitHub repository ("origin");
 each job runs in a fresh workspace that its checkout step clones from origin the way
 actions/checkout does (PR merge ref, tags, fetch-depth), against the loopback fake
-GitHub API. tests/runner_sim.py evaluates the `if:` conditions and `${{ }}` values
+GitHub API. tests/support/runner_sim.py evaluates the `if:` conditions and `${{ }}` values
 and fails loudly on anything it does not model.
 """
 
@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, repro, set_params
-from tests.fake_github import FakeGitHub
-from tests.runner_sim import JobResult, Runner, Scope, SimulationError, load_workflow, parse_output_file
+from tests.support.dvc_factory import commit_all, copy_repo, git, repro, set_params
+from tests.support.fake_github import FakeGitHub
+from tests.support.runner_sim import JobResult, Runner, Scope, SimulationError, load_workflow, parse_output_file
 
 REPO = "o/r"
 FORK = "fork-owner/r"

@@ -226,13 +226,13 @@ def test_unparsable_and_missing_files_are_user_errors(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def dvc_repo(tmp_path_factory, shared_dvc_repo):
-    from dvc_factory import copy_repo
+    from tests.support.dvc_factory import copy_repo
 
     return copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("dc") / "repo")
 
 
 def test_reads_dvc_tracked_files_from_the_cache(dvc_repo: Path, tmp_path: Path):
-    from dvc_factory import copy_repo
+    from tests.support.dvc_factory import copy_repo
 
     repo = copy_repo(dvc_repo, tmp_path / "repo")
     expected_raw = pd.read_csv(repo / "data" / "raw.csv")
@@ -245,7 +245,7 @@ def test_reads_dvc_tracked_files_from_the_cache(dvc_repo: Path, tmp_path: Path):
 
 
 def test_pulls_from_the_remote_when_not_cached(dvc_repo: Path, tmp_path: Path):
-    from dvc_factory import copy_repo
+    from tests.support.dvc_factory import copy_repo
 
     repo = copy_repo(dvc_repo, tmp_path / "repo")
     expected = pd.read_csv(repo / "data" / "raw.csv")
@@ -261,7 +261,7 @@ def test_pulls_from_the_remote_when_not_cached(dvc_repo: Path, tmp_path: Path):
 
 
 def test_data_missing_everywhere_says_which_file_and_how_to_fix(dvc_repo: Path, tmp_path: Path):
-    from dvc_factory import copy_repo
+    from tests.support.dvc_factory import copy_repo
 
     repo = copy_repo(dvc_repo, tmp_path / "repo")
     (repo / "data" / "raw.csv").unlink()

@@ -13,8 +13,8 @@ import pytest
 from ci_mlops.deploy.host import MARKER
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import ROOT, run_cli
-from tests.dvc_factory import commit_all, copy_repo, git, metrics_commit
-from tests.fake_github import FakeGitHub
+from tests.support.dvc_factory import commit_all, copy_repo, git, metrics_commit
+from tests.support.fake_github import FakeGitHub
 
 CONFIG = """\
 metrics:

@@ -10,7 +10,7 @@ import pytest
 from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.github.releases import Releases
-from tests.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 
 def asset(tmp_path: Path, name: str, data: bytes) -> Asset:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, repro, set_params
+from tests.support.dvc_factory import commit_all, copy_repo, repro, set_params
 
 
 @pytest.fixture(scope="module")

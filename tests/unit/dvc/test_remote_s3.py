@@ -3,7 +3,7 @@
 moto runs in server mode on 127.0.0.1 (started here); DVC talks to it through the real
 dvc-s3 plugin (the remote's ``endpointurl`` sits in ``.dvc/config.local``, which the
 simulated checkout copies, as secrets would reach a real runner). The workflows run
-job by job in tests/runner_sim.py, with repository secrets, environment secrets and
+job by job in tests/support/runner_sim.py, with repository secrets, environment secrets and
 configure-aws-credentials (OIDC) modelled; host AWS settings are kept out.
 
 What each variant shows:
@@ -27,10 +27,10 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.dvc_factory import _env, commit_all, git, make_dvc_repo, repro, set_params
+from tests.support.dvc_factory import _env, commit_all, git, make_dvc_repo, repro, set_params
 from tests.e2e.test_workflows import REPO, WORKFLOWS, merge_pr, outcomes, pr_event, run_push, runner
-from tests.fake_github import FakeGitHub
-from tests.runner_sim import SimulationError, load_workflow
+from tests.support.fake_github import FakeGitHub
+from tests.support.runner_sim import SimulationError, load_workflow
 
 READ = {"AWS_ACCESS_KEY_ID": "AKIAREADONLYKEY00001", "AWS_SECRET_ACCESS_KEY": "read-only-secret"}
 WRITE = {"AWS_ACCESS_KEY_ID": "AKIAWRITERKEY0000001", "AWS_SECRET_ACCESS_KEY": "write-secret"}

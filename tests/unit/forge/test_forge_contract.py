@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fake_github import FakeGitHub
-from fake_gitlab import FakeGitLab
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_gitlab import FakeGitLab
 
 import ci_mlops.github.client as client_module
 from ci_mlops.errors import ServiceError

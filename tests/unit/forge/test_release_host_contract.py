@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_github import FakeGitHub
-from fake_gitlab import FakeGitLab
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_gitlab import FakeGitLab
 
 from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease
 from ci_mlops.github.client import GitHubClient

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 from ci_mlops.errors import ServiceError
 from ci_mlops.github.client import AnswerLost, ApiError, GitHubClient

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 import ci_mlops.github.client as client_module
 from ci_mlops.cli import main

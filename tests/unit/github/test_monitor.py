@@ -12,7 +12,7 @@ import pytest
 from ci_mlops.cli import main
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.github.issues import MARKER, find_open_issue, upsert_issue
-from tests.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 REPO = "o/r"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import run_cli
-from fake_github import BOT, FakeGitHub
+from tests.support.fake_github import BOT, FakeGitHub
 
 from ci_mlops.errors import UserError
 from ci_mlops.github.client import GitHubClient

@@ -9,7 +9,7 @@ import pytest
 from ci_mlops.errors import UserError
 from ci_mlops.github.client import ApiError, GitHubClient
 from ci_mlops.github.plot_branch import BranchPolicy, publish, sweep
-from tests.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 REPO = "o/r"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 from tests.unit.report.test_image_check import MALICIOUS, png
 
 REPO = "o/r"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from fake_gitlab import NOTE_LIMIT, FakeGitLab
+from tests.support.fake_gitlab import NOTE_LIMIT, FakeGitLab
 
 import ci_mlops.github.client as client_module
 from ci_mlops.cli import main

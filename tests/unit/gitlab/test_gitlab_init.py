@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import git, run_cli
-from lint import tool
+from tests.support.lint import tool
 
 from ci_mlops.config import parse_config
 from ci_mlops.scaffold.detect import DvcFacts, Remote, RepoFacts

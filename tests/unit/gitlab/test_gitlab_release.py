@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from fake_gitlab import FakeGitLab
+from tests.support.fake_gitlab import FakeGitLab
 
 from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease
 from ci_mlops.gitlab.client import GitLabClient
@@ -106,7 +106,7 @@ def test_package_coordinates_are_what_gitlab_accepts():
 
 @pytest.fixture(scope="module")
 def tagged(tmp_path_factory, shared_dvc_repo) -> Path:
-    from tests.dvc_factory import commit_all, copy_repo, git
+    from tests.support.dvc_factory import commit_all, copy_repo, git
 
     repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("gl-release") / "repo")
     (repo / ".ci-mlops.yml").write_text("metrics:\n  test.accuracy: {min: 0.5}\ndeploy: {target: gitlab-release}\n")
@@ -117,7 +117,7 @@ def tagged(tmp_path_factory, shared_dvc_repo) -> Path:
 
 def test_deploy_on_a_tag_pipeline_then_audit_verify_against_gitlab(tagged, tmp_path):
     from tests.conftest import run_cli
-    from tests.dvc_factory import git
+    from tests.support.dvc_factory import git
 
     sha = git(tagged, "rev-parse", "v1.0.0^{commit}").strip()
     with FakeGitLab() as gl:

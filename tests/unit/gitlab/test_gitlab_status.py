@@ -6,7 +6,7 @@ import json
 from xml.etree import ElementTree as ET
 
 import pytest
-from fake_gitlab import FakeGitLab
+from tests.support.fake_gitlab import FakeGitLab
 
 from ci_mlops.cli import main
 from ci_mlops.forge.junit import junit_xml

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
-from dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc_batch, set_params
+from tests.support.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc_batch, set_params
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import load_project

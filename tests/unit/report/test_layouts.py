@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from dvc_factory import commit_all, run_dvc_batch
+from tests.support.dvc_factory import commit_all, run_dvc_batch
 
 from ci_mlops.dvc.project import load_project
 from ci_mlops.errors import UserError

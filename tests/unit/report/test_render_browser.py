@@ -3,9 +3,9 @@
 Every report below is rendered with Mermaid 10.9 and 12.3 (GitHub has run both lines) and
 the test asserts that no Mermaid block fails to parse and that no text in a chart overlaps
 other text or leaves the chart. Screenshots of each page and of each chart are written to
-tests/render/screenshots/ (or $CI_MLOPS_SCREENSHOTS) for a person to look at.
+tests/support/render/screenshots/ (or $CI_MLOPS_SCREENSHOTS) for a person to look at.
 
-Needs Debian's ``chromium`` and ``npm ci --prefix tests/render``; .ci/setup installs both.
+Needs Debian's ``chromium`` and ``npm ci --prefix tests/support/render``; .ci/setup installs both.
 Without them the tests skip, saying what is missing.
 """
 
@@ -19,14 +19,14 @@ import warnings
 from pathlib import Path
 
 import pytest
-from browser import Browser, find_chromium, missing_parts, render_comment
+from tests.support.browser import Browser, find_chromium, missing_parts, render_comment
 
 from ci_mlops.report import render_markdown
 from ci_mlops.report.diff import diff_metrics, diff_params, summarize
 from ci_mlops.report.mermaid import mermaid_chart
 
 ROOT = Path(__file__).resolve().parents[3]
-SHOTS = Path(os.environ.get("CI_MLOPS_SCREENSHOTS") or ROOT / "tests" / "render" / "screenshots")
+SHOTS = Path(os.environ.get("CI_MLOPS_SCREENSHOTS") or ROOT / "tests" / "support" / "render" / "screenshots")
 VERSIONS = ("10", "12")
 
 _missing = missing_parts()

@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 import pytest
 from click.testing import CliRunner
 
-from tests.dvc_factory import GIT_IDENTITY
+from tests.support.dvc_factory import GIT_IDENTITY
 
 pytest.importorskip("vl_convert")
 

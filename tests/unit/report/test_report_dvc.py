@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
-from dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, set_params
+from tests.support.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, set_params
 
 from ci_mlops.dvc.diff import as_dvc_diff as as_dvc
 from ci_mlops.dvc.diff import dvc_diffs

@@ -9,7 +9,7 @@ import pytest
 
 from ci_mlops.github.client import GitHubClient
 from tests.conftest import git, run_cli
-from tests.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 REPO = "o/r"
 PREFIX = "ci-mlops/retrain-"

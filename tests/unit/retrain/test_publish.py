@@ -18,8 +18,8 @@ from ci_mlops.retrain.publish import publish
 from ci_mlops.retrain.pulls import MARKER
 from ci_mlops.retrain.settings import RetrainSettings
 from ci_mlops.retrain.stage import retrain
-from tests.dvc_factory import commit_all, copy_repo, git, run_dvc
-from tests.fake_github import FakeGitHub
+from tests.support.dvc_factory import commit_all, copy_repo, git, run_dvc
+from tests.support.fake_github import FakeGitHub
 
 REPO = "o/r"
 DAY = dt.date(2026, 12, 2)

@@ -11,7 +11,7 @@ from ci_mlops.errors import CheckFailed
 from ci_mlops.retrain.results import read_manifest
 from ci_mlops.retrain.settings import RetrainSettings
 from ci_mlops.retrain.stage import retrain, steps_for
-from tests.dvc_factory import commit_all, git, make_dvc_repo, run_dvc
+from tests.support.dvc_factory import commit_all, git, make_dvc_repo, run_dvc
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import git, run_cli
-from dvc_factory import copy_repo
-from lint import lint, tool
+from tests.support.dvc_factory import copy_repo
+from tests.support.lint import lint, tool
 
 from ci_mlops import __version__
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import git, run_cli
-from lint import lint
+from tests.support.lint import lint
 
 from ci_mlops import __version__
 

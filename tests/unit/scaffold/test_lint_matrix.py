@@ -15,7 +15,7 @@ import yaml
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-from lint import lint
+from tests.support.lint import lint
 
 from ci_mlops.config import parse_config
 from ci_mlops.scaffold.detect import DvcFacts, Remote, RepoFacts

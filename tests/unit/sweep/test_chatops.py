@@ -9,7 +9,7 @@ import pytest
 from ci_mlops.errors import UserError
 from ci_mlops.github.context import GitHubContext
 from ci_mlops.sweep.chatops import Command, footer, handle, metadata, parse
-from tests.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 REPO = "o/r"
 HEAD = "c" * 40

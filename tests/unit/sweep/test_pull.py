@@ -10,7 +10,7 @@ import pytest
 from ci_mlops.errors import UserError
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.sweep.pull import PullHead, checked_head, commit_files, parse_pr
-from tests.fake_github import FakeGitHub
+from tests.support.fake_github import FakeGitHub
 
 REPO = "o/r"
 HEAD = "c" * 40

@@ -16,7 +16,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.sweep.plan import expand, matrix, parse_overrides
 from ci_mlops.sweep.results import load_result
 from tests.conftest import run_cli
-from tests.dvc_factory import commit_all, copy_repo, git
+from tests.support.dvc_factory import commit_all, copy_repo, git
 
 
 def _config(experiments: dict) -> Config:

@@ -52,10 +52,10 @@ from itertools import count
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-from tests.fake_chatops import ChatopsError, RepoChatops
-from tests.fake_chatops import route as chatops_route
-from tests.fake_git_data import RAW_PATH_RE, GitDataError, RepoGit, serve_file
-from tests.fake_git_data import route as git_route
+from tests.support.fake_chatops import ChatopsError, RepoChatops
+from tests.support.fake_chatops import route as chatops_route
+from tests.support.fake_git_data import RAW_PATH_RE, GitDataError, RepoGit, serve_file
+from tests.support.fake_git_data import route as git_route
 
 BODY_LIMIT = 65536
 SUMMARY_LIMIT = 65535
@@ -116,8 +116,8 @@ class _Repo:
     statuses: list[dict] = field(default_factory=list)
     check_runs: list[dict] = field(default_factory=list)
     next_number: int = 1
-    git: RepoGit = field(default_factory=RepoGit)  # Git Data API objects and refs (tests/fake_git_data.py)
-    chatops: RepoChatops = field(default_factory=RepoChatops)  # permissions, dispatches (tests/fake_chatops.py)
+    git: RepoGit = field(default_factory=RepoGit)  # Git Data API objects and refs (tests/support/fake_git_data.py)
+    chatops: RepoChatops = field(default_factory=RepoChatops)  # permissions, dispatches (tests/support/fake_chatops.py)
 
 
 class FakeGitHub:
@@ -142,7 +142,7 @@ class FakeGitHub:
         self._rate_limit = rate_limit
         self._remaining = rate_limit
         self._reset = int(time.time()) + 3600
-        # Pull requests, Git Data, dispatches and auto-merge: tests/fake_github_git.py.
+        # Pull requests, Git Data, dispatches and auto-merge: tests/support/fake_github_git.py.
         self.git_dirs: dict[str, Any] = {}  # repo -> a real git directory backing it
         self.dispatches: list[dict] = []  # workflow_dispatch requests, in order
         self.ref_log: list[tuple[str, str, str, str]] = []  # (create|update|delete, repo, ref, sha)
@@ -216,7 +216,7 @@ class FakeGitHub:
             self._repos.setdefault(repo, _Repo(repo, default_branch))
 
     def chatops(self, repo: str) -> RepoChatops:
-        """Collaborator roles, workflow files, and the dispatches and reactions made (tests/fake_chatops.py)."""
+        """Collaborator roles, workflow files, and the dispatches and reactions made (tests/support/fake_chatops.py)."""
         return self._repo(repo).chatops
 
     def _repo(self, repo: str) -> _Repo:
@@ -343,7 +343,7 @@ class FakeGitHub:
             return [json.loads(json.dumps(p)) for p in self._repo(repo).pulls.values()]
 
     def run_auto_merge(self, repo: str) -> list[int]:
-        from tests.fake_github_git import run_auto_merge
+        from tests.support.fake_github_git import run_auto_merge
 
         return run_auto_merge(self, repo)
 
@@ -506,7 +506,7 @@ class FakeGitHub:
                data: dict) -> tuple[int, Any, dict[str, str]]:
         r = self._repos[repo]
         ok = lambda value, status=200: (status, value, {})  # noqa: E731
-        from tests.fake_github_git import route
+        from tests.support.fake_github_git import route
 
         if (served := route(self, r, repo, method, rest, query, headers, data)) is not None:
             return served
@@ -666,7 +666,7 @@ class FakeGitHub:
             query = payload.get("query", "")
         except (ValueError, AttributeError):
             raise _Reply(400, "Problems parsing JSON") from None
-        from tests.fake_github_git import graphql
+        from tests.support.fake_github_git import graphql
 
         with self._lock:
             if (served := graphql(self, token, payload)) is not None:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from fake_github import FakeGitHub, _Fault, _Reply
+from tests.support.fake_github import FakeGitHub, _Fault, _Reply
 
 NOTE_LIMIT = 1_000_000
 DESCRIPTION_LIMIT = 1_048_576

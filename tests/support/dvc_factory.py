@@ -440,7 +440,7 @@ __all__ = [
     "set_params",
 ]
 
-if __name__ == "__main__":  # build one for a look: python tests/dvc_factory.py DIR
+if __name__ == "__main__":  # build one for a look: python tests/support/dvc_factory.py DIR
     target = make_dvc_repo(sys.argv[1] if len(sys.argv) > 1 else "/tmp/dvc-factory-demo/repo",
                            monorepo="--monorepo" in sys.argv, cached_metrics="--cached" in sys.argv)
     print(textwrap.dedent(f"built {target}"))

@@ -1,4 +1,4 @@
-"""Collaborator permissions, workflow dispatches and reactions, for tests/fake_github.py.
+"""Collaborator permissions, workflow dispatches and reactions, for tests/support/fake_github.py.
 
 As on GitHub: ``GET /collaborators/{user}/permission`` answers ``permission`` (admin, write,
 read or none; maintain reads as write and triage as read there) and ``role_name`` (the

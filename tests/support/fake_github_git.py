@@ -1,4 +1,4 @@
-"""The pull-request, Git Data and dispatch endpoints of the loopback GitHub (tests/fake_github.py).
+"""The pull-request, Git Data and dispatch endpoints of the loopback GitHub (tests/support/fake_github.py).
 
 A repository can be backed by a real git directory (``gh.attach_git("o/r", path)``):
 blobs, trees, commits and refs are then made with git plumbing in that directory, and a
@@ -34,7 +34,7 @@ from urllib.parse import unquote
 
 
 def _git(fake: Any, repo: str, *args: str, input: bytes | None = None, env: dict | None = None) -> str:
-    from tests.fake_github import _Reply
+    from tests.support.fake_github import _Reply
 
     folder = fake.git_dirs.get(repo)
     if folder is None:
@@ -63,11 +63,11 @@ def _bot_env(who: dict) -> dict[str, str]:
 def route(fake: Any, r: Any, repo: str, method: str, rest: str, query: dict[str, str], headers: dict[str, str],
           data: dict) -> tuple[int, Any, dict[str, str]] | None:
     """Serve the endpoints above; None for anything else (the fake's own routes take it)."""
-    from tests.fake_github import _Reply, _token
+    from tests.support.fake_github import _Reply, _token
 
     token = _token(headers.get("authorization", ""))
     if repo not in fake.git_dirs and (rest.startswith(("/git/", "/branches/", "/actions/workflows/"))):
-        return None  # tests/fake_git_data.py and tests/fake_chatops.py serve those in memory
+        return None  # tests/support/fake_git_data.py and tests/support/fake_chatops.py serve those in memory
     if rest == "/pulls" and method == "GET":
         items = [p for p in r.pulls.values() if query.get("state", "open") in ("all", p["state"])]
         if query.get("head"):
@@ -224,7 +224,7 @@ def run_auto_merge(fake: Any, repo: str) -> list[int]:
 
 
 def _create_pull(fake: Any, r: Any, repo: str, data: dict, who: dict) -> dict:
-    from tests.fake_github import _check_len, _Reply
+    from tests.support.fake_github import _check_len, _Reply
 
     head, base, title = str(data.get("head") or ""), str(data.get("base") or ""), str(data.get("title") or "")
     if not head or not base or not title:
@@ -255,7 +255,7 @@ def _missing_checks(fake: Any, r: Any, repo: str, pull: dict) -> list[str]:
 
 
 def _merge(fake: Any, r: Any, repo: str, pull: dict, data: dict) -> dict:
-    from tests.fake_github import _Reply
+    from tests.support.fake_github import _Reply
 
     if pull["state"] != "open":
         raise _Reply(405, "Pull Request is not mergeable")
@@ -295,7 +295,7 @@ def _merge(fake: Any, r: Any, repo: str, pull: dict, data: dict) -> dict:
 
 
 def _check_protected(fake: Any, repo: str, ref: str) -> None:
-    from tests.fake_github import _Reply
+    from tests.support.fake_github import _Reply
 
     branch = ref.removeprefix("refs/heads/")
     if (repo, branch) in fake.protections:
@@ -303,7 +303,7 @@ def _check_protected(fake: Any, repo: str, ref: str) -> None:
 
 
 def _tree(fake: Any, repo: str, data: dict) -> dict:
-    from tests.fake_github import _Reply
+    from tests.support.fake_github import _Reply
 
     entries = data.get("tree")
     if not isinstance(entries, list):

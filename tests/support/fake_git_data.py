@@ -1,4 +1,4 @@
-"""The Git Data API (blobs, trees, commits, refs) and file serving by commit, for tests/fake_github.py.
+"""The Git Data API (blobs, trees, commits, refs) and file serving by commit, for tests/support/fake_github.py.
 
 As on GitHub: blobs are content-addressed (their real git SHA-1), a commit names a tree
 and its parents, ``PATCH /git/refs`` refuses a move that is not a fast-forward unless

@@ -190,7 +190,7 @@ def missing_parts() -> list[str]:
     missing = [] if find_chromium() else ["Debian's chromium (apt-get install chromium)"]
     for path in (MARKDOWN_IT, *MERMAID.values()):
         if not path.is_file():
-            missing.append(f"{path.relative_to(RENDER_DIR.parent.parent)} (npm ci --prefix tests/render)")
+            missing.append(f"{path.relative_to(RENDER_DIR.parents[2])} (npm ci --prefix tests/support/render)")
     return missing
 
 
