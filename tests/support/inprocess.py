@@ -9,7 +9,6 @@ its traceback and gives 1, as ``python -m`` does.
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -48,7 +47,7 @@ def run_in_process(argv: list[str], *, cwd: Path | None, env: dict[str, str],
             main(argv[1:])
         except SystemExit as exc:
             code = _exit_code(exc)
-        except BaseException:  # noqa: BLE001 - a child would print it and exit 1
+        except BaseException:  # a child process would print it and exit 1
             traceback.print_exc()
             code = 1
         finally:
