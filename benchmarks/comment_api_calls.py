@@ -20,10 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from tests.support.fake_github import FakeGitHub
-
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.github.comments import marker, upsert
+from tests.support.fake_github import FakeGitHub
 
 WATERMARK = '![](https://cml.dev/watermark.png#0 "CML watermark")'
 UPDATES = 3

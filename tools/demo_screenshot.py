@@ -20,14 +20,19 @@ SCALE = 0.6
 
 
 def main() -> int:
-    from tests.support.browser import Browser, find_chromium, missing_parts, page_for
     from test_render_browser import demo_comment
+
+    from tests.support.browser import Browser, find_chromium, missing_parts, page_for
 
     missing = missing_parts()
     if missing:
         print("cannot render: missing " + "; ".join(missing), file=sys.stderr)
         return 1
-    with tempfile.TemporaryDirectory() as tmp, Browser(find_chromium()) as browser:
+    chromium = find_chromium()
+    if chromium is None:  # missing_parts() names it; kept for the type checker
+        print("cannot render: missing chromium", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp, Browser(chromium) as browser:
         page = browser.open(page_for(demo_comment(), Path(tmp)).as_uri())
         page.wait_for("typeof window.rendered === 'object'")
         page.evaluate("window.rendered")

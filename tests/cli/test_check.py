@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import run_cli
+
 from tests.support.dvc_factory import commit_all, copy_repo, git, repro, set_params
 
 ACTIONS_ENV = {"GITHUB_ACTIONS": "true"}

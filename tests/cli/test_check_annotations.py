@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git, run_cli
+
 from tests.support.fake_github import FakeGitHub
 
 SHA = "c" * 40

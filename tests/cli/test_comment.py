@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from tests.support.fake_github import FakeGitHub
 
 from ci_mlops.github.comments import marker
+from tests.support.fake_github import FakeGitHub
 
 SHA = "a" * 40
 MARK = marker("ci-mlops")

@@ -17,9 +17,9 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 from conftest import run_cli
-from tests.support.fake_github import FakeGitHub
 
 from ci_mlops.github.comments import marker
+from tests.support.fake_github import FakeGitHub
 
 SHA = "a" * 40
 MARK = marker("ci-mlops")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from tests.support.fake_github import FakeGitHub
 
 from ci_mlops.github.status import check_run_payloads, clip, verdict
+from tests.support.fake_github import FakeGitHub
 
 SHA = "b" * 40
 

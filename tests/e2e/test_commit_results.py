@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.support.dvc_factory import commit_all, copy_repo, git, run_dvc, set_params
 from tests.e2e.test_workflows import FORK, REPO, WORKFLOWS, runner
+from tests.support.dvc_factory import commit_all, copy_repo, git, run_dvc, set_params
 from tests.support.fake_github import FakeGitHub
 from tests.support.runner_sim import JobResult, Runner, load_workflow
 

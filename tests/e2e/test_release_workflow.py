@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from tests.support.lint import lint
 
 ROOT = Path(__file__).resolve().parents[2]

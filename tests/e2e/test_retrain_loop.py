@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.support.dvc_factory import commit_all, copy_repo, git
 from tests.e2e.test_workflows import REPO, WORKFLOWS, run_release, runner
+from tests.support.dvc_factory import commit_all, copy_repo, git
 from tests.support.fake_github import FakeGitHub
 from tests.support.runner_sim import JobResult, load_workflow
 

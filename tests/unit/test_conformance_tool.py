@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.support.dvc_factory import git, make_dvc_repo, metrics_commit
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "conformance.py"

@@ -27,8 +27,8 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
-from tests.support.dvc_factory import _env, commit_all, git, make_dvc_repo, repro, set_params
 from tests.e2e.test_workflows import REPO, WORKFLOWS, merge_pr, outcomes, pr_event, run_push, runner
+from tests.support.dvc_factory import _env, commit_all, git, make_dvc_repo, repro, set_params
 from tests.support.fake_github import FakeGitHub
 from tests.support.runner_sim import SimulationError, load_workflow
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from tests.support.fake_github import FakeGitHub
-from tests.support.fake_gitlab import FakeGitLab
 
 import ci_mlops.github.client as client_module
 from ci_mlops.errors import ServiceError
 from ci_mlops.forge import forge_from_env
 from ci_mlops.forge.ci import context, detect
 from ci_mlops.github.comments import marker
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_gitlab import FakeGitLab
 
 MARK = marker("report")
 SHA = "a" * 40

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.fake_github import FakeGitHub
-from tests.support.fake_gitlab import FakeGitLab
 
 from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.github.releases import Releases
 from ci_mlops.gitlab.client import GitLabClient
 from ci_mlops.gitlab.releases import GitLabReleases
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_gitlab import FakeGitLab
 
 TAG = "churn@v1.0.0"
 

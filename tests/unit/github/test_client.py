@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.fake_github import FakeGitHub
 
 from ci_mlops.errors import ServiceError
 from ci_mlops.github.client import AnswerLost, ApiError, GitHubClient
 from ci_mlops.github.context import GitHubContext
+from tests.support.fake_github import FakeGitHub
 
 TOKEN = "ghs_SECRETtoken0123456789"
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.fake_github import FakeGitHub
 
 import ci_mlops.github.client as client_module
 from ci_mlops.cli import main
+from tests.support.fake_github import FakeGitHub
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import pytest
 from conftest import run_cli
-from tests.support.fake_github import BOT, FakeGitHub
 
 from ci_mlops.errors import UserError
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.github.comments import marker
 from ci_mlops.github.identity import Identity, graphql_url, token_identity
 from ci_mlops.github.issues import MARKER, upsert_issue
+from tests.support.fake_github import BOT, FakeGitHub
 
 SHA = "a" * 40
 MARK = marker("ci-mlops")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from tests.support.fake_gitlab import NOTE_LIMIT, FakeGitLab
 
 import ci_mlops.github.client as client_module
 from ci_mlops.cli import main
 from ci_mlops.gitlab.client import GitLabClient
+from tests.support.fake_gitlab import NOTE_LIMIT, FakeGitLab
 
 GITHUB_VARS = ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_OUTPUT",
                "GITHUB_STEP_SUMMARY", "CI_MLOPS_FORGE")

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import git, run_cli
-from tests.support.lint import tool
 
 from ci_mlops.config import parse_config
 from ci_mlops.scaffold.detect import DvcFacts, Remote, RepoFacts
 from ci_mlops.scaffold.gitlab import PIPELINE, plan_gitlab
 from ci_mlops.scaffold.plan import workflow_context
+from tests.support.lint import tool
 
 DIGEST = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 IMAGE = "registry.example.com:5000/ml/train:cuda12@sha256:" + "c" * 64

@@ -6,11 +6,11 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from tests.support.fake_gitlab import FakeGitLab
 
 from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease
 from ci_mlops.gitlab.client import GitLabClient
 from ci_mlops.gitlab.releases import GitLabReleases, package_coordinates
+from tests.support.fake_gitlab import FakeGitLab
 
 
 def asset(tmp_path: Path, name: str, data: bytes) -> Asset:

@@ -6,10 +6,10 @@ import json
 from xml.etree import ElementTree as ET
 
 import pytest
-from tests.support.fake_gitlab import FakeGitLab
 
 from ci_mlops.cli import main
 from ci_mlops.forge.junit import junit_xml
+from tests.support.fake_gitlab import FakeGitLab
 
 CONFIG = """version: 1
 metrics:

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
-from tests.support.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc_batch, set_params
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import load_project
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report
+from tests.support.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc_batch, set_params
 from tests.unit.report.test_report_dvc import as_dvc, assert_same
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from tests.support.dvc_factory import commit_all, run_dvc_batch
 
 from ci_mlops.dvc.project import load_project
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown
+from tests.support.dvc_factory import commit_all, run_dvc_batch
 from tests.unit.report.test_report_dvc import as_dvc, assert_same, dvc_diffs
 
 

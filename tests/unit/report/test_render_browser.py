@@ -19,11 +19,11 @@ import warnings
 from pathlib import Path
 
 import pytest
-from tests.support.browser import Browser, find_chromium, missing_parts, render_comment
 
 from ci_mlops.report import render_markdown
 from ci_mlops.report.diff import diff_metrics, diff_params, summarize
 from ci_mlops.report.mermaid import mermaid_chart
+from tests.support.browser import Browser, find_chromium, missing_parts, render_comment
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = Path(os.environ.get("CI_MLOPS_SCREENSHOTS") or ROOT / "tests" / "support" / "render" / "screenshots")

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
-from tests.support.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, set_params
 
 from ci_mlops.dvc.diff import as_dvc_diff as as_dvc
 from ci_mlops.dvc.diff import dvc_diffs
 from ci_mlops.dvc.project import cache_path, load_project
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown
+from tests.support.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, set_params
 
 
 def dvc_json(repo: Path, kind: str, *revs: str) -> dict[str, Any]:

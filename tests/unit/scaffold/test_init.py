@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import git, run_cli
-from tests.support.dvc_factory import copy_repo
-from tests.support.lint import lint, tool
 
 from ci_mlops import __version__
+from tests.support.dvc_factory import copy_repo
+from tests.support.lint import lint, tool
 
 WF = ".github/workflows"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import git, run_cli
-from tests.support.lint import lint
 
 from ci_mlops import __version__
+from tests.support.lint import lint
 
 WF = ".github/workflows"
 

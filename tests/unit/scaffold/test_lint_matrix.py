@@ -15,12 +15,11 @@ import yaml
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-from tests.support.lint import lint
-
 from ci_mlops.config import parse_config
 from ci_mlops.scaffold.detect import DvcFacts, Remote, RepoFacts
 from ci_mlops.scaffold.plan import WorkflowRef, plan_files, reusable_workflows, workflow_context
 from ci_mlops.scaffold.render import action_pins
+from tests.support.lint import lint
 
 ROOT = Path(__file__).resolve().parents[3]
 REF = WorkflowRef("ci-mlops/ci-mlops", "0" * 40, "0.1.0")
