@@ -112,7 +112,7 @@ def md_code(value: Any, *, cell: bool = False) -> str:
     text = one_line(value)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
-    if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ") and text.strip()):
+    if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ") and text.strip(" ")):
         text = f" {text} "
     if cell:
         text = text.replace("|", "\\|")

@@ -113,6 +113,7 @@ def test_md_text_keeps_ordinary_text_readable():
 @example("``x``")
 @example(" padded ")
 @example("` ")
+@example(" \xa0 ")  # GFM strips one space each side unless the span is all U+0020 spaces (NBSP is not one)
 def test_md_code_shows_the_value_verbatim(value):
     for cell in (True, False):
         code = md_code(value, cell=cell)
