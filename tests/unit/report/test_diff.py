@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ci_mlops.dvc.values import ParseError, metrics_values, params_values, parse
 from ci_mlops.report.diff import diff_metrics, diff_params, infer_direction, metric_status
+from ci_mlops.report.direction import is_counter
 
 keys = st.text(st.characters(codec="utf-8", exclude_characters="."), min_size=1, max_size=6)
 scalars = st.one_of(
@@ -81,10 +82,12 @@ def test_status_follows_direction(base, head, direction):
 
 
 @given(st.dictionaries(keys, st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6), max_size=6))
+@example({"EPOCH": 0.0, "acc": 1.0})
 def test_diff_rows_sorted_and_complete(values):
     rows = diff_metrics({}, {"m.json": values})
     assert [r["key"] for r in rows] == sorted(values)
-    assert all(r["status"] == "new" and r["change"] is None for r in rows)
+    # A DVCLive counter (step, epoch) is context, never a new metric.
+    assert all(r["status"] == ("context" if is_counter(r["key"]) else "new") and r["change"] is None for r in rows)
 
 
 def test_change_pct_and_zero_base():
