@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from ci_mlops.checks.records import DataResult
-from ci_mlops.config.records import Duplicates, Leakage
+from ci_mlops.config.convert import build
+from ci_mlops.config.records import ColumnRule, DataFile, Leakage
 from ci_mlops.datafiles import SEPARATORS, detect_format, read_table, read_text_cells
 from ci_mlops.dvc.project import cache_path
 from ci_mlops.dvc.run import run_dvc
@@ -47,73 +48,81 @@ ROW_CONVENTION = "row numbers are 1-based data rows; the header is not counted"
 # -- pure checks on a DataFrame -------------------------------------------------------
 
 
-def check_frame(frame: pd.DataFrame, spec: dict[str, Any], *, name: str,
+def data_file(spec: DataFile | Mapping[str, Any]) -> DataFile:
+    """One ``data:`` entry as its typed record (a mapping is read as written in the file)."""
+    return spec if isinstance(spec, DataFile) else build(DataFile, spec)
+
+
+def check_frame(frame: pd.DataFrame, spec: DataFile | Mapping[str, Any], *, name: str,
                 other: pd.DataFrame | None = None, other_name: str | None = None,
                 text: pd.DataFrame | None = None) -> list[DataResult]:
-    """Run every check of one ``data:`` entry on ``frame``.
+    """Run every check of one ``data:`` entry (its record, or the mapping as written) on ``frame``.
 
     ``other`` is the leakage partner; ``text`` holds columns as written in the file
     (see :func:`load_text_columns`) so a regex sees ``007`` rather than the number 7.
     """
+    spec = data_file(spec)
     results: list[DataResult] = []
-    columns = spec.get("columns") or {}
+    columns = spec.columns or {}
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise UserError(f"{name}: no column {', '.join(repr(c) for c in missing)} "
                         f"(named in data.{name}.columns; the file has: {_list(frame.columns)})")
-    rows = spec.get("rows")
-    if rows:
-        results.append(_rows(frame, rows, name))
-    if spec.get("schema") == "strict":
+    rows = spec.rows
+    if rows is not None and (rows.min is not None or rows.max is not None):
+        results.append(_rows(frame, rows.min, rows.max, name))
+    if spec.schema == "strict":
         extra = [str(c) for c in frame.columns if c not in columns]
         results.append(_result(name, "schema", None, not extra, "strict", len(extra), 0, [],
                                f"unexpected column{'s' if len(extra) != 1 else ''}: {_list(extra)}" if extra
                                else "no unexpected columns"))
     for column, rules in columns.items():
         raw = text[column] if text is not None and column in text.columns else None
-        results.extend(check_column(frame[column], rules or {}, name=name, column=column, text=raw))
-    if "duplicates" in spec:
-        results.append(_duplicates(frame, (spec["duplicates"] or {}).get("max", Duplicates.max), name))
-    leakage = spec.get("leakage")
-    if leakage and other is not None:
-        results.append(check_leakage(frame, other, leakage, name=name, other_name=other_name or leakage["with"]))
+        results.extend(check_column(frame[column], rules, name=name, column=column, text=raw))
+    if spec.duplicates is not None:
+        results.append(_duplicates(frame, spec.duplicates.max, name))
+    leakage = spec.leakage
+    if leakage is not None and other is not None:
+        results.append(check_leakage(frame, other, leakage, name=name, other_name=other_name or leakage.with_))
     return results
 
 
-def check_column(series: pd.Series, rules: dict[str, Any], *, name: str, column: str,
+def check_column(series: pd.Series, rules: ColumnRule | Mapping[str, Any], *, name: str, column: str,
                  text: pd.Series | None = None) -> list[DataResult]:
-    """The per-column rules, in a fixed order: dtype, nulls, range, allowed, unique, regex.
+    """The per-column rules (its record, or the mapping as written), in a fixed order: dtype, nulls,
+    range, allowed, unique, regex.
 
     ``text`` is the column as written in the file, used by ``regex`` when given.
     """
     import numpy as np  # heavy: loaded when data is checked, not at start-up
     import pandas as pd
 
+    rules = rules if isinstance(rules, ColumnRule) else build(ColumnRule, rules)
     out: list[DataResult] = []
     null = series.isna().to_numpy()
     n = len(series)
-    if "dtype" in rules:
-        out.append(_dtype(series, rules["dtype"], null, name, column))
-    if rules.get("nullable") is False:
+    if rules.dtype is not None:
+        out.append(_dtype(series, rules.dtype, null, name, column))
+    if rules.nullable is False:
         count = int(null.sum())
         out.append(_result(name, "nullable", column, count == 0, False, count, count, _rows_of(null),
                            f"{column}: {_n(count)} with a missing value" if count else f"{column}: no missing values"))
-    if "max_null_fraction" in rules:
-        bound = rules["max_null_fraction"]
+    if rules.max_null_fraction is not None:
+        bound = rules.max_null_fraction
         share = float(null.mean()) if n else 0.0
         ok = share <= bound + 1e-12
         out.append(_result(name, "max_null_fraction", column, ok, bound, round(share, 6), int(null.sum()),
                            _rows_of(null) if not ok else [],
                            f"{column}: {share:.2%} missing ({'within' if ok else 'over'} max {bound:.2%})"))
-    if "min" in rules or "max" in rules:
+    if rules.min is not None or rules.max is not None:
         numbers = series if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
             else pd.to_numeric(series, errors="coerce")
         values = numbers.to_numpy(dtype="float64", na_value=np.nan)
         not_number = np.isnan(values) & ~null
-        for rule in ("min", "max"):
-            if rule not in rules:
+        for rule, limit in (("min", rules.min), ("max", rules.max)):
+            if limit is None:
                 continue
-            bound = rules[rule]
+            bound = limit
             with np.errstate(invalid="ignore"):
                 bad = (values < bound) if rule == "min" else (values > bound)
             bad = bad | not_number
@@ -125,8 +134,8 @@ def check_column(series: pd.Series, rules: dict[str, Any], *, name: str, column:
                        + (f" ({int(not_number.sum())} not a number)" if not_number.any() else "")) if count \
                 else f"{column}: all values {'>=' if rule == 'min' else '<='} {bound}"
             out.append(_result(name, rule, column, count == 0, bound, value, count, _rows_of(bad), message))
-    if "allowed" in rules:
-        allowed = rules["allowed"]
+    if rules.allowed is not None:
+        allowed = list(rules.allowed)
         bad = ~series.isin(allowed).to_numpy() & ~null
         if bad.any():  # "1" in the file vs 1 in the config: compare as text before failing
             texts = {str(a) for a in allowed}
@@ -139,19 +148,20 @@ def check_column(series: pd.Series, rules: dict[str, Any], *, name: str, column:
             else f"{column}: all values allowed"
         out.append(_result(name, "allowed", column, count == 0, allowed, [_plain(u) for u in unknown] or None,
                            count, _rows_of(bad), message))
-    if rules.get("unique"):
+    if rules.unique:
         bad = (series.duplicated(keep="first").to_numpy() & ~null)
         count = int(bad.sum())
         message = f"{column}: {_n(count)} repeating an earlier value{_examples(series, bad)}" if count \
             else f"{column}: all values unique"
         out.append(_result(name, "unique", column, count == 0, True, count, count, _rows_of(bad), message))
-    if "regex" in rules:
+    if rules.regex is not None:
+        pattern = rules.regex
         subject = text if text is not None else series
-        bad = ~_fullmatch(subject, rules["regex"], column) & ~null
+        bad = ~_fullmatch(subject, pattern, column) & ~null
         count = int(bad.sum())
-        message = f"{column}: {_n(count)} not matching /{rules['regex']}/{_examples(subject, bad)}" if count \
-            else f"{column}: all values match /{rules['regex']}/"
-        out.append(_result(name, "regex", column, count == 0, rules["regex"], None, count, _rows_of(bad), message))
+        message = f"{column}: {_n(count)} not matching /{pattern}/{_examples(subject, bad)}" if count \
+            else f"{column}: all values match /{pattern}/"
+        out.append(_result(name, "regex", column, count == 0, pattern, None, count, _rows_of(bad), message))
     return out
 
 
@@ -162,12 +172,12 @@ def is_text(series: pd.Series) -> bool:
     return bool(series.dtype == object or pd.api.types.is_string_dtype(series))
 
 
-def check_leakage(frame: pd.DataFrame, other: pd.DataFrame, spec: dict[str, Any], *,
+def check_leakage(frame: pd.DataFrame, other: pd.DataFrame, spec: Leakage, *,
                   name: str, other_name: str) -> DataResult:
     """Rows of ``frame`` whose key columns also appear in ``other`` (hash join, no merge)."""
     import numpy as np  # heavy: loaded when data is checked, not at start-up
 
-    on = list(spec.get("on") or [c for c in frame.columns if c in set(other.columns)])
+    on = list(spec.on or [c for c in frame.columns if c in set(other.columns)])
     if not on:
         raise UserError(f"data.{name}.leakage: {name} and {other_name} share no column; set leakage.on")
     for table, label in ((frame, name), (other, other_name)):
@@ -175,7 +185,7 @@ def check_leakage(frame: pd.DataFrame, other: pd.DataFrame, spec: dict[str, Any]
         if missing:
             raise UserError(f"{label}: no column {', '.join(map(repr, missing))} "
                             f"(named in data.{name}.leakage.on; the file has: {_list(table.columns)})")
-    bound = spec.get("max", Leakage.max)
+    bound = spec.max
     mine, theirs = row_hashes(frame[on], other[on])
     shared = np.isin(mine, theirs)
     count = int(shared.sum())
@@ -186,14 +196,14 @@ def check_leakage(frame: pd.DataFrame, other: pd.DataFrame, spec: dict[str, Any]
     return _result(name, "leakage", None, ok, bound, count, count, _rows_of(shared) if count else [], message)
 
 
-def _rows(frame: pd.DataFrame, spec: dict[str, Any], name: str) -> DataResult:
+def _rows(frame: pd.DataFrame, low: int | None, high: int | None, name: str) -> DataResult:
     n = len(frame)
-    low, high = spec.get("min"), spec.get("max")
     ok = (low is None or n >= low) and (high is None or n <= high)
     bounds = " and ".join(x for x in (f"min {low}" if low is not None else "",
                                       f"max {high}" if high is not None else "") if x)
     verb = "within" if ok else "outside"
-    return _result(name, "rows", None, ok, dict(spec), n, 0, [],
+    written = {key: value for key, value in (("min", low), ("max", high)) if value is not None}
+    return _result(name, "rows", None, ok, written, n, 0, [],
                    f"{_n(n)} ({verb} {bounds})")
 
 
@@ -310,13 +320,14 @@ def row_hashes(*frames: pd.DataFrame) -> list[np.ndarray]:
 # -- reading the files ------------------------------------------------------------------
 
 
-def required_columns(spec: dict[str, Any]) -> list[str] | None:
+def required_columns(spec: DataFile | Mapping[str, Any]) -> list[str] | None:
     """Columns one ``data:`` entry needs, or None when it needs them all."""
-    leakage = spec.get("leakage") or {}
-    if spec.get("schema") == "strict" or "duplicates" in spec or (leakage and not leakage.get("on")):
+    spec = data_file(spec)
+    leakage = spec.leakage
+    if spec.schema == "strict" or spec.duplicates is not None or (leakage is not None and not leakage.on):
         return None
-    wanted = list(spec.get("columns") or {})
-    wanted += [c for c in leakage.get("on", []) if c not in wanted]
+    wanted = list(spec.columns or {})
+    wanted += [c for c in (leakage.on if leakage is not None and leakage.on else ()) if c not in wanted]
     return wanted or None
 
 

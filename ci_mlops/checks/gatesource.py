@@ -115,7 +115,7 @@ def _base_tip(repo: Any, base: str | None, config: Config, env: Mapping[str, str
     """The base branch's name and its newest commit: the gates in force when the PR merges."""
     if base:
         return base, repo.rev_parse(base)
-    name = change_base_branch(env) or config.get("base") or repo.default_branch()
+    name = change_base_branch(env) or config.settings.base or repo.default_branch()
     for candidate in (f"refs/remotes/origin/{name}", name):
         sha = repo.try_rev_parse(candidate)
         if sha:

@@ -39,7 +39,7 @@ def run(config: Any, root: str | Path, report: dict[str, Any] | None, *, strict:
 def run_gates(config: Any, root: str | Path, report: dict[str, Any] | None, *,
               strict: bool = False) -> list[GateResult]:
     """The metric gates against ``report``, with the significance evidence attached to its rows first."""
-    if not config.get("metrics"):
+    if not settings_of(config).metrics:
         return []
     if report:
         attach(config, Path(root), report)
@@ -53,18 +53,17 @@ def run_all(config: Any, root: str | Path, report: dict[str, Any] | None, *, str
 
 def run_data_checks(config: Any, root: Path, *, strict: bool = False) -> list[DataResult]:
     results: list[DataResult] = []
-    for path, spec in (config.get("data") or {}).items():
-        spec = spec or {}
+    for path, spec in (settings_of(config).data or {}).items():
         try:
-            frame = load_data(root, path, columns=required_columns(spec), fmt=spec.get("format"))
+            frame = load_data(root, path, columns=required_columns(spec), fmt=spec.format)
             other, other_name = None, None
-            leakage = spec.get("leakage")
-            if leakage:
-                other_name = leakage["with"]
-                other = load_data(root, other_name, columns=leakage.get("on") or None)
-            regex_columns = [c for c, rules in (spec.get("columns") or {}).items()
-                             if "regex" in (rules or {}) and c in frame.columns and not is_text(frame[c])]
-            text = load_text_columns(root, path, regex_columns, fmt=spec.get("format")) if regex_columns else None
+            leakage = spec.leakage
+            if leakage is not None:
+                other_name = leakage.with_
+                other = load_data(root, other_name, columns=list(leakage.on) if leakage.on else None)
+            regex_columns = [c for c, rules in (spec.columns or {}).items()
+                             if rules.regex is not None and c in frame.columns and not is_text(frame[c])]
+            text = load_text_columns(root, path, regex_columns, fmt=spec.format) if regex_columns else None
             results.extend(check_frame(frame, spec, name=path, other=other, other_name=other_name, text=text))
         except UserError as exc:
             if strict:
@@ -99,7 +98,7 @@ def add_to_report(config: Any, root: str | Path, report: dict[str, Any], *, file
     describe the head when the head is the workspace; metric gates work for any two revisions.
     """
     verdict = run(config, root, report) if files else Verdict(run_gates(config, root, report))
-    if config.get("metrics"):
+    if settings_of(config).metrics:
         report["gates"] = verdict.gates
     report.setdefault("sections", []).extend(sections(verdict))
     return verdict.to_json()

@@ -47,7 +47,7 @@ def check_workspace(config_path: str | None = None, *, base: str | None = None, 
     root = project_root(config_path)
     config, source = deciding_config(config, root, gates_from=gates_from, base=base, env=env)
     # The report (git, DVC metrics, plots) is only needed by metric gates.
-    report = build_report(root, base, None, config=config) if config.get("metrics") else None
+    report = build_report(root, base, None, config=config) if config.settings.metrics else None
     verdict = run(config, root, report, strict=True)
     if source.origin != "workspace":
         verdict.extra["gate_source"] = source.to_json()
