@@ -17,24 +17,20 @@ hash, or pulls it with ``dvc pull`` as a last resort.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from ci_mlops.checks.records import DataResult
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import ColumnRule, DataFile, Leakage
 from ci_mlops.datafiles import SEPARATORS, detect_format, read_table, read_text_cells
-from ci_mlops.dvc.project import cache_path
+from ci_mlops.dvc.cache import locate, manifest, object_paths
+from ci_mlops.dvc.project import load_project
 from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import UserError
-from ci_mlops.git import run_git
 from ci_mlops.report.collect import default_remote
-from ci_mlops.safeload import MAX_YAML_BYTES, load_json, load_yaml, read_limited
 from ci_mlops.safepath import inside
 
 if TYPE_CHECKING:
@@ -359,44 +355,37 @@ def locate_data(root: Path, path: str, *, pull: Callable[[Path, str], None] | No
     local = inside(root, path, "data file")
     if local.is_file():
         return local
-    cached = cached_file(root, path)
+    tracked, cached = in_dvc_cache(root, path)
     if cached is not None:
         return cached
-    if tracked_md5(root, path) is not None:
+    if tracked:
         (pull or dvc_pull)(root, path)
         if local.is_file():
             return local
     raise UserError(f"{path}: no such file in the workspace or the DVC cache")
 
 
-def tracked_md5(root: Path, path: str) -> str | None:
-    """The md5 DVC records for ``path`` (a stage output or a ``.dvc`` file, maybe inside a tracked directory)."""
-    outs = _dvc_outs(root)
-    if path in outs:
-        return outs[path]
-    for out, md5 in outs.items():
-        if md5.endswith(".dir") and path.startswith(out.rstrip("/") + "/"):
-            manifest = _cache_path(root, md5)
-            if not manifest.is_file():
-                return md5  # known to DVC, but only `dvc pull` can tell the file's hash
-            relpath = path[len(out.rstrip("/")) + 1:]
-            try:
-                entries = load_json(read_limited(manifest))
-            except (OSError, ValueError):
-                return md5
-            for entry in entries:
-                if entry.get("relpath") == relpath:
-                    found = entry.get("md5")
-                    return found if isinstance(found, str) else None
-    return None
+def in_dvc_cache(root: Path, path: str) -> tuple[bool, Path | None]:
+    """Whether DVC tracks the file ``path`` (a stage output or a ``.dvc`` file's, maybe inside a
+    tracked directory), and its object in the local cache (None when the cache lacks it).
 
-
-def cached_file(root: Path, path: str) -> Path | None:
-    md5 = tracked_md5(root, path)
-    if not md5 or md5.endswith(".dir"):
-        return None
-    cached = _cache_path(root, md5)
-    return cached if cached.is_file() else None
+    ``dvc.yaml``, ``dvc.lock`` and the ``.dvc`` files are read by :func:`ci_mlops.dvc.project.load_project`,
+    the cache by :mod:`ci_mlops.dvc.cache`, as the report reads them.
+    """
+    location = locate(load_project(root, dvcfiles=True), path)
+    if location is None:
+        return False, None
+    md5, hash_name = location.md5, location.hash_name
+    if location.relpath is not None:
+        files = manifest(root, md5, hash_name)
+        if files is None:
+            return True, None  # known to DVC, but only `dvc pull` can tell the file's hash
+        if location.relpath not in files:
+            return False, None  # the directory has no such file
+        md5, hash_name = files[location.relpath]
+    if md5.endswith(".dir"):
+        return True, None  # a directory, not a file
+    return True, next((p for p in object_paths(root, md5, hash_name) if p.is_file()), None)
 
 
 def dvc_pull(root: Path, path: str) -> None:
@@ -426,57 +415,6 @@ def pull_problem(stderr: str, path: str, remote: str | None = None, returncode: 
             return f"{text} {' '.join(tail)}".strip() if text.endswith(":") else text
     rest = [line.strip() for line in lines if line.strip()]
     return rest[0] if rest else f"exit {returncode}"
-
-
-def _cache_path(root: Path, md5: str) -> Path:
-    return Path(cache_path(root, md5))
-
-
-def _dvc_outs(root: Path) -> dict[str, str]:
-    """Output path -> md5 from every ``dvc.lock`` and ``.dvc`` file in the workspace."""
-    outs: dict[str, str] = {}
-    files = _dvc_files(root)
-    for lock in (root / f for f in files if f == "dvc.lock" or f.endswith("/dvc.lock")):
-        if not lock.is_file():
-            continue
-        base = lock.parent.relative_to(root)
-        data = _yaml(lock) or {}
-        for stage in (data.get("stages") or {}).values():
-            wdir = base / (stage.get("wdir") or "") if isinstance(stage, dict) else base
-            for out in (stage or {}).get("outs") or []:
-                if isinstance(out, dict) and out.get("path") and out.get("md5"):
-                    outs[_norm(wdir / out["path"])] = out["md5"]
-    for dvcfile in (root / f for f in files if f.endswith(".dvc")):
-        if not dvcfile.is_file():
-            continue
-        base = dvcfile.parent.relative_to(root)
-        data = _yaml(dvcfile) or {}
-        wdir = base / (data.get("wdir") or "")
-        for out in data.get("outs") or []:
-            if isinstance(out, dict) and out.get("path") and out.get("md5"):
-                outs[_norm(wdir / out["path"])] = out["md5"]
-    return outs
-
-
-def _dvc_files(root: Path) -> list[str]:
-    """``dvc.lock`` and ``*.dvc`` files: git's list when ``root`` is a repository (fast), else a walk."""
-    try:
-        listed = run_git(["ls-files", "-co", "--exclude-standard", "--", "*dvc.lock", "*.dvc"], root).splitlines()
-    except UserError:
-        listed = [p.relative_to(root).as_posix() for pattern in ("dvc.lock", "*.dvc") for p in root.rglob(pattern)
-                  if ".dvc" not in p.relative_to(root).parts[:-1]]
-    return [p for p in listed if p == "dvc.lock" or p.endswith(("/dvc.lock", ".dvc"))]
-
-
-def _yaml(path: Path) -> Any:
-    try:
-        return load_yaml(read_limited(path, MAX_YAML_BYTES))
-    except (OSError, ValueError, yaml.YAMLError):
-        return None
-
-
-def _norm(path: Path) -> str:
-    return posixpath.normpath(path.as_posix())
 
 
 # -- small helpers ------------------------------------------------------------------------

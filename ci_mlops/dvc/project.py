@@ -4,12 +4,14 @@
 its ``dvc.lock`` through one ``git cat-file --batch`` process (or from disk for the
 workspace) and returns stages, declared metrics/params/plots, locked hashes and
 artifacts, with every path relative to the repository root (POSIX separators), the
-way ``dvc metrics diff`` run at the root names them. DVC itself is imported only for
+way ``dvc metrics diff`` run at the root names them. With ``dvcfiles=True`` it reads the
+``.dvc`` files of ``dvc add`` too, so their outputs are found like a stage's. DVC itself is imported only for
 ``dvc.yaml`` files that use templating (``${...}``, ``foreach``, ``matrix``).
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -53,7 +55,7 @@ class DvcProject:
     rev: str | None
     dvcyaml_paths: list[str] = field(default_factory=list)
     stages: dict[str, Stage] = field(default_factory=dict)
-    lock_outs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lock_outs: dict[str, dict[str, Any]] = field(default_factory=dict)  # dvc.lock (and .dvc file) outputs
     lock_deps: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -65,10 +67,12 @@ class DvcProject:
     locks: dict[str, bool] = field(default_factory=dict)  # dvc.yaml path -> its dvc.lock exists at rev
     notes: list[str] = field(default_factory=list)  # what DVC would warn about, said once in the report
     files: list[str] = field(default_factory=list)  # every path git has at rev (workspace: tracked + untracked)
+    dvcfiles: list[str] = field(default_factory=list)  # the ``.dvc`` files read (``load_project(dvcfiles=True)``)
+    added_cached: dict[str, bool] = field(default_factory=dict)  # a .dvc file's out path -> cache: true/false
 
     def is_cached(self, path: str) -> bool:
         """True when ``path`` is a DVC-cached output (its content lives in the DVC cache, not git)."""
-        return any(stage.cached.get(path) for stage in self.stages.values())
+        return any(stage.cached.get(path) for stage in self.stages.values()) or self.added_cached.get(path, False)
 
     def out_md5(self, path: str) -> str | None:
         entry = self.lock_outs.get(path)
@@ -101,12 +105,13 @@ def cache_path(root: str | Path, md5: str) -> Path:
 
 
 def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | None = None, *,
-                 label: str | None = None) -> DvcProject:
+                 label: str | None = None, dvcfiles: bool = False) -> DvcProject:
     """Read the DVC project at ``rev`` (None or "workspace" = the files on disk).
 
     ``reader`` reuses an open :class:`BlobReader`; without one a reader is opened
     and closed here. A ``dvc.yaml`` that is not valid YAML, or that DVC 3 would reject, is a
     :class:`UserError` naming the revision (``label``, default ``rev``) and file.
+    ``dvcfiles``: also read every ``.dvc`` file (``dvc add``); their outputs join ``lock_outs``.
     """
     root = Path(root)
     rev = None if rev in (None, WORKSPACE) else rev
@@ -119,11 +124,13 @@ def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | 
         yaml_paths = sorted((p for p in files if posixpath.basename(p) == DVCYAML
                              and not _inside(p, subprojects)), key=_dvcfile_order)
         specs = [p for y in yaml_paths for p in (y, _sibling(y, DVCLOCK))]
-        blobs = _read(root, rev, specs, reader)
+        added = sorted(p for p in files if _is_dvcfile(p) and not _inside(p, subprojects)) if dvcfiles else []
+        blobs = _read(root, rev, specs + added, reader)
     finally:
         if own_reader and reader is not None:
             reader.close()
-    project = DvcProject(root=root, rev=rev, dvcyaml_paths=yaml_paths, subprojects=subprojects, files=files)
+    project = DvcProject(root=root, rev=rev, dvcyaml_paths=yaml_paths, subprojects=subprojects, files=files,
+                         dvcfiles=added)
     project.has_dvc = bool(yaml_paths) or any(p.startswith(".dvc/") for p in files) or (root / ".dvc").is_dir()
     label = label or rev or WORKSPACE
     for folder in subprojects:
@@ -143,6 +150,9 @@ def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | 
                                  "(`dvc metrics diff` shows nothing there); the values shown are the files in "
                                  "git. Delete it and run `dvc repro` with DVC 3 to write one DVC 3 reads")
         _add_dvcfile(project, yaml_path, data, lock, params_decl)
+    for path, text in zip(added, blobs[len(specs):], strict=True):
+        if text is not None:
+            _add_tracked(project, path, _load_yaml(text, f"{path} at {label}"))
     if rev is None:
         default_exists = (root / DEFAULT_PARAMS_FILE).is_file()
     else:
@@ -171,8 +181,24 @@ def merge_params(declared: list[dict[str, list[str]]]) -> dict[str, list[str]]:
 
 
 def _list_files(root: Path, rev: str | None) -> list[str]:
-    repo = Repo(root)
-    return repo.ls_files(rev)
+    if rev is None and not any((folder / ".git").exists() for folder in (root, *root.parents)):
+        return _walk(root)  # a DVC project without git (`dvc init --no-scm`)
+    return Repo(root).ls_files(rev)
+
+
+def _walk(root: Path) -> list[str]:
+    """Every file below ``root`` except DVC's own folder, as git would list the workspace."""
+    found: list[str] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != ".dvc")
+        base = Path(folder).relative_to(root).as_posix()
+        found.extend(name if base == "." else f"{base}/{name}" for name in sorted(names))
+    return found
+
+
+def _is_dvcfile(path: str) -> bool:
+    """A ``.dvc`` file of ``dvc add`` (not a file inside DVC's own ``.dvc/`` folder)."""
+    return path.endswith(".dvc") and posixpath.basename(path) != ".dvc" and ".dvc" not in path.split("/")[:-1]
 
 
 def _read(root: Path, rev: str | None, paths: list[str], reader: BlobReader | None) -> list[bytes | None]:
@@ -485,6 +511,18 @@ def _add_dvcfile(project: DvcProject, yaml_path: str, data: dict[str, Any], lock
                     "desc": spec.get("desc"), "labels": list(spec.get("labels") or []),
                     "meta": dict(spec.get("meta") or {}),
                 }
+
+
+def _add_tracked(project: DvcProject, path: str, data: Any) -> None:
+    """The outputs of one ``.dvc`` file, relative to its folder (and its ``wdir``)."""
+    if not isinstance(data, dict):
+        return
+    wdir = _join(posixpath.dirname(path), str(data.get("wdir") or ""))
+    for out in data.get("outs") or []:
+        if isinstance(out, dict) and "path" in out:
+            full = _join(wdir, str(out["path"]))
+            project.lock_outs[full] = _hash_info(out)
+            project.added_cached[full] = bool(out.get("cache", True))
 
 
 def _add_lock(project: DvcProject, wdir: str, locked: dict[str, Any]) -> None:

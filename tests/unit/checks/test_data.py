@@ -287,3 +287,64 @@ def test_pull_problem_keeps_other_dvc_errors(stderr, expected):
     from ci_mlops.checks.data import pull_problem
 
     assert pull_problem(stderr, "d.csv") == expected
+
+
+# -- the DVC project as dvc/project.py reads it (hand-built: no DVC process) ---------------------
+
+
+def _object(root: Path, content: bytes, *, legacy: bool = False) -> str:
+    import hashlib
+
+    md5 = hashlib.md5(content).hexdigest()
+    where = root / ".dvc" / "cache" / ("" if legacy else "files/md5") / md5[:2] / md5[2:]
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.write_bytes(content)
+    return md5
+
+
+def _no_pull(root: Path, path: str) -> None:
+    raise AssertionError(f"pulled {path}: the cache has it")
+
+
+def test_a_stage_output_in_its_wdir_and_a_dvc2_lock_are_found_in_the_cache(git_repo: Path):
+    from conftest import git
+
+    content = b"a,b\n1,2\n"
+    md5 = _object(git_repo, content, legacy=True)  # DVC 2 wrote no `hash: md5`: the legacy layout
+    (git_repo / "dvc.yaml").write_text("stages:\n  prep:\n    wdir: sub\n    cmd: python prep.py\n    outs: [out.csv]\n")
+    (git_repo / "dvc.lock").write_text(f"schema: '2.0'\nstages:\n  prep:\n    cmd: python prep.py\n"
+                                       f"    outs:\n    - path: out.csv\n      md5: {md5}\n      size: 8\n")
+    git(git_repo, "add", "-A")
+    assert load_data(git_repo, "sub/out.csv", pull=_no_pull)["b"].tolist() == [2]  # the lock's paths are the wdir's
+    with pytest.raises(UserError, match=r"^out\.csv: no such file in the workspace or the DVC cache"):
+        load_data(git_repo, "out.csv", pull=_no_pull)
+
+
+def test_a_dvc_file_in_a_folder_and_a_file_its_directory_does_not_hold(git_repo: Path):
+    import json
+
+    member = _object(git_repo, b"x\n7\n")
+    listing = json.dumps([{"md5": member, "relpath": "part.csv"}]).encode()
+    import hashlib
+
+    dir_md5 = hashlib.md5(listing).hexdigest() + ".dir"
+    target = git_repo / ".dvc" / "cache" / "files" / "md5" / dir_md5[:2] / dir_md5[2:]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(listing)
+    (git_repo / "data").mkdir()
+    (git_repo / "data" / "parts.dvc").write_text(f"outs:\n- md5: {dir_md5}\n  hash: md5\n  path: parts\n")
+    assert load_data(git_repo, "data/parts/part.csv", pull=_no_pull)["x"].tolist() == [7]
+    with pytest.raises(UserError, match=r"^data/parts/other\.csv: no such file in the workspace or the DVC cache"):
+        load_data(git_repo, "data/parts/other.csv", pull=_no_pull)  # the manifest says it is not there: no pull
+    pulled: list[str] = []
+    target.unlink()  # without the manifest only `dvc pull` can tell
+    with pytest.raises(UserError, match=r"no such file"):
+        load_data(git_repo, "data/parts/part.csv", pull=lambda root, path: pulled.append(path))
+    assert pulled == ["data/parts/part.csv"]
+
+
+def test_a_dvc_project_without_git(tmp_path: Path):
+    (tmp_path / ".dvc").mkdir()
+    md5 = _object(tmp_path, b"n\n3\n")
+    (tmp_path / "raw.csv.dvc").write_text(f"outs:\n- md5: {md5}\n  hash: md5\n  path: raw.csv\n")
+    assert load_data(tmp_path, "raw.csv", pull=_no_pull)["n"].tolist() == [3]

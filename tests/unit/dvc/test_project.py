@@ -128,3 +128,35 @@ def test_cache_path_layout_and_configured_dir(tmp_path):
     (tmp_path / ".dvc").mkdir()
     (tmp_path / ".dvc" / "config").write_text("[cache]\n    dir = ../shared-cache\n")
     assert cache_path(tmp_path, md5) == (tmp_path / "shared-cache" / "files" / "md5" / "ab" / ("c" * 30)).resolve()
+
+
+def test_dvcfiles_outputs_join_the_locked_ones(git_repo):
+    added = "outs:\n- md5: 00112233445566778899aabbccddeeff\n  size: 4\n  hash: md5\n  path: raw.csv\n"
+    uncached = "wdir: ..\nouts:\n- md5: ffeeddccbbaa99887766554433221100\n  path: data/big.csv\n  cache: false\n"
+    sha = write_commit(git_repo, {"dvc.yaml": DVC_YAML, "dvc.lock": DVC_LOCK, "data/raw.csv.dvc": added,
+                                  "data/big.csv.dvc": uncached})
+    for rev in (None, sha):
+        plain = load_project(git_repo, rev)
+        assert "data/raw.csv" not in plain.lock_outs and plain.dvcfiles == []  # only when asked
+        project = load_project(git_repo, rev, dvcfiles=True)
+        assert project.dvcfiles == ["data/big.csv.dvc", "data/raw.csv.dvc"]
+        assert project.lock_outs["data/raw.csv"] == {"md5": "00112233445566778899aabbccddeeff", "size": 4, "hash": "md5"}
+        assert project.lock_outs["data/big.csv"]["md5"] == "ffeeddccbbaa99887766554433221100"  # wdir: .. from data/
+        assert project.is_cached("data/raw.csv") and not project.is_cached("data/big.csv")
+        assert project.lock_outs["eval/metrics.json"]["md5"] == "fedcba9876543210fedcba9876543210"
+
+
+def test_invalid_dvcfile_names_the_file(git_repo):
+    write_commit(git_repo, {"data/raw.csv.dvc": "outs: [\n"})
+    with pytest.raises(UserError, match=r"^data/raw\.csv\.dvc at workspace: invalid YAML"):
+        load_project(git_repo, dvcfiles=True)
+
+
+def test_workspace_without_git_is_walked(tmp_path):
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".dvc" / "config").write_text("")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "raw.csv.dvc").write_text("outs:\n- md5: 00112233445566778899aabbccddeeff\n  path: raw.csv\n")
+    project = load_project(tmp_path, dvcfiles=True)
+    assert project.dvcfiles == ["data/raw.csv.dvc"] and project.has_dvc
+    assert project.lock_outs["data/raw.csv"]["md5"] == "00112233445566778899aabbccddeeff"
