@@ -8,6 +8,7 @@ have the declared types; lists become tuples and nested mappings become records.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -21,12 +22,13 @@ def build(cls: type[T], data: Mapping[str, object]) -> T:
     """The record ``cls`` for the mapping ``data`` (absent keys take the record's defaults)."""
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a record")
-    hints = _hints(cls)
     values: dict[str, object] = {}
     for item in dataclasses.fields(cls):
         name = item.metadata.get("key", item.name)
         if name in data:
-            values[item.name] = convert(hints[item.name], data[name])
+            value = data[name]
+            # only a container is shaped by its type: a scalar stays as it is (see convert)
+            values[item.name] = convert(_hint(cls, item.name), value) if isinstance(value, (list, tuple, Mapping)) else value
     return cls(**values)
 
 
@@ -62,5 +64,10 @@ def _fits(hint: object, value: object) -> bool:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _hint(cls: type, name: str) -> Any:
+    """One field's type: evaluating all of a record's annotations (``typing.get_type_hints``)
+    would cost a compile per field on every start-up, for fields the file does not have."""
+    annotation = cls.__annotations__[name]
+    if not isinstance(annotation, str):
+        return annotation
+    return eval(annotation, vars(sys.modules[cls.__module__]))  # our own module's annotation text

@@ -15,13 +15,18 @@ Conventions (the agreement test enforces them):
 * A list is a tuple, a mapping of user-chosen names is a read-only ``Mapping``.
 * A key that is a Python keyword (``with``, ``import``) gets a trailing ``_`` and
   ``metadata={"key": ...}``.
+
+``@record`` is ``@dataclass(frozen=True, kw_only=True)`` without compiling six methods per
+class at import (ci_mlops/config/record.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
+
+from ci_mlops.config.record import record
 
 Scalar = str | float | bool  # an int is a float to the type checker
 Direction = Literal["higher", "lower"]
@@ -33,27 +38,27 @@ Runner = str | tuple[str, ...]
 # -- ci_mlops, dvc -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class CiMlopsInstall:
     source: str | None = None
     python: str = "3.12"
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class AwsOidc:
     role: str
     read_role: str | None = None
     region: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class GcpOidc:
     workload_identity_provider: str
     service_account: str
     read_service_account: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class AzureOidc:
     client_id: str
     read_client_id: str | None = None
@@ -61,21 +66,21 @@ class AzureOidc:
     subscription_id: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Oidc:
     aws: AwsOidc | None = None
     gcp: GcpOidc | None = None
     azure: AzureOidc | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class GitLab:
     image: str | None = None
     tool_image: str | None = None
     tags: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Dvc:
     remote: str | None = None
     pull: bool = True
@@ -88,7 +93,7 @@ class Dvc:
 # -- report, comment, metrics ------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class ReportImages:
     publish: bool = True
     branch: str = "ci-mlops/plots"
@@ -96,7 +101,7 @@ class ReportImages:
     on_close: Literal["delete", "keep"] = "delete"
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Report:
     metrics_files: tuple[str, ...] | None = None
     params_files: tuple[str, ...] | None = None
@@ -107,13 +112,13 @@ class Report:
     images: ReportImages | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Comment:
     marker: str | None = None
     replace_cml: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class MetricRule:
     direction: Direction | None = None
     min: float | None = None
@@ -130,13 +135,13 @@ class MetricRule:
 # -- data checks, slices -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class RowBounds:
     min: int | None = None
     max: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class ColumnRule:
     dtype: Literal["int", "float", "number", "string", "bool", "datetime", "category"] | None = None
     nullable: bool | None = None
@@ -148,19 +153,19 @@ class ColumnRule:
     regex: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Duplicates:
     max: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Leakage:
     with_: str = field(metadata={"key": "with"})
     on: tuple[str, ...] | None = None
     max: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class DataFile:
     format: DataFormat | None = None
     rows: RowBounds | None = None
@@ -170,13 +175,13 @@ class DataFile:
     leakage: Leakage | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class SliceRule:
     max_gap: float | None = None
     min: float | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Slices:
     file: str
     actual: str = "actual"
@@ -190,7 +195,7 @@ class Slices:
 # -- significance, experiments -----------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Predictions:
     file: str
     actual: str = "actual"
@@ -203,14 +208,14 @@ class Predictions:
     paired: bool = True
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Seeds:
     files: str | None = None
     file: str | None = None
     method: Literal["t", "wilcoxon"] = "t"
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Significance:
     predictions: Predictions | None = None
     seeds: Seeds | None = None
@@ -219,7 +224,7 @@ class Significance:
     inconclusive: Literal["pass", "warn", "fail"] = "warn"
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Experiments:
     grid: Mapping[str, tuple[Scalar, ...]] | None = None
     sets: tuple[Mapping[str, Scalar], ...] | None = None
@@ -233,7 +238,7 @@ class Experiments:
     chatops: bool = True
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Train:
     command: str | Literal[False] | None = None
     commit_results: bool = False
@@ -242,7 +247,7 @@ class Train:
 # -- deploy, drift, model card -----------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Docker:
     registry: str = "ghcr.io"
     image: str | None = None
@@ -250,7 +255,7 @@ class Docker:
     context: str = "."
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Deploy:
     target: Literal["github-release", "gitlab-release", "docker", "custom", "none"] = "github-release"
     artifacts: tuple[str, ...] | None = None
@@ -262,13 +267,13 @@ class Deploy:
     draft: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class DriftTest:
     test: Literal["ks", "wasserstein", "chisquare", "jensenshannon", "ztest", "psi"] | None = None
     threshold: float | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class DriftPerformance:
     actual: str | None = None
     predicted: str | None = None
@@ -278,13 +283,13 @@ class DriftPerformance:
     max_drop: float | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class DriftIssue:
     label: str = "ci-mlops:drift"
     title: str = "Data drift detected"
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class RetrainImport:
     url: str
     path: str
@@ -292,7 +297,7 @@ class RetrainImport:
     rev: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class DriftRetrain:
     refresh: str | None = None
     update: tuple[str, ...] | None = None
@@ -305,7 +310,7 @@ class DriftRetrain:
     labels: tuple[str, ...] | None = None  # None: ci-mlops:retrain
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Drift:
     reference: str | None = None
     current: str | None = None
@@ -322,7 +327,7 @@ class Drift:
     retrain: DriftRetrain | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class ModelCard:
     name: str | None = None
     overview: str | None = None
@@ -341,7 +346,7 @@ class ModelCard:
 # -- the file ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@record
 class Settings:
     """The whole `.ci-mlops.yml`."""
 
