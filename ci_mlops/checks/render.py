@@ -1,21 +1,109 @@
-"""Every way a verdict is shown: the ``check`` log text, the PR comment's sections, the job summary.
+"""Every way a verdict is shown: the ``check`` log text, the PR comment's gates and sections, the job summary.
 
 One place decides how a gate, a data check and a slice look, so the log, the PR comment,
-``$GITHUB_STEP_SUMMARY`` and a check run's summary say the same thing the same way.
+``$GITHUB_STEP_SUMMARY`` and a check run's summary say the same thing the same way. The
+report below knows no gates: :func:`report_markdown` renders its Markdown with the gate
+verdict on top and the gates table after the notes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ci_mlops.checks.data import ROW_CONVENTION
 from ci_mlops.checks.gatesource import GateSource, text_line
 from ci_mlops.checks.records import DataResult, GateResult, SliceResult, Verdict
+from ci_mlops.dvc.values import is_number
 from ci_mlops.escape import log_text, md_cell, md_code
-from ci_mlops.markdown.blocks import table
+from ci_mlops.markdown.blocks import table, value_cell
+from ci_mlops.report.markdown import render_markdown
 
 # -- Markdown: the PR comment, the job summary, a check run --------------------------------
+
+
+def report_markdown(report: dict[str, Any], *, gates: Sequence[Mapping[str, Any]] | None = None,
+                    show_all: bool = False, drop: Iterable[str] = (), max_chars: int | None = None) -> str:
+    """The PR report (or release notes) as Markdown, with the gates' verdict on top and their table
+    after the notes.
+
+    ``gates`` defaults to ``report["gates"]`` (:func:`~ci_mlops.checks.runner.add_to_report` puts
+    them there); none at all shows no gate parts, an empty list says that none is configured.
+    The other options are :func:`ci_mlops.report.markdown.render_markdown`'s.
+    """
+    if gates is None:
+        gates = report.get("gates")
+    return render_markdown(report, show_all=show_all, drop=drop, max_chars=max_chars,
+                           headline=gate_verdict(gates) if gates is not None else "",
+                           first=[gates_table(gates)] if gates else [])
+
+
+def gate_verdict(gates: Sequence[Mapping[str, Any]]) -> str:
+    """The report's first line: how many gates failed (and which), or that all passed."""
+    if not gates:
+        return "**✅ No quality gates configured.**"
+    failed = [g for g in gates if not g.get("passed")]
+    if failed:
+        names = ", ".join(md_code(g.get("metric")) for g in failed[:5]) + (" …" if len(failed) > 5 else "")
+        return f"**❌ {len(failed)} of {len(gates)} quality gates failed:** {names}"
+    warned = sum(1 for g in gates if g.get("warning"))
+    if warned:
+        return f"**✅ All {len(gates)} quality gates passed** (⚠️ {warned} inconclusive)."
+    return f"**✅ All {len(gates)} quality gates passed.**"
+
+
+def gates_table(gates: Sequence[Mapping[str, Any]]) -> str:
+    """The report's gates: failing first; one line per gate; the file named once (or as FILE:KEY where keys repeat)."""
+    files = {g.get("file") for g in gates if g.get("file")}
+    keys_in_files: dict[str, set[str]] = {}
+    for g in gates:
+        keys_in_files.setdefault(str(g.get("metric")), set()).add(str(g.get("file")))
+    heading = "#### Quality gates" + (f" ({md_code(next(iter(files)))})" if len(files) == 1 else "")
+    rows = []
+    order = sorted(range(len(gates)), key=lambda i: (bool(gates[i].get("passed")), not gates[i].get("warning"), i))
+    for g in (gates[i] for i in order):
+        metric = str(g.get("metric"))
+        if len(files) > 1 and g.get("file") and len(keys_in_files[metric]) > 1:
+            metric = f"{g['file']}:{metric}"
+        bound = g.get("bound")
+        bound_text = f"{value_cell(bound)}%" if g.get("rule") == "max_drop_pct" and bound is not None else value_cell(bound)
+        rows.append([_verdict(g), md_cell(metric), md_cell(g.get("rule")), bound_text, md_cell(_gate_result(g))])
+    lines = table(["Verdict", "Metric", "Rule", "Bound", "Result"], [":--", "---", "---", "--:", "---"], rows)
+    return "\n".join([heading, "", *lines])
+
+
+def _verdict(gate: Mapping[str, Any]) -> str:
+    if not gate.get("passed"):
+        return "❌ fail"
+    if gate.get("warning"):
+        return "⚠️ inconclusive"
+    return "⏭️ skipped" if gate.get("skipped") else "✅ pass"
+
+
+_DROP_MESSAGE = re.compile(r"^(dropped|rose) (.+?): .+ \((within|over) \S+ .+\)$")
+_INTERVAL_MESSAGE = re.compile(r"worsening (\S+ … \S+) at (\S+) confidence")
+
+
+def _gate_result(gate: Mapping[str, Any]) -> str:
+    """What the gate saw, on one line: the head value, or base → head and how far it moved."""
+    message = str(gate.get("message") or "")
+    rule, value, base = gate.get("rule"), gate.get("value"), gate.get("base")
+    if gate.get("skipped") or value is None or (rule == "required" and not gate.get("passed")):
+        return message.replace(" -> ", " → ")
+    if rule in ("max_drop", "max_drop_pct") and is_number(base):
+        moved = _DROP_MESSAGE.match(message)
+        interval = _INTERVAL_MESSAGE.search(message)
+        if interval:  # judged on a confidence interval (significance): the verdict column says how
+            how = f"worsening {interval[1]} ({interval[2]} CI)"
+        elif moved:  # the amount as checks/gates.py printed it (more digits when rounding would hide a failure)
+            how = f"{moved[1]} {moved[2]}"
+        elif "no worsening" in message:
+            how = "no worsening"
+        else:
+            return message.replace(" -> ", " → ")
+        return f"{value_cell(base)} → {value_cell(value)}: {how}"
+    return value_cell(value)
 
 
 def sections(verdict: Verdict) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import click
 
 from ci_mlops.checks import add_to_report
 from ci_mlops.checks.gatesource import deciding_config, render_changes
+from ci_mlops.checks.render import report_markdown
 from ci_mlops.config import Config, find_config, load_config
 from ci_mlops.config.records import Report
 from ci_mlops.errors import UserError
@@ -19,7 +20,7 @@ from ci_mlops.fsutil import write_output
 from ci_mlops.git import Repo
 from ci_mlops.github.actions import append_summary, in_actions
 from ci_mlops.github.context import GitHubContext
-from ci_mlops.report import build_report, render_markdown, to_json
+from ci_mlops.report import build_report, to_json
 from ci_mlops.report.render_plots import render_plots
 
 
@@ -95,7 +96,7 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
         report["gate_source"] = source.to_json()
     if plots_dir:
         _render_plots(repo.root, report, plots_dir, workspace=head is None)
-    markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
+    markdown = report_markdown(report, show_all=show_all, max_chars=max_chars)
     text = to_json(report) if fmt == "json" else markdown
     if output:
         write_output(output, text, announce=lambda line: click.echo(f"ci-mlops: {line}", err=True))

@@ -14,6 +14,7 @@ from typing import Any
 
 from ci_mlops.checks import run_gates, run_slices, slices_markdown
 from ci_mlops.checks.records import GateResult
+from ci_mlops.checks.render import report_markdown
 from ci_mlops.deploy import lineage as lineage_mod
 from ci_mlops.deploy.artifacts import ReleasedFile, expected_at, materialize
 from ci_mlops.deploy.host import release_body
@@ -158,7 +159,7 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
 
     report, gates = _report_and_gates(root, config, base=prev.raw if prev else commit, head=commit)
     # Release notes: gates + the diff against the previous release (all metrics for a first release).
-    notes = _notes_header(tag, prev, model, version) + render_markdown({**report, "gates": gates}, show_all=prev is None)
+    notes = _notes_header(tag, prev, model, version) + report_markdown(report, gates=gates, show_all=prev is None)
     card_changes = render_markdown(report) if prev else None
     metrics, params = release_values(report, project)
     data, code = pipeline_inputs(project, tracked, set(expected))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ci_mlops.escape import md_cell
 
 _RULE_CELL = re.compile(r":?-+:?")
 
@@ -37,3 +41,19 @@ def table(header: Sequence[str], align: Sequence[str], rows: Iterable[Sequence[s
 def details(summary: str, body: str, *, open: bool = False) -> str:
     """``body`` folded under ``summary`` (HTML, escaped by the caller); GitHub renders Markdown inside."""
     return f"<details{' open' if open else ''}><summary>{summary}</summary>\n\n{body}\n\n</details>"
+
+
+def value_cell(value: Any) -> str:
+    """A metric, param or bound as a table cell: 6 significant digits, ``–`` for none, at most 40 characters."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        return f"{value:.6g}"
+    text = md_cell(value)
+    return text if len(text) <= 40 else text[:39] + "…"

@@ -1,8 +1,9 @@
 """Metric, param and plot diffs between two revisions: DVC's numbers at git speed.
 
 ``build_report(root, base, head)`` returns the dict printed by ``ci-mlops report
---format json``; ``render_markdown(report)`` turns it (plus optional ``gates`` and
-``sections`` added by other commands) into a PR comment. See docs/report.md.
+--format json``; ``render_markdown(report)`` turns it (plus ``sections`` added by other
+commands) into Markdown. The PR comment with its gates is ``checks.render.report_markdown``,
+above this package. See docs/report.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Render a report dict as Markdown for a PR comment or a job summary.
 
-Layout, top to bottom: gate verdict (when ``report["gates"]``), a one-line summary,
-the gates table, metrics, params, extra ``report["sections"]``, plots. Long tables fold
-into ``<details>``. Output is deterministic (rows come sorted from the diff).
+Layout, top to bottom: the caller's ``headline``, a one-line summary, notes, the caller's
+``first`` parts, metrics, params, extra ``report["sections"]``, plots. Long tables fold
+into ``<details>``. Output is deterministic (rows come sorted from the diff). The report
+knows no gates: :func:`ci_mlops.checks.render.report_markdown` renders their verdict and
+table and passes them in as ``headline`` and ``first``.
 
 Size: GitHub refuses comments over 65,536 characters. ``render_markdown(report,
 max_chars=N)`` drops whole parts in :data:`DROP_ORDER` until the text fits, and says
@@ -12,14 +14,14 @@ which parts it left out; ``drop={"plots", ...}`` leaves parts out explicitly.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ci_mlops.dvc.values import is_number
 from ci_mlops.escape import html_text, md_cell, md_code, md_text
 from ci_mlops.markdown.blocks import details
 from ci_mlops.markdown.blocks import table as md_table
+from ci_mlops.markdown.blocks import value_cell as _value
 from ci_mlops.report.diff import param_status
 from ci_mlops.report.plots import render_plot
 
@@ -35,32 +37,30 @@ STATUS_MARK = {
 
 
 def render_markdown(report: dict[str, Any], *, show_all: bool = False, drop: Iterable[str] = (),
-                    max_chars: int | None = None) -> str:
-    """The report as Markdown. ``show_all`` keeps unchanged rows; see the module doc for ``drop``/``max_chars``."""
+                    max_chars: int | None = None, headline: str = "", first: Sequence[str] = ()) -> str:
+    """The report as Markdown. ``show_all`` keeps unchanged rows; see the module doc for ``drop``/``max_chars``.
+
+    ``headline`` (above the summary) and ``first`` (after the notes) are Markdown a caller rendered,
+    never left out for size.
+    """
     dropped = set(drop)
-    text = _render(report, show_all, dropped)
+    text = _render(report, show_all, dropped, headline, first)
     if max_chars is None or len(text) <= max_chars:
         return text
     for part in DROP_ORDER:
         if part in dropped:
             continue
         dropped.add(part)
-        text = _render(report, show_all, dropped, note=True)
+        text = _render(report, show_all, dropped, headline, first, note=True)
         if len(text) <= max_chars:
             return text
     cut = "\n\n_… report truncated to fit the comment size limit._\n"
     return text[: max(0, max_chars - len(cut))] + cut
 
 
-def _render(report: dict[str, Any], show_all: bool, dropped: set[str], note: bool = False) -> str:
-    parts: list[str] = []
-    gates = report.get("gates")
-    if gates is not None:
-        parts.append(_gate_verdict(gates))
-    parts.append(_summary(report))
-    parts.append(_notes(report))
-    if gates:
-        parts.append(_gates_table(gates))
+def _render(report: dict[str, Any], show_all: bool, dropped: set[str], headline: str, first: Sequence[str],
+            note: bool = False) -> str:
+    parts = [headline, _summary(report), _notes(report), *first]
     if "metrics" not in dropped:
         parts.append(_metrics_part(report, show_all, dropped))
     if "params" not in dropped:
@@ -94,19 +94,6 @@ def _rev_label(side: dict[str, Any]) -> str:
     if ref and sha and not sha.startswith(str(ref)):
         return f"{md_code(ref)} ({short})"
     return short or md_code(ref)
-
-
-def _gate_verdict(gates: list[dict[str, Any]]) -> str:
-    if not gates:
-        return "**✅ No quality gates configured.**"
-    failed = [g for g in gates if not g.get("passed")]
-    if failed:
-        names = ", ".join(md_code(g.get("metric")) for g in failed[:5]) + (" …" if len(failed) > 5 else "")
-        return f"**❌ {len(failed)} of {len(gates)} quality gates failed:** {names}"
-    warned = sum(1 for g in gates if g.get("warning"))
-    if warned:
-        return f"**✅ All {len(gates)} quality gates passed** (⚠️ {warned} inconclusive)."
-    return f"**✅ All {len(gates)} quality gates passed.**"
 
 
 def _plural(n: int, word: str) -> str:
@@ -151,59 +138,6 @@ def _notes(report: dict[str, Any]) -> str:
 def _status(row: dict[str, Any]) -> str:
     mark = STATUS_MARK.get(row["status"], row["status"])
     return f"{mark} ({row['unchanged_reason']})" if row.get("unchanged_reason") else mark
-
-
-def _gates_table(gates: list[dict[str, Any]]) -> str:
-    """Failing gates first; one line per gate; the file named once (or as FILE:KEY where keys repeat)."""
-    files = {g.get("file") for g in gates if g.get("file")}
-    keys_in_files: dict[str, set[str]] = {}
-    for g in gates:
-        keys_in_files.setdefault(str(g.get("metric")), set()).add(str(g.get("file")))
-    heading = "#### Quality gates" + (f" ({md_code(next(iter(files)))})" if len(files) == 1 else "")
-    rows = []
-    order = sorted(range(len(gates)), key=lambda i: (bool(gates[i].get("passed")), not gates[i].get("warning"), i))
-    for g in (gates[i] for i in order):
-        metric = str(g.get("metric"))
-        if len(files) > 1 and g.get("file") and len(keys_in_files[metric]) > 1:
-            metric = f"{g['file']}:{metric}"
-        bound = g.get("bound")
-        bound_text = f"{_value(bound)}%" if g.get("rule") == "max_drop_pct" and bound is not None else _value(bound)
-        rows.append([_verdict(g), md_cell(metric), md_cell(g.get("rule")), bound_text, md_cell(_gate_result(g))])
-    lines = md_table(["Verdict", "Metric", "Rule", "Bound", "Result"], [":--", "---", "---", "--:", "---"], rows)
-    return "\n".join([heading, "", *lines])
-
-
-def _verdict(gate: dict[str, Any]) -> str:
-    if not gate.get("passed"):
-        return "❌ fail"
-    if gate.get("warning"):
-        return "⚠️ inconclusive"
-    return "⏭️ skipped" if gate.get("skipped") else "✅ pass"
-
-
-_DROP_MESSAGE = re.compile(r"^(dropped|rose) (.+?): .+ \((within|over) \S+ .+\)$")
-_INTERVAL_MESSAGE = re.compile(r"worsening (\S+ … \S+) at (\S+) confidence")
-
-
-def _gate_result(gate: dict[str, Any]) -> str:
-    """What the gate saw, on one line: the head value, or base → head and how far it moved."""
-    message = str(gate.get("message") or "")
-    rule, value, base = gate.get("rule"), gate.get("value"), gate.get("base")
-    if gate.get("skipped") or value is None or (rule == "required" and not gate.get("passed")):
-        return message.replace(" -> ", " → ")
-    if rule in ("max_drop", "max_drop_pct") and _is_num(base):
-        moved = _DROP_MESSAGE.match(message)
-        interval = _INTERVAL_MESSAGE.search(message)
-        if interval:  # judged on a confidence interval (significance): the verdict column says how
-            how = f"worsening {interval[1]} ({interval[2]} CI)"
-        elif moved:  # the amount as checks/gates.py printed it (more digits when rounding would hide a failure)
-            how = f"{moved[1]} {moved[2]}"
-        elif "no worsening" in message:
-            how = "no worsening"
-        else:
-            return message.replace(" -> ", " → ")
-        return f"{_value(base)} → {_value(value)}: {how}"
-    return _value(value)
 
 
 def _is_num(value: Any) -> bool:
@@ -305,21 +239,6 @@ def _fold(table: str, rows: int, summary: str) -> str:
     if rows <= FOLD_ROWS:
         return table
     return details(html_text(summary), table)
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "∞" if value > 0 else "-∞"
-        return f"{value:.6g}"
-    text = md_cell(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _signed(value: Any) -> str:

@@ -197,8 +197,9 @@ def test_slice_gap_fails(repo: Path):
 
 def test_report_shows_the_same_verdicts(repo: Path):
     from ci_mlops.checks import add_to_report
+    from ci_mlops.checks.render import report_markdown
     from ci_mlops.config import load_config
-    from ci_mlops.report import build_report, render_markdown
+    from ci_mlops.report import build_report
 
     (repo / "data" / "people.csv").write_text("id,age\n1,34\n2,200\n")
     config_path = write_config(repo, {"metrics": {"test.accuracy": {"min": 0.99}},
@@ -208,7 +209,7 @@ def test_report_shows_the_same_verdicts(repo: Path):
     result = add_to_report(config, repo, report)
     assert result["passed"] is False
     assert report["gates"] == result["gates"]
-    markdown = render_markdown(report)
+    markdown = report_markdown(report)
     assert "1 of 1 quality gates failed" in markdown
     assert "Data checks" in markdown and "age: 1 row above max 120" in markdown
     cli = json.loads(run_cli("check", "--format", "json", cwd=repo).stdout)

@@ -7,6 +7,7 @@ import json
 from ci_mlops.checks import render
 from ci_mlops.checks.records import Verdict
 from ci_mlops.github.status import summary
+from ci_mlops.report.diff import diff_metrics, diff_params, summarize
 
 GATE = {"metric": "test.acc", "file": "metrics.json", "key": "test.acc", "rule": "min", "bound": 0.9,
         "value": 0.8, "base": 0.85, "passed": False, "skipped": False, "message": "0.8 < min 0.9"}
@@ -53,3 +54,79 @@ def test_text_keeps_a_newline_in_a_value_inside_its_line():
 def test_marks():
     assert [render.mark(x) for x in ({"passed": True, "skipped": True}, {"passed": True, "warning": True},
                                      {"passed": True}, {"passed": False})] == ["SKIP", "WARN", "PASS", "FAIL"]
+
+
+# -- the PR report's gates: verdict on top, table after the notes -------------------------------
+
+
+def report(**extra):
+    metrics = diff_metrics({"metrics.json": {"test.accuracy": 0.8, "test.loss": 0.5, "n": 10, "epochs": 3}},
+                           {"metrics.json": {"test.accuracy": 0.85, "test.loss": 0.55, "n": 10, "new_one": 1.0}})
+    params = diff_params({"params.yaml": {"lr": 0.1, "model": "a|b"}}, {"params.yaml": {"lr": 0.2, "model": "a|b"}})
+    data = {"base": {"ref": "main", "sha": "a" * 40}, "head": {"ref": "workspace", "sha": "b" * 40},
+            "metrics": metrics, "params": params, "plots": [], "summary": summarize(metrics)}
+    data.update(extra)
+    return data
+
+
+def test_gates_verdict_on_top():
+    gates = [
+        {"metric": "test.loss", "file": "metrics.json", "rule": "max_drop", "bound": 0.1, "value": 0.55, "base": 0.5,
+         "passed": True, "message": "rose 0.05: 0.5 -> 0.55 (within max_drop 0.1)"},
+        {"metric": "test.accuracy", "file": "metrics.json", "rule": "min", "bound": 0.9, "value": 0.85, "base": 0.8,
+         "passed": False, "message": "0.85 < min 0.9"},
+    ]
+    text = render.report_markdown(report(gates=gates))
+    assert text.startswith("**❌ 1 of 2 quality gates failed:** `test.accuracy`")
+    table = text[text.index("#### Quality gates"):].split("\n\n")[1].splitlines()
+    assert text.count("metrics.json") == 2  # the gates heading and the metrics heading, not every row
+    assert "#### Quality gates (`metrics.json`)" in text
+    assert table[0] == "| Verdict | Metric | Rule | Bound | Result |"  # every column has a header
+    assert table[2] == "| ❌ fail | test.accuracy | min | 0.9 | 0.85 |"  # the failing gate comes first
+    assert table[3] == "| ✅ pass | test.loss | max_drop | 0.1 | 0.5 → 0.55: rose 0.05 |"
+    ok = render.report_markdown(report(gates=[dict(gates[0])]))
+    assert ok.startswith("**✅ All 1 quality gates passed.**")
+
+
+def test_gates_table_percent_bound_arrow_and_files():
+    from ci_mlops.checks.gates import evaluate_gates
+
+    metrics = diff_metrics({"a.json": {"precision": 0.6033, "acc": 0.9}, "b.json": {"acc": 0.5}},
+                           {"a.json": {"precision": 0.5522, "acc": 0.91}, "b.json": {"acc": 0.5}})
+    data = report(metrics=metrics, summary=summarize(metrics))
+    data["gates"] = evaluate_gates({"metrics": {"precision": {"max_drop_pct": 5, "direction": "higher"},
+                                                "a.json:acc": {"min": 0.5}, "b.json:acc": {"min": 0.4}}}, data)
+    text = render.report_markdown(data)
+    rows = [line for line in text.splitlines() if line.startswith("| ")][:4]
+    assert rows[1] == "| ❌ fail | precision | max_drop_pct | 5% | 0.6033 → 0.5522: dropped 8.47% |"
+    assert "| a.json:acc | min |" in rows[2] and "| b.json:acc | min |" in rows[3]  # a key in two files
+    assert "->" not in text.split("#### Metrics")[0]
+
+
+def test_gates_table_interval_gate_is_one_line_after_failures():
+    gates = [{"metric": "acc", "file": "m.json", "rule": "min", "bound": 0.5, "value": 0.71, "base": 0.72,
+              "passed": True, "message": "0.71 >= min 0.5"},
+             {"metric": "acc", "file": "m.json", "rule": "max_drop", "bound": 0.02, "value": 0.7107, "base": 0.72,
+              "passed": True, "warning": True, "verdict": "inconclusive",
+              "message": "inconclusive: worsening −0.01867 … +0.03733 at 95% confidence straddles max_drop 0.02 "
+                         "(significance.inconclusive: warn)"}]
+    rows = [line for line in render.report_markdown(report(gates=gates)).splitlines() if line.startswith("| ")][1:3]
+    assert rows == ["| ⚠️ inconclusive | acc | max_drop | 0.02 | 0.72 → 0.7107: worsening −0.01867 … +0.03733 (95% CI) |",
+                    "| ✅ pass | acc | min | 0.5 | 0.71 |"]
+
+
+def test_report_gate_parts_come_from_the_caller():
+    from ci_mlops.report import render_markdown
+
+    gates = [dict(GATE, metric="test.accuracy")]
+    plain = render_markdown(report(gates=gates, notes=["a DVC note"]))
+    assert "quality gates" not in plain.lower()  # the report layer knows no gates
+    text = render.report_markdown(report(notes=["a DVC note"]), gates=gates)
+    assert text.startswith("**❌ 1 of 1 quality gates failed:** `test.accuracy`\n\n**")
+    assert text.index("a DVC note") < text.index("#### Quality gates") < text.index("#### Metrics")
+    assert render.report_markdown(report(), gates=[]).startswith("**✅ No quality gates configured.**")
+    assert render.report_markdown(report()) == render_markdown(report())  # no gates at all: no gate parts
+    whole = render.report_markdown(report(gates=gates))
+    small = render.report_markdown(report(gates=gates), max_chars=len(whole) - 1)
+    assert len(small) < len(whole) and "Left out" in small and "#### Params" not in small
+    assert "#### Quality gates" in small and "| ❌ fail | test.accuracy |" in small  # gates are never left out

@@ -74,6 +74,8 @@ def test_release_from_github_ref_with_card_lineage_and_assets_via_upload_url(rep
     assert release["draft"] is False and release["prerelease"] is False
     assert release["name"] == "clf v1.0.0"
     assert "test.accuracy" in release["body"] and "First release" in release["body"]
+    assert "**✅ All 1 quality gates passed.**" in release["body"]  # the notes carry the gates' verdict
+    assert "| ✅ pass | test.accuracy | min | 0.5 |" in release["body"]  # and their table
     assets = assets_of(gh, "v1.0.0")
     assert sorted(assets) == ["lineage.json", "model-card.md", "model.pkl"]
     assert assets["model.pkl"] == (repo / "models" / "model.pkl").read_bytes()

@@ -19,11 +19,10 @@ from conftest import git, run_cli
 
 from ci_mlops.checks import data_markdown
 from ci_mlops.checks.data import check_frame
-from ci_mlops.checks.render import slices_markdown
+from ci_mlops.checks.render import report_markdown, slices_markdown
 from ci_mlops.checks.slices import slice_metrics
 from ci_mlops.drift.engine import detect_drift
 from ci_mlops.drift.render import render_markdown as drift_markdown
-from ci_mlops.report.markdown import render_markdown
 
 HOSTILE = [
     "</details><img src=x onerror=alert(1)>",
@@ -89,7 +88,7 @@ def report_with(name: str) -> dict:
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_report_markdown_escapes_every_name_and_value(name):
-    markdown = render_markdown(report_with(name))
+    markdown = report_markdown(report_with(name))
     out = assert_contained(markdown)
     assert out.count("<details") == 3  # one per changed plot, none opened or closed by a name
 

@@ -1,4 +1,4 @@
-"""Markdown rendering: summary, tables, gates, sections, plots, size limit. Pure data, no git."""
+"""Markdown rendering: summary, tables, sections, plots, size limit. Pure data, no git (the gates: tests/unit/checks/test_render.py)."""
 
 from __future__ import annotations
 
@@ -37,52 +37,6 @@ def test_show_all_includes_unchanged_and_escapes_pipes():
     text = render_markdown(report(), show_all=True)
     assert "| n | 10 | 10 |" in text
     assert "a\\|b" in text
-
-
-def test_gates_verdict_on_top():
-    gates = [
-        {"metric": "test.loss", "file": "metrics.json", "rule": "max_drop", "bound": 0.1, "value": 0.55, "base": 0.5,
-         "passed": True, "message": "rose 0.05: 0.5 -> 0.55 (within max_drop 0.1)"},
-        {"metric": "test.accuracy", "file": "metrics.json", "rule": "min", "bound": 0.9, "value": 0.85, "base": 0.8,
-         "passed": False, "message": "0.85 < min 0.9"},
-    ]
-    text = render_markdown(report(gates=gates))
-    assert text.startswith("**❌ 1 of 2 quality gates failed:** `test.accuracy`")
-    table = text[text.index("#### Quality gates"):].split("\n\n")[1].splitlines()
-    assert text.count("metrics.json") == 2  # the gates heading and the metrics heading, not every row
-    assert "#### Quality gates (`metrics.json`)" in text
-    assert table[0] == "| Verdict | Metric | Rule | Bound | Result |"  # every column has a header
-    assert table[2] == "| ❌ fail | test.accuracy | min | 0.9 | 0.85 |"  # the failing gate comes first
-    assert table[3] == "| ✅ pass | test.loss | max_drop | 0.1 | 0.5 → 0.55: rose 0.05 |"
-    ok = render_markdown(report(gates=[dict(gates[0])]))
-    assert ok.startswith("**✅ All 1 quality gates passed.**")
-
-
-def test_gates_table_percent_bound_arrow_and_files():
-    from ci_mlops.checks.gates import evaluate_gates
-
-    metrics = diff_metrics({"a.json": {"precision": 0.6033, "acc": 0.9}, "b.json": {"acc": 0.5}},
-                           {"a.json": {"precision": 0.5522, "acc": 0.91}, "b.json": {"acc": 0.5}})
-    data = report(metrics=metrics, summary=summarize(metrics))
-    data["gates"] = evaluate_gates({"metrics": {"precision": {"max_drop_pct": 5, "direction": "higher"},
-                                                "a.json:acc": {"min": 0.5}, "b.json:acc": {"min": 0.4}}}, data)
-    text = render_markdown(data)
-    rows = [line for line in text.splitlines() if line.startswith("| ")][:4]
-    assert rows[1] == "| ❌ fail | precision | max_drop_pct | 5% | 0.6033 → 0.5522: dropped 8.47% |"
-    assert "| a.json:acc | min |" in rows[2] and "| b.json:acc | min |" in rows[3]  # a key in two files
-    assert "->" not in text.split("#### Metrics")[0]
-
-
-def test_gates_table_interval_gate_is_one_line_after_failures():
-    gates = [{"metric": "acc", "file": "m.json", "rule": "min", "bound": 0.5, "value": 0.71, "base": 0.72,
-              "passed": True, "message": "0.71 >= min 0.5"},
-             {"metric": "acc", "file": "m.json", "rule": "max_drop", "bound": 0.02, "value": 0.7107, "base": 0.72,
-              "passed": True, "warning": True, "verdict": "inconclusive",
-              "message": "inconclusive: worsening −0.01867 … +0.03733 at 95% confidence straddles max_drop 0.02 "
-                         "(significance.inconclusive: warn)"}]
-    rows = [line for line in render_markdown(report(gates=gates)).splitlines() if line.startswith("| ")][1:3]
-    assert rows == ["| ⚠️ inconclusive | acc | max_drop | 0.02 | 0.72 → 0.7107: worsening −0.01867 … +0.03733 (95% CI) |",
-                    "| ✅ pass | acc | min | 0.5 | 0.71 |"]
 
 
 def test_change_within_tolerance_is_unchanged_in_headline_and_table():
