@@ -94,17 +94,26 @@ def _parents(folder: Path, make: bool, announce: Callable[[str], None] | None) -
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+    return _digest("sha256", path, chunk)
 
 
 def md5_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Hex MD5 of a file (DVC's content hash for files), read in chunks."""
-    digest = hashlib.md5()
+    return _digest("md5", path, chunk)
+
+
+def _digest(algorithm: str, path: str | os.PathLike[str], chunk: int) -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_head_nofollow(path: str | os.PathLike[str], limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of a file that the caller found to be regular, opened without
+    following a link swapped in since: more than ``limit`` bytes back means the file is over
+    ``limit``, whatever size it claimed."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read(limit + 1)

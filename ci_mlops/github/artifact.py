@@ -9,7 +9,6 @@ is untrusted, so :func:`read_artifact` validates every field before any use.
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 from collections.abc import Mapping
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.errors import CheckFailed, UserError
-from ci_mlops.fsutil import atomic_write
+from ci_mlops.fsutil import atomic_write, read_head_nofollow
 from ci_mlops.github.comments import MARKER_ID_RE
 from ci_mlops.github.shrink import COMMENT_LIMIT, shrink
 from ci_mlops.safeload import load_json
@@ -100,9 +99,7 @@ def _read_regular(folder: Path, path: Path, limit: int) -> bytes:
         raise UserError(f"artifact {folder}: {path.name} is missing") from None
     if not stat.S_ISREG(info.st_mode):
         raise UserError(f"artifact {path}: not a regular file (symlinks and special files are refused)")
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read(limit + 1)
+    data = read_head_nofollow(path, limit)
     if len(data) > limit:
         raise UserError(f"artifact {path}: larger than {limit:,} bytes")
     return data

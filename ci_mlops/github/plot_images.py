@@ -16,7 +16,6 @@ keeps the report's own Mermaid charts and tables and links the run's artifact in
 from __future__ import annotations
 
 import html
-import os
 import re
 import stat
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import ServiceError, UserError
 from ci_mlops.escape import html_text, md_code, md_text, one_line
+from ci_mlops.fsutil import read_head_nofollow
 from ci_mlops.github import actions, plot_branch
 from ci_mlops.markdown.blocks import details
 from ci_mlops.report.image_check import ImageRefused, Limits, check_image
@@ -137,9 +137,7 @@ def _read_inside(folder: Path, relative: str, limit: int) -> bytes:
             raise ValueError(f"{relative[:80]} is a symlink")
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"{relative[:80]} is not a regular file")
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read(limit + 1)
+    data = read_head_nofollow(path, limit)
     if len(data) > limit:
         raise ImageRefused(f"{max(info.st_size, len(data)):,} bytes, over the {limit:,}-byte limit per image")
     return data
