@@ -35,7 +35,7 @@ class GitHubContext:
         self.api_url = (env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
         self.server_url = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         self.repo = repo or env.get("GITHUB_REPOSITORY") or None
-        self.token = _clean_token(token or env.get("CI_MLOPS_TOKEN") or env.get("GITHUB_TOKEN") or None)
+        self.token = clean_token(token or env.get("CI_MLOPS_TOKEN") or env.get("GITHUB_TOKEN") or None)
         self.event_name = env.get("GITHUB_EVENT_NAME") or None
         self.event_path = env.get("GITHUB_EVENT_PATH") or None
         self.sha = env.get("GITHUB_SHA") or None
@@ -152,12 +152,12 @@ class GitHubContext:
         return GitHubClient(self.api_url, self.require_token(), **kwargs)
 
 
-def _clean_token(token: str | None) -> str | None:
+def clean_token(token: str | None, forge: str = "GitHub", where: str = "the secret") -> str | None:
     """Surrounding white space (a secret pasted with its newline) is dropped; a token with
     white space or control characters inside cannot go into a header: one clear line."""
     if token is None:
         return None
     token = token.strip()
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in token):
-        raise UserError("the GitHub token contains spaces or control characters; check the secret's value")
+        raise UserError(f"the {forge} token contains spaces or control characters; check {where}'s value")
     return token or None

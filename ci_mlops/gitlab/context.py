@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_mlops.deploy.host import CiRun
 from ci_mlops.errors import UserError
+from ci_mlops.github.context import clean_token
 
 if TYPE_CHECKING:
     from ci_mlops.gitlab.client import GitLabClient
@@ -44,7 +45,8 @@ class GitLabContext:
         self.project = project or env.get("CI_PROJECT_ID") or env.get("CI_PROJECT_PATH") or None
         self.project_path = env.get("CI_PROJECT_PATH") or None
         self.project_url = (env.get("CI_PROJECT_URL") or "").rstrip("/") or None
-        self.token = _clean_token(token or next((env[k] for k in TOKEN_VARIABLES if env.get(k)), None))
+        self.token = clean_token(token or next((env[k] for k in TOKEN_VARIABLES if env.get(k)), None), "GitLab",
+                                 "the CI/CD variable")
         self.sha = env.get("CI_COMMIT_SHA") or None
         self.ref_name = env.get("CI_COMMIT_REF_NAME") or None
         self.tag = env.get("CI_COMMIT_TAG") or None
@@ -136,12 +138,3 @@ class GitLabContext:
         from ci_mlops.gitlab.client import GitLabClient
 
         return GitLabClient(self.api_url, self.require_token(), **kwargs)
-
-
-def _clean_token(token: str | None) -> str | None:
-    if token is None:
-        return None
-    token = token.strip()
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in token):
-        raise UserError("the GitLab token contains spaces or control characters; check the CI/CD variable's value")
-    return token or None
