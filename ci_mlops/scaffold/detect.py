@@ -29,7 +29,9 @@ from ci_mlops.scaffold.needs import (
     detect_tests,
     gpu_reasons,
     python_ceiling,
+    read_text,
     stage_requirements,
+    tidy_path,
 )
 
 TRAIN_SCRIPTS = ("train.py", "src/train.py", "scripts/train.py", "training/train.py", "src/models/train_model.py")
@@ -328,23 +330,12 @@ def _dvcfile_outs(root: Path, dvcfile: Path) -> list[str]:
 
 def _join(folder: str, wdir: str, path: str) -> str:
     parts = [p for p in (folder, wdir, path) if p and p != "."]
-    joined = Path(*parts).as_posix() if parts else path
-    # normalise ../ from wdir without touching the file system
-    out: list[str] = []
-    for part in joined.split("/"):
-        if part == "..":
-            if out:
-                out.pop()
-        elif part and part != ".":
-            out.append(part)
-    return "/".join(out)
+    return tidy_path(Path(*parts).as_posix() if parts else path)  # ../ from wdir, lexically
 
 
 def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
+    text = read_text(path)
+    return text.strip() if text is not None else None
 
 
 def _pyproject(root: Path) -> dict[str, Any]:

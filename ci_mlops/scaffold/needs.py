@@ -218,7 +218,7 @@ def _walk_tests(root: Path, start: Path, found: list[str], budget: list[int]) ->
 
 
 def _test_file(root: Path, path: Path, found: list[str]) -> None:
-    text = _read(path)
+    text = read_text(path)
     if text and re.search(r"^(\s*(async\s+)?def test\w*\s*\(|class Test\w*)", text, re.M):
         found.append(path.relative_to(root).as_posix())
 
@@ -229,7 +229,7 @@ def _testpaths(root: Path) -> list[str]:
     if isinstance(paths, str):
         paths = paths.split()
     for name, section in (("pytest.ini", "pytest"), ("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
-        text = _read(root / name)
+        text = read_text(root / name)
         if not paths and text and f"[{section}]" in text:
             block = text.split(f"[{section}]", 1)[1].split("\n[", 1)[0]
             match = re.search(r"^testpaths\s*=\s*(.+(?:\n[ \t]+.+)*)", block, re.M)
@@ -262,7 +262,7 @@ def _requirements(path: Path, deps: dict[str, set[str]], seen: set[Path], pins: 
     if path in seen or len(seen) > 20:
         return
     seen.add(path)
-    for line in (_read(path) or "").splitlines():
+    for line in (read_text(path) or "").splitlines():
         line = line.split(" #", 1)[0].strip()
         if line.startswith(("-r ", "--requirement ")):
             _requirements(path.parent / line.split(None, 1)[1].strip(), deps, seen, pins)
@@ -298,7 +298,7 @@ def _conda_deps(path: Path) -> dict[str, set[str]]:
     import yaml  # lazy: PyYAML is slow to import
 
     try:
-        data = load_yaml(_read(path) or "") or {}
+        data = load_yaml(read_text(path) or "") or {}
     except (yaml.YAMLError, DocumentError):
         return {}
     deps: dict[str, set[str]] = {}
@@ -311,13 +311,18 @@ def _conda_deps(path: Path) -> dict[str, set[str]]:
 
 
 def conda_python(path: Path) -> str | None:
-    match = re.search(r"^\s*-\s*(?:conda-forge::)?python\s*[=<>~]*\s*(\d+\.\d+)", _read(path) or "", re.M)
+    match = re.search(r"^\s*-\s*(?:conda-forge::)?python\s*[=<>~]*\s*(\d+\.\d+)", read_text(path) or "", re.M)
     return match.group(1) if match else None
 
 
 def _rel(folder: str, path: str) -> str:
+    return tidy_path(f"{folder}/{path}")
+
+
+def tidy_path(path: str) -> str:
+    """``a/./b/../c`` -> ``a/c`` without touching the file system; a ``..`` above the top is dropped."""
     parts: list[str] = []
-    for part in f"{folder}/{path}".split("/"):
+    for part in path.split("/"):
         if part == "..":
             if parts:
                 parts.pop()
@@ -327,7 +332,7 @@ def _rel(folder: str, path: str) -> str:
 
 
 def _toml(path: Path) -> dict[str, Any]:
-    text = _read(path)
+    text = read_text(path)
     try:
         data = load_toml(text) if text else {}
     except DocumentError:
@@ -335,7 +340,7 @@ def _toml(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _read(path: Path) -> str | None:
+def read_text(path: Path) -> str | None:
     """A text file within the loader's size bound, else None (missing, special, too large, not UTF-8)."""
     try:
         return read_limited(path, MAX_YAML_BYTES).decode("utf-8")
