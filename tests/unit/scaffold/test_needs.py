@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ci_mlops.safeload import MAX_YAML_BYTES
 from ci_mlops.scaffold.detect import detect_python
 from ci_mlops.scaffold.existing import read_workflow
 from ci_mlops.scaffold.needs import detect_env, detect_tests, dvc_install, env_dir, gpu_reasons, stage_requirements
@@ -87,6 +88,14 @@ def test_python_from_each_source(tmp_path):
     assert detect_python(tmp_path, [workflow])[0] == "3.7"
     write(tmp_path, {".python-version": "3.12.4\n"})
     assert detect_python(tmp_path, [workflow]) == ("3.12", ".python-version")
+
+
+def test_python_version_files_are_read_within_the_bound(tmp_path):
+    # A file over the loader's bound is passed over unread, like every other file init reads.
+    (tmp_path / ".python-version").write_bytes(b"3.12.4\n" + b" " * MAX_YAML_BYTES)
+    (tmp_path / "runtime.txt").write_bytes(b"python-3.7.1\n" + b" " * MAX_YAML_BYTES)
+    write(tmp_path, {"pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.10"\n'})
+    assert detect_python(tmp_path) == ("3.10", "pyproject.toml (requires-python)")
 
 
 def test_gpu_from_deps_and_workflows(tmp_path):
