@@ -13,6 +13,7 @@ from ci_mlops.config.records import ReportImages
 from ci_mlops.errors import UserError
 from ci_mlops.escape import guard_commands
 from ci_mlops.forge.ci import detect
+from ci_mlops.forge.comment import echo_posted
 from ci_mlops.github import actions, pr_comment
 from ci_mlops.github.context import GitHubContext
 from ci_mlops.github.plot_branch import BranchPolicy
@@ -139,13 +140,7 @@ def command(report: str | None, pr: int | None, repo: str | None, token: str | N
         click.echo(f"ci-mlops: {result.message}", err=result.read_only)
         actions.annotate("notice", result.annotation)
         return
-    outcome = result.outcome
-    actions.set_output("comment-url", outcome.url)
-    actions.set_output("comment-id", str(outcome.id))
-    for note in outcome.notes:
-        click.echo(f"ci-mlops: {note}", err=True)
-    click.echo(f"{outcome.action} comment {outcome.url}")
-    click.echo(result.usage, err=True)
+    echo_posted(result.outcome, result.usage, "comment")
 
 
 def _plot_options(config: Config, folder: str, publish: bool | None, branch: str | None, keep: int | None,

@@ -10,12 +10,15 @@ merge request is a configuration error (exit 2), said in one line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import click
 
 from ci_mlops.errors import UserError
+from ci_mlops.forge import outputs
 from ci_mlops.forge.base import NoteResult, usage_line
 
 
@@ -100,3 +103,26 @@ def post_note(forge_factory: Callable[[], Any], ctx: Any, plan: NotePlan, *, new
     finally:
         forge.close()
     return NotePosted(result, usage_line(forge.calls, result.scanned, result.pages, "note"))
+
+
+class Posting(Protocol):
+    """The sticky comment or note as posted (GitHub's ``CommentOutcome``, a forge's :class:`NoteResult`)."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def id(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def notes(self) -> Sequence[str]: ...
+
+
+def echo_posted(outcome: Posting, usage: str, noun: str) -> None:
+    """What ``comment`` says once it posted: the step outputs, the notes, the URL, then the API calls."""
+    outputs.set_output("comment-url", outcome.url)
+    outputs.set_output("comment-id", str(outcome.id))
+    for note in outcome.notes:
+        click.echo(f"ci-mlops: {note}", err=True)
+    click.echo(f"{outcome.action} {noun} {outcome.url}")
+    click.echo(usage, err=True)

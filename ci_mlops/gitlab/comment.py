@@ -17,7 +17,7 @@ def run(*, report: str | None, number: int | None, project: str | None, token: s
         config_path: str | None) -> None:
     from ci_mlops.config import load_config
     from ci_mlops.forge import outputs
-    from ci_mlops.forge.comment import NoteSkipped, gitlab_tail, plan_note, post_note, save_report
+    from ci_mlops.forge.comment import NoteSkipped, echo_posted, gitlab_tail, plan_note, post_note, save_report
     from ci_mlops.github.pr_comment import read_report
     from ci_mlops.gitlab.context import GitLabContext
     from ci_mlops.gitlab.forge import GitLabForge
@@ -57,10 +57,4 @@ def run(*, report: str | None, number: int | None, project: str | None, token: s
     if isinstance(result, NoteSkipped):
         click.echo(f"ci-mlops: {result.message}", err=True)
         return
-    outcome = result.result
-    outputs.set_output("comment-url", outcome.url)
-    outputs.set_output("comment-id", str(outcome.id))
-    for note in outcome.notes:
-        click.echo(f"ci-mlops: {note}", err=True)
-    click.echo(f"{outcome.action} note {outcome.url}")
-    click.echo(result.usage, err=True)
+    echo_posted(result.result, result.usage, "note")
