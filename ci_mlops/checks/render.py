@@ -119,6 +119,17 @@ def sections(verdict: Verdict) -> list[dict[str, Any]]:
     return out
 
 
+def status_verdict(check: Mapping[str, Any]) -> tuple[str, str]:
+    """A check document (``check --format json``) as a commit status: ``success`` or ``failure``, and
+    a description naming what failed (unclipped: each forge clips to its own limit)."""
+    result = Verdict.from_json(check)
+    failed = result.failures()
+    if check.get("passed") and not failed:
+        return "success", f"All {result.total} quality gates and checks passed" if result.total else "No gates configured"
+    names = ", ".join(f.name for f in failed)
+    return "failure", f"{len(failed)} of {result.total} failed: {names}" if failed else "Checks failed"
+
+
 def summary_markdown(verdict: Verdict) -> str:
     """The whole verdict for ``$GITHUB_STEP_SUMMARY`` and a check run's summary."""
     failed, total = len(verdict.failures()), verdict.total

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks.locate import Locator
 from ci_mlops.checks.records import Verdict
-from ci_mlops.checks.render import summary_markdown
+from ci_mlops.checks.render import status_verdict, summary_markdown
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_text
 from ci_mlops.github.shrink import shrink
@@ -74,13 +74,10 @@ def commit_to_mark(sha: str | None, ctx: GitHubContext) -> str:
 
 
 def verdict(check: dict[str, Any]) -> tuple[str, str]:
-    """(state, description) for a check JSON document."""
-    result = Verdict.from_json(check)
-    failed = result.failures()
-    if check.get("passed") and not failed:
-        return "success", f"All {result.total} quality gates and checks passed" if result.total else "No gates configured"
-    names = ", ".join(f.name for f in failed)
-    return "failure", clip(f"{len(failed)} of {result.total} failed: {names}" if failed else "Checks failed")
+    """(state, description) for a check JSON document (:func:`ci_mlops.checks.render.status_verdict`),
+    the description clipped to a commit status's 140 characters."""
+    state, description = status_verdict(check)
+    return state, clip(description)
 
 
 def clip(text: str, limit: int = DESCRIPTION_LIMIT) -> str:

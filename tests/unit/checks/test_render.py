@@ -130,3 +130,18 @@ def test_report_gate_parts_come_from_the_caller():
     small = render.report_markdown(report(gates=gates), max_chars=len(whole) - 1)
     assert len(small) < len(whole) and "Left out" in small and "#### Params" not in small
     assert "#### Quality gates" in small and "| ❌ fail | test.accuracy |" in small  # gates are never left out
+
+
+def test_status_verdict_names_what_failed_and_each_forge_clips_it():
+    from ci_mlops.github.status import verdict
+
+    many = [dict(GATE, metric=f"metric_number_{i}", key=f"metric_number_{i}") for i in range(12)]
+    state, text = render.status_verdict({"passed": False, "gates": many})
+    assert state == "failure" and text.startswith("12 of 12 failed: metric_number_0, metric_number_1")
+    assert text.endswith("metric_number_11") and len(text) > 140  # the whole list: a forge clips it
+    assert verdict({"passed": False, "gates": many}) == ("failure", text[:139].rstrip() + "…")  # GitHub's 140
+    passing = dict(GATE, passed=True)
+    assert render.status_verdict({"passed": True, "gates": [passing], "data": [dict(DATA, passed=True)]}) == \
+        ("success", "All 2 quality gates and checks passed")
+    assert render.status_verdict({"passed": True}) == ("success", "No gates configured")
+    assert render.status_verdict({"passed": False}) == ("failure", "Checks failed")  # a document that says so
