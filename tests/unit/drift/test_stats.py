@@ -28,6 +28,25 @@ def test_wasserstein_with_many_ties(a: list[int], b: list[int]) -> None:
     assert ours == pytest.approx(ss.wasserstein_distance(a, b), abs=1e-12)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(floats, min_size=1, max_size=60), st.lists(floats, min_size=1, max_size=60), st.integers(1, 7))
+@example([0.0, 1.0], [0.5, 0.5, 2.0, 3.0], 1)  # sizes in a ratio: steps of both sides end together
+def test_wasserstein_in_small_blocks_and_by_merging_equals_scipy(a: list[float], b: list[float], block: int) -> None:
+    # Blocks of a few values cross every boundary case the 64K blocks of real data do;
+    # the merge is what sizes beyond int64 positions use.
+    ref, cur = np.sort(np.array(a)), np.sort(np.array(b))
+    expected = ss.wasserstein_distance(a, b)
+    assert stats.wasserstein_sorted(ref, cur, block) == pytest.approx(expected, rel=1e-9, abs=1e-6)
+    assert stats._wasserstein_merged(ref, cur, block) == pytest.approx(expected, rel=1e-9, abs=1e-6)
+
+
+def test_wasserstein_of_large_unequal_samples_equals_scipy() -> None:
+    rng = np.random.default_rng(11)
+    for n, m in ((200_003, 170_000), (65_536 * 3, 65_536), (1_000, 200_000)):
+        ref, cur = np.sort(rng.normal(0, 1, n)), np.sort(rng.normal(0.05, 1.2, m))
+        assert stats.wasserstein_sorted(ref, cur) == pytest.approx(ss.wasserstein_distance(ref, cur), rel=1e-12)
+
+
 def test_wasserstein_normed_uses_reference_std_with_floor() -> None:
     ref = np.zeros(10)
     cur = np.ones(10)
