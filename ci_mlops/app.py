@@ -10,11 +10,14 @@ inside the function body with a comment. Help screens are also kept pre-rendered
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import os
 import sys
 import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn, TextIO, cast
 
 import click
 
@@ -83,9 +86,50 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: map expected errors to one line and an exit code."""
+    _finish(lambda: cli.main(args=argv, prog_name="ci-mlops", standalone_mode=False), argv)
+
+
+def fail(exc: BaseException, argv: list[str]) -> NoReturn:
+    """End a command that ran without click (``ci_mlops/quick.py``) and raised ``exc``, exactly as
+    when click's ``main`` had run it: an interrupt is an abort, a broken pipe exits 1 quietly."""
+
+    def again() -> None:
+        try:
+            raise exc
+        except (EOFError, KeyboardInterrupt) as interrupt:
+            click.echo(file=sys.stderr)  # click closes the terminal's ^C echo with a blank line
+            raise click.exceptions.Abort() from interrupt
+        except OSError as error:
+            if error.errno != errno.EPIPE:
+                raise
+            sys.stdout = cast(TextIO, _PacifyFlush(sys.stdout))
+            sys.stderr = cast(TextIO, _PacifyFlush(sys.stderr))
+            sys.exit(1)
+
+    _finish(again, argv)
+
+
+class _PacifyFlush:
+    """A stream whose flush ignores a broken pipe (at exit Python flushes stdout and stderr)."""
+
+    def __init__(self, wrapped: TextIO) -> None:
+        self.wrapped = wrapped
+
+    def flush(self) -> None:
+        try:
+            self.wrapped.flush()
+        except OSError as error:
+            if error.errno != errno.EPIPE:
+                raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wrapped, name)
+
+
+def _finish(call: Callable[[], object], argv: list[str] | None) -> NoReturn:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(os.environ.get("CI_MLOPS_DEBUG"))
     try:
-        rv = cli.main(args=argv, prog_name="ci-mlops", standalone_mode=False)
+        rv = call()
     except CiMlopsError as exc:
         if debug:  # the traceback, but still the documented exit code (1 means "checked thing is bad")
             traceback.print_exc()

@@ -1,27 +1,15 @@
-"""`ci-mlops report`: metric, param and plot diffs between two revisions."""
+"""`ci-mlops report`: metric, param and plot diffs between two revisions.
+
+The options are declared here; what the command does is :func:`ci_mlops.commands.report_run.run`.
+``ci_mlops/quick.py`` parses these same options without click for a plain ``ci-mlops report``
+(tests/cli/test_quick.py holds the two to the same options and results).
+"""
 
 from __future__ import annotations
 
-import json
-from importlib.util import find_spec
-from pathlib import Path
-from typing import Any
-
 import click
 
-from ci_mlops.checks import add_to_report
-from ci_mlops.checks.gatesource import deciding_config, render_changes
-from ci_mlops.checks.render import report_markdown
-from ci_mlops.config import Config, find_config, load_config
-from ci_mlops.config.records import Report
-from ci_mlops.errors import UserError
-from ci_mlops.escape import guard_commands, md_code, md_text
-from ci_mlops.fsutil import write_output
-from ci_mlops.git import Repo
-from ci_mlops.github.actions import append_summary, in_actions
-from ci_mlops.github.context import GitHubContext
-from ci_mlops.report import build_report, to_json
-from ci_mlops.report.render_plots import render_plots
+from ci_mlops.commands.report_run import run
 
 
 @click.command("report")
@@ -75,89 +63,5 @@ def command(base: str | None, head: str | None, fmt: str, output: str | None, sh
     In GitHub Actions the Markdown is also appended to the job summary
     (unless --no-summary). Exit 2 when a revision is unknown or a metrics file cannot be read.
     """
-    repo = Repo.discover(Path.cwd())
-    if plots_dir:
-        _require_vl_convert()
-
-    config = load_config(config_path or find_config(repo.root), required=config_path is not None)
-    config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
-    if history is None:
-        history = (config.settings.report or Report()).history
-    report = build_report(repo, base, head, config=config, history=history,
-                          plots=False if no_plots else None)
-    if head is None:
-        _name_the_pull_request(report)
-    if checks:
-        _add_checks(config, repo.root, report, workspace=head is None)
-        section = render_changes(source, report)
-        if section:
-            report.setdefault("sections", []).insert(0, section)
-    if source.origin != "workspace":
-        report["gate_source"] = source.to_json()
-    if plots_dir:
-        _render_plots(repo.root, report, plots_dir, workspace=head is None)
-    markdown = report_markdown(report, show_all=show_all, max_chars=max_chars)
-    text = to_json(report) if fmt == "json" else markdown
-    if output:
-        write_output(output, text, announce=lambda line: click.echo(f"ci-mlops: {line}", err=True))
-        click.echo(f"ci-mlops: report written to {output}", err=True)
-    else:
-        click.echo(text if fmt == "json" else guard_commands(text), nl=False)
-    if summary and in_actions():
-        append_summary(markdown)
-
-
-def _add_checks(config: Config, root: Path, report: dict[str, Any], *, workspace: bool) -> None:
-    """Put the same verdicts `ci-mlops check` reaches into the report.
-
-    Data and slice checks read files on disk, so they only describe the head when
-    the head is the workspace; metric gates work for any pair of revisions.
-    """
-    add_to_report(config, root, report, files=workspace)
-
-
-def _name_the_pull_request(report: dict[str, Any]) -> None:
-    """In a pull_request run the workspace is GitHub's merge commit, which nobody has seen:
-    name the PR and its head commit instead (``report["head"]["pr"]``)."""
-    if not in_actions():
-        return
-    try:
-        ctx = GitHubContext.from_env()
-        number, sha = ctx.pr_number, ctx.head_sha
-    except UserError:  # a malformed payload is `ci-mlops comment`'s to report
-        return
-    if number is not None and sha and "pull_request" in ctx.event:
-        report["head"]["pr"] = {"number": number, "sha": sha}
-    elif ctx.event_name == "workflow_dispatch" and ctx.sha:  # ci-mlops runs the PR workflow on branches it commits to
-        pr = (ctx.event.get("inputs") or {}).get("pr")
-        if isinstance(pr, (str, int)) and not isinstance(pr, bool) and str(pr).isdigit() and int(pr) > 0:
-            report["head"]["pr"] = {"number": int(pr), "sha": ctx.sha}
-
-
-def _render_plots(root: Path, report: dict[str, Any], plots_dir: str, *, workspace: bool) -> None:
-    """Draw the plots into ``plots_dir`` and say what was drawn in a report section; a plot
-    that cannot be drawn is one line there (and on stderr), never a failed command."""
-    # DVC labels each series with the revision it was given: the refs the report names
-    base, head = report["base"]["ref"], None if workspace else report["head"]["ref"]
-    if base == head:
-        base, head = report["base"]["sha"][:12], report["head"]["sha"][:12]
-    result = render_plots(root, plots_dir, base, head)
-    Path(plots_dir, "plots.json").write_text(json.dumps(result.to_json(relative_to=plots_dir), indent=2) + "\n", encoding="utf-8")
-    click.echo(f"ci-mlops: {len(result.charts)} plot(s) drawn and {len(result.images)} image(s) copied to "
-               f"{plots_dir}", err=True)
-
-    # In Actions the folder is a runner path nobody can open: the comment job shows the images
-    # (or links the artifact), so the report only names what could not be drawn.
-    lines = [] if in_actions() else [(f"{len(result.charts)} chart(s) drawn as SVG and {len(result.images)} "
-                                      f"image(s) copied to {md_code(plots_dir)}.")]
-    for failure in result.failures:
-        click.echo(f"ci-mlops: plot not drawn: {failure}", err=True)
-        lines.append(f"- ⚠️ {md_text(failure)}")
-    if lines:
-        report.setdefault("sections", []).append({"title": "Plot images", "markdown": "\n".join(lines),
-                                                  "passed": None})
-
-
-def _require_vl_convert() -> None:
-    if find_spec("vl_convert") is None:
-        raise UserError("--plots-dir needs vl-convert-python: pip install 'ci-mlops[plots]'")
+    run(base, head, fmt, output, show_all, history, no_plots, max_chars, checks, summary, plots_dir,
+        config_path, gates_from)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import uuid
 
-import click
-
 from ci_mlops.escape import workflow_data, workflow_property
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes per step
@@ -79,10 +77,14 @@ def annotate(level: str, message: str, *, file: str | None = None, line: int | N
     if title:
         props.append(f"title={_escape_property(title)}")
     head = f"::{level}" + (" " + ",".join(props) if props else "")
+    import click  # lazy: only a workflow command needs it (the report's quick path runs without click)
+
     click.echo(f"{head}::{_escape_data(message)}")
 
 
 def mask(secret: str | None) -> None:
     """Ask the runner to hide a secret in all later log lines."""
     if secret and in_actions():
+        import click  # lazy: only a workflow command needs it (the report's quick path runs without click)
+
         click.echo(f"::add-mask::{_escape_data(secret)}")

@@ -276,7 +276,7 @@ def test_cli_plots_dir_without_vl_convert_is_a_user_error(project, tmp_path, mon
     import importlib.util
 
     from ci_mlops.app import main
-    from ci_mlops.commands import report as report_command
+    from ci_mlops.commands import report_run as report_command
 
     real = importlib.util.find_spec
     monkeypatch.setattr(report_command, "find_spec", lambda name, *a: None if name == "vl_convert" else real(name, *a))
