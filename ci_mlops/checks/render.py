@@ -73,6 +73,24 @@ def gates_table(gates: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join([heading, "", *lines])
 
 
+def card_gates(gates: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A model card's gates (as ``lineage.json`` records them): a heading with the verdict, then one row per gate."""
+    failed = [g for g in gates if not g.get("passed")]
+    verdict = "all gates passed" if not failed else f"{len(failed)} of {len(gates)} gates failed"
+    rows = [[md_cell("✅" if g.get("passed") else "❌"), md_code(str(g.get("metric")), cell=True), md_cell(g.get("rule")),
+             md_cell(_card_value(g.get("bound"))), md_cell(_card_value(g.get("value"))), md_cell(g.get("message", ""))]
+            for g in gates]
+    return [f"### Quality gates: {verdict}", "", *table(["", "Metric", "Rule", "Bound", "Value", "Verdict"],
+                                                         ["---"] * 6, rows)]
+
+
+def _card_value(value: Any) -> str:
+    """As the rest of the model card writes a value: ``—`` for none, 6 significant digits."""
+    if value is None:
+        return "—"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def _verdict(gate: Mapping[str, Any]) -> str:
     if not gate.get("passed"):
         return "❌ fail"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ci_mlops.checks.render import card_gates
 from ci_mlops.escape import md_cell, md_code
 from ci_mlops.markdown.blocks import table
 
@@ -89,12 +90,7 @@ def render_model_card(
     out += _table(["File", "Metric", "Value"], metrics) if metrics else ["_No metrics recorded._"]
     gates = lineage.get("gates") or []
     if gates:
-        failed = [g for g in gates if not g.get("passed")]
-        verdict = "all gates passed" if not failed else f"{len(failed)} of {len(gates)} gates failed"
-        out += ["", f"### Quality gates: {verdict}", ""]
-        out += _table(["", "Metric", "Rule", "Bound", "Value", "Verdict"],
-                      [("✅" if g.get("passed") else "❌", _Code(g.get('metric')), g.get("rule"),
-                        _val(g.get("bound")), _val(g.get("value")), g.get("message", "")) for g in gates])
+        out += ["", *card_gates(gates)]
     if slices:
         out += ["", "### Slices and fairness", "", slices.strip()]
     if notes:

@@ -145,3 +145,14 @@ def test_status_verdict_names_what_failed_and_each_forge_clips_it():
         ("success", "All 2 quality gates and checks passed")
     assert render.status_verdict({"passed": True}) == ("success", "No gates configured")
     assert render.status_verdict({"passed": False}) == ("failure", "Checks failed")  # a document that says so
+
+
+def test_card_gates_heading_says_the_verdict_and_cells_are_escaped():
+    passing = dict(GATE, passed=True, value=0.93, message="0.93 >= min 0.9")
+    failing = dict(GATE, metric="a|b", rule="max_drop", bound=None, value=1 / 3, message="x | y <b>")
+    lines = render.card_gates([passing, failing])
+    assert lines[:2] == ["### Quality gates: 1 of 2 gates failed", ""]
+    assert lines[2:] == ["|  | Metric | Rule | Bound | Value | Verdict |", "|---|---|---|---|---|---|",
+                         "| ✅ | `test.acc` | min | 0.9 | 0.93 | 0.93 >= min 0.9 |",
+                         "| ❌ | `a\\|b` | max_drop | — | 0.333333 | x \\| y &lt;b> |"]
+    assert render.card_gates([passing])[0] == "### Quality gates: all gates passed"

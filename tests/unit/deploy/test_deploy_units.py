@@ -117,3 +117,13 @@ def test_asset_names_avoid_collisions():
     assert asset_names(["models/a/model.pkl", "models/b/model.pkl", "models/c.onnx"]) == {
         "models/a/model.pkl": "models--a--model.pkl", "models/b/model.pkl": "models--b--model.pkl",
         "models/c.onnx": "c.onnx"}
+
+
+def test_model_card_shows_the_release_gates_under_the_metrics():
+    gates = [{"metric": "test.acc", "file": "metrics.json", "rule": "min", "bound": 0.95, "value": 0.9, "base": None,
+              "passed": False, "message": "0.9 < min 0.95"}]
+    card = render_model_card(lineage(gates=gates), {})
+    section = card[card.index("### Metrics"):]
+    assert "### Quality gates: 1 of 1 gates failed" in section
+    assert "| ❌ | `test.acc` | min | 0.95 | 0.9 | 0.9 < min 0.95 |" in section
+    assert "Quality gates" not in render_model_card(lineage(), {})  # no gates recorded: no section
