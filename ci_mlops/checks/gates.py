@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ci_mlops.checks.records import GateResult, settings_of
+from ci_mlops.checks.records import ConfigLike, GateResult, settings_of
 from ci_mlops.config.records import MetricRule, Significance
 from ci_mlops.errors import UserError
 from ci_mlops.report.direction import infer_direction, is_counter
@@ -32,7 +32,7 @@ RULES = ("min", "max", "max_drop", "max_drop_pct")
 _EPS = 1e-12  # float noise allowed at a bound (0.1 + 0.2 vs 0.3)
 
 
-def evaluate_gates(config: Any, report: dict[str, Any], *, strict: bool = False) -> list[GateResult]:
+def evaluate_gates(config: ConfigLike, report: dict[str, Any], *, strict: bool = False) -> list[GateResult]:
     """Judge every configured metric gate against ``report["metrics"]``.
 
     ``config`` is a :class:`ci_mlops.config.Config` or a plain mapping with a

@@ -17,6 +17,11 @@ from ci_mlops.config import Config
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import Settings
 
+# What the checks take as their settings: a loaded config (its typed record is read), the
+# record itself, or a plain mapping shaped like ``.ci-mlops.yml`` (engines' callers and
+# tests), read into one.
+ConfigLike = Config | Settings | Mapping[str, Any]
+
 
 class GateResult(TypedDict):
     """One rule of one metric gate (``metrics:``)."""
@@ -204,7 +209,9 @@ def _filled(entry: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
     return out
 
 
-def settings_of(config: Config | Mapping[str, Any]) -> Settings:
-    """The typed record of a config: a :class:`Config`'s own, or one built from a plain mapping
-    (the shape of ``.ci-mlops.yml``, as the engines' callers and tests pass it)."""
+def settings_of(config: Config | Settings | Mapping[str, Any]) -> Settings:
+    """The typed record of a config: a :class:`Config`'s own, the record itself, or one built from
+    a plain mapping (the shape of ``.ci-mlops.yml``, as the engines' callers and tests pass it)."""
+    if isinstance(config, Settings):
+        return config
     return config.settings if isinstance(config, Config) else build(Settings, config)

@@ -17,14 +17,14 @@ from typing import Any
 
 from ci_mlops.checks.data import check_frame, is_text, load_data, load_text_columns, required_columns
 from ci_mlops.checks.gates import evaluate_gates
-from ci_mlops.checks.records import DataResult, GateResult, SliceResult, Verdict, settings_of
+from ci_mlops.checks.records import ConfigLike, DataResult, GateResult, SliceResult, Verdict, settings_of
 from ci_mlops.checks.render import sections
 from ci_mlops.checks.slices import slice_metrics
 from ci_mlops.errors import UserError
 from ci_mlops.significance.evidence import attach
 
 
-def run(config: Any, root: str | Path, report: dict[str, Any] | None, *, strict: bool = False) -> Verdict:
+def run(config: ConfigLike, root: str | Path, report: dict[str, Any] | None, *, strict: bool = False) -> Verdict:
     """Metric gates (against ``report``), data checks and slices as configured.
 
     ``strict`` (the check command) raises :class:`UserError` on configuration and
@@ -36,7 +36,7 @@ def run(config: Any, root: str | Path, report: dict[str, Any] | None, *, strict:
     return Verdict(gates, run_data_checks(config, root, strict=strict), run_slices(config, root, strict=strict))
 
 
-def run_gates(config: Any, root: str | Path, report: dict[str, Any] | None, *,
+def run_gates(config: ConfigLike, root: str | Path, report: dict[str, Any] | None, *,
               strict: bool = False) -> list[GateResult]:
     """The metric gates against ``report``, with the significance evidence attached to its rows first."""
     if not settings_of(config).metrics:
@@ -46,12 +46,12 @@ def run_gates(config: Any, root: str | Path, report: dict[str, Any] | None, *,
     return evaluate_gates(config, report or {}, strict=strict)
 
 
-def run_all(config: Any, root: str | Path, report: dict[str, Any] | None, *, strict: bool = False) -> dict[str, Any]:
+def run_all(config: ConfigLike, root: str | Path, report: dict[str, Any] | None, *, strict: bool = False) -> dict[str, Any]:
     """:func:`run`'s verdict as the JSON document of ``check --format json``."""
     return run(config, root, report, strict=strict).to_json()
 
 
-def run_data_checks(config: Any, root: Path, *, strict: bool = False) -> list[DataResult]:
+def run_data_checks(config: ConfigLike, root: Path, *, strict: bool = False) -> list[DataResult]:
     results: list[DataResult] = []
     for path, spec in (settings_of(config).data or {}).items():
         try:
@@ -73,7 +73,7 @@ def run_data_checks(config: Any, root: Path, *, strict: bool = False) -> list[Da
     return results
 
 
-def run_slices(config: Any, root: Path, *, strict: bool = False) -> list[SliceResult]:
+def run_slices(config: ConfigLike, root: Path, *, strict: bool = False) -> list[SliceResult]:
     spec = settings_of(config).slices
     if spec is None:
         return []
@@ -91,7 +91,7 @@ def run_slices(config: Any, root: Path, *, strict: bool = False) -> list[SliceRe
     return [{"file": file, **r} for r in results]
 
 
-def add_to_report(config: Any, root: str | Path, report: dict[str, Any], *, files: bool = True) -> dict[str, Any]:
+def add_to_report(config: ConfigLike, root: str | Path, report: dict[str, Any], *, files: bool = True) -> dict[str, Any]:
     """Put the gate verdicts and the data/slice sections into ``report``; returns the check result.
 
     ``files``: run the data and slice checks too. They read files on disk, so they only

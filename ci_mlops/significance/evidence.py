@@ -48,18 +48,20 @@ DEFAULT_RESAMPLES = Significance.resamples
 INCONCLUSIVE = ("pass", "warn", "fail")
 
 
-def _settings(config: Config | Mapping[str, Any]) -> Settings:
-    """The typed config; the checks also run on a plain mapping of the file's sections."""
+def _settings(config: Config | Settings | Mapping[str, Any]) -> Settings:
+    """The typed config; the checks also run on the record itself or a plain mapping of the file's sections."""
+    if isinstance(config, Settings):
+        return config
     return config.settings if isinstance(config, Config) else build(Settings, config)
 
 
-def wanted(config: Config | Mapping[str, Any]) -> dict[str, float]:
+def wanted(config: Config | Settings | Mapping[str, Any]) -> dict[str, float]:
     """Gate key -> confidence, for the gates that ask for significance."""
     return {key: float(rule.significance) for key, rule in (_settings(config).metrics or {}).items()
             if rule.significance is not None}
 
 
-def attach(config: Config | Mapping[str, Any], root: str | Path, report: dict[str, Any]) -> None:
+def attach(config: Config | Settings | Mapping[str, Any], root: str | Path, report: dict[str, Any]) -> None:
     """Add an interval (or the reason there is none) to each report row a significance gate names."""
     gates = wanted(config)
     if not gates:

@@ -35,3 +35,14 @@ def test_add_to_report_without_files_judges_only_the_gates(tmp_path: Path):
     full: dict = {"metrics": ROWS}
     add_to_report(CONFIG, tmp_path, full)
     assert [s["title"] for s in full["sections"]] == ["Data checks"] and full["gates"] == report["gates"]
+
+
+def test_a_loaded_config_its_record_and_the_mapping_judge_alike(tmp_path: Path):
+    from ci_mlops.config import parse_config
+
+    (tmp_path / "people.csv").write_text("id,age\n1,34\n2,200\n")
+    written = {"metrics": {"test.acc": {"min": 0.9}}, "data": {"people.csv": {"columns": {"age": {"max": 120}}}}}
+    config = parse_config("metrics:\n  test.acc: {min: 0.9}\ndata:\n  people.csv:\n    columns:\n      age: {max: 120}\n")
+    verdicts = [run(c, tmp_path, {"metrics": ROWS}).to_json() for c in (config, config.settings, written)]
+    assert verdicts[0] == verdicts[1] == verdicts[2]
+    assert [d["check"] for d in verdicts[0]["data"]] == ["max"] and not verdicts[0]["passed"]
