@@ -260,6 +260,12 @@ def text(verdict: Verdict, report: dict[str, Any] | None, source: GateSource | N
     return "\n".join(map(log_text, lines)) + "\n"
 
 
+def gate_line(gate: Mapping[str, Any]) -> str:
+    """One gate in a release's log: ``gate FAIL: test.accuracy min: 0.8 < min 0.9``."""
+    mark = "pass" if gate.get("passed") else ("skip" if gate.get("skipped") else "FAIL")
+    return f"gate {mark}: {gate.get('metric')} {gate.get('rule')}: {gate.get('message', '')}"
+
+
 def _icon(g: GateResult) -> str:
     return "⏭️" if g.get("skipped") else "⚠️" if g.get("warning") else "✅" if g["passed"] else "❌"
 

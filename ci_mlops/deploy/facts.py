@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ci_mlops.checks.render import gate_line
 from ci_mlops.deploy.bundle import Bundle
 from ci_mlops.deploy.tags import Tag, is_prerelease, release_version, tags_at
 from ci_mlops.escape import md_code
@@ -37,9 +38,7 @@ def bundle_lines(bundle: Bundle) -> list[str]:
     lines = [f"{bundle.title}: tag {bundle.tag.raw} at {bundle.commit[:12]}, environment {bundle.environment}"]
     lines += [f"  artifact {a.path}  {a.size} bytes  sha256 {a.sha256}  md5 {a.md5} ({a.source})"
               for a in bundle.artifacts]
-    for gate in bundle.gates:
-        mark = "pass" if gate.get("passed") else ("skip" if gate.get("skipped") else "FAIL")
-        lines.append(f"  gate {mark}: {gate.get('metric')} {gate.get('rule')}: {gate.get('message', '')}")
+    lines += [f"  {gate_line(gate)}" for gate in bundle.gates]
     return lines
 
 

@@ -156,3 +156,8 @@ def test_card_gates_heading_says_the_verdict_and_cells_are_escaped():
                          "| ✅ | `test.acc` | min | 0.9 | 0.93 | 0.93 >= min 0.9 |",
                          "| ❌ | `a\\|b` | max_drop | — | 0.333333 | x \\| y &lt;b> |"]
     assert render.card_gates([passing])[0] == "### Quality gates: all gates passed"
+
+
+def test_gate_line_of_a_release_log():
+    assert render.gate_line(GATE) == "gate FAIL: test.acc min: 0.8 < min 0.9"
+    assert render.gate_line(dict(GATE, passed=True, message="0.95 >= min 0.9")) == "gate pass: test.acc min: 0.95 >= min 0.9"
