@@ -10,7 +10,8 @@ without duplicates: before posting again we look for what the lost request made.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ci_mlops.config.records import DriftIssue
 from ci_mlops.github.comments import Authors
@@ -56,32 +57,79 @@ def upsert_issue(
     """
     # GitHub refuses issue and comment bodies over 65,536 characters: shorten, never fail.
     body = shrink(f"{MARKER}\n{body.rstrip()}\n", run_url=run_url)
-    existing = find_open_issue(client, repo, label)
+    return sync(_Issues(client, repo, label, run_url), problem=problem, title=title, body=body, quoted=body,
+                closing_note=closing_note, run_id=run_id)
+
+
+class IssueSite(Protocol):
+    """A forge's issues as :func:`sync` drives them (GitHub's below, GitLab's in :mod:`ci_mlops.gitlab.issues`)."""
+
+    def find_open(self) -> dict[str, Any] | None:
+        """The monitor's open issue: labelled, marked and opened by the token's own account."""
+
+    def create(self, title: str, body: str) -> dict[str, Any]:
+        """Open the issue with the label, once even when the answer is lost."""
+
+    def update(self, issue: dict[str, Any], title: str, body: str) -> dict[str, Any]: ...
+
+    def note_once(self, issue: dict[str, Any], stamp: str, text: str) -> None:
+        """Post ``text``, shortened to the forge's limit, once: a note carrying ``stamp`` is already it."""
+
+    def close(self, issue: dict[str, Any]) -> dict[str, Any]: ...
+
+    def outcome(self, action: str, issue: dict[str, Any]) -> dict[str, Any]:
+        """``{"action", "number", "url"}`` from the forge's own fields for an issue's number and address."""
+
+
+def sync(site: IssueSite, *, problem: bool, title: str, body: str, quoted: str, closing_note: str,
+         run_id: str | None) -> dict[str, Any]:
+    """The monitor's one flow on any forge: update the open issue or open one while ``problem``; once
+    the problem is gone, post the closing note (quoting ``quoted``) and close the issue."""
+    existing = site.find_open()
     if problem:
         if existing is not None:
-            updated = client.request_json("PATCH", client.repo_path(repo, "issues", existing["number"]),
-                                          json={"title": title, "body": body})
-            return _outcome("updated", updated)
-        created = client.create_once(client.repo_path(repo, "issues"),
-                                     {"title": title, "body": body, "labels": [label]},
-                                     find=lambda: find_open_issue(client, repo, label))
-        return _outcome("opened", created)
+            return site.outcome("updated", site.update(existing, title, body))
+        return site.outcome("opened", site.create(title, body))
     if existing is None:
         return {"action": "none", "number": None, "url": None}
-    number = existing["number"]
     # Unique per run, so an old note on a reopened issue never stands for this one.
     stamp = f"<!-- ci-mlops:drift-closed {run_id or uuid.uuid4().hex} -->"
-    comments = client.repo_path(repo, "issues", number, "comments")
-
-    def find_note() -> dict[str, Any] | None:
-        return next((c for c in client.paginate(comments) if stamp in (c.get("body") or "")), None)
-
-    note = shrink(f"{stamp}\n{closing_note}\n\n{body}", run_url=run_url)
-    client.create_once(comments, {"body": note}, find=find_note)
-    closed = client.request_json("PATCH", client.repo_path(repo, "issues", number),
-                                 json={"state": "closed", "state_reason": "completed"})
-    return _outcome("closed", closed)
+    site.note_once(existing, stamp, f"{stamp}\n{closing_note}\n\n{quoted}")
+    return site.outcome("closed", site.close(existing))
 
 
-def _outcome(action: str, issue: dict[str, Any]) -> dict[str, Any]:
-    return {"action": action, "number": issue.get("number"), "url": issue.get("html_url")}
+@dataclass(frozen=True)
+class _Issues:
+    client: GitHubClient
+    repo: str
+    label: str
+    run_url: str | None
+
+    def find_open(self) -> dict[str, Any] | None:
+        return find_open_issue(self.client, self.repo, self.label)
+
+    def create(self, title: str, body: str) -> dict[str, Any]:
+        return self.client.create_once(self.client.repo_path(self.repo, "issues"),
+                                       {"title": title, "body": body, "labels": [self.label]}, find=self.find_open)
+
+    def update(self, issue: dict[str, Any], title: str, body: str) -> dict[str, Any]:
+        return self._edit(issue, {"title": title, "body": body})
+
+    def note_once(self, issue: dict[str, Any], stamp: str, text: str) -> None:
+        comments = self.client.repo_path(self.repo, "issues", issue["number"], "comments")
+
+        def find() -> dict[str, Any] | None:
+            return next((c for c in self.client.paginate(comments) if stamp in (c.get("body") or "")), None)
+
+        self.client.create_once(comments, {"body": shrink(text, run_url=self.run_url)}, find=find)
+
+    def close(self, issue: dict[str, Any]) -> dict[str, Any]:
+        return self._edit(issue, {"state": "closed", "state_reason": "completed"})
+
+    def _edit(self, issue: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+        edited: dict[str, Any] = self.client.request_json(
+            "PATCH", self.client.repo_path(self.repo, "issues", issue["number"]), json=change)
+        return edited
+
+    def outcome(self, action: str, issue: dict[str, Any]) -> dict[str, Any]:
+        return {"action": action, "number": issue.get("number"), "url": issue.get("html_url")}

@@ -8,16 +8,16 @@ Opening it and the closing note survive a lost answer without duplicates.
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.github.issues import MARKER, sync
 from ci_mlops.github.shrink import shrink
 from ci_mlops.gitlab.notes import NOTE_LIMIT, Author
 
 if TYPE_CHECKING:
     from ci_mlops.gitlab.client import GitLabClient
 
-MARKER = "<!-- ci-mlops:drift -->"
 DESCRIPTION_LIMIT = 1_000_000
 
 
@@ -32,34 +32,49 @@ def upsert_issue(client: GitLabClient, project: str, *, problem: bool, body: str
     """``{"action": "opened"|"updated"|"closed"|"none", "number", "url"}``, like :func:`ci_mlops.github.issues.upsert_issue`."""
     tail = _tail(run_url)
     description = shrink(f"{MARKER}\n{body.rstrip()}\n", DESCRIPTION_LIMIT, tail=tail)
-    author = Author(client)
-    existing = find_open_issue(client, project, label, author)
-    if problem:
-        if existing is not None:
-            updated = client.request_json("PUT", client.project_path(project, "issues", existing["iid"]),
-                                          json={"title": title, "description": description})
-            return _outcome("updated", updated)
-        created = client.create_once(client.project_path(project, "issues"),
-                                     {"title": title, "description": description, "labels": label},
-                                     find=lambda: find_open_issue(client, project, label, author))
-        return _outcome("opened", created)
-    if existing is None:
-        return {"action": "none", "number": None, "url": None}
-    iid = existing["iid"]
-    stamp = f"<!-- ci-mlops:drift-closed {run_id or uuid.uuid4().hex} -->"
-    notes = client.project_path(project, "issues", iid, "notes")
-
-    def find_note() -> dict[str, Any] | None:
-        return next((n for n in client.paginate(notes, {"sort": "desc"}) if stamp in (n.get("body") or "")), None)
-
-    client.create_once(notes, {"body": shrink(f"{stamp}\n{closing_note}\n\n{body}", NOTE_LIMIT, tail=tail)},
-                       find=find_note)
-    closed = client.request_json("PUT", client.project_path(project, "issues", iid), json={"state_event": "close"})
-    return _outcome("closed", closed)
+    site = _Issues(client, project, label, Author(client), tail)
+    return sync(site, problem=problem, title=title, body=description, quoted=body, closing_note=closing_note,
+                run_id=run_id)
 
 
-def _outcome(action: str, issue: dict[str, Any]) -> dict[str, Any]:
-    return {"action": action, "number": issue.get("iid"), "url": issue.get("web_url")}
+@dataclass(frozen=True)
+class _Issues:
+    client: GitLabClient
+    project: str
+    label: str
+    author: Author
+    tail: str
+
+    def find_open(self) -> dict[str, Any] | None:
+        return find_open_issue(self.client, self.project, self.label, self.author)
+
+    def create(self, title: str, body: str) -> dict[str, Any]:
+        return self.client.create_once(self.client.project_path(self.project, "issues"),
+                                       {"title": title, "description": body, "labels": self.label},
+                                       find=self.find_open)
+
+    def update(self, issue: dict[str, Any], title: str, body: str) -> dict[str, Any]:
+        return self._edit(issue, {"title": title, "description": body})
+
+    def note_once(self, issue: dict[str, Any], stamp: str, text: str) -> None:
+        notes = self.client.project_path(self.project, "issues", issue["iid"], "notes")
+
+        def find() -> dict[str, Any] | None:
+            return next((n for n in self.client.paginate(notes, {"sort": "desc"}) if stamp in (n.get("body") or "")),
+                        None)
+
+        self.client.create_once(notes, {"body": shrink(text, NOTE_LIMIT, tail=self.tail)}, find=find)
+
+    def close(self, issue: dict[str, Any]) -> dict[str, Any]:
+        return self._edit(issue, {"state_event": "close"})
+
+    def _edit(self, issue: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+        edited: dict[str, Any] = self.client.request_json(
+            "PUT", self.client.project_path(self.project, "issues", issue["iid"]), json=change)
+        return edited
+
+    def outcome(self, action: str, issue: dict[str, Any]) -> dict[str, Any]:
+        return {"action": action, "number": issue.get("iid"), "url": issue.get("web_url")}
 
 
 def _tail(run_url: str | None) -> str:
