@@ -22,6 +22,10 @@ import stat
 from collections.abc import Iterable
 from typing import Any
 
+# A parsed JSON (or YAML within JSON's types) value. Code that reads one narrows it with
+# isinstance where it is read, so a document of another shape is an error, never a crash.
+JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
+
 MAX_YAML_BYTES = 4 * 1024 * 1024
 MAX_JSON_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 100

@@ -75,11 +75,11 @@ def deciding_config(config: Config, root: Path, *, gates_from: str = "auto", bas
     except UnicodeDecodeError:
         raise UserError(f"{rel} at {ref}: not UTF-8 text") from None
     base_config = parse_config(text, Path(f"{rel} at {ref}"))
-    changes = gate_changes(base_config.data, config.data)
-    merged = {k: v for k, v in config.data.items() if k not in GATE_SECTIONS}
-    merged.update({k: base_config.data[k] for k in GATE_SECTIONS if k in base_config.data})
+    changes = gate_changes(base_config.written, config.written)
+    merged = {k: v for k, v in config.written.items() if k not in GATE_SECTIONS}
+    merged.update({k: base_config.written[k] for k in GATE_SECTIONS if k in base_config.written})
     # The lines stay the PR's file's: checks.locate ignores its gate lines when the gates changed.
-    deciding = Config(data=merged, path=config.path, lines=config.lines)
+    deciding = Config(merged, config.path, config.lines)
     return deciding, GateSource("base", ref, sha, rel, changes, config if changes else None)
 
 

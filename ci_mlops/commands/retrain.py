@@ -98,7 +98,7 @@ def publish_command(folder: str, remote: str | None, issue: int | None, config_p
     parent = root.head()
     client = ctx.client()
     try:
-        base = (config.get("base") or _default_branch(client, repo_name))
+        base = config.settings.base or _default_branch(client, repo_name)
         if issue is None:
             issue = _drift_issue(client, repo_name, config)
         outcome = publish(root.root, Path(folder), settings, client, repo_name, base_branch=base, parent=parent or "",

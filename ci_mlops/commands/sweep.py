@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ci_mlops.config import find_config, load_config
+from ci_mlops.config import Config, find_config, load_config
 from ci_mlops.config.records import Experiments
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write
@@ -23,7 +23,7 @@ from ci_mlops.sweep import plan as planning
 from ci_mlops.sweep.apply import apply_experiment
 from ci_mlops.sweep.chatops import footer, handle
 from ci_mlops.sweep.leaderboard import build, render_markdown
-from ci_mlops.sweep.plan import expand, find, matrix, parse_overrides
+from ci_mlops.sweep.plan import Experiment, expand, find, matrix, parse_overrides
 from ci_mlops.sweep.pull import checked_head, commit_files, parse_pr
 from ci_mlops.sweep.results import complete, from_experiment_refs, load_results
 from ci_mlops.sweep.run import run_local, run_one
@@ -47,12 +47,12 @@ def command() -> None:
     """
 
 
-def _load(config_path: str | None) -> tuple[Any, Path]:
+def _load(config_path: str | None) -> tuple[Config, Path]:
     repo = Repo.discover(Path.cwd())
     return load_config(config_path or find_config(repo.root), required=config_path is not None), repo.root
 
 
-def _plan(config: Any, overrides: str | None) -> list[Any]:
+def _plan(config: Config, overrides: str | None) -> list[Experiment]:
     return expand(config, parse_overrides(overrides) if overrides and overrides.strip() else None)
 
 
@@ -210,7 +210,7 @@ def _check_pr(root: Path, pr_text: str | None) -> Any:
     return checked_head(ctx.client(), ctx.require_repo(), number, Repo.discover(root).rev_parse("HEAD"))
 
 
-def _print_board(config: Any, root: Path, results: list[Any], fmt: str, *, base: str | None,
+def _print_board(config: Config, root: Path, results: list[Any], fmt: str, *, base: str | None,
                  output: str | None = None, overrides: str = "") -> None:
     repo = Repo.discover(root)
     base_rev = resolve_base(repo, base, config)

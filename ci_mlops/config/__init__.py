@@ -1,8 +1,9 @@
-"""`.ci-mlops.yml`: find, load, validate against the shipped JSON Schema, apply defaults.
+"""`.ci-mlops.yml`: find, load, validate against the shipped JSON Schema, read into typed records.
 
-``Config.settings`` is the typed record of the file (ci_mlops.config.records): read
-values from it. ``Config.get`` and ``Config.data`` are the raw mapping, kept for code
-that has not moved to the records yet.
+``Config.settings`` is the typed record of the file (ci_mlops.config.records): every value,
+with its default, is read from it. ``Config.written`` is the file's mapping as written (no
+defaults), for questions about the file itself: which keys two files write differently,
+which file a section is taken from.
 
 Every error is one line naming the file, the line, the key path and the bad value,
 e.g. ``.ci-mlops.yml:7: metrics.test.accuracy.direction: 'sideways' is not one of
@@ -11,8 +12,8 @@ higher, lower``. Unknown keys are errors with a did-you-mean suggestion.
 
 from __future__ import annotations
 
-import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -24,36 +25,32 @@ from ci_mlops import __version__
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import Settings
 from ci_mlops.errors import UserError
+from ci_mlops.safeload import JsonValue
 
 CONFIG_NAME = ".ci-mlops.yml"
 SCHEMA_PATH = Path(__file__).parent.parent / "schema" / "ci-mlops.schema.json"
 # Where editors (the YAML language server) fetch the schema of this version from.
 SCHEMA_URL = f"https://raw.githubusercontent.com/ci-mlops/ci-mlops/v{__version__}/ci_mlops/schema/ci-mlops.schema.json"
 
-# The top-level values ``data`` gets when a key is absent (the records' defaults). Sections
-# the user did not write stay absent (``config.get("drift")`` is None) so commands can tell
-# "not configured"; so do install/train/test, which `init` fills from what the repository has.
-DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings) if f.default is not None}
-
 Path_ = tuple[str, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Config:
-    """A validated configuration. ``data`` is the file's content with defaults applied."""
+    """A validated configuration: ``settings`` to read, ``written`` as the file says it."""
 
-    data: dict[str, Any]
+    written: Mapping[str, JsonValue] = field(default_factory=dict)  # validated; absent keys absent
     path: Path | None = None
-    lines: dict[Path_, int] = field(default_factory=dict)
+    lines: Mapping[Path_, int] = field(default_factory=dict)
 
-    def get(self, *keys: str, default: Any = None) -> Any:
-        """``config.get("deploy", "target")`` -> the value, or ``default`` when absent."""
-        node: Any = self.data
+    def wrote(self, *keys: str) -> bool:
+        """Whether the file itself sets ``keys`` (a default from the records does not count)."""
+        node: JsonValue = dict(self.written)
         for key in keys:
             if not isinstance(node, dict) or key not in node:
-                return default
+                return False
             node = node[key]
-        return node
+        return True
 
     def line(self, *keys: str) -> int | None:
         """1-based line of a key in the file (for annotations), or None."""
@@ -65,13 +62,27 @@ class Config:
 
     @cached_property
     def settings(self) -> Settings:
-        """The typed record of ``data`` (read once; ``data`` is not changed afterwards)."""
-        return build(Settings, self.data)
+        """The typed record of the file: its values, and the records' defaults for the rest."""
+        return build(Settings, self.written)
 
     @property
     def runner_labels(self) -> list[str]:
         runner = self.settings.runner
         return [runner] if isinstance(runner, str) else list(runner)
+
+    def get(self, *keys: str, default: Any = None) -> Any:
+        """The value at ``keys`` as written (top-level keys default as the records say), or ``default``.
+
+        Only while checks/ moves to ``settings``: read ``settings`` instead."""
+        node: Any = {**_TOP_DEFAULTS, **self.written}
+        for key in keys:
+            if not isinstance(node, dict) or key not in node:
+                return default
+            node = node[key]
+        return node
+
+
+_TOP_DEFAULTS = {f.name: f.default for f in fields(Settings) if f.default is not None}
 
 
 @lru_cache(maxsize=1)
@@ -99,7 +110,7 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Co
         if required:
             hint = " (run `ci-mlops init` to create it)" if path.name == CONFIG_NAME else ""
             raise UserError(f"{path}: no such file{hint}")
-        return Config(data=_with_defaults({}), path=None)
+        return Config()
     from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited
 
     try:
@@ -121,7 +132,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     except DocumentError as exc:
         raise UserError(f"{name}: {exc}") from None
     if node is None:
-        return Config(data=_with_defaults({}), path=path)
+        return Config(path=path)
     lines: dict[Path_, int] = {}
     _collect_lines(node, (), lines, name)
     try:
@@ -135,7 +146,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     error = first_error(data, lines)
     if error:
         raise UserError(f"{name}:{error}")
-    return Config(data=_with_defaults(data), path=path, lines=lines)
+    return Config(data, path, lines)
 
 
 def first_error(data: dict[str, Any], lines: dict[Path_, int] | None = None) -> str | None:
@@ -257,12 +268,6 @@ def _stays_in_work_tree(path: Path) -> None:
         root = work_tree(path.absolute().parent)
         if root is not None:
             inside(root, path.absolute().relative_to(root).as_posix(), "config file")
-
-
-def _with_defaults(data: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(DEFAULTS)
-    merged.update(copy.deepcopy(data))
-    return merged
 
 
 def _collect_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], name: str) -> None:

@@ -307,7 +307,7 @@ class DriftRetrain:
     merge_method: Literal["merge", "squash", "rebase"] = "merge"
     schedule: str | None = None
     workflow: str = "ci-mlops-pr.yml"
-    labels: tuple[str, ...] | None = None  # None: ci-mlops:retrain
+    labels: tuple[str, ...] = ("ci-mlops:retrain",)
 
 
 @record

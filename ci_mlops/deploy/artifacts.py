@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ci_mlops.config import CONFIG_NAME, parse_config
+from ci_mlops.config import CONFIG_NAME, Config, parse_config
 from ci_mlops.deploy.registry import Declared, declared_artifacts
 from ci_mlops.dvc.project import cache_path
 from ci_mlops.dvc.run import run_dvc
@@ -63,7 +63,7 @@ class NoArtifacts(ArtifactError):
     """Nothing at the tag says what to release (``deploy --plan``: nothing to release)."""
 
 
-def resolve_paths(project: Any, config: Any, tag: Any, declared: dict[str, Any] | None = None) -> tuple[list[str], str]:
+def resolve_paths(project: Any, config: Config, tag: Any, declared: dict[str, Any] | None = None) -> tuple[list[str], str]:
     """The artifact paths to release and where that list came from (for messages).
 
     ``declared``: :func:`ci_mlops.deploy.registry.declared_artifacts` at the tag (default:
@@ -79,7 +79,7 @@ def resolve_paths(project: Any, config: Any, tag: Any, declared: dict[str, Any] 
                 raise ArtifactError(f"artifact '{artifact}' in {spec.source} has no path: nothing says which file "
                                     "to release; add its path, or set deploy.artifacts in .ci-mlops.yml")
             return [spec.path], f"artifact '{artifact}' in {spec.source}"
-    configured = config.get("deploy", "artifacts")
+    configured = config.settings.deploy.artifacts if config.settings.deploy else None
     if configured:
         return [posixpath.normpath(p.strip("/")) for p in configured], "deploy.artifacts in .ci-mlops.yml"
     if artifact and declared:
@@ -109,7 +109,7 @@ def _from_project(project: Any) -> dict[str, Any]:
             for name, spec in project.artifacts.items()}
 
 
-def config_at(reader: Any, commit: str, rev_label: str) -> Any:
+def config_at(reader: Any, commit: str, rev_label: str) -> Config:
     """``.ci-mlops.yml`` as committed at the tag (defaults when there is none).
 
     What a tag releases is decided by the tag alone, so ``deploy`` and ``audit verify``
@@ -125,7 +125,7 @@ def config_at(reader: Any, commit: str, rev_label: str) -> Any:
     return parse_config(text, Path(f"{CONFIG_NAME} at {rev_label}"))
 
 
-def expected_at(project: Any, config: Any, tag: Any, tracked: set[str], reader: Any, commit: str,
+def expected_at(project: Any, config: Config, tag: Any, tracked: set[str], reader: Any, commit: str,
                 rev_label: str) -> tuple[dict[str, tuple[str, str]], str]:
     """path -> (source, md5) of everything ``tag`` releases, git files hashed too; and where the list came from."""
     declared = declared_artifacts(project.dvcyaml_paths, lambda path: reader.read(commit, path), rev_label)

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config import Config
 from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
 from ci_mlops.deploy.bundle import pipeline_inputs
 from ci_mlops.deploy.host import CiRun, ReleaseHost, release_body
@@ -261,7 +262,7 @@ def schema_problems(lineage: Any) -> list[str]:
 # -- history ---------------------------------------------------------------------------------
 
 
-def release_history(repo: Any, config: Any, repository: str | None, *, model: str | None = None,
+def release_history(repo: Any, config: Config, repository: str | None, *, model: str | None = None,
                     release_urls: Callable[[], dict[str, str]] = dict) -> dict[str, list[dict[str, Any]]]:
     """model -> its releases, newest version first: tag, kind, version, stage, date, commit, metrics.
 
@@ -305,8 +306,8 @@ def release_history(repo: Any, config: Any, repository: str | None, *, model: st
     return dict(sorted(history.items()))
 
 
-def _key_metrics(config: Any) -> list[str]:
-    return [key.split(":", 1)[-1] for key in (config.get("metrics") or {})]
+def _key_metrics(config: Config) -> list[str]:
+    return [key.split(":", 1)[-1] for key in (config.settings.metrics or {})]
 
 
 def _metrics_at(root: Path, commit: str, reader: Any, load_project: Any, wanted: list[str]) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from typing import Any
 from ci_mlops.checks import run_gates, run_slices, slices_markdown
 from ci_mlops.checks.records import GateResult
 from ci_mlops.checks.render import report_markdown
+from ci_mlops.config import Config
+from ci_mlops.config.records import ModelCard
 from ci_mlops.deploy import lineage as lineage_mod
 from ci_mlops.deploy.artifacts import ReleasedFile, expected_at, materialize
 from ci_mlops.deploy.host import release_body
@@ -73,7 +75,7 @@ class Bundle:
     def lineage_sha256(self) -> str:
         return sha256_file(self.paths["lineage"])
 
-    def adopt(self, earlier: dict[str, Any], config: Any, *, server_url: str) -> bool:
+    def adopt(self, earlier: dict[str, Any], config: Config, *, server_url: str) -> bool:
         """Take the lineage of an earlier attempt at this release when it describes the same model.
 
         Returns False (and changes nothing) when the earlier record is for another commit
@@ -195,12 +197,12 @@ def pipeline_inputs(project: Any, tracked: set[str], released: set[str]) -> tupl
     return data, code
 
 
-def render_card(bundle: Bundle, config: Any, *, server_url: str, lineage: dict[str, Any] | None = None) -> str:
-    return render_model_card(lineage or bundle.lineage, config.get("model_card") or {},
+def render_card(bundle: Bundle, config: Config, *, server_url: str, lineage: dict[str, Any] | None = None) -> str:
+    return render_model_card(lineage or bundle.lineage, config.settings.model_card or ModelCard(),
                              notes=bundle.changes, slices=bundle.slices, server_url=server_url)
 
 
-def _report_and_gates(root: Path, config: Any, *, base: str, head: str) -> tuple[dict[str, Any], list[GateResult]]:
+def _report_and_gates(root: Path, config: Config, *, base: str, head: str) -> tuple[dict[str, Any], list[GateResult]]:
     report = build_report(root, base=base, head=head, config=config, plots=False)
     return report, run_gates(config, root, report)
 
@@ -210,8 +212,8 @@ def _gate_record(gate: GateResult) -> dict[str, Any]:
     return {k: gate.get(k) for k in keys}
 
 
-def _slices_markdown(config: Any, root: Path) -> str | None:
-    if not config.get("slices"):
+def _slices_markdown(config: Config, root: Path) -> str | None:
+    if config.settings.slices is None:
         return None
 
     return slices_markdown(run_slices(config, root)) or None

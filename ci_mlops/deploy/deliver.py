@@ -14,8 +14,8 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
+from ci_mlops.config import Config
 from ci_mlops.config.records import Deploy
 from ci_mlops.deploy.bundle import Bundle
 from ci_mlops.deploy.host import Asset, AssetConflict, CiRun, ReleaseHost, lineage_from_release
@@ -34,7 +34,7 @@ def default_out_dir(tag: str, env: Mapping[str, str] | None = None) -> Path:
     return base / "release" / re.sub(r"[^A-Za-z0-9._-]+", "_", tag)
 
 
-def deliver(bundle: Bundle, config: Any, run: CiRun, root: Path, target: str, *, host: ReleaseHost | None,
+def deliver(bundle: Bundle, config: Config, run: CiRun, root: Path, target: str, *, host: ReleaseHost | None,
             dry_run: bool, write_dockerfile: bool, build: bool | None, echo: Echo,
             adopt_release: bool = False) -> dict[str, str]:
     """Publish to ``target``; the target's step outputs (none for ``custom`` and ``none``).
@@ -62,7 +62,7 @@ def release_assets(bundle: Bundle) -> list[Asset]:
     return assets
 
 
-def github_release(bundle: Bundle, config: Any, run: CiRun, host: ReleaseHost | None, *, dry_run: bool,
+def github_release(bundle: Bundle, config: Config, run: CiRun, host: ReleaseHost | None, *, dry_run: bool,
                    echo: Echo, adopt: bool = False) -> dict[str, str]:
     """Create or finish the release of the tag on ``host``; refuse when an existing one holds other content
     or was not made by ci-mlops (unless ``adopt``)."""
@@ -93,7 +93,7 @@ def github_release(bundle: Bundle, config: Any, run: CiRun, host: ReleaseHost | 
     return {"release-url": outcome.url, "release-id": str(outcome.release.get("id", ""))}
 
 
-def docker(bundle: Bundle, config: Any, run: CiRun, root: Path, *, dry_run: bool, write_dockerfile: bool,
+def docker(bundle: Bundle, config: Config, run: CiRun, root: Path, *, dry_run: bool, write_dockerfile: bool,
            build: bool | None, echo: Echo) -> dict[str, str]:
     """Stage the build context; build and push here outside CI (or with ``build``), else only print."""
     plan = docker_plan(config, bundle.lineage, repository=run.repository, server_url=run.server_url,
@@ -119,12 +119,12 @@ def docker(bundle: Bundle, config: Any, run: CiRun, root: Path, *, dry_run: bool
     return plan.outputs()
 
 
-def custom(bundle: Bundle, config: Any, root: Path, *, dry_run: bool, echo: Echo) -> None:
+def custom(bundle: Bundle, config: Config, root: Path, *, dry_run: bool, echo: Echo) -> None:
     """Run ``deploy.command`` with the release facts in its environment."""
     env = custom_env(model_paths=[a.file for a in bundle.artifacts], version=bundle.version, stage=bundle.stage,
                      tag=bundle.tag.raw, model=bundle.model, lineage_path=bundle.paths["lineage"],
                      card_path=bundle.paths["card"], commit=bundle.commit)
-    command_text = config.get("deploy", "command")
+    command_text = (config.settings.deploy or Deploy()).command
     if dry_run:
         echo(f"dry run: would run `{command_text}` with:")
         for key, value in env.items():

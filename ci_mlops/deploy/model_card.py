@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ci_mlops.checks.render import card_gates
+from ci_mlops.config.records import ModelCard
 from ci_mlops.escape import md_cell, md_code
 from ci_mlops.markdown.blocks import table
 
@@ -29,7 +30,7 @@ TODO = "_Not documented yet: add `model_card.{key}` to `.ci-mlops.yml`._"
 
 def render_model_card(
     lineage: dict[str, Any],
-    card: dict[str, Any] | None = None,
+    card: ModelCard | None = None,
     *,
     notes: str | None = None,
     slices: str | None = None,
@@ -37,12 +38,12 @@ def render_model_card(
 ) -> str:
     """Render the card. ``notes`` is the metrics diff against the previous release and
     ``slices`` the slice/fairness results, both Markdown."""
-    card = card or {}
-    name = card.get("name") or lineage["model"]
+    card = card or ModelCard()
+    name = card.name or lineage["model"]
     version = lineage.get("version") or lineage["tag"]
     out: list[str] = [f"# Model card: {name} {_v(version)}", ""]
-    if card.get("overview"):
-        out += [card["overview"].strip(), ""]
+    if card.overview:
+        out += [card.overview.strip(), ""]
 
     out += ["## Model details", ""]
     commit = lineage["commit"]
@@ -55,29 +56,29 @@ def render_model_card(
         ("Tag", _Code(lineage['tag'])),
         ("Commit", commit_text),
         ("Tagged", lineage["created_at"]),
-        ("Owners", ", ".join(card.get("owners") or []) or "—"),
-        ("License", card.get("license") or "—"),
+        ("Owners", ", ".join(card.owners or ()) or "—"),
+        ("License", card.license or "—"),
     ]
     out += _table(["", ""], rows)
-    if card.get("references"):
-        out += ["", "References:", ""] + [f"- {ref}" for ref in card["references"]]
+    if card.references:
+        out += ["", "References:", ""] + [f"- {ref}" for ref in card.references]
     out += ["", "### Artifacts", ""]
     out += _table(["Path", "Size (bytes)", "SHA-256", "MD5 (dvc.lock)"],
                   [(_Code(a['path']), a["size"], _Code(a['sha256']), _Code(a['md5'])) for a in lineage["artifacts"]])
 
-    out += ["", "## Intended use", "", _text(card, "intended_use")]
-    out += ["", "### Out-of-scope use", "", _text(card, "out_of_scope")]
+    out += ["", "## Intended use", "", _text(card.intended_use, "intended_use")]
+    out += ["", "### Out-of-scope use", "", _text(card.out_of_scope, "out_of_scope")]
 
     out += ["", "## Training data", ""]
-    if card.get("training_data"):
-        out += [card["training_data"].strip(), ""]
+    if card.training_data:
+        out += [card.training_data.strip(), ""]
     if lineage["data"]:
         out += _table(["Path", "MD5 (dvc.lock)", "Size (bytes)"],
                       [(_Code(d['path']), _Code(d['md5']), d.get("size", "—")) for d in lineage["data"]])
     else:
         out.append("_No DVC-tracked data dependencies in `dvc.lock`._")
-    if card.get("evaluation_data"):
-        out += ["", "### Evaluation data", "", card["evaluation_data"].strip()]
+    if card.evaluation_data:
+        out += ["", "### Evaluation data", "", card.evaluation_data.strip()]
 
     out += ["", "## Training parameters", ""]
     params = [(_Code(f), _Code(k), _val(v)) for f, keys in sorted(lineage["params"].items())
@@ -98,10 +99,10 @@ def render_model_card(
         title = f"Changes since `{previous}`" if previous else "Changes"
         out += ["", f"### {title}", "", notes.strip()]
 
-    out += ["", "## Considerations", "", "### Limitations", "", _text(card, "limitations")]
-    if card.get("tradeoffs"):
-        out += ["", "### Trade-offs", "", card["tradeoffs"].strip()]
-    out += ["", "### Ethical considerations, bias and risks", "", _text(card, "ethical_considerations")]
+    out += ["", "## Considerations", "", "### Limitations", "", _text(card.limitations, "limitations")]
+    if card.tradeoffs:
+        out += ["", "### Trade-offs", "", card.tradeoffs.strip()]
+    out += ["", "### Ethical considerations, bias and risks", "", _text(card.ethical_considerations, "ethical_considerations")]
 
     out += ["", "## How to reproduce", "", "```sh"]
     out += [f"git clone {server_url}/{repo}.git" if repo else "git clone <this repository>"]
@@ -117,8 +118,7 @@ def _v(version: str) -> str:
     return version if not version[:1].isdigit() else f"v{version}"
 
 
-def _text(card: dict[str, Any], key: str) -> str:
-    value = card.get(key)
+def _text(value: str | None, key: str) -> str:
     return value.strip() if value else TODO.format(key=key)
 
 

@@ -14,6 +14,7 @@ import math
 import re
 from typing import Any
 
+from ci_mlops.config import Config
 from ci_mlops.deploy.bundle import release_values, tag_time
 from ci_mlops.deploy.host import ReleaseHost
 from ci_mlops.deploy.tags import (
@@ -36,7 +37,7 @@ def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
 
 
 def statement_findings(repo: Any, tag: Tag, commit: str, lineage: dict[str, Any], *, project: Any,
-                       tag_config: Any, repository: str | None) -> list[dict[str, Any]]:
+                       tag_config: Config, repository: str | None) -> list[dict[str, Any]]:
     """One finding per recomputed field (failed ones name the recorded and the true value)."""
     version = release_version(tag, tags_at(repo, commit))
     expected: dict[str, Any] = {

@@ -28,6 +28,7 @@ from ci_mlops.config.records import Deploy
 from ci_mlops.deploy.artifacts import config_at
 from ci_mlops.deploy.registry import GTO_CONFIG, gto_stages
 from ci_mlops.errors import UserError
+from ci_mlops.safeload import JsonValue
 
 DECISION_KEYS = ("environment", "target", "draft", "docker", "command", "stages")  # under deploy:
 CONTENT_DEPLOY_KEYS = ("artifacts", "name")
@@ -37,7 +38,7 @@ CONTENT_DEPLOY_KEYS = ("artifacts", "name")
 class Settings:
     """The merged config a release uses, and where its decisions came from."""
 
-    config: Any  # a ci_mlops.config.Config
+    config: Config
     source: str  # e.g. ".ci-mlops.yml on main (origin/main)"
     stages: dict[str, str] | None  # stage -> GitHub environment; None when nothing declares stages
     stages_source: str
@@ -92,27 +93,35 @@ def load_settings(repo: Any, reader: Any, commit: str, label: str, *, config_pat
         gto_label = f"{name} ({short})"
         gto = gto_stages(lambda path: reader.read(base_commit, path), gto_label)
 
-    data = copy.deepcopy(tag_config.data)
-    deploy = {k: v for k, v in copy.deepcopy(base.data.get("deploy") or {}).items() if k not in CONTENT_DEPLOY_KEYS}
-    deploy.update({k: v for k, v in (tag_config.data.get("deploy") or {}).items() if k in CONTENT_DEPLOY_KEYS})
-    data["deploy"] = deploy
-    data["metrics"] = copy.deepcopy(base.data.get("metrics"))
-    config = Config(data=data, path=base.path)
+    # Which file each key comes from is a question about the files, so they merge as written.
+    data = copy.deepcopy(dict(tag_config.written))
+    deploy = {k: v for k, v in _section(base, "deploy").items() if k not in CONTENT_DEPLOY_KEYS}
+    deploy.update({k: v for k, v in _section(tag_config, "deploy").items() if k in CONTENT_DEPLOY_KEYS})
+    data["deploy"] = copy.deepcopy(deploy)
+    data["metrics"] = copy.deepcopy(base.written.get("metrics"))
+    config = Config(data, base.path)
 
-    stages_decl = base.get("deploy", "stages")
+    stages_decl = base.settings.deploy.stages if base.settings.deploy else None
     if stages_decl is not None:
-        stages = {str(k): str(v) for k, v in stages_decl.items()}
+        stages = dict(stages_decl)
         stages_source = f"deploy.stages in {source}"
     elif gto is not None:
         stages = {s: s for s in gto}
         stages_source = f"stages in {GTO_CONFIG} on {gto_label}"
     else:
         stages, stages_source = None, "nothing"
-    differs = [f"deploy.{k}" for k in DECISION_KEYS if _canon(tag_config.get("deploy", k)) != _canon(base.get("deploy", k))]
-    if _canon(tag_config.get("metrics")) != _canon(base.get("metrics")):
+    tag_deploy, base_deploy = _section(tag_config, "deploy"), _section(base, "deploy")
+    differs = [f"deploy.{k}" for k in DECISION_KEYS if _canon(tag_deploy.get(k)) != _canon(base_deploy.get(k))]
+    if _canon(tag_config.written.get("metrics")) != _canon(base.written.get("metrics")):
         differs.append("metrics")
     return Settings(config=config, source=source, stages=stages, stages_source=stages_source, differs=differs)
 
 
-def _canon(value: Any) -> str:
+def _section(config: Config, key: str) -> dict[str, JsonValue]:
+    """A top-level section as the file writes it (empty when absent)."""
+    section = config.written.get(key)
+    return section if isinstance(section, dict) else {}
+
+
+def _canon(value: JsonValue) -> str:
     return json.dumps(value, sort_keys=True, default=str)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config import Config
 from ci_mlops.errors import UserError
 
 # semver.org's recommended expression, with the leading "v".
@@ -165,10 +166,11 @@ def tag_commit(repo: Any, tag: Tag) -> str:
     return commit
 
 
-def model_name(tag: Tag, config: Any, repository: str | None, root: Path) -> str:
+def model_name(tag: Tag, config: Config, repository: str | None, root: Path) -> str:
     """The model a tag releases: the tag's artifact name, else ``deploy.name``, ``model_card.name``,
     the repository's name, the folder's."""
-    return (tag.name or config.get("deploy", "name") or config.get("model_card", "name")
+    deploy, card = config.settings.deploy, config.settings.model_card
+    return (tag.name or (deploy.name if deploy else None) or (card.name if card else None)
             or (repository.split("/")[-1] if repository else root.name))
 
 

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import click
 
+from ci_mlops.config import Config
+from ci_mlops.config.records import Comment
 from ci_mlops.errors import UserError
 from ci_mlops.forge import outputs
 from ci_mlops.forge.base import NoteResult, usage_line
@@ -53,12 +55,12 @@ def gitlab_tail(run_url: str | None, limit: int) -> str:
             f"report is in {where} and its `report.md` artifact.\n")
 
 
-def plan_note(ctx: Any, config: Any, *, text: str, number: int | None, marker_opt: str | None, limit: int,
+def plan_note(ctx: Any, config: Config, *, text: str, number: int | None, marker_opt: str | None, limit: int,
               tail: str | None) -> NotePlan:
     from ci_mlops.github.comments import marker, marker_id
     from ci_mlops.github.shrink import shrink
 
-    ident = marker_id(marker_opt, config.get("comment", "marker"), None)
+    ident = marker_id(marker_opt, (config.settings.comment or Comment()).marker, None)
     number = number or ctx.merge_request
     if number is None:
         raise UserError("not in a merge request pipeline (no CI_MERGE_REQUEST_IID): pass --pr N, or run the job "

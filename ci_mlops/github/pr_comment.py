@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ci_mlops.config import Config
+from ci_mlops.config.records import Comment
 from ci_mlops.errors import UserError
 from ci_mlops.github import actions
 from ci_mlops.github.artifact import (
@@ -107,7 +109,7 @@ def read_report(source: str) -> str:
     return report_text(data, f"report {name}")
 
 
-def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_artifact: Path | None,
+def plan_comment(ctx: GitHubContext, config: Config, *, report: str | None, from_artifact: Path | None,
                  pr: int | None, marker_opt: str | None, new: bool, replace_cml: bool | None,
                  artifact_dir: Path | None, env: Mapping[str, str] | None = None,
                  summary: bool = True) -> CommentPlan:
@@ -127,10 +129,10 @@ def plan_comment(ctx: GitHubContext, config: Any, *, report: str | None, from_ar
         text, pr = fork_body(artifact.report, None, artifact.head_sha), artifact.pr
     else:
         text = read_report(report or "-")
-    ident = marker_id(marker_opt or (artifact.marker if artifact else None), config.get("comment", "marker"),
-                      ctx.workflow)
+    comment = config.settings.comment or Comment()
+    ident = marker_id(marker_opt or (artifact.marker if artifact else None), comment.marker, ctx.workflow)
     if replace_cml is None:
-        replace_cml = bool(config.get("comment", "replace_cml", default=False))
+        replace_cml = comment.replace_cml
     if summary:
         actions.append_summary(text)
 

@@ -69,7 +69,7 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
                              label=_label(head_rev.ref, head_rev.sha))
         _check_listed_files(config, base_snap, head_snap)
         tolerance = (float(settings.tolerance), float(settings.tolerance_pct))
-        metrics = diff_metrics(base_snap.metrics, head_snap.metrics, config.get("metrics"), tolerance)
+        metrics = diff_metrics(base_snap.metrics, head_snap.metrics, config.settings.metrics, tolerance)
         params = diff_params(base_snap.params, head_snap.params)
         report: dict[str, Any] = {
             "base": {"ref": base_rev.ref, "sha": base_rev.sha},

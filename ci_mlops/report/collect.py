@@ -198,7 +198,7 @@ def missing_at_revision(project: DvcProject, path: str, label: str) -> str:
     return f"{path} is declared in dvc.yaml at {label} but absent there: {why}"
 
 
-def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = None, config: Any | None = None,
+def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = None, config: Config | None = None,
              want_plots: bool = True, label: str | None = None) -> Snapshot:
     """Load the project at ``rev`` and read its metrics, params (and plot files).
 
@@ -212,7 +212,7 @@ def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = N
         project.plots = expand_plot_dirs(root, project)
     plot_paths = sorted({f for plot in project.plots for f in plot["files"]}) if want_plots else []
     wanted = list(dict.fromkeys([*metrics_paths, *params_decl, *plot_paths]))
-    remote = config.get("dvc", "remote", default=None) if config is not None else None
+    remote = config.settings.dvc.remote if config is not None and config.settings.dvc else None
     # params files kept in the DVC cache (inside an output directory, say) must be readable too
     cached_params = [p for p in params_decl if (loc := dvc_cache.locate(project, p)) is not None and loc.cached]
     blobs = read_files(root, rev, wanted, project, reader, required=[*metrics_paths, *cached_params], label=label,

@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ci_mlops.config.records import Report
+from ci_mlops.config.records import MetricRule, Report
 from ci_mlops.dvc.values import is_finite_number, is_number
 from ci_mlops.report.direction import infer_direction, is_counter
 
@@ -29,38 +29,35 @@ DEFAULT_TOLERANCE = float(Report.tolerance)  # report.tolerance: absolute, in th
 DEFAULT_TOLERANCE_PCT = Report.tolerance_pct  # report.tolerance_pct: percent of |base|
 
 
-def configured_direction(metrics_config: Mapping[str, Any] | None, file: str, key: str) -> str | None:
-    """``metrics.<key>.direction`` from .ci-mlops.yml; ``FILE:KEY`` wins over ``KEY``."""
+MetricRules = Mapping[str, MetricRule]  # the ``metrics:`` section (``Settings.metrics``)
+
+
+def rules_for(metrics_config: MetricRules | None, file: str, key: str) -> tuple[MetricRule, ...]:
+    """The ``metrics:`` rules of one metric, ``FILE:KEY``'s before ``KEY``'s: a setting is the first one written."""
     if not metrics_config:
-        return None
-    for name in (f"{file}:{key}", key):
-        entry = metrics_config.get(name)
-        if isinstance(entry, dict) and entry.get("direction") in ("higher", "lower"):
-            return str(entry["direction"])
-    return None
+        return ()
+    return tuple(rule for name in (f"{file}:{key}", key) if (rule := metrics_config.get(name)) is not None)
 
 
-def metric_setting(metrics_config: Mapping[str, Any] | None, file: str, key: str, name: str) -> Any:
-    """``metrics.<key>.<name>`` from .ci-mlops.yml (``FILE:KEY`` wins over ``KEY``), or None."""
-    for entry_key in (f"{file}:{key}", key):
-        entry = (metrics_config or {}).get(entry_key)
-        if isinstance(entry, dict) and entry.get(name) is not None:
-            return entry[name]
-    return None
+def configured_direction(metrics_config: MetricRules | None, file: str, key: str) -> str | None:
+    """``metrics.<key>.direction`` from .ci-mlops.yml; ``FILE:KEY`` wins over ``KEY``."""
+    return next((r.direction for r in rules_for(metrics_config, file, key) if r.direction), None)
 
 
-def tolerance_of(metrics_config: Mapping[str, Any] | None, file: str, key: str,
+def tolerance_of(metrics_config: MetricRules | None, file: str, key: str,
                  defaults: tuple[float, float] = (DEFAULT_TOLERANCE, DEFAULT_TOLERANCE_PCT)) -> tuple[float, float] | None:
     """(absolute, percent) tolerance for one metric; None when ``significance`` decides instead.
 
     A metric that sets either ``tolerance`` or ``tolerance_pct`` replaces both defaults
     (the one it leaves out is 0).
     """
-    if metric_setting(metrics_config, file, key, "significance") is not None:
+    rules = rules_for(metrics_config, file, key)
+    if any(r.significance is not None for r in rules):
         return None
-    own = (metric_setting(metrics_config, file, key, "tolerance"), metric_setting(metrics_config, file, key, "tolerance_pct"))
-    if own != (None, None):
-        return float(own[0] or 0.0), float(own[1] or 0.0)
+    absolute = next((r.tolerance for r in rules if r.tolerance is not None), None)
+    pct = next((r.tolerance_pct for r in rules if r.tolerance_pct is not None), None)
+    if (absolute, pct) != (None, None):
+        return float(absolute or 0.0), float(pct or 0.0)
     return defaults
 
 
@@ -112,7 +109,7 @@ def change_pct(base: Any, change: Any) -> float | None:
 
 
 def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]],
-                 metrics_config: Mapping[str, Any] | None = None,
+                 metrics_config: MetricRules | None = None,
                  tolerance: tuple[float, float] = (DEFAULT_TOLERANCE, DEFAULT_TOLERANCE_PCT)) -> list[dict[str, Any]]:
     """Rows for every (file, key) on either side, sorted by file then key.
 

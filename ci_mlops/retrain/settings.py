@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from ci_mlops.config.records import DriftRetrain
+from ci_mlops.config import Config
+from ci_mlops.config.records import DriftRetrain, RetrainImport, Train
 
 DEFAULT_PREFIX = DriftRetrain.branch_prefix
 DEFAULT_WORKFLOW = DriftRetrain.workflow  # the PR workflow `ci-mlops init` writes
@@ -15,36 +15,27 @@ DEFAULT_WORKFLOW = DriftRetrain.workflow  # the PR workflow `ci-mlops init` writ
 class RetrainSettings:
     refresh: str | None = None  # a shell command that refreshes the training data
     update: tuple[str, ...] = ()  # `dvc update` targets (.dvc files of imports)
-    imports: tuple[dict[str, str], ...] = ()  # `dvc import --force URL PATH -o OUT [--rev REV]`
+    imports: tuple[RetrainImport, ...] = ()  # `dvc import --force URL PATH -o OUT [--rev REV]`
     branch_prefix: str = DEFAULT_PREFIX
     auto_merge: bool = DriftRetrain.auto_merge
     merge_method: str = DriftRetrain.merge_method
     schedule: str | None = None  # cron of the scheduled refresh; None: only on drift
     workflow: str = DEFAULT_WORKFLOW  # dispatched on the retrain branch so the PR gets its checks
-    labels: tuple[str, ...] = field(default=("ci-mlops:retrain",))
+    labels: tuple[str, ...] = DriftRetrain.labels
 
     @classmethod
-    def from_config(cls, config: Any) -> RetrainSettings | None:
+    def from_config(cls, config: Config | None) -> RetrainSettings | None:
         """The settings, or None when ``drift.retrain`` is absent."""
-        section = (config.get("drift") or {}).get("retrain") if config is not None else None
+        drift = config.settings.drift if config is not None else None
+        section = drift.retrain if drift is not None else None
         if section is None:
             return None
-        if section is True:
-            section = {}
-        return cls(
-            refresh=section.get("refresh"),
-            update=tuple(section.get("update") or ()),
-            imports=tuple(dict(i) for i in section.get("import") or ()),
-            branch_prefix=section.get("branch_prefix", DEFAULT_PREFIX),
-            auto_merge=bool(section.get("auto_merge", DriftRetrain.auto_merge)),
-            merge_method=section.get("merge_method", DriftRetrain.merge_method),
-            schedule=section.get("schedule"),
-            workflow=section.get("workflow", DEFAULT_WORKFLOW),
-            labels=tuple(section.get("labels", ["ci-mlops:retrain"])),
-        )
+        return cls(refresh=section.refresh, update=section.update or (), imports=section.import_ or (),
+                   branch_prefix=section.branch_prefix, auto_merge=section.auto_merge, merge_method=section.merge_method,
+                   schedule=section.schedule, workflow=section.workflow, labels=section.labels)
 
 
-def commit_results(config: Any) -> bool:
+def commit_results(config: Config | None) -> bool:
     """``train.commit_results``: commit a same-repo PR's changed dvc.lock, metrics and plots back to it."""
-    train = config.get("train") if config is not None else None
-    return isinstance(train, dict) and bool(train.get("commit_results", False))
+    train = config.settings.train if config is not None else None
+    return isinstance(train, Train) and train.commit_results

@@ -29,9 +29,9 @@ def steps_for(settings: RetrainSettings, root: Path) -> list[tuple[str, list[str
     if settings.refresh:
         steps.append((f"refresh: {settings.refresh}", ["bash", "-eo", "pipefail", "-c", settings.refresh]))
     for item in settings.imports:
-        argv = ["dvc", "import", "--force", item["url"], item["path"], "-o", item["out"]]
-        if item.get("rev"):
-            argv += ["--rev", item["rev"]]
+        argv = ["dvc", "import", "--force", item.url, item.path, "-o", item.out]
+        if item.rev:
+            argv += ["--rev", item.rev]
         steps.append((shlex.join(argv), argv))
     if settings.update:
         argv = ["dvc", "update", "--", *settings.update]

@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config import Config
+from ci_mlops.config.records import GitLab
 from ci_mlops.errors import UserError
 from ci_mlops.scaffold.plan import PlannedFile
 from ci_mlops.scaffold.render import no_expression, render, shell_quote
@@ -64,11 +66,11 @@ def resolve_ci(option: str | None, root: Path) -> str:
     return "gitlab" if "gitlab" in host else "github"
 
 
-def gitlab_context(wf: dict[str, Any], config: Any) -> dict[str, Any]:
+def gitlab_context(wf: dict[str, Any], config: Config) -> dict[str, Any]:
     """What the GitLab template reads beyond the workflow context ``wf``."""
-    section = config.get("gitlab") or {}
-    image = section.get("image") or pinned_python(str(wf["python"]), "gitlab.image")
-    tool_image = section.get("tool_image") or pinned_python(str(wf["tool"]["python"]), "gitlab.tool_image")
+    section = config.settings.gitlab or GitLab()
+    image = section.image or pinned_python(str(wf["python"]), "gitlab.image")
+    tool_image = section.tool_image or pinned_python(str(wf["tool"]["python"]), "gitlab.tool_image")
     setup = []
     if wf["install"]:
         setup.append(wf["install"])
@@ -86,7 +88,7 @@ def gitlab_context(wf: dict[str, Any], config: Any) -> dict[str, Any]:
         "template_version": TEMPLATE_VERSION,
         "image": image,
         "tool_image": tool_image,
-        "tags": list(section.get("tags") or []),
+        "tags": list(section.tags or ()),
         "tool_requirements": wf["tool"]["requirements"],
         "project_setup": setup,
         "remote_flag": f" --remote {shell_quote(remote)}" if remote else "",
@@ -94,7 +96,7 @@ def gitlab_context(wf: dict[str, Any], config: Any) -> dict[str, Any]:
     }
 
 
-def plan_gitlab(wf: dict[str, Any], config: Any, root: Path) -> list[PlannedFile]:
+def plan_gitlab(wf: dict[str, Any], config: Config, root: Path) -> list[PlannedFile]:
     files = [PlannedFile(PIPELINE, render(TEMPLATE, {"wf": wf, "gl": gitlab_context(wf, config)}), TEMPLATE)]
     if not (root / USER_PIPELINE).exists():
         files.append(PlannedFile(USER_PIPELINE, user_pipeline(), "gitlab-ci.yml", managed=False))

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ci_mlops.config import CONFIG_NAME, Config, parse_config, schema
+from ci_mlops.config import CONFIG_NAME, Config, parse_config, records, schema
 from ci_mlops.config.records import Deploy, Docker
 from ci_mlops.deploy.artifacts import resolve_paths
 from ci_mlops.deploy.registry import declared_artifacts
@@ -243,7 +243,7 @@ def ask_settings(facts: RepoFacts, opts: InitOptions, *, will_have_pipeline: boo
     remote = facts.dvc.remote
     s = Settings(
         base=opts.base or facts.default_branch,
-        python=opts.python or facts.python or "3.11",
+        python=opts.python or facts.python or records.Settings.python,
         install=facts.install,
         train=train,
         test="pytest -q" if facts.tests else None,
@@ -289,11 +289,11 @@ def check_source(source: str) -> None:
 def plan_notes(facts: RepoFacts) -> list[str]:
     """What init found that shapes the workflows, and what overlaps with the repository's own."""
     notes = []
-    configured = facts.config.data if facts.config else {}
-    if "python" not in configured:  # an existing .ci-mlops.yml's own value is what counts
+    configured = facts.config.settings if facts.config else None
+    if configured is None:  # an existing .ci-mlops.yml's value (its own or the default) is what counts
         notes.append(f"the project's Python: {facts.python} (from {facts.python_source})" if facts.python else
-                     "the project's Python: nothing declares one; 3.11 (set python: in .ci-mlops.yml)")
-    if facts.env.install and "install" not in configured:
+                     f"the project's Python: nothing declares one; {records.Settings.python} (set python: in .ci-mlops.yml)")
+    if facts.env.install and (configured is None or configured.install is None):
         notes.append(f"install: `{facts.env.install}` (from {facts.env.source})")
     if facts.test_files and not facts.env.pytest:
         notes.append(f"{len(facts.test_files)} test file(s) (e.g. {facts.test_files[0]}), but the install does not "

@@ -12,13 +12,23 @@ import json
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from ci_mlops import __version__
-from ci_mlops.config import SCHEMA_URL, Config, parse_config
-from ci_mlops.config.records import CiMlopsInstall, Comment, Deploy, Docker, DriftRetrain, Dvc, Train
+from ci_mlops.config import SCHEMA_URL, Config, parse_config, records
+from ci_mlops.config.records import (
+    CiMlopsInstall,
+    Comment,
+    Deploy,
+    Docker,
+    DriftRetrain,
+    Dvc,
+    Oidc,
+    ReportImages,
+    Train,
+)
 from ci_mlops.errors import UserError
 from ci_mlops.retrain.settings import commit_results
 from ci_mlops.scaffold.detect import REMOTE_EXTRAS, RepoFacts
@@ -77,16 +87,16 @@ class Settings:
     """Answers for a new .ci-mlops.yml (ignored when the repo already has one)."""
 
     base: str = "main"
-    python: str = "3.11"
+    python: str = records.Settings.python
     install: str | None = "pip install -r requirements.txt"
     train: str | None = "dvc repro"
     test: str | None = "pytest -q"
-    runner: list[str] = field(default_factory=lambda: ["ubuntu-latest"])
-    deploy: str = "github-release"
+    runner: list[str] = field(default_factory=lambda: [str(records.Settings.runner)])
+    deploy: str = records.Deploy.target
     dvc_remote: str | None = None
     dvc_secrets: list[str] = field(default_factory=list)
     model_name: str = ""
-    replace_cml: bool = False
+    replace_cml: bool = records.Comment.replace_cml
     gpu: list[str] = field(default_factory=list)  # why it looks like GPU training (a comment in the config)
     tool_source: str | None = None  # ci_mlops.source; None: this version from PyPI
 
@@ -161,7 +171,7 @@ def workflow_context(config: Config, facts: RepoFacts) -> dict[str, Any]:
             "read_only": remote is not None and remote.read_only and dvc.push is None,
             "secrets": list(dvc.secrets or ()),
             # the templates read the provider's mapping as written (dvc.oidc.aws.role, ...)
-            "oidc": config.get("dvc", "oidc") or None,
+            "oidc": oidc_mapping(dvc.oidc),
             "push_environment": dvc.push_environment,
         },
         "project": project_env(config, facts, extras, uses_dvc and (has_remote or "dvc " in f"{train} ")),
@@ -204,16 +214,28 @@ PLOTS_REQUIREMENT = "vl-convert-python>=1.9"
 def plots_context(config: Config, facts: RepoFacts) -> dict[str, Any] | None:
     """Plot images for a DVC project that declares plots (report.plots not false): the training job
     draws them, the comment jobs publish them (report.images.publish) or link the artifact."""
-    if not (facts.dvc.initialised and getattr(facts.dvc, "plots", None)) or config.get("report", "plots") is False:
+    report = config.settings.report
+    if not (facts.dvc.initialised and getattr(facts.dvc, "plots", None)) or (report is not None and not report.plots):
         return None
-    images = config.get("report", "images") or {}
+    images = (report.images if report else None) or ReportImages()
     flags = []
-    if images.get("publish", True) is False:
+    if not images.publish:
         flags.append("--no-plots-publish")
-    for key, flag in (("branch", "--plots-branch"), ("keep_runs", "--plots-keep"), ("on_close", "--plots-on-close")):
-        if key in images:
-            flags += [flag, str(images[key])]
-    return {"publish": images.get("publish", True) is not False, "flags": flags, "requirement": PLOTS_REQUIREMENT}
+    # only what the file sets: the comment job reads the rest from the configuration it runs with
+    for key, flag, value in (("branch", "--plots-branch", images.branch), ("keep_runs", "--plots-keep", images.keep_runs),
+                             ("on_close", "--plots-on-close", images.on_close)):
+        if config.wrote("report", "images", key):
+            flags += [flag, str(value)]
+    return {"publish": images.publish, "flags": flags, "requirement": PLOTS_REQUIREMENT}
+
+
+def oidc_mapping(oidc: Oidc | None) -> dict[str, dict[str, str]] | None:
+    """``dvc.oidc`` as the templates read it: the provider written, with the keys it sets."""
+    if oidc is None:
+        return None
+    providers = {"aws": oidc.aws, "gcp": oidc.gcp, "azure": oidc.azure}
+    return {name: {k: v for k, v in asdict(record).items() if v is not None}
+            for name, record in providers.items() if record is not None} or None
 
 
 def retrain_context(section: DriftRetrain | None) -> dict[str, Any] | None:
@@ -481,7 +503,7 @@ def caller_install(wf: dict[str, Any]) -> str:
 def reusable_workflows() -> dict[str, str]:
     """This project's own ``on: workflow_call`` workflows, rendered from the same templates."""
     # python, runner and timeout_minutes: the config's defaults (the callers pass their own).
-    wf = workflow_context(Config(data={"install": "", "train": "", "test": "", "drift": {}}), _NO_FACTS)
+    wf = workflow_context(Config({"install": "", "train": "", "test": "", "drift": {}}), _NO_FACTS)
     wf.update(reusable=True, pip_extras=[], self_hosted=False, custom_labels=[], plots=None)
     out = {
         "reusable-pr.yml": render("workflows/pr.yml.j2", {"wf": wf}),

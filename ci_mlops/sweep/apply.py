@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config import Config
 from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write
@@ -18,7 +19,7 @@ from ci_mlops.sweep.plan import Experiment, find
 from ci_mlops.sweep.results import load_results
 
 
-def apply_experiment(root: Path, config: Any, name: str, experiments: list[Experiment],
+def apply_experiment(root: Path, config: Config, name: str, experiments: list[Experiment],
                      results_dir: Path | None) -> list[str]:
     """Write the experiment's params and dvc.lock; returns the files changed."""
     experiment = find(experiments, name)

@@ -16,9 +16,12 @@ the head. Failed experiments are rows that say so, ranked last; they never fail 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from ci_mlops.checks.gates import evaluate_gates
+from ci_mlops.config import Config
+from ci_mlops.config.records import Settings
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_cell, md_code
 from ci_mlops.markdown.blocks import table
@@ -28,13 +31,14 @@ from ci_mlops.report.lookup import resolve_metric
 from ci_mlops.sweep.results import Result
 
 
-def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, Any]],
+def build(config: Config, base: dict[str, Any], base_metrics: dict[str, dict[str, Any]],
           results: list[Result]) -> dict[str, Any]:
-    section = config.get("experiments") or {}
-    rank_by = section.get("rank_by")
+    settings = config.settings
+    rank_by = settings.experiments.rank_by if settings.experiments else None
     if not rank_by:
         raise UserError("experiments.rank_by: name the metric to rank the experiments by (e.g. test.f1)")
-    direction = section.get("direction") or (config.get("metrics", rank_by) or {}).get("direction") \
+    rank_rule = (settings.metrics or {}).get(rank_by)
+    direction = (settings.experiments and settings.experiments.direction) or (rank_rule and rank_rule.direction) \
         or infer_direction(rank_by.partition(":")[2] if ":" in rank_by else rank_by)
     if direction not in ("higher", "lower"):
         raise UserError(f"experiments.direction: cannot tell from '{rank_by}' whether higher or lower is better; "
@@ -45,7 +49,7 @@ def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, A
         row: dict[str, Any] = {"name": result.name, "status": result.status, "params": _params(result),
                                "value": None, "metrics": [], "gates": [], "passed": None, "error": result.error}
         if result.status == "success":
-            metrics = diff_metrics(base_metrics, result.metrics, config.get("metrics"))
+            metrics = diff_metrics(base_metrics, result.metrics, settings.metrics)
             row["metrics"] = metrics
             try:
                 entry = resolve_metric(rank_by, metrics)
@@ -53,8 +57,8 @@ def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, A
                 raise UserError(f"experiments.rank_by: {exc.message}") from exc
             value = entry.get("head") if entry else None
             row["value"] = value if _number(value) else None
-            if config.get("metrics"):
-                row["gates"] = evaluate_gates(_point_gates(config), {"metrics": metrics})
+            if settings.metrics:
+                row["gates"] = evaluate_gates(_point_gates(settings), {"metrics": metrics})
                 row["passed"] = all(g["passed"] for g in row["gates"])
             if row["value"] is None and row["error"] is None:
                 row["error"] = f"{rank_by} is missing or not a number in this experiment's metrics"
@@ -68,13 +72,12 @@ def build(config: Any, base: dict[str, Any], base_metrics: dict[str, dict[str, A
             "rows": rows}
 
 
-def _point_gates(config: Any) -> dict[str, Any]:
+def _point_gates(settings: Settings) -> Settings:
     """The gates judged on point values: a sweep computes no confidence intervals (the PR
     report does, with the predictions of both sides), and a rule that asks for one would
     otherwise fail every row for want of it."""
-    metrics = {key: {k: v for k, v in (spec or {}).items() if k != "significance"}
-               for key, spec in (config.get("metrics") or {}).items()}
-    return {"metrics": metrics, "significance": config.get("significance")}
+    metrics = {key: replace(rule, significance=None) for key, rule in (settings.metrics or {}).items()}
+    return replace(settings, metrics=metrics)
 
 
 def _params(result: Result) -> dict[str, Any]:

@@ -20,10 +20,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ci_mlops.config.records import Experiments
+from ci_mlops.config import Config
 from ci_mlops.errors import UserError
 
 MATRIX_LIMIT = 256  # GitHub Actions: jobs one matrix may generate per workflow run
@@ -54,15 +55,15 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def expand(config: Any, overrides: dict[str, list[Any]] | None = None) -> list[Experiment]:
+def expand(config: Config, overrides: dict[str, list[Any]] | None = None) -> list[Experiment]:
     """The experiments the ``experiments:`` section declares (``overrides`` replace grid axes)."""
-    section = config.get("experiments")
-    if not section:
+    section = config.settings.experiments
+    if section is None:
         raise UserError(".ci-mlops.yml has no experiments: section (declare a grid or sets to sweep; "
                         "see docs/sweeps.md)")
-    grid = dict(section.get("grid") or {})
+    grid: dict[str, Sequence[Any]] = dict(section.grid or {})
     grid.update(overrides or {})
-    sets = list(section.get("sets") or [])
+    sets = list(section.sets or ())
     for key in grid:
         _check_key(key, "experiments.grid")
     for i, entry in enumerate(sets):
@@ -74,7 +75,7 @@ def expand(config: Any, overrides: dict[str, list[Any]] | None = None) -> list[E
         keys = list(grid)
         for key in keys:
             values = grid[key]
-            if not isinstance(values, list) or not values:
+            if not isinstance(values, (list, tuple)) or not values:
                 raise UserError(f"experiments.grid.{key}: needs a non-empty list of values")
             for value in values:
                 _check_value(value, f"experiments.grid.{key}")
@@ -82,12 +83,12 @@ def expand(config: Any, overrides: dict[str, list[Any]] | None = None) -> list[E
     combos += [tuple(entry.items()) for entry in sets]
     if not combos:
         raise UserError("experiments: declares no experiment (grid and sets are both empty)")
-    limit = int(section.get("max_experiments", Experiments.max_experiments))
+    limit = section.max_experiments
     if len(combos) > limit:
         raise UserError(f"experiments: {len(combos)} experiments are more than {limit} "
                         f"({'GitHub Actions runs at most 256 jobs per matrix' if limit == MATRIX_LIMIT else 'experiments.max_experiments'}); "
                         "shrink the grid or split it into several sweeps")
-    prefix = section.get("name", Experiments.name)
+    prefix = section.name
     width = max(2, len(str(len(combos))))
     seen: set[tuple[tuple[str, Any], ...]] = set()
     out = []

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config import Config
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader, Repo, run_git
 from ci_mlops.report.collect import snapshot
@@ -42,7 +43,7 @@ def failed(experiment: Experiment, error: str) -> Result:
     return Result(experiment.name, experiment.set_params(), "failed", error=error)
 
 
-def from_revision(root: Path, experiment: Experiment, rev: str | None, *, config: Any = None,
+def from_revision(root: Path, experiment: Experiment, rev: str | None, *, config: Config | None = None,
                   reader: BlobReader | None = None) -> Result:
     """The experiment's metrics and params at ``rev`` (None: the workspace)."""
     snap = snapshot(root, rev, reader=reader, config=config, want_plots=False, label=experiment.name)
@@ -68,7 +69,7 @@ def experiment_refs(root: Path, baseline: str) -> dict[str, str]:
     return refs
 
 
-def from_experiment_refs(root: Path, experiments: list[Experiment], *, config: Any = None,
+def from_experiment_refs(root: Path, experiments: list[Experiment], *, config: Config | None = None,
                          baseline: str | None = None, errors: dict[str, str] | None = None) -> list[Result]:
     """One result per planned experiment: from its ref when DVC made one, else failed."""
     repo = Repo.discover(root)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ci_mlops.config import Config
 from ci_mlops.dvc.run import run_dvc, run_dvc_batch
 from ci_mlops.errors import UserError
 from ci_mlops.git import Repo
@@ -48,7 +49,7 @@ def run_local(root: Path, experiments: list[Experiment], jobs: int,
     return errors
 
 
-def run_one(root: Path, experiment: Experiment, *, config: Any = None, pull: bool = False,
+def run_one(root: Path, experiment: Experiment, *, config: Config | None = None, pull: bool = False,
             push: bool = False) -> Result:
     """Run one experiment in the workspace (a CI matrix job) and read what it produced."""
     repo = Repo.discover(root)

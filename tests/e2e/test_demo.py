@@ -88,7 +88,7 @@ def test_demo_config_is_valid():
     from ci_mlops.demo.scenario import PROJECT
 
     config = parse_config((PROJECT / "ci-mlops.yml").read_text())
-    assert config.get("metrics", "test.precision", "max_drop_pct") == 5
+    assert config.settings.metrics["test.precision"].max_drop_pct == 5
 
 
 def test_set_param_keeps_comments(tmp_path):

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from ci_mlops.config import DEFAULTS, load_config, parse_config
+from ci_mlops.config import load_config, parse_config
+from ci_mlops.config.records import Leakage, Settings
 from ci_mlops.errors import UserError
 
 
@@ -15,9 +16,9 @@ def error_of(text: str) -> str:
 
 def test_empty_file_gives_defaults():
     config = parse_config("", None)
-    assert config.get("python") == DEFAULTS["python"]
-    assert config.get("install") is None and config.get("train") is None  # init detects them
-    assert config.get("drift") is None
+    assert config.settings.python == Settings.python
+    assert config.settings.install is None and config.settings.train is None  # init detects them
+    assert config.settings.drift is None
     assert config.runner_labels == ["ubuntu-latest"]
 
 
@@ -48,7 +49,7 @@ drift:
   schedule: "0 6 * * 1"
 """
     config = parse_config(text, None)
-    assert config.get("metrics", "test.accuracy", "min") == 0.90
+    assert config.settings.metrics["test.accuracy"].min == 0.90
     assert config.runner_labels == ["self-hosted", "gpu"]
     assert config.line("metrics", "test.accuracy") == 10
 
@@ -111,16 +112,16 @@ def test_yaml11_keys_stay_strings():
         "  yes: {min: 0}\n"
     )
     config = parse_config(text, None)
-    assert config.get("data", "t.csv", "leakage") == {"with": "t.csv", "on": ["a"]}
-    assert set(config.get("data", "t.csv", "columns")) == {"no", "off", "1"}
-    assert set(config.get("metrics")) == {"1", "yes"}
+    assert config.settings.data["t.csv"].leakage == Leakage(with_="t.csv", on=("a",))
+    assert set(config.settings.data["t.csv"].columns) == {"no", "off", "1"}
+    assert set(config.settings.metrics) == {"1", "yes"}
     assert config.line("data", "t.csv", "leakage") == 8
     assert config.line("metrics", "yes") == 11
 
 
 def test_yaml11_values_keep_their_meaning():
     config = parse_config("dvc:\n  push: no\n  pull: yes\n", None)
-    assert config.get("dvc", "push") is False and config.get("dvc", "pull") is True
+    assert config.settings.dvc.push is False and config.settings.dvc.pull is True
 
 
 def test_key_spelled_two_ways_is_a_duplicate():

@@ -107,6 +107,8 @@ def _compare_record(node: dict[str, Any], cls: Any, where: str, problems: list[s
         item, prop, path = fields[name], props[name], f"{prefix}{name}"
         if name not in required:
             expected = prop.get("default")
+            if isinstance(expected, list):  # a list default is a tuple in the record
+                expected = tuple(expected)
             if item.default != expected or (type(item.default) is not type(expected) and not (
                     isinstance(item.default, (int, float)) and isinstance(expected, (int, float))
                     and not isinstance(expected, bool))):

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from ci_mlops.config import DEFAULTS, Config, parse_config
+from ci_mlops.config import Config, parse_config
 from ci_mlops.config.records import Deploy, Leakage, Settings
 
 TEXT = """\
@@ -59,6 +59,10 @@ def test_records_are_frozen():
         settings.deploy.target = "none"  # type: ignore[misc]
 
 
-def test_raw_defaults_come_from_the_records():
-    assert DEFAULTS == {"version": 1, "python": "3.11", "runner": "ubuntu-latest", "timeout_minutes": 60}
-    assert Config(data={"experiments": {"rank_by": "loss"}}).settings.experiments.rank_by == "loss"
+def test_defaults_come_from_the_records_not_the_written_mapping():
+    empty = parse_config("")
+    assert empty.written == {} and empty.settings == Settings()
+    config = Config({"experiments": {"rank_by": "loss"}})
+    assert config.settings.experiments.rank_by == "loss" and config.settings.python == Settings.python
+    assert config.wrote("experiments", "rank_by") and not config.wrote("python")
+    assert not config.wrote("experiments", "rank_by", "deeper")

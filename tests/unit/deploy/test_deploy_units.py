@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 
 from ci_mlops.config import parse_config
+from ci_mlops.config.records import ModelCard
 from ci_mlops.deploy.artifacts import asset_names
 from ci_mlops.deploy.audit import schema_problems
 from ci_mlops.deploy.lineage import build_lineage, dumps, with_provenance
@@ -54,13 +55,13 @@ def test_retried_release_takes_the_first_attempts_provenance():
 
 
 def test_the_card_names_no_run_so_every_attempt_renders_it_alike():
-    first = render_model_card(lineage(), {})
-    assert first == render_model_card(lineage(actor="someone-else", run_url="https://x/run/2"), {})
+    first = render_model_card(lineage(), ModelCard())
+    assert first == render_model_card(lineage(actor="someone-else", run_url="https://x/run/2"), ModelCard())
     assert "2025-01-02T03:04:05Z" in first  # the tag's date, not the time of the run
 
 
 def test_model_card_sections_and_defaults():
-    card = render_model_card(lineage(), {"intended_use": "Churn triage.", "owners": ["ml-team"]},
+    card = render_model_card(lineage(), ModelCard(intended_use="Churn triage.", owners=("ml-team",)),
                              server_url="https://ghe.example")
     for heading in ("# Model card: churn v1.2.0", "## Model details", "## Intended use", "### Out-of-scope use",
                     "## Training data", "## Training parameters", "## Quantitative analysis",
@@ -69,7 +70,7 @@ def test_model_card_sections_and_defaults():
     assert "Churn triage." in card and "ml-team" in card
     assert "add `model_card.limitations`" in card  # an undocumented section says how to document it
     assert "https://ghe.example/o/r/commit/" + SHA in card
-    assert render_model_card(lineage(), {}) == render_model_card(lineage(), {})
+    assert render_model_card(lineage(), ModelCard()) == render_model_card(lineage(), ModelCard())
 
 
 def test_previous_release_of_the_same_model_by_semver_and_stage_counter():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ci_mlops.config.records import MetricRule
 from ci_mlops.report import render_markdown
 from ci_mlops.report.diff import diff_metrics, diff_params, summarize
 from ci_mlops.report.plots import build_plot, mermaid_chart
@@ -50,7 +51,7 @@ def test_change_within_tolerance_is_unchanged_in_headline_and_table():
     # zero tolerance counts every change; a per-metric tolerance replaces the default
     assert {r["key"]: r["status"] for r in diff_metrics({"m.json": {"roc_auc": 0.7685}}, {"m.json": {"roc_auc": 0.7687}},
                                                         None, (0.0, 0.0))} == {"roc_auc": "improved"}
-    config = {"f1": {"tolerance": 0.2}, "roc_auc": {"tolerance_pct": 0}}
+    config = {"f1": MetricRule(tolerance=0.2), "roc_auc": MetricRule(tolerance_pct=0)}
     statuses = {r["key"]: r["status"] for r in diff_metrics({"m.json": {"roc_auc": 0.7685, "f1": 0.5}},
                                                            {"m.json": {"roc_auc": 0.7687, "f1": 0.6}}, config)}
     assert statuses == {"roc_auc": "improved", "f1": "unchanged"}
@@ -59,7 +60,7 @@ def test_change_within_tolerance_is_unchanged_in_headline_and_table():
 def test_significance_decides_instead_of_tolerance():
     from ci_mlops.report.diff import tolerance_of
 
-    config = {"roc_auc": {"significance": 0.95, "tolerance_pct": 50}}
+    config = {"roc_auc": MetricRule(significance=0.95, tolerance_pct=50)}
     assert tolerance_of(config, "m.json", "roc_auc") is None
     rows = diff_metrics({"m.json": {"roc_auc": 0.7685}}, {"m.json": {"roc_auc": 0.7687}}, config)
     assert rows[0]["status"] == "improved" and "unchanged_reason" not in rows[0]  # the interval decides later

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ci_mlops.config.records import RetrainImport
 from ci_mlops.errors import CheckFailed
 from ci_mlops.retrain.results import read_manifest
 from ci_mlops.retrain.settings import RetrainSettings
@@ -30,7 +31,7 @@ def source(tmp_path: Path) -> Path:
 
 
 def test_steps_in_order():
-    settings = RetrainSettings(refresh="make data", imports=({"url": "u", "path": "p", "out": "o", "rev": "v2"},),
+    settings = RetrainSettings(refresh="make data", imports=(RetrainImport(url="u", path="p", out="o", rev="v2"),),
                                update=("a.dvc",))
     names = [name for name, _ in steps_for(settings, Path("/nonexistent"))]
     assert names == ["refresh: make data", "dvc import --force u p -o o --rev v2", "dvc update -- a.dvc", "dvc repro"]
@@ -58,7 +59,7 @@ def test_a_failing_import_is_recorded_with_its_step(tmp_path):
     project = make_dvc_repo(tmp_path / "project" / "repo")
     folder = tmp_path / "handover"
     head = git(project, "rev-parse", "HEAD").strip()
-    settings = RetrainSettings(imports=({"url": str(tmp_path / "nowhere"), "path": "x.csv", "out": "data/x.csv"},))
+    settings = RetrainSettings(imports=(RetrainImport(url=str(tmp_path / "nowhere"), path="x.csv", out="data/x.csv"),))
     with pytest.raises(CheckFailed, match="retrain step `dvc import --force"):
         retrain(project, folder, settings, reason="drift", base=head, echo=lambda line: None)
     manifest = read_manifest(folder)

@@ -638,6 +638,6 @@ def test_reusable_callers_pass_empty_commands(git_repo):
 def test_install_false_is_valid_and_other_types_are_not():
     from ci_mlops.config import parse_config
 
-    assert parse_config("install: false\ntrain: false\n").get("install") is False
+    assert parse_config("install: false\ntrain: false\n").settings.install is False
     with pytest.raises(Exception, match=r"train: true is not valid here"):
         parse_config("train: true\n")
