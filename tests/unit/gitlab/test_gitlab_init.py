@@ -223,6 +223,6 @@ def test_a_merge_request_pipeline_compares_with_and_is_judged_by_its_target_bran
     from ci_mlops.config import load_config
 
     deciding, source = deciding_config(load_config(str(repo / ".ci-mlops.yml")), repo, env=env)
-    assert source.origin == "base" and deciding.data["metrics"] == {"acc": {"min": 0.95}}
+    assert source.origin == "base" and deciding.written["metrics"] == {"acc": {"min": 0.95}}
     workspace, source = deciding_config(load_config(str(repo / ".ci-mlops.yml")), repo, env={"GITLAB_CI": "true"})
-    assert source.origin == "workspace" and workspace.data["metrics"] == {"acc": {"min": 0.1}}
+    assert source.origin == "workspace" and workspace.written["metrics"] == {"acc": {"min": 0.1}}
