@@ -150,7 +150,7 @@ def render_changes(source: GateSource, report: dict[str, Any] | None = None) -> 
     for change in source.changes:
         lines.append(f"| {md_code('.'.join(change['key']), cell=True)} | {_shown(change['base'])} | "
                      f"{_shown(change['head'])} |")
-    if source.proposed is not None and source.proposed.get("metrics") and report is not None:
+    if source.proposed is not None and source.proposed.settings.metrics and report is not None:
         gates = evaluate_gates(source.proposed, report)
         failed = [g for g in gates if not g["passed"]]
         verdict = (f"❌ {len(failed)} of {len(gates)} would fail: " + ", ".join(md_code(g["metric"]) for g in failed[:5])

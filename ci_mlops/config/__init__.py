@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,20 +69,6 @@ class Config:
     def runner_labels(self) -> list[str]:
         runner = self.settings.runner
         return [runner] if isinstance(runner, str) else list(runner)
-
-    def get(self, *keys: str, default: Any = None) -> Any:
-        """The value at ``keys`` as written (top-level keys default as the records say), or ``default``.
-
-        Only while checks/ moves to ``settings``: read ``settings`` instead."""
-        node: Any = {**_TOP_DEFAULTS, **self.written}
-        for key in keys:
-            if not isinstance(node, dict) or key not in node:
-                return default
-            node = node[key]
-        return node
-
-
-_TOP_DEFAULTS = {f.name: f.default for f in fields(Settings) if f.default is not None}
 
 
 @lru_cache(maxsize=1)
