@@ -31,9 +31,9 @@ def run(config: ConfigLike, root: str | Path, report: dict[str, Any] | None, *, 
     data problems; otherwise each problem becomes a failed entry naming it, so a
     PR comment still renders.
     """
-    root = Path(root)
-    gates = run_gates(config, root, report, strict=strict)
-    return Verdict(gates, run_data_checks(config, root, strict=strict), run_slices(config, root, strict=strict))
+    root, settings = Path(root), settings_of(config)  # a mapping is read into its record once
+    gates = run_gates(settings, root, report, strict=strict)
+    return Verdict(gates, run_data_checks(settings, root, strict=strict), run_slices(settings, root, strict=strict))
 
 
 def run_gates(config: ConfigLike, root: str | Path, report: dict[str, Any] | None, *,
