@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease, ReleaseOutcome, release_body
@@ -41,16 +40,6 @@ def package_coordinates(model: str, tag: str) -> tuple[str, str]:
     name = _PACKAGE_CHARS.sub("-", model).strip("-.") or "model"
     version = _PACKAGE_CHARS.sub("-", tag).strip("-.") or "0"
     return name, version
-
-
-@dataclass
-class GitLabOutcome:
-    release: dict[str, Any] = field(default_factory=dict)
-    created: bool = False
-    uploaded: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    links_added: list[str] = field(default_factory=list)
-    url: str = ""
 
 
 class GitLabReleases:
@@ -122,13 +111,13 @@ class GitLabReleases:
             self.log("deploy.draft: GitLab has no draft releases; the release is published")
         package, version = package_coordinates(tag.split("@")[0].split("#")[0] if ("@" in tag or "#" in tag)
                                                else str(self.repo).split("/")[-1], tag)
-        outcome = GitLabOutcome()
+        outcome = ReleaseOutcome(published=True)
         self._publish(outcome, tag, title=title, body=body, assets=assets, package=package, version=version,
                       existing=release if release is not None else self.find(tag), adopt=adopt)
-        return ReleaseOutcome(release={**outcome.release, "html_url": outcome.url, "id": f"{package}/{version}"},
-                              created=outcome.created, uploaded=outcome.uploaded, kept=outcome.kept, published=True)
+        outcome.release["id"] = f"{package}/{version}"
+        return outcome
 
-    def _publish(self, outcome: GitLabOutcome, tag: str, *, title: str, body: str, assets: list[Asset],
+    def _publish(self, outcome: ReleaseOutcome, tag: str, *, title: str, body: str, assets: list[Asset],
                  package: str, version: str, existing: dict[str, Any] | None, adopt: bool) -> None:
         description = release_body(body)  # exactly what the lineage records the SHA-256 of
         if existing is not None:
@@ -159,18 +148,17 @@ class GitLabReleases:
             if have is None:
                 self.client.create_once(self._path("releases", tag, "assets", "links"), link,
                                         self._link_finder(release, link["name"]))
-                outcome.links_added.append(link["name"])
             elif have.get("url") != link["url"]:
                 raise AssetConflict(f"release {tag} already links '{link['name']}' to {have.get('url')}, not to the "
                                     f"package file {link['url']}; it was not changed: delete that link and re-run")
         changes = {k: v for k, v in (("name", title), ("description", description)) if release.get(k) != v}
         if changes:
             release = self.client.request_json("PUT", self._path("releases", tag), json=changes)
-        outcome.release = release
-        outcome.url = str((release.get("_links") or {}).get("self") or "")
+        # the release's page, where ReleaseOutcome.url (GitHub's html_url) looks for it
+        outcome.release = {**release, "html_url": str((release.get("_links") or {}).get("self") or "")}
 
     def _upload(self, assets: list[Asset], package: str, version: str, tag: str,
-                outcome: GitLabOutcome) -> dict[str, str]:
+                outcome: ReleaseOutcome) -> dict[str, str]:
         """Each asset in the package registry exactly once; ``name -> download URL``."""
         present = self.package_files(package, version)
         plan = []
