@@ -95,11 +95,13 @@ class ParquetSource(Source):
         self.files, self.label = files, label
         self.rows = 0
         self.types = {}
+        self.metadata: list[Any] = []  # each file's footer, parsed once for all its columns
         for file in files:
             try:
                 meta = pq.ParquetFile(file)
                 schema = meta.schema_arrow
                 self.rows += meta.metadata.num_rows
+                self.metadata.append(meta.metadata)
             except Exception as exc:  # pyarrow raises many types; all mean "cannot parse"
                 raise UserError(f"{file}: cannot read as parquet: {_reason(exc)}") from exc
             types = {f.name: f.type for f in schema if not f.name.startswith("__index_level_")}
@@ -114,10 +116,11 @@ class ParquetSource(Source):
         import pyarrow.parquet as pq  # lazy: PyArrow is slow to import
 
         strings = pa.types.is_string(self.types[name]) or pa.types.is_large_string(self.types[name])
-        for file in self.files:
+        for file, metadata in zip(self.files, self.metadata):
             try:
                 # pre_buffer (PyArrow's default) would load every chunk of the column up front.
-                reader = pq.ParquetFile(file, read_dictionary=[name] if strings else None, pre_buffer=False)
+                reader = pq.ParquetFile(file, metadata=metadata, read_dictionary=[name] if strings else None,
+                                        pre_buffer=False)
                 for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=[name], use_threads=False):
                     yield batch.column(0)
             except (UserError, MemoryError):

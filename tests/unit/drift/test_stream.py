@@ -266,3 +266,28 @@ def test_parquet_chunks_do_not_hold_the_column(tmp_path: Path, monkeypatch: pyte
         del chunk
     assert len(held) == rows // group
     assert max(held) < 8 * rows / 2  # a few MB for a batch (1.6 MB) and its reads, not the 16 MB column
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "Int64"])
+def test_sorted_values_drop_nulls_nan_and_infinities_across_chunks(tmp_path: Path, dtype: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    values = pd.Series(rng.normal(0, 100, 5000).round(), dtype="float64")
+    if dtype == "Int64":
+        values = values.astype("Int64")
+        values[rng.random(5000) < 0.1] = pd.NA
+    else:
+        values[rng.random(5000) < 0.05] = np.nan
+        values[rng.random(5000) < 0.01] = np.inf
+        values[rng.random(5000) < 0.01] = -np.inf
+        values = values.astype(dtype)
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"x": values}).to_parquet(path, index=False, row_group_size=700)
+    monkeypatch.setattr(sources, "BATCH_ROWS", 300)  # chunks end inside row groups too
+    source = sources.open_source(str(path), "reference")
+    buffer = np.full(source.rows, 12345.0)
+    got = stream._sorted_values(source, "x", Progress(1, 1, enabled=False), buffer)
+    plain = values.to_numpy(dtype="float64", na_value=np.nan)
+    expected = np.sort(plain[np.isfinite(plain)])
+    assert got.dtype == np.float64 and got.size == expected.size < 5000
+    assert np.array_equal(got, expected)
