@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ci_mlops.checks.records import ConfigLike, GateResult, settings_of
@@ -25,7 +26,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.report.direction import infer_direction, is_counter
 from ci_mlops.report.lookup import resolve_metric, unknown_metric
 
-__all__ = ["RULES", "evaluate_gates", "infer_direction", "resolve_metric"]
+__all__ = ["RULES", "evaluate_gates", "evaluate_point_gates", "infer_direction", "resolve_metric"]
 
 RULES = ("min", "max", "max_drop", "max_drop_pct")
 
@@ -60,6 +61,17 @@ def evaluate_gates(config: ConfigLike, report: dict[str, Any], *, strict: bool =
             continue
         results.extend(_judge(key, rule, entry, strict, inconclusive=inconclusive))
     return results
+
+
+def evaluate_point_gates(config: ConfigLike, metrics: list[dict[str, Any]]) -> list[GateResult]:
+    """The gates judged on point values alone (a sweep's experiments): a rule's ``significance``
+    is left out, because no confidence interval is computed there (the PR report computes one
+    from both sides' predictions) and asking for one would fail every experiment for want of it."""
+    settings = settings_of(config)
+    declared: Mapping[str, MetricRule | None] = settings.metrics or {}
+    point = {key: replace(rule if rule is not None else MetricRule(), significance=None)
+             for key, rule in declared.items()}
+    return evaluate_gates(replace(settings, metrics=point), {"metrics": metrics})
 
 
 def _judge(key: str, spec: MetricRule, entry: dict[str, Any] | None, strict: bool, *,

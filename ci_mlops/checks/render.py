@@ -260,6 +260,17 @@ def text(verdict: Verdict, report: dict[str, Any] | None, source: GateSource | N
     return "\n".join(map(log_text, lines)) + "\n"
 
 
+def gates_cell(gates: Sequence[Mapping[str, Any]]) -> str:
+    """A sweep leaderboard row's gates in one cell: how many passed, else the first failures by name."""
+    if not gates:
+        return "–"
+    failed = [g for g in gates if not g["passed"]]
+    if not failed:
+        return f"✅ {len(gates)}/{len(gates)}"
+    names = ", ".join(f"{g['metric']} {g['rule']}" for g in failed[:3])
+    return f"❌ {md_cell(names)}" + (f" +{len(failed) - 3}" if len(failed) > 3 else "")
+
+
 def gate_line(gate: Mapping[str, Any]) -> str:
     """One gate in a release's log: ``gate FAIL: test.accuracy min: 0.8 < min 0.9``."""
     mark = "pass" if gate.get("passed") else ("skip" if gate.get("skipped") else "FAIL")

@@ -16,12 +16,12 @@ the head. Failed experiments are rows that say so, ranked last; they never fail 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
-from ci_mlops.checks.gates import evaluate_gates
+from ci_mlops.checks.gates import evaluate_point_gates
+from ci_mlops.checks.records import Verdict
+from ci_mlops.checks.render import gates_cell
 from ci_mlops.config import Config
-from ci_mlops.config.records import Settings
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_cell, md_code
 from ci_mlops.markdown.blocks import table
@@ -58,8 +58,8 @@ def build(config: Config, base: dict[str, Any], base_metrics: dict[str, dict[str
             value = entry.get("head") if entry else None
             row["value"] = value if _number(value) else None
             if settings.metrics:
-                row["gates"] = evaluate_gates(_point_gates(settings), {"metrics": metrics})
-                row["passed"] = all(g["passed"] for g in row["gates"])
+                row["gates"] = evaluate_point_gates(settings, metrics)
+                row["passed"] = Verdict(row["gates"]).ok
             if row["value"] is None and row["error"] is None:
                 row["error"] = f"{rank_by} is missing or not a number in this experiment's metrics"
         rows.append(row)
@@ -70,14 +70,6 @@ def build(config: Config, base: dict[str, Any], base_metrics: dict[str, dict[str
     best = next((r["name"] for r in rows if r["value"] is not None), None)
     return {"base": base, "rank_by": rank_by, "direction": direction, "varying": varying, "best": best,
             "rows": rows}
-
-
-def _point_gates(settings: Settings) -> Settings:
-    """The gates judged on point values: a sweep computes no confidence intervals (the PR
-    report does, with the predictions of both sides), and a rule that asks for one would
-    otherwise fail every row for want of it."""
-    metrics = {key: replace(rule, significance=None) for key, rule in (settings.metrics or {}).items()}
-    return replace(settings, metrics=metrics)
 
 
 def _params(result: Result) -> dict[str, Any]:
@@ -134,7 +126,7 @@ def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard", 
             by_key = {_key(m): m for m in row["metrics"]}
             cells.append(_metric_cell(_find(row["metrics"], board["rank_by"])))
             cells += [_metric_cell(by_key.get(k)) for k in others]
-            cells.append(_gates_cell(row))
+            cells.append(gates_cell(row["gates"]))
         body.append(cells)
     lines = table(header, ["--:", "---"] + ["--:"] * (len(header) - 3) + ["---"], body)
     legend = ("<sub>Each value with its change against the base; ★ the best experiment; gates judged on the "
@@ -180,17 +172,6 @@ def _metric_cell(metric: dict[str, Any] | None) -> str:
         mark = {"improved": "🟢", "regressed": "🔴"}.get(str(metric.get("status")), "")
         return f"{value} <sub>{mark}{change:+.4g}</sub>"
     return value
-
-
-def _gates_cell(row: dict[str, Any]) -> str:
-    gates = row["gates"]
-    if not gates:
-        return "–"
-    failed = [g for g in gates if not g["passed"]]
-    if not failed:
-        return f"✅ {len(gates)}/{len(gates)}"
-    names = ", ".join(f"{g['metric']} {g['rule']}" for g in failed[:3])
-    return f"❌ {md_cell(names)}" + (f" +{len(failed) - 3}" if len(failed) > 3 else "")
 
 
 def _fmt(value: Any) -> str:

@@ -186,3 +186,16 @@ def test_negative_infinity_keeps_its_sign_in_messages():
 
     assert (_fmt(float("-inf")), _fmt(float("inf")), _fmt(float("nan"))) == ("-inf", "inf", "NaN")
     assert _change_text(float("-inf")) == "-inf" and _pct_text(float("-inf")) == "-inf"
+
+
+def test_point_gates_leave_significance_out_and_keep_the_other_rules():
+    from ci_mlops.checks.gates import evaluate_point_gates
+
+    rows = [row("acc", 0.85, base=0.9, direction="higher")]
+    config = {"metrics": {"acc": {"max_drop": 0.1, "significance": 0.95}, "loss": {"required": False}},
+              "significance": {"predictions": {"file": "p.csv", "predicted": "p"}}}
+    asked = evaluate_gates(config, {"metrics": rows})  # no interval on the row: the significance gate cannot judge
+    assert not by_rule(asked)["max_drop"]["passed"]
+    point = by_rule(evaluate_point_gates(config, rows))
+    assert point["max_drop"]["passed"] and "interval" not in point["max_drop"]["message"]
+    assert point["max_drop"]["message"] == by_rule(gates({"acc": {"max_drop": 0.1}}, rows))["max_drop"]["message"]

@@ -161,3 +161,10 @@ def test_card_gates_heading_says_the_verdict_and_cells_are_escaped():
 def test_gate_line_of_a_release_log():
     assert render.gate_line(GATE) == "gate FAIL: test.acc min: 0.8 < min 0.9"
     assert render.gate_line(dict(GATE, passed=True, message="0.95 >= min 0.9")) == "gate pass: test.acc min: 0.95 >= min 0.9"
+
+
+def test_gates_cell_of_a_sweep_row():
+    assert render.gates_cell([]) == "–"
+    assert render.gates_cell([dict(GATE, passed=True)] * 2) == "✅ 2/2"
+    failed = [dict(GATE, metric=f"m{i}|x") for i in range(5)]
+    assert render.gates_cell(failed) == "❌ m0\\|x min, m1\\|x min, m2\\|x min +2"
