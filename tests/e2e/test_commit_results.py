@@ -11,12 +11,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import run_cli
 from tests.e2e.test_workflows import FORK, REPO, WORKFLOWS, runner
 from tests.support.dvc_factory import commit_all, copy_repo, git, run_dvc, set_params
 from tests.support.fake_github import FakeGitHub
+from tests.support.init_repo import initialised_repo
 from tests.support.runner_sim import JobResult, Runner, load_workflow
 
 CONFIG = {"train": {"command": "dvc repro", "commit_results": True},
@@ -25,13 +24,8 @@ CONFIG = {"train": {"command": "dvc repro", "commit_results": True},
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, shared_dvc_repo) -> Path:
-    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("commit-results") / "repo")
-    (repo / "requirements.txt").write_text("")
-    (repo / ".ci-mlops.yml").write_text(yaml.safe_dump({"version": 1, **CONFIG}, sort_keys=False))
-    out = run_cli("init", "--yes", cwd=repo)
-    assert out.returncode == 0, out.stderr
-    commit_all(repo, "ci-mlops init with train.commit_results")
-    return repo
+    return initialised_repo(shared_dvc_repo, tmp_path_factory.mktemp("commit-results") / "repo",
+                            "ci-mlops init with train.commit_results", CONFIG)
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ import random
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import run_cli
 from tests.e2e.test_workflows import REPO, WORKFLOWS, run_release, runner
-from tests.support.dvc_factory import commit_all, copy_repo, git
+from tests.support.dvc_factory import copy_repo, git
 from tests.support.fake_github import FakeGitHub
+from tests.support.init_repo import initialised_repo
 from tests.support.runner_sim import JobResult, load_workflow
 
 DRIFT_CRON = "0 6 * * 1"
@@ -36,13 +36,8 @@ CONFIG = {
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, shared_dvc_repo) -> Path:
-    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("retrain-loop") / "repo")
-    (repo / "requirements.txt").write_text("")
-    (repo / ".ci-mlops.yml").write_text(yaml.safe_dump({"version": 1, **CONFIG}, sort_keys=False))
-    out = run_cli("init", "--yes", cwd=repo)
-    assert out.returncode == 0, out.stderr
-    commit_all(repo, "ci-mlops init with drift.retrain")
-    return repo
+    return initialised_repo(shared_dvc_repo, tmp_path_factory.mktemp("retrain-loop") / "repo",
+                            "ci-mlops init with drift.retrain", CONFIG)
 
 
 @pytest.fixture

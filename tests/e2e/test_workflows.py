@@ -20,6 +20,7 @@ import yaml
 from tests.conftest import run_cli
 from tests.support.dvc_factory import commit_all, copy_repo, git, repro, set_params
 from tests.support.fake_github import FakeGitHub
+from tests.support.init_repo import initialised_repo
 from tests.support.runner_sim import JobResult, Runner, Scope, SimulationError, load_workflow, parse_output_file
 
 REPO = "o/r"
@@ -34,12 +35,7 @@ _runs = count(100)
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, shared_dvc_repo) -> Path:
     """The factory's repo after `ci-mlops init --yes`, committed on main."""
-    repo = copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("wf-tpl") / "repo")
-    (repo / "requirements.txt").write_text("")  # init generates an install step only when there is something to install
-    out = run_cli("init", "--yes", cwd=repo)
-    assert out.returncode == 0, out.stderr
-    commit_all(repo, "ci-mlops init")
-    return repo
+    return initialised_repo(shared_dvc_repo, tmp_path_factory.mktemp("wf-tpl") / "repo", "ci-mlops init")
 
 
 @pytest.fixture
