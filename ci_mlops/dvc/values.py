@@ -10,6 +10,7 @@ dropped (DVC's ``_extract_metrics``). Params keep everything; lists become their
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, TypeGuard
 
 import yaml
@@ -126,10 +127,24 @@ def format_lists(value: Any) -> Any:
 
 
 def metrics_values(data: Any) -> dict[str, Any]:
-    """Parsed metrics file -> flat values. A top-level list, scalar or null is a :class:`ParseError`."""
+    """Parsed metrics file -> flat values. A top-level list, scalar or null is a :class:`ParseError`.
+
+    ``flatten(format_lists(extract_metrics(data)))`` in one walk (--history runs it on every
+    file of every commit): extracting drops lists, so formatting them has nothing left to do."""
     if not isinstance(data, dict):
         raise ParseError(f"expected a mapping of metric names to values, got {describe(data)}")
-    return flatten(format_lists(extract_metrics(data)))
+    out: dict[str, Any] = {}
+    _flat_metrics(data, "", out)
+    return out
+
+
+def _flat_metrics(value: dict[Any, Any], prefix: str, out: dict[str, Any]) -> None:
+    for key, item in value.items():
+        kind = type(item)
+        if kind is float or kind is int or kind is str or kind is bool or isinstance(item, (int, float, str)):
+            out[f"{prefix}{key}"] = item
+        elif isinstance(item, dict):
+            _flat_metrics(item, f"{prefix}{key}.", out)
 
 
 def select_keys(data: dict[Any, Any], keys: list[str]) -> dict[Any, Any]:
@@ -181,6 +196,14 @@ def is_number(value: Any) -> TypeGuard[int | float]:
     if kind is float or kind is int:
         return True
     return isinstance(value, (int, float)) and kind is not bool
+
+
+def finite_numbers(values: Iterable[Any]) -> list[int | float]:
+    """The finite real numbers among ``values``, in order (``is_finite_number`` of each, without a
+    call per value: --history asks this of every value of every commit)."""
+    isfinite = math.isfinite
+    return [v for v in values if ((kind := type(v)) is float and isfinite(v)) or kind is int
+            or (kind is not float and is_finite_number(v))]
 
 
 def is_finite_number(value: Any) -> TypeGuard[int | float]:

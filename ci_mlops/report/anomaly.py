@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ci_mlops.dvc.values import is_finite_number
+from ci_mlops.dvc.values import finite_numbers
 from ci_mlops.escape import md_code
 from ci_mlops.markdown.blocks import table
 
@@ -58,7 +58,7 @@ def metric_anomalies(
         raise ValueError("threshold must be positive")
     found: list[dict[str, Any]] = []
     for metric, series in history.items():
-        values = [float(v) for v in series if _is_number(v)]
+        values = [float(v) for v in finite_numbers(series)]
         if len(values) < min_points + 1:
             continue
         *earlier, latest = values
@@ -98,6 +98,3 @@ def _median(sorted_values: list[float]) -> float:
     mid = n // 2
     return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2.0
 
-
-def _is_number(value: Any) -> bool:
-    return is_finite_number(value)

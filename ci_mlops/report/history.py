@@ -15,7 +15,7 @@ from typing import Any
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DVCLOCK, DvcProject, _add_lock, _parse_lock
-from ci_mlops.dvc.values import ParseError, is_finite_number, metrics_values, parse
+from ci_mlops.dvc.values import ParseError, finite_numbers, metrics_values, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader, Repo
 
@@ -48,8 +48,16 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
             except ParseError:
                 continue
         per_commit.append(values)
-    keys = sorted({(f, k) for values in per_commit for f, data in values.items() for k in data})
-    return shas, {(f, k): [values.get(f, {}).get(k) for values in per_commit] for f, k in keys}
+    # one pass over the values: each (file, key) gets its column when first seen, None elsewhere
+    columns: dict[tuple[str, str], list[Any]] = {}
+    for index, values in enumerate(per_commit):
+        for f, data in values.items():
+            for k, value in data.items():
+                column = columns.get((f, k))
+                if column is None:
+                    column = columns[(f, k)] = [None] * len(per_commit)
+                column[index] = value
+    return shas, {key: columns[key] for key in sorted(columns)}
 
 
 def _lock_for(project: DvcProject, path: str) -> str:
@@ -87,7 +95,7 @@ def _fill_from_cache(root: Path, files: dict[str, bytes | None], locks: dict[str
 
 def sparkline(values: list[Any]) -> str:
     """``▁▃▅█``-style line over the finite numbers; gaps are skipped."""
-    return _spark([float(v) for v in values if is_finite_number(v)])
+    return _spark([float(v) for v in finite_numbers(values)])
 
 
 def _spark(numbers: list[float]) -> str:
@@ -101,7 +109,7 @@ def _spark(numbers: list[float]) -> str:
 
 
 def trend(values: list[Any]) -> dict[str, Any]:
-    numbers = [v for v in values if is_finite_number(v)]
+    numbers = finite_numbers(values)
     return {
         "values": values, "sparkline": _spark([float(v) for v in numbers]),
         "min": min(numbers) if numbers else None, "max": max(numbers) if numbers else None,

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ci_mlops.dvc.values import is_number
+from ci_mlops.dvc.values import finite_numbers, is_number
 from ci_mlops.escape import html_text, md_cell, md_code, md_text
 from ci_mlops.markdown.blocks import details
 from ci_mlops.markdown.blocks import table as md_table
@@ -295,7 +295,7 @@ def _trend(history: dict[str, Any] | None) -> str:
     """Sparkline and range over the commits that have a value; one value is just that value."""
     if not history or not history.get("sparkline"):
         return ""
-    values = [v for v in history.get("values") or [] if _is_num(v) and math.isfinite(v)]
+    values = finite_numbers(history.get("values") or [])
     low, high = history.get("min"), history.get("max")
     commits = len(history.get("values") or [])
     some = f" ({len(values)} of {commits} commits)" if len(values) < commits else ""
