@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import tempfile
@@ -103,6 +102,8 @@ def md5_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 
 
 def _digest(algorithm: str, path: str | os.PathLike[str], chunk: int) -> str:
+    import hashlib  # lazy: OpenSSL's start-up, only when a file is hashed (not on the report's path)
+
     digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         while block := fh.read(chunk):

@@ -9,7 +9,6 @@ no-op (or prints nothing), so commands call them unconditionally.
 from __future__ import annotations
 
 import os
-import uuid
 
 from ci_mlops.escape import workflow_data, workflow_property
 
@@ -28,6 +27,8 @@ def set_output(name: str, value: str) -> None:
     value = str(value)
     with open(path, "a", encoding="utf-8") as fh:
         if "\n" in value or "\r" in value:
+            import uuid  # lazy: only a multi-line output needs a delimiter (uuid loads platform)
+
             delimiter = f"ghadelimiter_{uuid.uuid4()}"
             fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
         else:

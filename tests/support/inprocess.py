@@ -9,6 +9,7 @@ its traceback and gives 1, as ``python -m`` does.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def run_in_process(argv: list[str], *, cwd: Path | None, env: dict[str, str],
             traceback.print_exc()
             code = 1
         finally:
+            gc.unfreeze()  # the quick report path freezes what it imported: a child would have exited
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()
             sys.stdin, sys.stdout, sys.stderr = saved_streams
