@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import pytest
 
-from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease
+from ci_mlops.deploy.host import MARKER, AssetConflict, ForeignRelease
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.github.releases import Releases
 from tests.support.fake_github import FakeGitHub
-
-
-def asset(tmp_path: Path, name: str, data: bytes) -> Asset:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return Asset(name, path, hashlib.sha256(data).hexdigest(), len(data))
+from tests.support.release_files import asset
 
 
 @pytest.fixture

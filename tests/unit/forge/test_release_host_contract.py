@@ -8,7 +8,6 @@ refused unless adopted.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from ci_mlops.gitlab.client import GitLabClient
 from ci_mlops.gitlab.releases import GitLabReleases
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_gitlab import FakeGitLab
+from tests.support.release_files import asset
 
 TAG = "churn@v1.0.0"
 
@@ -39,12 +39,8 @@ def site(request) -> Iterator[tuple[str, object, object]]:
 
 
 def files(folder: Path, model: bytes = b"\x00model") -> list[Asset]:
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for name, data in (("model.pkl", model), ("model-card.md", b"# card\n"), ("lineage.json", b'{"tag": 1}')):
-        (folder / name).write_bytes(data)
-        out.append(Asset(name, folder / name, hashlib.sha256(data).hexdigest(), len(data)))
-    return out
+    return [asset(folder, name, data)
+            for name, data in (("model.pkl", model), ("model-card.md", b"# card\n"), ("lineage.json", b'{"tag": 1}'))]
 
 
 def publish(host, assets, **kw):

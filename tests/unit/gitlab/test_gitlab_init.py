@@ -16,25 +16,18 @@ import yaml
 from conftest import git, run_cli
 
 from ci_mlops.config import parse_config
-from ci_mlops.scaffold.detect import DvcFacts, Remote, RepoFacts
+from ci_mlops.scaffold.detect import RepoFacts
 from ci_mlops.scaffold.gitlab import PIPELINE, plan_gitlab
 from ci_mlops.scaffold.plan import workflow_context
 from tests.support.lint import tool
+from tests.support.repo_facts import sample_facts
 
 DIGEST = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 IMAGE = "registry.example.com:5000/ml/train:cuda12@sha256:" + "c" * 64
 
 
 def facts(*, dvc: bool = True, remote: str | None = "s3://bucket/cache") -> RepoFacts:
-    d = DvcFacts(initialised=dvc)
-    if dvc:
-        d.dvcyaml_paths = ["dvc.yaml"]
-        d.tracked = ["data/train.csv", "data/it's live.csv"]
-        if remote:
-            d.remotes = [Remote("storage", remote)]
-            d.default_remote = "storage"
-    return RepoFacts(root=Path("/nonexistent"), default_branch="main", python="3.11", install=None, dvc=d,
-                     tests=True, train_script=None, workflows=[], config=None, name="repo")
+    return sample_facts(dvc=dvc, remote=remote, tracked=["data/train.csv", "data/it's live.csv"])
 
 
 CONFIGS = {

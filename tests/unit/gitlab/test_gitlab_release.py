@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,7 @@ from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease
 from ci_mlops.gitlab.client import GitLabClient
 from ci_mlops.gitlab.releases import GitLabReleases, package_coordinates
 from tests.support.fake_gitlab import FakeGitLab
-
-
-def asset(tmp_path: Path, name: str, data: bytes) -> Asset:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return Asset(name, path, hashlib.sha256(data).hexdigest(), len(data))
+from tests.support.release_files import asset
 
 
 @pytest.fixture

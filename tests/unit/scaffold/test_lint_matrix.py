@@ -16,10 +16,11 @@ import yaml
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 from ci_mlops.config import parse_config
-from ci_mlops.scaffold.detect import DvcFacts, Remote, RepoFacts
+from ci_mlops.scaffold.detect import Remote, RepoFacts
 from ci_mlops.scaffold.plan import WorkflowRef, plan_files, reusable_workflows, workflow_context
 from ci_mlops.scaffold.render import action_pins
 from tests.support.lint import lint
+from tests.support.repo_facts import sample_facts
 
 ROOT = Path(__file__).resolve().parents[3]
 REF = WorkflowRef("ci-mlops/ci-mlops", "0" * 40, "0.1.0")
@@ -27,16 +28,8 @@ REF = WorkflowRef("ci-mlops/ci-mlops", "0" * 40, "0.1.0")
 
 def facts(*, dvc: bool = True, remote: str | None = "s3://bucket/cache", monorepo: bool = False,
           plots: bool = False) -> RepoFacts:
-    d = DvcFacts(initialised=dvc)
-    if dvc:
-        d.plots = ["eval/prc.json", "eval/confusion.png"] if plots else []
-        d.dvcyaml_paths = ["dvc.yaml", "pipelines/churn/dvc.yaml"] if monorepo else ["dvc.yaml"]
-        d.tracked = ["data/train.csv"]
-        if remote:
-            d.remotes = [Remote("storage", remote)]
-            d.default_remote = "storage"
-    return RepoFacts(root=Path("/nonexistent"), default_branch="main", python="3.11", install=None, dvc=d,
-                     tests=True, train_script=None, workflows=[], config=None, name="repo")
+    return sample_facts(dvc=dvc, remote=remote, dvcyaml=["dvc.yaml", "pipelines/churn/dvc.yaml"] if monorepo else ["dvc.yaml"],
+                        plots=["eval/prc.json", "eval/confusion.png"] if plots else [])
 
 
 CONFIGS = {
