@@ -92,10 +92,8 @@ def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> Any:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DocumentError(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
-    except RecursionError:
-        raise DocumentError(f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as exc:  # an integer over Python's digit limit
-        raise DocumentError(f"invalid JSON: {_int_problem(exc)}") from None
+    except (RecursionError, ValueError) as exc:
+        raise _invalid("JSON", exc) from None
     check_depth(data, "JSON")
     return data
 
@@ -109,10 +107,8 @@ def load_toml(text: str, *, limit: int = MAX_YAML_BYTES) -> Any:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DocumentError(f"invalid TOML: {exc}") from None
-    except RecursionError:
-        raise DocumentError(f"invalid TOML: nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as exc:
-        raise DocumentError(f"invalid TOML: {_int_problem(exc)}") from None
+    except (RecursionError, ValueError) as exc:
+        raise _invalid("TOML", exc) from None
     check_depth(data, "TOML")
     return data
 
@@ -155,8 +151,8 @@ def compose_yaml(text: str, loader: type, *, limit: int = MAX_YAML_BYTES) -> Any
     instance = loader(text)
     try:
         node = instance.get_single_node()
-    except RecursionError:
-        raise DocumentError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels") from None
+    except RecursionError as exc:
+        raise _invalid("YAML", exc) from None
     finally:
         instance.dispose()
     if node is not None:
@@ -280,6 +276,14 @@ def check_depth(data: Any, what: str = "document") -> None:
 def _check_size(text: str | bytes, limit: int) -> None:
     if len(text) > limit:
         raise DocumentError(f"{len(text)} bytes, more than the {_size(limit)} limit")
+
+
+def _invalid(kind: str, exc: RecursionError | ValueError) -> DocumentError:
+    """A parser's RecursionError (nested too deep) or ValueError (say, an integer over Python's
+    digit limit) as one line."""
+    if isinstance(exc, RecursionError):
+        return DocumentError(f"invalid {kind}: nested deeper than {MAX_DEPTH} levels")
+    return DocumentError(f"invalid {kind}: {_int_problem(exc)}")
 
 
 def _int_problem(exc: BaseException) -> str:
