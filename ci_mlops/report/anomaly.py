@@ -17,6 +17,7 @@ from typing import Any
 from ci_mlops.dvc.values import finite_numbers
 from ci_mlops.escape import md_code
 from ci_mlops.markdown.blocks import table
+from ci_mlops.report.rows import Anomaly
 
 MAD_SCALE = 0.6745  # the 0.75 quantile of the standard normal distribution
 MEAN_AD_SCALE = 0.7979  # sqrt(2/pi): mean absolute deviation of the standard normal
@@ -42,7 +43,7 @@ def metric_anomalies(
     *,
     threshold: float = 3.5,
     min_points: int = 5,
-) -> list[dict[str, Any]]:
+) -> list[Anomaly]:
     """Metrics whose latest value is an outlier against the values before it.
 
     ``history`` maps a metric name (e.g. ``"metrics.json:test.accuracy"`` or
@@ -56,7 +57,7 @@ def metric_anomalies(
     """
     if threshold <= 0:
         raise ValueError("threshold must be positive")
-    found: list[dict[str, Any]] = []
+    found: list[Anomaly] = []
     for metric, series in history.items():
         values = [float(v) for v in finite_numbers(series)]
         if len(values) < min_points + 1:
@@ -81,7 +82,7 @@ def metric_anomalies(
     return found
 
 
-def render_anomalies(anomalies: list[dict[str, Any]]) -> str:
+def render_anomalies(anomalies: list[Anomaly]) -> str:
     """A Markdown table for ``report["sections"]``; empty string when there is nothing to show."""
     if not anomalies:
         return ""

@@ -15,12 +15,13 @@ A metric with a ``significance`` setting is judged by that instead of a toleranc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ci_mlops.config.records import MetricRule, Report
 from ci_mlops.dvc.values import is_finite_number, is_number
 from ci_mlops.report.direction import infer_direction, is_counter
+from ci_mlops.report.rows import MetricRow, ParamRow
 
 __all__ = ["STATUSES", "diff_metrics", "diff_params", "infer_direction", "metric_status", "summarize"]
 
@@ -110,14 +111,14 @@ def change_pct(base: Any, change: Any) -> float | None:
 
 def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]],
                  metrics_config: MetricRules | None = None,
-                 tolerance: tuple[float, float] = (DEFAULT_TOLERANCE, DEFAULT_TOLERANCE_PCT)) -> list[dict[str, Any]]:
+                 tolerance: tuple[float, float] = (DEFAULT_TOLERANCE, DEFAULT_TOLERANCE_PCT)) -> list[MetricRow]:
     """Rows for every (file, key) on either side, sorted by file then key.
 
     ``base``/``head`` map file -> {dotted key: value}; a file absent from a side
     means the side has no such metrics (first PR, a removed file). ``tolerance`` is the
     report's default (absolute, percent); see :func:`tolerance_of`.
     """
-    rows = []
+    rows: list[MetricRow] = []
     for file in sorted(set(base) | set(head)):
         old, new = base.get(file, {}), head.get(file, {})
         for key in sorted(set(old) | set(new)):
@@ -127,7 +128,7 @@ def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappi
                 infer_direction(key) if is_number(b) or is_number(h) else None)
             change = change_of(b, h)
             status = "context" if counter else metric_status(b, h, direction, (key in old, key in new))
-            row = {
+            row: MetricRow = {
                 "file": file, "key": key, "base": b, "head": h, "change": change,
                 "change_pct": change_pct(b, change) if is_number(b) and is_number(h) else None,
                 "direction": direction, "status": status,
@@ -139,9 +140,9 @@ def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappi
     return rows
 
 
-def diff_params(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+def diff_params(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]]) -> list[ParamRow]:
     """Rows ``{file, key, base, head, change}`` for every param on either side."""
-    rows = []
+    rows: list[ParamRow] = []
     for file in sorted(set(base) | set(head)):
         old, new = base.get(file, {}), head.get(file, {})
         for key in sorted(set(old) | set(new)):
@@ -150,12 +151,12 @@ def diff_params(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappin
     return rows
 
 
-def param_status(row: Mapping[str, Any]) -> str:
+def param_status(row: ParamRow) -> str:
     """changed / unchanged / new / removed for a params row."""
     return metric_status(row["base"], row["head"], None)
 
 
-def summarize(rows: list[dict[str, Any]]) -> dict[str, int]:
+def summarize(rows: Iterable[MetricRow]) -> dict[str, int]:
     """Counts per status, every status present (zeros included) for a stable shape."""
     counts = dict.fromkeys(STATUSES, 0)
     for row in rows:

@@ -18,6 +18,7 @@ from ci_mlops.dvc.project import DVCLOCK, DvcProject, _add_lock, _parse_lock
 from ci_mlops.dvc.values import ParseError, finite_numbers, metrics_values, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader, Repo
+from ci_mlops.report.rows import Trend
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -108,7 +109,7 @@ def _spark(numbers: list[float]) -> str:
     return "".join(SPARKS[int(round((v - low) * scale))] for v in numbers)  # noqa: RUF046 - NumPy floats round to floats
 
 
-def trend(values: list[Any]) -> dict[str, Any]:
+def trend(values: list[Any]) -> Trend:
     numbers = finite_numbers(values)
     return {
         "values": values, "sparkline": _spark([float(v) for v in numbers]),

@@ -6,12 +6,15 @@ the errors (an ambiguous bare key, a key no revision has) are one line naming th
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from ci_mlops.errors import UserError
 
+Row = TypeVar("Row", bound=Mapping[str, Any])  # a report.rows.MetricRow, or a row read back from JSON
 
-def resolve_metric(key: str, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+
+def resolve_metric(key: str, rows: Sequence[Row]) -> Row | None:
     """The report row a gate key names (``FILE:KEY`` or a bare key), or None when no revision has it.
 
     A bare key that matches rows from two files is an error naming both files.
@@ -32,7 +35,7 @@ def resolve_metric(key: str, rows: list[dict[str, Any]]) -> dict[str, Any] | Non
     return matches[0] if matches else None
 
 
-def unknown_metric(gate_key: str, rows: list[dict[str, Any]]) -> None:
+def unknown_metric(gate_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Raise the error for a required gate on a metric that neither revision has (a typo, usually)."""
     files = {row["file"] for row in rows}
     file, dotted = None, gate_key

@@ -24,6 +24,7 @@ from ci_mlops.markdown.blocks import table as md_table
 from ci_mlops.markdown.blocks import value_cell as _value
 from ci_mlops.report.diff import param_status
 from ci_mlops.report.plots import render_plot
+from ci_mlops.report.rows import MetricRow, Revision, Trend
 
 # What to leave out first when the comment is too long: least useful per character first.
 DROP_ORDER = ("plots", "history", "unchanged", "params", "sections", "metrics")
@@ -79,11 +80,14 @@ def _render(report: dict[str, Any], show_all: bool, dropped: set[str], headline:
 # -- pieces ------------------------------------------------------------------------------
 
 
+_UNKNOWN: Revision = {"ref": None, "sha": None}  # a side a report read back from JSON lacks
+
+
 def _labels(report: dict[str, Any]) -> tuple[str, str]:
-    return _rev_label(report.get("base") or {}), _rev_label(report.get("head") or {})
+    return _rev_label(report.get("base") or _UNKNOWN), _rev_label(report.get("head") or _UNKNOWN)
 
 
-def _rev_label(side: dict[str, Any]) -> str:
+def _rev_label(side: Revision) -> str:
     ref, sha = side.get("ref"), side.get("sha")
     short = md_code(sha[:7]) if sha else ""
     pr = side.get("pr")
@@ -135,7 +139,7 @@ def _notes(report: dict[str, Any]) -> str:
     return "\n\n".join(f"> **Note:** {md_cell(note)}" for note in report.get("notes") or [])
 
 
-def _status(row: dict[str, Any]) -> str:
+def _status(row: MetricRow) -> str:
     mark = STATUS_MARK.get(row["status"], row["status"])
     return f"{mark} ({row['unchanged_reason']})" if row.get("unchanged_reason") else mark
 
@@ -253,7 +257,7 @@ def _signed(value: Any) -> str:
     return md_cell(value)
 
 
-def _change(row: dict[str, Any]) -> str:
+def _change(row: MetricRow) -> str:
     change = row.get("change")
     if change is None or isinstance(change, bool) or row["status"] in ("new", "removed"):
         return ""
@@ -280,7 +284,7 @@ def _ci(value: float) -> str:
     return f"{value:+.3g}".replace("-", "−")
 
 
-def _interval_legend(rows: list[dict[str, Any]]) -> str:
+def _interval_legend(rows: list[MetricRow]) -> str:
     """One line under the metrics table saying what the intervals are."""
     with_ci = [r["interval"] for r in rows if (r.get("interval") or {}).get("method")]
     if not with_ci:
@@ -291,7 +295,7 @@ def _interval_legend(rows: list[dict[str, Any]]) -> str:
             "regressed only when its interval excludes 0.</sub>")
 
 
-def _trend(history: dict[str, Any] | None) -> str:
+def _trend(history: Trend | None) -> str:
     """Sparkline and range over the commits that have a value; one value is just that value."""
     if not history or not history.get("sparkline"):
         return ""

@@ -39,6 +39,7 @@ from ci_mlops.report.collect import read_files
 from ci_mlops.report.diff import summarize
 from ci_mlops.report.direction import metric_segment
 from ci_mlops.report.lookup import resolve_metric
+from ci_mlops.report.rows import IntervalEvidence, MetricRow
 
 if TYPE_CHECKING:  # NumPy comes in only when a gate asks for significance (report start-up)
     from ci_mlops.significance.bootstrap import Evaluation, Interval, Side
@@ -89,18 +90,18 @@ def attach(config: Config | Settings | Mapping[str, Any], root: str | Path, repo
     report["summary"] = summarize(rows)
 
 
-def _qualify(row: dict[str, Any]) -> None:
+def _qualify(row: MetricRow) -> None:
     """The flat JSON fields, and no improved/regressed claim when the interval includes zero."""
     interval = row["interval"]
-    row.update({"ci_low": interval["low"], "ci_high": interval["high"], "confidence": interval["confidence"],
-                "significant": interval["significant"]})
+    row["ci_low"], row["ci_high"] = interval["low"], interval["high"]
+    row["confidence"], row["significant"] = interval["confidence"], interval["significant"]
     if not interval["significant"] and row.get("status") in ("improved", "regressed"):
         row["status"] = "unchanged"
         row["unchanged_reason"] = "not significant"
 
 
-def _interval(key: str, row: dict[str, Any], rule: MetricRule, settings: Significance, confidence: float,
-              source: _Source) -> dict[str, Any]:
+def _interval(key: str, row: MetricRow, rule: MetricRule, settings: Significance, confidence: float,
+              source: _Source) -> IntervalEvidence:
     from ci_mlops.significance.bootstrap import bootstrap  # lazy: NumPy is slow to import
     from ci_mlops.significance.seeds import seed_interval  # lazy: NumPy is slow to import
 
@@ -124,13 +125,13 @@ def _interval(key: str, row: dict[str, Any], rule: MetricRule, settings: Signifi
     return _from_bootstrap(found_b, predictions.file)
 
 
-def _from_bootstrap(found: Interval, file: str) -> dict[str, Any]:
+def _from_bootstrap(found: Interval, file: str) -> IntervalEvidence:
     return {"method": "bootstrap", "estimate": found.metric, "file": file, "base": found.base, "head": found.head,
             "change": found.change, "low": found.low, "high": found.high, "confidence": found.confidence,
             "significant": _excludes_zero(found.low, found.high), "n": found.n, "resamples": found.resamples}
 
 
-def _from_seeds(found: SeedInterval) -> dict[str, Any]:
+def _from_seeds(found: SeedInterval) -> IntervalEvidence:
     if found.method == "t":
         test = "paired t-interval" if found.paired else "Welch t-interval"
     else:
