@@ -16,7 +16,7 @@ respecting ``direction``), ``max_drop_pct`` (worsening in percent of the base) a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -63,7 +63,7 @@ def evaluate_gates(config: ConfigLike, report: dict[str, Any], *, strict: bool =
     return results
 
 
-def evaluate_point_gates(config: ConfigLike, metrics: list[dict[str, Any]]) -> list[GateResult]:
+def evaluate_point_gates(config: ConfigLike, metrics: Sequence[Mapping[str, Any]]) -> list[GateResult]:
     """The gates judged on point values alone (a sweep's experiments): a rule's ``significance``
     is left out, because no confidence interval is computed there (the PR report computes one
     from both sides' predictions) and asking for one would fail every experiment for want of it."""

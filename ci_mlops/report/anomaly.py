@@ -12,7 +12,6 @@ any different latest value is an anomaly (infinite score).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from ci_mlops.dvc.values import finite_numbers
 from ci_mlops.escape import md_code
