@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ci_mlops.errors import UserError
@@ -38,9 +38,11 @@ def run_git(args: list[str], cwd: str | Path, *, check: bool = True, input: byte
 
 @dataclass
 class Repo:
-    """A git work tree."""
+    """A git work tree. With ``batch`` (an open :class:`BlobReader`), revisions are resolved
+    through its ``git cat-file --batch`` process instead of one ``git rev-parse`` each."""
 
     root: Path
+    batch: BlobReader | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def discover(cls, path: str | Path = ".") -> Repo:
@@ -69,9 +71,9 @@ class Repo:
 
     def rev_parse(self, ref: str) -> str:
         """Full SHA of a commit-ish; unknown revisions are one clear error (with a shallow-clone hint)."""
-        out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.root, check=False)
+        out = self.try_rev_parse(ref)
         if out:
-            return out.strip()
+            return out
         hint = ""
         if self.is_shallow():
             hint = " (this is a shallow clone: fetch full history with `fetch-depth: 0` in actions/checkout, or `git fetch --unshallow`)"
@@ -80,6 +82,8 @@ class Repo:
         raise GitError(f"unknown revision '{ref}'{hint}")
 
     def try_rev_parse(self, ref: str) -> str | None:
+        if self.batch is not None and ref and ref[0] != "-" and not any(c in ref for c in "\n\r\0"):
+            return self.batch.commit(ref)  # the same name lookup as rev-parse's, in the open process
         out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.root, check=False)
         return out.strip() or None
 
@@ -168,6 +172,23 @@ class BlobReader:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             )
         return self._proc
+
+    def commit(self, ref: str) -> str | None:
+        """The full SHA of the commit ``ref`` names (``git rev-parse --verify ref^{commit}``), else None.
+
+        ``ref`` must be one line: the batch reads one name per line."""
+        proc = self._start()
+        assert proc.stdin and proc.stdout
+        proc.stdin.write(f"{ref}^{{commit}}\n".encode())
+        proc.stdin.flush()
+        header = proc.stdout.readline()
+        if not header:
+            raise GitError("git cat-file stopped unexpectedly")
+        parts = header.split()
+        if len(parts) != 3 or parts[1] != b"commit":  # "<name> missing" or "<name> ambiguous"
+            return None
+        proc.stdout.read(int(parts[2]) + 1)  # the commit object and its newline
+        return parts[0].decode("ascii")
 
     def read(self, rev: str, path: str) -> bytes | None:
         return self.read_many([(rev, path)])[0]

@@ -58,11 +58,12 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
     repo = root if isinstance(root, Repo) else Repo.discover(root)
     if config is None:
         config = load_config(find_config(repo.root))
-    head_rev = resolve_head(repo, head)
-    base_rev = resolve_base(repo, base, config)
     settings = config.settings.report or Report()
     want_plots = settings.plots if plots is None else plots
     with BlobReader(repo.root) as reader:
+        batched = Repo(repo.root, batch=reader)  # revisions resolved in the reader's git process
+        head_rev = resolve_head(batched, head)
+        base_rev = resolve_base(batched, base, config)
         base_snap = snapshot(repo.root, base_rev.rev, reader=reader, config=config, want_plots=want_plots,
                              label=_label(base_rev.ref, base_rev.sha))
         head_snap = snapshot(repo.root, head_rev.rev, reader=reader, config=config, want_plots=want_plots,

@@ -133,3 +133,26 @@ def test_run_git_names_the_command_and_git_s_last_line(git_repo: Path) -> None:
     assert run_git(["cat-file", "-t", "nope"], git_repo, check=False) == ""
     with pytest.raises(UserError, match="not a directory"):
         run_git(["status"], git_repo / "README.md")
+
+
+def test_revisions_resolved_in_the_batch_process_are_rev_parse_s(git_repo: Path) -> None:
+    first = git(git_repo, "rev-parse", "HEAD").strip()
+    second = commit(git_repo, "a/b.txt", "x", "second")
+    git(git_repo, "tag", "-a", "-m", "annotated", "v1", first)
+    git(git_repo, "tag", "light")
+    git(git_repo, "branch", "feature", first)
+    git(git_repo, "tag", "feature", second)  # a name both a branch and a tag: git's own precedence
+    tree = git(git_repo, "rev-parse", "HEAD^{tree}").strip()
+    refs = ["HEAD", "HEAD~1", "main", "v1", "light", "feature", "refs/heads/feature", first[:7], first, tree,
+            "HEAD:a/b.txt", "main@{0}", ":/second", "no-such-ref", "HEAD~5", "a b", "with space@{1 day ago}",
+            "-x", "--all", "main\nHEAD", "", "0" * 40]
+    plain = Repo(git_repo)
+    with BlobReader(git_repo) as reader:
+        batched = Repo(git_repo, batch=reader)
+        for ref in refs:
+            assert batched.try_rev_parse(ref) == plain.try_rev_parse(ref), ref
+        assert batched.rev_parse("v1") == first
+        with pytest.raises(GitError, match="unknown revision 'nope'"):
+            batched.rev_parse("nope")
+        assert reader.read("HEAD", "a/b.txt") == b"x"  # the batch stays in step after a lookup
+    assert plain.try_rev_parse("main") == second
