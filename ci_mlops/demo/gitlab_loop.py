@@ -18,7 +18,16 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from ci_mlops.demo.loopback_gitlab import LoopbackGitLab
-from ci_mlops.demo.scenario import BRANCH, REMOTE_DIR, Echo, Runner, Steps, prepare_target, set_param, write_project
+from ci_mlops.demo.scenario import (
+    BRANCH,
+    REMOTE_DIR,
+    Echo,
+    Runner,
+    Steps,
+    prepare_target,
+    retrain_on_branch,
+    write_project,
+)
 
 PROJECT_PATH = "demo/churn"
 TAG = "churn-model@v1.1.0"
@@ -60,11 +69,7 @@ def run_gitlab_demo(directory: str | Path | None, echo: Echo, *, rows: int = 300
             r.git("commit", "-q", "-m", "Baseline churn model")
 
         with steps(f"Merge request !1 from {BRANCH}: train.class_weight 1.0 -> 1.5, retrain"):
-            r.git("checkout", "-q", "-b", BRANCH)
-            set_param(root, "train", "class_weight", "1.5")
-            r.dvc(["repro", "-q"])
-            r.git("add", "-A")
-            r.git("commit", "-q", "-m", "Weight churned customers 1.5x to raise recall")
+            retrain_on_branch(r, root)
 
         with steps("Merge request pipeline: check, report, statuses + JUnit, the sticky note (posted, then updated)"):
             gl.add_merge_request(1)
