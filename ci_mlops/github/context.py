@@ -14,12 +14,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_mlops.deploy.host import CiRun
 from ci_mlops.errors import UserError
 from ci_mlops.github.client import GitHubClient
 from ci_mlops.safeload import load_json, read_limited
 
 if TYPE_CHECKING:
+    from ci_mlops.deploy.host import CiRun
     from ci_mlops.github.client import GitHubClient
 
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -109,6 +109,8 @@ class GitHubContext:
 
     def ci_run(self) -> CiRun:
         """Where this run is, for a release or an audit."""
+        from ci_mlops.deploy.host import CiRun  # lazy: the release records only for a release (not every report)
+
         return CiRun(repository=self.repo, actor=self.actor, run_url=self.run_url, server_url=self.server_url,
                      in_ci=self.in_actions, default_branch=self.event_default_branch())
 
