@@ -160,6 +160,14 @@ def compose_yaml(text: str, loader: type, *, limit: int = MAX_YAML_BYTES) -> Any
     return node
 
 
+def yaml_syntax(exc: Exception) -> str:
+    """A ``yaml.YAMLError`` as one line: ``invalid YAML (line 3): could not find expected ':'``."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1})" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"invalid YAML{where}: {problem}"
+
+
 def check_nodes(root: Any) -> None:
     """Refuse a YAML node graph that is too deep, expands too far, contains itself or has code tags.
 

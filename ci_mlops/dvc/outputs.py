@@ -11,7 +11,6 @@ with the credentials only that job has.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -24,12 +23,12 @@ from typing import Any
 import yaml
 
 from ci_mlops.errors import CheckFailed, UserError
+from ci_mlops.fsutil import md5_file
 
 STAGE_REMOTE = "ci-mlops-staged-outputs"
 _OBJECT = re.compile(r"files/md5/([0-9a-f]{2})/([0-9a-f]{30})(\.dir)?")
 _RUN = re.compile(r"runs/([0-9a-f]{2})/([0-9a-f]{64})/([0-9a-f]{64})")
 MAX_RUN_ENTRY = 1 << 20  # a run-cache entry is a small YAML file
-_CHUNK = 1 << 20
 
 
 def stage(root: Path, folder: Path, *, targets: list[str] | None = None) -> int:
@@ -55,7 +54,7 @@ def validate(folder: Path) -> tuple[int, int]:
         if not stat.S_ISREG(mode):
             raise CheckFailed(f"staged outputs: {rel}: not a regular file; refusing the whole folder")
         if match := _OBJECT.fullmatch(rel):
-            if _md5(path) != match[1] + match[2]:
+            if md5_file(path) != match[1] + match[2]:
                 raise CheckFailed(f"staged outputs: {rel}: content does not match its hash; refusing the whole folder")
             objects += 1
         elif match := _RUN.fullmatch(rel):
@@ -103,14 +102,6 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield base / name  # reported as "not a regular file"
         for name in filenames:
             yield base / name
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as fh:
-        while block := fh.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_run_entry(path: Path, rel: str, *, key: str, value: str, prefix: str) -> None:

@@ -22,7 +22,7 @@ import yaml
 
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, Repo
-from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited
+from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited, yaml_syntax
 from ci_mlops.safeload import load_yaml as load_bounded
 from ci_mlops.safepath import inside
 
@@ -317,10 +317,7 @@ def _load_yaml(text: bytes, what: str) -> Any:
     except DocumentError as exc:
         raise UserError(f"{what}: {exc}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{what}: invalid YAML{where}: {problem}") from exc
+        raise UserError(f"{what}: {yaml_syntax(exc)}") from exc
 
 
 def _uses_templating(text: bytes) -> bool:

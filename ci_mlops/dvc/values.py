@@ -16,7 +16,7 @@ from typing import Any, TypeGuard
 import yaml
 
 from ci_mlops.dvc.project import load_yaml
-from ci_mlops.safeload import DocumentError, load_json, load_toml
+from ci_mlops.safeload import DocumentError, load_json, load_toml, yaml_syntax
 
 
 class ParseError(ValueError):
@@ -65,10 +65,7 @@ def _parse_yaml(text: str) -> Any:
     except DocumentError as exc:
         raise ParseError(str(exc)) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ParseError(f"invalid YAML{where}: {problem}") from exc
+        raise ParseError(yaml_syntax(exc)) from exc
     except (ValueError, TypeError) as exc:  # e.g. an unhashable mapping key
         raise ParseError(f"invalid YAML: {exc}") from exc
 
