@@ -1,7 +1,7 @@
 """Benchmark: `ci-mlops drift` (in-process and DuckDB) vs Evidently's DataDriftPreset vs a plain SciPy pass.
 
     .venv/bin/python benchmarks/bench_drift.py [--sizes 100k,1m,100m] [--skip-evidently]
-        [--duckdb-columns N] [--big-data /tmp/ci-mlops-drift-100m] [--keep]
+        [--repeat N] [--duckdb-columns N] [--big-data /tmp/ci-mlops-drift-100m] [--keep]
 
 Data: reference and current Parquet tables, seeded, generated row group by row group
 (1M rows each, so generating 100M rows needs no more memory than 1M): 100k x 13
@@ -15,7 +15,12 @@ stored uncompressed, random floats do not compress) is written under --big-data
 table on a slow machine.
 
 Every contender is a separate process, timed from start to exit (interpreter, imports,
-reading both files, all the statistics), and its peak RSS is the kernel's (os.wait4):
+reading both files, all the statistics), with its CPU time (user + system, all threads)
+and its peak RSS (GNU time). Bytecode caching is on for every contender, as for an
+installed package (PYTHONDONTWRITEBYTECODE would recompile ci-mlops' modules on every
+run), and ci-mlops runs once untimed first so its .pyc files exist. The in-process engine
+and the plain pass are timed --repeat times (default 3; the median is shown, and the
+fastest wall time); DuckDB and Evidently once:
 
 * ci-mlops:  `ci-mlops drift --format json` (the streaming in-process engine)
 * DuckDB:    `ci-mlops drift --engine duckdb --format json` (at 100M only the first
@@ -140,6 +145,13 @@ def compared_bytes(path: Path) -> int:
 TIME = shutil.which("time") or "/usr/bin/time"
 
 
+def child_env() -> dict[str, str]:
+    """This environment with bytecode caching on and this checkout first on PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(HERE.parent) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
 def run_process(argv: list[str], cwd: Path | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, float, float, str]:
     """(seconds, CPU seconds, peak RSS in MiB, stdout) of one process, timed from spawn to exit.
 
@@ -150,7 +162,8 @@ def run_process(argv: list[str], cwd: Path | None = None, ok: tuple[int, ...] = 
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
-        proc = subprocess.Popen([TIME, "-f", "%M", "-o", rss_file.name, *argv], stdout=out, stderr=err, cwd=cwd)
+        proc = subprocess.Popen([TIME, "-f", "%M", "-o", rss_file.name, *argv], stdout=out, stderr=err, cwd=cwd,
+                                env=child_env())
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -162,14 +175,24 @@ def run_process(argv: list[str], cwd: Path | None = None, ok: tuple[int, ...] = 
         return seconds, usage.ru_utime + usage.ru_stime, peak_kib / 1024, out.read().decode()
 
 
+def median_of(runs: list[dict]) -> dict:
+    """The median wall time, CPU time and peak RSS of repeated runs (verdicts of the first),
+    with the fastest wall time and every run's times."""
+    def median(key: str) -> float:
+        values = sorted(r[key] for r in runs)
+        mid = len(values) // 2
+        return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+    return {**runs[0], "seconds": median("seconds"), "cpu": median("cpu"), "peak_rss_mb": median("peak_rss_mb"),
+            "fastest": min(r["seconds"] for r in runs), "runs": [(r["seconds"], r["cpu"]) for r in runs]}
+
+
 def ours(ref: Path, cur: Path, engine: str, columns: list[str] | None = None) -> dict:
     out = Path(tempfile.mkdtemp()) / "drift.json"
     argv = [sys.executable, "-m", "ci_mlops", "drift", "--reference", str(ref), "--current", str(cur),
             "--format", "json", "-o", str(out), "--no-progress", "--engine", engine]
     if columns:
         argv += ["--columns", ",".join(columns)]
-    env_path = str(HERE.parent)
-    os.environ["PYTHONPATH"] = env_path + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
     seconds, cpu, rss, _ = run_process(argv, ok=(0, 1))
     result = json.loads(out.read_text())
     shutil.rmtree(out.parent)
@@ -269,7 +292,15 @@ def agreement(mine: dict, other: dict) -> str:
 
 
 def _time(run: dict) -> str:
-    return f"{run['seconds']:8.2f} s wall ({run['cpu']:7.2f} s CPU)"
+    text = f"{run['seconds']:8.2f} s wall ({run['cpu']:7.2f} s CPU)"
+    if len(run.get("runs", ())) > 1:
+        text += (f" [median of {len(run['runs'])}, fastest {run['fastest']:.2f} s; runs: "
+                 + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in run["runs"]) + "]")
+    return text
+
+
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def _ratio(a: dict, b: dict, inverse: bool = False) -> str:
@@ -314,9 +345,12 @@ def bench(size: str, args: argparse.Namespace, python_ev: Path | None) -> list[s
         lines.append(text)
         print(text, flush=True)
 
-    mine = ours(ref, cur, "python")
+    if not big:
+        ours(ref, cur, "python")  # untimed: writes the .pyc files and reads the files into the page cache
+    before = _load()
+    mine = median_of([ours(ref, cur, "python") for _ in range(1 if big else args.repeat)])
     say(f"ci-mlops (in-process): {_time(mine)}, peak RSS {mine['peak_rss_mb']:7.0f} MiB "
-        f"= {mine['peak_rss_mb'] / data_mb:.2f}x the compared columns")
+        f"= {mine['peak_rss_mb'] / data_mb:.2f}x the compared columns ({before}, {_load()} after)")
     columns = None
     if big and args.duckdb_columns:
         columns = [f"num_{i:02d}" for i in range(min(args.duckdb_columns, numeric))] + \
@@ -329,13 +363,15 @@ def bench(size: str, args: argparse.Namespace, python_ev: Path | None) -> list[s
     if big:
         say("plain SciPy pass:      not run (it holds both tables in memory: more than this machine has)")
     else:
-        base = plain(ref, cur)
+        base = median_of([plain(ref, cur) for _ in range(args.repeat)])
         say(f"plain SciPy pass:      {_time(base)}, peak RSS {base['peak_rss_mb']:7.0f} MiB; ci-mlops takes "
             f"{_ratio(mine, base, inverse=True)} of its time; {agreement(mine['verdicts'], base['verdicts'])}")
     if python_ev is not None and rows <= 1_000_000:
+        before = _load()
         ev = evidently(python_ev, ref, cur)
-        say(f"Evidently {ev['version']}:      {_time(ev)}, peak RSS {ev['peak_rss_mb']:7.0f} MiB; ci-mlops is "
-            f"{_ratio(ev, mine)} faster; {agreement(mine['verdicts'], ev['verdicts'])}")
+        say(f"Evidently {ev['version']}:      {_time(ev)}, peak RSS {ev['peak_rss_mb']:7.0f} MiB ({before}, "
+            f"{_load()} after); ci-mlops is {_ratio(ev, mine)} faster (by its fastest run "
+            f"{ev['seconds'] / mine.get('fastest', mine['seconds']):.1f}x); {agreement(mine['verdicts'], ev['verdicts'])}")
     say("per column (ci-mlops): " + ", ".join(f"{n} {v[0]} {v[1]:.4f}{'*' if v[2] else ''}"
                                             for n, v in mine["verdicts"].items()))
     if big and not args.keep:
@@ -347,6 +383,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100k,1m,100m", help="comma-separated: 100k, 1m, 100m")
     parser.add_argument("--skip-evidently", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of the in-process engine and the plain pass below 100M (the median is shown)")
     parser.add_argument("--duckdb-columns", type=int, default=2,
                         help="at 100M, DuckDB compares this many numeric and categorical columns (0: none)")
     parser.add_argument("--big-data", default=str(Path(tempfile.gettempdir()) / "ci-mlops-drift"),
