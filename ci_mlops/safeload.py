@@ -85,7 +85,7 @@ def file_kind(mode: int) -> str:
 # -- parsing ----------------------------------------------------------------------------
 
 
-def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> Any:
+def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> JsonValue:
     """``json.loads`` within the bounds; NaN and Infinity are accepted as Python's json does."""
     _check_size(text, limit)
     try:
@@ -95,7 +95,8 @@ def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> Any:
     except (RecursionError, ValueError) as exc:
         raise _invalid("JSON", exc) from None
     check_depth(data, "JSON")
-    return data
+    parsed: JsonValue = data
+    return parsed
 
 
 def load_toml(text: str, *, limit: int = MAX_YAML_BYTES) -> Any:

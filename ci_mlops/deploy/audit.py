@@ -32,7 +32,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader
 from ci_mlops.report.collect import read_files
 from ci_mlops.report.direction import is_counter
-from ci_mlops.safeload import load_json, read_limited
+from ci_mlops.safeload import JsonValue, load_json, read_limited
 
 SCHEMA_PATH = Path(__file__).with_name("lineage.schema.json")  # docs/lineage.schema.json is a copy
 
@@ -93,13 +93,14 @@ def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path:
         if raw is None:
             return [finding("lineage.json", False, f"the release of {tag.raw} has no lineage.json asset")]
     try:
-        lineage = load_json(raw)
+        document = load_json(raw)
     except ValueError as exc:
         return [finding("lineage.json", False, f"not valid JSON ({exc})")]
-    problems = schema_problems(lineage)
+    problems = schema_problems(document)
     findings.append(finding("lineage.json", not problems, problems[0] if problems else "valid against the lineage schema"))
-    if problems:
+    if problems or not isinstance(document, dict):  # the schema asks for an object
         return findings
+    lineage: dict[str, Any] = document  # its shape is the lineage schema's from here on
 
     findings.append(finding("lineage.json", lineage["tag"] == tag.raw,
                             f"records tag {lineage['tag']}" + ("" if lineage["tag"] == tag.raw else f", not {tag.raw}")))
@@ -253,7 +254,7 @@ def _validator() -> Any:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def schema_problems(lineage: Any) -> list[str]:
+def schema_problems(lineage: JsonValue) -> list[str]:
     """Schema violations of a lineage record, one line each ("" path = top level)."""
     errors = sorted(_validator().iter_errors(lineage), key=lambda e: list(e.absolute_path))
     return [f"{'.'.join(str(p) for p in e.absolute_path) or 'top level'}: {e.message}" for e in errors]

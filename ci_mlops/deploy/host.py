@@ -79,6 +79,19 @@ class ReleaseOutcome:
         return str(self.release.get("html_url", ""))
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """A CI run as its forge records it: the commit it built and who started it (None: not said)."""
+
+    head_sha: str | None
+    actor: str | None
+
+    @classmethod
+    def of(cls, head_sha: object, actor: object) -> RunFacts:
+        """From an API answer's values: anything but text is "not said"."""
+        return cls(head_sha if isinstance(head_sha, str) else None, actor if isinstance(actor, str) else None)
+
+
 class ReleaseHost(Protocol):
     """The releases of one repository on a forge."""
 
@@ -94,8 +107,8 @@ class ReleaseHost(Protocol):
     def read_asset(self, release: dict[str, Any], name: str) -> bytes | None:
         """The bytes of the release's asset called ``name``, or None."""
 
-    def workflow_run(self, run_id: str) -> dict[str, Any]:
-        """The CI run ``run_id`` as the forge records it (its ``head_sha`` and ``actor.login``)."""
+    def workflow_run(self, run_id: str) -> RunFacts:
+        """The CI run ``run_id`` (a GitHub Actions run, a GitLab CI job) as the forge records it."""
 
     def publish(self, tag: str, *, title: str, body: str, prerelease: bool, draft: bool, assets: list[Asset],
                 release: dict[str, Any] | None = None, adopt: bool = False) -> ReleaseOutcome:

@@ -96,10 +96,10 @@ def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: di
     except CiMlopsError as exc:
         forge = host.kind.removesuffix(" release")  # "GitHub", "GitLab"
         return finding("lineage run", False, f"records run {m[1]}, which {forge} does not return ({exc.message})")
-    started_by = (run.get("actor") or {}).get("login") if isinstance(run.get("actor"), dict) else None
+    started_by = run.actor
     problems = []
-    if run.get("head_sha") != commit:
-        problems.append(f"run {m[1]} built {str(run.get('head_sha'))[:12]}, not {tag} ({commit[:12]})")
+    if run.head_sha != commit:
+        problems.append(f"run {m[1]} built {str(run.head_sha)[:12]}, not {tag} ({commit[:12]})")
     if started_by != actor:
         problems.append(f"records actor {_show(actor)}, but run {m[1]} was started by {_show(started_by)}")
     if problems:

@@ -79,8 +79,9 @@ def manifest(root: str | Path, md5: str, hash_name: str) -> dict[str, tuple[str,
             continue
         entries: dict[str, tuple[str, str]] = {}
         for item in data:
-            if isinstance(item, dict) and isinstance(item.get("relpath"), str) and item.get("md5"):
-                entries[item["relpath"].replace("\\", "/")] = (str(item["md5"]), hash_name)
+            relpath = item.get("relpath") if isinstance(item, dict) else None
+            if isinstance(item, dict) and isinstance(relpath, str) and item.get("md5"):
+                entries[relpath.replace("\\", "/")] = (str(item["md5"]), hash_name)
         return entries
     return None
 

@@ -18,7 +18,15 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from ci_mlops.deploy.host import Asset, AssetConflict, ForeignRelease, ReleaseOutcome, made_by_ci_mlops, release_body
+from ci_mlops.deploy.host import (
+    Asset,
+    AssetConflict,
+    ForeignRelease,
+    ReleaseOutcome,
+    RunFacts,
+    made_by_ci_mlops,
+    release_body,
+)
 from ci_mlops.errors import CiMlopsError
 from ci_mlops.github.client import ApiError, GitHubClient
 
@@ -60,10 +68,11 @@ class Releases:
                 return self.client.download(asset["url"])
         return None
 
-    def workflow_run(self, run_id: str) -> dict[str, Any]:
+    def workflow_run(self, run_id: str) -> RunFacts:
         """The Actions workflow run ``run_id`` of this repository."""
         run: dict[str, Any] = self.client.request_json("GET", self._path("actions", "runs", run_id))
-        return run
+        actor = run.get("actor")
+        return RunFacts.of(run.get("head_sha"), actor.get("login") if isinstance(actor, dict) else None)
 
     def publish(self, tag: str, *, title: str, body: str, prerelease: bool, draft: bool,
                 assets: list[Asset], release: dict[str, Any] | None = None, adopt: bool = False) -> ReleaseOutcome:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease, ReleaseOutcome, release_body
+from ci_mlops.deploy.host import MARKER, Asset, AssetConflict, ForeignRelease, ReleaseOutcome, RunFacts, release_body
 from ci_mlops.github.client import ApiError
 
 if TYPE_CHECKING:
@@ -87,12 +87,12 @@ class GitLabReleases:
                 return self.client.download(url)
         return None
 
-    def workflow_run(self, run_id: str) -> dict[str, Any]:
-        """The CI job ``run_id`` (a release's ``run_url`` is its job), shaped as GitHub's run: ``head_sha``, ``actor.login``."""
+    def workflow_run(self, run_id: str) -> RunFacts:
+        """The CI job ``run_id`` (a release's ``run_url`` is its job): its commit and the user who started it."""
         job = self.client.request_json("GET", self._path("jobs", run_id))
         commit = job.get("commit") if isinstance(job.get("commit"), dict) else {}
         user = job.get("user") if isinstance(job.get("user"), dict) else {}
-        return {"head_sha": commit.get("id"), "actor": {"login": user.get("username")}}
+        return RunFacts.of(commit.get("id"), user.get("username"))
 
     def package_files(self, package: str, version: str) -> list[dict[str, Any]]:
         for pkg in self.client.paginate(self._path("packages"), {"package_type": "generic", "package_name": package,

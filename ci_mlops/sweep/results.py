@@ -17,7 +17,7 @@ from ci_mlops.config import Config
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader, Repo, run_git
 from ci_mlops.report.collect import snapshot
-from ci_mlops.safeload import DocumentError, load_json
+from ci_mlops.safeload import DocumentError, JsonValue, load_json
 from ci_mlops.sweep.plan import NAME, Experiment
 
 RESULT_VERSION = 1
@@ -114,17 +114,30 @@ def load_result(path: Path) -> Result:
     status = data.get("status")
     if status not in ("success", "failed"):
         raise UserError(f"{path}: status must be success or failed")
-    for key in ("metrics", "params"):
-        if not isinstance(data.get(key), dict) or not all(isinstance(v, dict) for v in data[key].values()):
-            raise UserError(f"{path}: {key} must map files to values")
+    metrics, params = (_files(path, data.get(key), key) for key in ("metrics", "params"))
     set_params = data.get("set_params")
     if not isinstance(set_params, list) or not all(isinstance(p, str) for p in set_params):
         raise UserError(f"{path}: set_params must be a list of KEY=VALUE strings")
-    for key in ("error", "lock", "sha"):
-        if data.get(key) is not None and not isinstance(data[key], str):
-            raise UserError(f"{path}: {key} must be text")
-    return Result(name, set_params, status, data["metrics"], data["params"], data.get("error"), data.get("lock"),
-                  data.get("sha"))
+    error, lock, sha = (_text(path, data.get(key), key) for key in ("error", "lock", "sha"))
+    return Result(name, [str(p) for p in set_params], status, metrics, params, error, lock, sha)
+
+
+def _files(path: Path, value: JsonValue, key: str) -> dict[str, dict[str, Any]]:
+    """A result's ``metrics`` or ``params``: file -> {dotted key: value}."""
+    if not isinstance(value, dict):
+        raise UserError(f"{path}: {key} must map files to values")
+    files: dict[str, dict[str, Any]] = {}
+    for file, values in value.items():
+        if not isinstance(values, dict):
+            raise UserError(f"{path}: {key} must map files to values")
+        files[file] = values
+    return files
+
+
+def _text(path: Path, value: JsonValue, key: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise UserError(f"{path}: {key} must be text")
+    return value
 
 
 def complete(results: list[Result], experiments: list[Experiment]) -> list[Result]:
