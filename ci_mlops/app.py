@@ -11,6 +11,7 @@ inside the function body with a comment. Help screens are also kept pre-rendered
 from __future__ import annotations
 
 import errno
+import gc
 import importlib
 import importlib.util
 import os
@@ -53,7 +54,14 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS or not _module_exists(COMMANDS[name][0]):
             return None
-        command: click.Command = importlib.import_module(COMMANDS[name][0]).command
+        # Importing a command creates many long-lived objects and no garbage: no collection while
+        # it loads, and what it loaded is frozen out of later ones (ci_mlops/quick.py does the same).
+        gc.disable()
+        try:
+            command: click.Command = importlib.import_module(COMMANDS[name][0]).command
+        finally:
+            gc.freeze()
+            gc.enable()
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
