@@ -348,3 +348,12 @@ def test_a_dvc_project_without_git(tmp_path: Path):
     md5 = _object(tmp_path, b"n\n3\n")
     (tmp_path / "raw.csv.dvc").write_text(f"outs:\n- md5: {md5}\n  hash: md5\n  path: raw.csv\n")
     assert load_data(tmp_path, "raw.csv", pull=_no_pull)["n"].tolist() == [3]
+
+
+def test_a_dvc_file_linked_from_outside_the_repository_is_not_followed(git_repo: Path, tmp_path: Path):
+    md5 = _object(git_repo, b"n\n3\n")
+    outside = tmp_path / "elsewhere.dvc"
+    outside.write_text(f"outs:\n- md5: {md5}\n  hash: md5\n  path: raw.csv\n")
+    (git_repo / "raw.csv.dvc").symlink_to(outside)
+    with pytest.raises(UserError, match=r"raw\.csv\.dvc: resolves to .*outside the repository"):
+        load_data(git_repo, "raw.csv", pull=_no_pull)
