@@ -19,7 +19,6 @@ Pruning (docs/report.md, "Publishing the images"):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from urllib.parse import quote
 from ci_mlops.config.records import ReportImages
 from ci_mlops.errors import UserError
 from ci_mlops.github.client import ApiError
+from ci_mlops.github.gitdata import create_blob
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -81,7 +81,7 @@ def publish(client: GitHubClient, repo: str, server_url: str, pr: int, head_sha:
     for name, data in sorted(files.items()):
         sha = blob_sha(data)
         if sha not in known:
-            sha = _blob(client, repo, data)
+            sha = create_blob(client, repo, data)
             uploaded += 1
         blobs[f"{folder}/{name}"] = sha
     tree = client.request_json("POST", f"repos/{repo}/git/trees", idempotent=True, json={
@@ -121,13 +121,6 @@ def blob_sha(data: bytes) -> str:
 def _blob_shas(client: GitHubClient, repo: str, tree: str) -> set[str]:
     answer = client.get_json(f"repos/{repo}/git/trees/{tree}", {"recursive": "1"})
     return {str(e.get("sha")) for e in answer.get("tree") or [] if isinstance(e, dict) and e.get("type") == "blob"}
-
-
-def _blob(client: GitHubClient, repo: str, data: bytes) -> str:
-    # Blobs are content-addressed: sending one twice stores it once, so a retry is safe.
-    answer = client.request_json("POST", f"repos/{repo}/git/blobs", idempotent=True,
-                                 json={"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"})
-    return str(answer["sha"])
 
 
 def _tip(client: GitHubClient, repo: str, branch: str) -> tuple[str | None, int, str | None]:

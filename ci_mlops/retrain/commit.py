@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import CheckFailed, UserError
-from ci_mlops.retrain import gitdata
+from ci_mlops.github import gitdata
 from ci_mlops.retrain.results import read_manifest, result_paths, validate_files
 from ci_mlops.retrain.stage import stage_results
 

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ci_mlops.deploy.origin import ISSUE_TRAILER, TRAILER
 from ci_mlops.errors import CheckFailed, UserError
-from ci_mlops.retrain import gitdata, pulls
+from ci_mlops.github import gitdata
+from ci_mlops.retrain import pulls
 from ci_mlops.retrain.results import OUTPUTS, apply_files, read_manifest, result_paths, validate_files
 from ci_mlops.retrain.settings import RetrainSettings
 

@@ -10,13 +10,13 @@ between is refused by GitHub rather than overwritten.
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ci_mlops.errors import UserError
+from ci_mlops.github import gitdata
 from ci_mlops.github.client import ApiError
 from ci_mlops.github.pulls import get_pull
 
@@ -73,26 +73,13 @@ def commit_files(client: Any, repo: str, root: Path, head: PullHead, paths: list
     """
     if not paths:
         raise UserError("nothing to commit: the branch already has these params and dvc.lock")
-    base_tree = client.get_json(f"repos/{repo}/git/commits/{head.sha}").get("tree") or {}
-    if not isinstance(base_tree, dict) or not isinstance(base_tree.get("sha"), str):
-        raise UserError(f"GitHub's answer for commit {head.sha[:12]} has no tree")
-    entries = []
-    for rel in paths:
-        data = (root / rel).read_bytes()
-        # content-addressed: a retried request makes the same blob
-        blob = client.request_json("POST", f"repos/{repo}/git/blobs", idempotent=True,
-                                   json={"content": base64.b64encode(data).decode("ascii"), "encoding": "base64"})
-        entries.append({"path": rel, "mode": "100644", "type": "blob", "sha": blob["sha"]})
-    tree = client.request_json("POST", f"repos/{repo}/git/trees", idempotent=True,
-                               json={"base_tree": base_tree["sha"], "tree": entries})
-    commit = client.request_json("POST", f"repos/{repo}/git/commits", idempotent=True,  # a retry: an orphan
-                                 json={"message": message, "tree": tree["sha"], "parents": [head.sha]})
+    files = [(rel, (root / rel).read_bytes()) for rel in paths]
+    commit = gitdata.commit_files(client, repo, parent=head.sha, files=files, message=message)
     try:
-        client.request_json("PATCH", f"repos/{repo}/git/refs/heads/{head.branch}",
-                            json={"sha": commit["sha"], "force": False})
+        gitdata.move_branch(client, repo, head.branch, commit["sha"], force=False)
     except ApiError as exc:
         if exc.status == 422:
             raise UserError(f"the branch {head.branch} moved while applying (GitHub refused to update it: not a "
                             "fast-forward); nothing was changed") from None
         raise
-    return str(commit["sha"])
+    return commit["sha"]
