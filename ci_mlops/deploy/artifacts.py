@@ -30,10 +30,12 @@ from typing import Any
 
 from ci_mlops.config import CONFIG_NAME, Config, parse_config
 from ci_mlops.deploy.registry import Declared, declared_artifacts
-from ci_mlops.dvc.project import cache_path
+from ci_mlops.deploy.tags import Tag
+from ci_mlops.dvc.project import DvcProject, cache_path
 from ci_mlops.dvc.run import run_dvc
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import md5_file, sha256_file
+from ci_mlops.git import BlobReader
 
 MODELS_DIR = "models/"
 
@@ -63,15 +65,17 @@ class NoArtifacts(ArtifactError):
     """Nothing at the tag says what to release (``deploy --plan``: nothing to release)."""
 
 
-def resolve_paths(project: Any, config: Config, tag: Any, declared: dict[str, Any] | None = None) -> tuple[list[str], str]:
-    """The artifact paths to release and where that list came from (for messages).
+def resolve_paths(project: DvcProject, config: Config, tag: Tag | None,
+                  declared: dict[str, Any] | None = None) -> tuple[list[str], str]:
+    """The artifact paths to release and where that list came from (for messages); ``tag`` None:
+    what any tag of the project would release (``init --dockerfile``).
 
     ``declared``: :func:`ci_mlops.deploy.registry.declared_artifacts` at the tag (default:
     the ``dvc.yaml`` artifacts of ``project``).
     """
     if declared is None:
         declared = _from_project(project)
-    artifact = getattr(tag, "artifact", None)
+    artifact = tag.artifact if tag is not None else None
     if artifact:
         spec = declared.get(artifact)
         if spec is not None:
@@ -104,12 +108,12 @@ def resolve_paths(project: Any, config: Config, tag: Any, declared: dict[str, An
     )
 
 
-def _from_project(project: Any) -> dict[str, Any]:
+def _from_project(project: DvcProject) -> dict[str, Any]:
     return {name: Declared(name, spec.get("path") or None, spec.get("type"), "dvc.yaml")
             for name, spec in project.artifacts.items()}
 
 
-def config_at(reader: Any, commit: str, rev_label: str) -> Config:
+def config_at(reader: BlobReader, commit: str, rev_label: str) -> Config:
     """``.ci-mlops.yml`` as committed at the tag (defaults when there is none).
 
     What a tag releases is decided by the tag alone, so ``deploy`` and ``audit verify``
@@ -125,7 +129,7 @@ def config_at(reader: Any, commit: str, rev_label: str) -> Config:
     return parse_config(text, Path(f"{CONFIG_NAME} at {rev_label}"))
 
 
-def expected_at(project: Any, config: Config, tag: Any, tracked: set[str], reader: Any, commit: str,
+def expected_at(project: DvcProject, config: Config, tag: Tag, tracked: set[str], reader: BlobReader, commit: str,
                 rev_label: str) -> tuple[dict[str, tuple[str, str]], str]:
     """path -> (source, md5) of everything ``tag`` releases, git files hashed too; and where the list came from."""
     declared = declared_artifacts(project.dvcyaml_paths, lambda path: reader.read(commit, path), rev_label)
@@ -142,7 +146,7 @@ def expected_at(project: Any, config: Config, tag: Any, tracked: set[str], reade
     return out, origin
 
 
-def expected_hashes(paths: list[str], project: Any, tracked: set[str], rev_label: str) -> dict[str, tuple[str, str | None]]:
+def expected_hashes(paths: list[str], project: DvcProject, tracked: set[str], rev_label: str) -> dict[str, tuple[str, str | None]]:
     """path -> (source, locked md5). ``tracked`` = files committed at the tag."""
     out: dict[str, tuple[str, str | None]] = {}
     for path in paths:
@@ -182,7 +186,7 @@ def materialize(
     commit: str,
     at_head: bool,
     staging: Path,
-    reader: Any,
+    reader: BlobReader,
     rev_label: str,
 ) -> list[ReleasedFile]:
     """Find verified bytes for every artifact; pull from the DVC remote when they are nowhere local."""
@@ -230,7 +234,7 @@ def materialize(
     return sorted(artifacts, key=lambda a: a.path)
 
 
-def _from_git(reader: Any, commit: str, path: str, staging: Path, rev_label: str) -> Path:
+def _from_git(reader: BlobReader, commit: str, path: str, staging: Path, rev_label: str) -> Path:
     data = reader.read(commit, path)
     if data is None:
         raise ArtifactError(f"{path}: not a file in git at {rev_label}")

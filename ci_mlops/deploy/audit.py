@@ -26,10 +26,10 @@ from ci_mlops.deploy.host import CiRun, ReleaseHost, release_body
 from ci_mlops.deploy.origin import describe, retrained_from
 from ci_mlops.deploy.restate import document_findings, run_finding, statement_findings
 from ci_mlops.deploy.tags import RELEASING, model_name, parse_tag, release_version, version_key
-from ci_mlops.dvc.project import load_project
+from ci_mlops.dvc.project import DvcProject, load_project
 from ci_mlops.dvc.values import ParseError, metrics_values, parse
 from ci_mlops.errors import UserError
-from ci_mlops.git import BlobReader
+from ci_mlops.git import BlobReader, Repo
 from ci_mlops.report.collect import read_files
 from ci_mlops.report.direction import is_counter
 from ci_mlops.safeload import JsonValue, load_json, read_limited
@@ -57,7 +57,7 @@ def tampering(tag: str, findings: list[dict[str, Any]]) -> str | None:
             + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
 
 
-def verify_release(repo: Any, tag_text: str, *, paths: list[Path], lineage_path: Path | None, run: CiRun,
+def verify_release(repo: Repo, tag_text: str, *, paths: list[Path], lineage_path: Path | None, run: CiRun,
                    open_host: Callable[[], ReleaseHost], card_path: Path | None = None,
                    notes_path: Path | None = None) -> list[dict[str, Any]]:
     """All findings for ``tag_text``; UserError when the inputs themselves are unusable.
@@ -263,7 +263,7 @@ def schema_problems(lineage: JsonValue) -> list[str]:
 # -- history ---------------------------------------------------------------------------------
 
 
-def release_history(repo: Any, config: Config, repository: str | None, *, model: str | None = None,
+def release_history(repo: Repo, config: Config, repository: str | None, *, model: str | None = None,
                     release_urls: Callable[[], dict[str, str]] = dict) -> dict[str, list[dict[str, Any]]]:
     """model -> its releases, newest version first: tag, kind, version, stage, date, commit, metrics.
 
@@ -311,7 +311,7 @@ def _key_metrics(config: Config) -> list[str]:
     return [key.split(":", 1)[-1] for key in (config.settings.metrics or {})]
 
 
-def _metrics_at(root: Path, commit: str, reader: Any, load_project: Any, wanted: list[str]) -> dict[str, Any]:
+def _metrics_at(root: Path, commit: str, reader: BlobReader, load_project: Callable[..., DvcProject], wanted: list[str]) -> dict[str, Any]:
 
     project = load_project(root, rev=commit, reader=reader)
     blobs = read_files(root, commit, project.metrics_paths, project, reader)

@@ -22,6 +22,7 @@ from ci_mlops.deploy.artifacts import ReleasedFile, expected_at, materialize
 from ci_mlops.deploy.host import release_body
 from ci_mlops.deploy.model_card import render_model_card
 from ci_mlops.deploy.origin import retrained_from
+from ci_mlops.deploy.settings import Settings as ReleaseSettings
 from ci_mlops.deploy.tags import (
     Tag,
     is_prerelease,
@@ -32,7 +33,7 @@ from ci_mlops.deploy.tags import (
     tag_commit,
     tags_at,
 )
-from ci_mlops.dvc.project import load_project
+from ci_mlops.dvc.project import DvcProject, load_project
 from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write, sha256_file
 from ci_mlops.git import BlobReader, Repo
@@ -103,7 +104,7 @@ class Bundle:
         atomic_write(self.paths["notes"], self.notes)
 
 
-def tag_time(repo: Any, tag: Tag) -> str:
+def tag_time(repo: Repo, tag: Tag) -> str:
     """When the tag was made, UTC: an annotated tag's date, else its commit's. A function of the tag,
     so every attempt at a release writes the same lineage and model card."""
     stamp = repo.git("for-each-ref", f"refs/tags/{tag.raw}", "--format=%(creatordate:unix)").strip()
@@ -111,7 +112,7 @@ def tag_time(repo: Any, tag: Tag) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def release_values(report: dict[str, Any], project: Any) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+def release_values(report: dict[str, Any], project: DvcProject) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The metrics and params a release records, by file then key: the report's head values
     (params: dvc.lock's, when it records any). ``audit verify`` recomputes them the same way."""
     metrics: dict[str, dict[str, Any]] = {}
@@ -126,7 +127,7 @@ def release_values(report: dict[str, Any], project: Any) -> tuple[dict[str, dict
     return metrics, params
 
 
-def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: str | None = None,
+def prepare(root: Path, settings: ReleaseSettings, tag: Tag, *, out_dir: Path, repository: str | None = None,
             actor: str | None = None, run_url: str | None = None, server_url: str = "https://github.com",
             log: Any = lambda _m: None) -> Bundle:
     """Resolve, verify and stage everything a release of ``tag`` publishes.
@@ -185,14 +186,14 @@ def prepare(root: Path, settings: Any, tag: Tag, *, out_dir: Path, repository: s
     return bundle
 
 
-def pipeline_inputs(project: Any, tracked: set[str], released: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def pipeline_inputs(project: DvcProject, tracked: set[str], released: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The lineage's ``data`` (DVC-tracked) and ``code`` (git-tracked) entries: hashed ``dvc.lock`` deps."""
     data: list[dict[str, Any]] = []
     code: list[dict[str, Any]] = []
     for path, info in sorted(project.lock_deps.items()):
         if not info.get("md5") or path in released:  # the released model itself, when a later stage reads it
             continue
-        entry = {"path": path, **{k: info[k] for k in ("md5", "size", "nfiles") if k in info}}
+        entry: dict[str, Any] = {"path": path, **{k: info[k] for k in ("md5", "size", "nfiles") if k in info}}
         (code if path in tracked else data).append(entry)
     return data, code
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ci_mlops.checks.render import gate_line
 from ci_mlops.deploy.bundle import Bundle
 from ci_mlops.deploy.tags import Tag, is_prerelease, release_version, tags_at
 from ci_mlops.escape import md_code
+from ci_mlops.git import Repo
 from ci_mlops.markdown.blocks import table
 
 
@@ -19,7 +18,7 @@ def no_release(tag: Tag, model: str, environment: str) -> tuple[str, dict[str, s
     return f"tag '{tag.raw}' {verb}: nothing to release", outputs
 
 
-def tag_facts(repo: Any, tag: Tag, commit: str, *, model: str, environment: str, target: str,
+def tag_facts(repo: Repo, tag: Tag, commit: str, *, model: str, environment: str, target: str,
               artifacts: list[str], origin: str) -> dict[str, str]:
     """The facts ``--plan`` prints and sets as outputs; a stage tag's version comes from the tags at its commit."""
     version = release_version(tag, tags_at(repo, commit))

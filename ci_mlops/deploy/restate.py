@@ -28,7 +28,9 @@ from ci_mlops.deploy.tags import (
     tags_at,
     try_parse,
 )
+from ci_mlops.dvc.project import DvcProject
 from ci_mlops.errors import CiMlopsError
+from ci_mlops.git import Repo
 from ci_mlops.report import build_report
 
 
@@ -36,7 +38,7 @@ def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
     return {"subject": subject, "ok": ok, "message": message}
 
 
-def statement_findings(repo: Any, tag: Tag, commit: str, lineage: dict[str, Any], *, project: Any,
+def statement_findings(repo: Repo, tag: Tag, commit: str, lineage: dict[str, Any], *, project: DvcProject,
                        tag_config: Config, repository: str | None) -> list[dict[str, Any]]:
     """One finding per recomputed field (failed ones name the recorded and the true value)."""
     version = release_version(tag, tags_at(repo, commit))
@@ -107,7 +109,7 @@ def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: di
     return finding("lineage run", True, f"run {m[1]} built {tag}, started by {actor}")
 
 
-def _previous(repo: Any, tag: Tag, recorded: Any) -> dict[str, Any]:
+def _previous(repo: Repo, tag: Tag, recorded: Any) -> dict[str, Any]:
     if not recorded:
         earlier = previous_tag(tag, parse_all(repo.tags()))
         if earlier is None:

@@ -21,13 +21,14 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ci_mlops.config import CONFIG_NAME, Config, load_config
 from ci_mlops.config.records import Deploy
 from ci_mlops.deploy.artifacts import config_at
 from ci_mlops.deploy.registry import GTO_CONFIG, gto_stages
+from ci_mlops.deploy.tags import Tag
 from ci_mlops.errors import UserError
+from ci_mlops.git import BlobReader, Repo
 from ci_mlops.safeload import JsonValue
 
 DECISION_KEYS = ("environment", "target", "draft", "docker", "command", "stages")  # under deploy:
@@ -44,7 +45,7 @@ class Settings:
     stages_source: str
     differs: list[str]  # decision keys whose value at the tag differs from the one followed
 
-    def environment(self, tag: Any) -> str:
+    def environment(self, tag: Tag) -> str:
         """The GitHub environment of the release job; UserError for a stage outside the allow-list."""
         if not tag.stage:
             return (self.config.settings.deploy or Deploy()).environment or Deploy.environment
@@ -61,7 +62,7 @@ class Settings:
         return self.stages[tag.stage]
 
 
-def default_branch_ref(repo: Any, branch: str | None, event_branch: str | None) -> tuple[str, str]:
+def default_branch_ref(repo: Repo, branch: str | None, event_branch: str | None) -> tuple[str, str]:
     """(ref, branch name) of the default branch: ``--default-branch``, else the push event's
     ``repository.default_branch`` (``event_branch``), else origin's HEAD / main / master; origin's copy preferred."""
     name = branch or event_branch or repo.default_branch()
@@ -74,7 +75,7 @@ def default_branch_ref(repo: Any, branch: str | None, event_branch: str | None) 
                     "check out with `fetch-depth: 0` in actions/checkout, or pass --default-branch")
 
 
-def load_settings(repo: Any, reader: Any, commit: str, label: str, *, config_path: Path | None = None,
+def load_settings(repo: Repo, reader: BlobReader, commit: str, label: str, *, config_path: Path | None = None,
                   default_branch: str | None = None, event_branch: str | None = None) -> Settings:
     """The settings for releasing ``commit`` (the tag's): decisions from the default branch (or
     ``config_path``), content from the tag. ``event_branch``: the default branch the CI run's event names."""

@@ -25,10 +25,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ci_mlops.config import Config
 from ci_mlops.errors import UserError
+
+if TYPE_CHECKING:  # annotations only: the tag grammar loads neither YAML nor git
+    from ci_mlops.config import Config
+    from ci_mlops.git import Repo
 
 # semver.org's recommended expression, with the leading "v".
 SEMVER = (
@@ -151,12 +154,12 @@ def release_version(tag: Tag, at_commit: Iterable[Tag]) -> str | None:
     return stage_version(tag, at_commit) if tag.kind == STAGE else tag.version
 
 
-def tags_at(repo: Any, commit: str) -> list[Tag]:
+def tags_at(repo: Repo, commit: str) -> list[Tag]:
     """The release tags pointing at ``commit`` (``repo``: a :class:`ci_mlops.git.Repo`)."""
     return parse_all(repo.git("tag", "--points-at", commit).splitlines())
 
 
-def tag_commit(repo: Any, tag: Tag) -> str:
+def tag_commit(repo: Repo, tag: Tag) -> str:
     """The commit a tag points at; a one-line UserError when the tag is not here."""
     commit: str | None = repo.try_rev_parse(f"refs/tags/{tag.raw}^{{commit}}")
     if commit is None:

@@ -130,7 +130,7 @@ def baseline_from_release(root: str | Path, key: str) -> tuple[float, str] | Non
     return (value, tag) if value is not None else None
 
 
-def newest_release_tag(repo: Any, ref: str = "HEAD") -> str | None:
+def newest_release_tag(repo: Repo, ref: str = "HEAD") -> str | None:
     """The release tag (``v1.2.3``, ``name@v1.2.3``) nearest to ``ref`` in its history.
 
     Walks commits in topological order, so tags made in the same second still come

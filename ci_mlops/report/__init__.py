@@ -19,6 +19,7 @@ from ci_mlops.git import Repo
 
 if TYPE_CHECKING:
     from ci_mlops.config import Config
+    from ci_mlops.report.collect import Snapshot
     from ci_mlops.report.markdown import DROP_ORDER, render_markdown
 
 __all__ = ["DROP_ORDER", "build_report", "render_markdown", "to_json"]
@@ -100,7 +101,7 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
     return report
 
 
-def _check_listed_files(config: Config, base: Any, head: Any) -> None:
+def _check_listed_files(config: Config, base: Snapshot, head: Snapshot) -> None:
     """A ``report.metrics_files`` entry that neither revision has is a typo, not "no metrics"."""
     report = config.settings.report
     for path in (report.metrics_files if report is not None else None) or ():

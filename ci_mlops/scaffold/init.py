@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -381,5 +380,5 @@ def plan_dockerfile(root: Path, config: Config, wf: dict[str, Any]) -> PlannedFi
     project = load_project(root)
     declared = declared_artifacts(project.dvcyaml_paths, lambda p: (root / p).read_bytes() if (root / p).is_file()
                                   else None, "the workspace")
-    paths, _ = resolve_paths(project, config, SimpleNamespace(artifact=None), declared)
+    paths, _ = resolve_paths(project, config, None, declared)
     return PlannedFile(wf["deploy"]["docker"]["dockerfile"], dockerfile_text(paths), "Dockerfile", managed=False)
