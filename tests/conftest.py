@@ -63,6 +63,21 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input:
     return run_in_process(["ci-mlops", *args], cwd=cwd, env=full_env, input=input)
 
 
+@pytest.fixture(autouse=True)
+def _dvc_zygote(request, monkeypatch):
+    """DVC commands run in this test process's zygote (tests/support/zygote.py: DVC imported once,
+    a fork per command) unless the test is marked ``plain_dvc``, where they start as in production."""
+    from ci_mlops.dvc import run
+    from tests.support import zygote
+
+    on = zygote.enabled() and request.node.get_closest_marker("plain_dvc") is None
+    zygote.set_active(on)
+    if on:
+        monkeypatch.setattr(run, "interpreter", zygote.python)
+    yield
+    zygote.set_active(False)
+
+
 @pytest.fixture(scope="session")
 def shared_dvc_repo(tmp_path_factory) -> Path:
     """The factory's default repository (git + DVC, pushed to its local remote), built once per

@@ -92,6 +92,11 @@ class DvcResult:
         return (errors[-1] if errors else lines[-1] if lines else f"exit {self.returncode}")[:MAX_PROBLEM]
 
 
+def interpreter() -> str:
+    """The Python that runs the driver: this one (DVC is one of ci-mlops' dependencies)."""
+    return sys.executable
+
+
 def dvc_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a DVC child: ``base`` (default: this process's) plus :data:`FIXED_ENV`."""
     return {**(os.environ if base is None else base), **FIXED_ENV}
@@ -111,7 +116,7 @@ def run_dvc_batch(root: str | Path, commands: Sequence[Sequence[str]], *, env: M
     with tempfile.TemporaryDirectory(prefix="ci-mlops-dvc-") as tmp:
         spec, out = Path(tmp) / "commands.json", Path(tmp) / "results.jsonl"
         spec.write_text(json.dumps(wanted), encoding="utf-8")
-        argv = [sys.executable, "-c", _DRIVER, str(spec), str(out), "stop" if stop_on_error else "all"]
+        argv = [interpreter(), "-c", _DRIVER, str(spec), str(out), "stop" if stop_on_error else "all"]
         try:
             proc = subprocess.run(argv, cwd=root, env=dvc_env(env), stdin=subprocess.DEVNULL,
                                   capture_output=True, text=True, errors="replace", timeout=timeout)
@@ -150,7 +155,7 @@ def stream_dvc(root: str | Path, *args: str, echo: Callable[[str], None], env: M
     with tempfile.TemporaryDirectory(prefix="ci-mlops-dvc-") as tmp:
         spec, out = Path(tmp) / "commands.json", Path(tmp) / "results.jsonl"
         spec.write_text(json.dumps([list(args)]), encoding="utf-8")
-        argv = [sys.executable, "-c", _DRIVER, str(spec), str(out), "stream"]
+        argv = [interpreter(), "-c", _DRIVER, str(spec), str(out), "stream"]
         if project:
             found = shutil.which("dvc", path=environment.get("PATH", os.defpath))
             if found is None:

@@ -322,6 +322,7 @@ def test_push_to_main_pushes_to_the_dvc_remote_even_when_a_gate_fails(origin, tm
     assert not [r for r in gh.requests if r.is_write]
 
 
+@pytest.mark.plain_dvc  # one workflow whose `dvc` and ci-mlops' DVC start as in production
 def test_push_job_refuses_tampered_outputs(origin, tmp_path, gh):
     set_params(origin, **{"train.epochs": 3})
     repro(origin)

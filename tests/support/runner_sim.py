@@ -36,6 +36,8 @@ from typing import Any
 
 import yaml
 
+from tests.support import zygote
+
 STATUS_FUNCTIONS = ("success", "failure", "always", "cancelled")
 CONTEXTS = ("github", "steps", "needs", "runner", "secrets", "matrix", "inputs")
 # Functions with arguments (the status functions take none).
@@ -379,7 +381,7 @@ class Runner:
 
     def base_env(self, event_path: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(HOST_PREFIXES)}
-        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        env["PATH"] = zygote.path_prefix() + str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
         g = self.github
         env.update({
             "CI": "true", "GITHUB_ACTIONS": "true",

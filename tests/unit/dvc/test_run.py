@@ -12,6 +12,8 @@ import pytest
 from ci_mlops.dvc.run import FIXED_ENV, DvcResult, dvc_env, run_dvc, run_dvc_batch, stream_dvc
 from ci_mlops.errors import UserError
 
+pytestmark = pytest.mark.plain_dvc  # the production launch of the driver, not the tests' zygote
+
 # A stand-in `dvc` package whose entry point does what its arguments say, so the driver's
 # environment, capture and failure handling are seen without importing DVC itself.
 FAKE_CLI = '''
