@@ -16,6 +16,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
+from typing import Any
 
 
 def run_in_process(argv: list[str], *, cwd: Path | None, env: dict[str, str],
@@ -82,3 +83,21 @@ def _exit_code(exc: SystemExit) -> int:
 def _universal(text: str) -> str:
     """Newlines as ``subprocess.run(text=True)`` gives them: CRLF and a lone CR become LF."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def run_main(args: list[str], env: dict[str, str], monkeypatch: Any, capsys: Any,
+             drop: tuple[str, ...] = ()) -> tuple[Any, str, str]:
+    """``main(args)`` with ``env`` set and the ``drop`` variables unset through ``monkeypatch`` (put back
+    after the test): (exit code, stdout, stderr) as pytest's ``capsys`` captured them."""
+    import pytest
+
+    from ci_mlops.cli import main
+
+    for key in drop:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out = capsys.readouterr()
+    return info.value.code, out.out, out.err

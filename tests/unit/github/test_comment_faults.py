@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import ci_mlops.github.client as client_module
-from ci_mlops.cli import main
 from tests.support.fake_github import FakeGitHub
+from tests.support.inprocess import run_main
 
 
 @pytest.fixture
@@ -17,14 +17,7 @@ def slept(monkeypatch):
 
 
 def run(args: list[str], env: dict[str, str], monkeypatch, capsys) -> tuple[int, str, str]:
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
+    return run_main(args, env, monkeypatch, capsys, drop=("GITHUB_ACTIONS", "GITHUB_EVENT_PATH"))
 
 
 def test_comment_survives_5xx_drops_and_rate_limits(tmp_path, monkeypatch, capsys, slept):

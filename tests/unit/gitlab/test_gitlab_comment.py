@@ -7,9 +7,9 @@ from typing import ClassVar
 import pytest
 
 import ci_mlops.github.client as client_module
-from ci_mlops.cli import main
 from ci_mlops.gitlab.client import GitLabClient
 from tests.support.fake_gitlab import NOTE_LIMIT, FakeGitLab
+from tests.support.inprocess import run_main
 
 GITHUB_VARS = ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_OUTPUT",
                "GITHUB_STEP_SUMMARY", "CI_MLOPS_FORGE")
@@ -23,14 +23,7 @@ def slept(monkeypatch):
 
 
 def run(args: list[str], env: dict[str, str], monkeypatch, capsys) -> tuple[int, str, str]:
-    for key in GITHUB_VARS:
-        monkeypatch.delenv(key, raising=False)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
+    return run_main(args, env, monkeypatch, capsys, drop=GITHUB_VARS)
 
 
 def test_comment_posts_then_updates_one_note_on_self_managed_gitlab(tmp_path, monkeypatch, capsys, slept):

@@ -7,9 +7,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from ci_mlops.cli import main
 from ci_mlops.forge.junit import junit_xml
 from tests.support.fake_gitlab import FakeGitLab
+from tests.support.inprocess import run_main
 
 CONFIG = """version: 1
 metrics:
@@ -38,14 +38,8 @@ CHECK = {
 
 
 def run(args, env, monkeypatch, capsys):
-    for key in ("GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_OUTPUT", "CI_MLOPS_FORGE"):
-        monkeypatch.delenv(key, raising=False)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
+    return run_main(args, env, monkeypatch, capsys,
+                    drop=("GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_OUTPUT", "CI_MLOPS_FORGE"))
 
 
 @pytest.fixture
