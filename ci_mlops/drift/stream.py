@@ -208,26 +208,60 @@ def _integers(family: str, values: np.ndarray, src: Source) -> bool:
     return family == "int" and (values.size == src.rows or not isinstance(src, CsvSource))
 
 
+# Sorted as they are, then widened to float64: both exact and order-preserving, so the sorted
+# float64 array is the same, and a 32-bit sort takes about half the time of a 64-bit one.
+NARROW = (np.dtype(np.float32), np.dtype(np.int32), np.dtype(np.uint32))
+
+
 def _sorted_values(src: Source, name: str, meter: Progress, values: np.ndarray) -> np.ndarray:
     """The column's finite values as float64, sorted, in ``values`` (a view of part of it is
     returned); nulls, NaN and infinities dropped.
 
     Each chunk is copied in once (nulls left out on the way), sorted in place, and the
     non-finite values cut off the ends: the sort puts -inf first and +inf, then NaN, last.
+    A float32 or 32-bit integer column is copied and sorted in its own type in the first
+    half of ``values`` and widened in place afterwards (no second buffer).
     """
     filled = 0
-    for chunk in src.chunks(name):
+    narrow: np.dtype | None = None  # the 32-bit type every chunk so far had
+    for i, chunk in enumerate(src.chunks(name)):
         array, valid = buffer_values(chunk)
         if valid is not None:
             array = array[valid]
-        values[filled:filled + array.size] = array
+        if i == 0 and array.dtype in NARROW:
+            narrow = array.dtype
+        elif narrow is not None and array.dtype != narrow:  # files of a glob that store it differently
+            widen(values, filled, narrow)
+            narrow = None
+        target = values if narrow is None else values.view(narrow)
+        target[filled:filled + array.size] = array
         filled += array.size
         meter.advance(len(chunk))
-    values = values[:filled]
-    values.sort()
+    if narrow is not None:
+        values.view(narrow)[:filled].sort()
+        widen(values, filled, narrow)
+        values = values[:filled]
+    else:
+        values = values[:filled]
+        values.sort()
     if filled and not (np.isfinite(values[0]) and np.isfinite(values[-1])):
         values = values[np.searchsorted(values, -np.inf, side="right"):np.searchsorted(values, np.inf, side="left")]
     return values
+
+
+def widen(values: np.ndarray, count: int, dtype: np.dtype, block: int = stats.BLOCK) -> None:
+    """Widen the first ``count`` values stored as ``dtype`` (4 bytes) at the start of ``values``'
+    memory to float64 in place, from the end: a block [start, end) moves from bytes
+    [4 start, 4 end) to [8 start, 8 end), which do not overlap while start >= end / 2, and
+    nothing still to be moved lies beyond 4 start."""
+    narrow = values.view(dtype)
+    end = count
+    while end > 1:
+        start = max((end + 1) // 2, end - block)
+        values[start:end] = narrow[start:end]
+        end = start
+    if end == 1:
+        values[0] = narrow[0]
 
 
 NUMPY_TYPES = {"halffloat": np.float16, "float": np.float32, "double": np.float64,

@@ -269,13 +269,14 @@ def test_parquet_chunks_do_not_hold_the_column(tmp_path: Path, monkeypatch: pyte
     assert max(held) < 8 * rows / 2  # a few MB for a batch (1.6 MB) and its reads, not the 16 MB column
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32", "Int64"])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "Int64", "Int32", "UInt32"])
 def test_sorted_values_drop_nulls_nan_and_infinities_across_chunks(tmp_path: Path, dtype: str,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # float32 and 32-bit integers are sorted in their own type and widened: the same array
     rng = np.random.default_rng(5)
     values = pd.Series(rng.normal(0, 100, 5000).round(), dtype="float64")
-    if dtype == "Int64":
-        values = values.astype("Int64")
+    if dtype.startswith(("Int", "UInt")):
+        values = values.abs().astype(dtype)
         values[rng.random(5000) < 0.1] = pd.NA
     else:
         values[rng.random(5000) < 0.05] = np.nan
@@ -292,3 +293,29 @@ def test_sorted_values_drop_nulls_nan_and_infinities_across_chunks(tmp_path: Pat
     expected = np.sort(plain[np.isfinite(plain)])
     assert got.dtype == np.float64 and got.size == expected.size < 5000
     assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.uint32])
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 17, 1001])
+@pytest.mark.parametrize("block", [1, 3, 1 << 16])
+def test_widen_in_place_equals_astype(dtype: Any, count: int, block: int) -> None:
+    rng = np.random.default_rng(count)
+    narrow = rng.integers(0, 2**31 - 1, count).astype(dtype) * (1 if dtype != np.float32 else -1.5)
+    narrow = narrow.astype(dtype)
+    values = np.full(count + 2, 7.5)
+    values.view(dtype)[:count] = narrow
+    stream.widen(values, count, np.dtype(dtype), block)
+    assert np.array_equal(values[:count], narrow.astype(np.float64))
+    assert values[count:].tolist() == [7.5, 7.5]
+
+
+def test_glob_of_float32_and_float64_files_sorts_all_values(tmp_path: Path) -> None:
+    # One file stores the column as float32, the next as float64: what was copied narrow is widened first.
+    rng = np.random.default_rng(8)
+    parts = [rng.normal(size=400).astype(np.float32), rng.normal(size=300), rng.normal(size=200).astype(np.float32)]
+    (tmp_path / "ref").mkdir()
+    for i, part in enumerate(parts):
+        pd.DataFrame({"x": part}).to_parquet(tmp_path / "ref" / f"part-{i}.parquet", index=False)
+    source = sources.open_source(str(tmp_path / "ref" / "*.parquet"), "reference")
+    got = stream._sorted_values(source, "x", Progress(1, 1, enabled=False), np.empty(source.rows))
+    assert np.array_equal(got, np.sort(np.concatenate([p.astype(np.float64) for p in parts])))
