@@ -29,7 +29,7 @@ from urllib.parse import quote
 from ci_mlops.config.records import ReportImages
 from ci_mlops.errors import UserError
 from ci_mlops.github.client import ApiError
-from ci_mlops.github.gitdata import create_blob
+from ci_mlops.github.gitdata import branch_sha, create_blob, get_commit, move_branch
 
 if TYPE_CHECKING:
     from ci_mlops.github.client import GitHubClient
@@ -99,8 +99,7 @@ def publish(client: GitHubClient, repo: str, server_url: str, pr: int, head_sha:
             if tip is None:
                 client.request_json("POST", f"repos/{repo}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": commit})
             else:
-                client.request_json("PATCH", f"repos/{repo}/git/refs/heads/{branch}",
-                                    json={"sha": commit, "force": squash})
+                move_branch(client, repo, branch, commit, force=squash)
             break
         except ApiError as exc:
             # another run of this pull request moved the branch between our read and write
@@ -125,14 +124,10 @@ def _blob_shas(client: GitHubClient, repo: str, tree: str) -> set[str]:
 
 def _tip(client: GitHubClient, repo: str, branch: str) -> tuple[str | None, int, str | None]:
     """The branch's commit, how many runs its history holds (0 when the branch does not exist), its tree."""
-    try:
-        ref = client.get_json(f"repos/{repo}/git/ref/heads/{branch}")
-    except ApiError as exc:
-        if exc.status == 404:
-            return None, 0, None
-        raise
-    sha = str(ref["object"]["sha"])
-    commit = client.get_json(f"repos/{repo}/git/commits/{sha}")
+    sha = branch_sha(client, repo, branch)
+    if sha is None:
+        return None, 0, None
+    commit = get_commit(client, repo, sha)
     found = _RUN_RE.search(str(commit.get("message") or ""))
     return sha, int(found[1]) if found else 1, str((commit.get("tree") or {}).get("sha") or "") or None
 
