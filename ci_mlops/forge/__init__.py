@@ -20,13 +20,16 @@ from ci_mlops.forge.ci import detect
 
 if TYPE_CHECKING:
     from ci_mlops.forge.base import Forge
+    from ci_mlops.forge.ci import Context
 
 __all__ = ["detect", "open_forge"]
 
 
-def open_forge(name: str, ctx: Any, **client_kwargs: Any) -> Forge:
-    """The forge ``name`` ("github" or "gitlab") for a context from :func:`ci_mlops.forge.ci.context`."""
-    if name == "gitlab":
+def open_forge(name: str, ctx: Context, **client_kwargs: Any) -> Forge:
+    """The forge ``name`` ("github" or "gitlab") for its context from :func:`ci_mlops.forge.ci.context`."""
+    if ctx.forge != name:
+        raise ValueError(f"the {name} forge needs a {name} context, not a {ctx.forge} one")
+    if ctx.forge == "gitlab":
         from ci_mlops.gitlab.forge import GitLabForge
 
         return GitLabForge(ctx, **client_kwargs)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ci_mlops.forge.ci import Context
 
 # ci-mlops' own status vocabulary (GitHub's); each forge maps it to its own.
 STATES = ("success", "failure", "pending", "error")
@@ -44,7 +47,10 @@ class Forge(Protocol):
     title: str  # "GitHub" | "GitLab"
     change: str  # "pull request" | "merge request"
     note_limit: int  # characters a comment/note may hold
-    ctx: Any  # the run's context: GitHubContext or GitLabContext (run_url, token, ...)
+
+    @property
+    def ctx(self) -> Context:
+        """The run's context (run_url, token, ...)."""
 
     @property
     def calls(self) -> list[tuple[str, str, int | str]]:

@@ -9,7 +9,13 @@ GitLab CI/CD sets ``GITLAB_CI=true`` in every job; GitHub Actions sets
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ci_mlops.github.context import GitHubContext
+    from ci_mlops.gitlab.context import GitLabContext
+
+    Context = GitHubContext | GitLabContext  # the run's context; ``ctx.forge`` tells them apart
 
 FORGES = ("github", "gitlab")
 
@@ -34,7 +40,8 @@ def detect(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def context(name: str, env: Mapping[str, str], *, token: str | None = None, repo: str | None = None) -> Any:
+def context(name: str, env: Mapping[str, str], *, token: str | None = None,
+            repo: str | None = None) -> Context:
     """The forge's context of this run: :class:`GitHubContext` or :class:`GitLabContext`."""
     if name == "gitlab":
         from ci_mlops.gitlab.context import GitLabContext

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ci_mlops.errors import UserError
 from ci_mlops.github.client import GitHubClient
@@ -28,7 +28,7 @@ REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 class GitHubContext:
     """The GitHub facts of this run. Build it with :meth:`from_env`."""
 
-    forge = "github"
+    forge: Literal["github"] = "github"  # which forge: narrows GitHubContext | GitLabContext
 
     def __init__(self, env: Mapping[str, str], *, token: str | None = None, repo: str | None = None):
         self._env = env

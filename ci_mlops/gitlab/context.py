@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ci_mlops.deploy.host import CiRun
 from ci_mlops.errors import UserError
@@ -34,7 +34,7 @@ SHA_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 class GitLabContext:
     """The GitLab facts of this run. Build it with :meth:`from_env`."""
 
-    forge = "gitlab"
+    forge: Literal["gitlab"] = "gitlab"  # which forge: narrows GitHubContext | GitLabContext
 
     def __init__(self, env: Mapping[str, str], *, token: str | None = None, project: str | None = None,
                  api_url: str | None = None):

@@ -20,8 +20,9 @@ from typing import Any
 
 from ci_mlops.errors import ServiceError, UserError
 from ci_mlops.escape import md_code
-from ci_mlops.github.client import ApiError
+from ci_mlops.github.client import ApiError, GitHubClient
 from ci_mlops.github.comments import find_sticky, marker, marker_id
+from ci_mlops.github.context import GitHubContext
 from ci_mlops.sweep.plan import NAME, format_value, parse_overrides
 from ci_mlops.sweep.pull import checked_head
 
@@ -101,7 +102,7 @@ class Outcome:
     inputs: dict[str, str] | None = None
 
 
-def handle(ctx: Any, workflow: str) -> Outcome:
+def handle(ctx: GitHubContext, workflow: str) -> Outcome:
     """Check the comment of this ``issue_comment`` event and start the sweep workflow for it."""
     if not WORKFLOW_FILE.fullmatch(workflow):
         raise UserError(f"--workflow: '{workflow[:40]}' is not a workflow file name (e.g. ci-mlops-sweep.yml)")
@@ -148,7 +149,7 @@ def handle(ctx: Any, workflow: str) -> Outcome:
                    inputs)
 
 
-def _authorize(client: Any, repo: str, comment: dict[str, Any]) -> str:
+def _authorize(client: GitHubClient, repo: str, comment: dict[str, Any]) -> str:
     """The commenter's login when they may run commands; :class:`Refused` otherwise."""
     user = comment.get("user")
     login = user.get("login") if isinstance(user, dict) else None
@@ -170,7 +171,7 @@ def _authorize(client: Any, repo: str, comment: dict[str, Any]) -> str:
     return login
 
 
-def _inputs(client: Any, repo: str, number: int | None, command: Command) -> dict[str, str]:
+def _inputs(client: GitHubClient, repo: str, number: int | None, command: Command) -> dict[str, str]:
     if number is None:
         raise UserError("the event names no pull request")
     head = checked_head(client, repo, number, None)  # open, same repository: its head now
@@ -190,7 +191,7 @@ def _inputs(client: Any, repo: str, number: int | None, command: Command) -> dic
             "results-run": meta["run"]}
 
 
-def _react(client: Any, repo: str, comment_id: Any, content: str) -> None:
+def _react(client: GitHubClient, repo: str, comment_id: Any, content: str) -> None:
     """A reaction on the command's comment; best effort (the job's log has the outcome)."""
     if not isinstance(comment_id, int):
         return
@@ -199,7 +200,7 @@ def _react(client: Any, repo: str, comment_id: Any, content: str) -> None:
                        idempotent=True)
 
 
-def _reply(client: Any, repo: str, number: int | None, who: str, message: str) -> None:
+def _reply(client: GitHubClient, repo: str, number: int | None, who: str, message: str) -> None:
     if number is None:
         return
     body = f"@{who} ci-mlops did not run this command: {md_code(message)}"

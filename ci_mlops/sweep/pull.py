@@ -17,7 +17,7 @@ from typing import Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.github import gitdata
-from ci_mlops.github.client import ApiError
+from ci_mlops.github.client import ApiError, GitHubClient
 from ci_mlops.github.pulls import get_pull
 
 SHA = re.compile(r"[0-9a-f]{40}")
@@ -39,7 +39,7 @@ def parse_pr(text: str | None) -> int | None:
     return int(text)
 
 
-def checked_head(client: Any, repo: str, number: int, sha: str | None, pull: dict[str, Any] | None = None) -> PullHead:
+def checked_head(client: GitHubClient, repo: str, number: int, sha: str | None, pull: dict[str, Any] | None = None) -> PullHead:
     """The PR's head when it is an open same-repository PR whose head is ``sha`` (None: whatever
     it is now); else one line why not. ``pull``: the PR as the API answered, when already read."""
     if pull is None:
@@ -64,7 +64,7 @@ def checked_head(client: Any, repo: str, number: int, sha: str | None, pull: dic
     return PullHead(number, head_sha, branch)
 
 
-def commit_files(client: Any, repo: str, root: Path, head: PullHead, paths: list[str], message: str) -> str:
+def commit_files(client: GitHubClient, repo: str, root: Path, head: PullHead, paths: list[str], message: str) -> str:
     """Commit ``paths`` (their content in the work tree) on top of the PR's head; returns the commit sha.
 
     Blobs, then a tree on the head's own tree (as GitHub has it), then a commit whose only
