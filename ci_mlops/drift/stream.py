@@ -226,16 +226,20 @@ def _sorted_values(src: Source, name: str, meter: Progress, values: np.ndarray) 
     narrow: np.dtype | None = None  # the 32-bit type every chunk so far had
     for i, chunk in enumerate(src.chunks(name)):
         array, valid = buffer_values(chunk)
-        if valid is not None:
-            array = array[valid]
         if i == 0 and array.dtype in NARROW:
             narrow = array.dtype
         elif narrow is not None and array.dtype != narrow:  # files of a glob that store it differently
             widen(values, filled, narrow)
             narrow = None
         target = values if narrow is None else values.view(narrow)
-        target[filled:filled + array.size] = array
-        filled += array.size
+        kept = array.size if valid is None else array.size - chunk.null_count
+        if valid is None:
+            target[filled:filled + kept] = array
+        elif array.dtype == target.dtype:
+            np.compress(valid, array, out=target[filled:filled + kept])
+        else:  # an integer column stored in float64
+            target[filled:filled + kept] = array[valid]
+        filled += kept
         meter.advance(len(chunk))
     if narrow is not None:
         values.view(narrow)[:filled].sort()
@@ -283,8 +287,8 @@ def buffer_values(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     values = np.frombuffer(data, dtype=dtype, count=array.offset + size)[array.offset:]
     if not array.null_count or validity is None:
         return values, None
-    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-    return values, bits[array.offset:array.offset + size].astype(bool)
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=array.offset + size, bitorder="little")
+    return values, bits[array.offset:].view(bool)  # 0 and 1 bytes: valid booleans without a copy
 
 
 def _value_counts(values: np.ndarray, *, integral: bool) -> dict[Any, int]:
