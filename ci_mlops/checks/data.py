@@ -328,22 +328,29 @@ def required_columns(spec: DataFile | Mapping[str, Any]) -> list[str] | None:
 
 
 def load_data(root: Path, path: str, *, columns: list[str] | None = None, fmt: str | None = None,
-              pull: Callable[[Path, str], None] | None = None) -> pd.DataFrame:
-    """Read a data file: from the workspace, else from the DVC cache by its hash, else ``dvc pull`` it."""
+              pull: Callable[[Path, str], None] | None = None, at: Path | None = None) -> pd.DataFrame:
+    """Read a data file: from the workspace, else from the DVC cache by its hash, else ``dvc pull`` it.
+
+    ``at``: where :func:`locate_data` found its content, when the caller located it already.
+    """
     fmt = detect_format(path, fmt)
-    actual = locate_data(root, path, pull=pull)
+    actual = at if at is not None else locate_data(root, path, pull=pull)
     try:
         return read_table(actual, columns=columns, fmt=fmt)
     except UserError as exc:  # name the configured path, not a cache file
         raise UserError(exc.message.replace(str(actual), path)) from exc
 
 
-def load_text_columns(root: Path, path: str, columns: list[str], *, fmt: str | None = None) -> pd.DataFrame | None:
-    """The CSV/TSV cells of ``columns`` as written (``007`` stays ``007``), for regex checks; None for other formats."""
+def load_text_columns(root: Path, path: str, columns: list[str], *, fmt: str | None = None,
+                      at: Path | None = None) -> pd.DataFrame | None:
+    """The CSV/TSV cells of ``columns`` as written (``007`` stays ``007``), for regex checks; None for other formats.
+
+    ``at``: as for :func:`load_data`.
+    """
     fmt = detect_format(path, fmt)
     if fmt not in SEPARATORS or not columns:
         return None
-    actual = locate_data(root, path)
+    actual = at if at is not None else locate_data(root, path)
     try:
         return read_text_cells(actual, columns, fmt)
     except UserError as exc:  # name the configured path, not a cache file

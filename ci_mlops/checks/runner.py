@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ci_mlops.checks.data import check_frame, is_text, load_data, load_text_columns, required_columns
+from ci_mlops.checks.data import check_frame, is_text, load_data, load_text_columns, locate_data, required_columns
 from ci_mlops.checks.gates import evaluate_gates
 from ci_mlops.checks.records import ConfigLike, DataResult, GateResult, SliceResult, Verdict, settings_of
 from ci_mlops.checks.render import sections
@@ -55,7 +55,8 @@ def run_data_checks(config: ConfigLike, root: Path, *, strict: bool = False) -> 
     results: list[DataResult] = []
     for path, spec in (settings_of(config).data or {}).items():
         try:
-            frame = load_data(root, path, columns=required_columns(spec), fmt=spec.format)
+            at = locate_data(root, path)  # once: looking a file up in DVC reads the project's files
+            frame = load_data(root, path, columns=required_columns(spec), fmt=spec.format, at=at)
             other, other_name = None, None
             leakage = spec.leakage
             if leakage is not None:
@@ -63,7 +64,7 @@ def run_data_checks(config: ConfigLike, root: Path, *, strict: bool = False) -> 
                 other = load_data(root, other_name, columns=list(leakage.on) if leakage.on else None)
             regex_columns = [c for c, rules in (spec.columns or {}).items()
                              if rules.regex is not None and c in frame.columns and not is_text(frame[c])]
-            text = load_text_columns(root, path, regex_columns, fmt=spec.format) if regex_columns else None
+            text = load_text_columns(root, path, regex_columns, fmt=spec.format, at=at) if regex_columns else None
             results.extend(check_frame(frame, spec, name=path, other=other, other_name=other_name, text=text))
         except UserError as exc:
             if strict:

@@ -46,3 +46,23 @@ def test_a_loaded_config_its_record_and_the_mapping_judge_alike(tmp_path: Path):
     verdicts = [run(c, tmp_path, {"metrics": ROWS}).to_json() for c in (config, config.settings, written)]
     assert verdicts[0] == verdicts[1] == verdicts[2]
     assert [d["check"] for d in verdicts[0]["data"]] == ["max"] and not verdicts[0]["passed"]
+
+
+def test_a_cached_file_is_looked_up_in_dvc_once_for_its_frame_and_its_text(git_repo: Path, monkeypatch):
+    import hashlib
+
+    from ci_mlops.checks import data
+
+    content = b"code,n\n007,1\n12,2\n"  # pandas reads the codes as numbers
+    md5 = hashlib.md5(content).hexdigest()
+    obj = git_repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    obj.parent.mkdir(parents=True)
+    obj.write_bytes(content)
+    (git_repo / "codes.csv.dvc").write_text(f"outs:\n- md5: {md5}\n  hash: md5\n  path: codes.csv\n")
+    lookups = []
+    real = data.in_dvc_cache
+    monkeypatch.setattr(data, "in_dvc_cache", lambda root, path: lookups.append(path) or real(root, path))
+    verdict = run({"data": {"codes.csv": {"columns": {"code": {"regex": r"\d{3}"}}}}}, git_repo, None)
+    [regex] = verdict.data
+    assert regex["failing_rows"] == 1 and regex["examples"] == [2]  # "007" read as written, from the cache
+    assert lookups == ["codes.csv"]
