@@ -97,7 +97,10 @@ def run_main(args: list[str], env: dict[str, str], monkeypatch: Any, capsys: Any
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    with pytest.raises(SystemExit) as info:
-        main(args)
+    try:
+        with pytest.raises(SystemExit) as info:
+            main(args)
+    finally:
+        gc.unfreeze()  # loading a command freezes what it imported: a child process would have exited
     out = capsys.readouterr()
     return info.value.code, out.out, out.err
