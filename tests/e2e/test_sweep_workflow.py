@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import run_cli
+from tests.support import zygote
 from tests.support.dvc_factory import commit_all, copy_repo, git, repro
 from tests.support.fake_github import FakeGitHub
 from tests.support.runner_sim import JobResult, Runner, load_workflow, run_matrix
@@ -96,9 +97,8 @@ def mirror(gh: FakeGitHub, origin: Path, sha: str, branch: str) -> None:
 def exp_show(workspace: Path) -> dict[str, dict]:
     """Experiment name -> its data in `dvc exp show --json`."""
     import subprocess
-    import sys
 
-    out = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=workspace, check=True,
+    out = subprocess.run([zygote.dvc_python(), "-m", "dvc", "exp", "show", "--json"], cwd=workspace, check=True,
                          capture_output=True, text=True).stdout
     return {rev["name"]: rev["data"] for entry in json.loads(out) for exp in entry.get("experiments") or []
             for rev in exp["revs"] if not rev.get("error")}

@@ -41,15 +41,18 @@ from pathlib import Path
 
 # What the modules the zygote imports read from the environment at import time: a request
 # whose environment differs in one of these runs the real program instead.
-IMPORT_TIME_KEYS = ("HOME", "LANG", "LANGUAGE", "PYCHARM_HOSTED", "DVC_SHOW_TRACEBACK")
+IMPORT_TIME_KEYS = ("HOME", "LANG", "LANGUAGE", "PYCHARM_HOSTED", "DVC_SHOW_TRACEBACK", "AWS_NEW_RETRIES_2026",
+                    "SSLKEYLOGFILE", "S3FS_LOGGING_LEVEL", "WRAPT_DISABLE_EXTENSIONS")
 IMPORT_TIME_PREFIXES = ("PYTHON", "LC_", "XDG_", "FSSPEC_", "TQDM_")
+IMPORT_TIME_SUFFIXES = ("_NO_EXTENSIONS",)  # aiohttp, yarl, multidict, frozenlist, propcache
 
 # Imported before the first fork: DVC's command line with every command's parser, the repo,
-# pipelines, experiments, outputs and the S3 plugin (not pygit2: libgit2 reads HOME when loaded).
+# pipelines, experiments, outputs and the S3 plugin with its filesystem (not pygit2: libgit2 reads
+# HOME when loaded).
 WARM = ("dvc.cli", "dvc.cli.parser", "dvc.repo", "dvc.repo.index", "dvc.stage", "dvc.output",
         "dvc.repo.reproduce", "dvc.repo.experiments", "dvc.repo.experiments.show", "dvc.repo.fetch",
         "dvc.repo.push", "dvc.repo.status", "dvc.repo.metrics.show", "dvc.repo.params.show",
-        "dvc.repo.plots", "dvc_s3", "scmrepo.git")
+        "dvc.repo.plots", "dvc_s3", "s3fs", "aiobotocore.session", "scmrepo.git")
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
@@ -110,7 +113,8 @@ os._exit(code if code >= 0 else 128 - code)
 
 
 def _import_time_env(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k in IMPORT_TIME_KEYS or k.startswith(IMPORT_TIME_PREFIXES)}
+    return {k: v for k, v in env.items()
+            if k in IMPORT_TIME_KEYS or k.startswith(IMPORT_TIME_PREFIXES) or k.endswith(IMPORT_TIME_SUFFIXES)}
 
 
 class _Zygote:
@@ -171,6 +175,11 @@ def enabled() -> bool:
 def python() -> str:
     """The ``python`` launcher (``ci_mlops.dvc.run`` starts its driver with it in tests)."""
     return str(launchers() / "python")
+
+
+def dvc_python() -> str:
+    """What a test runs ``-m dvc`` with: the launcher while the zygote is on, else this interpreter."""
+    return python() if _active else sys.executable
 
 
 _active = False
@@ -351,9 +360,16 @@ def run(request: _Request) -> None:
     """Run the request as ``python -c CODE ARGS`` or the ``dvc`` script would, in a fresh ``__main__``."""
     import types
 
+    if request.mode == "python" and request.argv[:2] == ["-m", "dvc"]:
+        import runpy
+
+        sys.argv = ["-m", *request.argv[2:]]  # runpy puts the module's path first, as `python -m` does
+        sys.path[0] = os.getcwd()
+        runpy.run_module("dvc", run_name="__main__", alter_sys=True)
+        return
     if request.mode == "python":
-        if not request.argv or request.argv[0] != "-c" or len(request.argv) < 2:
-            # Only the driver's form is served; anything else gets the real interpreter.
+        if len(request.argv) < 2 or request.argv[0] != "-c":
+            # Only `-c CODE` (the driver) and `-m dvc` are served; anything else gets the real interpreter.
             os.execv(sys.executable, [sys.executable, *request.argv])
         code, filename = request.argv[1], "<string>"
         sys.argv = ["-c", *request.argv[2:]]

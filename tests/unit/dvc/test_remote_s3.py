@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ import yaml
 
 from tests.conftest import run_cli
 from tests.e2e.test_workflows import REPO, WORKFLOWS, merge_pr, outcomes, pr_event, run_push, runner
+from tests.support import zygote
 from tests.support.dvc_factory import _env, commit_all, git, make_dvc_repo, repro, set_params
 from tests.support.fake_github import FakeGitHub
 from tests.support.runner_sim import SimulationError, load_workflow
@@ -75,7 +75,7 @@ def remote_keys(endpoint: str, bucket: str) -> set[str]:
 
 def dvc(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     base = {k: v for k, v in _env().items() if not k.startswith("AWS_")}
-    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, capture_output=True, text=True,
+    proc = subprocess.run([zygote.dvc_python(), "-m", "dvc", *args], cwd=repo, capture_output=True, text=True,
                           env={**base, **ISOLATED, **(env or {})})
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

@@ -67,6 +67,8 @@ def test_dvc_through_the_launcher_on_path_equals_the_real_dvc(tmp_path, git_repo
                                 env={**os.environ, "PATH": f"{zygote.launchers()}{os.pathsep}{venv_bin}{os.pathsep}"
                                                            f"{os.environ['PATH']}"})
         assert (served.returncode, served.stdout, served.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+        module = subprocess.run([zygote.python(), "-m", "dvc", *args], cwd=git_repo, capture_output=True, text=True)
+        assert (module.returncode, module.stdout, module.stderr) == (plain.returncode, plain.stdout, plain.stderr)
 
 
 def test_a_different_dvc_on_path_is_the_one_that_runs(tmp_path):

@@ -13,7 +13,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -25,6 +24,7 @@ from tests.support.dvc_factory import GIT_IDENTITY
 pytest.importorskip("vl_convert")
 
 from ci_mlops.report.render_plots import check_svg, render_plots
+from tests.support import zygote
 
 BUILTIN_CURVES = ["linear", "simple", "smooth", "scatter", "bar_horizontal", "bar_horizontal_sorted"]
 CONFUSIONS = ["confusion", "confusion_normalized"]
@@ -107,7 +107,7 @@ def project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("plots") / "repo"
     root.mkdir()
     _run(["git", "init", "-q", "-b", "main"], root)
-    _run([sys.executable, "-m", "dvc", "init", "-q"], root)
+    _run([zygote.dvc_python(), "-m", "dvc", "init", "-q"], root)
     (root / ".dvc/plots").mkdir(exist_ok=True)
     (root / ".dvc/plots/dots.json").write_text(json.dumps(CUSTOM_TEMPLATE))
     (root / "dvc.yaml").write_text(_dvc_yaml())
@@ -130,7 +130,7 @@ def rendered(project, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dvc_json(project) -> dict:
-    text = _run([sys.executable, "-m", "dvc", "plots", "diff", "--json", "main~1", "main"], project)
+    text = _run([zygote.dvc_python(), "-m", "dvc", "plots", "diff", "--json", "main~1", "main"], project)
     return json.loads(text)["data"]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.sweep.plan import expand, matrix, parse_overrides
 from ci_mlops.sweep.results import load_result
 from tests.conftest import run_cli
+from tests.support import zygote
 from tests.support.dvc_factory import commit_all, copy_repo, git
 
 
@@ -121,7 +121,7 @@ def sweep_repo(tmp_path_factory, shared_dvc_repo) -> Path:
 
 
 def _dvc_exp_show(repo: Path) -> dict[str, dict]:
-    out = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=repo, check=True,
+    out = subprocess.run([zygote.dvc_python(), "-m", "dvc", "exp", "show", "--json"], cwd=repo, check=True,
                          capture_output=True, text=True).stdout
     shown = {}
     for entry in json.loads(out):
