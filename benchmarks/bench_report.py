@@ -6,7 +6,8 @@ Run: .venv/bin/python benchmarks/bench_report.py [--repeat N]
    metrics, 3 params files) with a retrained workspace. Timed, median of N runs each:
    `dvc metrics diff main --md` + `dvc params diff main --md` (two processes, what a CI
    script runs) against `ci-mlops report --base main` (one process, metrics + params +
-   plots, Markdown). Also the in-process time of build_report + render_markdown.
+   plots, Markdown), also with a one-gate .ci-mlops.yml (validated with jsonschema). Also the
+   in-process time of build_report + render_markdown.
 2. `--history N` on a repo with 200 metric keys and 50..200 commits; DVC's nearest
    equivalent (`dvc metrics show --all-commits --json`) once, for scale.
 """
@@ -102,6 +103,19 @@ def bench_diff(tmp: Path, repeat: int) -> None:
           f"ratio {dvc_t / statistics.median(in_proc):5.1f}x")
     print(f"goal: CLI ratio >= 20x -> {'met' if dvc_t / ours_cli >= 20 else 'NOT met'} by wall time, "
           f"{'met' if dvc_cpu / ours_cpu >= 20 else 'NOT met'} by CPU time")
+
+    # The same with a .ci-mlops.yml (one metric gate), as a configured project has: the file is
+    # validated against the JSON Schema (jsonschema) and the gate verdict joins the report.
+    config = repo / ".ci-mlops.yml"
+    config.write_text("version: 1\nmetrics:\n  test.loss:\n    max: 0.9\n")
+    try:
+        ours_config = timed(ours, repo, repeat)
+        ours_config_cpu = cpu(ours)
+    finally:
+        config.unlink()
+    print(f"ci-mlops report with a .ci-mlops.yml (1 gate): {ours_config * 1000:8.0f} ms  "
+          f"(CPU {ours_config_cpu * 1000:6.0f} ms)   ratio {dvc_t / ours_config:5.1f}x "
+          f"(CPU {dvc_cpu / ours_config_cpu:5.1f}x)")
 
 
 def make_history_repo(path: Path, commits: int, keys: int) -> Path:
