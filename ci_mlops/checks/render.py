@@ -45,7 +45,8 @@ def gate_verdict(gates: Sequence[Mapping[str, Any]]) -> str:
         return "**✅ No quality gates configured.**"
     failed = [g for g in gates if not g.get("passed")]
     if failed:
-        names = ", ".join(md_code(g.get("metric")) for g in failed[:5]) + (" …" if len(failed) > 5 else "")
+        metrics = list(dict.fromkeys(g.get("metric") for g in failed))  # two failed rules of one metric: named once
+        names = ", ".join(md_code(m) for m in metrics[:5]) + (" …" if len(metrics) > 5 else "")
         return f"**❌ {len(failed)} of {len(gates)} quality gates failed:** {names}"
     warned = sum(1 for g in gates if g.get("warning"))
     if warned:
@@ -302,8 +303,8 @@ def _strip_column(d: DataResult) -> str:
 
 def _rev(side: dict[str, Any]) -> str:
     ref, sha = side.get("ref"), side.get("sha")
-    if ref and sha and ref != sha:
-        return f"{ref} {sha[:7]}"
+    if ref and sha:  # a ref typed as a SHA (or a prefix of one) is shown once
+        return sha[:7] if sha.startswith(ref) else f"{ref} {sha[:7]}"
     return str(sha or ref or "?")[:12]
 
 

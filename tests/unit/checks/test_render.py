@@ -40,6 +40,12 @@ def test_text_has_one_line_per_gate_and_check_and_the_count():
     assert lines[-2:] == ["(row numbers are 1-based data rows; the header is not counted)", "2 of 3 checks failed."]
 
 
+def test_text_names_a_base_typed_as_a_sha_prefix_once():
+    text = render.text(Verdict([GATE], [], []), {"base": {"ref": "c0bbba2", "sha": "c0bbba2" + "9" * 33},
+                                                 "head": {"ref": "workspace", "sha": "b" * 40}})
+    assert text.splitlines()[0] == "Metric gates (c0bbba2 -> workspace bbbbbbb)"
+
+
 def test_text_when_nothing_is_configured():
     assert render.text(Verdict(), None).startswith("Nothing to check: .ci-mlops.yml has no metrics")
     assert render.text(Verdict(extra={"config": None}), None).startswith("Nothing checked: there is no .ci-mlops.yml")
@@ -168,3 +174,9 @@ def test_gates_cell_of_a_sweep_row():
     assert render.gates_cell([dict(GATE, passed=True)] * 2) == "✅ 2/2"
     failed = [dict(GATE, metric=f"m{i}|x") for i in range(5)]
     assert render.gates_cell(failed) == "❌ m0\\|x min, m1\\|x min, m2\\|x min +2"
+
+
+def test_gates_verdict_names_a_metric_with_two_failed_rules_once():
+    gates = [{"metric": "dice_mean", "rule": rule, "passed": False, "message": "x"} for rule in ("min", "max_drop")]
+    assert render.gate_verdict([*gates, {"metric": "loss", "rule": "max", "passed": False}]) == (
+        "**❌ 3 of 3 quality gates failed:** `dice_mean`, `loss`")
