@@ -420,8 +420,13 @@ def pull_problem(stderr: str, path: str, remote: str | None = None, returncode: 
             text = line.removeprefix("ERROR:").strip()
             tail = [x.strip() for x in lines[index + 1:index + 3] if x.strip() and not x.strip().startswith("<http")]
             return f"{text} {' '.join(tail)}".strip() if text.endswith(":") else text
-    rest = [line.strip() for line in lines if line.strip()]
-    return rest[0] if rest else f"exit {returncode}"
+    # no ERROR line (a dvc.lock DVC cannot parse): the first line that is not a warning, and the
+    # reason under it (indented lines are DVC's excerpt of the file)
+    rest = [line.rstrip() for line in lines if line.strip() and not line.startswith("WARNING")]
+    if not rest:
+        return f"exit {returncode}"
+    reason = next((line for line in rest[1:] if not line[0].isspace()), "")
+    return f"{rest[0].strip()} {reason}".strip()
 
 
 # -- small helpers ------------------------------------------------------------------------

@@ -282,11 +282,37 @@ def test_data_missing_everywhere_says_which_file_and_how_to_fix(dvc_repo: Path, 
     ("ERROR: failed to pull data from the cloud - Access denied\n", "failed to pull data from the cloud - Access denied"),
     ("ERROR: unexpected error - these:\nfoo\n<https://error.dvc.org/x>\n", "unexpected error - these: foo"),
     ("", "exit 1"),
+    # a DVC 1 dvc.lock (cml_dvc_case's layout): no ERROR line, a warning first, DVC's excerpt after
+    ("WARNING: failed to collect 'workspace', skipping\n'./dvc.lock' validation failed: 2 errors.\n\n"
+     "extra keys not allowed, in mystage, line 2, column 3\n   1 mystage:\n   2   cmd: python train.py\n",
+     "'./dvc.lock' validation failed: 2 errors. extra keys not allowed, in mystage, line 2, column 3"),
 ])
 def test_pull_problem_keeps_other_dvc_errors(stderr, expected):
     from ci_mlops.checks.data import pull_problem
 
     assert pull_problem(stderr, "d.csv") == expected
+
+
+def test_a_dvc1_lock_that_stops_dvc_pull_is_named_not_its_warning(tmp_path: Path):
+    """cml_dvc_case's layout: data.dvc tracks a directory that is in no cache, and dvc.lock is DVC 1's
+    (stage names at the top), which DVC 3 refuses before it pulls anything."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    (repo / ".dvc").mkdir(parents=True)
+    (repo / ".dvc" / "config").write_text(f"[core]\n    remote = store\n['remote \"store\"']\n    url = {tmp_path / 'store'}\n")
+    (repo / "data.dvc").write_text("outs:\n- md5: c5a2bbc6820f83da3788d7dceb32c42d.dir\n  path: data\n")
+    (repo / "dvc.yaml").write_text("stages:\n  mystage:\n    cmd: python train.py\n    deps: [data]\n"
+                                   "    metrics:\n    - metrics.json:\n        cache: false\n")
+    (repo / "dvc.lock").write_text("mystage:\n  cmd: python train.py\n  deps:\n  - path: data\n"
+                                   "    md5: c5a2bbc6820f83da3788d7dceb32c42d.dir\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    with pytest.raises(UserError) as info:
+        load_data(repo, "data/train.csv")
+    message = info.value.message
+    assert message.startswith("data/train.csv: not in the workspace or the DVC cache, and `dvc pull data/train.csv` "
+                              "failed: "), message
+    assert "dvc.lock' validation failed" in message and "WARNING" not in message and "\n" not in message, message
 
 
 # -- the DVC project as dvc/project.py reads it (hand-built: no DVC process) ---------------------
