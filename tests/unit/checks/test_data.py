@@ -283,8 +283,8 @@ def test_data_missing_everywhere_says_which_file_and_how_to_fix(dvc_repo: Path, 
     ("ERROR: unexpected error - these:\nfoo\n<https://error.dvc.org/x>\n", "unexpected error - these: foo"),
     ("", "exit 1"),
     # a DVC 1 dvc.lock (cml_dvc_case's layout): no ERROR line, a warning first, DVC's excerpt after
-    ("WARNING: failed to collect 'workspace', skipping\n'./dvc.lock' validation failed: 2 errors.\n\n"
-     "extra keys not allowed, in mystage, line 2, column 3\n   1 mystage:\n   2   cmd: python train.py\n",
+    (("WARNING: failed to collect 'workspace', skipping\n'./dvc.lock' validation failed: 2 errors.\n\n"
+      "extra keys not allowed, in mystage, line 2, column 3\n   1 mystage:\n   2   cmd: python train.py\n"),
      "'./dvc.lock' validation failed: 2 errors. extra keys not allowed, in mystage, line 2, column 3"),
 ])
 def test_pull_problem_keeps_other_dvc_errors(stderr, expected):
