@@ -502,7 +502,7 @@ class Runner:
         venv_bin = self.temp / "ci-mlops-venv" / "bin"
         venv_bin.mkdir(parents=True, exist_ok=True)
         if not (venv_bin / "ci-mlops").exists():
-            (venv_bin / "ci-mlops").symlink_to(Path(sys.executable).parent / "ci-mlops")
+            (venv_bin / "ci-mlops").symlink_to(zygote.ci_mlops_script())
         if not step_env.get("CI_MLOPS_PYTHON"):
             raise SimulationError("Install ci-mlops: CI_MLOPS_PYTHON is empty (setup-python's python-path output)")
         return "\n".join(line for line in script.splitlines() if " -m venv " not in line and " -m pip install " not in line)

@@ -112,6 +112,23 @@ os._exit(code if code >= 0 else 128 - code)
 '''
 
 
+_CLI = """#!{python}
+# ci-mlops whose DVC commands run in the test session's DVC zygote (tests/support/zygote.py).
+import sys
+from ci_mlops.dvc import run
+run.interpreter = lambda: {launcher!r}
+from ci_mlops.cli import main
+if __name__ == "__main__":
+    sys.argv[0] = sys.argv[0].removesuffix(".exe")
+    sys.exit(main())
+"""
+
+
+def ci_mlops_script() -> Path:
+    """The venv's ``ci-mlops`` script, or while the zygote is on the one whose DVC commands it serves."""
+    return launchers() / "ci-mlops" if _active else Path(sys.executable).parent / "ci-mlops"
+
+
 def _import_time_env(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items()
             if k in IMPORT_TIME_KEYS or k.startswith(IMPORT_TIME_PREFIXES) or k.endswith(IMPORT_TIME_SUFFIXES)}
@@ -132,6 +149,10 @@ class _Zygote:
                                              real=real, here=os.path.realpath(self.bin),
                                              forwarded=tuple(int(s) for s in FORWARDED)))
             path.chmod(0o755)
+        # ci-mlops as the venv's script runs it, its DVC driver started by the ``python`` launcher.
+        cli = self.bin / "ci-mlops"
+        cli.write_text(_CLI.format(python=sys.executable, launcher=str(self.bin / "python")))
+        cli.chmod(0o755)
         ready = self.folder / "ready"
         self.proc = subprocess.Popen([sys.executable, __file__, self.socket, str(ready)], stdin=subprocess.PIPE,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.folder,
