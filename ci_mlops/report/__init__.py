@@ -91,14 +91,25 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
                 report["plots"].append(build_plot(decls[plot_id], base_snap.raw, head_snap.raw))
         if history:
             paths, _ = declared_files(base_snap.project, config)
-            commits, values = collect_history(repo.root, base_rev.sha, history, paths, base_snap.project, reader)
+            unread: dict[str, list[str]] = {}
+            commits, values = collect_history(repo.root, base_rev.sha, history, paths, base_snap.project, reader,
+                                              unread)
             report["history"] = {"ref": base_rev.ref, "commits": commits, "requested": history}
+            report["notes"].extend(_unread_note(path, shas, len(commits), base_rev.ref) for path, shas in unread.items())
             for row in metrics:
                 series = values.get((row["file"], row["key"]))
                 if series is not None:
                     row["history"] = trend(series)
             _add_anomalies(report)
     return report
+
+
+def _unread_note(path: str, shas: list[str], total: int, ref: str) -> str:
+    """A trend's gaps where the file was declared but could not be read: said, never silent."""
+    listed = ", ".join(sha[:7] for sha in shas[:5]) + (", ..." if len(shas) > 5 else "")
+    return (f"{path} could not be read at {len(shas)} of the {total} commits of the trend on {ref} ({listed}): "
+            "their dvc.lock records it but the local DVC cache does not have it, or it does not parse; "
+            "those commits are gaps in its trend")
 
 
 def _check_listed_files(config: Config, base: Snapshot, head: Snapshot) -> None:

@@ -3,7 +3,9 @@
 The metrics files declared at the base revision are read at every commit through
 one ``git cat-file --batch`` round trip (plus the ``dvc.lock`` files, for metrics
 kept in the DVC cache). A commit whose file is missing or unreadable contributes
-a gap: history is context for a reviewer, never a reason to fail the report.
+a gap: history is context for a reviewer, never a reason to fail the report. A gap where
+the commit's ``dvc.lock`` records the file but the local DVC cache lacks it, or where the file
+does not parse, is listed in ``unread`` (the report says so in a note: never a silent gap).
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: list[str], project: DvcProject,
-                    reader: BlobReader) -> tuple[list[str], dict[tuple[str, str], list[Any]]]:
-    """(commits oldest first, {(file, key): values oldest first with None for gaps})."""
+                    reader: BlobReader, unread: dict[str, list[str]] | None = None,
+                    ) -> tuple[list[str], dict[tuple[str, str], list[Any]]]:
+    """(commits oldest first, {(file, key): values oldest first with None for gaps}).
+
+    ``unread``, when given, gets {file: [commits]} of the gaps a commit declares but that could not be read.
+    """
     root = Path(root)
     shas = list(reversed(Repo(root).log(base_sha, count)))
     if not shas or not metrics_paths:
@@ -35,18 +41,21 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
     specs = [(sha, path) for sha in shas for path in [*metrics_paths, *lock_paths]]
     blobs = iter(reader.read_many(specs))
     per_commit: list[dict[str, dict[str, Any]]] = []
-    for _ in shas:
+    missed: dict[str, list[str]] = {} if unread is None else unread
+    for sha in shas:
         files = {path: next(blobs) for path in metrics_paths}
         locks = {path: next(blobs) for path in lock_paths}
-        if cached:
-            _fill_from_cache(root, files, locks, cached, project)
+        lost = _fill_from_cache(root, files, locks, cached, project) if cached else []
         values: dict[str, dict[str, Any]] = {}
         for path, blob in files.items():
             if blob is None:
+                if path in lost:
+                    missed.setdefault(path, []).append(sha)
                 continue
             try:
                 values[path] = metrics_values(parse(blob, path))
             except ParseError:
+                missed.setdefault(path, []).append(sha)
                 continue
         per_commit.append(values)
     # one pass over the values: each (file, key) gets its column when first seen, None elsewhere
@@ -72,7 +81,8 @@ def _lock_for(project: DvcProject, path: str) -> str:
 
 
 def _fill_from_cache(root: Path, files: dict[str, bytes | None], locks: dict[str, bytes | None],
-                     cached: list[str], project: DvcProject) -> None:
+                     cached: list[str], project: DvcProject) -> list[str]:
+    """Fill ``files`` from the DVC cache; the paths the commit's lock records that the cache lacks."""
     outs: dict[str, dict[str, Any]] = {}
     for lock_path, text in locks.items():
         try:
@@ -87,11 +97,15 @@ def _fill_from_cache(root: Path, files: dict[str, bytes | None], locks: dict[str
                 _add_lock(scratch, stage.wdir if stage else folder, locked)
         outs.update(scratch.lock_outs)
     scratch = DvcProject(root=root, rev=None, lock_outs=outs)
+    lost: list[str] = []
     for path in cached:
         location = dvc_cache.locate(scratch, path)
         if files.get(path) is None and location is not None:
             found = dvc_cache.read_cached(root, location)
             files[path] = None if dvc_cache.is_missing(found) else found
+            if files[path] is None and found is not dvc_cache.NOT_IN_OUTPUT:
+                lost.append(path)
+    return lost
 
 
 def sparkline(values: list[Any]) -> str:

@@ -114,6 +114,21 @@ def test_history_reads_metrics_inside_cached_directories(get_started):
     assert None not in row["history"]["values"] and len(row["history"]["values"]) == 2
 
 
+def test_history_says_which_commits_the_local_cache_could_not_give(get_started, tmp_path):
+    """The trend does not fetch: a commit whose eval/ is not in the local cache is a gap, and a note says so."""
+    repo = copy_repo(get_started["repo"], tmp_path / "repo")
+    _drop_local_objects(repo, get_started["first"])
+    report = build_report(repo, get_started["second"], get_started["second"], history=2)
+    row = next(r for r in report["metrics"] if r["key"] == "test.accuracy")
+    assert row["history"]["values"][0] is None and row["history"]["values"][1] is not None
+    [note] = [n for n in report["notes"] if "trend" in n]
+    assert note.startswith(f"eval/metrics.json could not be read at 1 of the 2 commits of the trend on "
+                           f"{get_started['second']} ({get_started['first'][:7]}): "), note
+
+    complete = build_report(get_started["repo"], get_started["second"], get_started["second"], history=2)
+    assert not [n for n in complete["notes"] if "trend" in n]  # nothing lost: nothing said
+
+
 def test_a_file_the_directory_does_not_hold_is_not_fetched(get_started):
     project = load_project(get_started["repo"], get_started["second"])
     location = dvc_cache.locate(project, "eval/nothing.json")
