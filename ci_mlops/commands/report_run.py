@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
 import sys
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TextIO
 
-from ci_mlops.checks import add_to_report
-from ci_mlops.checks.gatesource import deciding_config, render_changes
-from ci_mlops.checks.render import report_markdown
 from ci_mlops.config import Config, find_config, load_config
 from ci_mlops.config.records import Report
 from ci_mlops.errors import UserError
@@ -26,9 +24,10 @@ from ci_mlops.escape import guard_commands, md_code, md_text
 from ci_mlops.fsutil import write_output
 from ci_mlops.git import Repo
 from ci_mlops.github.actions import append_summary, in_actions
-from ci_mlops.github.context import GitHubContext
 from ci_mlops.report import build_report, to_json
+from ci_mlops.report.markdown import render_markdown
 from ci_mlops.report.render_plots import render_plots
+from ci_mlops.report.revisions import change_base_branch
 
 _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # click's pattern of a colour or style code
 
@@ -75,23 +74,35 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
         _require_vl_convert()
 
     config = load_config(config_path or find_config(repo.root), required=config_path is not None)
-    config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
+    judged = _may_judge(config, gates_from)
+    if judged:
+        from ci_mlops.checks.gatesource import deciding_config, render_changes  # lazy: see _may_judge
+
+        config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
     if history is None:
         history = (config.settings.report or Report()).history
     report = build_report(repo, base, head, config=config, history=history,
                           plots=False if no_plots else None)
     if head is None:
         _name_the_pull_request(report)
-    if checks:
-        _add_checks(config, repo.root, report, workspace=head is None)
-        section = render_changes(source, report)
-        if section:
-            report.setdefault("sections", []).insert(0, section)
-    if source.origin != "workspace":
-        report["gate_source"] = source.to_json()
+    if judged:
+        if checks:
+            _add_checks(config, repo.root, report, workspace=head is None)
+            section = render_changes(source, report)
+            if section:
+                report.setdefault("sections", []).insert(0, section)
+        if source.origin != "workspace":
+            report["gate_source"] = source.to_json()
+    elif checks:
+        report.setdefault("sections", [])  # as add_to_report leaves a report with no checks
     if plots_dir:
         _render_plots(repo.root, report, plots_dir, workspace=head is None)
-    markdown = report_markdown(report, show_all=show_all, max_chars=max_chars)
+    if judged:
+        from ci_mlops.checks.render import report_markdown  # lazy: see _may_judge
+
+        markdown = report_markdown(report, show_all=show_all, max_chars=max_chars)
+    else:  # what report_markdown renders for a report without gates
+        markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
     text = to_json(report) if fmt == "json" else markdown
     if output:
         write_output(output, text, announce=lambda line: echo(f"ci-mlops: {line}", err=True))
@@ -102,12 +113,32 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
         append_summary(markdown)
 
 
+# checks.gatesource.GATE_SECTIONS: the sections that gate or check (a test keeps the two equal).
+JUDGED_SECTIONS = ("metrics", "data", "slices")
+
+
+def _may_judge(config: Config, gates_from: str) -> bool:
+    """Whether any gate or check can apply to this run; if not, the checks package (~20 ms
+    of imports) is not loaded and the report is rendered as one with no gates.
+
+    Gates come from the workspace's file, or in a pull/merge request (or with an explicit
+    ``--gates-from``) from the base branch's, which only the checks package reads.
+    """
+    if gates_from not in ("auto", "workspace"):
+        return True  # the base branch's gates, or an invalid choice deciding_config words
+    if gates_from == "auto" and change_base_branch(os.environ) is not None:
+        return True
+    return any(key in config.written for key in JUDGED_SECTIONS)
+
+
 def _add_checks(config: Config, root: Path, report: dict[str, Any], *, workspace: bool) -> None:
     """Put the same verdicts `ci-mlops check` reaches into the report.
 
     Data and slice checks read files on disk, so they only describe the head when
     the head is the workspace; metric gates work for any pair of revisions.
     """
+    from ci_mlops.checks import add_to_report  # lazy: only a run with gates or checks needs them
+
     add_to_report(config, root, report, files=workspace)
 
 
@@ -116,6 +147,8 @@ def _name_the_pull_request(report: dict[str, Any]) -> None:
     name the PR and its head commit instead (``report["head"]["pr"]``)."""
     if not in_actions():
         return
+    from ci_mlops.github.context import GitHubContext  # lazy: its API client (~8 ms) only inside Actions
+
     try:
         ctx = GitHubContext.from_env()
         number, sha = ctx.pr_number, ctx.head_sha
