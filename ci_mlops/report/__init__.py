@@ -91,11 +91,12 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
                 report["plots"].append(build_plot(decls[plot_id], base_snap.raw, head_snap.raw))
         if history:
             paths, _ = declared_files(base_snap.project, config)
-            unread: dict[str, list[str]] = {}
+            unread: dict[tuple[str, str], list[str]] = {}
             commits, values = collect_history(repo.root, base_rev.sha, history, paths, base_snap.project, reader,
                                               unread)
             report["history"] = {"ref": base_rev.ref, "commits": commits, "requested": history}
-            report["notes"].extend(_unread_note(path, shas, len(commits), base_rev.ref) for path, shas in unread.items())
+            report["notes"].extend(_unread_note(path, why, shas, len(commits), base_rev.ref)
+                                   for (path, why), shas in unread.items())
             for row in metrics:
                 series = values.get((row["file"], row["key"]))
                 if series is not None:
@@ -104,12 +105,13 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
     return report
 
 
-def _unread_note(path: str, shas: list[str], total: int, ref: str) -> str:
+def _unread_note(path: str, why: str, shas: list[str], total: int, ref: str) -> str:
     """A trend's gaps where the file was declared but could not be read: said, never silent."""
     listed = ", ".join(sha[:7] for sha in shas[:5]) + (", ..." if len(shas) > 5 else "")
-    return (f"{path} could not be read at {len(shas)} of the {total} commits of the trend on {ref} ({listed}): "
-            "their dvc.lock records it but the local DVC cache does not have it, or it does not parse; "
-            "those commits are gaps in its trend")
+    reason = ("their dvc.lock records it but the local DVC cache does not have it (the trend does not "
+              "fetch; `dvc fetch` those commits to fill it)" if why == "cache" else "it does not parse there")
+    return (f"{path} could not be read at {len(shas)} of the {total} commits of the trend on {ref} "
+            f"({listed}): {reason}; those commits are gaps in its trend")
 
 
 def _check_listed_files(config: Config, base: Snapshot, head: Snapshot) -> None:

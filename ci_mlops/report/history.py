@@ -26,11 +26,13 @@ SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: list[str], project: DvcProject,
-                    reader: BlobReader, unread: dict[str, list[str]] | None = None,
+                    reader: BlobReader, unread: dict[tuple[str, str], list[str]] | None = None,
                     ) -> tuple[list[str], dict[tuple[str, str], list[Any]]]:
     """(commits oldest first, {(file, key): values oldest first with None for gaps}).
 
-    ``unread``, when given, gets {file: [commits]} of the gaps a commit declares but that could not be read.
+    ``unread``, when given, gets {(file, why): [commits]} of the gaps a commit declares but that could
+    not be read; ``why`` is ``"cache"`` (its ``dvc.lock`` records it, the local DVC cache lacks it) or
+    ``"parse"`` (the file does not parse).
     """
     root = Path(root)
     shas = list(reversed(Repo(root).log(base_sha, count)))
@@ -41,7 +43,7 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
     specs = [(sha, path) for sha in shas for path in [*metrics_paths, *lock_paths]]
     blobs = iter(reader.read_many(specs))
     per_commit: list[dict[str, dict[str, Any]]] = []
-    missed: dict[str, list[str]] = {} if unread is None else unread
+    missed: dict[tuple[str, str], list[str]] = {} if unread is None else unread
     for sha in shas:
         files = {path: next(blobs) for path in metrics_paths}
         locks = {path: next(blobs) for path in lock_paths}
@@ -50,12 +52,12 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
         for path, blob in files.items():
             if blob is None:
                 if path in lost:
-                    missed.setdefault(path, []).append(sha)
+                    missed.setdefault((path, "cache"), []).append(sha)
                 continue
             try:
                 values[path] = metrics_values(parse(blob, path))
             except ParseError:
-                missed.setdefault(path, []).append(sha)
+                missed.setdefault((path, "parse"), []).append(sha)
                 continue
         per_commit.append(values)
     # one pass over the values: each (file, key) gets its column when first seen, None elsewhere

@@ -123,7 +123,8 @@ def test_history_says_which_commits_the_local_cache_could_not_give(get_started, 
     assert row["history"]["values"][0] is None and row["history"]["values"][1] is not None
     [note] = [n for n in report["notes"] if "trend" in n]
     assert note.startswith(f"eval/metrics.json could not be read at 1 of the 2 commits of the trend on "
-                           f"{get_started['second']} ({get_started['first'][:7]}): "), note
+                           f"{get_started['second']} ({get_started['first'][:7]}): their dvc.lock records it but "
+                           "the local DVC cache does not have it"), note
 
     complete = build_report(get_started["repo"], get_started["second"], get_started["second"], history=2)
     assert not [n for n in complete["notes"] if "trend" in n]  # nothing lost: nothing said
