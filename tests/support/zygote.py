@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import os
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -167,6 +168,7 @@ class _Zygote:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _wait_for(ready: Path, proc: subprocess.Popen) -> bool:
