@@ -66,6 +66,7 @@ for args in commands:
 '''
 
 MAX_PROBLEM = 300  # characters of DVC's error shown in a one-line message
+_DRIVER_LOG_TAIL = 64 * 1024  # bytes of the driver's own output read when it fails
 
 
 @dataclass(frozen=True)
@@ -117,19 +118,27 @@ def run_dvc_batch(root: str | Path, commands: Sequence[Sequence[str]], *, env: M
         spec, out = Path(tmp) / "commands.json", Path(tmp) / "results.jsonl"
         spec.write_text(json.dumps(wanted), encoding="utf-8")
         argv = [interpreter(), "-c", _DRIVER, str(spec), str(out), "stop" if stop_on_error else "all"]
+        # The driver's own output goes to a file, not a pipe: a process DVC leaves running (the
+        # experiment queue's workers, forked from the driver) inherits it, and reading a pipe
+        # would wait for that process to end, not for the driver.
+        log = Path(tmp) / "driver.log"
         try:
-            proc = subprocess.run(argv, cwd=root, env=dvc_env(env), stdin=subprocess.DEVNULL,
-                                  capture_output=True, text=True, errors="replace", timeout=timeout)
+            with log.open("wb") as sink:
+                proc = subprocess.run(argv, cwd=root, env=dvc_env(env), stdin=subprocess.DEVNULL,
+                                      stdout=sink, stderr=subprocess.STDOUT, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             raise UserError(f"`{_shown(wanted)}` did not finish within {timeout:g} s in {root}") from exc
         except OSError as exc:
             raise UserError(f"dvc could not run in {root}: {exc.strerror or exc}") from exc
         lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
+        with log.open("rb") as said_file:
+            said_file.seek(max(0, log.stat().st_size - _DRIVER_LOG_TAIL))
+            said = said_file.read().decode("utf-8", "replace")
     results = [DvcResult(args, row["rc"], row["stdout"], row["stderr"])
                for args, row in zip(wanted, map(json.loads, lines))]
     finished = len(results) == len(wanted) or (stop_on_error and results and not results[-1].ok)
     if not finished:
-        last = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()[-1]
+        last = (said.strip() or f"exit {proc.returncode}").splitlines()[-1]
         raise UserError(f"dvc could not run in {root}: {last[:MAX_PROBLEM]}")
     return results
 

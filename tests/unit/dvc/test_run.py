@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,13 @@ def main(args):
         time.sleep(float(args[1]))
     elif what == "die":
         os._exit(9)
+    elif what == "daemon":  # like DVC's experiment queue: a forked worker that outlives the command
+        if os.fork() == 0:
+            os.setsid()
+            with open(args[1], "w") as pid:
+                pid.write(str(os.getpid()))
+            time.sleep(60)
+            os._exit(0)
     else:
         print(f"said {what}")
         print(f"ERROR: failed {what}", file=sys.stderr) if what.startswith("fail") else None
@@ -90,6 +99,20 @@ def test_a_driver_that_dies_or_hangs_is_one_line_error(tmp_path, fake_env, comma
     with pytest.raises(UserError, match=said) as info:
         run_dvc_batch(tmp_path, commands, env=fake_env, timeout=0.5 if commands[0][0] == "sleep" else None)
     assert "\n" not in str(info.value)
+
+
+def test_a_process_dvc_leaves_running_does_not_hold_the_batch(tmp_path, fake_env):
+    # It inherits the driver's descriptors; the batch ends with the driver all the same.
+    pid_file = tmp_path / "daemon.pid"
+    try:
+        [result] = run_dvc_batch(tmp_path, [["daemon", str(pid_file)]], env=fake_env, timeout=20)
+        assert result.ok
+    finally:
+        for _ in range(100):
+            if pid_file.exists() and pid_file.read_text():
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+                break
+            time.sleep(0.05)
 
 
 def test_dvc_that_cannot_be_imported_says_why(tmp_path, fake_env):
