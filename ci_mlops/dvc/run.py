@@ -131,15 +131,15 @@ def run_dvc_batch(root: str | Path, commands: Sequence[Sequence[str]], *, env: M
         except OSError as exc:
             raise UserError(f"dvc could not run in {root}: {exc.strerror or exc}") from exc
         lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
-        with log.open("rb") as said_file:
-            said_file.seek(max(0, log.stat().st_size - _DRIVER_LOG_TAIL))
-            said = said_file.read().decode("utf-8", "replace")
-    results = [DvcResult(args, row["rc"], row["stdout"], row["stderr"])
-               for args, row in zip(wanted, map(json.loads, lines))]
-    finished = len(results) == len(wanted) or (stop_on_error and results and not results[-1].ok)
-    if not finished:
-        last = (said.strip() or f"exit {proc.returncode}").splitlines()[-1]
-        raise UserError(f"dvc could not run in {root}: {last[:MAX_PROBLEM]}")
+        results = [DvcResult(args, row["rc"], row["stdout"], row["stderr"])
+                   for args, row in zip(wanted, map(json.loads, lines))]
+        finished = len(results) == len(wanted) or (stop_on_error and results and not results[-1].ok)
+        if not finished:  # the driver itself failed: its last words say why
+            with log.open("rb") as said_file:
+                said_file.seek(max(0, log.stat().st_size - _DRIVER_LOG_TAIL))
+                said = said_file.read().decode("utf-8", "replace")
+            last = (said.strip() or f"exit {proc.returncode}").splitlines()[-1]
+            raise UserError(f"dvc could not run in {root}: {last[:MAX_PROBLEM]}")
     return results
 
 
