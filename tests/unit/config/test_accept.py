@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
@@ -29,11 +29,15 @@ from tests.unit.config.test_config_injection import ATTACKS, MORE
 from tests.unit.config.test_schema_patterns import CASES
 
 ROOT = Path(__file__).resolve().parents[3]
+# The shipped schema, read once: each test reads it, none changes it (a changed copy is a deepcopy).
+SCHEMA = schema()
+# jsonschema's validator for it, built once (as `config.first_error` builds it for each config it words).
+_VALIDATOR_CLS = jsonschema.validators.validator_for(SCHEMA)
+_VALIDATOR = _VALIDATOR_CLS(SCHEMA, format_checker=_VALIDATOR_CLS.FORMAT_CHECKER)
 
 
 def _jsonschema_valid(data: object) -> bool:
-    cls = jsonschema.validators.validator_for(schema())
-    return bool(cls(schema(), format_checker=cls.FORMAT_CHECKER).is_valid(data))
+    return bool(_VALIDATOR.is_valid(data))
 
 
 def _load(text: str) -> Any:
@@ -51,7 +55,7 @@ def _corpus() -> list[str]:
             texts.append(yaml.safe_dump({key: value + suffix if isinstance(value, str) else value}))
     texts += [path.read_text() for path in ROOT.rglob(".ci-mlops*.yml") if ".venv" not in path.parts]
     # YAML code blocks of the docs that are configs (a top-level mapping of known keys).
-    known = set(schema()["properties"])
+    known = set(SCHEMA["properties"])
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for block in re.findall(r"```ya?ml\n(.*?)```", doc.read_text(), flags=re.S):
             try:
@@ -78,15 +82,15 @@ def test_the_corpus_has_both_valid_and_invalid_configs():
 @pytest.mark.parametrize("text", CORPUS, ids=range(len(CORPUS)))
 def test_the_corpus_gets_jsonschemas_verdict(text: str):
     data = _load(text)
-    assert accepts(data, schema()) == _jsonschema_valid(data)
+    assert accepts(data, SCHEMA) == _jsonschema_valid(data)
 
 
 def test_a_keyword_it_does_not_know_sends_every_config_to_jsonschema():
-    changed = copy.deepcopy(schema())
+    changed = copy.deepcopy(SCHEMA)
     changed["properties"]["base"]["not"] = {"const": "main"}
     assert unknown_keywords(changed) == {"not"}
     assert not accepts({"base": "dev"}, changed)  # unknown: not judged here, jsonschema decides
-    assert accepts({"base": "dev"}, schema())
+    assert accepts({"base": "dev"}, SCHEMA)
 
 
 @pytest.mark.parametrize("data, valid", [
@@ -108,7 +112,7 @@ def test_a_keyword_it_does_not_know_sends_every_config_to_jsonschema():
 ])
 def test_json_schema_corners_as_jsonschema_judges_them(data, valid):
     assert _jsonschema_valid(data) is valid
-    assert accepts(data, schema()) is valid
+    assert accepts(data, SCHEMA) is valid
 
 
 def test_a_refused_config_keeps_todays_one_line_message():
@@ -174,20 +178,20 @@ def _values(node: Any, depth: int = 0) -> st.SearchStrategy[Any]:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-@given(_values(schema()))
+@given(_values(SCHEMA))
 def test_generated_configs_get_jsonschemas_verdict(data: Any):
-    assert accepts(data, schema()) == _jsonschema_valid(data)
+    assert accepts(data, SCHEMA) == _jsonschema_valid(data)
 
 
-@pytest.mark.parametrize("section", sorted(schema()["properties"]))
+@pytest.mark.parametrize("section", sorted(SCHEMA["properties"]))
 def test_generated_sections_get_jsonschemas_verdict(section: str):
     """One section at a time, so that deep keys (a gate's bounds, a target's fields) are reached."""
 
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(_values(schema()["properties"][section]))
+    @given(_values(SCHEMA["properties"][section]))
     def agree(value: Any) -> None:
         data = {section: value}
-        assert accepts(data, schema()) == _jsonschema_valid(data)
+        assert accepts(data, SCHEMA) == _jsonschema_valid(data)
 
     agree()
 
@@ -196,15 +200,17 @@ def test_generated_configs_reach_valid_and_invalid():
     """The generator is not all junk: it makes valid configs of most sections (derandomized, so
     the same sections every run)."""
     found = set()
-    for key, sub in schema()["properties"].items():
+    for key, sub in SCHEMA["properties"].items():
         try:
+            # Any one example answers the question: no shrinking it to the smallest (most of find's time).
             find(_values(sub), lambda v, key=key: v not in ({}, [], None) and _jsonschema_valid({key: v}),
                  settings=settings(max_examples=300, database=None, derandomize=True,
+                                   phases=[Phase.explicit, Phase.reuse, Phase.generate],
                                    suppress_health_check=list(HealthCheck)))
         except NoSuchExample:
             continue
         found.add(key)
-    missing = sorted(set(schema()["properties"]) - found)
+    missing = sorted(set(SCHEMA["properties"]) - found)
     assert len(missing) <= len(found) // 3, missing
 
 
