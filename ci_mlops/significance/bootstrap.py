@@ -233,12 +233,27 @@ def _counts(rng: np.random.Generator, size: int, n: int) -> np.ndarray:
     while len(pending):
         counts[pending] = _poisson_rows(rng, len(pending), n)
         totals = counts[pending].sum(axis=1, dtype=np.int64)
-        for row, total in zip(pending[totals <= n], totals[totals <= n], strict=True):
-            if total < n:
-                cells, times = np.unique(rng.integers(0, n, n - total), return_counts=True)
-                counts[row, cells] += times.astype(np.uint16)
-        pending = pending[totals > n]
+        fits = totals <= n
+        _complete(rng, counts, pending[fits], n - totals[fits])
+        pending = pending[~fits]
     return counts
+
+
+def _complete(rng: np.random.Generator, counts: np.ndarray, rows: np.ndarray, missing: np.ndarray) -> None:
+    """Adds ``missing[i]`` balls to uniformly chosen examples of row ``rows[i]``, in one draw for all rows.
+
+    The numbers are those of one ``rng.integers(0, n, missing[i])`` per row in turn: NumPy's
+    bounded integers read the bit generator's stream in order (a 32-bit half left over stays
+    in the generator's state), so consecutive draws are one draw cut into pieces
+    (`tests/unit/significance/test_counts.py` holds it to the row-by-row completion).
+    """
+    total = int(missing.sum())
+    if not total:
+        return
+    n = counts.shape[1]
+    picked = np.repeat(rows.astype(np.int64) * n, missing) + rng.integers(0, n, total)
+    cells, times = np.unique(picked, return_counts=True)
+    counts[cells // n, cells % n] += times.astype(np.uint16)
 
 
 _REFINE = np.iinfo(np.uint16).max  # table entry: look the whole 32-bit number up in the thresholds
