@@ -16,15 +16,19 @@ respecting ``direction``), ``max_drop_pct`` (worsening in percent of the base) a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks.records import ConfigLike, GateResult, settings_of
 from ci_mlops.config.records import MetricRule, Significance
 from ci_mlops.errors import UserError
 from ci_mlops.report.direction import infer_direction, is_counter
 from ci_mlops.report.lookup import resolve_metric, unknown_metric
+
+if TYPE_CHECKING:
+    from ci_mlops.checks.records import Metrics
+    from ci_mlops.report.rows import IntervalEvidence, MetricRow
 
 __all__ = ["RULES", "evaluate_gates", "evaluate_point_gates", "infer_direction", "resolve_metric"]
 
@@ -33,7 +37,7 @@ RULES = ("min", "max", "max_drop", "max_drop_pct")
 _EPS = 1e-12  # float noise allowed at a bound (0.1 + 0.2 vs 0.3)
 
 
-def evaluate_gates(config: ConfigLike, report: dict[str, Any], *, strict: bool = False) -> list[GateResult]:
+def evaluate_gates(config: ConfigLike, report: Metrics, *, strict: bool = False) -> list[GateResult]:
     """Judge every configured metric gate against ``report["metrics"]``.
 
     ``config`` is a :class:`ci_mlops.config.Config` or a plain mapping with a
@@ -63,7 +67,7 @@ def evaluate_gates(config: ConfigLike, report: dict[str, Any], *, strict: bool =
     return results
 
 
-def evaluate_point_gates(config: ConfigLike, metrics: Sequence[Mapping[str, Any]]) -> list[GateResult]:
+def evaluate_point_gates(config: ConfigLike, metrics: list[MetricRow]) -> list[GateResult]:
     """The gates judged on point values alone (a sweep's experiments): a rule's ``significance``
     is left out, because no confidence interval is computed there (the PR report computes one
     from both sides' predictions) and asking for one would fail every experiment for want of it."""
@@ -74,7 +78,7 @@ def evaluate_point_gates(config: ConfigLike, metrics: Sequence[Mapping[str, Any]
     return evaluate_gates(replace(settings, metrics=point), {"metrics": metrics})
 
 
-def _judge(key: str, spec: MetricRule, entry: dict[str, Any] | None, strict: bool, *,
+def _judge(key: str, spec: MetricRule, entry: MetricRow | None, strict: bool, *,
            inconclusive: str = "warn") -> list[GateResult]:
     metric = entry["key"] if entry else key.partition(":")[2] if ":" in key else key
     file = entry["file"] if entry else None
@@ -161,7 +165,7 @@ def _judge_drop(key: str, file: str | None, metric: str, rule: str, bound: float
 
 
 def _judge_drop_significance(key: str, file: str | None, metric: str, rule: str, bound: float, head: float,
-                             base: Any, direction: str | None, strict: bool, interval: dict[str, Any] | None,
+                             base: Any, direction: str | None, strict: bool, interval: IntervalEvidence | None,
                              inconclusive: str) -> GateResult:
     """A drop rule judged on the change's confidence interval instead of two point values.
 
@@ -204,7 +208,7 @@ def _judge_drop_significance(key: str, file: str | None, metric: str, rule: str,
     return result
 
 
-def _confidence(interval: dict[str, Any] | None) -> str:
+def _confidence(interval: IntervalEvidence | None) -> str:
     value = (interval or {}).get("confidence")
     return f"{value * 100:g}%" if isinstance(value, (int, float)) else "the configured"
 

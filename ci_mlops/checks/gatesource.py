@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks.gates import evaluate_gates
 from ci_mlops.config import CONFIG_NAME, Config, parse_config
@@ -29,6 +29,10 @@ from ci_mlops.errors import UserError
 from ci_mlops.escape import md_cell, md_code
 from ci_mlops.git import BlobReader, Repo
 from ci_mlops.report.revisions import FETCH_HINT, change_base_branch
+
+if TYPE_CHECKING:
+    from ci_mlops.checks.records import GateChange, GateSourceJson
+    from ci_mlops.report.document import ReportDocument, Section
 
 GATE_SECTIONS = ("metrics", "data", "slices")
 CHOICES = ("auto", "base", "workspace")
@@ -43,10 +47,10 @@ class GateSource:
     ref: str | None = None
     sha: str | None = None
     path: str = CONFIG_NAME
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[GateChange] = field(default_factory=list)
     proposed: Config | None = None  # the PR's config, when its gates differ from the deciding ones
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> GateSourceJson:
         return {"from": self.origin, "ref": self.ref, "sha": self.sha, "path": self.path, "changes": self.changes}
 
 
@@ -83,7 +87,7 @@ def deciding_config(config: Config, root: Path, *, gates_from: str = "auto", bas
     return deciding, GateSource("base", ref, sha, rel, changes, config if changes else None)
 
 
-def gate_changes(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[dict[str, Any]]:
+def gate_changes(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[GateChange]:
     """Every gate setting the head adds, removes or changes: ``{"key": [...path], "base", "head"}``
     (``None`` for an absent side), in a stable order."""
     old, new = _leaves({k: base.get(k) for k in GATE_SECTIONS}), _leaves({k: head.get(k) for k in GATE_SECTIONS})
@@ -134,7 +138,7 @@ def _relative_config_path(config: Config, root: Path) -> str:
                         "read; use --gates-from workspace to judge with this file") from None
 
 
-def render_changes(source: GateSource, report: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def render_changes(source: GateSource, report: ReportDocument | None = None) -> Section | None:
     """The report section about the gates' origin: changes in this PR, or the first config; None otherwise."""
     where = f"{md_code(source.ref)} ({md_code((source.sha or '')[:7])})" if source.ref else "the base branch"
     if source.origin == "proposed":

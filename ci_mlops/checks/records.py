@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 from ci_mlops.config import Config
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import Settings
+
+if TYPE_CHECKING:
+    from ci_mlops.report.document import ReportDocument
+    from ci_mlops.report.rows import MetricRow
 
 # What the checks take as their settings: a loaded config (its typed record is read), the
 # record itself, or a plain mapping shaped like ``.ci-mlops.yml`` (engines' callers and
@@ -75,6 +79,45 @@ class SliceResult(TypedDict):
     passed: bool
     groups: list[dict[str, Any]]
     checks: list[SliceCheck]
+
+
+class GateChange(TypedDict):
+    """One gate setting a pull request adds, removes or changes (``gatesource.gate_changes``)."""
+
+    key: list[str]  # its path in .ci-mlops.yml
+    base: Any  # the setting as written (None: absent; "(present)" for a bare gate)
+    head: Any
+
+
+# The report's and check document's ``gate_source``: where the deciding gates came from.
+GateSourceJson = TypedDict("GateSourceJson", {
+    "from": str,  # base, proposed or workspace
+    "ref": str | None,
+    "sha": str | None,
+    "path": str,
+    "changes": list[GateChange],
+})
+
+
+class Metrics(TypedDict):
+    """What the metric gates read of a report: its metric rows (a report, or a sweep experiment's rows)."""
+
+    metrics: list[MetricRow]
+
+
+if TYPE_CHECKING:  # a report that went through the checks: a type only, the report stays a plain dict
+
+    class JudgedReport(ReportDocument):
+        """The report document with the checks' keys (``add_to_report``, ``report --checks``)."""
+
+        gates: NotRequired[list[GateResult]]
+        gate_source: NotRequired[GateSourceJson]
+
+
+def as_judged(report: ReportDocument) -> JudgedReport:
+    """The same report (nothing is copied), typed with the keys the checks add to it: the report
+    layer below builds the document and cannot name the checks' records."""
+    return cast("JudgedReport", report)
 
 
 Kind = Literal["gate", "data", "slice"]

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks.data import ROW_CONVENTION
 from ci_mlops.checks.gatesource import GateSource, text_line
-from ci_mlops.checks.records import DataResult, GateResult, SliceResult, Verdict
+from ci_mlops.checks.records import DataResult, GateResult, SliceResult, Verdict, as_judged
 from ci_mlops.dvc.values import is_number
 from ci_mlops.escape import log_text, md_cell, md_code
 from ci_mlops.markdown.blocks import table, value_cell
 from ci_mlops.report.markdown import render_markdown
 
+if TYPE_CHECKING:
+    from ci_mlops.report.document import ReportDocument, Section
+    from ci_mlops.report.rows import Revision
+
 # -- Markdown: the PR comment, the job summary, a check run --------------------------------
 
 
-def report_markdown(report: dict[str, Any], *, gates: Sequence[Mapping[str, Any]] | None = None,
+def report_markdown(report: ReportDocument, *, gates: Sequence[Mapping[str, Any]] | None = None,
                     show_all: bool = False, drop: Iterable[str] = (), max_chars: int | None = None) -> str:
     """The PR report (or release notes) as Markdown, with the gates' verdict on top and their table
     after the notes.
@@ -33,7 +37,7 @@ def report_markdown(report: dict[str, Any], *, gates: Sequence[Mapping[str, Any]
     The other options are :func:`ci_mlops.report.markdown.render_markdown`'s.
     """
     if gates is None:
-        gates = report.get("gates")
+        gates = as_judged(report).get("gates")
     return render_markdown(report, show_all=show_all, drop=drop, max_chars=max_chars,
                            headline=gate_verdict(gates) if gates is not None else "",
                            first=[gates_table(gates)] if gates else [])
@@ -125,9 +129,9 @@ def _gate_result(gate: Mapping[str, Any]) -> str:
     return value_cell(value)
 
 
-def sections(verdict: Verdict) -> list[dict[str, Any]]:
+def sections(verdict: Verdict) -> list[Section]:
     """``report["sections"]`` entries: one for the data checks, one for the slices (when configured)."""
-    out: list[dict[str, Any]] = []
+    out: list[Section] = []
     if verdict.data:
         out.append({"title": "Data checks", "markdown": data_markdown(verdict.data),
                     "passed": all(d["passed"] for d in verdict.data)})
@@ -218,7 +222,7 @@ def slices_markdown(results: Sequence[SliceResult], *, file: str | None = None) 
 # -- plain text: the `check` command's log -------------------------------------------------
 
 
-def text(verdict: Verdict, report: dict[str, Any] | None, source: GateSource | None = None) -> str:
+def text(verdict: Verdict, report: ReportDocument | None, source: GateSource | None = None) -> str:
     """One line per gate and check: verdict, subject, rule, detail."""
     lines: list[str] = []
     origin = text_line(source) if source is not None else None
@@ -227,8 +231,7 @@ def text(verdict: Verdict, report: dict[str, Any] | None, source: GateSource | N
     if verdict.gates:
         where = ""
         if report:
-            b, h = report.get("base") or {}, report.get("head") or {}
-            where = f" ({_rev(b)} -> {_rev(h)})"
+            where = f" ({_rev(report.get('base', _UNKNOWN))} -> {_rev(report.get('head', _UNKNOWN))})"
         lines.append(f"Metric gates{where}")
         width = max(len(g["key"]) for g in verdict.gates)
         for g in verdict.gates:
@@ -301,7 +304,10 @@ def _strip_column(d: DataResult) -> str:
     return d["message"][len(prefix):] if d["column"] and d["message"].startswith(prefix) else d["message"]
 
 
-def _rev(side: dict[str, Any]) -> str:
+_UNKNOWN: Revision = {"ref": None, "sha": None}  # a side a hand-made report lacks
+
+
+def _rev(side: Revision) -> str:
     ref, sha = side.get("ref"), side.get("sha")
     if ref and sha:  # a ref typed as a SHA (or a prefix of one) is shown once
         return sha[:7] if sha.startswith(ref) else f"{ref} {sha[:7]}"

@@ -13,18 +13,21 @@ document, the one ``ci-mlops check --format json`` prints::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks.data import check_frame, is_text, load_data, load_text_columns, locate_data, required_columns
 from ci_mlops.checks.gates import evaluate_gates
-from ci_mlops.checks.records import ConfigLike, DataResult, GateResult, SliceResult, Verdict, settings_of
+from ci_mlops.checks.records import ConfigLike, DataResult, GateResult, SliceResult, Verdict, as_judged, settings_of
 from ci_mlops.checks.render import sections
 from ci_mlops.checks.slices import slice_metrics
 from ci_mlops.errors import UserError
 from ci_mlops.significance.evidence import attach
 
+if TYPE_CHECKING:
+    from ci_mlops.report.document import ReportDocument
 
-def run(config: ConfigLike, root: str | Path, report: dict[str, Any] | None, *, strict: bool = False) -> Verdict:
+
+def run(config: ConfigLike, root: str | Path, report: ReportDocument | None, *, strict: bool = False) -> Verdict:
     """Metric gates (against ``report``), data checks and slices as configured.
 
     ``strict`` (the check command) raises :class:`UserError` on configuration and
@@ -36,17 +39,18 @@ def run(config: ConfigLike, root: str | Path, report: dict[str, Any] | None, *, 
     return Verdict(gates, run_data_checks(settings, root, strict=strict), run_slices(settings, root, strict=strict))
 
 
-def run_gates(config: ConfigLike, root: str | Path, report: dict[str, Any] | None, *,
+def run_gates(config: ConfigLike, root: str | Path, report: ReportDocument | None, *,
               strict: bool = False) -> list[GateResult]:
     """The metric gates against ``report``, with the significance evidence attached to its rows first."""
     if not settings_of(config).metrics:
         return []
-    if report:
-        attach(config, Path(root), report)
-    return evaluate_gates(config, report or {}, strict=strict)
+    if not report:
+        return evaluate_gates(config, {"metrics": []}, strict=strict)
+    attach(config, Path(root), report)
+    return evaluate_gates(config, report, strict=strict)
 
 
-def run_all(config: ConfigLike, root: str | Path, report: dict[str, Any] | None, *, strict: bool = False) -> dict[str, Any]:
+def run_all(config: ConfigLike, root: str | Path, report: ReportDocument | None, *, strict: bool = False) -> dict[str, Any]:
     """:func:`run`'s verdict as the JSON document of ``check --format json``."""
     return run(config, root, report, strict=strict).to_json()
 
@@ -92,7 +96,7 @@ def run_slices(config: ConfigLike, root: Path, *, strict: bool = False) -> list[
     return [{"file": file, **r} for r in results]
 
 
-def add_to_report(config: ConfigLike, root: str | Path, report: dict[str, Any], *, files: bool = True) -> dict[str, Any]:
+def add_to_report(config: ConfigLike, root: str | Path, report: ReportDocument, *, files: bool = True) -> dict[str, Any]:
     """Put the gate verdicts and the data/slice sections into ``report``; returns the check result.
 
     ``files``: run the data and slice checks too. They read files on disk, so they only
@@ -100,6 +104,6 @@ def add_to_report(config: ConfigLike, root: str | Path, report: dict[str, Any], 
     """
     verdict = run(config, root, report) if files else Verdict(run_gates(config, root, report))
     if settings_of(config).metrics:
-        report["gates"] = verdict.gates
+        as_judged(report)["gates"] = verdict.gates
     report.setdefault("sections", []).extend(sections(verdict))
     return verdict.to_json()

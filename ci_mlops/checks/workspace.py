@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ci_mlops.checks.gatesource import GateSource, deciding_config
 from ci_mlops.checks.locate import Location, Locator, project_root
@@ -20,13 +20,16 @@ from ci_mlops.checks.runner import run
 from ci_mlops.config import Config, load_config
 from ci_mlops.report import build_report
 
+if TYPE_CHECKING:
+    from ci_mlops.report.document import ReportDocument
+
 
 @dataclass
 class WorkspaceCheck:
     """One run of the checks on the working tree."""
 
     verdict: Verdict
-    report: dict[str, Any] | None  # None when no metric gate needed one
+    report: ReportDocument | None  # None when no metric gate needed one
     source: GateSource
     config: Config  # the deciding config
     root: Path

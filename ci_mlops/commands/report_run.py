@@ -15,7 +15,7 @@ import re
 import sys
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ci_mlops.config import Config, find_config, load_config
 from ci_mlops.config.records import Report
@@ -28,6 +28,9 @@ from ci_mlops.report import build_report, to_json
 from ci_mlops.report.markdown import render_markdown
 from ci_mlops.report.render_plots import render_plots
 from ci_mlops.report.revisions import change_base_branch
+
+if TYPE_CHECKING:
+    from ci_mlops.report.document import ReportDocument
 
 _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # click's pattern of a colour or style code
 
@@ -77,6 +80,7 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
     judged = _may_judge(config, gates_from)
     if judged:
         from ci_mlops.checks.gatesource import deciding_config, render_changes  # lazy: see _may_judge
+        from ci_mlops.checks.records import as_judged  # lazy: see _may_judge
 
         config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
     if history is None:
@@ -92,7 +96,7 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
             if section:
                 report.setdefault("sections", []).insert(0, section)
         if source.origin != "workspace":
-            report["gate_source"] = source.to_json()
+            as_judged(report)["gate_source"] = source.to_json()
     elif checks:
         report.setdefault("sections", [])  # as add_to_report leaves a report with no checks
     if plots_dir:
@@ -131,7 +135,7 @@ def _may_judge(config: Config, gates_from: str) -> bool:
     return any(key in config.written for key in JUDGED_SECTIONS)
 
 
-def _add_checks(config: Config, root: Path, report: dict[str, Any], *, workspace: bool) -> None:
+def _add_checks(config: Config, root: Path, report: ReportDocument, *, workspace: bool) -> None:
     """Put the same verdicts `ci-mlops check` reaches into the report.
 
     Data and slice checks read files on disk, so they only describe the head when
@@ -142,7 +146,7 @@ def _add_checks(config: Config, root: Path, report: dict[str, Any], *, workspace
     add_to_report(config, root, report, files=workspace)
 
 
-def _name_the_pull_request(report: dict[str, Any]) -> None:
+def _name_the_pull_request(report: ReportDocument) -> None:
     """In a pull_request run the workspace is GitHub's merge commit, which nobody has seen:
     name the PR and its head commit instead (``report["head"]["pr"]``)."""
     if not in_actions():
@@ -162,13 +166,14 @@ def _name_the_pull_request(report: dict[str, Any]) -> None:
             report["head"]["pr"] = {"number": int(pr), "sha": ctx.sha}
 
 
-def _render_plots(root: Path, report: dict[str, Any], plots_dir: str, *, workspace: bool) -> None:
+def _render_plots(root: Path, report: ReportDocument, plots_dir: str, *, workspace: bool) -> None:
     """Draw the plots into ``plots_dir`` and say what was drawn in a report section; a plot
     that cannot be drawn is one line there (and on stderr), never a failed command."""
     # DVC labels each series with the revision it was given: the refs the report names
-    base, head = report["base"]["ref"], None if workspace else report["head"]["ref"]
+    sides = report["base"], report["head"]  # a built report names both (ref and commit)
+    base, head = sides[0]["ref"] or "", None if workspace else sides[1]["ref"]
     if base == head:
-        base, head = report["base"]["sha"][:12], report["head"]["sha"][:12]
+        base, head = (sides[0]["sha"] or "")[:12], (sides[1]["sha"] or "")[:12]
     result = render_plots(root, plots_dir, base, head)
     Path(plots_dir, "plots.json").write_text(json.dumps(result.to_json(relative_to=plots_dir), indent=2) + "\n", encoding="utf-8")
     echo(f"ci-mlops: {len(result.charts)} plot(s) drawn and {len(result.images)} image(s) copied to "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks import run_gates, run_slices, slices_markdown
 from ci_mlops.checks.records import GateResult
@@ -38,6 +38,9 @@ from ci_mlops.errors import UserError
 from ci_mlops.fsutil import atomic_write, sha256_file
 from ci_mlops.git import BlobReader, Repo
 from ci_mlops.report import build_report, render_markdown
+
+if TYPE_CHECKING:
+    from ci_mlops.report.document import ReportDocument
 
 
 @dataclass
@@ -112,7 +115,7 @@ def tag_time(repo: Repo, tag: Tag) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def release_values(report: dict[str, Any], project: DvcProject) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+def release_values(report: ReportDocument, project: DvcProject) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The metrics and params a release records, by file then key: the report's head values
     (params: dvc.lock's, when it records any). ``audit verify`` recomputes them the same way."""
     metrics: dict[str, dict[str, Any]] = {}
@@ -121,9 +124,9 @@ def release_values(report: dict[str, Any], project: DvcProject) -> tuple[dict[st
             metrics.setdefault(row["file"], {})[row["key"]] = row["head"]
     params: dict[str, dict[str, Any]] = {f: dict(v) for f, v in (project.lock_params or {}).items()}
     if not params:
-        for row in report.get("params", []):
-            if row.get("head") is not None:
-                params.setdefault(row["file"], {})[row["key"]] = row["head"]
+        for param in report.get("params", []):
+            if param.get("head") is not None:
+                params.setdefault(param["file"], {})[param["key"]] = param["head"]
     return metrics, params
 
 
@@ -203,7 +206,7 @@ def render_card(bundle: Bundle, config: Config, *, server_url: str, lineage: dic
                              notes=bundle.changes, slices=bundle.slices, server_url=server_url)
 
 
-def _report_and_gates(root: Path, config: Config, *, base: str, head: str) -> tuple[dict[str, Any], list[GateResult]]:
+def _report_and_gates(root: Path, config: Config, *, base: str, head: str) -> tuple[ReportDocument, list[GateResult]]:
     report = build_report(root, base=base, head=head, config=config, plots=False)
     return report, run_gates(config, root, report)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from ci_mlops.git import Repo
 if TYPE_CHECKING:
     from ci_mlops.config import Config
     from ci_mlops.report.collect import Snapshot
+    from ci_mlops.report.document import ReportDocument
     from ci_mlops.report.markdown import DROP_ORDER, render_markdown
 
 __all__ = ["DROP_ORDER", "build_report", "render_markdown", "to_json"]
@@ -36,7 +38,7 @@ def __getattr__(name: str) -> Any:
 
 
 def build_report(root: str | Path | Repo = ".", base: str | None = None, head: str | None = None, *,
-                 config: Config | None = None, history: int = 0, plots: bool | None = None) -> dict[str, Any]:
+                 config: Config | None = None, history: int = 0, plots: bool | None = None) -> ReportDocument:
     """Compare ``base`` with ``head`` (None = the workspace) in the repository at ``root``.
 
     ``base`` None picks the PR base / configured base / default branch (see
@@ -73,7 +75,7 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
         tolerance = (float(settings.tolerance), float(settings.tolerance_pct))
         metrics = diff_metrics(base_snap.metrics, head_snap.metrics, config.settings.metrics, tolerance)
         params = diff_params(base_snap.params, head_snap.params)
-        report: dict[str, Any] = {
+        report: ReportDocument = {
             "base": {"ref": base_rev.ref, "sha": base_rev.sha},
             "head": {"ref": head_rev.ref, "sha": head_rev.sha},
             "metrics": metrics,
@@ -123,7 +125,7 @@ def _check_listed_files(config: Config, base: Snapshot, head: Snapshot) -> None:
                             "(a typo? paths are relative to the repository root)")
 
 
-def _add_anomalies(report: dict[str, Any]) -> None:
+def _add_anomalies(report: ReportDocument) -> None:
     """Flag head values far outside the base branch's recent history (robust z-score)."""
     from ci_mlops.report.anomaly import metric_anomalies, render_anomalies  # lazy: as in build_report
 
@@ -145,7 +147,7 @@ def _label(ref: str, sha: str) -> str:
     return ref if ref == "workspace" or sha.startswith(ref) else f"{ref} ({sha[:7]})"
 
 
-def to_json(report: dict[str, Any], indent: int | None = 2) -> str:
+def to_json(report: Mapping[str, object], indent: int | None = 2) -> str:
     """JSON text; NaN and infinities (invalid JSON) become the strings "NaN", "Infinity", "-Infinity"."""
     return json.dumps(_finite(report), indent=indent, ensure_ascii=False, allow_nan=False, default=str) + "\n"
 

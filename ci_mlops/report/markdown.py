@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.dvc.values import finite_numbers, is_number
 from ci_mlops.escape import html_text, md_cell, md_code, md_text
@@ -25,6 +25,9 @@ from ci_mlops.markdown.blocks import value_cell as _value
 from ci_mlops.report.diff import param_status
 from ci_mlops.report.plots import render_plot
 from ci_mlops.report.rows import MetricRow, Revision, Trend
+
+if TYPE_CHECKING:
+    from ci_mlops.report.document import HistoryInfo, ReportDocument, Section
 
 # What to leave out first when the comment is too long: least useful per character first.
 DROP_ORDER = ("plots", "history", "unchanged", "params", "sections", "metrics")
@@ -37,7 +40,7 @@ STATUS_MARK = {
 }
 
 
-def render_markdown(report: dict[str, Any], *, show_all: bool = False, drop: Iterable[str] = (),
+def render_markdown(report: ReportDocument, *, show_all: bool = False, drop: Iterable[str] = (),
                     max_chars: int | None = None, headline: str = "", first: Sequence[str] = ()) -> str:
     """The report as Markdown. ``show_all`` keeps unchanged rows; see the module doc for ``drop``/``max_chars``.
 
@@ -59,7 +62,7 @@ def render_markdown(report: dict[str, Any], *, show_all: bool = False, drop: Ite
     return text[: max(0, max_chars - len(cut))] + cut
 
 
-def _render(report: dict[str, Any], show_all: bool, dropped: set[str], headline: str, first: Sequence[str],
+def _render(report: ReportDocument, show_all: bool, dropped: set[str], headline: str, first: Sequence[str],
             note: bool = False) -> str:
     parts = [headline, _summary(report), _notes(report), *first]
     if "metrics" not in dropped:
@@ -83,8 +86,8 @@ def _render(report: dict[str, Any], show_all: bool, dropped: set[str], headline:
 _UNKNOWN: Revision = {"ref": None, "sha": None}  # a side a report read back from JSON lacks
 
 
-def _labels(report: dict[str, Any]) -> tuple[str, str]:
-    return _rev_label(report.get("base") or _UNKNOWN), _rev_label(report.get("head") or _UNKNOWN)
+def _labels(report: ReportDocument) -> tuple[str, str]:
+    return _rev_label(report.get("base", _UNKNOWN)), _rev_label(report.get("head", _UNKNOWN))
 
 
 def _rev_label(side: Revision) -> str:
@@ -104,7 +107,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _summary(report: dict[str, Any]) -> str:
+def _summary(report: ReportDocument) -> str:
     metrics = report.get("metrics") or []
     counts: dict[str, int] = {}
     for row in metrics:
@@ -134,7 +137,7 @@ def _summary(report: dict[str, Any]) -> str:
     return f"**{moved}**{tail} · {base} → {head}"
 
 
-def _notes(report: dict[str, Any]) -> str:
+def _notes(report: ReportDocument) -> str:
     """What DVC would have warned about (a DVC 1 lock, a declared file absent, a nested project)."""
     return "\n\n".join(f"> **Note:** {md_cell(note)}" for note in report.get("notes") or [])
 
@@ -148,7 +151,7 @@ def _is_num(value: Any) -> bool:
     return is_number(value)
 
 
-def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> str:
+def _metrics_part(report: ReportDocument, show_all: bool, dropped: set[str]) -> str:
     rows = report.get("metrics") or []
     if not rows:
         return ""
@@ -182,7 +185,7 @@ def _metrics_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> 
     return "\n\n".join(out)
 
 
-def _params_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> str:
+def _params_part(report: ReportDocument, show_all: bool, dropped: set[str]) -> str:
     rows = report.get("params") or []
     if not rows:
         return ""
@@ -209,7 +212,7 @@ def _params_part(report: dict[str, Any], show_all: bool, dropped: set[str]) -> s
     return "\n\n".join(out)
 
 
-def _section(section: dict[str, Any]) -> str:
+def _section(section: Section) -> str:
     title = str(section.get("title") or "")
     passed = section.get("passed")
     mark = "" if passed is None else ("✅ " if passed else "❌ ")
@@ -219,7 +222,7 @@ def _section(section: dict[str, Any]) -> str:
     return f"#### {mark}{md_text(title)}\n\n{body}" if body else f"#### {mark}{md_text(title)}"
 
 
-def _plots_part(report: dict[str, Any], show_all: bool) -> str:
+def _plots_part(report: ReportDocument, show_all: bool) -> str:
     plots = report.get("plots") or []
     if not plots:
         return ""
@@ -309,13 +312,16 @@ def _trend(history: Trend | None) -> str:
     return f"{history['sparkline']} <sub>{span}{some}</sub>"
 
 
-def _trend_header(report: dict[str, Any]) -> str:
+_NO_HISTORY: HistoryInfo = {"ref": None, "commits": [], "requested": 0}
+
+
+def _trend_header(report: ReportDocument) -> str:
     """Says how many commits the trend covers (fewer than asked when the branch is younger)."""
-    info = report.get("history") or {}
+    info = report.get("history") or _NO_HISTORY
     commits = len(info.get("commits") or [])
     ref = f" of {md_code(info['ref'])}" if info.get("ref") else ""
-    asked = info.get("requested")
-    short = f"; {asked} asked" if isinstance(asked, int) and asked > commits else ""
+    asked = info.get("requested", 0)
+    short = f"; {asked} asked" if asked > commits else ""
     return f"Trend ({_plural(commits, 'commit')}{ref}{short})"
 
 

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.escape import md_code, md_text, mermaid_label
+
+if TYPE_CHECKING:
+    from ci_mlops.report.document import PlotData, PlotEntry, Series
 
 MAX_LABELS = 20  # category labels on an x axis (about 30 px each on a 700 px chart)
 LABEL_CHARS = 14
@@ -38,13 +41,13 @@ HUES = (("blue", "#2a6fe8", "#9dc1f5"), ("orange", "#d8620f", "#f5bc94"),
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def mermaid_chart(entry: dict[str, Any], base_label: str, head_label: str) -> str | None:
+def mermaid_chart(entry: PlotEntry, base_label: str, head_label: str) -> str | None:
     """The chart and its caption for one plot entry, or None when it has no finite numbers."""
     names = _series_names(entry)
     if not names:
         return None
     drawn, left_out = names[:MAX_SERIES], names[MAX_SERIES:]
-    sides = {side: (entry.get(side) or {}).get("series") or {} for side in ("base", "head")}
+    sides = {"base": _series(entry.get("base")), "head": _series(entry.get("head"))}
     axis, notes = _x_axis(entry, [s for side in sides.values() for n, s in side.items() if n in drawn])
     lines: list[tuple[bool, str, list[float]]] = []  # (is base, colour, values): bands first
     y_values: list[float] = []
@@ -121,7 +124,7 @@ class _NumericAxis:
         else:
             self.title = f"{title} (×10{str(power).translate(SUPERSCRIPT)}{' ' + unit if unit else ''})"
 
-    def sample(self, series: dict[str, Any]) -> list[float]:
+    def sample(self, series: Series) -> list[float]:
         pairs = sorted((self.to_number(x), float(y)) for x, y in zip(series["x"], series["y"])
                        if _is_finite(y) and self.to_number(x) is not None)
         xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
@@ -141,7 +144,7 @@ class _CategoryAxis:
         self.total = len(categories)
         self.shown = _spread(categories, fit)
 
-    def sample(self, series: dict[str, Any]) -> list[float]:
+    def sample(self, series: Series) -> list[float]:
         by_x = {str(x): float(y) for x, y in zip(series["x"], series["y"]) if _is_finite(y)}
         known = [by_x[c] for c in self.shown if c in by_x]
         fallback = known[0] if known else 0.0
@@ -156,8 +159,9 @@ class _CategoryAxis:
         return f"{_quote(self.title)} [{', '.join(_quote(label) for label in labels)}]"
 
 
-def _x_axis(entry: dict[str, Any], series: list[dict[str, Any]]) -> tuple[Any, list[str]]:
-    title = entry["x"] if isinstance(entry.get("x"), str) else "step"
+def _x_axis(entry: PlotEntry, series: list[Series]) -> tuple[Any, list[str]]:
+    x = entry.get("x")
+    title = x if isinstance(x, str) else "step"
     xs = [x for s in series for x in s["x"]]
     notes: list[str] = []
     if xs and all(_is_finite(x) for x in xs):
@@ -255,16 +259,21 @@ def _number(value: float, decimals: int) -> str:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _series_names(entry: dict[str, Any]) -> list[str]:
+def _series(data: PlotData | None) -> dict[str, Series]:
+    """A revision's curves by name (none for a side the plot lacks)."""
+    return (data.get("series") or {}) if data else {}
+
+
+def _series_names(entry: PlotEntry) -> list[str]:
     names: dict[str, None] = {}
-    for side in ("base", "head"):
-        for name, series in ((entry.get(side) or {}).get("series") or {}).items():
+    for side in (entry.get("base"), entry.get("head")):
+        for name, series in _series(side).items():
             if _finite(series["y"]):
                 names[name] = None
     return list(names)
 
 
-def _caption(drawn: list[str], sides: dict[str, dict[str, Any]], base_label: str, head_label: str) -> str:
+def _caption(drawn: list[str], sides: dict[str, dict[str, Series]], base_label: str, head_label: str) -> str:
     hues = ", ".join(f"{HUES[i][0]}: {md_text(name)}" for i, name in enumerate(drawn)) + "." if len(drawn) > 1 else ""
     parts = []
     if any(n in sides["base"] for n in drawn):

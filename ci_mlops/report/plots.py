@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.dvc.values import ParseError, parse
 from ci_mlops.escape import md_cell, md_code, md_text
 from ci_mlops.markdown.blocks import table
 from ci_mlops.report.mermaid import mermaid_chart
+
+if TYPE_CHECKING:
+    from ci_mlops.report.document import PlotData, PlotEntry, Series
 
 __all__ = ["build_plot", "confusion_table", "mermaid_chart", "read_rows", "render_plot"]
 
@@ -59,10 +62,10 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return list(rows[0].keys()) if rows else []
 
 
-def series_of(rows: list[dict[str, Any]], x: str | None, ys: list[str]) -> dict[str, Any]:
-    """``{"x": [...], "y": {col: [...]}}``; without ``x`` the row index is the step, as in DVC."""
+def series_of(rows: list[dict[str, Any]], x: str | None, ys: list[str]) -> tuple[list[Any], dict[str, list[Any]]]:
+    """The x values and each y column's values; without ``x`` the row index is the step, as in DVC."""
     xs = [_num(row.get(x)) for row in rows] if x else list(range(len(rows)))
-    return {"x": xs, "y": {col: [_num(row.get(col)) for row in rows] for col in ys}}
+    return xs, {col: [_num(row.get(col)) for row in rows] for col in ys}
 
 
 def confusion_of(rows: list[dict[str, Any]], x: str, y: str) -> dict[tuple[str, str], int]:
@@ -76,7 +79,7 @@ def confusion_of(rows: list[dict[str, Any]], x: str, y: str) -> dict[tuple[str, 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp")
 
 
-def build_plot(decl: dict[str, Any], base_raw: dict[str, bytes], head_raw: dict[str, bytes]) -> dict[str, Any]:
+def build_plot(decl: dict[str, Any], base_raw: dict[str, bytes], head_raw: dict[str, bytes]) -> PlotEntry:
     """One report entry for a plot declaration: every plot DVC lists appears in the report.
 
     Unreadable plot data is not fatal (a plot is illustration, not a measurement):
@@ -85,7 +88,7 @@ def build_plot(decl: dict[str, Any], base_raw: dict[str, bytes], head_raw: dict[
     """
     files = decl["files"]
     template = decl.get("template") or "linear"
-    entry: dict[str, Any] = {
+    entry: PlotEntry = {
         "id": decl["id"], "files": files, "template": template, "title": decl.get("title"),
         "x": decl.get("x"), "y": decl.get("y"), "base": None, "head": None, "changed": False,
     }
@@ -101,8 +104,8 @@ def build_plot(decl: dict[str, Any], base_raw: dict[str, bytes], head_raw: dict[
         entry["changed"] = [base_raw.get(f) for f in files] != [head_raw.get(f) for f in files]
         return entry
     try:
-        for side, raw in (("base", base_raw), ("head", head_raw)):
-            entry[side] = _side_data(decl, template, raw)
+        entry["base"] = _side_data(decl, template, base_raw)
+        entry["head"] = _side_data(decl, template, head_raw)
     except ParseError as exc:
         entry["error"] = str(exc)
         return entry
@@ -110,7 +113,7 @@ def build_plot(decl: dict[str, Any], base_raw: dict[str, bytes], head_raw: dict[
     return entry
 
 
-def _side_data(decl: dict[str, Any], template: str, raw: dict[str, bytes]) -> Any:
+def _side_data(decl: dict[str, Any], template: str, raw: dict[str, bytes]) -> PlotData | None:
     present = [f for f in decl["files"] if f in raw]
     if not present:
         return None
@@ -125,7 +128,7 @@ def _side_data(decl: dict[str, Any], template: str, raw: dict[str, bytes]) -> An
         return {"x_values": sorted({a for a, _ in counts}, key=_sort_key),
                 "y_values": sorted({b for _, b in counts}, key=_sort_key),
                 "counts": [[a, b, n] for (a, b), n in sorted(counts.items(), key=lambda kv: (_sort_key(kv[0][0]), _sort_key(kv[0][1])))]}
-    out: dict[str, Any] = {}
+    out: dict[str, Series] = {}
     for path in present:
         rows = read_rows(raw[path], path)
         x_decl, y_decl = decl.get("x"), decl.get("y")
@@ -140,10 +143,10 @@ def _side_data(decl: dict[str, Any], template: str, raw: dict[str, bytes]) -> An
         else:
             cols = [c for c in _columns(rows) if c != x]
             ys = cols[-1:]
-        series = series_of(rows, x, ys)
+        xs, columns = series_of(rows, x, ys)
         prefix = f"{path}:" if len(decl["files"]) > 1 else ""
-        for col, values in series["y"].items():
-            out[f"{prefix}{col}"] = {"x": series["x"], "y": values}
+        for col, values in columns.items():
+            out[f"{prefix}{col}"] = {"x": xs, "y": values}
     return {"series": out}
 
 
@@ -157,7 +160,7 @@ def _sort_key(value: str) -> tuple[int, Any]:
 # -- Markdown ----------------------------------------------------------------------------
 
 
-def confusion_table(entry: dict[str, Any], base_label: str = "base", head_label: str = "head") -> str:
+def confusion_table(entry: PlotEntry, base_label: str = "base", head_label: str = "head") -> str:
     """A labelled confusion matrix: rows are ``x`` values, columns ``y`` values, head counts with the change vs base in brackets."""
     head = entry.get("head") or {}
     base = entry.get("base") or {}
@@ -211,7 +214,7 @@ def _most_frequent(rows_v: list[str], cols_v: list[str],
 
 
 
-def render_plot(entry: dict[str, Any], base_label: str, head_label: str) -> str:
+def render_plot(entry: PlotEntry, base_label: str, head_label: str) -> str:
     """Markdown for one plot entry (chart or table), with a note when a side is missing."""
     if entry.get("error"):
         return f"_Could not read plot data: {md_text(entry['error'])}_"

@@ -39,9 +39,10 @@ from ci_mlops.report.collect import read_files
 from ci_mlops.report.diff import summarize
 from ci_mlops.report.direction import metric_segment
 from ci_mlops.report.lookup import resolve_metric
-from ci_mlops.report.rows import IntervalEvidence, MetricRow
+from ci_mlops.report.rows import IntervalEvidence, MetricRow, Revision
 
 if TYPE_CHECKING:  # NumPy comes in only when a gate asks for significance (report start-up)
+    from ci_mlops.report.document import ReportDocument
     from ci_mlops.significance.bootstrap import Evaluation, Interval, Side
     from ci_mlops.significance.seeds import SeedInterval
 
@@ -62,7 +63,7 @@ def wanted(config: Config | Settings | Mapping[str, Any]) -> dict[str, float]:
             if rule.significance is not None}
 
 
-def attach(config: Config | Settings | Mapping[str, Any], root: str | Path, report: dict[str, Any]) -> None:
+def attach(config: Config | Settings | Mapping[str, Any], root: str | Path, report: ReportDocument) -> None:
     """Add an interval (or the reason there is none) to each report row a significance gate names."""
     gates = wanted(config)
     if not gates:
@@ -169,13 +170,12 @@ def _estimate_from_key(key: str, predictions: Predictions) -> str:
 class _Source:
     """Files at the report's base and head revisions (git blobs, DVC cache, workspace)."""
 
-    def __init__(self, root: Path, report: dict[str, Any]) -> None:
+    def __init__(self, root: Path, report: ReportDocument) -> None:
         self.repo = Repo.discover(root)
         self.root = self.repo.root
-        head = report.get("head") or {}
-        self.revs = {"base": (report.get("base") or {}).get("sha"),
-                     "head": None if head.get("ref") == WORKSPACE else head.get("sha")}
-        self.labels = {"base": _label(report.get("base")), "head": _label(head)}
+        base, head = report.get("base", _UNKNOWN), report.get("head", _UNKNOWN)
+        self.revs = {"base": base.get("sha"), "head": None if head.get("ref") == WORKSPACE else head.get("sha")}
+        self.labels = {"base": _label(base), "head": _label(head)}
         self.reader: BlobReader | None = None
         self.projects: dict[str, Any] = {}
 
@@ -327,10 +327,13 @@ def _side(frame: Any, spec: Predictions) -> Side:
                 columns=columns)
 
 
-def _label(rev: dict[str, Any] | None) -> str:
-    if not rev:
+_UNKNOWN: Revision = {"ref": None, "sha": None}  # a side a hand-made report lacks
+
+
+def _label(rev: Revision) -> str:
+    ref, sha = rev.get("ref") or "", rev.get("sha") or ""
+    if not ref and not sha:
         return "?"
-    ref, sha = rev.get("ref", ""), rev.get("sha") or ""
     return ref if ref == WORKSPACE or not sha or sha.startswith(ref) else f"{ref} ({sha[:7]})"
 
 

@@ -117,3 +117,42 @@ def test_an_unexplained_import_inside_a_function_is_found(copy: Path) -> None:
     assert lazy_imports_without_a_reason(copy / "ci_mlops") == [
         (f"report/diff.py:{len((copy / 'ci_mlops/report/diff.py').read_text().splitlines()) - 1}: "
         "from ci_mlops.git import Repo")]
+
+
+# Modules of type declarations only (TypedDicts of JSON documents): imported under `if TYPE_CHECKING:`,
+# so the documents stay plain dicts at run time and the report's start-up never loads them.
+TYPE_ONLY = ("ci_mlops.report.document",)
+
+
+def runtime_imports_of_type_only(package: Path) -> list[str]:
+    """``file:line`` for each import of a :data:`TYPE_ONLY` module outside an ``if TYPE_CHECKING:`` block."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        guarded = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+                   for stmt in block.body for node in ast.walk(stmt)}
+        for node in ast.walk(tree):
+            if id(node) in guarded:
+                continue
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+            elif isinstance(node, ast.Import):
+                names = {alias.name for alias in node.names}
+            else:
+                continue
+            if names & set(TYPE_ONLY):
+                found.append(f"{path.relative_to(package)}:{node.lineno}")
+    return found
+
+
+def test_type_only_modules_are_imported_only_for_the_type_checker() -> None:
+    assert runtime_imports_of_type_only(ROOT / "ci_mlops") == []
+
+
+def test_a_runtime_import_of_a_type_only_module_is_found(copy: Path) -> None:
+    append(copy / "ci_mlops" / "report" / "diff.py", "from ci_mlops.report.document import ReportDocument")
+    append(copy / "ci_mlops" / "checks" / "gates.py", "def late():\n    from ci_mlops.report import document")
+    append(copy / "ci_mlops" / "escape.py", "if TYPE_CHECKING:\n    import ci_mlops.report.document")
+    last = {name: len((copy / "ci_mlops" / name).read_text().splitlines()) for name in ("checks/gates.py", "report/diff.py")}
+    assert runtime_imports_of_type_only(copy / "ci_mlops") == [f"{name}:{line}" for name, line in last.items()]
