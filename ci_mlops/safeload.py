@@ -161,6 +161,14 @@ def compose_yaml(text: str, loader: type, *, limit: int = MAX_YAML_BYTES) -> Any
     return node
 
 
+def yaml_error() -> type[Exception]:
+    """``yaml.YAMLError``, imported when asked: ``except yaml_error():`` is evaluated only when an
+    exception reaches that clause, so a plain file read without PyYAML (``yamlplain``) never imports it."""
+    import yaml  # lazy: PyYAML is slow to import
+
+    return yaml.YAMLError
+
+
 def yaml_syntax(exc: Exception) -> str:
     """A ``yaml.YAMLError`` as one line: ``invalid YAML (line 3): could not find expected ':'``."""
     mark = getattr(exc, "problem_mark", None)

@@ -17,9 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops import __version__
 from ci_mlops.config.accept import accepts
@@ -27,6 +25,10 @@ from ci_mlops.config.convert import build
 from ci_mlops.config.records import Settings
 from ci_mlops.errors import UserError
 from ci_mlops.safeload import JsonValue
+from ci_mlops.yamlplain import load as load_plain
+
+if TYPE_CHECKING:
+    import yaml
 
 CONFIG_NAME = ".ci-mlops.yml"
 SCHEMA_PATH = Path(__file__).parent.parent / "schema" / "ci-mlops.schema.json"
@@ -109,9 +111,27 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Co
 
 def parse_config(text: str, path: Path | None = None) -> Config:
     """Parse and validate config text. ``path`` is only used in messages."""
+    name = str(path) if path else CONFIG_NAME
+    lines: dict[Path_, int] = {}
+    data = load_plain(text, "1.1", text_keys=True, lines=lines)
+    if data is None:  # not plain YAML (or not YAML): PyYAML reads it and words any error
+        data = _parse_yaml(text, name, lines)
+        if data is None:
+            return Config(path=path)
+    if not isinstance(data, dict):
+        raise UserError(f"{name}: the top level must be a mapping of keys, got {_kind(data)}")
+    error = first_error(data, lines)
+    if error:
+        raise UserError(f"{name}:{error}")
+    return Config(data, path, lines)
+
+
+def _parse_yaml(text: str, name: str, lines: dict[Path_, int]) -> Any:
+    """The document by PyYAML (None when empty), each key's and item's line into ``lines``."""
+    import yaml  # lazy: PyYAML is slow to import, and a plain file never needs it (yamlplain)
+
     from ci_mlops.safeload import DocumentError, compose_yaml, construct_yaml
 
-    name = str(path) if path else CONFIG_NAME
     try:
         node = compose_yaml(text, _loader())
     except yaml.YAMLError as exc:
@@ -119,21 +139,14 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     except DocumentError as exc:
         raise UserError(f"{name}: {exc}") from None
     if node is None:
-        return Config(path=path)
-    lines: dict[Path_, int] = {}
+        return None
     _collect_lines(node, (), lines, name)
     try:
-        data = construct_yaml(node, _loader())
+        return construct_yaml(node, _loader())
     except yaml.YAMLError as exc:
         raise UserError(_yaml_error(name, exc)) from exc
     except DocumentError as exc:
         raise UserError(f"{name}: {exc}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{name}: the top level must be a mapping of keys, got {_kind(data)}")
-    error = first_error(data, lines)
-    if error:
-        raise UserError(f"{name}:{error}")
-    return Config(data, path, lines)
 
 
 def first_error(data: dict[str, Any], lines: dict[Path_, int] | None = None) -> str | None:
@@ -224,26 +237,27 @@ def _focus(err: Any) -> Any:
 # -- helpers ---------------------------------------------------------------------------
 
 
-class _StrKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+@lru_cache(maxsize=1)
+def _loader() -> type:
     """A safe loader whose mapping keys are their source text.
 
     YAML 1.1 would read the bare keys ``on``/``yes``/``no``/``off`` as booleans and
     ``1`` as a number; every key of ``.ci-mlops.yml`` is a name, so keep it as written.
     """
+    import yaml  # lazy: PyYAML is slow to import, and a plain file never needs it (yamlplain)
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
-        self.flatten_mapping(node)
-        mapping: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):  # _collect_lines reports it first
-                raise yaml.constructor.ConstructorError(None, None, "a key must be a plain name",
-                                                        key_node.start_mark)
-            mapping[key_node.value] = self.construct_object(value_node, deep=deep)
-        return mapping
+    class StrKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+            self.flatten_mapping(node)
+            mapping: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):  # _collect_lines reports it first
+                    raise yaml.constructor.ConstructorError(None, None, "a key must be a plain name",
+                                                            key_node.start_mark)
+                mapping[key_node.value] = self.construct_object(value_node, deep=deep)
+            return mapping
 
-
-def _loader() -> type:
-    return _StrKeyLoader
+    return StrKeyLoader
 
 
 def _stays_in_work_tree(path: Path) -> None:
@@ -260,6 +274,8 @@ def _stays_in_work_tree(path: Path) -> None:
 
 
 def _collect_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], name: str) -> None:
+    import yaml  # lazy: only a document that is not plain YAML gets here
+
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:

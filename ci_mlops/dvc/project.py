@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, Repo
-from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited, yaml_syntax
+from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited, yaml_error, yaml_syntax
 from ci_mlops.safeload import load_yaml as load_bounded
 from ci_mlops.safepath import inside
+from ci_mlops.yamlplain import YAML12, int_12
+from ci_mlops.yamlplain import load as load_plain
 
 DVCYAML = "dvc.yaml"
 DVCLOCK = "dvc.lock"
@@ -252,48 +252,23 @@ def yaml_loader() -> type:
     """PyYAML's C loader taught YAML 1.2's core schema, which DVC (ruamel) uses.
 
     So ``1e-3`` is a float and ``yes``/``on`` are strings, exactly as DVC reads
-    them, at C speed (ruamel here is pure Python and ~20x slower).
+    them, at C speed (ruamel here is pure Python and ~20x slower). The table is
+    ``yamlplain.YAML12``, which the plain reader resolves with too.
     """
     global _LOADER
     if _LOADER is None:
+        import yaml  # lazy: PyYAML is slow to import, and plain files never need it (yamlplain)
+
         base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
         class Yaml12Loader(base):  # type: ignore[misc, valid-type]
             pass
 
         Yaml12Loader.yaml_implicit_resolvers = {}
-        resolvers = [
-            ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-            ("tag:yaml.org,2002:float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-                |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-                |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
-                |[-+]?\.(?:inf|Inf|INF)
-                |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
-            ("tag:yaml.org,2002:int", r"""^(?:[-+]?0b[0-1_]+
-                |[-+]?0o?[0-7_]+
-                |[-+]?[0-9_]+
-                |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789"),
-            ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
-            ("tag:yaml.org,2002:null", r"^(?: ~|null|Null|NULL| )$", ["~", "n", "N", ""]),
-            ("tag:yaml.org,2002:timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
-                |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
-                (?:[Tt]|[ \t]+)[0-9][0-9]?
-                :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
-                (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
-        ]
-        for tag, pattern, first in resolvers:
-            Yaml12Loader.add_implicit_resolver(tag, re.compile(pattern, re.X), list(first))
-
-        def construct_int(loader: Any, node: Any) -> int:
-            text = str(loader.construct_scalar(node)).replace("_", "")
-            sign = -1 if text.startswith("-") else 1
-            digits = text.lstrip("+-")
-            for prefix, radix in (("0b", 2), ("0x", 16), ("0o", 8)):
-                if digits.startswith(prefix):
-                    return sign * int(digits[2:], radix)
-            return sign * int(digits)
-
-        Yaml12Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+        for tag, pattern, first in YAML12:
+            Yaml12Loader.add_implicit_resolver(f"tag:yaml.org,2002:{tag}", re.compile(pattern, re.X),
+                                               [ch if ch != "\0" else "" for ch in first])
+        Yaml12Loader.add_constructor("tag:yaml.org,2002:int", lambda loader, node: int_12(loader.construct_scalar(node)))
         _LOADER = Yaml12Loader
     return _LOADER
 
@@ -304,9 +279,11 @@ _LOADER: type | None = None
 def load_yaml(text: str) -> Any:
     """Parse YAML the way DVC does (YAML 1.2 core schema), within :mod:`ci_mlops.safeload`'s bounds.
 
+    A plain document is read by :mod:`ci_mlops.yamlplain`, anything else by PyYAML.
     Raises ``yaml.YAMLError`` for bad syntax and :class:`~ci_mlops.safeload.DocumentError` for a bound.
     """
-    return load_bounded(text, yaml_loader())
+    plain = load_plain(text, "1.2")
+    return plain if plain is not None else load_bounded(text, yaml_loader())
 
 
 def _load_yaml(text: bytes, what: str) -> Any:
@@ -316,7 +293,7 @@ def _load_yaml(text: bytes, what: str) -> Any:
         raise UserError(f"{what}: not UTF-8 text") from exc
     except DocumentError as exc:
         raise UserError(f"{what}: {exc}") from None
-    except yaml.YAMLError as exc:
+    except yaml_error() as exc:
         raise UserError(f"{what}: {yaml_syntax(exc)}") from exc
 
 

@@ -13,10 +13,8 @@ import math
 from collections.abc import Iterable
 from typing import Any, TypeGuard
 
-import yaml
-
 from ci_mlops.dvc.project import load_yaml
-from ci_mlops.safeload import DocumentError, load_json, load_toml, yaml_syntax
+from ci_mlops.safeload import DocumentError, load_json, load_toml, yaml_error, yaml_syntax
 
 
 class ParseError(ValueError):
@@ -64,7 +62,7 @@ def _parse_yaml(text: str) -> Any:
         return load_yaml(text)
     except DocumentError as exc:
         raise ParseError(str(exc)) from None
-    except yaml.YAMLError as exc:
+    except yaml_error() as exc:
         raise ParseError(yaml_syntax(exc)) from exc
     except (ValueError, TypeError) as exc:  # e.g. an unhashable mapping key
         raise ParseError(f"invalid YAML: {exc}") from exc

@@ -1,0 +1,420 @@
+"""Plain YAML without PyYAML: a strict subset, read exactly as PyYAML reads it, or not at all.
+
+Why: importing PyYAML costs ~20 ms per process (its reader compiles a large regular
+expression at import, its constructor pulls in datetime and base64), a fifth of what
+``ci-mlops report`` takes. The files a report reads (``dvc.yaml``, ``dvc.lock``, params
+files, ``.ci-mlops.yml``) are nearly always plain block YAML, which this module reads itself.
+
+Why it is safe: :func:`load` accepts only block mappings and sequences indented with
+spaces; one-line plain, single-quoted and (escape-free) double-quoted scalars; one-line
+flow sequences of those; ``[]``, ``{}``; comments and empty values. For anything else (tabs,
+anchors, aliases, tags, ``---``, directives, block scalars, multi-line scalars, flow
+mappings, ``?`` keys, duplicate keys, odd indentation, control characters, dates, a
+document over :mod:`ci_mlops.safeload`'s bounds, ...) it returns None and the caller asks
+PyYAML, which stays the authority: every error message is still PyYAML's. Scalars are
+resolved with the same tables PyYAML's loaders use (:data:`YAML11` is PyYAML's own,
+:data:`YAML12` the YAML 1.2 core schema DVC's ruamel reads, which ``dvc.project`` teaches
+PyYAML) and built as PyYAML's constructor builds them. Differential tests
+(tests/unit/test_yamlplain.py) compare the result with PyYAML's, types included, on
+generated documents and on real repositories' files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ci_mlops.safeload import MAX_DEPTH, MAX_INT_DIGITS, MAX_YAML_BYTES
+
+# (tag, pattern, first characters) as in PyYAML's yaml/resolver.py, in its order.
+YAML11: tuple[tuple[str, str, str], ...] = (
+    ("bool", r"""^(?:yes|Yes|YES|no|No|NO
+                    |true|True|TRUE|false|False|FALSE
+                    |on|On|ON|off|Off|OFF)$""", "yYnNtTfFoO"),
+    ("float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+    ("int", r"""^(?:[-+]?0b[0-1_]+
+                    |[-+]?0[0-7_]+
+                    |[-+]?(?:0|[1-9][0-9_]*)
+                    |[-+]?0x[0-9a-fA-F_]+
+                    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""", "-+0123456789"),
+    ("merge", r"^(?:<<)$", "<"),
+    ("null", r"""^(?: ~
+                    |null|Null|NULL
+                    | )$""", "~nN\0"),  # \0 stands for the empty scalar
+    ("timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+                    |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+                     (?:[Tt]|[ \t]+)[0-9][0-9]?
+                     :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+                     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+    ("value", r"^(?:=)$", "="),
+    ("yaml", r"^(?:!|&|\*)$", "!&*"),
+)
+
+# YAML 1.2's core schema as DVC reads it (ruamel): ``1e-3`` is a float, ``yes``/``on`` strings,
+# ``0o17`` and ``017`` integers (see int_12). ``dvc.project.yaml_loader`` gives PyYAML this table.
+YAML12: tuple[tuple[str, str, str], ...] = (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+    ("int", r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789"),
+    ("merge", r"^(?:<<)$", "<"),
+    ("null", r"^(?: ~|null|Null|NULL| )$", "~nN\0"),
+    ("timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+)
+
+
+def int_12(text: str) -> int:
+    """A YAML 1.2 integer as DVC reads it: ``0o17`` and ``017`` are 15 and 17, ``0x1F`` 31."""
+    text = text.replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    for prefix, radix in (("0b", 2), ("0x", 16), ("0o", 8)):
+        if digits.startswith(prefix):
+            return sign * int(digits[2:], radix)
+    return sign * int(digits)
+
+
+def int_11(text: str) -> int:
+    """PyYAML's ``construct_yaml_int``: ``017`` is octal, ``1:30`` sexagesimal."""
+    value = text.replace("_", "")
+    sign = -1 if value[0] == "-" else 1
+    if value[0] in "+-":
+        value = value[1:]
+    if value == "0":
+        return 0
+    if value.startswith("0b"):
+        return sign * int(value[2:], 2)
+    if value.startswith("0x"):
+        return sign * int(value[2:], 16)
+    if value[0] == "0":
+        return sign * int(value, 8)
+    if ":" in value:
+        total, base = 0, 1
+        for part in reversed(value.split(":")):
+            total, base = total + int(part) * base, base * 60
+        return sign * total
+    return sign * int(value)
+
+
+_INF = float("inf")
+_NAN = -_INF / _INF  # PyYAML's nan_value (a NaN with its sign bit set)
+
+
+def float_yaml(text: str) -> float:
+    """PyYAML's ``construct_yaml_float`` (both schemas use it)."""
+    value = text.replace("_", "").lower()
+    sign = -1 if value[0] == "-" else 1
+    if value[0] in "+-":
+        value = value[1:]
+    if value == ".inf":
+        return sign * _INF
+    if value == ".nan":
+        return _NAN
+    if ":" in value:
+        total, base = 0.0, 1
+        for part in reversed(value.split(":")):
+            total, base = total + float(part) * base, base * 60
+        return sign * total
+    return sign * float(value)
+
+
+def _bool(text: str) -> bool:
+    return {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}[text.lower()]
+
+
+def _null(text: str) -> None:
+    return None
+
+
+# The constructors of the tags a plain document may hold; any other tag is not plain.
+_BUILD: dict[str, dict[str, Callable[[str], Any]]] = {
+    "1.1": {"bool": _bool, "int": int_11, "float": float_yaml, "null": _null},
+    "1.2": {"bool": _bool, "int": int_12, "float": float_yaml, "null": _null}}
+_TABLES = {"1.1": YAML11, "1.2": YAML12}
+_COMPILED: dict[str, dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+# A plain scalar may not start with these (``-`` only when a space or the line's end follows,
+# which the callers have ruled out; ``?`` and ``:`` are refused although YAML allows ``?x``).
+_INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@`")
+Lines = dict[tuple[str, ...], int]
+
+
+class _NotPlain(Exception):
+    """Outside the subset: the caller parses with PyYAML."""
+
+
+def load(text: str, schema: str = "1.1", *, text_keys: bool = False, lines: Lines | None = None) -> Any:
+    """The mapping or list a plain YAML document holds, or None when it is not plain (ask PyYAML).
+
+    ``schema`` is "1.1" (PyYAML's safe loader) or "1.2" (DVC's reading). ``text_keys`` keeps
+    mapping keys as written (``.ci-mlops.yml``'s loader: ``on`` stays "on"); then ``lines``, if
+    given, receives the 1-based line of every key path and list item, as ``config`` records them
+    from PyYAML's nodes. Empty documents and top-level scalars are not plain either.
+    """
+    if len(text) > MAX_YAML_BYTES or not _printable(text):
+        return None
+    try:
+        return _Parser(text, schema, text_keys, lines).document()
+    except _NotPlain:
+        if lines is not None:
+            lines.clear()
+        return None
+
+
+def _printable(text: str) -> bool:
+    """No tab, CR, NEL, line or paragraph separator, BOM, control or non-character anywhere."""
+    for ch in set(text):
+        if " " <= ch <= "~" or ch == "\n":
+            continue
+        code = ord(ch)
+        if code < 0xA0 or 0xD800 <= code <= 0xDFFF or code in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF):
+            return False
+    return True
+
+
+class _Parser:
+    def __init__(self, text: str, schema: str, text_keys: bool, lines: Lines | None) -> None:
+        self.schema, self.text_keys, self.lines = schema, text_keys, lines
+        self.rows: list[tuple[int, int, str]] = []  # (line number, indentation, content) of content lines
+        for number, raw in enumerate(text.split("\n"), 1):
+            line = raw.rstrip(" ")
+            content = line.lstrip(" ")
+            if not content or content[0] == "#":
+                continue
+            indent = len(line) - len(content)
+            if not indent and content.startswith(("---", "...", "%")):
+                raise _NotPlain  # document markers and directives
+            self.rows.append((number, indent, content))
+        self.at = 0
+
+    def document(self) -> Any:
+        if not self.rows or self.rows[0][1]:
+            raise _NotPlain
+        value = self.block(0, 1, ())
+        if self.at != len(self.rows):
+            raise _NotPlain
+        return value
+
+    def block(self, indent: int, depth: int, path: tuple[str, ...]) -> Any:
+        content = self.rows[self.at][2]
+        if content == "-" or content.startswith("- "):
+            return self.sequence(indent, depth, path)
+        return self.mapping(indent, depth, path)
+
+    def mapping(self, indent: int, depth: int, path: tuple[str, ...]) -> dict[Any, Any]:
+        if depth > MAX_DEPTH:
+            raise _NotPlain
+        out: dict[Any, Any] = {}
+        while self.at < len(self.rows):
+            number, column, content = self.rows[self.at]
+            if column < indent:
+                break
+            split = _split_key(content) if column == indent else None
+            if split is None:
+                raise _NotPlain
+            written, quoted, rest = split
+            if written in ("<<", "=") and not quoted:
+                raise _NotPlain  # merge keys and the value key
+            key = written if self.text_keys or quoted else self.resolve(written)
+            if key in out:
+                raise _NotPlain  # PyYAML keeps the last, .ci-mlops.yml refuses: either way, PyYAML's call
+            if self.lines is not None:
+                self.lines[(*path, key)] = number
+            self.at += 1
+            out[key] = self.value(rest, number, indent, depth, (*path, str(key)), mapped=True)
+        return out
+
+    def sequence(self, indent: int, depth: int, path: tuple[str, ...]) -> list[Any]:
+        if depth > MAX_DEPTH:
+            raise _NotPlain
+        out: list[Any] = []
+        while self.at < len(self.rows):
+            number, column, content = self.rows[self.at]
+            if column != indent or not (content == "-" or content.startswith("- ")):
+                break  # the caller decides whether what follows is allowed
+            rest = content[1:].lstrip(" ")
+            item_path = (*path, str(len(out)))
+            if rest.startswith("-") and (rest == "-" or rest[1] == " "):
+                raise _NotPlain  # "- - a"
+            if rest and rest[0] != "#" and _split_key(rest) is not None:
+                self.rows[self.at] = (number, len(content) - len(rest) + column, rest)  # "- a: 1": a mapping there
+                if self.lines is not None:
+                    self.lines[item_path] = number
+                out.append(self.mapping(len(content) - len(rest) + column, depth + 1, item_path))
+                continue
+            self.at += 1
+            out.append(self.value(rest, number, indent, depth, item_path, mapped=False))
+        return out
+
+    def value(self, rest: str, number: int, indent: int, depth: int, path: tuple[str, ...], *, mapped: bool) -> Any:
+        """What follows ``key:`` (``mapped``) or ``-`` on its line, and below it."""
+        rest = rest.lstrip(" ")
+        following = self.rows[self.at] if self.at < len(self.rows) else None
+        if not rest or rest[0] == "#":  # the value is the block below, or null
+            if following and following[1] > indent:
+                self.item_line(mapped, path, following[0])
+                return self.block(following[1], depth + 1, path)
+            if mapped and following and following[1] == indent and (following[2] == "-" or following[2].startswith("- ")):
+                return self.sequence(indent, depth + 1, path)  # "key:" then "- item" at the key's column
+            self.item_line(mapped, path, number)
+            return None
+        if following and following[1] > indent:
+            raise _NotPlain  # a multi-line scalar, or a block after a value
+        self.item_line(mapped, path, number)
+        if rest[0] in "[{":
+            return self.flow(rest, depth + 1, path, number)
+        scalar, quoted, after = _scalar(rest, flow=False)
+        if after:
+            raise _NotPlain
+        return scalar if quoted else self.resolve(scalar)
+
+    def item_line(self, mapped: bool, path: tuple[str, ...], number: int) -> None:
+        """A list item's line is where its value starts (a key's is noted where the key is read)."""
+        if not mapped and self.lines is not None:
+            self.lines[path] = number
+
+    def flow(self, rest: str, depth: int, path: tuple[str, ...], number: int) -> Any:
+        """``[]``, ``{}`` or a one-line ``[a, 'b', 1]`` of scalars, then nothing but a comment."""
+        if depth > MAX_DEPTH:
+            raise _NotPlain
+        if rest[0] == "{":
+            if rest[:2] != "{}" or not _ends(rest[2:]):
+                raise _NotPlain
+            return {}
+        out: list[Any] = []
+        rest = rest[1:].lstrip(" ")
+        while not rest.startswith("]"):
+            if not rest:
+                raise _NotPlain  # continues on the next line
+            scalar, quoted, rest = _scalar(rest, flow=True)
+            if self.lines is not None:
+                self.lines[(*path, str(len(out)))] = number
+            out.append(scalar if quoted else self.resolve(scalar))
+            rest = rest.lstrip(" ")
+            if rest.startswith(","):
+                rest = rest[1:].lstrip(" ")
+                if rest.startswith("]"):
+                    raise _NotPlain  # a trailing comma
+            elif not rest.startswith("]"):
+                raise _NotPlain
+        if not _ends(rest[1:]):
+            raise _NotPlain
+        return out
+
+    def resolve(self, text: str) -> Any:
+        """A plain scalar's value: the schema's first matching resolver, then PyYAML's constructor."""
+        compiled = _COMPILED.get(self.schema) or _compile(self.schema)
+        for tag, pattern in compiled.get(text[:1] or "\0", ()):
+            if pattern.match(text):
+                build = _BUILD[self.schema].get(tag)
+                if build is None or (tag == "int" and len(text) > MAX_INT_DIGITS):
+                    raise _NotPlain  # dates, merge keys, '=', huge integers
+                try:
+                    return build(text)
+                except (ValueError, IndexError, KeyError):
+                    raise _NotPlain from None
+        return text
+
+
+def _compile(schema: str) -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    """The resolver table by first character, as PyYAML's ``add_implicit_resolver`` builds it."""
+    by_first: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for tag, pattern, first in _TABLES[schema]:
+        compiled = re.compile(pattern, re.X)
+        for ch in first:
+            by_first.setdefault(ch, []).append((tag, compiled))
+    _COMPILED[schema] = by_first
+    return by_first
+
+
+def _ends(rest: str) -> bool:
+    """Nothing, or spaces and a comment, after a value."""
+    return not rest or (rest[0] == " " and (not rest.lstrip(" ") or rest.lstrip(" ")[0] == "#"))
+
+
+def _split_key(content: str) -> tuple[str, bool, str] | None:
+    """``key: rest`` -> (key as written, quoted?, rest); None when the line holds no key."""
+    if content[0] in "'\"":
+        key, _, after = _scalar(content, flow=False, key=True)
+        if after[:1] != ":" or after[1:2] not in ("", " "):
+            return None
+        if len(content) - len(after) > 512:
+            raise _NotPlain  # YAML's simple keys end within 1024 characters
+        return key, True, after[1:]
+    comment = content.find(" #")
+    end = len(content) if comment < 0 else comment
+    colon = content.find(": ", 0, end + 1)
+    if colon < 0 and comment < 0 and content.endswith(":"):
+        colon = len(content) - 1
+    if colon < 0:
+        return None
+    key = content[:colon]
+    if not key or key[-1] == " " or len(key) > 512 or not _plain_start(key):
+        raise _NotPlain  # "key :", an empty or over-long key, "? key"
+    return key, False, content[colon + 1:]
+
+
+def _plain_start(text: str) -> bool:
+    return text[0] not in _INDICATORS and not (text[0] == "-" and (text[1:2] in ("", " ") or text.startswith("---")))
+
+
+def _scalar(text: str, *, flow: bool, key: bool = False) -> tuple[str, bool, str]:
+    """The scalar at the start of ``text``: (its text, quoted?, what follows it).
+
+    Outside a flow sequence what follows must be nothing or a comment (checked here for plain
+    scalars; a quoted key's ``:`` is the caller's); inside one, the scalar ends at ``,`` or ``]``.
+    """
+    quote = text[0]
+    if quote == "'":
+        parts, at = [], 1
+        while True:
+            close = text.find("'", at)
+            if close < 0:
+                raise _NotPlain  # continues on the next line
+            parts.append(text[at:close])
+            if text[close + 1:close + 2] != "'":
+                break
+            parts.append("'")
+            at = close + 2
+        return "".join(parts), True, _after_quoted(text[close + 1:], flow, key)
+    if quote == '"':
+        close = text.find('"', 1)
+        if close < 0 or "\\" in text[1:close]:
+            raise _NotPlain  # escapes, or continues on the next line
+        return text[1:close], True, _after_quoted(text[close + 1:], flow, key)
+    if not _plain_start(text):
+        raise _NotPlain
+    if flow:
+        end = min((i for i in (text.find(","), text.find("]")) if i >= 0), default=-1)
+        scalar = text[:end].rstrip(" ") if end >= 0 else ""
+        if not scalar or any(ch in scalar for ch in "[]{}#:?"):
+            raise _NotPlain
+        return scalar, False, text[end:]
+    comment = text.find(" #")
+    scalar = (text if comment < 0 else text[:comment]).rstrip(" ")
+    if ": " in scalar or scalar.endswith(":"):
+        raise _NotPlain  # "key: a: b" is an error in YAML
+    return scalar, False, ""
+
+
+def _after_quoted(after: str, flow: bool, key: bool) -> str:
+    if flow or key:
+        return after
+    if not _ends(after):
+        raise _NotPlain
+    return ""

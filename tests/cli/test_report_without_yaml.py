@@ -1,0 +1,117 @@
+"""`ci-mlops report` on a repository whose YAML is plain reads it without importing PyYAML
+(ci_mlops/yamlplain.py), and prints what reading it with PyYAML prints."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ci_mlops import config
+from ci_mlops.commands import report_run
+from ci_mlops.dvc import project
+from tests.conftest import git
+
+DVC_YAML = """\
+stages:
+  train:
+    cmd: python train.py  # writes metrics.json
+    deps:
+    - train.py
+    params:
+    - train.lr
+    - train.layers
+    - model
+    metrics:
+    - metrics.json:
+        cache: false
+"""
+LOCK = """\
+schema: '2.0'
+stages:
+  train:
+    cmd: python train.py
+    params:
+      params.yaml:
+        train.lr: {lr}
+    outs:
+    - path: metrics.json
+      hash: md5
+      md5: 0123456789abcdef0123456789abcdef
+      size: 40
+"""
+PARAMS = """\
+train:
+  lr: {lr}   # learning rate
+  layers: [64, 32]
+  early_stop: yes
+model:
+  name: 'tree'
+  depth: 017
+  seed: 0x1F
+"""
+CONFIG = "version: 1\nmetrics:\n  acc:\n    min: 0.5\nrunner: [ubuntu-latest]\n"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A DVC project at two states: committed (lr 0.1) and retrained in the workspace (lr 0.3)."""
+    repo = tmp_path / "repo"
+    (repo / ".dvc").mkdir(parents=True)
+    (repo / ".dvc" / "config").write_text("")
+    git(repo, "init", "-q", "-b", "main")
+    files = {"dvc.yaml": DVC_YAML, "dvc.lock": LOCK.format(lr=0.1), "params.yaml": PARAMS.format(lr=0.1),
+             "metrics.json": '{"acc": 0.7, "loss": 0.3}\n', ".ci-mlops.yml": CONFIG, "train.py": "\n"}
+    for name, text in files.items():
+        (repo / name).write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
+    (repo / "params.yaml").write_text(PARAMS.format(lr=0.3))
+    (repo / "dvc.lock").write_text(LOCK.format(lr=0.3))
+    (repo / "metrics.json").write_text('{"acc": 0.8, "loss": 0.25}\n')
+    return repo
+
+
+def _report(repo, *args: str) -> tuple[str, bool]:
+    """The report's output, and whether the process imported PyYAML."""
+    code = ("import sys\nfrom ci_mlops.cli import main\ntry:\n    main(['report', '--base', 'main', *sys.argv[1:]])\n"
+            "finally:\n    print('yaml' in sys.modules, file=sys.stderr)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITLAB_CI")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=repo, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr.strip().splitlines()[-1] == "True"
+
+
+def test_a_plain_repository_is_reported_without_pyyaml(repo):
+    out, imported = _report(repo)
+    assert not imported
+    assert "train.lr" in out and "0.3" in out and "acc" in out and "0.8" in out
+    _, imported = _report(repo, "--format", "json")
+    assert not imported
+
+
+def test_a_file_outside_the_subset_is_read_by_pyyaml(repo):
+    (repo / "params.yaml").write_text(PARAMS.format(lr=0.3) + "extra: &anchor 1\nagain: *anchor\n")
+    out, imported = _report(repo)
+    assert imported and "train.lr" in out and "extra" in out
+
+
+def test_the_report_is_the_same_as_pyyaml_reading_it(repo, monkeypatch, capsys):
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITLAB_CI", raising=False)
+
+    def report(fmt: str) -> str:
+        report_run.run(base="main", head=None, fmt=fmt, output=None, show_all=True, history=None, no_plots=False,
+                       max_chars=None, checks=True, summary=False, plots_dir=None, config_path=None,
+                       gates_from="auto")
+        return capsys.readouterr().out
+
+    fast = [report("markdown"), report("json")]
+    monkeypatch.setattr(project, "load_plain", lambda *args, **kwargs: None)
+    monkeypatch.setattr(config, "load_plain", lambda *args, **kwargs: None)
+    assert [report("markdown"), report("json")] == fast
+    assert "train.early_stop" in fast[0] and "model.depth" in fast[0]

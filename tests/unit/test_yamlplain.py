@@ -1,0 +1,338 @@
+"""The plain YAML reader against PyYAML: whenever it answers, PyYAML answers the same (types, order,
+lines); whatever is outside its subset it leaves to PyYAML (None).
+
+Three schemas: YAML 1.1 as PyYAML's C safe loader reads it (safeload's default), YAML 1.2 as
+DVC reads it (``dvc.project.yaml_loader``), and ``.ci-mlops.yml``'s keys-as-written loader with
+each key's and item's line. Documents: generated ones built from resolver edge cases, random
+edits of them, real repositories' files (``yamlplain_cases/``) and the project's own YAML files.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ci_mlops import config, yamlplain
+from ci_mlops.dvc.project import yaml_loader
+from ci_mlops.errors import UserError
+from ci_mlops.safeload import MAX_DEPTH, MAX_YAML_BYTES, DocumentError, load_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = Path(__file__).parent / "yamlplain_cases"
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of the same types, keys in the same order (NaN equals NaN of the same sign)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return len(a) == len(b) and all(same(k, j) and same(v, w)
+                                        for (k, v), (j, w) in zip(a.items(), b.items(), strict=True))
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b) and math.copysign(1, a) == math.copysign(1, b)
+    return bool(a == b)
+
+
+def pyyaml(text: str, schema: str) -> Any:
+    """What PyYAML makes of ``text``, or the exception it raises."""
+    try:
+        return load_yaml(text, yaml_loader() if schema == "1.2" else None)
+    except (yaml.YAMLError, DocumentError) as exc:
+        return exc
+
+
+def config_pyyaml(text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
+    lines: dict[tuple[str, ...], int] = {}
+    try:
+        return config._parse_yaml(text, ".ci-mlops.yml", lines), lines
+    except UserError as exc:
+        return exc, lines
+
+
+def agrees(text: str) -> dict[str, bool]:
+    """Per schema: True when the fast path answered (and PyYAML agrees), False when it declined."""
+    taken = {}
+    for schema in ("1.1", "1.2"):
+        fast = yamlplain.load(text, schema)
+        taken[schema] = fast is not None
+        if fast is not None:
+            expected = pyyaml(text, schema)
+            assert same(fast, expected), (schema, text, fast, expected)
+    lines: dict[tuple[str, ...], int] = {}
+    fast = yamlplain.load(text, "1.1", text_keys=True, lines=lines)
+    taken["config"] = fast is not None
+    if fast is None:
+        assert lines == {}
+    else:
+        expected, expected_lines = config_pyyaml(text)
+        assert same(fast, expected), ("config", text, fast, expected)
+        assert lines == expected_lines, (text, lines, expected_lines)
+    return taken
+
+
+# -- the resolver tables are PyYAML's ------------------------------------------------------
+
+
+def _by_first(table: dict[Any, list[tuple[str, re.Pattern[str]]]]) -> dict[str, list[tuple[str, str]]]:
+    return {"\0" if first == "" else first: [(tag.rsplit(":", 1)[-1], rx.pattern) for tag, rx in entries]
+            for first, entries in table.items()}
+
+
+@pytest.mark.parametrize(("schema", "resolvers"), [
+    ("1.1", lambda: yaml.resolver.Resolver.yaml_implicit_resolvers),
+    ("1.2", lambda: yaml_loader().yaml_implicit_resolvers),
+])
+def test_the_resolver_tables_are_the_loaders(schema, resolvers):
+    ours = {first: [(tag, rx.pattern) for tag, rx in entries]
+            for first, entries in yamlplain._compile(schema).items()}
+    assert ours == _by_first(resolvers())
+
+
+# -- scalars: every edge case in every position ---------------------------------------------
+
+EDGES = [
+    "1e3", "1E3", "1e-3", "1.0e+3", "1.5", "-1.5e-3", ".5", "-.5", "1.", "+1.", "1_000", "1_000.5", "0x1F", "0X1F",
+    "-0x1f", "0o17", "017", "-017", "09", "0b101", "0b", "_", "0_1", "1__0", "+1", "-0", "0", "00", "+0", "-1",
+    "12:30", "1:30:00", "-1:30", "190:20:30.15", "1:60", ".inf", "-.Inf", "+.INF", ".NaN", ".nan", "-.nan",
+    "~", "null", "Null", "NULL", "nULL", "yes", "Yes", "No", "NO", "on", "On", "OFF", "off", "y", "n", "true",
+    "False", "TRUE", "tRUE", "2001-12-14", "2001-12-14 21:59:43.10 -5", "2001-12-14t21:59:43.10-05:00",
+    "=", "<<", "1" * 40, "0." + "1" * 30, "123456789012345678901234567890", "9" * 5000,
+    "a", "a b", "a  b", "it's", 'say "hi"', "a#b", "a #b", "http://x:8080/y", "a:b", "x:", "a: b",
+    "-x", "--x", "-", "- x", "---", "...", "?x", ":x", "[a]", "[]", "{}", "{a: 1}", "&a", "*a", "!x", "!!str",
+    "|", ">", "%", "@", "`", "a,b", "é", "日本語", "ü: x", "a\\b", "'", '"', "#", "", " a", "a ",
+    "\t", "a\tb", "\x7f", "\u2028", "\ufeff", "\r",
+]
+STYLES = ["plain", "single", "double"]
+
+
+def render(value: str, style: str) -> str:
+    if style == "single":
+        return "'" + value.replace("'", "''") + "'"
+    if style == "double":
+        return '"' + value + '"'
+    return value
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("value", EDGES)
+def test_scalars_as_values_keys_and_items(value, style):
+    scalar = render(value, style)
+    for text in (f"key: {scalar}\n", f"{scalar}: value\n", f"- {scalar}\n", f"k: [{scalar}, 1]\n",
+                 f"- {scalar}: 1\n  b: 2\n", f"k:\n  {scalar}: x  # note\n"):
+        agrees(text)
+
+
+def test_common_scalars_take_the_fast_path():
+    for value in ("1e3", "1_000", "0x1F", "017", ".inf", "-.Inf", ".nan", "~", "null", "yes", "No", "12:30",
+                  "+1", "-0", "a b", "it's", "http://x:8080/y", "-x"):
+        for style in STYLES:
+            assert agrees(f"key: {render(value, style)}\n") == {"1.1": True, "1.2": True, "config": True}
+
+
+# -- documents outside the subset go to PyYAML ---------------------------------------------
+
+NOT_PLAIN = {
+    "tab indent": "a:\n\tb: 1\n",
+    "tab in value": "a: b\tc\n",
+    "anchor and alias": "a: &x 1\nb: *x\n",
+    "tag": "a: !!str 1\n",
+    "local tag": "a: !thing 1\n",
+    "document start": "---\na: 1\n",
+    "document end": "a: 1\n...\n",
+    "directive": "%YAML 1.1\n---\na: 1\n",
+    "literal block": "a: |\n  text\n",
+    "folded block": "a: >-\n  text\n",
+    "multi-line plain": "a: one\n  two\n",
+    "multi-line quoted": "a: 'one\n  two'\n",
+    "multi-line flow": "a: [1,\n  2]\n",
+    "flow mapping": "a: {b: 1}\n",
+    "flow in flow": "a: [[1], 2]\n",
+    "trailing comma": "a: [1, 2,]\n",
+    "complex key": "? a\n: 1\n",
+    "duplicate key": "a: 1\na: 2\n",
+    "merge key": "a:\n  <<:\n    b: 1\n",
+    "odd indentation": "a:\n    b: 1\n  c: 2\n",
+    "deeper sibling": "a: 1\n b: 2\n",
+    "item under item": "- - a\n",
+    "BOM": "\ufeffa: 1\n",
+    "CRLF": "a: 1\r\nb: 2\r\n",
+    "NEL": "a: 1\x85b: 2\n",
+    "control character": "a: \x01\n",
+    "escape": 'a: "x\\ny"\n',
+    "date": "a: 2001-12-14\n",
+    "value key": "=: 1\n",
+    "space before colon": "a : 1\n",
+    "scalar document": "just text\n",
+    "empty document": "# nothing\n",
+    "indented top level": "  a: 1\n",
+    "mapping value on a value": "a: b: c\n",
+    "huge integer": "a: " + "9" * 5000 + "\n",
+}
+
+
+@pytest.mark.parametrize("text", NOT_PLAIN.values(), ids=NOT_PLAIN.keys())
+def test_outside_the_subset_is_left_to_pyyaml(text):
+    for schema in ("1.1", "1.2"):
+        assert yamlplain.load(text, schema) is None
+    lines: dict[tuple[str, ...], int] = {}
+    assert yamlplain.load(text, "1.1", text_keys=True, lines=lines) is None and lines == {}
+
+
+def test_keys_equal_as_values_are_duplicates_but_not_as_text():
+    text = "1: a\n0x1: b\ntrue: c\n"
+    assert yamlplain.load(text, "1.1") is None and yamlplain.load(text, "1.2") is None
+    assert agrees(text)["config"] and yamlplain.load(text, text_keys=True) == {"1": "a", "0x1": "b", "true": "c"}
+
+
+def test_the_bounds_hold_on_the_fast_path():
+    deep = "".join(" " * i + f"k{i}:\n" for i in range(MAX_DEPTH)) + " " * MAX_DEPTH + "k: 1\n"
+    assert yamlplain.load(deep, "1.2") is None
+    with pytest.raises(DocumentError, match="nested deeper"):
+        load_yaml(deep, yaml_loader())
+    shallow = "".join(" " * i + f"k{i}:\n" for i in range(MAX_DEPTH - 1)) + " " * (MAX_DEPTH - 1) + "k: 1\n"
+    assert agrees(shallow) == {"1.1": True, "1.2": True, "config": True}
+    big = "a: 1\n" + "# padding\n" * (MAX_YAML_BYTES // 10)
+    assert len(big) > MAX_YAML_BYTES and yamlplain.load(big) is None
+    with pytest.raises(DocumentError, match="limit"):
+        load_yaml(big)
+
+
+# -- generated documents --------------------------------------------------------------------
+
+# Most scalars are ones the reader takes as plain values (so most documents are compared, not
+# declined); the rest are any edge case or short text of YAML's punctuation.
+SHORT = [v for v in EDGES if len(v) < 100]
+TAKEN = [v for v in SHORT if v and yamlplain.load(f"k: {v}\n", "1.1") and yamlplain.load(f"k: {v}\n", "1.2")]
+WORDS = st.from_regex(r"[a-z][a-z0-9_.-]{0,8}", fullmatch=True)
+KEYS = st.one_of(st.sampled_from(TAKEN), WORDS, st.sampled_from(SHORT))
+SCALARS = st.tuples(st.one_of(st.sampled_from(TAKEN), st.sampled_from(TAKEN), WORDS, st.sampled_from(SHORT),
+                              st.text(st.sampled_from("ab1 :#-'\".,_e"), max_size=6)),
+                    st.sampled_from(STYLES))
+
+
+class Pairs(list):  # type: ignore[type-arg]
+    """A mapping as written: (key, style) and value pairs (a key may repeat)."""
+
+
+TREES = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.lists(st.tuples(st.tuples(KEYS, st.sampled_from(STYLES)), children), max_size=4,
+                 unique_by=lambda pair: pair[0][0]).map(Pairs)),
+    max_leaves=12)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    """A tree written as block YAML, with random indentation, indentless and compact lists, flow
+    lists, comments, blank lines and trailing spaces."""
+    step = draw(st.integers(1, 4))
+    out: list[str] = []
+
+    def pad() -> str:
+        return draw(st.sampled_from(["", "", " ", "  # c", " #: x"]))
+
+    def write(node: Any, indent: int, lead: str) -> None:
+        """``lead`` is the text already on the line ("key:" or "- "), at column ``indent``."""
+        if isinstance(node, tuple):
+            out.append(f"{lead} {render(*node)}{pad()}" if lead.endswith(":") else f"{lead}{render(*node)}{pad()}")
+            return
+        if not node:
+            empty = "{}" if isinstance(node, Pairs) else "[]"
+            out.append(f"{lead} {empty}" if lead.endswith(":") else f"{lead}{empty}")
+            return
+        mapping = isinstance(node, Pairs)
+        if not mapping and all(isinstance(x, tuple) for x in node) and draw(st.booleans()):
+            items = ", ".join(render(*x) for x in node)
+            out.append(f"{lead} [{items}]" if lead.endswith(":") else f"{lead}[{items}]")
+            return
+        if mapping and lead.endswith("- ") and draw(st.booleans()):  # "- key: value", the rest below it
+            column = len(lead)
+            for index, ((key, style), value) in enumerate(node):
+                write(value, column, (lead if not index else " " * column) + render(key, style) + ":")
+            return
+        if lead:
+            out.append(lead.rstrip() + pad())
+        if draw(st.integers(0, 5)) == 0:
+            out.append("")
+        inner = indent + step
+        if not mapping and lead.endswith(":") and draw(st.booleans()):
+            inner = indent  # indentless
+        if not lead:
+            inner = 0
+        for item in node:
+            if mapping:
+                (key, style), value = item
+                write(value, inner, " " * inner + render(key, style) + ":")
+            else:
+                write(item, inner, " " * inner + "- ")
+
+    write(draw(TREES.filter(lambda node: isinstance(node, list) and len(node) > 0)), 0, "")
+    return "\n".join(out) + draw(st.sampled_from(["\n", "", "\n\n", "\n# end\n"]))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(documents())
+def test_generated_documents(text):
+    agrees(text)
+
+
+def test_generated_documents_reach_the_fast_path():
+    """The generator is not mostly refused: most documents are read by both paths and compared."""
+    taken = []
+
+    @settings(max_examples=200, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(documents())
+    def run(text: str) -> None:
+        taken.append(agrees(text))
+
+    run()
+    for schema in ("1.1", "1.2", "config"):
+        assert sum(t[schema] for t in taken) > len(taken) / 2, schema
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(documents(), st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 2),
+                                       st.sampled_from(list(" -:#'\"[],{}\n\tx1&*!|>?%@`\\.~")))))
+def test_edited_documents(text, edits):
+    """Random insertions, deletions and replacements: the reader never fails on its own."""
+    chars = list(text)
+    for at, kind, ch in edits:
+        at = at % (len(chars) + 1)
+        if kind == 0:
+            chars.insert(at, ch)
+        elif chars and at < len(chars):
+            chars[at:at + 1] = [ch] if kind == 1 else []
+    agrees("".join(chars))
+
+
+# -- real files -----------------------------------------------------------------------------
+
+REAL = sorted(CASES.iterdir())
+OURS = sorted(p for pattern in ("ci_mlops/**/*.yml", "ci_mlops/**/*.yaml", "tests/**/*.yml", "tests/**/*.yaml",
+                                "templates/**/*.yml", "templates/**/*.yaml", ".github/**/*.yml", "*.yml", "*.yaml")
+              for p in ROOT.glob(pattern) if p.is_file() and "node_modules" not in p.parts)
+
+
+@pytest.mark.parametrize("path", REAL + OURS, ids=lambda p: p.name if p.parent == CASES else str(p.relative_to(ROOT)))
+def test_real_files(path):
+    agrees(path.read_text(encoding="utf-8"))
+
+
+def test_real_dvc_files_take_the_fast_path():
+    """Every dvc.yaml, dvc.lock and params file of the five real repositories is plain, but the
+    one written with a multi-line flow mapping (magnetic-tiles-defect's params.yaml)."""
+    dvc = [p for p in REAL if p.name.split("--")[1].endswith(("dvc.yaml", "dvc.lock", "params.yaml"))]
+    slow = [p.name for p in dvc if yamlplain.load(p.read_text(encoding="utf-8"), "1.2") is None]
+    assert len(dvc) >= 10 and slow == ["magnetic-tiles-defect--params.yaml"]
