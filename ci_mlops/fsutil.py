@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +38,8 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, mode: int | No
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if mode is None and info is not None:
         mode = info.st_mode & 0o7777
+    import tempfile  # lazy: with random and shutil ~4 ms, and only a command that writes a file needs it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ci_mlops.errors import UserError
+from ci_mlops.record import field, mutable_record
 
 WORKSPACE = "workspace"  # DVC's name for the working tree as a "revision"
 
@@ -36,7 +36,7 @@ def run_git(args: list[str], cwd: str | Path, *, check: bool = True, input: byte
     return proc.stdout.decode("utf-8", "replace").rstrip("\n")
 
 
-@dataclass
+@mutable_record
 class Repo:
     """A git work tree. With ``batch`` (an open :class:`BlobReader`), revisions are resolved
     through its ``git cat-file --batch`` process instead of one ``git rev-parse`` each."""

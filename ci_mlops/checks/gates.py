@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks.records import ConfigLike, GateResult, settings_of
 from ci_mlops.config.records import MetricRule, Significance
 from ci_mlops.errors import UserError
+from ci_mlops.record import replace
 from ci_mlops.report.direction import infer_direction, is_counter
 from ci_mlops.report.lookup import resolve_metric, unknown_metric
 

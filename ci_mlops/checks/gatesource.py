@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from ci_mlops.config import CONFIG_NAME, Config, parse_config
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_cell, md_code
 from ci_mlops.git import BlobReader, Repo
+from ci_mlops.record import field, mutable_record
 from ci_mlops.report.revisions import FETCH_HINT, change_base_branch
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ GATE_SECTIONS = ("metrics", "data", "slices")
 CHOICES = ("auto", "base", "workspace")
 
 
-@dataclass
+@mutable_record
 class GateSource:
     """Where the deciding gates came from: ``base`` (the base branch's config), ``proposed``
     (the base branch has none: the PR's own, as proposed) or ``workspace``."""

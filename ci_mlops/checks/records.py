@@ -10,12 +10,12 @@ test report needs, so every command names and places a gate or check the same wa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 from ci_mlops.config import Config
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import Settings
+from ci_mlops.record import field, frozen_record, mutable_record
 
 if TYPE_CHECKING:
     from ci_mlops.report.document import ReportDocument
@@ -123,7 +123,7 @@ def as_judged(report: ReportDocument) -> JudgedReport:
 Kind = Literal["gate", "data", "slice"]
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Item:
     """One gate rule or check of a verdict, named once for every command that shows or places it.
 
@@ -142,7 +142,7 @@ class Item:
     keys: tuple[tuple[str, ...], ...]
 
 
-@dataclass
+@mutable_record
 class Verdict:
     """The result of running every configured check: the document ``check --format json`` prints.
 

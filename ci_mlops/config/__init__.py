@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from ci_mlops.config.accept import accepts
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import Settings
 from ci_mlops.errors import UserError
+from ci_mlops.record import field, frozen_record
 from ci_mlops.safeload import JsonValue
 from ci_mlops.yamlplain import load as load_plain
 
@@ -38,7 +38,7 @@ SCHEMA_URL = f"https://raw.githubusercontent.com/ci-mlops/ci-mlops/v{__version__
 Path_ = tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Config:
     """A validated configuration: ``settings`` to read, ``written`` as the file says it."""
 

@@ -7,7 +7,6 @@ have the declared types; lists become tuples and nested mappings become records.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import types
 import typing
@@ -15,20 +14,23 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, TypeVar, get_args, get_origin
 
+from ci_mlops.record import fields, is_record
+
 T = TypeVar("T")
 
 
 def build(cls: type[T], data: Mapping[str, object]) -> T:
     """The record ``cls`` for the mapping ``data`` (absent keys take the record's defaults)."""
-    if not dataclasses.is_dataclass(cls):
+    if not is_record(cls):
         raise TypeError(f"{cls!r} is not a record")
     values: dict[str, object] = {}
-    for item in dataclasses.fields(cls):
+    record_type: type = cls  # hashable for _hint's cache, as the type checker sees it
+    for item in fields(cls):
         name = item.metadata.get("key", item.name)
         if name in data:
             value = data[name]
             # only a container is shaped by its type: a scalar stays as it is (see convert)
-            values[item.name] = convert(_hint(cls, item.name), value) if isinstance(value, (list, tuple, Mapping)) else value
+            values[item.name] = convert(_hint(record_type, item.name), value) if isinstance(value, (list, tuple, Mapping)) else value
     return cls(**values)
 
 
@@ -42,7 +44,7 @@ def convert(hint: object, value: object) -> object:
             if _fits(option, value):
                 return convert(option, value)
         return value
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+    if isinstance(hint, type) and is_record(hint) and isinstance(value, Mapping):
         return build(hint, value)
     if origin is tuple and isinstance(value, (list, tuple)):
         item = get_args(hint)[0]
@@ -59,8 +61,8 @@ def _fits(hint: object, value: object) -> bool:
     if isinstance(value, (list, tuple)):
         return origin is tuple
     if isinstance(value, Mapping):
-        return origin is Mapping or (isinstance(hint, type) and dataclasses.is_dataclass(hint))
-    return origin is not tuple and origin is not Mapping and not dataclasses.is_dataclass(hint)
+        return origin is Mapping or (isinstance(hint, type) and is_record(hint))
+    return origin is not tuple and origin is not Mapping and not is_record(hint)
 
 
 @cache

@@ -17,16 +17,15 @@ Conventions (the agreement test enforces them):
   ``metadata={"key": ...}``.
 
 ``@record`` is ``@dataclass(frozen=True, kw_only=True)`` without compiling six methods per
-class at import (ci_mlops/config/record.py).
+class at import, nor importing the dataclasses module (ci_mlops/record.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
 from typing import Literal
 
-from ci_mlops.config.record import record
+from ci_mlops.record import field, record
 
 Scalar = str | float | bool  # an int is a float to the type checker
 Direction = Literal["higher", "lower"]

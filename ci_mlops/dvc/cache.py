@@ -12,18 +12,18 @@ remote exactly as ``dvc metrics diff`` does.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ci_mlops.dvc.project import DvcProject, cache_dir
+from ci_mlops.record import mutable_record
 from ci_mlops.safeload import load_json
 
 LEGACY = "md5-dos2unix"  # DVC's name for hashes written before DVC 3 (no `hash: md5` in the lock)
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 
-@dataclass
+@mutable_record
 class Location:
     """Where a path lives in the DVC cache: its own object, or an entry of a directory's manifest."""
 

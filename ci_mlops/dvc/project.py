@@ -14,12 +14,12 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, Repo
+from ci_mlops.record import field, mutable_record
 from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited, yaml_error, yaml_syntax
 from ci_mlops.safeload import load_yaml as load_bounded
 from ci_mlops.safepath import inside
@@ -31,7 +31,7 @@ DVCLOCK = "dvc.lock"
 DEFAULT_PARAMS_FILE = "params.yaml"
 
 
-@dataclass
+@mutable_record
 class Stage:
     """One pipeline stage. Paths are repo-root relative; ``wdir`` is too ("" = root)."""
 
@@ -47,7 +47,7 @@ class Stage:
     cached: dict[str, bool] = field(default_factory=dict)  # out path -> cache: true/false
 
 
-@dataclass
+@mutable_record
 class DvcProject:
     """What DVC knows about a project at one revision (``rev`` None = workspace)."""
 

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ci_mlops.errors import UserError
+from ci_mlops.record import frozen_record
 
 # Set for every DVC child, whatever the caller's environment says.
 FIXED_ENV = {
@@ -69,7 +67,7 @@ MAX_PROBLEM = 300  # characters of DVC's error shown in a one-line message
 _DRIVER_LOG_TAIL = 64 * 1024  # bytes of the driver's own output read when it fails
 
 
-@dataclass(frozen=True)
+@frozen_record
 class DvcResult:
     """One DVC command's outcome."""
 
@@ -114,6 +112,8 @@ def run_dvc_batch(root: str | Path, commands: Sequence[Sequence[str]], *, env: M
     wanted = [tuple(str(a) for a in args) for args in commands]
     if not wanted:
         return []
+    import tempfile  # lazy: ~4 ms; `report` imports this module (through checks) but seldom runs DVC
+
     with tempfile.TemporaryDirectory(prefix="ci-mlops-dvc-") as tmp:
         spec, out = Path(tmp) / "commands.json", Path(tmp) / "results.jsonl"
         spec.write_text(json.dumps(wanted), encoding="utf-8")
@@ -159,6 +159,9 @@ def stream_dvc(root: str | Path, *args: str, echo: Callable[[str], None], env: M
     environment is the same. A DVC that cannot start is a failed result (its last lines
     say why), not an exception: the caller reports a failed step with its log.
     """
+    import shutil  # lazy: with tempfile, see run_dvc_batch
+    import tempfile
+
     tail: deque[str] = deque(maxlen=keep)
     environment = dvc_env(env)
     with tempfile.TemporaryDirectory(prefix="ci-mlops-dvc-") as tmp:

@@ -9,7 +9,6 @@ from ``dvc.api`` (imported lazily, slow, may need the remote).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from ci_mlops.dvc.project import DvcProject, load_project
 from ci_mlops.dvc.values import ParseError, metrics_values, params_values, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader
+from ci_mlops.record import field, mutable_record
 from ci_mlops.safeload import DocumentError, read_limited
 from ci_mlops.safepath import inside, repo_relative
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 MAX_WORKSPACE_FILE_BYTES = 256 * 1024 * 1024  # a metrics, params or plot file read from disk
 
-@dataclass
+@mutable_record
 class Snapshot:
     """What one revision holds. ``metrics``/``params``: file -> {dotted key: value}."""
 

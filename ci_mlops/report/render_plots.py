@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ci_mlops.record import field, mutable_record
 
 __all__ = ["RenderResult", "check_svg", "render_plots"]
 
 MAX_SVG_BYTES = 20 * 1024 * 1024  # a chart bigger than this is not something a reviewer can read
 
 
-@dataclass
+@mutable_record
 class RenderResult:
     """What ``render_plots`` wrote: one entry per chart or image, one line per failure."""
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, Repo
+from ci_mlops.record import mutable_record
 
 if TYPE_CHECKING:
     from ci_mlops.config import Config
@@ -25,7 +25,7 @@ FETCH_HINT = ("set `fetch-depth: 0` on actions/checkout (or run `git fetch --no-
               "so the base branch is in the clone")
 
 
-@dataclass
+@mutable_record
 class Revision:
     ref: str          # as the user knows it: "main", "v1.2", "workspace"
     sha: str          # full SHA (for the workspace: HEAD's)

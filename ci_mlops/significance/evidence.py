@@ -22,7 +22,6 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,10 +38,10 @@ from ci_mlops.report.collect import read_files
 from ci_mlops.report.diff import summarize
 from ci_mlops.report.direction import metric_segment
 from ci_mlops.report.lookup import resolve_metric
-from ci_mlops.report.rows import IntervalEvidence, MetricRow, Revision
 
 if TYPE_CHECKING:  # NumPy comes in only when a gate asks for significance (report start-up)
     from ci_mlops.report.document import ReportDocument
+    from ci_mlops.report.rows import IntervalEvidence, MetricRow, Revision
     from ci_mlops.significance.bootstrap import Evaluation, Interval, Side
     from ci_mlops.significance.seeds import SeedInterval
 
@@ -308,6 +307,8 @@ class _Source:
             columns.append(estimate)
         columns = list(dict.fromkeys(columns))
         suffix = "".join(Path(file).suffixes) or ".csv"
+        import tempfile  # lazy: ~4 ms that only a predictions file needs (the report's path imports this module)
+
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"predictions{suffix}"
             path.write_bytes(blob)

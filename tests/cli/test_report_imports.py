@@ -1,0 +1,65 @@
+"""What `ci-mlops report` imports: start-up is most of the command, so modules it does not use stay out.
+
+Every pull request runs the report. ``dataclasses`` (with ``inspect``, ``ast``, ``dis`` and
+``tokenize``) and ``tempfile`` (with ``random`` and ``shutil``) cost ~13 ms of a ~100 ms command
+and are not needed by it: its classes are records (``ci_mlops/record.py``), and a temporary file
+is made only when a file is written. benchmarks/bench_report.py measures the command.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import git
+
+UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil")
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """Three commits of a stage's JSON metrics and its params, the workspace retrained."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "dvc.yaml").write_text("stages:\n  train:\n    cmd: python train.py\n    params: [lr]\n"
+                                   "    metrics:\n      - metrics.json:\n          cache: false\n")
+    for step in range(3):
+        (repo / "params.yaml").write_text(f"lr: 0.{step + 1}\n")
+        (repo / "metrics.json").write_text(f'{{"acc": 0.{step + 5}, "loss": 0.{5 - step}}}\n')
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"step {step}")
+    (repo / "metrics.json").write_text('{"acc": 0.9, "loss": 0.1}\n')
+    return repo
+
+
+def _imported(repo, *args: str) -> list[str]:
+    """The UNUSED modules a `ci-mlops report ARGS` process has loaded when it ends."""
+    code = (f"import sys\nfrom ci_mlops.cli import main\ntry:\n    main(['report', *{list(args)!r}])\n"
+            f"finally:\n    print([m for m in {UNUSED!r} if m in sys.modules], file=sys.stderr)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITLAB_CI")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    found: list[str] = ast.literal_eval(done.stderr.strip().splitlines()[-1])  # the list printed above
+    return found
+
+
+@pytest.mark.parametrize("args", [("--base", "main"), ("--base", "HEAD~1", "--head", "HEAD", "--history", "3"),
+                                  ("--base", "main", "--format", "json")])
+def test_the_report_imports_neither_dataclasses_nor_tempfile(repo, args):
+    assert _imported(repo, *args) == []
+
+
+def test_nor_does_a_report_with_gates(repo):
+    (repo / ".ci-mlops.yml").write_text("version: 1\nmetrics:\n  acc:\n    min: 0.5\n")
+    assert _imported(repo, "--base", "main") == []
+
+
+def test_writing_the_report_to_a_file_loads_tempfile_then(repo):
+    assert _imported(repo, "--base", "main", "-o", "out/report.md") == ["tempfile", "random", "shutil"]
+    assert "| loss | 0.3 | 0.1 |" in (repo / "out" / "report.md").read_text()
