@@ -45,17 +45,22 @@ def uses(action: str) -> str:
 
 def yaml_scalar(value: Any) -> str:
     """A YAML scalar for ``value`` on one line: plain when that reads back the same, else JSON-quoted."""
+    if isinstance(value, str):
+        return _string_scalar(value)
+    return json.dumps(value)
+
+
+@lru_cache(maxsize=4096)  # a pure function of the string; a workflow repeats its values (runner, python, remote)
+def _string_scalar(value: str) -> str:
     import yaml  # lazy: PyYAML is slow to import
 
-    if isinstance(value, str):
-        if value and "\n" not in value and value.strip() == value:
-            try:
-                if yaml.safe_load(f"k: {value}") == {"k": value} and not value.startswith(("*", "&", "!", "%", "@", "`")):
-                    return value
-            except yaml.YAMLError:
-                pass
-        return _double_quoted(value)
-    return json.dumps(value)
+    if value and "\n" not in value and value.strip() == value:
+        try:
+            if yaml.safe_load(f"k: {value}") == {"k": value} and not value.startswith(("*", "&", "!", "%", "@", "`")):
+                return value
+        except yaml.YAMLError:
+            pass
+    return _double_quoted(value)
 
 
 def flow_scalar(value: Any) -> str:

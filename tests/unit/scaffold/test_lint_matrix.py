@@ -1,11 +1,14 @@
 """Every generated workflow variant passes zizmor (pedantic), actionlint and the workflow schema.
 
-All variants are rendered into one temporary folder and each linter runs once over
-all of them, so the whole matrix costs three linter processes.
+All variants are rendered into one temporary folder, each distinct file once, and each
+linter runs once over all of them, the three side by side (tests/support/lint.py). A
+finding names its file, whose folder is its variant; the failure message also names the
+other variants whose file is the same.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from pathlib import Path
@@ -14,8 +17,9 @@ import pytest
 import yaml
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-from ci_mlops.config import parse_config
+from ci_mlops.config import Config, parse_config
 from ci_mlops.scaffold.detect import Remote, RepoFacts
 from ci_mlops.scaffold.plan import WorkflowRef, plan_files, reusable_workflows, workflow_context
 from ci_mlops.scaffold.render import action_pins
@@ -107,49 +111,71 @@ def variants():
     """(name, mode, config text, facts) for the full matrix, pruned where dimensions are independent."""
     for mode in ("full", "reusable"):
         yield f"quoting-{mode}", mode, yaml.safe_dump(QUOTING), quoting_facts()
-    for (cname, text), deploy, (rname, repo_facts), mode in itertools.product(
-        CONFIGS.items(), DEPLOYS, REPOS.items(), ("full", "reusable")
+    configs = {cname: yaml.load(text, Loader=LOADER) or {} for cname, text in CONFIGS.items()}
+    for (cname, written), deploy, (rname, repo_facts), mode in itertools.product(
+        configs.items(), DEPLOYS, REPOS.items(), ("full", "reusable")
     ):
         if rname != "remote" and deploy not in ("github-release", "none"):
             continue  # the deploy target and the repo shape are independent
         if mode == "reusable" and "fetch" not in cname and cname not in ("minimal", "secrets", "drift-dvc", "self-hosted",
                                                                           "sweep-gpu"):
             continue
-        merged = yaml.safe_load(text) or {}
+        merged = copy.deepcopy(written)
         merged.setdefault("deploy", {})["target"] = deploy
-        yield f"{cname}-{deploy}-{rname}-{mode}", mode, yaml.safe_dump(merged), repo_facts
+        yield f"{cname}-{deploy}-{rname}-{mode}", mode, yaml.dump(merged, Dumper=DUMPER), repo_facts
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> dict[str, Path]:
+def matrix(tmp_path_factory) -> tuple[dict[str, Path], dict[str, list[str]]]:
+    """Each distinct workflow file once ("variant/file.yml": path), and the other variants with the same file."""
     out = tmp_path_factory.mktemp("matrix")
     files: dict[str, Path] = {}
-    seen: set[str] = set()  # many variants share files; lint each distinct content once
+    first: dict[str, str] = {}  # content -> the variant file that has it first
+    shared: dict[str, list[str]] = {}
+    parsed: dict[str, Config] = {}  # config text -> Config: a config is read once, whatever the repo and mode
     for name, mode, text, repo_facts in variants():
-        wf = workflow_context(parse_config(text), repo_facts)
-        for planned in plan_files(wf, mode, REF):
-            if not planned.path.startswith(".github/workflows/") or planned.content in seen:
+        if text not in parsed:
+            parsed[text] = parse_config(text)
+        for planned in plan_files(workflow_context(parsed[text], repo_facts), mode, REF):
+            if not planned.path.startswith(".github/workflows/"):
                 continue
-            seen.add(planned.content)
-            path = out / name / Path(planned.path).name
+            key = f"{name}/{Path(planned.path).name}"
+            if planned.content in first:  # many variants share files; lint each distinct content once
+                shared[first[planned.content]].append(key)
+                continue
+            first[planned.content] = key
+            shared[key] = []
+            path = out / key
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(planned.content)
-            files[f"{name}/{path.name}"] = path
+            files[key] = path
     for rel, text in reusable_workflows().items():
         path = out / "reusable" / Path(rel).name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         files[f"reusable/{path.name}"] = path
-    return files
+    return files, shared
+
+
+@pytest.fixture(scope="module")
+def rendered(matrix) -> dict[str, Path]:
+    return matrix[0]
+
+
+def attributed(findings: list[str], shared: dict[str, list[str]]) -> str:
+    """The findings, then for each file named in them the other variants whose file is the same."""
+    named = [key for key in shared if any(f"/{key}" in f or f" {key}" in f for f in findings)]
+    return "\n".join([*findings, *(f"{key} is also {', '.join(shared[key])}" for key in named if shared[key])])
 
 
 @pytest.mark.lint
-def test_every_variant_is_lint_clean(rendered, tmp_path):
+def test_every_variant_is_lint_clean(matrix, tmp_path):
+    files, shared = matrix
     config = tmp_path / "actionlint.yaml"
     config.write_text("self-hosted-runner:\n  labels: [gpu]\n")
     own = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-    findings = lint([*rendered.values(), *own], actionlint_config=config)
-    assert findings == [], "\n".join(findings)
+    findings = lint([*files.values(), *own], actionlint_config=config)
+    assert findings == [], attributed(findings, shared)
 
 
 def test_matrix_covers_every_workflow_kind(rendered):
