@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_mlops.config import CONFIG_NAME, Config, parse_config
+from ci_mlops.deploy.lineage import ArtifactRecord
 from ci_mlops.deploy.registry import Declared, declared_artifacts
 from ci_mlops.deploy.tags import Tag
 from ci_mlops.dvc.project import DvcProject, cache_path
@@ -52,7 +53,7 @@ class ReleasedFile:
     source: str  # "dvc" | "git"
     name: str = ""  # release asset name
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> ArtifactRecord:
         return {"path": self.path, "name": self.name, "size": self.size, "sha256": self.sha256,
                 "md5": self.md5, "source": self.source}
 

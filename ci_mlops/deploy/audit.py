@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from ci_mlops.config import Config
 from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
 from ci_mlops.deploy.bundle import pipeline_inputs
 from ci_mlops.deploy.host import CiRun, ReleaseHost, release_body
+from ci_mlops.deploy.lineage import ArtifactRecord, is_lineage, schema_problems
 from ci_mlops.deploy.origin import describe, retrained_from
 from ci_mlops.deploy.restate import document_findings, run_finding, statement_findings
 from ci_mlops.deploy.tags import RELEASING, model_name, parse_tag, release_version, version_key
@@ -32,9 +32,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader, Repo
 from ci_mlops.report.collect import read_files
 from ci_mlops.report.direction import is_counter
-from ci_mlops.safeload import JsonValue, load_json, read_limited
-
-SCHEMA_PATH = Path(__file__).with_name("lineage.schema.json")  # docs/lineage.schema.json is a copy
+from ci_mlops.safeload import load_json, read_limited
 
 
 def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
@@ -96,11 +94,11 @@ def verify_release(repo: Repo, tag_text: str, *, paths: list[Path], lineage_path
         document = load_json(raw)
     except ValueError as exc:
         return [finding("lineage.json", False, f"not valid JSON ({exc})")]
-    problems = schema_problems(document)
-    findings.append(finding("lineage.json", not problems, problems[0] if problems else "valid against the lineage schema"))
-    if problems or not isinstance(document, dict):  # the schema asks for an object
-        return findings
-    lineage: dict[str, Any] = document  # its shape is the lineage schema's from here on
+    if not is_lineage(document):  # from here on its shape is the lineage schema's
+        problems = schema_problems(document)
+        return [*findings, finding("lineage.json", False, problems[0] if problems else "not a JSON object")]
+    lineage = document
+    findings.append(finding("lineage.json", True, "valid against the lineage schema"))
 
     findings.append(finding("lineage.json", lineage["tag"] == tag.raw,
                             f"records tag {lineage['tag']}" + ("" if lineage["tag"] == tag.raw else f", not {tag.raw}")))
@@ -149,8 +147,7 @@ def verify_release(repo: Repo, tag_text: str, *, paths: list[Path], lineage_path
         findings.extend(_compare_bytes(subject, data, art, origin_label))
 
     data_deps, code_deps = pipeline_inputs(project, tracked, set(expected))
-    for key, deps in (("data", data_deps), ("code", code_deps)):
-        recorded = lineage.get(key) or []
+    for key, deps, recorded in (("data", data_deps, lineage["data"]), ("code", code_deps, lineage.get("code") or [])):
         want = {d["path"] for d in deps}
         have = {d["path"] for d in recorded}
         if want != have:
@@ -187,7 +184,7 @@ def verify_release(repo: Repo, tag_text: str, *, paths: list[Path], lineage_path
 RELEASE_FILES = ("model-card.md", "lineage.json")
 
 
-def _artifact_set(recorded: list[dict[str, Any]], expected: dict[str, Any], origin: str, tag: str) -> dict[str, Any]:
+def _artifact_set(recorded: list[ArtifactRecord], expected: dict[str, Any], origin: str, tag: str) -> dict[str, Any]:
     """The lineage must list exactly the artifacts the tag releases, each once."""
     paths = [a["path"] for a in recorded]
     twice = sorted({p for p in paths if paths.count(p) > 1})
@@ -219,7 +216,7 @@ def _release_assets(assets: list[dict[str, Any]], artifact_names: set[str], tag:
     return finding("release assets", True, "only the artifacts, model-card.md and lineage.json")
 
 
-def _compare_bytes(subject: str, data: bytes, art: dict[str, Any], origin: str) -> list[dict[str, Any]]:
+def _compare_bytes(subject: str, data: bytes, art: ArtifactRecord, origin: str) -> list[dict[str, Any]]:
     sha256 = hashlib.sha256(data).hexdigest()
     md5 = hashlib.md5(data).hexdigest()
     if len(data) != art["size"]:
@@ -243,21 +240,6 @@ def _match_paths(paths: list[Path], artifacts: list[dict[str, Any]]) -> dict[str
             raise UserError(f"{path}: matches {'no' if not match else 'several'} released artifacts ({names})")
         out[match[0]["path"]] = path
     return out
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Any:
-    import jsonschema  # lazy: jsonschema is slow to import
-
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8")) if SCHEMA_PATH.is_file() else {"type": "object"}
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
-
-
-def schema_problems(lineage: JsonValue) -> list[str]:
-    """Schema violations of a lineage record, one line each ("" path = top level)."""
-    errors = sorted(_validator().iter_errors(lineage), key=lambda e: list(e.absolute_path))
-    return [f"{'.'.join(str(p) for p in e.absolute_path) or 'top level'}: {e.message}" for e in errors]
 
 
 # -- history ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ci_mlops.config.records import ModelCard
 from ci_mlops.deploy import lineage as lineage_mod
 from ci_mlops.deploy.artifacts import ReleasedFile, expected_at, materialize
 from ci_mlops.deploy.host import release_body
+from ci_mlops.deploy.lineage import Dependency, GateRecord, Lineage
 from ci_mlops.deploy.model_card import render_model_card
 from ci_mlops.deploy.origin import retrained_from
 from ci_mlops.deploy.settings import Settings as ReleaseSettings
@@ -54,7 +55,7 @@ class Bundle:
     stage: str | None
     environment: str
     artifacts: list[ReleasedFile]
-    lineage: dict[str, Any]
+    lineage: Lineage
     card: str
     notes: str
     gates: list[GateResult]
@@ -79,13 +80,13 @@ class Bundle:
     def lineage_sha256(self) -> str:
         return sha256_file(self.paths["lineage"])
 
-    def adopt(self, earlier: dict[str, Any], config: Config, *, server_url: str) -> bool:
+    def adopt(self, earlier: Lineage, config: Config, *, server_url: str) -> bool:
         """Take the lineage of an earlier attempt at this release when it describes the same model.
 
         Returns False (and changes nothing) when the earlier record is for another commit
         or other artifact bytes; the caller then reports the conflict.
         """
-        def identity(record: dict[str, Any]) -> tuple[Any, ...]:
+        def identity(record: Lineage) -> tuple[object, ...]:
             return (record.get("commit"), record.get("tag"),
                     sorted((a.get("path"), a.get("sha256")) for a in record.get("artifacts") or []))
 
@@ -94,7 +95,7 @@ class Bundle:
         self.write(card=render_card(self, config, server_url=server_url, lineage=earlier), lineage=earlier)
         return True
 
-    def write(self, card: str | None = None, lineage: dict[str, Any] | None = None) -> None:
+    def write(self, card: str | None = None, lineage: Lineage | None = None) -> None:
         """(Re)write model-card.md, lineage.json and release-notes.md into ``out_dir``."""
         if card is not None:
             self.card = card
@@ -189,19 +190,23 @@ def prepare(root: Path, settings: ReleaseSettings, tag: Tag, *, out_dir: Path, r
     return bundle
 
 
-def pipeline_inputs(project: DvcProject, tracked: set[str], released: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def pipeline_inputs(project: DvcProject, tracked: set[str], released: set[str]) -> tuple[list[Dependency], list[Dependency]]:
     """The lineage's ``data`` (DVC-tracked) and ``code`` (git-tracked) entries: hashed ``dvc.lock`` deps."""
-    data: list[dict[str, Any]] = []
-    code: list[dict[str, Any]] = []
+    data: list[Dependency] = []
+    code: list[Dependency] = []
     for path, info in sorted(project.lock_deps.items()):
         if not info.get("md5") or path in released:  # the released model itself, when a later stage reads it
             continue
-        entry: dict[str, Any] = {"path": path, **{k: info[k] for k in ("md5", "size", "nfiles") if k in info}}
+        entry: Dependency = {"path": path, "md5": info["md5"]}
+        if "size" in info:
+            entry["size"] = info["size"]
+        if "nfiles" in info:
+            entry["nfiles"] = info["nfiles"]
         (code if path in tracked else data).append(entry)
     return data, code
 
 
-def render_card(bundle: Bundle, config: Config, *, server_url: str, lineage: dict[str, Any] | None = None) -> str:
+def render_card(bundle: Bundle, config: Config, *, server_url: str, lineage: Lineage | None = None) -> str:
     return render_model_card(lineage or bundle.lineage, config.settings.model_card or ModelCard(),
                              notes=bundle.changes, slices=bundle.slices, server_url=server_url)
 
@@ -211,9 +216,9 @@ def _report_and_gates(root: Path, config: Config, *, base: str, head: str) -> tu
     return report, run_gates(config, root, report)
 
 
-def _gate_record(gate: GateResult) -> dict[str, Any]:
-    keys = ("metric", "file", "rule", "bound", "value", "base", "passed", "message")
-    return {k: gate.get(k) for k in keys}
+def _gate_record(gate: GateResult) -> GateRecord:
+    return {"metric": gate["metric"], "file": gate["file"], "rule": gate["rule"], "bound": gate["bound"],
+            "value": gate["value"], "base": gate["base"], "passed": gate["passed"], "message": gate["message"]}
 
 
 def _slices_markdown(config: Config, root: Path) -> str | None:

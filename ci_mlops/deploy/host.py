@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ci_mlops.deploy.lineage import Lineage, is_lineage
 from ci_mlops.errors import UserError
 from ci_mlops.safeload import load_json
 
@@ -134,12 +135,13 @@ def made_by_ci_mlops(release: dict[str, Any], asset_names: set[str]) -> bool:
     return MARKER in (release.get("body") or "") or "lineage.json" in asset_names
 
 
-def lineage_from_release(data: bytes | None) -> dict[str, Any] | None:
-    """Parse a released lineage.json; None when absent or unreadable (then it is simply re-checked)."""
+def lineage_from_release(data: bytes | None) -> Lineage | None:
+    """Parse a released lineage.json; None when absent, unreadable or not a lineage record by the
+    published schema (then it is simply re-checked)."""
     if data is None:
         return None
     try:
         value = load_json(data)
     except ValueError:
         return None
-    return value if isinstance(value, dict) else None
+    return value if is_lineage(value) else None

@@ -14,6 +14,7 @@ from typing import Any
 
 from ci_mlops.checks.render import card_gates
 from ci_mlops.config.records import ModelCard
+from ci_mlops.deploy.lineage import Lineage
 from ci_mlops.escape import md_cell, md_code
 from ci_mlops.markdown.blocks import table
 
@@ -29,7 +30,7 @@ TODO = "_Not documented yet: add `model_card.{key}` to `.ci-mlops.yml`._"
 
 
 def render_model_card(
-    lineage: dict[str, Any],
+    lineage: Lineage,
     card: ModelCard | None = None,
     *,
     notes: str | None = None,
@@ -95,7 +96,8 @@ def render_model_card(
     if slices:
         out += ["", "### Slices and fairness", "", slices.strip()]
     if notes:
-        previous = (lineage.get("previous") or {}).get("tag")
+        earlier = lineage.get("previous")
+        previous = earlier["tag"] if earlier else None
         title = f"Changes since `{previous}`" if previous else "Changes"
         out += ["", f"### {title}", "", notes.strip()]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
+from ci_mlops.deploy.lineage import RetrainedFrom
 from ci_mlops.git import run_git
 
 # Trailers of the commit `ci-mlops retrain publish` makes (ci_mlops.retrain.publish writes them).
@@ -23,7 +23,7 @@ _MERGE = re.compile(r"^Merge pull request #(\d+) from ")
 _SQUASH = re.compile(r"\(#(\d+)\)\s*$")
 
 
-def retrained_from(root: Path, commit: str) -> dict[str, Any] | None:
+def retrained_from(root: Path, commit: str) -> RetrainedFrom | None:
     """``{"reason", "drift_issue", "pull_request", "commit"}`` when the released training came from
     a ci-mlops retrain, else None."""
     trained = run_git(["log", "-1", "--first-parent", "--format=%H", commit, "--", "dvc.lock", "**/dvc.lock"],
@@ -45,7 +45,7 @@ def retrained_from(root: Path, commit: str) -> dict[str, Any] | None:
     return None
 
 
-def describe(origin: dict[str, Any] | None) -> str | None:
+def describe(origin: RetrainedFrom | None) -> str | None:
     """One line for ``audit log``: "retrained on drift #12 via PR #34"."""
     if not origin:
         return None

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from ci_mlops.config import Config
 from ci_mlops.deploy.bundle import release_values, tag_time
 from ci_mlops.deploy.host import ReleaseHost
+from ci_mlops.deploy.lineage import Lineage, Previous
 from ci_mlops.deploy.tags import (
     STAGE,
     Tag,
@@ -38,7 +40,7 @@ def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
     return {"subject": subject, "ok": ok, "message": message}
 
 
-def statement_findings(repo: Repo, tag: Tag, commit: str, lineage: dict[str, Any], *, project: DvcProject,
+def statement_findings(repo: Repo, tag: Tag, commit: str, lineage: Lineage, *, project: DvcProject,
                        tag_config: Config, repository: str | None) -> list[dict[str, Any]]:
     """One finding per recomputed field (failed ones name the recorded and the true value)."""
     version = release_version(tag, tags_at(repo, commit))
@@ -50,8 +52,9 @@ def statement_findings(repo: Repo, tag: Tag, commit: str, lineage: dict[str, Any
     if repository:
         expected["repository"] = repository
     out = []
+    record: Mapping[str, object] = lineage
     for key, want in expected.items():
-        have = lineage.get(key)
+        have = record.get(key)
         out.append(finding(f"lineage {key}", have == want, f"{_show(have)}, as {tag.raw} says" if have == want else
                            f"records {_show(have)}, but {tag.raw} says {_show(want)}"))
     out.append(_previous(repo, tag, lineage.get("previous")))
@@ -64,7 +67,7 @@ def statement_findings(repo: Repo, tag: Tag, commit: str, lineage: dict[str, Any
     return out
 
 
-def document_findings(lineage: dict[str, Any], name: str, key: str, data: bytes | None,
+def document_findings(lineage: Lineage, name: str, key: Literal["model_card", "release_notes"], data: bytes | None,
                       origin: str) -> list[dict[str, Any]]:
     """The card (``key`` "model_card") or notes ("release_notes") against the hash the lineage records."""
     recorded = lineage.get(key)
@@ -80,7 +83,7 @@ def document_findings(lineage: dict[str, Any], name: str, key: str, data: bytes 
     return [finding(name, True, f"{origin}: sha256 matches the lineage")]
 
 
-def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: dict[str, Any], commit: str,
+def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: Lineage, commit: str,
                 tag: str) -> dict[str, Any]:
     """``actor`` and ``run_url`` against the workflow run GitHub recorded: the run must be this
     repository's, for the tagged commit, and started by the recorded actor."""
@@ -109,7 +112,7 @@ def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: di
     return finding("lineage run", True, f"run {m[1]} built {tag}, started by {actor}")
 
 
-def _previous(repo: Repo, tag: Tag, recorded: Any) -> dict[str, Any]:
+def _previous(repo: Repo, tag: Tag, recorded: Previous | None) -> dict[str, Any]:
     if not recorded:
         earlier = previous_tag(tag, parse_all(repo.tags()))
         if earlier is None:

@@ -16,10 +16,10 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ci_mlops.config import Config
 from ci_mlops.config.records import Deploy, Docker
+from ci_mlops.deploy.lineage import Lineage
 from ci_mlops.deploy.tags import docker_tag
 from ci_mlops.errors import CheckFailed, UserError
 
@@ -55,7 +55,7 @@ class DockerPlan:
         }
 
 
-def docker_plan(config: Config, lineage: dict[str, Any], *, repository: str | None, server_url: str,
+def docker_plan(config: Config, lineage: Lineage, *, repository: str | None, server_url: str,
                 lineage_sha256: str) -> DockerPlan:
     """Image name, tags and OCI labels for a release (pure)."""
     docker = (config.settings.deploy or Deploy()).docker or Docker()

@@ -117,3 +117,20 @@ def test_release_files_are_byte_identical_whenever_they_are_written(repo):
     import hashlib
 
     assert lineage["model_card"]["sha256"] == hashlib.sha256(runs[0]["model-card.md"]).hexdigest()
+
+
+def test_a_released_lineage_that_is_no_record_is_neither_adopted_nor_overwritten(repo, gh):
+    first = deploy(repo, gh)
+    assert first.returncode == 0, first.stderr
+    lineage = assets(gh)["lineage.json"]
+    record = json.loads(gh.asset_bytes("o/r", lineage["id"]))
+    del record["model"]  # same tag, commit and artifacts, but not a lineage record by the schema
+    spoiled = json.dumps(record).encode()
+    with gh._lock:
+        gh._repo("o/r").asset_data[lineage["id"]] = spoiled
+
+    later = deploy(repo, gh, minutes=7, run_id="4243")
+    assert later.returncode == 2, later.stdout + later.stderr
+    assert "already has an asset 'lineage.json' with different content" in later.stderr
+    assert "Traceback" not in later.stderr and "internal error" not in later.stderr
+    assert gh.asset_bytes("o/r", lineage["id"]) == spoiled
