@@ -10,11 +10,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from ci_mlops.dvc import run as dvc_run
+from tests.support import zygote
+from tests.support.dvc_layouts import Layouts, run_folder
+
 # Two shared cores under `pytest -n 2`: time is not what property tests check.
 settings.register_profile("ci-mlops", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci-mlops")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# How ci_mlops.dvc.run starts its driver in production (what _route_dvc restores for `plain_dvc` tests).
+_PRODUCTION_INTERPRETER = dvc_run.interpreter
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -63,25 +70,41 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input:
     return run_in_process(["ci-mlops", *args], cwd=cwd, env=full_env, input=input)
 
 
-@pytest.fixture(autouse=True)
-def _dvc_zygote(request, monkeypatch):
-    """DVC commands run in this test process's zygote (tests/support/zygote.py: DVC imported once,
-    a fork per command) unless the test is marked ``plain_dvc``, where they start as in production."""
-    from ci_mlops.dvc import run
-    from tests.support import zygote
-
-    on = zygote.enabled() and request.node.get_closest_marker("plain_dvc") is None
+def _route_dvc(on: bool) -> None:
+    """DVC commands from here on run in this process's zygote (tests/support/zygote.py: DVC imported
+    once, a fork per command) when ``on``, else they start as in production."""
     zygote.set_active(on)
-    if on:
-        monkeypatch.setattr(run, "interpreter", zygote.python)
+    dvc_run.interpreter = zygote.python if on and zygote.enabled() else _PRODUCTION_INTERPRETER
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dvc_zygote_for_fixtures():
+    """Session- and module-scoped fixtures (a module's repository retrained with `dvc repro`, a release
+    made by `ci-mlops deploy`) run their DVC commands in the zygote too: they are set up before any
+    test's own fixture routes DVC, and between tests the zygote stays on."""
+    _route_dvc(True)
     yield
-    zygote.set_active(False)
+    _route_dvc(False)
+
+
+@pytest.fixture(autouse=True)
+def _dvc_zygote(request):
+    """A test's DVC commands run in the zygote unless it is marked ``plain_dvc``, where they start as
+    in production."""
+    _route_dvc(request.node.get_closest_marker("plain_dvc") is None)
+    yield
+    _route_dvc(True)
 
 
 @pytest.fixture(scope="session")
-def shared_dvc_repo(tmp_path_factory) -> Path:
+def dvc_layouts(tmp_path_factory) -> Layouts:
+    """Each layout of the DVC factory built once per test run (shared by the xdist workers); take
+    ``dvc_layouts.copy(DEST, **options)`` (tests/support/dvc_layouts.py)."""
+    return Layouts(run_folder(tmp_path_factory.getbasetemp()) / "dvc-layouts")
+
+
+@pytest.fixture(scope="session")
+def shared_dvc_repo(dvc_layouts: Layouts) -> Path:
     """The factory's default repository (git + DVC, pushed to its local remote), built once per
     test run; never change it: take ``copy_repo(shared_dvc_repo, DEST)`` (it brings its own remote)."""
-    from tests.support.dvc_factory import make_dvc_repo
-
-    return make_dvc_repo(tmp_path_factory.mktemp("shared-dvc") / "repo")
+    return dvc_layouts.template()

@@ -192,10 +192,8 @@ def test_run_scripts_pass_shellcheck(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def dvc_template(tmp_path_factory):
-    from tests.support.dvc_factory import make_dvc_repo
-
-    return make_dvc_repo(tmp_path_factory.mktemp("action") / "repo", remote=False)
+def dvc_template(dvc_layouts):
+    return dvc_layouts.template(remote=False)  # each test takes a copy
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ on ``main``.
 
 All DVC commands of one build run in ONE Python process (``dvc.cli.main`` called
 in turn), so a build costs one DVC import instead of one per command. The default
-repo is built once per test run (the ``shared_dvc_repo`` fixture in conftest.py): take a
-copy of it, once per module when its tests share one, with :func:`copy_repo`::
+repo and every other layout (a combination of the options below) are built once per test run
+(the ``shared_dvc_repo`` and ``dvc_layouts`` fixtures in conftest.py, tests/support/dvc_layouts.py):
+take a copy, once per module when its tests share one, with :func:`copy_repo` or
+``dvc_layouts.copy(DEST, **options)``::
 
     @pytest.fixture(scope="module")
     def template(tmp_path_factory, shared_dvc_repo):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.dvc_factory import git, make_dvc_repo, metrics_commit
+from tests.support.dvc_factory import git, metrics_commit
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "conformance.py"
 
@@ -51,8 +51,8 @@ def test_failed_sides_from_dvc_warnings(conformance):
         == {"old", "new"}
 
 
-def test_end_to_end_on_a_bundle(conformance, tmp_path):
-    repo = make_dvc_repo(tmp_path / "src" / "repo", monorepo=True)
+def test_end_to_end_on_a_bundle(conformance, tmp_path, dvc_layouts):
+    repo = dvc_layouts.copy(tmp_path / "src" / "repo", monorepo=True)
     git(repo, "tag", "v1")
     metrics_commit(repo, "tune", **{"train.lr": 0.4})
     git(repo, "tag", "v2")

@@ -28,7 +28,8 @@ import yaml
 from tests.conftest import run_cli
 from tests.e2e.test_workflows import REPO, WORKFLOWS, merge_pr, outcomes, pr_event, run_push, runner
 from tests.support import zygote
-from tests.support.dvc_factory import _env, commit_all, git, make_dvc_repo, repro, set_params
+from tests.support.dvc_factory import _env, commit_all, git, repro, set_params
+from tests.support.dvc_layouts import Layouts
 from tests.support.fake_github import FakeGitHub
 from tests.support.runner_sim import SimulationError, load_workflow
 
@@ -81,10 +82,10 @@ def dvc(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return proc.stdout
 
 
-def s3_origin(root: Path, endpoint: str, bucket: str, dvc_settings: dict) -> Path:
+def s3_origin(layouts: Layouts, root: Path, endpoint: str, bucket: str, dvc_settings: dict) -> Path:
     """A DVC project whose default remote is s3://BUCKET on the loopback server, after `init --yes`."""
     s3_client(endpoint).create_bucket(Bucket=bucket)
-    repo = make_dvc_repo(root / "repo", remote=False)
+    repo = layouts.copy(root / "repo", remote=False)
     dvc(repo, "remote", "add", "-d", "storage", f"s3://{bucket}/cache")
     dvc(repo, "remote", "modify", "storage", "region", "us-east-1")
     dvc(repo, "remote", "modify", "--local", "storage", "endpointurl", endpoint)
@@ -124,9 +125,9 @@ def new_commit_on_main(origin: Path, epochs: int) -> tuple[str, str]:
     return sha, model["md5"]
 
 
-def test_static_keys_read_in_pr_code_write_only_in_the_protected_push_job(s3, tmp_path, gh):
+def test_static_keys_read_in_pr_code_write_only_in_the_protected_push_job(s3, tmp_path, gh, dvc_layouts):
     bucket = "ci-mlops-static"
-    origin = s3_origin(tmp_path / "o", s3, bucket, {"secrets": ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+    origin = s3_origin(dvc_layouts, tmp_path / "o", s3, bucket, {"secrets": ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
                                                    "push_environment": "dvc-push"})
     workflow = load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml")
     assert workflow["jobs"]["push"]["environment"] == "dvc-push"
@@ -177,9 +178,9 @@ def test_static_keys_read_in_pr_code_write_only_in_the_protected_push_job(s3, tm
     assert pr.run_job(workflow, "push", needs={"train": job}).conclusion == "skipped"  # PRs never push
 
 
-def test_oidc_credentials_reach_only_the_push_step(s3, tmp_path, gh):
+def test_oidc_credentials_reach_only_the_push_step(s3, tmp_path, gh, dvc_layouts):
     bucket = "ci-mlops-oidc"
-    origin = s3_origin(tmp_path / "o", s3, bucket, {"oidc": {"aws": {"role": ROLE, "read_role": READ_ROLE,
+    origin = s3_origin(dvc_layouts, tmp_path / "o", s3, bucket, {"oidc": {"aws": {"role": ROLE, "read_role": READ_ROLE,
                                                                        "region": "us-east-1"}}})
     workflow = load_workflow(origin / WORKFLOWS / "ci-mlops-pr.yml")
     perms = {job_id: job["permissions"] for job_id, job in workflow["jobs"].items()}
@@ -218,8 +219,8 @@ def test_a_login_without_id_token_permission_is_refused_by_the_simulator(tmp_pat
         run.run_job({"jobs": {"j": job}}, "j")
 
 
-def test_a_read_only_https_remote_gets_no_push(tmp_path):
-    repo = make_dvc_repo(tmp_path / "repo", remote=False)
+def test_a_read_only_https_remote_gets_no_push(tmp_path, dvc_layouts):
+    repo = dvc_layouts.copy(tmp_path / "repo", remote=False)
     dvc(repo, "remote", "add", "-d", "public", "https://remote.dvc.org/get-started")
     commit_all(repo, "public remote")
     out = run_cli("init", "--yes", cwd=repo)

@@ -17,14 +17,14 @@ from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import load_project
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report
-from tests.support.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc_batch, set_params
+from tests.support.dvc_factory import commit_all, copy_repo, git, repro, run_dvc_batch, set_params
 from tests.unit.report.test_report_dvc import as_dvc, assert_same
 
 
 @pytest.fixture(scope="module")
-def get_started(tmp_path_factory) -> dict[str, Any]:
+def get_started(tmp_path_factory, dvc_layouts) -> dict[str, Any]:
     """Two commits of the layout, everything pushed to a local-directory remote; do not modify."""
-    repo = make_dvc_repo(tmp_path_factory.mktemp("gs") / "repo", cached_dir=True)
+    repo = dvc_layouts.copy(tmp_path_factory.mktemp("gs") / "repo", cached_dir=True)
     first = git(repo, "rev-parse", "HEAD").strip()
     set_params(repo, **{"train.lr": 0.5, "train.epochs": 2})
     repro(repo, push=True)

@@ -16,7 +16,7 @@ from ci_mlops.dvc.diff import dvc_diffs
 from ci_mlops.dvc.project import cache_path, load_project
 from ci_mlops.errors import UserError
 from ci_mlops.report import build_report, render_markdown
-from tests.support.dvc_factory import commit_all, copy_repo, git, make_dvc_repo, repro, run_dvc, set_params
+from tests.support.dvc_factory import commit_all, copy_repo, git, repro, run_dvc, set_params
 
 
 def dvc_json(repo: Path, kind: str, *revs: str) -> dict[str, Any]:
@@ -40,9 +40,9 @@ def assert_same(ours: dict, theirs: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def mono(tmp_path_factory) -> dict[str, Any]:
+def mono(tmp_path_factory, dvc_layouts) -> dict[str, Any]:
     """A monorepo with YAML/JSON/TOML metrics and three commits of history; do not modify."""
-    repo = make_dvc_repo(tmp_path_factory.mktemp("mono") / "repo", monorepo=True)
+    repo = dvc_layouts.copy(tmp_path_factory.mktemp("mono") / "repo", monorepo=True)
     churn = repo / "pipelines" / "churn" / "dvc.yaml"
     churn.write_text(churn.read_text().replace("  - eval/summary.toml\n", "  - eval/summary.toml\n  - eval/metrics.yaml\n"))
     first = commit_all(repo, "track churn yaml metrics")
@@ -165,8 +165,8 @@ def test_cli_markdown_and_json(mono, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def cached(tmp_path_factory) -> dict[str, Any]:
-    repo = make_dvc_repo(tmp_path_factory.mktemp("cached") / "repo", cached_metrics=True)
+def cached(tmp_path_factory, dvc_layouts) -> dict[str, Any]:
+    repo = dvc_layouts.copy(tmp_path_factory.mktemp("cached") / "repo", cached_metrics=True)
     first = git(repo, "rev-parse", "HEAD").strip()
     set_params(repo, **{"train.lr": 0.5})
     repro(repo, push=True)

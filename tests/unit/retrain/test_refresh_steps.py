@@ -12,7 +12,7 @@ from ci_mlops.errors import CheckFailed
 from ci_mlops.retrain.results import read_manifest
 from ci_mlops.retrain.settings import RetrainSettings
 from ci_mlops.retrain.stage import retrain, steps_for
-from tests.support.dvc_factory import commit_all, git, make_dvc_repo, run_dvc
+from tests.support.dvc_factory import commit_all, copy_repo, git, run_dvc, run_dvc_batch
 
 
 @pytest.fixture
@@ -22,10 +22,8 @@ def source(tmp_path: Path) -> Path:
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     (repo / "rows.csv").write_text("x1,x2,label\n1,2,1\n")
-    run_dvc(repo, "init", "-q")
-    run_dvc(repo, "remote", "add", "-d", "store", str(tmp_path / "registry" / "remote"))
-    run_dvc(repo, "add", "-q", "rows.csv")
-    run_dvc(repo, "push", "-q")
+    run_dvc_batch(repo, [["init", "-q"], ["remote", "add", "-d", "store", str(tmp_path / "registry" / "remote")],
+                         ["add", "-q", "rows.csv"], ["push", "-q"]])
     commit_all(repo, "data v1")
     return repo
 
@@ -37,8 +35,8 @@ def test_steps_in_order():
     assert names == ["refresh: make data", "dvc import --force u p -o o --rev v2", "dvc update -- a.dvc", "dvc repro"]
 
 
-def test_dvc_update_brings_the_new_data_version_into_the_proposal(source, tmp_path):
-    project = make_dvc_repo(tmp_path / "project" / "repo")
+def test_dvc_update_brings_the_new_data_version_into_the_proposal(source, tmp_path, shared_dvc_repo):
+    project = copy_repo(shared_dvc_repo, tmp_path / "project" / "repo")
     run_dvc(project, "import", "-q", str(source), "rows.csv", "-o", "data/imported.csv")
     commit_all(project, "import rows")
     (source / "rows.csv").write_text("x1,x2,label\n1,2,1\n3,4,0\n")
@@ -55,8 +53,8 @@ def test_dvc_update_brings_the_new_data_version_into_the_proposal(source, tmp_pa
     assert (project / "data" / "imported.csv").read_text().endswith("3,4,0\n")
 
 
-def test_a_failing_import_is_recorded_with_its_step(tmp_path):
-    project = make_dvc_repo(tmp_path / "project" / "repo")
+def test_a_failing_import_is_recorded_with_its_step(tmp_path, shared_dvc_repo):
+    project = copy_repo(shared_dvc_repo, tmp_path / "project" / "repo")
     folder = tmp_path / "handover"
     head = git(project, "rev-parse", "HEAD").strip()
     settings = RetrainSettings(imports=(RetrainImport(url=str(tmp_path / "nowhere"), path="x.csv", out="data/x.csv"),))
