@@ -121,13 +121,16 @@ def test_an_unexplained_import_inside_a_function_is_found(copy: Path) -> None:
 
 # Modules of type declarations only (TypedDicts of JSON documents): imported under `if TYPE_CHECKING:`,
 # so the documents stay plain dicts at run time and the report's start-up never loads them.
-TYPE_ONLY = ("ci_mlops.report.document",)
+TYPE_ONLY = ("ci_mlops.report.document", "ci_mlops.report.rows")
 
 
 def runtime_imports_of_type_only(package: Path) -> list[str]:
-    """``file:line`` for each import of a :data:`TYPE_ONLY` module outside an ``if TYPE_CHECKING:`` block."""
+    """``file:line`` for each import of a :data:`TYPE_ONLY` module outside an ``if TYPE_CHECKING:`` block
+    (except in another of them: it is never loaded either)."""
     found = []
     for path in sorted(package.rglob("*.py")):
+        if ".".join((package.name, *path.relative_to(package).with_suffix("").parts)) in TYPE_ONLY:
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         guarded = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
                    and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
