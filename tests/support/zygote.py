@@ -1,28 +1,43 @@
-"""A DVC "zygote" for the test session: DVC imported once per test process, a fork per command.
+"""Zygotes for the test session: DVC and ci-mlops imported once per test process, a fork per command.
 
 What a DVC process costs in the suite is mostly importing DVC (about 0.45 CPU-s of a small
-``dvc status``'s 0.6 s), paid by hundreds of processes. The zygote is one server process per
-test process (xdist worker) that has imported DVC and its commands and forks a child per
-request. The child takes the requester's argv, working directory, environment and file
+``dvc status``'s 0.6 s), and a ``ci-mlops`` step's start-up is ci-mlops, click, PyYAML and
+requests (about 0.2 CPU-s of a small step), paid by hundreds of processes in the workflow
+simulations. Each test process (xdist worker) keeps two server processes: the *DVC* zygote
+has imported DVC and its commands, the *ci-mlops* zygote every module of ci-mlops' own and
+the libraries its steps use (see :data:`CLI_LIBRARIES`). Each forks a child per request.
+The child takes the requester's argv, working directory, environment, umask and file
 descriptors 0-2 (passed over a unix socket with SCM_RIGHTS), then runs the same code a fresh
-interpreter would: the ``-c`` driver of ``ci_mlops.dvc.run`` or the venv's ``dvc`` script. Its
-exit status goes back to the requester, which exits with it (or dies of the same signal).
+interpreter would: the ``-c`` driver of ``ci_mlops.dvc.run``, the venv's ``dvc`` script or
+the venv's ``ci-mlops`` script (whose own DVC driver goes to the DVC zygote). Its exit status
+goes back to the requester, which exits with it (or dies of the same signal).
 
-Requesters are two tiny launchers written into a temporary folder (:func:`launchers`):
-``python`` (what ``ci_mlops.dvc.run`` starts its driver with, swapped in by ``tests/conftest.py``)
-and ``dvc`` (put first on PATH by the runner simulations). Each falls back to the real program
-(``exec``, same argv, environment and descriptors) whenever the zygote cannot give the
-identical result:
+Requesters are tiny launchers written into a temporary folder (:func:`launchers`):
+``python`` (what ``ci_mlops.dvc.run`` starts its driver with, swapped in by ``tests/conftest.py``),
+``dvc`` and ``ci-mlops`` (first on PATH in the runner simulations). Each falls back to the
+real program (``exec``, same argv, environment and descriptors) whenever the zygote cannot
+give the identical result:
 
 - the zygote is not running or refuses;
 - the environment differs in something the imported modules read at import time (Python's
-  own ``PYTHON*`` variables, locale, HOME and XDG folders, DVC/fsspec/tqdm settings);
+  own ``PYTHON*`` variables, locale, HOME and XDG folders, DVC/fsspec/tqdm settings, and
+  every variable Python code read while the zygote imported its modules: recorded);
 - a descriptor is a terminal (the zygote's streams are set up for pipes and files);
 - the zygote has more than one thread (no fork with threads);
 - ``dvc`` on PATH (after the launcher's folder) is not the venv's own.
 
+The ci-mlops zygote never imports DVC itself (importing ``dvc`` wraps ``sys.stdout`` and
+``sys.stderr`` in colorama's ANSI stripper and sets up DVC's log handlers, which a real
+``ci-mlops`` process does only when a step first uses DVC in-process) nor a library that starts
+a thread when imported (NumPy's OpenBLAS, pyarrow's jemalloc, DuckDB): :data:`CLI_NEVER`.
+
 A request whose launcher is killed kills its child; signals the launcher receives (TERM, INT,
-HUP, QUIT) are passed on to it. The zygote exits when its test process closes the pipe to it.
+HUP, QUIT) are passed on to it. The zygotes exit when their test process closes the pipe to them.
+
+``CI_MLOPS_TEST_ZYGOTE=0`` turns them off (every command starts as in production), and so does
+the ``plain_dvc`` marker for one test. ``CI_MLOPS_TEST_ZYGOTE_LOG=FILE`` appends one line per
+request (served, refused and why, or run by the real program and why) to FILE; the test
+session prints the tally at its end (``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -40,11 +55,13 @@ import tempfile
 import threading
 from pathlib import Path
 
-# What the modules the zygote imports read from the environment at import time: a request
-# whose environment differs in one of these runs the real program instead.
+# What the modules the zygotes import read from the environment at import time: a request
+# whose environment differs in one of these runs the real program instead. Python-level reads
+# are also recorded while a zygote imports (:class:`_Recorder`); these are the ones it cannot see
+# (Python's start-up, C libraries: OpenSSL, libgit2) and the ones known from reading the code.
 IMPORT_TIME_KEYS = ("HOME", "LANG", "LANGUAGE", "PYCHARM_HOSTED", "DVC_SHOW_TRACEBACK", "AWS_NEW_RETRIES_2026",
-                    "SSLKEYLOGFILE", "S3FS_LOGGING_LEVEL", "WRAPT_DISABLE_EXTENSIONS")
-IMPORT_TIME_PREFIXES = ("PYTHON", "LC_", "XDG_", "FSSPEC_", "TQDM_")
+                    "SSLKEYLOGFILE", "S3FS_LOGGING_LEVEL", "WRAPT_DISABLE_EXTENSIONS", "CI_MLOPS_DUCKDB_MEMORY")
+IMPORT_TIME_PREFIXES = ("PYTHON", "LC_", "XDG_", "FSSPEC_", "TQDM_", "OPENSSL_")
 IMPORT_TIME_SUFFIXES = ("_NO_EXTENSIONS",)  # aiohttp, yarl, multidict, frozenlist, propcache
 
 # Imported before the first fork: DVC's command line with every command's parser, the repo,
@@ -54,20 +71,39 @@ WARM = ("dvc.cli", "dvc.cli.parser", "dvc.repo", "dvc.repo.index", "dvc.stage", 
         "dvc.repo.reproduce", "dvc.repo.experiments", "dvc.repo.experiments.show", "dvc.repo.fetch",
         "dvc.repo.push", "dvc.repo.status", "dvc.repo.metrics.show", "dvc.repo.params.show",
         "dvc.repo.plots", "dvc_s3", "s3fs", "aiobotocore.session", "scmrepo.git")
+# The ci-mlops zygote imports every module of ci_mlops (those that import nothing of CLI_NEVER),
+# these libraries the steps import when they need them, and DVC's own dependencies (what the DVC
+# zygote's warm-up imported besides DVC and its S3 stack, which it lists in a file).
+CLI_LIBRARIES = ("click", "yaml", "requests", "jinja2", "jsonschema", "dvc_render", "dvc_render.vega",
+                 "dvc_render.image", "dvc_render.markdown", "vl_convert")
+# Never imported by the ci-mlops zygote: DVC (see the module's docstring), the libraries that start
+# a thread when imported (a fork copies no threads: NumPy's OpenBLAS, pyarrow's jemalloc and those
+# that import them, DuckDB), pygit2 (libgit2 reads HOME when loaded) and the S3 stack.
+CLI_NEVER = ("dvc", "numpy", "pandas", "pyarrow", "scipy", "duckdb", "duckdb_extension_httpfs", "sklearn",
+             "pygit2", "dvc_s3", "s3fs", "aiobotocore", "botocore", "boto3", "aiohttp", "moto")
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
 _LAUNCHER = r'''#!{python} -IS
-# Runs {what} in the test session's DVC zygote; falls back to the real program (tests/support/zygote.py).
+# Runs {what} in the test session's {profile} zygote; falls back to the real program (tests/support/zygote.py).
 import os, signal, socket, struct, sys
-SOCKET, MODE, REAL, HERE = {socket!r}, {mode!r}, {real!r}, {here!r}
+SOCKET, MODE, REAL, HERE, LOG = {socket!r}, {mode!r}, {real!r}, {here!r}, {log!r}
+def note(line):
+    if LOG:
+        try:
+            with open(LOG, "a", encoding="utf-8") as handle:
+                handle.write(f"{{MODE}} {{line}}\n")
+        except OSError:
+            pass
 def real():
-    os.execv(REAL[0], [*REAL, *sys.argv[1:]])
+    # ci-mlops' stand-in takes the name it was run by first, as sys.argv[0]
+    os.execv(REAL[0], [*REAL, *sys.argv[MODE != "ci-mlops":]])
 if MODE == "dvc":
     for folder in os.environ.get("PATH", "").split(os.pathsep):
         found = os.path.join(folder or ".", "dvc")
         if os.path.realpath(folder or ".") != HERE and os.path.isfile(found) and os.access(found, os.X_OK):
             if os.path.realpath(found) != os.path.realpath(REAL[0]):
+                note("real: another dvc first on PATH")
                 os.execv(found, [found, *sys.argv[1:]])
             break
 pending, started = [], []
@@ -84,11 +120,15 @@ for signum in {forwarded!r}:
 try:
     link = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     link.connect(SOCKET)
-    body = repr({{"mode": MODE, "argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ)}}).encode("utf-8", "surrogateescape")
+    mask = os.umask(0o22)
+    os.umask(mask)
+    body = repr({{"mode": MODE, "argv": sys.argv[MODE != "ci-mlops":], "cwd": os.getcwd(), "env": dict(os.environ),
+                 "umask": mask}}).encode("utf-8", "surrogateescape")
     socket.send_fds(link, [struct.pack("!I", len(body)) + body], [0, 1, 2])
     answer = link.recv(1)
-except Exception:
-    answer = b""
+except Exception as exc:
+    note(f"real: no zygote ({{type(exc).__name__}})")
+    answer = b"-"
 if answer != b"S":
     for signum in {forwarded!r}:
         signal.signal(signum, signal.SIG_DFL)
@@ -102,7 +142,7 @@ status = b""
 while len(status) < 4:
     chunk = link.recv(4 - len(status))
     if not chunk:
-        sys.stderr.write("dvc zygote: lost the command it was running\n")
+        sys.stderr.write("{profile} zygote: lost the command it was running\n")
         os._exit(255)
     status += chunk
 code = struct.unpack("!i", status)[0]
@@ -112,10 +152,13 @@ if code < 0:
 os._exit(code if code >= 0 else 128 - code)
 '''
 
-
+# What the ``ci-mlops`` launcher runs when the zygote cannot: the venv's script, its DVC driver started
+# by the ``python`` launcher. Its first argument is the name the launcher was run by (sys.argv[0]).
 _CLI = """#!{python}
 # ci-mlops whose DVC commands run in the test session's DVC zygote (tests/support/zygote.py).
-import sys
+import os, sys
+del sys.argv[0]
+sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[0]))
 from ci_mlops.dvc import run
 run.interpreter = lambda: {launcher!r}
 from ci_mlops.cli import main
@@ -126,48 +169,70 @@ if __name__ == "__main__":
 
 
 def ci_mlops_script() -> Path:
-    """The venv's ``ci-mlops`` script, or while the zygote is on the one whose DVC commands it serves."""
+    """The venv's ``ci-mlops`` script, or while the zygote is on its launcher (served by the ci-mlops zygote)."""
     return launchers() / "ci-mlops" if _active else Path(sys.executable).parent / "ci-mlops"
 
 
-def _import_time_env(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items()
-            if k in IMPORT_TIME_KEYS or k.startswith(IMPORT_TIME_PREFIXES) or k.endswith(IMPORT_TIME_SUFFIXES)}
+def _import_time_env(env: dict[str, str], recorded: frozenset[str] = frozenset()) -> dict[str, str | None]:
+    """The part of ``env`` an import could have read: the known keys and patterns, and ``recorded``
+    (what the zygote's imports read; present or not: a variable set on one side only differs too)."""
+    picked: dict[str, str | None] = {k: env.get(k) for k in recorded}
+    picked.update((k, v) for k, v in env.items()
+                  if k in IMPORT_TIME_KEYS or k.startswith(IMPORT_TIME_PREFIXES) or k.endswith(IMPORT_TIME_SUFFIXES))
+    return picked
+
+
+def _log_path() -> str:
+    """Where requests' outcomes are noted: CI_MLOPS_TEST_ZYGOTE_LOG of the session (in a server: its own argument)."""
+    return _server_log if _server_log is not None else _SESSION_ENV.get("CI_MLOPS_TEST_ZYGOTE_LOG", "")
+
+
+_server_log: str | None = None
 
 
 class _Zygote:
-    """The worker-side handle: the server process and the launchers' folder."""
+    """The worker-side handle: the two server processes and the launchers' folder."""
 
-    def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="dvc-zygote-"))
-        self.socket = str(self.folder / "socket")
+    def __init__(self, log: str | None = None) -> None:
+        log = _log_path() if log is None else log
+        self.folder = Path(tempfile.mkdtemp(prefix="ci-mlops-zygote-"))
         self.bin = self.folder / "bin"
         self.bin.mkdir()
-        real_dvc = str(Path(sys.executable).parent / "dvc")
-        for name, mode, real in (("python", "python", [sys.executable]), ("dvc", "dvc", [real_dvc])):
+        sockets = {"dvc": str(self.folder / "dvc.socket"), "ci-mlops": str(self.folder / "ci-mlops.socket")}
+        venv = Path(sys.executable).parent
+        # ci-mlops as the venv's script runs it, its DVC driver started by the ``python`` launcher.
+        routed = self.folder / "ci-mlops-routed"
+        routed.write_text(_CLI.format(python=sys.executable, launcher=str(self.bin / "python")))
+        routed.chmod(0o755)
+        for name, profile, real in (("python", "dvc", [sys.executable]), ("dvc", "dvc", [str(venv / "dvc")]),
+                                    ("ci-mlops", "ci-mlops", [sys.executable, str(routed)])):
             path = self.bin / name
-            path.write_text(_LAUNCHER.format(python=sys.executable, what=name, socket=self.socket, mode=mode,
-                                             real=real, here=os.path.realpath(self.bin),
+            path.write_text(_LAUNCHER.format(python=sys.executable, what=name, profile=profile, socket=sockets[profile],
+                                             mode=name, real=real, here=os.path.realpath(self.bin), log=log,
                                              forwarded=tuple(int(s) for s in FORWARDED)))
             path.chmod(0o755)
-        # ci-mlops as the venv's script runs it, its DVC driver started by the ``python`` launcher.
-        cli = self.bin / "ci-mlops"
-        cli.write_text(_CLI.format(python=sys.executable, launcher=str(self.bin / "python")))
-        cli.chmod(0o755)
-        ready = self.folder / "ready"
-        self.proc = subprocess.Popen([sys.executable, __file__, self.socket, str(ready)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.folder,
-                                     env=_SESSION_ENV)
-        _wait_for(ready, self.proc)  # until then (or if it never comes) requests run the real program
+        self.procs = {
+            profile: subprocess.Popen([sys.executable, __file__, profile, sockets[profile], str(self.folder), log],
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      cwd=self.folder, env=_SESSION_ENV)
+            for profile in ("dvc", "ci-mlops")
+        }
+        for profile, proc in self.procs.items():  # until then (or if it never comes) requests run the real program
+            _wait_for(self.folder / f"{profile}.ready", proc)
+
+    def alive(self) -> bool:
+        return all(proc.poll() is None for proc in self.procs.values())
 
     def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        for proc in self.procs.values():
+            if proc.stdin:
+                proc.stdin.close()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -223,7 +288,9 @@ def launchers() -> Path:
     """The folder with the ``python`` and ``dvc`` launchers, starting this process's zygote on first use."""
     global _running
     with _lock:
-        if _running is None or _running.proc.poll() is not None:
+        if _running is None or not _running.alive():
+            if _running is not None:
+                _running.close()
             _running = _Zygote()
             atexit.register(_running.close)
         return _running.bin
@@ -232,8 +299,9 @@ def launchers() -> Path:
 # --- the server ---------------------------------------------------------------------------
 
 class _Request:
-    def __init__(self, mode: str, argv: list[str], cwd: str, env: dict[str, str], fds: list[int]) -> None:
-        self.mode, self.argv, self.cwd, self.env, self.fds = mode, argv, cwd, env, fds
+    def __init__(self, mode: str, argv: list[str], cwd: str, env: dict[str, str], umask: int,
+                 fds: list[int]) -> None:
+        self.mode, self.argv, self.cwd, self.env, self.umask, self.fds = mode, argv, cwd, env, umask, fds
 
 
 def _receive(conn: socket.socket) -> _Request:
@@ -251,16 +319,146 @@ def _receive(conn: socket.socket) -> _Request:
                 raise ValueError("the request was cut short")
             body += chunk
         fields = ast.literal_eval(body.decode("utf-8", "surrogateescape"))
-        return _Request(fields["mode"], fields["argv"], fields["cwd"], fields["env"], fds)
+        return _Request(fields["mode"], fields["argv"], fields["cwd"], fields["env"], fields["umask"], fds)
     except BaseException:
         for fd in fds:
             os.close(fd)
         raise
 
 
-def _refusal(request: _Request, own_env: dict[str, str]) -> str | None:
-    if _import_time_env(request.env) != own_env:
-        return "environment"
+class _Recorder(type(os.environ)):  # type: ignore[misc]
+    """``os.environ`` while a zygote imports: notes every variable Python code looks up, and which
+    files walk the whole environment (``"*FILE"``; a known one looks for a prefix in IMPORT_TIME_PREFIXES)."""
+
+    seen: set[str]
+
+    def __getitem__(self, key: str) -> str:
+        if not sys._getframe(1).f_code.co_filename.endswith(KNOWN_WALKS):  # dict(os.environ) in a known walk
+            self.seen.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.seen.add(key)
+        return super().__contains__(key)
+
+    def _walked(self) -> None:
+        frame = sys._getframe(2)
+        while frame.f_back is not None and frame.f_code.co_filename.startswith(("<frozen", os.__file__)):
+            frame = frame.f_back
+        self.seen.add("*" + frame.f_code.co_filename)
+
+    def __iter__(self):
+        self._walked()
+        return super().__iter__()
+
+    def items(self):  # without noting each variable it yields
+        self._walked()
+        return {self.decodekey(k): self.decodevalue(v) for k, v in self._data.items()}.items()
+
+
+# Files that walk the whole environment at import time for variables of their own prefix (in
+# IMPORT_TIME_PREFIXES): fsspec's FSSPEC_ settings, tqdm's TQDM_ defaults.
+KNOWN_WALKS = ("/fsspec/config.py", "/tqdm/utils.py")
+
+
+def _recording() -> _Recorder:
+    recorder = _Recorder.__new__(_Recorder)
+    recorder.__dict__.update(os.environ.__dict__)  # the same variables (one dict), put and unset as before
+    recorder.seen = set()
+    return recorder
+
+
+class _Never(BaseException):
+    """Raised by :class:`_Fence` for a module the ci-mlops zygote must not import (never caught as ImportError)."""
+
+
+class _Fence:
+    """A meta path finder for the ci-mlops zygote's warm-up: no module of :data:`CLI_NEVER`, not even a probe."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] in CLI_NEVER:
+            raise _Never(name)
+
+
+def _try_import(name: str) -> object | None:
+    """Import ``name``; if it (or anything it imports) fails or needs a module of CLI_NEVER, leave no trace of it."""
+    import importlib
+
+    before = set(sys.modules)
+    try:
+        return importlib.import_module(name)
+    except (Exception, _Never):
+        for added in set(sys.modules) - before:
+            del sys.modules[added]
+        return None
+
+
+def _ci_mlops_modules(package: object) -> list[str]:
+    import pkgutil
+
+    names = []
+    for info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):  # type: ignore[attr-defined]
+        if info.name.endswith(".__main__") or info.name == "ci_mlops.demo.project":
+            continue  # a module run as a program; a user's project the demo writes out
+        names.append(info.name)
+        module = _try_import(info.name) if info.ispkg else None
+        if module is not None:
+            names.extend(_ci_mlops_modules(module))
+    return names
+
+
+def _warm_dvc(folder: Path) -> None:
+    import importlib
+
+    before = set(sys.modules)
+    stack = ("dvc_s3", "s3fs", "aiobotocore.session")
+    for name in WARM:
+        if name not in stack:
+            importlib.import_module(name)
+    deps = sorted(m for m in set(sys.modules) - before if m.partition(".")[0] not in CLI_NEVER)
+    (folder / "dvc-deps.tmp").write_text("\n".join(deps))
+    (folder / "dvc-deps.tmp").rename(folder / "dvc-deps")  # what the ci-mlops zygote imports of DVC's
+    for name in stack:
+        importlib.import_module(name)
+
+
+def _warm_ci_mlops(folder: Path) -> str | None:
+    """Import what ci-mlops' steps import; returns what went wrong, if the result is not a clean ci-mlops process."""
+    import importlib
+    import time
+
+    streams = sys.stdout, sys.stderr
+    fence = _Fence()
+    sys.meta_path.insert(0, fence)
+    try:
+        import ci_mlops
+
+        for name in ("ci_mlops.cli", "ci_mlops.app", "ci_mlops.quick", *_ci_mlops_modules(ci_mlops), *CLI_LIBRARIES):
+            _try_import(name)
+        deps = folder / "dvc-deps"
+        for _ in range(1200):  # the DVC zygote lists them after importing DVC
+            if deps.exists():
+                for name in deps.read_text().split():
+                    _try_import(name)
+                break
+            time.sleep(0.05)
+    finally:
+        sys.meta_path.remove(fence)
+    importlib.invalidate_caches()
+    imported = sorted({m.partition(".")[0] for m in sys.modules} & set(CLI_NEVER))
+    if imported:
+        return f"the warm-up imported {', '.join(imported)}"
+    if (sys.stdout, sys.stderr) != streams:
+        return "the warm-up replaced sys.stdout or sys.stderr"
+    return None
+
+
+def _refusal(request: _Request, own_env: dict[str, str | None], recorded: frozenset[str]) -> str | None:
+    theirs = _import_time_env(request.env, recorded)
+    if theirs != own_env:
+        keys = sorted(k for k in {*theirs, *own_env} if theirs.get(k) != own_env.get(k))
+        return f"environment: {' '.join(keys)}"
     if any(os.isatty(fd) for fd in request.fds):
         return "terminal"
     if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
@@ -268,19 +466,37 @@ def _refusal(request: _Request, own_env: dict[str, str]) -> str | None:
     return None
 
 
-def serve(path: str, ready: str) -> _Request:
+def _note(line: str) -> None:
+    if _log_path():
+        try:
+            with open(_log_path(), "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except OSError:
+            pass
+
+
+def serve(profile: str, path: str, folder: Path) -> _Request:
     """Warm up, then answer requests until the test process goes; returns only in a forked child."""
     import gc
-    import importlib
 
     initial = {s: signal.getsignal(s) for s in signal.valid_signals()
                if s not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(s) is not None}
-    for name in WARM:
-        importlib.import_module(name)
-    from dvc.cli.parser import get_main_parser
+    environ = os.environ
+    os.environ = recorder = _recording()  # the same variables, watched while the zygote imports
+    try:
+        broken = _warm_ci_mlops(folder) if profile == "ci-mlops" else _warm_dvc(folder)
+    finally:
+        os.environ = environ  # noqa: B003 (the original object back)
+    walks = sorted(k[1:] for k in recorder.seen if k.startswith("*") and not k.endswith(KNOWN_WALKS))
+    if walks:
+        broken = broken or f"the warm-up read the whole environment in {' '.join(walks)}"
+    recorded = frozenset(k for k in recorder.seen if not k.startswith("*"))
+    if profile == "dvc":  # every command's parser built once (argparse reads COLUMNS then: not kept, not recorded)
+        from dvc.cli.parser import get_main_parser
 
-    get_main_parser()
-    own_env = _import_time_env(dict(os.environ))
+        get_main_parser()
+    own_env = _import_time_env(dict(os.environ), recorded)
+    _note(f"{profile} zygote read at import: {' '.join(sorted(recorded - set(_import_time_env(dict(os.environ)))))}")
     gc.collect()
     gc.freeze()  # the children share the imported modules' pages instead of copying them on first GC
 
@@ -291,7 +507,7 @@ def serve(path: str, ready: str) -> _Request:
     selector.register(listener, selectors.EVENT_READ, "accept")
     selector.register(sys.stdin.fileno(), selectors.EVENT_READ, "parent")
     running: dict[int, tuple[socket.socket, int]] = {}  # pid -> (connection, pidfd)
-    Path(ready).touch()
+    (folder / f"{profile}.ready").touch()
     while True:
         for key, _ in selector.select():
             what = key.data
@@ -304,10 +520,12 @@ def serve(path: str, ready: str) -> _Request:
                 conn, _ = listener.accept()
                 try:
                     request = _receive(conn)
-                except (OSError, ValueError, SyntaxError):
+                except (OSError, ValueError, SyntaxError, KeyError):
                     conn.close()
                     continue
-                if _refusal(request, own_env) is not None:
+                refusal = broken or _refusal(request, own_env, recorded)
+                if refusal is not None:
+                    _note(f"{request.mode} refused: {refusal}")
                     _close_all(request.fds)
                     conn.close()
                     continue
@@ -323,6 +541,7 @@ def serve(path: str, ready: str) -> _Request:
                         os.close(pidfd)
                     _become(request, initial)
                     return request
+                _note(f"{request.mode} served")
                 _close_all(request.fds)
                 pidfd = os.pidfd_open(pid)
                 running[pid] = (conn, pidfd)
@@ -364,7 +583,7 @@ def _close_all(fds: list[int]) -> None:
 
 
 def _become(request: _Request, initial: dict) -> None:
-    """In the child: the requester's descriptors, folder, environment and a fresh interpreter's signals."""
+    """In the child: the requester's descriptors, folder, environment, umask and a fresh interpreter's signals."""
     for signum, handler in initial.items():
         try:
             signal.signal(signum, handler)
@@ -374,13 +593,15 @@ def _become(request: _Request, initial: dict) -> None:
         os.dup2(fd, target)
     _close_all([fd for fd in request.fds if fd > 2])
     os.chdir(request.cwd)
+    os.umask(request.umask)
     os.environ.clear()
     os.environ.update(request.env)
     tempfile.tempdir = None
 
 
-def run(request: _Request) -> None:
-    """Run the request as ``python -c CODE ARGS`` or the ``dvc`` script would, in a fresh ``__main__``."""
+def run(request: _Request, folder: Path) -> None:
+    """Run the request as ``python -c CODE ARGS``, the ``dvc`` script or the ``ci-mlops`` script would,
+    in a fresh ``__main__``."""
     import types
 
     if request.mode == "python" and request.argv[:2] == ["-m", "dvc"]:
@@ -397,6 +618,16 @@ def run(request: _Request) -> None:
         code, filename = request.argv[1], "<string>"
         sys.argv = ["-c", *request.argv[2:]]
         sys.path[0] = ""
+    elif request.mode == "ci-mlops":
+        from ci_mlops.dvc import run as dvc_run
+
+        launcher = str(folder / "bin" / "python")
+        dvc_run.interpreter = lambda: launcher  # its DVC driver goes to the DVC zygote, as in _CLI
+        # The venv's script, run as the launcher's name (what sys.argv[0] and sys.path[0] are for a script).
+        code = (Path(sys.executable).parent / "ci-mlops").read_text(encoding="utf-8")
+        filename = request.argv[0]
+        sys.argv = list(request.argv)
+        sys.path[0] = os.path.dirname(os.path.realpath(filename))
     else:
         filename = str(Path(sys.executable).parent / "dvc")
         code = Path(filename).read_text(encoding="utf-8")
@@ -404,7 +635,7 @@ def run(request: _Request) -> None:
         sys.path[0] = str(Path(filename).parent)
     main = types.ModuleType("__main__")
     main.__dict__["__builtins__"] = __builtins__
-    if request.mode == "dvc":
+    if request.mode != "python":
         main.__file__ = filename
     sys.modules["__main__"] = main
     try:
@@ -424,4 +655,6 @@ def run(request: _Request) -> None:
 
 
 if __name__ == "__main__":
-    run(serve(sys.argv[1], sys.argv[2]))
+    _server_log = sys.argv[4]
+    _folder = Path(sys.argv[3])
+    run(serve(sys.argv[1], sys.argv[2], _folder), _folder)

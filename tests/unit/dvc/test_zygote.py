@@ -22,7 +22,7 @@ REPORT = "import os, sys; print(os.getppid(), 'dvc.repo' in sys.modules, sys.arg
 def _zygote_pid() -> int:
     zygote.launchers()
     assert zygote._running is not None
-    return zygote._running.proc.pid
+    return zygote._running.procs["dvc"].pid
 
 
 def _both(args: list[str], **kw) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
