@@ -4,13 +4,17 @@ The template matrix is linted in one process per linter over every variant, with
 asked once per distinct script (tests/support/lint.py). Here a finding is planted in one
 variant among several for each of the three linters (and in two variants for shellcheck,
 whose answer is given once and reused), and the findings must name that variant, the linter
-and the rule, and no clean variant.
+and the rule, and no clean variant. And shellcheck asked once per question answers every
+question as shellcheck itself does.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,7 @@ import pytest
 from ci_mlops.config import parse_config
 from ci_mlops.scaffold.gitlab import plan_gitlab
 from ci_mlops.scaffold.plan import WorkflowRef, plan_files, workflow_context
-from tests.support.lint import gitlab_ci, lint, shellcheck_available
+from tests.support.lint import SHELLCHECK_ONCE, gitlab_ci, lint, shellcheck_available
 from tests.support.repo_facts import sample_facts
 
 REF = WorkflowRef("ci-mlops/ci-mlops", "0" * 40, "0.1.0")
@@ -126,3 +130,28 @@ def test_a_gitlab_schema_finding_names_its_variant(tmp_path):
     findings = gitlab_ci(paths)
     assert named(findings, "check-jsonschema vendor.gitlab-ci", r"ci-mlops\.yml: \$\[.*\]\.when: 'sometimes' is not one of") == {"keys"}, findings
     assert len(findings) == 1, findings
+
+
+@pytest.mark.lint
+def test_shellcheck_once_answers_every_question_as_shellcheck_does(tmp_path):
+    """Scripts of one length (one row of slots), each asked several times at once, get shellcheck's own answer."""
+    if not shellcheck_available():
+        pytest.skip("shellcheck is not installed (.ci/setup installs it)")
+    real = shutil.which("shellcheck")
+    args = ["--norc", "-f", "json1", "-x", "--shell", "bash", "-e", "SC1091,SC2154", "-"]  # as actionlint asks
+    scripts = ["echo $aaa\n", 'echo "$b"\n', "echo hiya\n", "echo $bbb\n", "ls   $ccc\n", "printf x\n\n"]
+    assert {len(script) for script in scripts} == {10}  # one row of slots: only the whole question tells them apart
+    memo = tmp_path / "memo"
+    memo.mkdir()
+    env = {**os.environ, "SHELLCHECK_ONCE_DIR": str(memo), "SHELLCHECK_ONCE_REAL": real}
+
+    def ask(script: str, program: str) -> tuple[int, str, str]:
+        out = subprocess.run([program, *args], input=script, capture_output=True, text=True, env=env)
+        return out.returncode, out.stdout, out.stderr
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda s: ask(s, str(SHELLCHECK_ONCE)), scripts * 4))
+    expected = [ask(script, real) for script in scripts] * 4
+    assert answers == expected
+    assert {code for code, _, _ in expected} == {0, 1}  # clean scripts and findings both
+    assert len(list(memo.glob("*.q"))) >= len(scripts)
