@@ -166,7 +166,14 @@ def categories_sql(source: str, name: str) -> str:
 
 
 class Database:
-    """A DuckDB connection with the two sides as FROM clauses."""
+    """A DuckDB connection with the two sides as FROM clauses.
+
+    Parquet is scanned where it is (columns and row groups are read as a query needs them).
+    A row format (CSV, TSV, JSON lines) is read once into a table: DuckDB parses and sniffs
+    such a file again on every scan, and a drift run makes a few scans per column. The table
+    lives in a database file in the temporary folder, so memory stays capped at
+    ``MEMORY_LIMIT`` (DuckDB evicts a file's blocks; an in-memory table could not leave memory).
+    """
 
     def __init__(self, reference: str, current: str) -> None:
         try:
@@ -174,13 +181,29 @@ class Database:
         except ImportError as exc:
             raise UserError("drift.engine duckdb needs the duckdb package: pip install 'ci-mlops[duckdb]'") from exc
         self.duckdb = duckdb
+        ref_source, cur_source = _source(reference), _source(current)
         self.spill = tempfile.mkdtemp(prefix="ci-mlops-duckdb-")
-        self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": self.spill,
+        self.con = duckdb.connect(os.path.join(self.spill, "sides.duckdb"),
+                                  config={"memory_limit": MEMORY_LIMIT, "temp_directory": self.spill,
                                           "threads": max(1, min(os.cpu_count() or 1, 4))})
-        if any(p.startswith("s3://") for p in (reference, current)):
-            self._s3()
-        self.ref, self.cur = _source(reference), _source(current)
-        self.labels = {self.ref: reference, self.cur: current}
+        self.labels: dict[str, str] = {}
+        try:
+            if any(p.startswith("s3://") for p in (reference, current)):
+                self._s3()
+            self.ref = self._side(ref_source, reference, "reference_side")
+            self.cur = self._side(cur_source, current, "current_side")
+        except BaseException:
+            self.close()
+            raise
+
+    def _side(self, source: str, path: str, table: str) -> str:
+        """The FROM clause of one side: the file itself (Parquet), or a table it was read into once."""
+        if detect_format(path) == "parquet":
+            self.labels[source] = path
+            return source
+        self.labels[table] = path
+        self.rows(f"CREATE TABLE {table} AS SELECT * FROM {source}", table)
+        return table
 
     def close(self) -> None:
         self.con.close()

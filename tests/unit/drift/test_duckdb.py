@@ -91,6 +91,34 @@ def test_missing_file_and_bad_column_are_one_line(files: dict[str, str], tmp_pat
         sql.detect_drift_duckdb(str(tmp_path / "bad.parquet"), files["large_cur"], columns=[], progress=False)
 
 
+
+def test_a_row_format_is_read_once_and_parquet_where_it_is(files: dict[str, str], tmp_path: Path) -> None:
+    """A CSV side is parsed once into a table (DuckDB would parse it again on every scan): the file can
+    go once the sides are open; a Parquet side stays a scan of the file."""
+    csv = tmp_path / "ref.csv"
+    csv.write_bytes(Path(files["small_ref_csv"]).read_bytes())
+    db = sql.Database(str(csv), files["small_cur"])
+    try:
+        csv.unlink()
+        assert db.rows(f"SELECT COUNT(*) FROM {db.ref}") == [(800,)]
+        assert db.cur.startswith("read_parquet(")
+        assert db.columns(db.ref) == db.columns(f"read_csv({sql.literal(files['small_ref_csv'])}, header = true)")
+    finally:
+        db.close()
+    assert not Path(db.spill).exists()
+
+
+def test_an_unreadable_csv_is_one_line_and_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+    real = sql.tempfile.mkdtemp
+    monkeypatch.setattr(sql.tempfile, "mkdtemp", lambda **kw: made.append(real(**kw)) or made[-1])
+    (tmp_path / "bad.csv").write_bytes(b"a,b\n" + b"1,2\n" * 3000 + b"x,y,z,w,v\n")  # a row of five fields
+    (tmp_path / "ok.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(UserError, match=r"bad\.csv: DuckDB cannot read the data"):
+        sql.detect_drift_duckdb(str(tmp_path / "bad.csv"), str(tmp_path / "ok.csv"), columns=[], progress=False)
+    assert made and not any(Path(folder).exists() for folder in made)
+
+
 # -- S3, through DuckDB's httpfs, against a moto server on loopback ----------------------------
 
 
