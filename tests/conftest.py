@@ -108,3 +108,23 @@ def shared_dvc_repo(dvc_layouts: Layouts) -> Path:
     """The factory's default repository (git + DVC, pushed to its local remote), built once per
     test run; never change it: take ``copy_repo(shared_dvc_repo, DEST)`` (it brings its own remote)."""
     return dvc_layouts.template()
+
+
+def pytest_sessionstart(session):
+    """CI_MLOPS_TEST_ZYGOTE_LOG=FILE: the zygotes note each request there (tests/support/zygote.py); a new session starts it empty."""
+    log = os.environ.get("CI_MLOPS_TEST_ZYGOTE_LOG")
+    if log and not hasattr(session.config, "workerinput"):
+        Path(log).write_text("")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The zygotes' requests of this session, counted by outcome (served, refused and why, run by the real program)."""
+    log = os.environ.get("CI_MLOPS_TEST_ZYGOTE_LOG")
+    if not log or not Path(log).is_file():
+        return
+    from collections import Counter
+
+    counts = Counter(line for line in Path(log).read_text().splitlines() if " read at import: " not in line)
+    terminalreporter.section("zygote requests")
+    for line, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        terminalreporter.write_line(f"{n:6d}  {line}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +128,144 @@ def test_a_signal_to_the_launcher_reaches_the_command(tmp_path):
         assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     assert proc.wait() == 42
+
+
+# --- ci-mlops served by its zygote -----------------------------------------------------------
+
+VENV_CLI = str(Path(sys.executable).parent / "ci-mlops")
+
+
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory):
+    """Zygotes of this module's own that note each request's outcome (CI_MLOPS_TEST_ZYGOTE_LOG's format)."""
+    log = tmp_path_factory.mktemp("zygote-log") / "log"
+    own = zygote._Zygote(log=str(log))
+    yield own, log
+    own.close()
+
+
+@pytest.fixture(scope="module")
+def dvc_repo(tmp_path_factory, shared_dvc_repo):
+    from tests.support.dvc_factory import copy_repo
+
+    return copy_repo(shared_dvc_repo, tmp_path_factory.mktemp("zygote-cli") / "repo")
+
+
+def _outcomes(log: Path, run) -> tuple[object, list[str]]:
+    """What ``run()`` returns and the requests it made, as the zygotes noted them."""
+    before = log.read_text().splitlines() if log.exists() else []
+    result = run()
+    after = log.read_text().splitlines()
+    return result, [line for line in after[len(before):] if " read at import: " not in line]
+
+
+def _cli_both(logged, args: list[str], **kw) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess, list]:
+    """``ci-mlops ARGS`` run by the venv's script and by the launcher, with the same everything else."""
+    own, log = logged
+    plain = subprocess.run([VENV_CLI, *args], capture_output=True, text=True, **kw)
+    served, outcomes = _outcomes(log, lambda: subprocess.run([str(own.bin / "ci-mlops"), *args], capture_output=True,
+                                                            text=True, **kw))
+    return plain, served, outcomes
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["report", "--help"], ["nonsense"],
+                                  ["config", "--config", "missing.yml"], ["config", "--schema"],
+                                  ["report", "--format", "json"], ["check", "--format", "json"]])
+def test_ci_mlops_served_by_its_zygote_gives_what_the_real_script_gives(logged, dvc_repo, args):
+    plain, served, outcomes = _cli_both(logged, args, cwd=dvc_repo)
+    assert (served.returncode, served.stdout, served.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert plain.stdout or plain.stderr
+    assert outcomes == ["ci-mlops served"]
+
+
+def test_a_served_ci_mlops_starts_its_dvc_driver_in_the_dvc_zygote(logged, dvc_repo, tmp_path):
+    from tests.support.dvc_factory import copy_repo
+
+    results = []
+    for name in ("plain", "served"):
+        repo = copy_repo(dvc_repo, tmp_path / name)
+        (repo / ".ci-mlops.yml").write_text("data:\n  data/raw.csv:\n    rows: {min: 5}\n")
+        (repo / "data" / "raw.csv").unlink()
+        shutil.rmtree(repo / ".dvc" / "cache")  # so `check` has to `dvc pull` it
+        results.append(repo)
+    plain = subprocess.run([VENV_CLI, "check"], cwd=results[0], capture_output=True, text=True)
+    own, log = logged
+    served, outcomes = _outcomes(log, lambda: subprocess.run([str(own.bin / "ci-mlops"), "check"], cwd=results[1],
+                                                            capture_output=True, text=True))
+    assert (served.returncode, served.stdout, served.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert plain.returncode == 0 and "rows" in plain.stdout
+    assert outcomes == ["ci-mlops served", "python served"]  # the driver's `dvc pull`, through the python launcher
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_reaches_a_served_ci_mlops_as_it_reaches_the_real_one(logged, tmp_path, signum):
+    """``ci-mlops comment`` waits for an API that accepts the connection and never answers; then the signal."""
+    own, log = logged
+    (tmp_path / "report.md").write_text("# Report\n")
+    answers = []
+    with socket.socket() as api:
+        api.bind(("127.0.0.1", 0))
+        api.listen()
+        api.settimeout(120)
+        env = {**os.environ, "GITHUB_API_URL": f"http://127.0.0.1:{api.getsockname()[1]}", "GITHUB_REPOSITORY": "o/r",
+               "GITHUB_TOKEN": "t", "CI_MLOPS_TOKEN": ""}
+        env.pop("GITHUB_ACTIONS", None)
+        for program in (VENV_CLI, str(own.bin / "ci-mlops")):
+            noted = len(log.read_text().splitlines())
+            proc = subprocess.Popen([program, "comment", "report.md", "--pr", "7"], cwd=tmp_path, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            conn, _ = api.accept()  # ci-mlops is waiting for the answer
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=120)
+            conn.close()
+            answers.append((proc.returncode, out, err))
+    assert answers[1] == answers[0]
+    assert answers[0][0] != 0
+    assert log.read_text().splitlines()[noted:] == ["ci-mlops served"]
+
+
+@pytest.mark.parametrize("change", ["HOME", "PYTHONPATH", "terminal"])
+def test_a_ci_mlops_the_zygote_cannot_serve_runs_the_real_script(logged, tmp_path, change):
+    env = dict(os.environ)
+    kw: dict = {}
+    if change == "terminal":
+        leader, follower = os.openpty()
+        kw = {"stdin": follower}
+    else:
+        env[change] = str(tmp_path)
+    try:
+        plain, served, outcomes = _cli_both(logged, ["config", "--config", "missing.yml"], cwd=tmp_path, env=env, **kw)
+    finally:
+        if kw:
+            os.close(leader)
+            os.close(follower)
+    assert (served.returncode, served.stdout, served.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert plain.returncode == 2
+    assert outcomes == [f"ci-mlops refused: {'terminal' if change == 'terminal' else f'environment: {change}'}"]
+
+
+def test_what_ci_mlops_reads_from_the_environment_at_import_time_is_compared():
+    """A module-level read of a variable in ci_mlops (not inside a function) is one the zygote must compare."""
+    import ast
+
+    from tests.conftest import ROOT
+
+    found = {}
+    for path in sorted((ROOT / "ci_mlops").rglob("*.py")):
+        if "project" in path.relative_to(ROOT / "ci_mlops").parts:
+            continue  # the demo's user project: written out, never imported
+        todo = list(ast.parse(path.read_text(encoding="utf-8")).body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                todo.extend(d for d in [*node.args.defaults, *node.args.kw_defaults] if d is not None)
+                todo.extend(getattr(node, "decorator_list", []))
+                continue
+            if isinstance(node, (ast.Call, ast.Subscript)):
+                text = ast.unparse(node.func if isinstance(node, ast.Call) else node.value)
+                key = node.args[0] if isinstance(node, ast.Call) and node.args else getattr(node, "slice", None)
+                if text in ("os.environ.get", "os.getenv", "os.environ") and isinstance(key, ast.Constant):
+                    found[key.value] = path.name
+            todo.extend(ast.iter_child_nodes(node))
+    assert found  # drift/sql.py's DuckDB memory limit, at least
+    assert not {k: f for k, f in found.items() if not zygote._import_time_env({k: ""})}, "add these to IMPORT_TIME_KEYS"
