@@ -71,7 +71,9 @@ def child_env() -> dict[str, str]:
     # The demo's commits must not wait for a signing key the user's git config may ask for.
     env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "commit.gpgsign", "GIT_CONFIG_VALUE_0": "false"})
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # Python's bytecode cache stays as the caller set it: forcing PYTHONDONTWRITEBYTECODE had every
+    # DVC, queue worker and ci-mlops process compile DVC, Celery and pandas from source again on an
+    # install without .pyc files (uv's), 42 instead of 17 CPU-s for the demo.
     return env
 
 
