@@ -262,7 +262,7 @@ class GitHubClient:
             if spent + delay > self.max_elapsed:
                 raise ServiceError(self.redact(
                     f"{self.service}: {method} {short} kept failing ({last}); gave up after {attempt} attempt(s), "
-                    f"next wait {delay:.0f}s would exceed the {self.max_elapsed:.0f}s budget"))
+                    f"next wait {delay:.0f}s would exceed the {self.max_elapsed:g}s budget"))
             self._debug(f"   waiting {delay:.1f}s before retrying")
             self.waited += delay
             self._sleep(delay)
@@ -299,7 +299,7 @@ class GitHubClient:
         worker.join(deadline)
         if worker.is_alive():
             self._session = self._new_session()  # the stuck one stays with the worker
-            raise DeadlineExceeded(f"no complete answer within {deadline:.0f}s")
+            raise DeadlineExceeded(f"no complete answer within {deadline:g}s")
         if "error" in outcome:
             raise outcome["error"]
         response: requests.Response = outcome["response"]
