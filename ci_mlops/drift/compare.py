@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.config import Config
 from ci_mlops.config.records import Drift, DriftPerformance
@@ -17,6 +17,9 @@ from ci_mlops.datafiles import read_header, read_table
 from ci_mlops.drift.sources import is_glob, streamable
 from ci_mlops.errors import UserError
 from ci_mlops.safepath import inside, work_tree
+
+if TYPE_CHECKING:
+    from ci_mlops.drift.records import DriftResult, Performance
 
 
 def names(values: tuple[str, ...] | list[str]) -> list[str]:
@@ -30,7 +33,7 @@ ENGINES = ("python", "duckdb")
 def compare_files(config: Config, *, reference: str | None = None, current: str | None = None,
                   columns: tuple[str, ...] = (), exclude: tuple[str, ...] = (), drift_share: float | None = None,
                   psi: bool | None = None, baseline: str | None = None, engine: str | None = None,
-                  progress: bool = True) -> dict[str, Any]:
+                  progress: bool = True) -> DriftResult:
     """Detect drift between the reference and current data (options override ``drift:`` settings).
 
     Parquet (files or globs), CSV and TSV are streamed column by column
@@ -73,7 +76,7 @@ def compare_files(config: Config, *, reference: str | None = None, current: str 
         perf_only = [c for c in perf_columns if c not in ref_df.columns]
         result = detect_drift(ref_df, cur_df.drop(columns=perf_only, errors="ignore"), columns=wanted or None,
                               **options)
-        if only_ref is not None:
+        if only_ref is not None and only_cur is not None:  # both known, or neither
             result["only_in_reference"], result["only_in_current"] = only_ref, only_cur
     result["reference"], result["current"] = ref_path, cur_path
     if perf.actual and perf.predicted:
@@ -81,7 +84,7 @@ def compare_files(config: Config, *, reference: str | None = None, current: str 
     return result
 
 
-def failure(result: dict[str, Any]) -> str | None:
+def failure(result: DriftResult) -> str | None:
     """The one-line reason a drift result fails (dataset drift, degraded performance), else None."""
     degraded = bool(result.get("performance", {}).get("degraded"))
     if result["dataset_drift"]:
@@ -144,7 +147,7 @@ def _read(path: Path, columns: list[str] | None = None) -> Any:
     return read_table(path, columns, categories=True)
 
 
-def performance(cur_path: str, perf: DriftPerformance, baseline: str | None, base: Path) -> dict[str, Any]:
+def performance(cur_path: str, perf: DriftPerformance, baseline: str | None, base: Path) -> Performance:
     """The model's metric on the current data against ``baseline`` (a lineage.json), else the newest release.
 
     Only the label and prediction columns are read."""

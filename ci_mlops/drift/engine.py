@@ -34,6 +34,18 @@ from ci_mlops.errors import UserError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ci_mlops.drift.records import (
+        Categories,
+        ColumnDrift,
+        ColumnExtras,
+        ColumnResult,
+        DriftResult,
+        Histogram,
+        Psi,
+        SkippedColumn,
+        UncomparedColumn,
+    )
+
 SMALL_REFERENCE_ROWS = 1000
 FEW_VALUES = 5
 DEFAULT_DRIFT_SHARE = Drift.drift_share
@@ -77,7 +89,7 @@ def detect_drift(
     tests: dict[str, dict[str, Any]] | None = None,
     psi: bool = False,
     workers: int | None = None,
-) -> dict[str, Any]:
+) -> DriftResult:
     """Compare ``current`` with ``reference`` column by column; a JSON-ready result.
 
     ``columns`` limits the comparison (each must exist on both sides); by default every
@@ -108,7 +120,7 @@ def detect_drift(
             f"{_shown(ref_cols)}; current: {_shown(cur_cols)})"
         )
 
-    def one(name: str) -> dict[str, Any]:
+    def one(name: str) -> ColumnResult:
         return compare_column(name, reference[name], current[name], override=tests.get(name), psi=psi)
 
     workers = workers or min(4, os.cpu_count() or 1)
@@ -129,11 +141,12 @@ def check_request(drift_share: float, tests: dict[str, dict[str, Any]]) -> None:
         _check_override(name, override)
 
 
-def summarise(results: list[dict[str, Any]], *, drift_share: float, reference_rows: int, current_rows: int,
-              only_in_reference: list[str], only_in_current: list[str]) -> dict[str, Any]:
+def summarise(results: list[ColumnResult], *, drift_share: float, reference_rows: int, current_rows: int,
+              only_in_reference: list[str], only_in_current: list[str]) -> DriftResult:
     """The dataset verdict and the JSON document from the per-column results."""
     compared = [r for r in results if r["drifted"] is not None]
-    skipped = [{"name": r["name"], "type": r["type"], "reason": r["notes"][0]} for r in results if r["drifted"] is None]
+    skipped: list[SkippedColumn] = [{"name": r["name"], "type": r["type"], "reason": r["notes"][0]}
+                                    for r in results if r["drifted"] is None]
     if not compared:
         raise UserError("none of the columns can be compared: " + "; ".join(f"{s['name']}: {s['reason']}" for s in skipped))
     drifted = sum(1 for r in compared if r["drifted"])
@@ -160,7 +173,7 @@ def compare_column(
     *,
     override: dict[str, Any] | None = None,
     psi: bool = False,
-) -> dict[str, Any]:
+) -> ColumnResult:
     """The verdict for one column (``drifted`` is None when it cannot be compared)."""
     kind = infer_kind(reference)
     if kind not in COMPARABLE:
@@ -178,7 +191,7 @@ def compare_column(
                  override=override, psi=psi)
 
 
-def skipped_column(name: str, kind: str, type_name: str) -> dict[str, Any]:
+def skipped_column(name: str, kind: str, type_name: str) -> UncomparedColumn:
     """The result of a column that is not compared, with the reason."""
     reason = {"text": "looks like free text or ids (more than half the values are distinct)",
               "datetime": "dates and times are not compared",
@@ -198,14 +211,12 @@ def judge(
     cur_counts: dict[Any, int] | None = None,
     override: dict[str, Any] | None = None,
     psi: bool = False,
-) -> dict[str, Any]:
+) -> ColumnDrift:
     """The verdict for a comparable column, from a numeric pair or the categories' counts.
 
     Every engine ends here, so test choice, thresholds and notes are the same whichever
     engine computed the statistics.
     """
-    base: dict[str, Any] = {"name": name, "type": kind, "test": None, "statistic": None,
-                            "threshold": None, "drifted": None, "notes": []}
     override = override or {}
     if pair is not None:
         ref_present, cur_present = pair.ref_present, pair.cur_present
@@ -235,16 +246,14 @@ def judge(
     score, default_threshold, _ = TESTS[test]
     threshold = float(override["threshold"]) if override.get("threshold") is not None else default_threshold
 
-    result = {**base, "test": test, "score": score, "threshold": threshold,
-              "reference_rows": ref_present, "current_rows": cur_present,
-              "reference_missing": ref_missing, "current_missing": cur_missing,
-              "reference_distinct": ref_distinct, "current_distinct": cur_distinct}
     notes: list[str] = []
+    extras: ColumnExtras = {}
+    distribution: Histogram | Categories
     if pair is not None:
         statistic, psi_value = _numeric(pair, test, psi, values)
         distribution = _numeric_distribution(pair)
-        result["reference_mean"] = pair.ref_mean
-        result["current_mean"] = pair.cur_mean
+        extras["reference_mean"] = pair.ref_mean
+        extras["current_mean"] = pair.cur_mean
     else:
         assert ref_counts is not None and cur_counts is not None
         ref_array = np.array([ref_counts.get(k, 0) for k in keys], dtype=np.float64)
@@ -254,19 +263,26 @@ def judge(
         new = [k for k in keys if k not in ref_counts]
         if new:
             new_rows = int(sum(cur_counts[k] for k in new))
-            result["new_categories"] = [_plain(k) for k in new[:SHOWN_NEW_CATEGORIES]]
-            result["new_category_count"] = len(new)
-            result["new_category_rows"] = new_rows
+            extras["new_categories"] = [_plain(k) for k in new[:SHOWN_NEW_CATEGORIES]]
+            extras["new_category_count"] = len(new)
+            extras["new_category_rows"] = new_rows
             notes.append(f"{len(new)} new categor{'y' if len(new) == 1 else 'ies'} not in the reference "
                          f"({_pct(new_rows / cur_present)} of current rows): "
                          + ", ".join(repr(_plain(k)) for k in new[:SHOWN_NEW_CATEGORIES])
                          + (", ..." if len(new) > SHOWN_NEW_CATEGORIES else ""))
-    result["statistic"] = statistic
-    result["drifted"] = bool(statistic <= threshold if test == "ks" else
-                             statistic < threshold if score == "p_value" else statistic >= threshold)
-    if psi_value is not None:
-        result["psi"] = psi_value
-    result["distribution"] = distribution
+    drifted = bool(statistic <= threshold if test == "ks" else
+                   statistic < threshold if score == "p_value" else statistic >= threshold)
+    with_psi: Psi = {"psi": psi_value} if psi_value is not None else {}
+    # The keys in the order the JSON has always had them: the notes (a list still filled below)
+    # before the counts, the kind's extras, the PSI and the distribution last.
+    result: ColumnDrift = {
+        "name": name, "type": kind, "test": test, "statistic": statistic, "threshold": threshold,
+        "drifted": drifted, "notes": notes, "score": score,
+        "reference_rows": ref_present, "current_rows": cur_present,
+        "reference_missing": ref_missing, "current_missing": cur_missing,
+        "reference_distinct": ref_distinct, "current_distinct": cur_distinct,
+        **extras, **with_psi, "distribution": distribution,
+    }
 
     if ref_distinct == 1:
         notes.append("constant in the reference")
@@ -276,7 +292,6 @@ def judge(
         if missing:
             notes.append(f"{missing} missing value{'s' if missing != 1 else ''} "
                          f"({_pct(missing / rows)}) in the {side} data")
-    result["notes"] = notes
     return result
 
 
@@ -357,7 +372,7 @@ def _categorical(ref_counts: np.ndarray, cur_counts: np.ndarray, test: str,
     return float(statistic), psi_value
 
 
-def _numeric_distribution(pair: NumericPair) -> dict[str, Any]:
+def _numeric_distribution(pair: NumericPair) -> Histogram:
     """Shares in equal-width bins over the 1st-99th percentile range; outliers fall in the end bins."""
     n, m = pair.ref_present, pair.cur_present
     (ref_lo, ref_hi), (cur_lo, cur_hi) = pair.order_stats([int(0.01 * (n - 1)), int(0.99 * (n - 1))],
@@ -378,7 +393,7 @@ def _numeric_distribution(pair: NumericPair) -> dict[str, Any]:
             "current": shares(cur_below, m)}
 
 
-def _category_distribution(keys: list[Any], ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, Any]:
+def _category_distribution(keys: list[Any], ref_counts: np.ndarray, cur_counts: np.ndarray) -> Categories:
     """Shares of the most frequent categories (on either side); the rest summed as 'other'."""
     ref_shares = ref_counts / ref_counts.sum()
     cur_shares = cur_counts / cur_counts.sum()

@@ -31,6 +31,8 @@ from ci_mlops.safeload import load_json, read_limited
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ci_mlops.drift.records import Performance
+
 LOWER_IS_BETTER = frozenset({"error_rate", "rmse", "mae"})
 REGRESSION = frozenset({"rmse", "mae"})
 DEFAULT_METRIC = {"classification": "accuracy", "regression": "rmse"}
@@ -55,7 +57,7 @@ def compute_metric(actual: np.ndarray, predicted: np.ndarray, metric: str) -> fl
 
 
 def evaluate_performance(current: pd.DataFrame, spec: DriftPerformance | Mapping[str, Any],
-                         baseline: float | None, baseline_source: str | None) -> dict[str, Any]:
+                         baseline: float | None, baseline_source: str | None) -> Performance:
     """``{"metric", "value", "rows", "baseline", "baseline_source", "change", "max_drop", "degraded", "message"}``.
 
     ``spec`` is ``drift.performance`` (a record, or the mapping as written in the file)."""
@@ -79,21 +81,20 @@ def evaluate_performance(current: pd.DataFrame, spec: DriftPerformance | Mapping
     value = compute_metric(actual, predicted, metric)
     lower = metric in LOWER_IS_BETTER
     max_drop = spec.max_drop
-    result: dict[str, Any] = {"metric": metric, "value": value, "rows": int(both.shape[0]),
-                              "baseline": baseline, "baseline_source": baseline_source,
-                              "change": None, "max_drop": max_drop, "degraded": False}
+    rows = int(both.shape[0])
     if baseline is None:
-        result["message"] = f"{metric} = {value:.4g} on {both.shape[0]} labelled rows (no release value to compare with)"
-        return result
+        return {"metric": metric, "value": value, "rows": rows, "baseline": None, "baseline_source": baseline_source,
+                "change": None, "max_drop": max_drop, "degraded": False,
+                "message": f"{metric} = {value:.4g} on {both.shape[0]} labelled rows (no release value to compare with)"}
     change = value - baseline
     worsening = change if lower else -change
-    result["change"] = change
-    result["degraded"] = bool(max_drop is not None and worsening > max_drop + 1e-12)
-    verdict = "degraded" if result["degraded"] else "within bounds"
+    degraded = bool(max_drop is not None and worsening > max_drop + 1e-12)
+    verdict = "degraded" if degraded else "within bounds"
     bound = f", allowed worsening {max_drop:g}" if max_drop is not None else ""
-    result["message"] = (f"{metric} = {value:.4g} on {both.shape[0]} labelled rows vs {baseline:.4g} at "
-                         f"{baseline_source} ({change:+.4g}{bound}): {verdict}")
-    return result
+    return {"metric": metric, "value": value, "rows": rows, "baseline": baseline, "baseline_source": baseline_source,
+            "change": change, "max_drop": max_drop, "degraded": degraded,
+            "message": (f"{metric} = {value:.4g} on {both.shape[0]} labelled rows vs {baseline:.4g} at "
+                        f"{baseline_source} ({change:+.4g}{bound}): {verdict}")}
 
 
 def baseline_from_lineage(path: str | Path, key: str) -> float:

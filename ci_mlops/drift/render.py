@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_mlops.escape import html_text, md_cell, md_code, md_text, mermaid_label
 from ci_mlops.markdown.blocks import details, table
+
+if TYPE_CHECKING:
+    from ci_mlops.drift.records import ColumnDrift, DriftResult
 
 MAX_CHARTS = 10
 TEST_NAMES = {
@@ -16,11 +19,11 @@ TEST_NAMES = {
 }
 
 
-def render_json(result: dict[str, Any]) -> str:
+def render_json(result: DriftResult) -> str:
     return json.dumps(_finite(result), indent=2, allow_nan=False) + "\n"
 
 
-def render_markdown(result: dict[str, Any], *, title: str = "Data drift", charts: bool = True) -> str:
+def render_markdown(result: DriftResult, *, title: str = "Data drift", charts: bool = True) -> str:
     """The full report: verdict line, column table, notes, charts for drifted columns, performance."""
     out = [f"## {title}: {'detected' if result['dataset_drift'] else 'not detected'}", ""]
     out.append(summary_line(result))
@@ -73,14 +76,14 @@ def render_markdown(result: dict[str, Any], *, title: str = "Data drift", charts
     return "\n".join(out).rstrip() + "\n"
 
 
-def summary_line(result: dict[str, Any]) -> str:
+def summary_line(result: DriftResult) -> str:
     share = result["share_drifted"]
     return (f"**{result['drifted_columns']} of {result['compared_columns']} columns drifted "
             f"({share * 100:.0f}%)**; dataset drift at ≥ {result['drift_share'] * 100:.0f}%. "
             f"Reference: {result['reference_rows']:,} rows, current: {result['current_rows']:,} rows.")
 
 
-def mermaid_chart(col: dict[str, Any]) -> str:
+def mermaid_chart(col: ColumnDrift) -> str:
     """A GitHub-rendered Mermaid ``xychart-beta``: reference shares as bars, current as a line."""
     dist = col["distribution"]
     if dist["kind"] == "histogram":

@@ -31,7 +31,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -50,6 +50,9 @@ from ci_mlops.drift.columns import (
 from ci_mlops.drift.engine import DEFAULT_DRIFT_SHARE, check_request, judge, skipped_column, summarise
 from ci_mlops.drift.progress import Progress
 from ci_mlops.errors import UserError
+
+if TYPE_CHECKING:
+    from ci_mlops.drift.records import ColumnResult, DriftResult
 
 TEXT_SHARE = 0.5
 MEMORY_LIMIT = os.environ.get("CI_MLOPS_DUCKDB_MEMORY", "2GB")  # DuckDB spills to disk above this
@@ -287,7 +290,7 @@ def detect_drift_duckdb(
     psi: bool = False,
     ignore_in_current: tuple[str, ...] = (),
     progress: bool = True,
-) -> dict[str, Any]:
+) -> DriftResult:
     """Like :func:`ci_mlops.drift.stream.detect_drift_files`, with every statistic computed by DuckDB."""
     tests = tests or {}
     check_request(drift_share, tests)
@@ -314,7 +317,7 @@ def detect_drift_duckdb(
         text_stats = {n: (ref_side[offset + 2 * i], ref_side[offset + 2 * i + 1]) for i, n in enumerate(strings)}
         csv = {side: detect_format(path) in ("csv", "tsv") for side, path in (("ref", reference), ("cur", current))}
         meter = Progress(len(wanted), len(wanted), unit=None, enabled=progress and (ref_rows + cur_rows) * len(wanted) >= 10_000_000)
-        results = []
+        results: list[ColumnResult] = []
         for name in wanted:
             results.append(_column(db, name, families[name], _family(cur_types[name]), ref_types[name],
                                    cur_types[name], sides.get(name), text_stats.get(name), ref_rows, cur_rows,
@@ -329,7 +332,7 @@ def detect_drift_duckdb(
 
 def _column(db: Database, name: str, family: str, cur_family: str, ref_type: str, cur_type: str,
             sides: tuple[tuple[Any, ...], tuple[Any, ...]] | None, text_stats: tuple[Any, Any] | None, ref_rows: int, cur_rows: int,
-            csv: dict[str, bool], override: dict[str, Any] | None, psi: bool) -> dict[str, Any]:
+            csv: dict[str, bool], override: dict[str, Any] | None, psi: bool) -> ColumnResult:
     if family == "datetime":
         return skipped_column(name, DATETIME, ref_type)
     if family == "other":

@@ -51,6 +51,8 @@ from ci_mlops.errors import UserError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ci_mlops.drift.records import ColumnResult, DriftResult
+
 MEMORY_BUDGET = 3 << 30  # bytes of sorted values in flight before columns run one at a time
 PROGRESS_MIN_VALUES = 10_000_000  # smaller comparisons take seconds at most: no progress output
 TEXT_SHARE = 0.5  # more distinct values than this share of the rows: text, not compared
@@ -69,7 +71,7 @@ def detect_drift_files(
     progress: bool = True,
     workers: int | None = None,
     memory_budget: int = MEMORY_BUDGET,
-) -> dict[str, Any]:
+) -> DriftResult:
     """Compare two data files (Parquet, a glob of Parquet files, CSV, TSV) column by column.
 
     ``columns`` limits the comparison (each must be on both sides), else every common
@@ -103,7 +105,7 @@ def detect_drift_files(
         for _ in range(workers):
             spare.put([None, None])
 
-        def one(name: str) -> dict[str, Any]:
+        def one(name: str) -> ColumnResult:
             buffers = spare.get()
             try:
                 return _compare(name, ref_src, cur_src, tests.get(name), psi, meter, parallel_sides=workers == 1,
@@ -151,7 +153,7 @@ def _family(dtype: pa.DataType) -> str:
 
 
 def _compare(name: str, ref_src: Source, cur_src: Source, override: dict[str, Any] | None, psi: bool,
-             meter: Progress, *, parallel_sides: bool, buffers: list[np.ndarray | None]) -> dict[str, Any]:
+             meter: Progress, *, parallel_sides: bool, buffers: list[np.ndarray | None]) -> ColumnResult:
     ref_type, cur_type = ref_src.types[name], cur_src.types[name]
     family = _family(ref_type)
     cur_family = _family(cur_type)
