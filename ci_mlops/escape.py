@@ -48,6 +48,9 @@ _ALNUM_RE = re.compile(r"[A-Za-z0-9]")
 # entity; "0.85 < 0.9" and "R & D" stay as written.
 _TAG_START_RE = re.compile(r"[A-Za-z/!?]")
 _ENTITY_START_RE = re.compile(r"[A-Za-z0-9#]")
+# A character the loop in md_text might change: the specials, "&" and "<", a "_" not between two
+# letters or digits. Text without one (most metric names and numbers) is returned as it is.
+_MAY_ESCAPE_RE = re.compile(r"[\\`*\[\]|~$&<]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _BLOCK_START_RE = re.compile(r">|#{1,6}(?=\s|$)|[-+*](?=\s|$)|-{3,}|={3,}|\d{1,9}[.)](?=\s|$)")
 
 
@@ -73,13 +76,16 @@ def md_text(value: Any) -> str:
     emphasise), autolinks and mentions broken with a word joiner.
     """
     text = defuse_mentions(_defuse_autolinks(one_line(value))).lstrip()
-    out = []
+    prefix = ""
     block = _BLOCK_START_RE.match(text)  # at a line start it would open a quote, heading, list or rule
     if block:  # escape its last character; the ones before it are plain (#, -, =, digits)
-        out.append(text[: block.end() - 1] + "\\" + text[block.end() - 1])
+        prefix = text[: block.end() - 1] + "\\" + text[block.end() - 1]
         text_start = block.end()
     else:
         text_start = 0
+    if _MAY_ESCAPE_RE.search(text, text_start) is None:  # most names and numbers: nothing to escape
+        return prefix + text[text_start:]
+    out = [prefix]
     for i, ch in enumerate(text):
         if i < text_start:
             continue

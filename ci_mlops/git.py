@@ -148,6 +148,10 @@ class Repo:
         return bool(out.strip())
 
 
+_CHUNK_BYTES = 16384  # request bytes written at once: well within a pipe's 64 KiB buffer
+_PARENTS_PER_ROUND = 100  # REV~0..REV~99 per round: git walks each name from its anchor
+
+
 class BlobReader:
     """Read many ``rev:path`` blobs through one ``git cat-file --batch`` process.
 
@@ -195,39 +199,62 @@ class BlobReader:
 
     def read_many(self, specs: list[tuple[str, str]]) -> list[bytes | None]:
         """Read several blobs in one round trip: all requests written, then all answers read."""
-        if not specs:
+        return [data if kind == b"blob" else None
+                for _, kind, data in self._ask([f"{rev}:{path}\n".encode() for rev, path in specs])]
+
+    def first_parents(self, rev: str, count: int) -> list[str]:
+        """SHAs of the commit ``rev`` and its first parents, up to ``count``, newest first:
+        ``git rev-list --first-parent --max-count=COUNT REV``, asked of the open process
+        (``REV~N`` names the N-th first parent) instead of starting another git."""
+        shas: list[str] = []
+        anchor, start = rev, 0
+        while len(shas) < count:
+            wanted = min(count - len(shas), _PARENTS_PER_ROUND)
+            answers = self._ask([f"{anchor}~{n}\n".encode() for n in range(start, start + wanted)])
+            found = [name.decode("ascii") for name, kind, _ in answers if kind == b"commit"]
+            shas.extend(found)
+            if len(found) < wanted:  # the first commit of the history, or a shallow clone's boundary
+                break
+            anchor, start = shas[-1], 1
+        return shas
+
+    def _ask(self, requests: list[bytes]) -> list[tuple[bytes, bytes | None, bytes | None]]:
+        """(object name, type, content) per request line; type and content None for a missing object.
+
+        Requests go in chunks that fit a pipe buffer: a chunk is written whole (git reads it while
+        this process waits), then its answers are read, so neither side blocks the other."""
+        if not requests:
             return []
         proc = self._start()
         assert proc.stdin and proc.stdout
-        request = b"".join(f"{rev}:{path}\n".encode() for rev, path in specs)
-        # Write from a thread-free loop is safe only while the answers fit the pipe;
-        # write and read interleaved per spec for large batches instead.
-        results: list[bytes | None] = []
-        if len(request) < 32768:
-            proc.stdin.write(request)
+        answers: list[tuple[bytes, bytes | None, bytes | None]] = []
+        chunks: list[list[bytes]] = [[]]
+        size = 0
+        for line in requests:
+            if chunks[-1] and size + len(line) > _CHUNK_BYTES:  # a longer line goes alone
+                chunks.append([])
+                size = 0
+            chunks[-1].append(line)
+            size += len(line)
+        for chunk in chunks:
+            proc.stdin.write(b"".join(chunk))
             proc.stdin.flush()
-            for _ in specs:
-                results.append(self._read_answer(proc))
-        else:
-            for rev, path in specs:
-                proc.stdin.write(f"{rev}:{path}\n".encode())
-                proc.stdin.flush()
-                results.append(self._read_answer(proc))
-        return results
+            answers.extend(self._read_answer(proc) for _ in chunk)
+        return answers
 
     @staticmethod
-    def _read_answer(proc: subprocess.Popen[bytes]) -> bytes | None:
+    def _read_answer(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes | None, bytes | None]:
         assert proc.stdout
         header = proc.stdout.readline()
         if not header:
             raise GitError("git cat-file stopped unexpectedly")
         parts = header.split()
         if len(parts) < 3 or parts[-1] == b"missing" or parts[1] == b"ambiguous":
-            return None
+            return parts[0] if parts else b"", None, None
         size = int(parts[2])
         data = proc.stdout.read(size)
         proc.stdout.read(1)  # the newline after the content
-        return data if parts[1] == b"blob" else None
+        return parts[0], parts[1], data
 
     def close(self) -> None:
         if self._proc is not None:

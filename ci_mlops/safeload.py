@@ -272,22 +272,25 @@ def _check_tag(node: Any, yaml: Any) -> None:
                                 f"(more than {MAX_INT_DIGITS})")
 
 
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def check_depth(data: Any, what: str = "document") -> None:
     """Refuse parsed data nested deeper than :data:`MAX_DEPTH` (checked without recursion)."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children: Iterable[Any]
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
+    # one level at a time, only containers kept: a 10,000-value metrics history is mostly scalars,
+    # which the exact-type test passes over faster than isinstance would
+    level: list[Any] = [data] if isinstance(data, (dict, list)) else []
+    depth = 1
+    scalars = _SCALAR_TYPES
+    while level:
         if depth > MAX_DEPTH:
             raise DocumentError(f"invalid {what}: nested deeper than {MAX_DEPTH} levels")
-        # only containers go on the stack: a 10,000-value metrics history is mostly scalars
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+        below: list[Any] = []
+        for node in level:
+            children: Iterable[Any] = node.values() if isinstance(node, dict) else node
+            below += [child for child in children if type(child) not in scalars and isinstance(child, (dict, list))]
+        level = below
+        depth += 1
 
 
 def _check_size(text: str | bytes, limit: int) -> None:

@@ -29,10 +29,12 @@ def robust_z(history: list[float], latest: float) -> tuple[float, float, float]:
     """(score, median, spread) of ``latest`` against ``history``."""
     values = sorted(history)
     median = _median(values)
-    mad = _median(sorted(abs(v - median) for v in values))
+    deviations = [abs(v - median) for v in values]
+    deviations.sort()
+    mad = _median(deviations)
     if mad > 0:
         return MAD_SCALE * (latest - median) / mad, median, mad
-    mean_ad = sum(abs(v - median) for v in values) / len(values)
+    mean_ad = sum(deviations) / len(values)
     if mean_ad > 0:
         return MEAN_AD_SCALE * (latest - median) / mean_ad, median, mean_ad
     if latest == median:

@@ -19,7 +19,7 @@ from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DVCLOCK, DvcProject, _add_lock, _parse_lock
 from ci_mlops.dvc.values import ParseError, finite_numbers, metrics_values, parse
 from ci_mlops.errors import UserError
-from ci_mlops.git import BlobReader, Repo
+from ci_mlops.git import BlobReader
 
 if TYPE_CHECKING:  # annotations only: its TypedDicts cost ~2 ms to create at start-up
     from ci_mlops.report.rows import Trend
@@ -37,7 +37,7 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
     ``"parse"`` (the file does not parse).
     """
     root = Path(root)
-    shas = list(reversed(Repo(root).log(base_sha, count)))
+    shas = list(reversed(reader.first_parents(base_sha, count)))
     if not shas or not metrics_paths:
         return shas, {}
     cached = [p for p in metrics_paths if (loc := dvc_cache.locate(project, p)) is not None and loc.cached]
@@ -46,6 +46,7 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
     blobs = iter(reader.read_many(specs))
     per_commit: list[dict[str, dict[str, Any]]] = []
     missed: dict[tuple[str, str], list[str]] = {} if unread is None else unread
+    read: dict[tuple[str, bytes], dict[str, Any]] = {}  # a file unchanged between commits is parsed once
     for sha in shas:
         files = {path: next(blobs) for path in metrics_paths}
         locks = {path: next(blobs) for path in lock_paths}
@@ -56,21 +57,27 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
                 if path in lost:
                     missed.setdefault((path, "cache"), []).append(sha)
                 continue
+            known = read.get((path, blob))
+            if known is not None:
+                values[path] = known
+                continue
             try:
-                values[path] = metrics_values(parse(blob, path))
+                values[path] = read[(path, blob)] = metrics_values(parse(blob, path))
             except ParseError:
                 missed.setdefault((path, "parse"), []).append(sha)
                 continue
         per_commit.append(values)
     # one pass over the values: each (file, key) gets its column when first seen, None elsewhere
-    columns: dict[tuple[str, str], list[Any]] = {}
+    by_file: dict[str, dict[str, list[Any]]] = {}
     for index, values in enumerate(per_commit):
         for f, data in values.items():
+            file_columns = by_file.setdefault(f, {})
             for k, value in data.items():
-                column = columns.get((f, k))
+                column = file_columns.get(k)
                 if column is None:
-                    column = columns[(f, k)] = [None] * len(per_commit)
+                    column = file_columns[k] = [None] * len(per_commit)
                 column[index] = value
+    columns = {(f, k): column for f, file_columns in by_file.items() for k, column in file_columns.items()}
     return shas, {key: columns[key] for key in sorted(columns)}
 
 
@@ -117,19 +124,24 @@ def sparkline(values: list[Any]) -> str:
     return _spark([float(v) for v in finite_numbers(values)])
 
 
-def _spark(numbers: list[float]) -> str:
+def _spark(numbers: list[float], low: float | None = None, high: float | None = None) -> str:
+    """The bars of ``numbers`` (Python floats: ``round`` gives an int), between ``low`` and ``high``
+    (their least and greatest when not given)."""
     if not numbers:
         return ""
-    low, high = min(numbers), max(numbers)
+    low = min(numbers) if low is None else low
+    high = max(numbers) if high is None else high
     if math.isclose(low, high):
         return SPARKS[3] * len(numbers)
     scale = (len(SPARKS) - 1) / (high - low)
-    return "".join(SPARKS[int(round((v - low) * scale))] for v in numbers)  # noqa: RUF046 - NumPy floats round to floats
+    bars = SPARKS
+    return "".join([bars[round((v - low) * scale)] for v in numbers])
 
 
 def trend(values: list[Any]) -> Trend:
     numbers = finite_numbers(values)
-    return {
-        "values": values, "sparkline": _spark([float(v) for v in numbers]),
-        "min": min(numbers) if numbers else None, "max": max(numbers) if numbers else None,
-    }
+    if not numbers:
+        return {"values": values, "sparkline": "", "min": None, "max": None}
+    low, high = min(numbers), max(numbers)  # float() keeps order: the floats' least and greatest are these
+    return {"values": values, "sparkline": _spark([float(v) for v in numbers], float(low), float(high)),
+            "min": low, "max": high}

@@ -156,3 +156,41 @@ def test_revisions_resolved_in_the_batch_process_are_rev_parse_s(git_repo: Path)
             batched.rev_parse("nope")
         assert reader.read("HEAD", "a/b.txt") == b"x"  # the batch stays in step after a lookup
     assert plain.try_rev_parse("main") == second
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 7, 8, 250])
+def test_first_parents_in_the_batch_process_are_rev_list_s(git_repo: Path, count: int) -> None:
+    for i in range(6):
+        commit(git_repo, "a.txt", f"{i}", f"main {i}")
+    git(git_repo, "checkout", "-q", "-b", "side", "HEAD~3")
+    commit(git_repo, "b.txt", "side", "side")
+    git(git_repo, "checkout", "-q", "main")
+    git(git_repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")  # a second parent first-parent skips
+    head = git(git_repo, "rev-parse", "HEAD").strip()
+    expected = git(git_repo, "rev-list", "--first-parent", f"--max-count={count}", head).split()
+    with BlobReader(git_repo) as reader:
+        assert reader.first_parents(head, count) == expected == Repo(git_repo).log(head, count)
+        assert reader.read("HEAD", "b.txt") == b"side"  # the batch stays in step
+    assert len(expected) == min(count, 8)
+
+
+def test_first_parents_past_a_shallow_clone_s_boundary_stop_there(git_repo: Path, tmp_path: Path) -> None:
+    for i in range(120):
+        commit(git_repo, "a.txt", f"{i}", f"c{i}")
+    git(tmp_path, "clone", "-q", "--depth", "105", f"file://{git_repo}", "shallow")
+    shallow = tmp_path / "shallow"
+    head = git(shallow, "rev-parse", "HEAD").strip()
+    with BlobReader(shallow) as reader:
+        found = reader.first_parents(head, 500)
+    assert found == git(shallow, "rev-list", "--first-parent", head).split() and len(found) == 105
+
+
+def test_a_batch_of_large_blobs_and_many_names_does_not_block(git_repo: Path) -> None:
+    big = bytes(range(256)) * 1024  # 256 KiB: more than a pipe holds
+    (git_repo / "big.bin").write_bytes(big)
+    git(git_repo, "add", "big.bin")
+    git(git_repo, "commit", "-q", "-m", "big")
+    specs = [("HEAD", "big.bin"), *[("HEAD", f"missing-{i:05d}-{'x' * 40}.txt") for i in range(800)], ("HEAD", "big.bin")]
+    with BlobReader(git_repo) as reader:
+        answers = reader.read_many(specs)
+    assert answers[0] == answers[-1] == big and answers[1:-1] == [None] * 800
