@@ -16,15 +16,15 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ci_mlops.config import Config
 from ci_mlops.deploy.artifacts import asset_names, config_at, expected_at
 from ci_mlops.deploy.bundle import pipeline_inputs
 from ci_mlops.deploy.host import CiRun, ReleaseHost, release_body
-from ci_mlops.deploy.lineage import ArtifactRecord, is_lineage, schema_problems
+from ci_mlops.deploy.lineage import ArtifactRecord, RetrainedFrom, is_lineage, schema_problems
 from ci_mlops.deploy.origin import describe, retrained_from
-from ci_mlops.deploy.restate import document_findings, run_finding, statement_findings
+from ci_mlops.deploy.restate import Finding, document_findings, finding, run_finding, statement_findings
 from ci_mlops.deploy.tags import RELEASING, model_name, parse_tag, release_version, version_key
 from ci_mlops.dvc.project import DvcProject, load_project
 from ci_mlops.dvc.values import ParseError, metrics_values, parse
@@ -35,18 +35,14 @@ from ci_mlops.report.direction import is_counter
 from ci_mlops.safeload import load_json, read_limited
 
 
-def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
-    return {"subject": subject, "ok": ok, "message": message}
-
-
-def render_findings(tag: str, findings: list[dict[str, Any]], fmt: str) -> str:
+def render_findings(tag: str, findings: list[Finding], fmt: str) -> str:
     """The findings as ``ok``/``FAIL`` lines, or as the JSON of ``audit verify --format json``."""
     if fmt == "json":
         return json.dumps({"tag": tag, "passed": all(f["ok"] for f in findings), "checks": findings}, indent=2)
     return "\n".join(f"{'ok  ' if f['ok'] else 'FAIL'}  {f['subject']}: {f['message']}" for f in findings)
 
 
-def tampering(tag: str, findings: list[dict[str, Any]]) -> str | None:
+def tampering(tag: str, findings: list[Finding]) -> str | None:
     """One line naming the first failed finding (and how many more), or None when all passed."""
     failed = [f for f in findings if not f["ok"]]
     if not failed:
@@ -57,7 +53,7 @@ def tampering(tag: str, findings: list[dict[str, Any]]) -> str | None:
 
 def verify_release(repo: Repo, tag_text: str, *, paths: list[Path], lineage_path: Path | None, run: CiRun,
                    open_host: Callable[[], ReleaseHost], card_path: Path | None = None,
-                   notes_path: Path | None = None) -> list[dict[str, Any]]:
+                   notes_path: Path | None = None) -> list[Finding]:
     """All findings for ``tag_text``; UserError when the inputs themselves are unusable.
 
     ``open_host`` gives the forge's releases; it is called only when something must be read
@@ -78,7 +74,7 @@ def verify_release(repo: Repo, tag_text: str, *, paths: list[Path], lineage_path
         if release is None:
             raise UserError(f"no {releases.kind} for tag '{tag.raw}' in {releases.repo}")
 
-    findings: list[dict[str, Any]] = []
+    findings: list[Finding] = []
     raw: bytes | None
     if lineage_path is not None:
         try:
@@ -184,7 +180,7 @@ def verify_release(repo: Repo, tag_text: str, *, paths: list[Path], lineage_path
 RELEASE_FILES = ("model-card.md", "lineage.json")
 
 
-def _artifact_set(recorded: list[ArtifactRecord], expected: dict[str, Any], origin: str, tag: str) -> dict[str, Any]:
+def _artifact_set(recorded: list[ArtifactRecord], expected: dict[str, Any], origin: str, tag: str) -> Finding:
     """The lineage must list exactly the artifacts the tag releases, each once."""
     paths = [a["path"] for a in recorded]
     twice = sorted({p for p in paths if paths.count(p) > 1})
@@ -206,7 +202,7 @@ def _set_difference(have: set[str], want: set[str], extra: str, missing: str) ->
     return "; ".join(parts)
 
 
-def _release_assets(assets: list[dict[str, Any]], artifact_names: set[str], tag: str) -> dict[str, Any]:
+def _release_assets(assets: list[dict[str, Any]], artifact_names: set[str], tag: str) -> Finding:
     """A release holds the artifacts, model-card.md and lineage.json, nothing else."""
     allowed = artifact_names | set(RELEASE_FILES)
     extra = sorted(a.get("name", "") for a in assets if a.get("name") not in allowed)
@@ -216,7 +212,7 @@ def _release_assets(assets: list[dict[str, Any]], artifact_names: set[str], tag:
     return finding("release assets", True, "only the artifacts, model-card.md and lineage.json")
 
 
-def _compare_bytes(subject: str, data: bytes, art: ArtifactRecord, origin: str) -> list[dict[str, Any]]:
+def _compare_bytes(subject: str, data: bytes, art: ArtifactRecord, origin: str) -> list[Finding]:
     sha256 = hashlib.sha256(data).hexdigest()
     md5 = hashlib.md5(data).hexdigest()
     if len(data) != art["size"]:
@@ -245,8 +241,22 @@ def _match_paths(paths: list[Path], artifacts: list[dict[str, Any]]) -> dict[str
 # -- history ---------------------------------------------------------------------------------
 
 
+class ReleaseEntry(TypedDict):
+    """One release of a model in ``audit log`` (an entry of its ``--format json``)."""
+
+    tag: str
+    kind: str  # the tag's kind (tags.RELEASING)
+    version: str | None
+    stage: str | None
+    date: str  # the tag's date, ISO 8601
+    commit: str
+    metrics: dict[str, Any]  # dotted key -> value at the commit: the gated metrics, else the first few
+    release_url: str | None
+    retrained_from: RetrainedFrom | None
+
+
 def release_history(repo: Repo, config: Config, repository: str | None, *, model: str | None = None,
-                    release_urls: Callable[[], dict[str, str]] = dict) -> dict[str, list[dict[str, Any]]]:
+                    release_urls: Callable[[], dict[str, str]] = dict) -> dict[str, list[ReleaseEntry]]:
     """model -> its releases, newest version first: tag, kind, version, stage, date, commit, metrics.
 
     ``release_urls`` gives tag -> release URL from the forge (nothing when it cannot)."""
@@ -266,7 +276,7 @@ def release_history(repo: Repo, config: Config, repository: str | None, *, model
         by_commit.setdefault(commit, []).append(tag)
     urls = release_urls()
     wanted = _key_metrics(config)
-    history: dict[str, list[dict[str, Any]]] = {}
+    history: dict[str, list[ReleaseEntry]] = {}
     metrics_cache: dict[str, dict[str, Any]] = {}
 
     with BlobReader(repo.root) as reader:
@@ -312,7 +322,7 @@ def _metrics_at(root: Path, commit: str, reader: BlobReader, load_project: Calla
     return values
 
 
-def render_history(history: dict[str, list[dict[str, Any]]]) -> str:
+def render_history(history: dict[str, list[ReleaseEntry]]) -> str:
     if not history:
         return "no releases yet: tag a commit vX.Y.Z, NAME@vX.Y.Z or NAME#STAGE#N"
     lines = []
@@ -322,7 +332,7 @@ def render_history(history: dict[str, list[dict[str, Any]]]) -> str:
             version = f"v{e['version']}" if e["version"] else "-"
             stage = f"stage {e['stage']}" if e["stage"] else ""
             metrics = "  ".join(f"{k}={v}" for k, v in e["metrics"].items())
-            parts = [f"  {version:<12}", f"{stage:<16}", f"{e['date'][:10]}", e["commit"][:12], f"{e['tag']:<22}", metrics]
+            parts: list[str | None] = [f"  {version:<12}", f"{stage:<16}", f"{e['date'][:10]}", e["commit"][:12], f"{e['tag']:<22}", metrics]
             if e.get("retrained_from"):
                 parts.append(describe(e["retrained_from"]))
             if e.get("release_url"):

@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from ci_mlops.config import Config
 from ci_mlops.deploy.bundle import release_values, tag_time
@@ -36,12 +36,20 @@ from ci_mlops.git import Repo
 from ci_mlops.report import build_report
 
 
-def finding(subject: str, ok: bool, message: str) -> dict[str, Any]:
+class Finding(TypedDict):
+    """One check of ``audit verify`` (an entry of its ``--format json`` ``checks``)."""
+
+    subject: str  # what was checked: a file, a lineage field, the tag
+    ok: bool
+    message: str
+
+
+def finding(subject: str, ok: bool, message: str) -> Finding:
     return {"subject": subject, "ok": ok, "message": message}
 
 
 def statement_findings(repo: Repo, tag: Tag, commit: str, lineage: Lineage, *, project: DvcProject,
-                       tag_config: Config, repository: str | None) -> list[dict[str, Any]]:
+                       tag_config: Config, repository: str | None) -> list[Finding]:
     """One finding per recomputed field (failed ones name the recorded and the true value)."""
     version = release_version(tag, tags_at(repo, commit))
     expected: dict[str, Any] = {
@@ -68,7 +76,7 @@ def statement_findings(repo: Repo, tag: Tag, commit: str, lineage: Lineage, *, p
 
 
 def document_findings(lineage: Lineage, name: str, key: Literal["model_card", "release_notes"], data: bytes | None,
-                      origin: str) -> list[dict[str, Any]]:
+                      origin: str) -> list[Finding]:
     """The card (``key`` "model_card") or notes ("release_notes") against the hash the lineage records."""
     recorded = lineage.get(key)
     if data is None:
@@ -84,7 +92,7 @@ def document_findings(lineage: Lineage, name: str, key: Literal["model_card", "r
 
 
 def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: Lineage, commit: str,
-                tag: str) -> dict[str, Any]:
+                tag: str) -> Finding:
     """``actor`` and ``run_url`` against the workflow run GitHub recorded: the run must be this
     repository's, for the tagged commit, and started by the recorded actor."""
     actor, run_url = lineage.get("actor"), lineage.get("run_url")
@@ -112,7 +120,7 @@ def run_finding(host: ReleaseHost, repository: str, server_url: str, lineage: Li
     return finding("lineage run", True, f"run {m[1]} built {tag}, started by {actor}")
 
 
-def _previous(repo: Repo, tag: Tag, recorded: Previous | None) -> dict[str, Any]:
+def _previous(repo: Repo, tag: Tag, recorded: Previous | None) -> Finding:
     if not recorded:
         earlier = previous_tag(tag, parse_all(repo.tags()))
         if earlier is None:
@@ -130,7 +138,7 @@ def _previous(repo: Repo, tag: Tag, recorded: Previous | None) -> dict[str, Any]
     return finding("lineage previous", True, f"{recorded.get('tag')} at {at[:12]}")
 
 
-def _values(kind: str, recorded: dict[str, Any], actual: dict[str, dict[str, Any]], label: str) -> list[dict[str, Any]]:
+def _values(kind: str, recorded: dict[str, Any], actual: dict[str, dict[str, Any]], label: str) -> list[Finding]:
     """One failed finding per file/key that differs; one passing finding when none does."""
     out = []
     files = sorted(set(recorded) | set(actual))
@@ -156,7 +164,7 @@ def _values(kind: str, recorded: dict[str, Any], actual: dict[str, dict[str, Any
     return out
 
 
-def _gate_values(gates: list[Any], metrics: dict[str, dict[str, Any]], label: str) -> list[dict[str, Any]]:
+def _gate_values(gates: list[Any], metrics: dict[str, dict[str, Any]], label: str) -> list[Finding]:
     """Each recorded gate's value must be the metric's value at the tag."""
     out = []
     for gate in gates:
