@@ -58,9 +58,11 @@ def test_output_exit_code_and_signal_are_the_real_ones(tmp_path, code, stdin):
 
 
 def test_dvc_through_the_launcher_on_path_equals_the_real_dvc(tmp_path, git_repo):
-    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=git_repo, check=True)
+    # The set-up through the launcher (a fork, not a second DVC start): plain and served then read the same repo.
+    subprocess.run([zygote.python(), "-m", "dvc", "init", "-q"], cwd=git_repo, check=True)
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-qm", "dvc")
+    assert sorted(p.name for p in (git_repo / ".dvc").iterdir()) == [".gitignore", "config", "tmp"]
     venv_bin = str(Path(sys.executable).parent)
     for args in (["status"], ["nonsense"], ["params", "diff", "--json"], ["add", "missing.csv"]):
         plain = subprocess.run(["dvc", *args], cwd=git_repo, capture_output=True, text=True,
