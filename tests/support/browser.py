@@ -60,6 +60,7 @@ class Browser:
         os.close(from_child_w)
         self._buffer = b""
         self._next_id = 0
+        self._kept: dict[str, Page] = {}
 
     def __enter__(self) -> Browser:
         return self
@@ -129,6 +130,24 @@ class Browser:
         page.call("Page.enable")
         page.call("Page.navigate", {"url": url})
         return page
+
+    def kept(self, key: str, url: str) -> Page:
+        """The page opened at ``url`` the first time ``key`` is asked for, kept open for the next calls,
+        and brought to the front (a page in the background gets no frames: a screenshot would wait)."""
+        if key not in self._kept:
+            self._kept[key] = self.open(url)
+        page = self._kept[key]
+        page.call("Page.bringToFront")
+        return page
+
+    def drop(self, key: str) -> None:
+        """Close the page kept under ``key`` (the next :meth:`kept` opens a fresh one)."""
+        page = self._kept.pop(key, None)
+        if page is not None:
+            try:
+                page.call("Page.close")
+            except BrowserError:
+                pass
 
 
 class Page:
@@ -207,17 +226,29 @@ def page_for(markdown: str, workdir: Path, *, mermaid: str = "12", theme: str = 
     return page_file
 
 
+def comment_page(mermaid: str, theme: str) -> str:
+    """The key of the page :func:`render_comment` keeps for this Mermaid version and theme."""
+    return f"comment-{mermaid}-{theme}"
+
+
 def render_comment(browser: Browser, markdown: str, workdir: Path, *, mermaid: str = "12", theme: str = "light",
                    screenshot: Path | None = None, open_details: bool = True) -> dict[str, Any]:
     """Render ``markdown`` as GitHub would; ``{"blocks", "closed", "charts", "texts", "labels", "problems"}``.
 
     The screenshot is taken as the reader first sees the comment (folds closed); text
     boxes are measured with every ``<details>`` open when ``open_details``.
+
+    Loading and compiling markdown-it and Mermaid (9 MB of script) is most of a page's cost, so
+    one page per Mermaid version and theme is kept open and renders each comment afresh
+    (``window.render`` in page.html empties the comment and the body first); a page whose
+    render failed is closed, and the next comment gets a new one.
     """
-    page = browser.open(page_for(markdown, workdir, mermaid=mermaid, theme=theme).as_uri())
+    key = comment_page(mermaid, theme)
+    page = browser.kept(key, page_for("", workdir, mermaid=mermaid, theme=theme).as_uri())
     try:
         page.wait_for("document.readyState === 'complete' && typeof window.rendered === 'object'")
-        blocks = page.evaluate("window.rendered")
+        page.evaluate("window.rendered")  # the empty comment it was opened with
+        blocks = page.evaluate(f"window.render({json.dumps(markdown)})")
         closed = page.evaluate("[...document.querySelectorAll('details')].filter((d) => !d.open).length")
         if screenshot is not None:
             page.screenshot(screenshot)
@@ -228,6 +259,7 @@ def render_comment(browser: Browser, markdown: str, workdir: Path, *, mermaid: s
             for index in range(measured["charts"]):
                 page.screenshot(screenshot.with_name(f"{screenshot.stem}-chart{index + 1}.png"),
                                 ".mermaid-chart svg", index)
-    finally:
-        page.call("Page.close")
+    except BaseException:
+        browser.drop(key)
+        raise
     return {"blocks": blocks, "closed": closed, **measured}

@@ -23,7 +23,7 @@ import pytest
 from ci_mlops.report import render_markdown
 from ci_mlops.report.diff import diff_metrics, diff_params, summarize
 from ci_mlops.report.mermaid import mermaid_chart
-from tests.support.browser import Browser, find_chromium, missing_parts, render_comment
+from tests.support.browser import Browser, comment_page, find_chromium, missing_parts, render_comment
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = Path(os.environ.get("CI_MLOPS_SCREENSHOTS") or ROOT / "tests" / "support" / "render" / "screenshots")
@@ -167,12 +167,29 @@ def test_dark_theme(browser, tmp_path, case):
     _check(result, markdown)
 
 
+def broken_charts() -> str:
+    """What the old renderer wrote: 39 category labels on one axis, and an exponent Mermaid cannot parse."""
+    labels = ", ".join(f'"{0.05 + i * 0.025:.3f}"' for i in range(39))
+    return ("```mermaid\nxychart-beta\n  x-axis \"recall\" [" + labels + "]\n  y-axis \"p\" 0 --> 1\n"
+            "  line [" + ", ".join("0.5" for _ in range(39)) + "]\n```\n\n"
+            "```mermaid\nxychart-beta\n  x-axis [\"a\", \"b\"]\n  y-axis \"lr\" 3e-05 --> 1.2e-04\n  line [3e-05, 1e-04]\n```\n")
+
+
 def test_the_harness_sees_what_was_broken(browser, tmp_path):
     """The checks can fail: the old renderer's exponent and 39 category labels are caught."""
-    labels = ", ".join(f'"{0.05 + i * 0.025:.3f}"' for i in range(39))
-    old = ("```mermaid\nxychart-beta\n  x-axis \"recall\" [" + labels + "]\n  y-axis \"p\" 0 --> 1\n"
-           "  line [" + ", ".join("0.5" for _ in range(39)) + "]\n```\n\n"
-           "```mermaid\nxychart-beta\n  x-axis [\"a\", \"b\"]\n  y-axis \"lr\" 3e-05 --> 1.2e-04\n  line [3e-05, 1e-04]\n```\n")
-    result = render_comment(browser, old, tmp_path, mermaid="12")
+    result = render_comment(browser, broken_charts(), tmp_path, mermaid="12")
     assert [b["ok"] for b in result["blocks"]] == [True, False]
     assert any(p["kind"] == "overlap" for p in result["problems"])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_kept_page_renders_a_comment_as_a_page_of_its_own_does(browser, tmp_path, version):
+    """render_comment keeps one page per version and theme: a comment rendered after another (one with
+    a chart that fails) gives exactly what it gives on a freshly opened page."""
+    comments = {"broken": broken_charts(), "demo": demo_comment()}
+    fresh = {}
+    for name, markdown in comments.items():
+        browser.drop(comment_page(version, "light"))
+        fresh[name] = render_comment(browser, markdown, tmp_path, mermaid=version)
+    for name in ("broken", "demo"):  # the demo after the broken charts, the broken charts after the demo
+        assert render_comment(browser, comments[name], tmp_path, mermaid=version) == fresh[name], name
