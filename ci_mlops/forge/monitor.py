@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ci_mlops.config.records import Drift, DriftIssue
+
+if TYPE_CHECKING:
+    from ci_mlops.github.issues import IssueOutcome
 
 DEFAULT_LABEL = DriftIssue.label
 DEFAULT_TITLE = DriftIssue.title
@@ -14,7 +17,7 @@ CLOSING_NOTE = "The latest monitor run found no dataset drift; closing this issu
 
 
 def sync_issue(settings: Drift | None, markdown: str, *, problem: bool,
-               env: Mapping[str, str] | None = None) -> dict[str, Any]:
+               env: Mapping[str, str] | None = None) -> IssueOutcome:
     """Open, update or close the monitor's issue; ``{"action", "number", "url"}``.
 
     ``settings`` is the ``drift:`` section (``issue.label``, ``issue.title``).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from ci_mlops.config.records import DriftIssue
 from ci_mlops.github.comments import Authors
@@ -23,6 +23,21 @@ if TYPE_CHECKING:
 DEFAULT_LABEL = DriftIssue.label
 DEFAULT_TITLE = DriftIssue.title
 MARKER = "<!-- ci-mlops:drift -->"
+
+
+class IssueOutcome(TypedDict):
+    """What the monitor's flow did to its issue, on any forge."""
+
+    action: str  # opened, updated, closed or none
+    number: int | None  # the issue's number on the forge (GitLab's iid); None when there is no issue
+    url: str | None  # its web address
+
+
+def issue_outcome(action: str, number: object, url: object) -> IssueOutcome:
+    """The outcome from the forge's answer: a number and an address the answer does not give as
+    such are None, never passed on as whatever the answer held."""
+    return {"action": action, "number": number if isinstance(number, int) and not isinstance(number, bool) else None,
+            "url": url if isinstance(url, str) else None}
 
 
 def find_open_issue(client: GitHubClient, repo: str, label: str) -> dict[str, Any] | None:
@@ -49,7 +64,7 @@ def upsert_issue(
     closing_note: str = "No drift in the latest run; closing.",
     run_id: str | None = None,
     run_url: str | None = None,
-) -> dict[str, Any]:
+) -> IssueOutcome:
     """Open, update or close the monitor's issue.
 
     Returns ``{"action": "opened"|"updated"|"closed"|"none", "number", "url"}``
@@ -77,12 +92,12 @@ class IssueSite(Protocol):
 
     def close(self, issue: dict[str, Any]) -> dict[str, Any]: ...
 
-    def outcome(self, action: str, issue: dict[str, Any]) -> dict[str, Any]:
-        """``{"action", "number", "url"}`` from the forge's own fields for an issue's number and address."""
+    def outcome(self, action: str, issue: dict[str, Any]) -> IssueOutcome:
+        """The outcome from the forge's own fields for an issue's number and address (:func:`issue_outcome`)."""
 
 
 def sync(site: IssueSite, *, problem: bool, title: str, body: str, quoted: str, closing_note: str,
-         run_id: str | None) -> dict[str, Any]:
+         run_id: str | None) -> IssueOutcome:
     """The monitor's one flow on any forge: update the open issue or open one while ``problem``; once
     the problem is gone, post the closing note (quoting ``quoted``) and close the issue."""
     existing = site.find_open()
@@ -131,5 +146,5 @@ class _Issues:
             "PATCH", self.client.repo_path(self.repo, "issues", issue["number"]), json=change)
         return edited
 
-    def outcome(self, action: str, issue: dict[str, Any]) -> dict[str, Any]:
-        return {"action": action, "number": issue.get("number"), "url": issue.get("html_url")}
+    def outcome(self, action: str, issue: dict[str, Any]) -> IssueOutcome:
+        return issue_outcome(action, issue.get("number"), issue.get("html_url"))

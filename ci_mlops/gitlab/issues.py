@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ci_mlops.github.issues import MARKER, sync
+from ci_mlops.github.issues import MARKER, IssueOutcome, issue_outcome, sync
 from ci_mlops.github.shrink import shrink
 from ci_mlops.gitlab.notes import NOTE_LIMIT, Author
 
@@ -28,7 +28,7 @@ def find_open_issue(client: GitLabClient, project: str, label: str, author: Auth
 
 
 def upsert_issue(client: GitLabClient, project: str, *, problem: bool, body: str, label: str, title: str,
-                 closing_note: str, run_id: str | None = None, run_url: str | None = None) -> dict[str, Any]:
+                 closing_note: str, run_id: str | None = None, run_url: str | None = None) -> IssueOutcome:
     """``{"action": "opened"|"updated"|"closed"|"none", "number", "url"}``, like :func:`ci_mlops.github.issues.upsert_issue`."""
     tail = _tail(run_url)
     description = shrink(f"{MARKER}\n{body.rstrip()}\n", DESCRIPTION_LIMIT, tail=tail)
@@ -73,8 +73,8 @@ class _Issues:
             "PUT", self.client.project_path(self.project, "issues", issue["iid"]), json=change)
         return edited
 
-    def outcome(self, action: str, issue: dict[str, Any]) -> dict[str, Any]:
-        return {"action": action, "number": issue.get("iid"), "url": issue.get("web_url")}
+    def outcome(self, action: str, issue: dict[str, Any]) -> IssueOutcome:
+        return issue_outcome(action, issue.get("iid"), issue.get("web_url"))
 
 
 def _tail(run_url: str | None) -> str:
