@@ -26,7 +26,6 @@ from ci_mlops.git import Repo
 from ci_mlops.github.actions import append_summary, in_actions
 from ci_mlops.report import build_report, to_json
 from ci_mlops.report.markdown import render_markdown
-from ci_mlops.report.render_plots import render_plots
 from ci_mlops.report.revisions import change_base_branch
 
 if TYPE_CHECKING:
@@ -174,6 +173,8 @@ def _render_plots(root: Path, report: ReportDocument, plots_dir: str, *, workspa
     base, head = sides[0]["ref"] or "", None if workspace else sides[1]["ref"]
     if base == head:
         base, head = (sides[0]["sha"] or "")[:12], (sides[1]["sha"] or "")[:12]
+    from ci_mlops.report.render_plots import render_plots  # lazy: only --plots-dir draws plots
+
     result = render_plots(root, plots_dir, base, head)
     Path(plots_dir, "plots.json").write_text(json.dumps(result.to_json(relative_to=plots_dir), indent=2) + "\n", encoding="utf-8")
     echo(f"ci-mlops: {len(result.charts)} plot(s) drawn and {len(result.images)} image(s) copied to "

@@ -7,7 +7,6 @@ Mermaid ``xychart-beta`` charts with the base and head series on one chart; the
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,8 @@ def read_rows(blob: bytes, path: str) -> list[dict[str, Any]]:
             text = blob.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ParseError("not UTF-8 text") from exc
+        import csv  # lazy: only a CSV or TSV plot file needs it (the report's start-up)
+
         reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == "tsv" else ",")
         return [dict(row) for row in reader]
     data = parse(blob, path)

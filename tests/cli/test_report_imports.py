@@ -3,7 +3,8 @@
 Every pull request runs the report. ``dataclasses`` (with ``inspect``, ``ast``, ``dis`` and
 ``tokenize``) and ``tempfile`` (with ``random`` and ``shutil``) cost ~13 ms of a ~100 ms command
 and are not needed by it: its classes are records (``ci_mlops/record.py``), and a temporary file
-is made only when a file is written. benchmarks/bench_report.py measures the command.
+is made only when a file is written. ``datetime`` and ``csv`` load only for a plot that needs
+them. benchmarks/bench_report.py measures the command.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from tests.conftest import git
 
-UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil")
+UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil", "datetime", "csv")
 
 
 @pytest.fixture
