@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
-from sklearn import metrics as skm
 
 from ci_mlops.errors import UserError
 from ci_mlops.significance import bootstrap as bootstrap_module
@@ -33,8 +31,16 @@ def _binary(n: int = 2000, seed: int = 1, ties: bool = False) -> tuple[np.ndarra
 
 # -- the engine computes the metrics scikit-learn computes ----------------------------------------
 
+
+@pytest.fixture(scope="module")
+def skm():
+    """scikit-learn's metrics, the reference (imported by the tests that compare with it: ~0.3 CPU-s over SciPy)."""
+    from sklearn import metrics
+
+    return metrics
+
 @pytest.mark.parametrize("ties", [False, True])
-def test_point_values_equal_scikit_learn_binary(ties):
+def test_point_values_equal_scikit_learn_binary(skm, ties):
     y, sb, sh, pb, ph = _binary(ties=ties)
     ev = Evaluation(y, Side(pb, sb), Side(ph, sh))
     got = bootstrap(ev, ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"], resamples=100)
@@ -47,7 +53,7 @@ def test_point_values_equal_scikit_learn_binary(ties):
     assert got["log_loss"].head == pytest.approx(skm.log_loss(y, sh), abs=1e-12)
 
 
-def test_multiclass_is_macro_averaged_and_string_labels_work():
+def test_multiclass_is_macro_averaged_and_string_labels_work(skm):
     rng = np.random.default_rng(3)
     labels = np.array(["cat", "dog", "eel", "fox"])
     y = labels[rng.integers(0, 4, 1500)]
@@ -61,7 +67,7 @@ def test_multiclass_is_macro_averaged_and_string_labels_work():
     assert got["accuracy"].change == pytest.approx(skm.accuracy_score(y, ph) - skm.accuracy_score(y, pb))
 
 
-def test_regression_and_per_example_columns():
+def test_regression_and_per_example_columns(skm):
     rng = np.random.default_rng(4)
     y = rng.normal(size=800)
     a, b = y + rng.normal(size=800) * 0.5, y + rng.normal(size=800) * 0.4
@@ -74,7 +80,7 @@ def test_regression_and_per_example_columns():
     assert got["loss"].change == pytest.approx(loss_b.mean() - loss_a.mean())
 
 
-def test_resampled_auc_equals_weighted_auc():
+def test_resampled_auc_equals_weighted_auc(skm):
     """A resample's AUC is the AUC with each example weighted by how often it was drawn."""
     for ties in (False, True):
         y, sb, *_ = _binary(500, ties=ties)
@@ -228,6 +234,8 @@ def test_too_few_resamples_and_empty_sets_are_refused():
 # -- several seeds ----------------------------------------------------------------------------------
 
 def test_t_intervals_equal_scipy():
+    from scipy import stats
+
     base, head = [0.81, 0.80, 0.83, 0.82, 0.80], [0.84, 0.82, 0.85, 0.83, 0.84]
     paired = seed_interval(base, head, paired=True)
     want = stats.ttest_rel(head, base).confidence_interval(0.95)
