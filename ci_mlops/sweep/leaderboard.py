@@ -16,7 +16,7 @@ the head. Failed experiments are rows that say so, ranked last; they never fail 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from ci_mlops.checks.gates import evaluate_point_gates
 from ci_mlops.checks.records import Verdict
@@ -30,9 +30,38 @@ from ci_mlops.report.direction import infer_direction
 from ci_mlops.report.lookup import resolve_metric
 from ci_mlops.sweep.results import Result
 
+if TYPE_CHECKING:
+    from ci_mlops.checks.records import GateResult
+    from ci_mlops.report.rows import MetricRow, Revision
 
-def build(config: Config, base: dict[str, Any], base_metrics: dict[str, dict[str, Any]],
-          results: list[Result]) -> dict[str, Any]:
+
+class Row(TypedDict):
+    """One experiment of the leaderboard."""
+
+    name: str
+    status: str  # success or failed
+    params: dict[str, Any]  # the params it set, as its params files hold them
+    value: float | None  # the ranking metric; None when missing, not a number or failed
+    metrics: list[MetricRow]  # against the base, as the PR report's rows
+    gates: list[GateResult]  # judged on the values (no significance)
+    passed: bool | None  # None: no gates, or failed
+    error: str | None
+    rank: NotRequired[int | None]  # set once every row is sorted; None for a row without a value
+
+
+class Leaderboard(TypedDict):
+    """The document ``sweep report --format json`` prints."""
+
+    base: Revision
+    rank_by: str
+    direction: str  # higher or lower
+    varying: list[str]  # the params that differ between experiments
+    best: str | None
+    rows: list[Row]
+
+
+def build(config: Config, base: Revision, base_metrics: dict[str, dict[str, Any]],
+          results: list[Result]) -> Leaderboard:
     settings = config.settings
     rank_by = settings.experiments.rank_by if settings.experiments else None
     if not rank_by:
@@ -44,9 +73,9 @@ def build(config: Config, base: dict[str, Any], base_metrics: dict[str, dict[str
         raise UserError(f"experiments.direction: cannot tell from '{rank_by}' whether higher or lower is better; "
                         "set direction: higher|lower")
     varying = _varying(results)
-    rows = []
+    rows: list[Row] = []
     for result in results:
-        row: dict[str, Any] = {"name": result.name, "status": result.status, "params": _params(result),
+        row: Row = {"name": result.name, "status": result.status, "params": _params(result),
                                "value": None, "metrics": [], "gates": [], "passed": None, "error": result.error}
         if result.status == "success":
             metrics = diff_metrics(base_metrics, result.metrics, settings.metrics)
@@ -99,13 +128,13 @@ def _number(value: Any) -> bool:
 MAX_ROWS = 60  # rows in the Markdown table: 256 would pass GitHub's 65,536-character comment limit
 
 
-def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard", max_rows: int = MAX_ROWS) -> str:
+def render_markdown(board: Leaderboard, *, title: str = "Sweep leaderboard", max_rows: int = MAX_ROWS) -> str:
     """The leaderboard as Markdown: the best ``max_rows`` rows, then every failed one (the JSON has them all)."""
     rows = board["rows"]
     ok = [r for r in rows if r["status"] == "success"]
     failed = len(rows) - len(ok)
     arrow = "▲" if board["direction"] == "higher" else "▼"
-    base = board.get("base") or {}
+    base = board.get("base", {"ref": None, "sha": None})  # a board read back may lack it
     head = f"### {title}\n\n**{len(rows)} experiments**" + (f", {failed} failed" if failed else "") + \
         f" · ranked by {md_code(board['rank_by'])} ({arrow} better) · against {md_code(base.get('ref') or 'base')}"
     if board.get("best"):
@@ -141,7 +170,7 @@ def render_markdown(board: dict[str, Any], *, title: str = "Sweep leaderboard", 
     return "\n\n".join([*parts, legend]) + "\n"
 
 
-def _other_metrics(rows: list[dict[str, Any]], rank_by: str) -> list[str]:
+def _other_metrics(rows: list[Row], rank_by: str) -> list[str]:
     keys: list[str] = []
     for row in rows:
         for metric in row["metrics"]:
@@ -151,11 +180,11 @@ def _other_metrics(rows: list[dict[str, Any]], rank_by: str) -> list[str]:
     return keys[:8]  # a comment stays readable; the JSON has every metric
 
 
-def _key(metric: dict[str, Any]) -> str:
+def _key(metric: MetricRow) -> str:
     return str(metric["key"])
 
 
-def _find(metrics: list[dict[str, Any]], rank_by: str) -> dict[str, Any] | None:
+def _find(metrics: list[MetricRow], rank_by: str) -> MetricRow | None:
     file, sep, key = rank_by.partition(":")
     for metric in metrics:
         if (sep and metric["file"] == file and metric["key"] == key) or (not sep and metric["key"] == rank_by):
@@ -163,7 +192,7 @@ def _find(metrics: list[dict[str, Any]], rank_by: str) -> dict[str, Any] | None:
     return None
 
 
-def _metric_cell(metric: dict[str, Any] | None) -> str:
+def _metric_cell(metric: MetricRow | None) -> str:
     if metric is None or metric.get("head") is None:
         return "–"
     value = _fmt(metric["head"])
