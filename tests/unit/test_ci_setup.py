@@ -91,12 +91,13 @@ class Project:
         path.write_text(STANDIN.format(name=name, body=body))
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
-    def run(self, **env: str) -> Run:
+    def run(self, *args: str, **env: str) -> Run:
+        """``source .ci/setup ARGS`` (none: as a plain ``source .ci/setup``)."""
         self.calls.write_text("")
         environ = {"PATH": str(self.bin), "CALLS": str(self.calls), "FAIL": "", "VENV": str(self.venv),
                    "STANDINS": str(self.standins), "BIN": str(self.bin), "CI_MLOPS_VENV": str(self.venv),
                    "PYTHON": str(self.standins / "python"), "HOME": str(self.root), **env}
-        proc = subprocess.run(["bash", "-c", 'source .ci/setup; echo "PATH=$PATH"'], cwd=self.root,
+        proc = subprocess.run(["bash", "-c", 'source .ci/setup "$@"; echo "PATH=$PATH"', "bash", *args], cwd=self.root,
                               env=environ, executable=shutil.which("bash"), capture_output=True, text=True,
                               timeout=120, check=False)
         calls = [line for line in self.calls.read_text().splitlines() if line]
@@ -207,6 +208,45 @@ def test_a_failed_optional_step_does_not_fail_the_setup(project):
     run = project.run(FAIL="npm")
     assert run.code == 0
     assert notes(run) == ["note: npm ci in tests/support/render failed; the browser rendering tests will be skipped"]
+
+
+def test_the_demo_gets_ci_mlops_alone_and_no_test_tools(project):
+    run = project.run("demo")
+    assert run.code == 0, run.err
+    assert notes(run) == []
+    assert f"uv pip install --python {project.venv}/bin/python -e {project.root}" in run.calls
+    assert not any("[test]" in c for c in run.calls), run.calls
+    # no Debian packages (shellcheck, chromium) and no renderer packages: only the tests use them
+    assert not any(c.startswith(("apt-get", "npm")) for c in run.calls), run.calls
+    assert run.path.split(":")[0] == f"{project.venv}/bin"
+    assert (project.venv / ".ci-mlops-installed-demo").is_file()
+    assert not (project.venv / ".ci-mlops-installed").exists()
+
+
+def test_the_tests_after_the_demo_get_their_tools_and_the_demo_after_the_tests_nothing(project):
+    assert project.run("demo").code == 0
+    tests = project.run("test")
+    assert tests.code == 0 and notes(tests) == []
+    assert f"uv pip install --python {project.venv}/bin/python -e {project.root}[test]" in tests.calls
+    assert {c.split()[0] for c in tests.calls} >= {"uv", "npm", "apt-get"}
+    demo = project.run("demo")
+    assert demo.code == 0 and demo.calls == [] and notes(demo) == []
+    # a changed pyproject.toml installs the demo's set again
+    stamp = project.venv / ".ci-mlops-installed"
+    os.utime(project.root / "pyproject.toml", (stamp.stat().st_mtime + 10,) * 2)
+    changed = project.run("demo")
+    assert changed.calls == [f"uv pip install --python {project.venv}/bin/python -e {project.root}"]
+
+
+def test_an_unknown_set_is_one_line_and_installs_nothing(project):
+    run = project.run("docs")
+    assert run.code == 2 and run.calls == []
+    assert notes(run) == ["error: .ci/setup: unknown set 'docs' (test or demo)"]
+
+
+def test_the_demo_and_the_tests_name_their_set():
+    assert 'source "$here/.ci/setup" demo' in (ROOT / ".ci" / "demo").read_text()
+    assert 'source "$here/.ci/setup" test' in (ROOT / ".ci" / "run").read_text()
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed (.ci/setup installs it)")
