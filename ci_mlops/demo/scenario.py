@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from ci_mlops.demo import forked
 from ci_mlops.demo.data import customers_csv
 from ci_mlops.dvc.run import DvcResult, run_dvc_batch
 from ci_mlops.errors import UserError
@@ -80,13 +81,21 @@ def child_env() -> dict[str, str]:
 class Runner:
     """Runs the demo's commands in the project folder; a failing command ends the demo with its error."""
 
-    def __init__(self, root: Path, echo: Echo):
+    def __init__(self, root: Path, echo: Echo, *, fork: bool | None = None):
         self.root = root
         self.echo = echo
         self.env = child_env()
+        # ci-mlops steps forked from this process (demo/forked.py), which imports what they need once
+        self.fork = forked.available() if fork is None else fork
+        if self.fork:
+            forked.warm()
 
     def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(list(args), cwd=self.root, env=self.env, capture_output=True, text=True)
+        return self._checked(args, proc, ok)
+
+    def _checked(self, args: tuple[str, ...], proc: subprocess.CompletedProcess[str],
+                 ok: tuple[int, ...]) -> subprocess.CompletedProcess[str]:
         if proc.returncode not in ok:
             shown = " ".join(_display(args))
             lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
@@ -105,6 +114,9 @@ class Runner:
         return results[-1]
 
     def ci_mlops(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+        if self.fork:
+            return self._checked((sys.executable, "-m", "ci_mlops", *args),
+                                 forked.run_module(args, cwd=self.root, env=self.env), ok)
         return self.run(sys.executable, "-m", "ci_mlops", *args, ok=ok)
 
 
