@@ -42,15 +42,16 @@ def warm() -> None:
         importlib.import_module(name)
 
 
-def run_module(args: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    """``python -m ci_mlops ARGS`` in ``cwd`` with ``env``, forked from this process; its output captured."""
-    argv = [sys.executable, "-m", "ci_mlops", *args]
+def run_module(args: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+               module: str = "ci_mlops") -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGS`` in ``cwd`` with ``env``, forked from this process; its output captured."""
+    argv = [sys.executable, "-m", module, *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # the step; it never returns
-            _child(list(args), cwd, env, out.fileno(), err.fileno())
+            _child(module, list(args), cwd, env, out.fileno(), err.fileno())
         _, status = os.waitpid(pid, 0)
         out.seek(0)
         err.seek(0)
@@ -59,7 +60,7 @@ def run_module(args: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> sub
                                            err.read().decode("utf-8", "replace"))
 
 
-def _child(args: list[str], cwd: Path, env: Mapping[str, str], out: int, err: int) -> None:
+def _child(module: str, args: list[str], cwd: Path, env: Mapping[str, str], out: int, err: int) -> None:
     code = 255
     try:
         stdin = os.open(os.devnull, os.O_RDONLY)
@@ -75,7 +76,7 @@ def _child(args: list[str], cwd: Path, env: Mapping[str, str], out: int, err: in
         os.environ.update(env)
         sys.argv = [sys.executable, *args]
         try:
-            runpy.run_module("ci_mlops", run_name="__main__", alter_sys=True)
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

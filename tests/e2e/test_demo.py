@@ -9,14 +9,13 @@ import pytest
 from conftest import git, run_cli
 
 from ci_mlops.demo.scenario import set_param, write_project
+from tests.support.demo_process import run_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     target = tmp_path_factory.mktemp("demo") / "project"
-    # As a user runs it, a process of its own: the demo forks that process for its ci-mlops steps
-    # (ci_mlops/demo/forked.py), and a test process is not what they should fork from.
-    proc = run_cli("demo", str(target), process=True)
+    proc = run_demo(str(target))
     return target, proc
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.support.demo_process import run_demo
 
 
 @pytest.mark.slow
 def test_demo_runs_the_whole_loop_in_gitlab_mode(tmp_path):
-    # a process of its own, as in tests/e2e/test_demo.py: the demo forks it for its ci-mlops steps
-    proc = run_cli("demo", "--ci", "gitlab", "--rows", "600", str(tmp_path / "demo"), process=True)
+    proc = run_demo("--ci", "gitlab", "--rows", "600", str(tmp_path / "demo"))
     assert proc.returncode == 0, proc.stderr + proc.stdout
     out = proc.stdout
     assert "(1 note on the merge request after two runs)" in out
