@@ -278,7 +278,7 @@ class _Parser:
         self.item_line(mapped, path, number)
         if rest[0] in "[{":
             return self.flow(rest, depth + 1, path, number)
-        scalar, quoted, after = _scalar(rest, flow=False)
+        scalar, quoted, after = _scalar(rest)
         if after:
             raise _NotPlain
         return scalar if quoted else self.resolve(scalar)
@@ -289,7 +289,9 @@ class _Parser:
             self.lines[path] = number
 
     def flow(self, rest: str, depth: int, path: tuple[str, ...], number: int) -> Any:
-        """``[]``, ``{}`` or a one-line ``[a, 'b', 1]`` of scalars, then nothing but a comment."""
+        """``[]``, ``{}`` or a one-line ``[a, 'b', 1]`` of scalars, then nothing but a comment.
+
+        Read by position, never by slicing off what is left: a 4 MiB line costs linear time."""
         if depth > MAX_DEPTH:
             raise _NotPlain
         if rest[0] == "{":
@@ -297,22 +299,32 @@ class _Parser:
                 raise _NotPlain
             return {}
         out: list[Any] = []
-        rest = rest[1:].lstrip(" ")
-        while not rest.startswith("]"):
-            if not rest:
+        at = _spaces(rest, 1)
+        while rest[at:at + 1] != "]":
+            if at == len(rest):
                 raise _NotPlain  # continues on the next line
-            scalar, quoted, rest = _scalar(rest, flow=True)
+            if rest[at] in "'\"":
+                scalar, at = _quoted(rest, at)
+                value = scalar
+            else:
+                comma = rest.find(",", at)
+                close = rest.find("]", at, len(rest) if comma < 0 else comma)
+                end = close if close >= 0 else comma
+                scalar = rest[at:end].rstrip(" ") if end >= 0 else ""
+                if not scalar or not _plain_start(scalar) or any(ch in scalar for ch in "[]{}#:?"):
+                    raise _NotPlain
+                value, at = self.resolve(scalar), end
             if self.lines is not None:
                 self.lines[(*path, str(len(out)))] = number
-            out.append(scalar if quoted else self.resolve(scalar))
-            rest = rest.lstrip(" ")
-            if rest.startswith(","):
-                rest = rest[1:].lstrip(" ")
-                if rest.startswith("]"):
+            out.append(value)
+            at = _spaces(rest, at)
+            if rest[at:at + 1] == ",":
+                at = _spaces(rest, at + 1)
+                if rest[at:at + 1] == "]":
                     raise _NotPlain  # a trailing comma
-            elif not rest.startswith("]"):
+            elif rest[at:at + 1] != "]":
                 raise _NotPlain
-        if not _ends(rest[1:]):
+        if not _ends(rest[at + 1:]):
             raise _NotPlain
         return out
 
@@ -350,7 +362,7 @@ def _ends(rest: str) -> bool:
 def _split_key(content: str) -> tuple[str, bool, str] | None:
     """``key: rest`` -> (key as written, quoted?, rest); None when the line holds no key."""
     if content[0] in "'\"":
-        key, _, after = _scalar(content, flow=False, key=True)
+        key, _, after = _scalar(content, key=True)
         if after[:1] != ":" or after[1:2] not in ("", " "):
             return None
         if len(content) - len(after) > 512:
@@ -373,38 +385,20 @@ def _plain_start(text: str) -> bool:
     return text[0] not in _INDICATORS and not (text[0] == "-" and (text[1:2] in ("", " ") or text.startswith("---")))
 
 
-def _scalar(text: str, *, flow: bool, key: bool = False) -> tuple[str, bool, str]:
-    """The scalar at the start of ``text``: (its text, quoted?, what follows it).
+def _scalar(text: str, *, key: bool = False) -> tuple[str, bool, str]:
+    """The scalar at the start of a line's ``text``: (its text, quoted?, what follows it).
 
-    Outside a flow sequence what follows must be nothing or a comment (checked here for plain
-    scalars; a quoted key's ``:`` is the caller's); inside one, the scalar ends at ``,`` or ``]``.
-    """
-    quote = text[0]
-    if quote == "'":
-        parts, at = [], 1
-        while True:
-            close = text.find("'", at)
-            if close < 0:
-                raise _NotPlain  # continues on the next line
-            parts.append(text[at:close])
-            if text[close + 1:close + 2] != "'":
-                break
-            parts.append("'")
-            at = close + 2
-        return "".join(parts), True, _after_quoted(text[close + 1:], flow, key)
-    if quote == '"':
-        close = text.find('"', 1)
-        if close < 0 or "\\" in text[1:close]:
-            raise _NotPlain  # escapes, or continues on the next line
-        return text[1:close], True, _after_quoted(text[close + 1:], flow, key)
+    What follows must be nothing or a comment, except after a quoted key (its ``:`` is the
+    caller's); a plain scalar ends at `` #``."""
+    if text[0] in "'\"":
+        scalar, end = _quoted(text, 0)
+        if key:
+            return scalar, True, text[end:]
+        if not _ends(text[end:]):
+            raise _NotPlain
+        return scalar, True, ""
     if not _plain_start(text):
         raise _NotPlain
-    if flow:
-        end = min((i for i in (text.find(","), text.find("]")) if i >= 0), default=-1)
-        scalar = text[:end].rstrip(" ") if end >= 0 else ""
-        if not scalar or any(ch in scalar for ch in "[]{}#:?"):
-            raise _NotPlain
-        return scalar, False, text[end:]
     comment = text.find(" #")
     scalar = (text if comment < 0 else text[:comment]).rstrip(" ")
     if ": " in scalar or scalar.endswith(":"):
@@ -412,9 +406,28 @@ def _scalar(text: str, *, flow: bool, key: bool = False) -> tuple[str, bool, str
     return scalar, False, ""
 
 
-def _after_quoted(after: str, flow: bool, key: bool) -> str:
-    if flow or key:
-        return after
-    if not _ends(after):
-        raise _NotPlain
-    return ""
+def _quoted(text: str, at: int) -> tuple[str, int]:
+    """The one-line quoted scalar starting at ``text[at]``, and where it ends: single quotes with
+    ``''`` for a quote, double quotes without escapes."""
+    if text[at] == "'":
+        parts, start = [], at + 1
+        while True:
+            close = text.find("'", start)
+            if close < 0:
+                raise _NotPlain  # continues on the next line
+            parts.append(text[start:close])
+            if text[close + 1:close + 2] != "'":
+                return "".join(parts), close + 1
+            parts.append("'")
+            start = close + 2
+    close = text.find('"', at + 1)
+    if close < 0 or text.find("\\", at + 1, close) >= 0:
+        raise _NotPlain  # escapes, or continues on the next line
+    return text[at + 1:close], close + 1
+
+
+def _spaces(text: str, at: int) -> int:
+    """The first position from ``at`` that is not a space."""
+    while text[at:at + 1] == " ":
+        at += 1
+    return at

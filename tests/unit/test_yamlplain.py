@@ -209,6 +209,15 @@ def test_the_bounds_hold_on_the_fast_path():
         load_yaml(big)
 
 
+def test_a_long_flow_line_is_read_in_one_pass():
+    """100,000 items on one line: read by position (slicing off the rest per item would copy
+    tens of gigabytes here; a 4 MiB line, terabytes)."""
+    items = ["1", "'a'", '"b"', "x y"] * 25_000
+    text = "k: [" + ", ".join(items) + "]  # end\n"
+    assert yamlplain.load(text, "1.2") == {"k": [1, "a", "b", "x y"] * 25_000}
+    assert yamlplain.load(text[:-9] + "\n", "1.2") is None  # unclosed
+
+
 # -- generated documents --------------------------------------------------------------------
 
 # Most scalars are ones the reader takes as plain values (so most documents are compared, not
