@@ -24,7 +24,10 @@ every ``@`` that could start one, which reads the same and notifies nobody.
 from __future__ import annotations
 
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 WORD_JOINER = "\u2060"
 # Mermaid entity codes for the characters a quoted Mermaid string cannot hold as they are.

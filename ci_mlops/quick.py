@@ -16,7 +16,10 @@ import gc
 import os
 import stat
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # The click command's options (ci_mlops/commands/report.py): option -> (parameter, kind, detail).
 # "text": any value; "choice": one of detail; "int": an integer in detail's (min, max);

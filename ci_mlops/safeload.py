@@ -20,7 +20,10 @@ import json
 import os
 import stat
 from collections.abc import Iterable
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A parsed JSON (or YAML within JSON's types) value. Code that reads one narrows it with
 # isinstance where it is read, so a document of another shape is an error, never a crash.

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from ci_mlops.safeload import MAX_DEPTH, MAX_INT_DIGITS, MAX_YAML_BYTES
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # (tag, pattern, first characters) as in PyYAML's yaml/resolver.py, in its order.
 YAML11: tuple[tuple[str, str, str], ...] = (

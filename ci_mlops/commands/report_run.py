@@ -15,7 +15,6 @@ import re
 import sys
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
 from ci_mlops.config import Config, find_config, load_config
 from ci_mlops.config.records import Report
@@ -28,7 +27,10 @@ from ci_mlops.report import build_report, to_json
 from ci_mlops.report.markdown import render_markdown
 from ci_mlops.report.revisions import change_base_branch
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from ci_mlops.report.document import ReportDocument
 
 _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # click's pattern of a colour or style code

@@ -16,7 +16,6 @@ import json
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ci_mlops import __version__
 from ci_mlops.config.accept import accepts
@@ -27,7 +26,10 @@ from ci_mlops.record import field, frozen_record
 from ci_mlops.safeload import JsonValue
 from ci_mlops.yamlplain import load as load_plain
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     import yaml
 
 CONFIG_NAME = ".ci-mlops.yml"

@@ -23,7 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Number
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Keywords that never reject a value (annotations, and ones applied by their neighbours).
 _ANNOTATIONS = frozenset({

@@ -23,15 +23,40 @@ class at import, nor importing the dataclasses module (ci_mlops/record.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 from ci_mlops.record import field, record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Direction = Literal["higher", "lower"]
+    DataFormat = Literal["csv", "tsv", "parquet", "jsonl"]
+    SliceMetric = Literal["accuracy", "precision", "recall", "f1", "error_rate"]
+
 Scalar = str | float | bool  # an int is a float to the type checker
-Direction = Literal["higher", "lower"]
-DataFormat = Literal["csv", "tsv", "parquet", "jsonl"]
-SliceMetric = Literal["accuracy", "precision", "recall", "f1", "error_rate"]
 Runner = str | tuple[str, ...]
+
+# The Literal aliases above, as run-time objects made when first read (``__getattr__`` below):
+# by convert.py, for the type of a field the file gives a list or mapping, or by a module that
+# imports one. Every command reads these records, and importing typing costs ~3 ms of its
+# start-up. tests/unit/config/test_config_records_schema.py holds the two spellings equal.
+LITERAL_ALIASES: dict[str, tuple[object, ...]] = {
+    "Direction": ("higher", "lower"),
+    "DataFormat": ("csv", "tsv", "parquet", "jsonl"),
+    "SliceMetric": ("accuracy", "precision", "recall", "f1", "error_rate"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """``Literal`` and the :data:`LITERAL_ALIASES`, for reading the annotations at run time."""
+    if name != "Literal" and name not in LITERAL_ALIASES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import typing  # lazy: see LITERAL_ALIASES
+
+    made: object = typing.Literal if name == "Literal" else typing.Literal[LITERAL_ALIASES[name]]
+    globals()[name] = made  # the same object from now on, as a module attribute is
+    return made
 
 
 # -- ci_mlops, dvc -----------------------------------------------------------------------

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
-from typing import Any
 
 from ci_mlops.dvc.project import DvcProject, cache_dir
 from ci_mlops.record import mutable_record
 from ci_mlops.safeload import load_json
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 LEGACY = "md5-dos2unix"  # DVC's name for hashes written before DVC 3 (no `hash: md5` in the lock)
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024

@@ -15,7 +15,6 @@ import os
 import posixpath
 import re
 from pathlib import Path
-from typing import Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, Repo
@@ -25,6 +24,10 @@ from ci_mlops.safeload import load_yaml as load_bounded
 from ci_mlops.safepath import inside
 from ci_mlops.yamlplain import YAML12, int_12
 from ci_mlops.yamlplain import load as load_plain
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 DVCYAML = "dvc.yaml"
 DVCLOCK = "dvc.lock"

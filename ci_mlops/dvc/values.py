@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any, TypeGuard
 
 from ci_mlops.dvc.project import load_yaml
 from ci_mlops.safeload import DocumentError, load_json, load_toml, yaml_error, yaml_syntax
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from typing import Any, TypeGuard
 
 
 class ParseError(ValueError):

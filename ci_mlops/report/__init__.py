@@ -12,13 +12,15 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_code
 from ci_mlops.git import Repo
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ci_mlops.config import Config
     from ci_mlops.report.collect import Snapshot
     from ci_mlops.report.document import ReportDocument

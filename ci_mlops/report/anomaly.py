@@ -12,12 +12,12 @@ any different latest value is an anomaly (infinite score).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from ci_mlops.dvc.values import finite_numbers
 from ci_mlops.escape import md_code
 from ci_mlops.markdown.blocks import table
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:  # annotations only: its TypedDicts cost ~2 ms to create at start-up
     from ci_mlops.report.rows import Anomaly
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DvcProject, load_project
@@ -21,7 +20,10 @@ from ci_mlops.record import field, mutable_record
 from ci_mlops.safeload import DocumentError, read_limited
 from ci_mlops.safepath import inside, repo_relative
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ci_mlops.config import Config
 
 MAX_WORKSPACE_FILE_BYTES = 256 * 1024 * 1024  # a metrics, params or plot file read from disk

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from ci_mlops.config.records import MetricRule, Report
 from ci_mlops.dvc.values import is_finite_number, is_number
 from ci_mlops.report.direction import infer_direction, is_counter
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:  # annotations only: its TypedDicts cost ~2 ms to create at start-up
+    from typing import Any
+
     from ci_mlops.report.rows import MetricRow, ParamRow
 
 __all__ = ["STATUSES", "diff_metrics", "diff_params", "infer_direction", "metric_status", "summarize"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import posixpath
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DVCLOCK, DvcProject, _add_lock, _parse_lock
@@ -21,7 +20,10 @@ from ci_mlops.dvc.values import ParseError, finite_numbers, metrics_values, pars
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:  # annotations only: its TypedDicts cost ~2 ms to create at start-up
+    from typing import Any
+
     from ci_mlops.report.rows import Trend
 
 SPARKS = "▁▂▃▄▅▆▇█"

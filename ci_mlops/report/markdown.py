@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from ci_mlops.dvc.values import finite_numbers, is_number
 from ci_mlops.escape import html_text, md_cell, md_code, md_text
@@ -25,7 +24,10 @@ from ci_mlops.markdown.blocks import value_cell as _value
 from ci_mlops.report.diff import param_status
 from ci_mlops.report.plots import render_plot
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:  # annotations only: the TypedDicts cost ~2 ms to create at start-up
+    from typing import Any
+
     from ci_mlops.report.document import HistoryInfo, ReportDocument, Section
     from ci_mlops.report.rows import MetricRow, Revision, Trend
 

@@ -21,12 +21,13 @@ by tests/unit/report/test_render_browser.py, Mermaid 10.9 and 12.3):
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
 
 from ci_mlops.escape import md_code, md_text, mermaid_label
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import Any
 
     from ci_mlops.report.document import PlotData, PlotEntry, Series
 

@@ -8,14 +8,16 @@ Mermaid ``xychart-beta`` charts with the base and head series on one chart; the
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
 
 from ci_mlops.dvc.values import ParseError, parse
 from ci_mlops.escape import md_cell, md_code, md_text
 from ci_mlops.markdown.blocks import table
 from ci_mlops.report.mermaid import mermaid_chart
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ci_mlops.report.document import PlotData, PlotEntry, Series
 
 __all__ = ["build_plot", "confusion_table", "mermaid_chart", "read_rows", "render_plot"]

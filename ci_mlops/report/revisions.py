@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, Repo
 from ci_mlops.record import mutable_record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
     from ci_mlops.config import Config
 

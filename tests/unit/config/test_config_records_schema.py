@@ -6,8 +6,10 @@ the defaults, the enum/const values and the value types are the same on both sid
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
+import inspect
 import json
 import types
 import typing
@@ -16,7 +18,8 @@ from typing import Any, Literal, get_args, get_origin
 
 import pytest
 
-from ci_mlops.config import SCHEMA_PATH
+from ci_mlops.config import SCHEMA_PATH, records
+from ci_mlops.config.convert import type_hints
 from ci_mlops.config.records import Settings
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -88,7 +91,7 @@ def _compare(node: dict[str, Any], hint: Any, where: str, problems: list[str]) -
 
 
 def _compare_record(node: dict[str, Any], cls: Any, where: str, problems: list[str]) -> None:
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     fields = {f.metadata.get("key", f.name): f for f in dataclasses.fields(cls)}
     props = node.get("properties", {})
     prefix = "" if where == "(top level)" else f"{where}."
@@ -161,3 +164,18 @@ def test_a_drifted_record_is_caught():
         "context: in the schema, not in Docker",
         "registry: default 'docker.io' in Docker, 'ghcr.io' in the schema",
     ]
+
+
+def test_the_literal_aliases_at_run_time_are_the_type_checker_s():
+    """records.py spells Direction, DataFormat and SliceMetric twice: as Literal types for the type
+    checker and as LITERAL_ALIASES, made into the same types on first use (no typing at start-up)."""
+    tree = ast.parse(inspect.getsource(records))
+    block = next(node for node in tree.body if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING")
+    checked = {node.targets[0].id: tuple(ast.literal_eval(node.value.slice))  # type: ignore[attr-defined]
+               for node in block.body if isinstance(node, ast.Assign)}
+    assert checked == records.LITERAL_ALIASES
+    for name, choices in records.LITERAL_ALIASES.items():
+        assert get_origin(getattr(records, name)) is Literal and get_args(getattr(records, name)) == choices
+    assert records.Literal is Literal
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        records.Nope  # noqa: B018 - the attribute access is what is tested
