@@ -117,6 +117,13 @@ def pytest_sessionstart(session):
         Path(log).write_text("")
 
 
+def pytest_collection(session):
+    """Each xdist worker rewrites its share of the test modules' asserts first (tests/support/rewrite_share.py)."""
+    from tests.support import rewrite_share
+
+    rewrite_share.share(session.config)
+
+
 def pytest_terminal_summary(terminalreporter):
     """The zygotes' requests of this session, counted by outcome (served, refused and why, run by the real program)."""
     log = os.environ.get("CI_MLOPS_TEST_ZYGOTE_LOG")
