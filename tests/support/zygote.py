@@ -382,15 +382,15 @@ class _Fence:
 
 
 def _try_import(name: str) -> object | None:
-    """Import ``name``; if it (or anything it imports) fails or needs a module of CLI_NEVER, leave no trace of it."""
+    """Import ``name``, or leave it unimported if it (or anything it imports) fails or needs a module of CLI_NEVER.
+
+    What it imported before that stays, as after any failed import: modules that imported cleanly. (Removing
+    them too would leave two copies of a module: the one others kept, and the one imported again later.)"""
     import importlib
 
-    before = set(sys.modules)
     try:
         return importlib.import_module(name)
     except (Exception, _Never):
-        for added in set(sys.modules) - before:
-            del sys.modules[added]
         return None
 
 
@@ -416,7 +416,9 @@ def _warm_dvc(folder: Path) -> None:
     for name in WARM:
         if name not in stack:
             importlib.import_module(name)
-    deps = sorted(m for m in set(sys.modules) - before if m.partition(".")[0] not in CLI_NEVER)
+    # In the order they were imported (a module is listed when its import starts): importing them in another
+    # order can start a C extension inside its own import (``_asyncio`` before ``asyncio``: two copies of it).
+    deps = [m for m in sys.modules if m not in before and m.partition(".")[0] not in CLI_NEVER]
     (folder / "dvc-deps.tmp").write_text("\n".join(deps))
     (folder / "dvc-deps.tmp").rename(folder / "dvc-deps")  # what the ci-mlops zygote imports of DVC's
     for name in stack:

@@ -271,3 +271,19 @@ def test_what_ci_mlops_reads_from_the_environment_at_import_time_is_compared():
             todo.extend(ast.iter_child_nodes(node))
     assert found  # drift/sql.py's DuckDB memory limit, at least
     assert not {k: f for k, f in found.items() if not zygote._import_time_env({k: ""})}, "add these to IMPORT_TIME_KEYS"
+
+
+def test_the_ci_mlops_zygote_s_imports_leave_one_copy_of_each_module(tmp_path):
+    """Its warm-up imports DVC's dependencies by name; in another order than DVC imported them, ``_asyncio``
+    would start inside its own import and a task on fsspec's loop would not know itself (s3fs's aiohttp
+    timeouts failed: "Timeout should be used inside a task")."""
+    zygote.launchers()
+    assert zygote._running is not None
+    code = ("import sys; from pathlib import Path; from tests.support import zygote\n"
+            "assert 'asyncio' not in sys.modules\n"
+            f"assert zygote._warm_ci_mlops(Path({str(zygote._running.folder)!r})) is None\n"
+            "import asyncio, fsspec.asyn\n"
+            "async def main():\n    return asyncio.current_task() is not None\n"
+            "print(fsspec.asyn.sync(fsspec.asyn.get_loop(), main), 'dvc_data.index' in sys.modules, 'dvc' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[3])
+    assert out.stdout == "True True False\n", out.stderr
