@@ -197,8 +197,9 @@ def log_text(value: Any) -> str:
 
 # Tags ci-mlops' own reports use, kept (without attributes, but for ``open`` on details).
 _KEPT_TAGS = {"details", "summary", "sub", "sup", "b", "i", "strong", "em", "code", "kbd", "br"}
-_TAG_AT_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)((?:\s+open)?)\s*(/?)>")
-_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+# Compiled on first use (re keeps them): only a fork's report needs them, not every command's start-up.
+_TAG_AT = r"<(/?)([A-Za-z][A-Za-z0-9]*)((?:\s+open)?)\s*(/?)>"
+_FENCE = r"^ {0,3}(`{3,}|~{3,})(.*)$"
 
 
 def untrusted_markdown(text: str) -> str:
@@ -214,7 +215,7 @@ def untrusted_markdown(text: str) -> str:
     fence: str | None = None
     open_tags: list[str] = []
     for line in lines:
-        match = _FENCE_RE.match(line)
+        match = re.compile(_FENCE).match(line)
         if fence is not None:
             if match and match[1][0] == fence[0] and len(match[1]) >= len(fence) and not match[2].strip():
                 fence = None
@@ -239,7 +240,7 @@ def _keep_known_tags(line: str, open_tags: list[str]) -> str:
         if ch != "<" or i < pos:
             continue
         parts.append(line[pos:i])
-        tag = _TAG_AT_RE.match(line, i)
+        tag = re.compile(_TAG_AT).match(line, i)
         kept = _balanced(tag, open_tags) if tag else None
         if tag is None or kept is None:
             parts.append("&lt;")

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from ci_mlops.report.document import ReportDocument
 
-_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # click's pattern of a colour or style code
+_ANSI = r"\033\[[;?0-9]*[a-zA-Z]"  # click's pattern of a colour or style code (compiled when first needed)
 
 
 def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
@@ -49,7 +49,7 @@ def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
         return
     out = text + "\n" if nl else text
     if "\033" in out and not _isatty(stream):
-        out = _ANSI.sub("", out)
+        out = re.sub(_ANSI, "", out)
     if out:
         stream.write(out)
     stream.flush()
