@@ -15,6 +15,7 @@ library (macOS), and the steps run as subprocesses.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import io
 import os
 import runpy
@@ -22,13 +23,17 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-# What the steps import (check, report and drift read tables with pandas; init renders with
-# Jinja2; the forge steps talk HTTP with requests). Nothing here reads the environment at import
-# time in a way a step's environment could change.
+# What every step imports: the click app and the libraries most steps use (check, report and drift
+# read tables with pandas; init renders with Jinja2; the forge steps talk HTTP with requests). Then
+# each step's command module (:func:`warm`), which imports its packages at its top. None of these
+# reads, while it is imported, a variable a step's environment changes (the forge's CI variables,
+# GITHUB_*, the git identity): a step reads those when it runs.
 WARM = ("ci_mlops.app", "click", "yaml", "jinja2", "numpy", "pandas", "requests")
+# A plain `ci-mlops report ...` is parsed and run without click (ci_mlops/cli.py).
+COMMAND_MODULES = {"report": ("ci_mlops.quick", "ci_mlops.commands.report_run", "ci_mlops.commands.report")}
 
 
 def available() -> bool:
@@ -36,10 +41,15 @@ def available() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork")
 
 
-def warm() -> None:
-    """Import what the steps import, once, in the process they fork from."""
+def warm(commands: Iterable[str] = ()) -> None:
+    """Import what the steps of ``commands`` (``check``, ``report``, ...) import, once, in the process
+    they fork from; a command this build lacks is left to its step to report."""
     for name in WARM:
         importlib.import_module(name)
+    for command in commands:
+        for module in COMMAND_MODULES.get(command, (f"ci_mlops.commands.{command}",)):
+            if importlib.util.find_spec(module) is not None:
+                importlib.import_module(module)
 
 
 def run_module(args: Sequence[str], *, cwd: Path, env: Mapping[str, str],

@@ -52,7 +52,7 @@ def run_gitlab_demo(directory: str | Path | None, echo: Echo, *, rows: int = 300
     root = prepare_target(directory)
     result = GitLabDemoResult(root=root)
     steps = Steps(echo, total=6)
-    r = Runner(root, echo)
+    r = Runner(root, echo, commands=("init", "check", "report", "status", "comment", "deploy", "audit", "drift"))
     with LoopbackGitLab(PROJECT_PATH) as gl:
         with steps("Writing the churn project and running `ci-mlops init --ci gitlab --yes` in", str(root)):
             write_project(root, rows=rows)

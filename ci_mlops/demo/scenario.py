@@ -81,14 +81,15 @@ def child_env() -> dict[str, str]:
 class Runner:
     """Runs the demo's commands in the project folder; a failing command ends the demo with its error."""
 
-    def __init__(self, root: Path, echo: Echo, *, fork: bool | None = None):
+    def __init__(self, root: Path, echo: Echo, *, fork: bool | None = None, commands: tuple[str, ...] = ()):
         self.root = root
         self.echo = echo
         self.env = child_env()
-        # ci-mlops steps forked from this process (demo/forked.py), which imports what they need once
+        # ci-mlops steps forked from this process (demo/forked.py), which imports what the steps of
+        # ``commands`` import once
         self.fork = forked.available() if fork is None else fork
         if self.fork:
-            forked.warm()
+            forked.warm(commands)
 
     def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(list(args), cwd=self.root, env=self.env, capture_output=True, text=True)
@@ -176,7 +177,7 @@ def run_demo(directory: str | Path | None, echo: Echo, *, rows: int = 3000) -> D
     root = prepare_target(directory)
     result = DemoResult(root=root)
     steps = Steps(echo, total=7)
-    r = Runner(root, echo)
+    r = Runner(root, echo, commands=("init", "check", "report", "sweep"))
 
     with steps("Writing a small churn-prediction project (numpy + DVC) to", str(root)):
         write_project(root, rows=rows)
