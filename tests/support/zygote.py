@@ -248,7 +248,7 @@ def _wait_for(ready: Path, proc: subprocess.Popen) -> bool:
     return False
 
 
-# The test process's environment before any test changed it: the zygote imports DVC under it.
+# The test process's environment before any test changed it: the zygotes import under it.
 _SESSION_ENV = dict(os.environ)
 _running: _Zygote | None = None
 _lock = threading.Lock()
@@ -280,12 +280,12 @@ def set_active(on: bool) -> None:
 
 
 def path_prefix() -> str:
-    """What to put before the venv's folder on a simulated job's PATH: the ``dvc`` launcher's folder, or nothing."""
+    """What to put before the venv's folder on a simulated job's PATH: the launchers' folder, or nothing."""
     return f"{launchers()}{os.pathsep}" if _active else ""
 
 
 def launchers() -> Path:
-    """The folder with the ``python`` and ``dvc`` launchers, starting this process's zygote on first use."""
+    """The folder of the ``python``, ``dvc`` and ``ci-mlops`` launchers; starts this process's zygotes on first use."""
     global _running
     with _lock:
         if _running is None or not _running.alive():
@@ -657,6 +657,7 @@ def run(request: _Request, folder: Path) -> None:
 
 
 if __name__ == "__main__":
+    sys.path[0] = str(Path(sys.executable).parent)  # not tests/support: the imports find what a program finds
     _server_log = sys.argv[4]
     _folder = Path(sys.argv[3])
     run(serve(sys.argv[1], sys.argv[2], _folder), _folder)

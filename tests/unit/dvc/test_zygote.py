@@ -284,6 +284,7 @@ def test_the_ci_mlops_zygote_s_imports_leave_one_copy_of_each_module(tmp_path):
             f"assert zygote._warm_ci_mlops(Path({str(zygote._running.folder)!r})) is None\n"
             "import asyncio, fsspec.asyn\n"
             "async def main():\n    return asyncio.current_task() is not None\n"
-            "print(fsspec.asyn.sync(fsspec.asyn.get_loop(), main), 'dvc_data.index' in sys.modules, 'dvc' in sys.modules)")
+            "print(fsspec.asyn.sync(fsspec.asyn.get_loop(), main), 'dvc_data.index' in sys.modules,"
+            " 'dvc' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[3])
     assert out.stdout == "True True False\n", out.stderr
