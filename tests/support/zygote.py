@@ -86,7 +86,8 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
 _LAUNCHER = r'''#!{python} -IS
 # Runs {what} in the test session's {profile} zygote; falls back to the real program (tests/support/zygote.py).
-import os, signal, socket, struct, sys
+# The interpreter's own modules, not their Python wrappers (signal and socket import enum: twice the start-up).
+import os, sys, _signal, _socket, _struct
 SOCKET, MODE, REAL, HERE, LOG = {socket!r}, {mode!r}, {real!r}, {here!r}, {log!r}
 def note(line):
     if LOG:
@@ -116,22 +117,25 @@ def forward(signum, frame):
     except OSError:
         pass
 for signum in {forwarded!r}:
-    signal.signal(signum, forward)
+    _signal.signal(signum, forward)
 try:
-    link = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    link = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     link.connect(SOCKET)
     mask = os.umask(0o22)
     os.umask(mask)
     body = repr({{"mode": MODE, "argv": sys.argv[MODE != "ci-mlops":], "cwd": os.getcwd(), "env": dict(os.environ),
                  "umask": mask}}).encode("utf-8", "surrogateescape")
-    socket.send_fds(link, [struct.pack("!I", len(body)) + body], [0, 1, 2])
+    data = _struct.pack("!I", len(body)) + body
+    sent = link.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _struct.pack("3i", 0, 1, 2))])
+    if sent < len(data):
+        link.sendall(data[sent:])
     answer = link.recv(1)
 except Exception as exc:
     note(f"real: no zygote ({{type(exc).__name__}})")
     answer = b"-"
 if answer != b"S":
     for signum in {forwarded!r}:
-        signal.signal(signum, signal.SIG_DFL)
+        _signal.signal(signum, _signal.SIG_DFL)
     for signum in pending:
         os.kill(os.getpid(), signum)
     real()
@@ -145,9 +149,9 @@ while len(status) < 4:
         sys.stderr.write("{profile} zygote: lost the command it was running\n")
         os._exit(255)
     status += chunk
-code = struct.unpack("!i", status)[0]
+code = _struct.unpack("!i", status)[0]
 if code < 0:
-    signal.signal(-code, signal.SIG_DFL)
+    _signal.signal(-code, _signal.SIG_DFL)
     os.kill(os.getpid(), -code)
 os._exit(code if code >= 0 else 128 - code)
 '''
