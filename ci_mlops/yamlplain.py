@@ -191,6 +191,8 @@ def _printable(text: str) -> bool:
 
 
 class _Parser:
+    """One document, line by line: each content line is (number, indentation, text after it)."""
+
     def __init__(self, text: str, schema: str, text_keys: bool, lines: Lines | None) -> None:
         self.schema, self.text_keys, self.lines = schema, text_keys, lines
         self.rows: list[tuple[int, int, str]] = []  # (line number, indentation, content) of content lines
@@ -236,10 +238,11 @@ class _Parser:
             key = written if self.text_keys or quoted else self.resolve(written)
             if key in out:
                 raise _NotPlain  # PyYAML keeps the last, .ci-mlops.yml refuses: either way, PyYAML's call
+            key_path = (*path, str(key))
             if self.lines is not None:
-                self.lines[(*path, key)] = number
+                self.lines[key_path] = number
             self.at += 1
-            out[key] = self.value(rest, number, indent, depth, (*path, str(key)), mapped=True)
+            out[key] = self.value(rest, number, indent, depth, key_path, mapped=True)
         return out
 
     def sequence(self, indent: int, depth: int, path: tuple[str, ...]) -> list[Any]:
