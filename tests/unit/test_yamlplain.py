@@ -225,8 +225,18 @@ def test_a_long_flow_line_is_read_in_one_pass():
 SHORT = [v for v in EDGES if len(v) < 100]
 TAKEN = [v for v in SHORT if v and yamlplain.load(f"k: {v}\n", "1.1") and yamlplain.load(f"k: {v}\n", "1.2")]
 WORDS = st.from_regex(r"[a-z][a-z0-9_.-]{0,8}", fullmatch=True)
-KEYS = st.one_of(st.sampled_from(TAKEN), WORDS, st.sampled_from(SHORT))
-SCALARS = st.tuples(st.one_of(st.sampled_from(TAKEN), st.sampled_from(TAKEN), WORDS, st.sampled_from(SHORT),
+
+
+def _pick(values: list[str]) -> st.SearchStrategy[str]:
+    """``sampled_from`` with a short repr (hypothesis warns about, and spends time on, long ones)."""
+    def pick(index: int) -> str:
+        return values[index]
+
+    return st.integers(0, len(values) - 1).map(pick)
+
+
+KEYS = st.one_of(_pick(TAKEN), WORDS, _pick(SHORT))
+SCALARS = st.tuples(st.one_of(_pick(TAKEN), _pick(TAKEN), WORDS, _pick(SHORT),
                               st.text(st.sampled_from("ab1 :#-'\".,_e"), max_size=6)),
                     st.sampled_from(STYLES))
 
@@ -235,13 +245,15 @@ class Pairs(list):  # type: ignore[type-arg]
     """A mapping as written: (key, style) and value pairs (a key may repeat)."""
 
 
-TREES = st.recursive(
-    SCALARS,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.lists(st.tuples(st.tuples(KEYS, st.sampled_from(STYLES)), children), max_size=4,
-                 unique_by=lambda pair: pair[0][0]).map(Pairs)),
-    max_leaves=12)
+def _collections(children: st.SearchStrategy[Any], min_size: int = 0) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.lists(children, min_size=min_size, max_size=4),
+        st.lists(st.tuples(st.tuples(KEYS, st.sampled_from(STYLES)), children), min_size=min_size, max_size=4,
+                 unique_by=lambda pair: pair[0][0]).map(Pairs))
+
+
+TREES = st.recursive(SCALARS, _collections, max_leaves=12)
+TOPS = _collections(TREES, min_size=1)  # a document is a list or a mapping
 
 
 @st.composite
@@ -289,7 +301,7 @@ def documents(draw: st.DrawFn) -> str:
             else:
                 write(item, inner, " " * inner + "- ")
 
-    write(draw(TREES.filter(lambda node: isinstance(node, list) and len(node) > 0)), 0, "")
+    write(draw(TOPS), 0, "")
     return "\n".join(out) + draw(st.sampled_from(["\n", "", "\n\n", "\n# end\n"]))
 
 
