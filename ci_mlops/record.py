@@ -8,13 +8,13 @@ the way ``@dataclass`` does (annotations in order, defaults, :func:`field`, inhe
 fields first) and gives every record the same methods, written once below, which read the
 fields at run time. Records are built a few at a time, so the loops cost nothing.
 
-``@record`` is ``@dataclass(frozen=True, kw_only=True)`` (the config records),
-``@frozen_record`` is ``@dataclass(frozen=True)`` and ``@mutable_record`` a plain ``@dataclass``. Construction, defaults,
-errors, ``repr``, equality, hashing, immutability and ``__post_init__`` behave as the
+``@record`` is ``@dataclass(frozen=True, kw_only=True)`` (the config records), ``@frozen_record``
+is ``@dataclass(frozen=True)`` and ``@mutable_record`` a plain ``@dataclass``. Construction,
+defaults, errors, ``repr``, equality, hashing, immutability and ``__post_init__`` behave as the
 dataclass's (tests/unit/test_record.py compares them), and ``dataclasses.fields``,
 ``is_dataclass``, ``replace`` and ``asdict`` still work: ``__dataclass_fields__`` is made, with
 the ``dataclasses`` module, the first time something asks for it. A record may not define the
-methods it is given. For the type checker ``record`` is a ``dataclass_transform``.
+methods it is given. For the type checker each decorator is a ``dataclass_transform``.
 """
 
 from __future__ import annotations
