@@ -202,3 +202,12 @@ def test_md_text_returns_text_with_nothing_to_escape_as_the_full_escaping_would(
     monkeypatch.setattr(escape, "_MAY_ESCAPE_RE", re.compile(""))  # always "may escape": the loop runs
     assert fast == [md_text(t) for t in texts]
     assert sum(f == t for f, t in zip(fast, texts, strict=True)) > 1000  # the shortcut was taken often
+
+
+def test_one_line_turns_exactly_the_control_characters_into_spaces():
+    """one_line translates by a table; it must replace what the control-character pattern finds."""
+    pattern = re.compile(escape._CONTROL)
+    every = "".join(map(chr, range(0x3000)))
+    assert one_line(every) == pattern.sub(" ", every)
+    assert one_line("a\r\nb\x1b[31m\u2028c\x85") == "a  b [31m c "
+    assert log_text("a\rb") == "a\\rb"
