@@ -95,9 +95,19 @@ def _by_first(table: dict[Any, list[tuple[str, re.Pattern[str]]]]) -> dict[str, 
     ("1.2", lambda: yaml_loader().yaml_implicit_resolvers),
 ])
 def test_the_resolver_tables_are_the_loaders(schema, resolvers):
-    ours = {first: [(tag, rx.pattern) for tag, rx in entries]
-            for first, entries in yamlplain._compile(schema).items()}
+    firsts = {ch for _, _, chars in yamlplain._TABLES[schema] for ch in chars}
+    ours = {first: [(tag, rx.pattern) for tag, rx in yamlplain._compile(schema, first)] for first in firsts}
     assert ours == _by_first(resolvers())
+    assert yamlplain._compile(schema, "a") == []  # a word's first character: nothing to compile
+
+
+def test_resolvers_compile_when_a_scalar_first_asks(monkeypatch):
+    monkeypatch.setattr(yamlplain, "_COMPILED", {})
+    assert yamlplain.load("a: word\nb: true\n") == {"a": "word", "b": True}
+    assert {("1.1", "w"), ("1.1", "t")} <= set(yamlplain._COMPILED)
+    assert not any(first in "-+.0123456789" for _, first in yamlplain._COMPILED)  # no number or date pattern yet
+    assert yamlplain.load("c: 1.5\n") == {"c": 1.5}
+    assert ("1.1", "1") in yamlplain._COMPILED
 
 
 # -- scalars: every edge case in every position ---------------------------------------------
