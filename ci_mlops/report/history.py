@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # annotations only: its TypedDicts cost ~2 ms to create at st
     from ci_mlops.report.rows import Trend
 
 SPARKS = "▁▂▃▄▅▆▇█"
+_BARS = tuple(SPARKS)
 
 
 def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: list[str], project: DvcProject,
@@ -69,18 +70,36 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
                 missed.setdefault((path, "parse"), []).append(sha)
                 continue
         per_commit.append(values)
-    # one pass over the values: each (file, key) gets its column when first seen, None elsewhere
-    by_file: dict[str, dict[str, list[Any]]] = {}
-    for index, values in enumerate(per_commit):
-        for f, data in values.items():
-            file_columns = by_file.setdefault(f, {})
-            for k, value in data.items():
-                column = file_columns.get(k)
-                if column is None:
-                    column = file_columns[k] = [None] * len(per_commit)
-                column[index] = value
-    columns = {(f, k): column for f, file_columns in by_file.items() for k, column in file_columns.items()}
+    columns = {(f, k): column for f in metrics_paths for k, column in _columns(per_commit, f).items()}
     return shas, {key: columns[key] for key in sorted(columns)}
+
+
+def _columns(per_commit: list[dict[str, dict[str, Any]]], path: str) -> dict[str, list[Any]]:
+    """{key: its value at every commit, None where the commit lacks the file or the key} for one file."""
+    count = len(per_commit)
+    present = [(index, values[path]) for index, values in enumerate(per_commit) if path in values]
+    if not present:
+        return {}
+    keys = list(present[0][1])
+    if all(list(data) == keys for _, data in present[1:]):
+        # the usual history: every commit holds the same keys in the same order, transposed in one go
+        rows = zip(*[data.values() for _, data in present], strict=True)
+        if len(present) == count:
+            return {key: list(row) for key, row in zip(keys, rows, strict=True)}
+        out: dict[str, list[Any]] = {}
+        for key, row in zip(keys, rows, strict=True):
+            column = out[key] = [None] * count
+            for (index, _), value in zip(present, row, strict=True):
+                column[index] = value
+        return out
+    by_key: dict[str, list[Any]] = {}  # keys come and go: each gets its column when first seen
+    for index, data in present:
+        for key, value in data.items():
+            seen = by_key.get(key)
+            if seen is None:
+                seen = by_key[key] = [None] * count
+            seen[index] = value
+    return by_key
 
 
 def _lock_for(project: DvcProject, path: str) -> str:
@@ -136,7 +155,7 @@ def _spark(numbers: list[float], low: float | None = None, high: float | None = 
     if math.isclose(low, high):
         return SPARKS[3] * len(numbers)
     scale = (len(SPARKS) - 1) / (high - low)
-    bars = SPARKS
+    bars = _BARS  # a tuple's item is the one string, not a new one per value as a str's index makes
     return "".join([bars[round((v - low) * scale)] for v in numbers])
 
 
