@@ -211,3 +211,21 @@ def test_one_line_turns_exactly_the_control_characters_into_spaces():
     assert one_line(every) == pattern.sub(" ", every)
     assert one_line("a\r\nb\x1b[31m\u2028c\x85") == "a  b [31m c "
     assert log_text("a\rb") == "a\\rb"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="aAwW09._-:/@&#<> `*|\\\n", max_size=12))
+def test_md_text_returns_a_plain_name_as_it_is_and_escapes_the_rest_as_before(text):
+    # the plain-name shortcut gives what the full escaping gives, on names that nearly qualify too
+    assert md_text(text) == escape._escaped(escape.one_line(text))
+
+
+@pytest.mark.parametrize(("name", "plain"), [
+    ("group0.metric_1_acc", True), ("roc_auc.test", True), ("www.hits", False), ("a__b", False),
+    ("a._b", False), ("b_", False), ("_b", False), ("0.5", False), ("a.b-c", False), ("é", False),
+])
+def test_which_names_take_the_plain_shortcut(name, plain, monkeypatch):
+    calls = []
+    monkeypatch.setattr(escape, "_escaped", lambda text: calls.append(text) or text)
+    md_text(name)
+    assert (calls == []) is plain
