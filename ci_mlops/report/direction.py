@@ -69,7 +69,7 @@ def _tokens(segment: str) -> list[str]:
 def infer_direction(key: str) -> str | None:
     """``"higher"``, ``"lower"`` or None from a metric's dotted key."""
     segment = _segment(key)
-    if not segment or is_counter(key):
+    if not segment or segment.lower() in COUNTERS:  # is_counter(key), without a second _segment
         return None
     tokens = [t for t in _tokens(segment) if t not in SPLITS]
     joined = "".join(_TOKEN.findall(segment.lower()))
