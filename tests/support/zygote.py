@@ -116,15 +116,18 @@ def forward(signum, frame):
         link.send(bytes([signum]))
     except OSError:
         pass
+# A signal the requester ignores stays ignored, as it would across exec (e.g. SIGINT in a background job).
+ignored = [signum for signum in {forwarded!r} if _signal.getsignal(signum) == _signal.SIG_IGN]
 for signum in {forwarded!r}:
-    _signal.signal(signum, forward)
+    if signum not in ignored:
+        _signal.signal(signum, forward)
 try:
     link = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     link.connect(SOCKET)
     mask = os.umask(0o22)
     os.umask(mask)
     body = repr({{"mode": MODE, "argv": sys.argv[MODE != "ci-mlops":], "cwd": os.getcwd(), "env": dict(os.environ),
-                 "umask": mask}}).encode("utf-8", "surrogateescape")
+                 "umask": mask, "ignored": ignored}}).encode("utf-8", "surrogateescape")
     data = _struct.pack("!I", len(body)) + body
     sent = link.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _struct.pack("3i", 0, 1, 2))])
     if sent < len(data):
@@ -135,7 +138,7 @@ except Exception as exc:
     answer = b"-"
 if answer != b"S":
     for signum in {forwarded!r}:
-        _signal.signal(signum, _signal.SIG_DFL)
+        _signal.signal(signum, _signal.SIG_IGN if signum in ignored else _signal.SIG_DFL)
     for signum in pending:
         os.kill(os.getpid(), signum)
     real()
@@ -223,11 +226,18 @@ class _Zygote:
         }
         for profile, proc in self.procs.items():  # until then (or if it never comes) requests run the real program
             _wait_for(self.folder / f"{profile}.ready", proc)
+        # The servers are this process's children. A fork of it (the demo forks its steps) cannot poll or close
+        # them: it takes them as alive (a launcher runs the real program if one is gone) and leaves them be.
+        self.owner = os.getpid()
 
     def alive(self) -> bool:
+        if os.getpid() != self.owner:
+            return True
         return all(proc.poll() is None for proc in self.procs.values())
 
     def close(self) -> None:
+        if os.getpid() != self.owner:
+            return
         for proc in self.procs.values():
             if proc.stdin:
                 proc.stdin.close()
@@ -304,8 +314,9 @@ def launchers() -> Path:
 
 class _Request:
     def __init__(self, mode: str, argv: list[str], cwd: str, env: dict[str, str], umask: int,
-                 fds: list[int]) -> None:
+                 fds: list[int], ignored: tuple[int, ...] = ()) -> None:
         self.mode, self.argv, self.cwd, self.env, self.umask, self.fds = mode, argv, cwd, env, umask, fds
+        self.ignored = ignored  # the forwarded signals the requester ignores
 
 
 def _receive(conn: socket.socket) -> _Request:
@@ -323,7 +334,8 @@ def _receive(conn: socket.socket) -> _Request:
                 raise ValueError("the request was cut short")
             body += chunk
         fields = ast.literal_eval(body.decode("utf-8", "surrogateescape"))
-        return _Request(fields["mode"], fields["argv"], fields["cwd"], fields["env"], fields["umask"], fds)
+        return _Request(fields["mode"], fields["argv"], fields["cwd"], fields["env"], fields["umask"], fds,
+                        tuple(int(s) for s in fields.get("ignored", ())))
     except BaseException:
         for fd in fds:
             os.close(fd)
@@ -595,6 +607,13 @@ def _become(request: _Request, initial: dict) -> None:
             signal.signal(signum, handler)
         except (OSError, ValueError):
             pass
+    # The forwarded signals as a fresh interpreter started by the requester has them, whatever the
+    # zygote itself inherited: ignored where the requester ignores them, else Python's defaults.
+    for signum in FORWARDED:
+        if signum in request.ignored:
+            signal.signal(signum, signal.SIG_IGN)
+        else:
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
     for target, fd in enumerate(request.fds):
         os.dup2(fd, target)
     _close_all([fd for fd in request.fds if fd > 2])

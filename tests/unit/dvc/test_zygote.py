@@ -199,10 +199,19 @@ def test_a_served_ci_mlops_starts_its_dvc_driver_in_the_dvc_zygote(logged, dvc_r
     assert outcomes == ["ci-mlops served", "python served"]  # the driver's `dvc pull`, through the python launcher
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_reaches_a_served_ci_mlops_as_it_reaches_the_real_one(logged, tmp_path, signum):
-    """``ci-mlops comment`` waits for an API that accepts the connection and never answers; then the signal."""
+def _sigint(disposition):
+    """A child's SIGINT as given: whatever pytest's own is (a background job's is ignored), the case is the same."""
+    return lambda: signal.signal(signal.SIGINT, disposition)
+
+
+@pytest.mark.parametrize(("signum", "sigint"), [(signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.SIG_DFL),
+                                                ((signal.SIGINT, signal.SIGTERM), signal.SIG_IGN)],
+                         ids=["SIGTERM", "SIGINT", "SIGINT-ignored-then-SIGTERM"])
+def test_a_signal_reaches_a_served_ci_mlops_as_it_reaches_the_real_one(logged, tmp_path, signum, sigint):
+    """``ci-mlops comment`` waits for an API that accepts the connection and never answers; then the signal(s).
+    A SIGINT the requester ignores is ignored by the served command too (only the SIGTERM after it ends it)."""
     own, log = logged
+    signums = signum if isinstance(signum, tuple) else (signum,)
     (tmp_path / "report.md").write_text("# Report\n")
     answers = []
     with socket.socket() as api:
@@ -215,9 +224,14 @@ def test_a_signal_reaches_a_served_ci_mlops_as_it_reaches_the_real_one(logged, t
         for program in (VENV_CLI, str(own.bin / "ci-mlops")):
             noted = len(log.read_text().splitlines())
             proc = subprocess.Popen([program, "comment", "report.md", "--pr", "7"], cwd=tmp_path, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    preexec_fn=_sigint(sigint))
             conn, _ = api.accept()  # ci-mlops is waiting for the answer
-            proc.send_signal(signum)
+            for one in signums:
+                proc.send_signal(one)
+                if one != signums[-1]:
+                    with pytest.raises(subprocess.TimeoutExpired):  # ignored: still waiting for the API
+                        proc.wait(timeout=1)
             out, err = proc.communicate(timeout=120)
             conn.close()
             answers.append((proc.returncode, out, err))
@@ -288,3 +302,21 @@ def test_the_ci_mlops_zygote_s_imports_leave_one_copy_of_each_module(tmp_path):
             " 'dvc' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[3])
     assert out.stdout == "True True False\n", out.stderr
+
+
+def test_a_fork_of_the_test_process_uses_its_zygote_and_leaves_it_running():
+    """The demo forks its steps: a fork cannot poll its parent's servers, and must not close or delete them."""
+    folder = zygote.launchers()
+    pid = os.fork()
+    if pid == 0:  # the fork: the same launchers, and closing is not its business
+        code = 1
+        try:
+            same = zygote.launchers() == folder
+            zygote._running.close()  # type: ignore[union-attr]
+            code = 0 if same else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert folder.is_dir() and zygote._running is not None and zygote._running.alive()
+    assert zygote.launchers() == folder
