@@ -10,6 +10,7 @@ import click
 from ci_mlops.commands.deploy import command as deploy_command
 from ci_mlops.commands.init import command as init_command
 from ci_mlops.config import schema
+from ci_mlops.config.convert import type_hints
 from ci_mlops.config.records import Deploy
 from ci_mlops.deploy.flow import DEFAULT_TARGET
 from ci_mlops.deploy.targets import TARGETS
@@ -30,5 +31,6 @@ def test_the_schema_and_the_config_record_list_the_same_targets_with_the_same_de
     declared = schema()["properties"]["deploy"]["properties"]["target"]
     assert tuple(declared["enum"]) == TARGETS
     target = next(f for f in dataclasses.fields(Deploy) if f.name == "target")
-    assert typing.get_args(typing.get_type_hints(Deploy)["target"]) == TARGETS
+    # type_hints, not typing.get_type_hints: the records' Literal is made on first use (start-up)
+    assert typing.get_args(type_hints(Deploy)["target"]) == TARGETS
     assert declared["default"] == target.default == DEFAULT_TARGET
