@@ -14,7 +14,7 @@ from ci_mlops.dvc import run as dvc_run
 from tests.support import zygote
 from tests.support.dvc_layouts import Layouts, run_folder
 
-# Two shared cores under `pytest -n 2`: time is not what property tests check.
+# Two shared cores under `pytest -n 3` (.ci/run): time is not what property tests check.
 settings.register_profile("ci-mlops", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci-mlops")
 
