@@ -21,6 +21,8 @@ import os
 import stat
 from collections.abc import Iterable
 
+from ci_mlops.tomlplain import load as load_plain_toml
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
     from typing import Any
@@ -103,10 +105,15 @@ def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> JsonValue:
 
 
 def load_toml(text: str, *, limit: int = MAX_YAML_BYTES) -> Any:
-    """``tomllib.loads`` within the bounds."""
-    import tomllib  # lazy: ~10 ms of regex compiling that only a TOML file needs
-
+    """``tomllib.loads`` within the bounds (a plain document is read by :mod:`ci_mlops.tomlplain`
+    without importing tomllib, to the same result)."""
     _check_size(text, limit)
+    data = load_plain_toml(text)
+    if data is not None:
+        check_depth(data, "TOML")
+        return data
+    import tomllib  # lazy: ~5 ms (typing, datetime, regex compiling) that only a non-plain TOML file needs
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
