@@ -565,7 +565,10 @@ def serve(profile: str, path: str, folder: Path) -> _Request:
                 running[pid] = (conn, pidfd)
                 selector.register(pidfd, selectors.EVENT_READ, ("exit", pid))
                 selector.register(conn, selectors.EVENT_READ, ("conn", pid))
-                conn.sendall(b"S")
+                try:
+                    conn.sendall(b"S")
+                except OSError:  # the launcher is gone already: its closed connection (below) kills the command
+                    pass
             elif what[0] == "conn":
                 pid = what[1]
                 try:
