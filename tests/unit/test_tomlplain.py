@@ -92,13 +92,13 @@ wild = st.lists(lines(), max_size=12).map("\n".join).flatmap(
 documents = st.one_of(wild, st.lists(lines(plain=True), max_size=12).map(lambda ls: "\n".join(ls) + "\n"))
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 def test_generated_documents_read_as_tomllib_reads_them(text: str) -> None:
     check(text)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents, st.data())
 def test_random_edits_read_as_tomllib_reads_them(text: str, data: st.DataObject) -> None:
     """Insert, delete or replace characters anywhere in a generated document."""
