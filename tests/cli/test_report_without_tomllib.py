@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from ci_mlops import safeload
 from ci_mlops.commands import report_run
 from tests.conftest import git
+from tests.support.report_process import report_importing
 
 DVC_YAML = "metrics:\n- eval/summary.toml\nparams:\n- params.yaml\n"
 SUMMARY = "# written by train.py\n[summary]\nquality = {quality}   # on the test split\nstable = true\nname = \"churn\"\n"
@@ -36,13 +33,7 @@ def repo(tmp_path):
 
 def _report(repo, *args: str) -> tuple[str, bool]:
     """The report's output, and whether the process imported tomllib."""
-    code = ("import sys\nfrom ci_mlops.cli import main\ntry:\n    main(['report', '--base', 'main', *sys.argv[1:]])\n"
-            "finally:\n    print('tomllib' in sys.modules, file=sys.stderr)\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITLAB_CI")}
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
-    done = subprocess.run([sys.executable, "-c", code, *args], cwd=repo, capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout, done.stderr.strip().splitlines()[-1] == "True"
+    return report_importing(repo, "tomllib", *args)
 
 
 def test_a_plain_toml_metrics_file_is_reported_without_tomllib(repo):

@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from ci_mlops import config
 from ci_mlops.commands import report_run
 from ci_mlops.dvc import project
 from tests.conftest import git
+from tests.support.report_process import report_importing
 
 DVC_YAML = """\
 stages:
@@ -76,13 +73,7 @@ def repo(tmp_path):
 
 def _report(repo, *args: str) -> tuple[str, bool]:
     """The report's output, and whether the process imported PyYAML."""
-    code = ("import sys\nfrom ci_mlops.cli import main\ntry:\n    main(['report', '--base', 'main', *sys.argv[1:]])\n"
-            "finally:\n    print('yaml' in sys.modules, file=sys.stderr)\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITLAB_CI")}
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
-    done = subprocess.run([sys.executable, "-c", code, *args], cwd=repo, capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout, done.stderr.strip().splitlines()[-1] == "True"
+    return report_importing(repo, "yaml", *args)
 
 
 def test_a_plain_repository_is_reported_without_pyyaml(repo):
