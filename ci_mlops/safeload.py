@@ -99,7 +99,8 @@ def load_json(text: str | bytes, *, limit: int = MAX_JSON_BYTES) -> JsonValue:
         raise DocumentError(f"invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
     except (RecursionError, ValueError) as exc:
         raise _invalid("JSON", exc) from None
-    check_depth(data, "JSON")
+    if _brackets(text) > MAX_DEPTH:  # fewer cannot nest deeper: skip the walk (--history parses 50 documents)
+        check_depth(data, "JSON")
     parsed: JsonValue = data
     return parsed
 
@@ -301,6 +302,15 @@ def check_depth(data: Any, what: str = "document") -> None:
             below += [child for child in children if type(child) not in scalars and isinstance(child, (dict, list))]
         level = below
         depth += 1
+
+
+def _brackets(text: str | bytes) -> int:
+    """How many ``{`` and ``[`` a JSON text holds: a bound on its nesting (each list or mapping opens
+    with one; those inside strings only raise the bound). Bytes in UTF-16 or UTF-32, which ``json``
+    reads too, hold the byte of each such character as well."""
+    if isinstance(text, bytes):
+        return text.count(b"{") + text.count(b"[")
+    return text.count("{") + text.count("[")
 
 
 def _check_size(text: str | bytes, limit: int) -> None:

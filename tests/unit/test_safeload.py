@@ -111,6 +111,25 @@ def test_deep_json_is_refused(depth, open_, close):
         load_json(text)
 
 
+@pytest.mark.parametrize("encoding", [None, "utf-8", "utf-16", "utf-32-le"])
+def test_json_depth_is_bounded_exactly_however_many_brackets(encoding):
+    """A document is walked for its depth only when it holds more than MAX_DEPTH brackets: exactly
+    MAX_DEPTH levels pass, one more is refused, with brackets in strings and wide shallow documents
+    either side of the bound (bytes in every encoding json reads)."""
+    def load(text):
+        return load_json(text if encoding is None else text.encode(encoding))
+
+    deepest = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert load(deepest)
+    below = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
+    assert load('{"s": "' + "{[" * 500 + '", "d": ' + below + "}")  # brackets in a string are not levels
+    assert load(json.dumps([{"a": [i]} for i in range(300)]))  # 601 brackets, 3 levels
+    with pytest.raises(DocumentError, match="nested deeper"):
+        load("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    with pytest.raises(DocumentError, match="nested deeper"):
+        load('{"a": ' * MAX_DEPTH + "[1]" + "}" * MAX_DEPTH)
+
+
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 600, 5000])
 def test_deep_toml_is_refused(depth):
     with pytest.raises(DocumentError, match="nested deeper"):
