@@ -53,6 +53,7 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
     # in the comment job) must not load the report's whole machinery
     from ci_mlops.config import find_config, load_config
     from ci_mlops.config.records import Report
+    from ci_mlops.dvc.values import finite_numbers, is_finite_number
     from ci_mlops.git import BlobReader
     from ci_mlops.report.collect import declared_files, snapshot
     from ci_mlops.report.diff import diff_metrics, diff_params, summarize
@@ -101,11 +102,16 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
             report["history"] = {"ref": base_rev.ref, "commits": commits, "requested": history}
             report["notes"].extend(_unread_note(path, why, shas, len(commits), base_rev.ref)
                                    for (path, why), shas in unread.items())
+            recent: dict[str, list[float]] = {}  # each trend's finite numbers, then the head's: the anomaly check's
             for row in metrics:
                 series = values.get((row["file"], row["key"]))
                 if series is not None:
-                    row["history"] = trend(series)
-            _add_anomalies(report)
+                    numbers = finite_numbers(series)  # once per series: its trend and its anomaly check read them
+                    floats = [float(v) for v in numbers]
+                    row["history"] = trend(series, numbers, floats)
+                    head = row["head"]
+                    recent[f"{row['file']}:{row['key']}"] = [*floats, float(head)] if is_finite_number(head) else floats
+            _add_anomalies(report, recent)
     return report
 
 
@@ -127,13 +133,12 @@ def _check_listed_files(config: Config, base: Snapshot, head: Snapshot) -> None:
                             "(a typo? paths are relative to the repository root)")
 
 
-def _add_anomalies(report: ReportDocument) -> None:
-    """Flag head values far outside the base branch's recent history (robust z-score)."""
-    from ci_mlops.report.anomaly import metric_anomalies, render_anomalies  # lazy: as in build_report
+def _add_anomalies(report: ReportDocument, recent: dict[str, list[float]]) -> None:
+    """Flag head values far outside the base branch's recent history (robust z-score); ``recent``: each
+    metric's finite values over the history and the head, as floats."""
+    from ci_mlops.report.anomaly import finite_anomalies, render_anomalies  # lazy: as in build_report
 
-    series = {f"{row['file']}:{row['key']}": [*row["history"]["values"], row["head"]]
-              for row in report["metrics"] if "history" in row}
-    anomalies = metric_anomalies(series)
+    anomalies = finite_anomalies(recent)
     report["anomalies"] = anomalies
     if anomalies:
         report.setdefault("sections", []).append({

@@ -59,14 +59,21 @@ def metric_anomalies(
         {"metric", "value", "median", "spread", "z", "points", "direction": "above"|"below",
          "message"}
     """
+    finite = {metric: [float(v) for v in finite_numbers(series)] for metric, series in history.items()}
+    return finite_anomalies(finite, threshold=threshold, min_points=min_points)
+
+
+def finite_anomalies(history: dict[str, list[float]], *, threshold: float = 3.5,
+                     min_points: int = 5) -> list[Anomaly]:
+    """:func:`metric_anomalies` of series that hold only their finite numbers, as floats (the report
+    has them from each metric's trend)."""
     if threshold <= 0:
         raise ValueError("threshold must be positive")
     found: list[Anomaly] = []
-    for metric, series in history.items():
-        values = [float(v) for v in finite_numbers(series)]
+    for metric, values in history.items():
         if len(values) < min_points + 1:
             continue
-        *earlier, latest = values
+        earlier, latest = values[:-1], values[-1]
         z, median, spread = robust_z(earlier, latest)
         if abs(z) < threshold:
             continue

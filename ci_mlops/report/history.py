@@ -146,8 +146,8 @@ def sparkline(values: list[Any]) -> str:
 
 
 def _spark(numbers: list[float], low: float | None = None, high: float | None = None) -> str:
-    """The bars of ``numbers`` (Python floats: ``round`` gives an int), between ``low`` and ``high``
-    (their least and greatest when not given)."""
+    """The bars of ``numbers`` (Python floats), between ``low`` and ``high`` (their least and greatest
+    when not given): one bar per number."""
     if not numbers:
         return ""
     low = min(numbers) if low is None else low
@@ -156,13 +156,21 @@ def _spark(numbers: list[float], low: float | None = None, high: float | None = 
         return SPARKS[3] * len(numbers)
     scale = (len(SPARKS) - 1) / (high - low)
     bars = _BARS  # a tuple's item is the one string, not a new one per value as a str's index makes
-    return "".join([bars[round((v - low) * scale)] for v in numbers])
+    nearest = float.__round__  # round() of a float, without round()'s lookup of the method per value
+    return "".join([bars[nearest((v - low) * scale)] for v in numbers])
 
 
-def trend(values: list[Any]) -> Trend:
-    numbers = finite_numbers(values)
+def trend(values: list[Any], numbers: list[int | float] | None = None, floats: list[float] | None = None) -> Trend:
+    """A series' sparkline, least and greatest value over its finite numbers.
+
+    ``numbers`` (``finite_numbers(values)``) and ``floats`` (the same as floats), when the caller has
+    them for other uses too (the anomaly check), are not worked out again.
+    """
+    if numbers is None:
+        numbers = finite_numbers(values)
     if not numbers:
         return {"values": values, "sparkline": "", "min": None, "max": None}
+    if floats is None:
+        floats = [float(v) for v in numbers]
     low, high = min(numbers), max(numbers)  # float() keeps order: the floats' least and greatest are these
-    return {"values": values, "sparkline": _spark([float(v) for v in numbers], float(low), float(high)),
-            "min": low, "max": high}
+    return {"values": values, "sparkline": _spark(floats, float(low), float(high)), "min": low, "max": high}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from ci_mlops.dvc.values import finite_numbers, is_number
+from ci_mlops.dvc.values import is_number
 from ci_mlops.escape import html_text, md_cell, md_code, md_text
 from ci_mlops.markdown.blocks import details
 from ci_mlops.markdown.blocks import table as md_table
@@ -302,16 +302,16 @@ def _interval_legend(rows: list[MetricRow]) -> str:
 
 def _trend(history: Trend | None) -> str:
     """Sparkline and range over the commits that have a value; one value is just that value."""
-    if not history or not history.get("sparkline"):
+    if not history or not (sparkline := history.get("sparkline")):
         return ""
-    values = finite_numbers(history.get("values") or [])
+    numbers = len(sparkline)  # one bar per finite number of the values (history.trend)
     low, high = history.get("min"), history.get("max")
     commits = len(history.get("values") or [])
-    some = f" ({len(values)} of {commits} commits)" if len(values) < commits else ""
-    if len(values) <= 1:  # a one-bar sparkline says nothing
+    some = f" ({numbers} of {commits} commits)" if numbers < commits else ""
+    if numbers <= 1:  # a one-bar sparkline says nothing
         return f"<sub>{_value(high)}{some}</sub>"
     span = _value(high) if low == high else f"{_value(low)}–{_value(high)}"
-    return f"{history['sparkline']} <sub>{span}{some}</sub>"
+    return f"{sparkline} <sub>{span}{some}</sub>"
 
 
 _NO_HISTORY: HistoryInfo = {"ref": None, "commits": [], "requested": 0}
