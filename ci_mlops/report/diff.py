@@ -123,22 +123,23 @@ def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappi
     report's default (absolute, percent); see :func:`tolerance_of`.
     """
     rows: list[MetricRow] = []
-    for file in sorted(set(base) | set(head)):
+    for file in sorted(base.keys() | head.keys()):
         old, new = base.get(file, {}), head.get(file, {})
-        for key in sorted(set(old) | set(new)):
+        for key in sorted(old.keys() | new.keys()):
             b, h = old.get(key), new.get(key)
+            b_number, h_number = is_number(b), is_number(h)
             counter = is_counter(key)
-            direction = None if counter else configured_direction(metrics_config, file, key) or (
-                infer_direction(key) if is_number(b) or is_number(h) else None)
+            direction = None if counter else (configured_direction(metrics_config, file, key) if metrics_config
+                                              else None) or (infer_direction(key) if b_number or h_number else None)
             change = change_of(b, h)
             status = "context" if counter else metric_status(b, h, direction, (key in old, key in new))
             row: MetricRow = {
                 "file": file, "key": key, "base": b, "head": h, "change": change,
-                "change_pct": change_pct(b, change) if is_number(b) and is_number(h) else None,
+                "change_pct": change_pct(b, change) if b_number and h_number else None,
                 "direction": direction, "status": status,
             }
-            if status in ("improved", "regressed", "changed") and is_number(b) and is_number(h) and \
-                    within_tolerance(b, change, tolerance_of(metrics_config, file, key, tolerance)):
+            if b_number and h_number and status in ("improved", "regressed", "changed") and within_tolerance(
+                    b, change, tolerance_of(metrics_config, file, key, tolerance) if metrics_config else tolerance):
                 row["status"], row["unchanged_reason"] = "unchanged", "within tolerance"
             rows.append(row)
     return rows
