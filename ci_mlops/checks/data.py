@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_mlops.checks.records import DataResult
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import ColumnRule, DataFile, Leakage
 from ci_mlops.datafiles import SEPARATORS, detect_format, read_table, read_text_cells
@@ -37,8 +36,9 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from ci_mlops.checks.records import DataResult
+
 EXAMPLES = 5  # example row numbers (and values) shown per failure
-ROW_CONVENTION = "row numbers are 1-based data rows; the header is not counted"
 
 
 # -- pure checks on a DataFrame -------------------------------------------------------

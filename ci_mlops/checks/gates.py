@@ -16,18 +16,20 @@ respecting ``direction``), ``max_drop_pct`` (worsening in percent of the base) a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
-from ci_mlops.checks.records import ConfigLike, GateResult, settings_of
+from ci_mlops.checks.records import settings_of
 from ci_mlops.config.records import MetricRule, Significance
 from ci_mlops.errors import UserError
 from ci_mlops.record import replace
 from ci_mlops.report.direction import infer_direction, is_counter
 from ci_mlops.report.lookup import resolve_metric, unknown_metric
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
-    from ci_mlops.checks.records import Metrics
+    from collections.abc import Mapping
+    from typing import Any
+
+    from ci_mlops.checks.records import ConfigLike, GateResult, Metrics
     from ci_mlops.report.rows import IntervalEvidence, MetricRow
 
 __all__ = ["RULES", "evaluate_gates", "evaluate_point_gates", "infer_direction", "resolve_metric"]

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks.gates import evaluate_gates
 from ci_mlops.config import CONFIG_NAME, Config, parse_config
@@ -30,7 +28,11 @@ from ci_mlops.git import BlobReader, Repo
 from ci_mlops.record import field, mutable_record
 from ci_mlops.report.revisions import FETCH_HINT, change_base_branch
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from ci_mlops.checks.records import GateChange, GateSourceJson
     from ci_mlops.report.document import ReportDocument, Section
 

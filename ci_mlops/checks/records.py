@@ -5,107 +5,107 @@ Gate, data-check and slice results are the entries of ``ci-mlops check --format 
 contract ``status``, the PR report and users' scripts read back. :class:`Verdict` is the
 whole document; :class:`Item` is one entry with everything an annotation, a status or a
 test report needs, so every command names and places a gate or check the same way.
+
+The result dicts are declared for the type checker only (an importer names them under
+``if TYPE_CHECKING:``): a report with gates loads this module, and creating the TypedDicts
+with ``typing`` cost ~5 ms of its start-up (tests/cli/test_report_gate_imports.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 from ci_mlops.config import Config
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import Settings
 from ci_mlops.record import field, frozen_record, mutable_record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from typing import Any, Literal, NotRequired, TypedDict
+
     from ci_mlops.report.document import ReportDocument
     from ci_mlops.report.rows import MetricRow
 
-# What the checks take as their settings: a loaded config (its typed record is read), the
-# record itself, or a plain mapping shaped like ``.ci-mlops.yml`` (engines' callers and
-# tests), read into one.
-ConfigLike = Config | Settings | Mapping[str, Any]
+# How a data check's ``examples`` count rows (the log, the PR comment and the summary all say it).
+ROW_CONVENTION = "row numbers are 1-based data rows; the header is not counted"
 
+if TYPE_CHECKING:  # the documents stay plain dicts: these types are the type checker's only
+    # What the checks take as their settings: a loaded config (its typed record is read), the
+    # record itself, or a plain mapping shaped like ``.ci-mlops.yml`` (engines' callers and
+    # tests), read into one.
+    ConfigLike = Config | Settings | Mapping[str, Any]
 
-class GateResult(TypedDict):
-    """One rule of one metric gate (``metrics:``)."""
+    class GateResult(TypedDict):
+        """One rule of one metric gate (``metrics:``)."""
 
-    metric: str
-    file: str | None
-    key: str  # the gate's key as written in the config
-    rule: str  # min, max, max_drop, max_drop_pct or required
-    bound: Any
-    value: Any
-    base: Any
-    passed: bool
-    skipped: bool
-    message: str
-    verdict: NotRequired[str]  # with significance: pass, fail or inconclusive
-    warning: NotRequired[bool]
-    interval: NotRequired[dict[str, Any]]
+        metric: str
+        file: str | None
+        key: str  # the gate's key as written in the config
+        rule: str  # min, max, max_drop, max_drop_pct or required
+        bound: Any
+        value: Any
+        base: Any
+        passed: bool
+        skipped: bool
+        message: str
+        verdict: NotRequired[str]  # with significance: pass, fail or inconclusive
+        warning: NotRequired[bool]
+        interval: NotRequired[dict[str, Any]]
 
+    class DataResult(TypedDict):
+        """One check of one data file (``data:``)."""
 
-class DataResult(TypedDict):
-    """One check of one data file (``data:``)."""
+        file: str
+        check: str  # rows, schema, dtype, ... or load when the file could not be read
+        column: str | None
+        passed: bool
+        bound: Any
+        value: Any
+        failing_rows: int
+        examples: list[int]  # 1-based data row numbers
+        message: str
 
-    file: str
-    check: str  # rows, schema, dtype, ... or load when the file could not be read
-    column: str | None
-    passed: bool
-    bound: Any
-    value: Any
-    failing_rows: int
-    examples: list[int]  # 1-based data row numbers
-    message: str
+    class SliceCheck(TypedDict):
+        """One gate of the ``slices:`` section."""
 
+        metric: str | None
+        rule: str  # min_support, min, max_gap, rows or load
+        bound: Any
+        value: Any
+        group: Any
+        passed: bool
+        message: str
 
-class SliceCheck(TypedDict):
-    """One gate of the ``slices:`` section."""
+    class SliceResult(TypedDict):
+        """The groups of one ``by`` column and the gates on them."""
 
-    metric: str | None
-    rule: str  # min_support, min, max_gap, rows or load
-    bound: Any
-    value: Any
-    group: Any
-    passed: bool
-    message: str
+        file: NotRequired[str]
+        by: str | None
+        passed: bool
+        groups: list[dict[str, Any]]
+        checks: list[SliceCheck]
 
+    class GateChange(TypedDict):
+        """One gate setting a pull request adds, removes or changes (``gatesource.gate_changes``)."""
 
-class SliceResult(TypedDict):
-    """The groups of one ``by`` column and the gates on them."""
+        key: list[str]  # its path in .ci-mlops.yml
+        base: Any  # the setting as written (None: absent; "(present)" for a bare gate)
+        head: Any
 
-    file: NotRequired[str]
-    by: str | None
-    passed: bool
-    groups: list[dict[str, Any]]
-    checks: list[SliceCheck]
+    # The report's and check document's ``gate_source``: where the deciding gates came from.
+    GateSourceJson = TypedDict("GateSourceJson", {
+        "from": str,  # base, proposed or workspace
+        "ref": str | None,
+        "sha": str | None,
+        "path": str,
+        "changes": list[GateChange],
+    })
 
+    class Metrics(TypedDict):
+        """What the metric gates read of a report: its metric rows (a report, or a sweep experiment's rows)."""
 
-class GateChange(TypedDict):
-    """One gate setting a pull request adds, removes or changes (``gatesource.gate_changes``)."""
-
-    key: list[str]  # its path in .ci-mlops.yml
-    base: Any  # the setting as written (None: absent; "(present)" for a bare gate)
-    head: Any
-
-
-# The report's and check document's ``gate_source``: where the deciding gates came from.
-GateSourceJson = TypedDict("GateSourceJson", {
-    "from": str,  # base, proposed or workspace
-    "ref": str | None,
-    "sha": str | None,
-    "path": str,
-    "changes": list[GateChange],
-})
-
-
-class Metrics(TypedDict):
-    """What the metric gates read of a report: its metric rows (a report, or a sweep experiment's rows)."""
-
-    metrics: list[MetricRow]
-
-
-if TYPE_CHECKING:  # a report that went through the checks: a type only, the report stays a plain dict
+        metrics: list[MetricRow]
 
     class JudgedReport(ReportDocument):
         """The report document with the checks' keys (``add_to_report``, ``report --checks``)."""
@@ -113,14 +113,13 @@ if TYPE_CHECKING:  # a report that went through the checks: a type only, the rep
         gates: NotRequired[list[GateResult]]
         gate_source: NotRequired[GateSourceJson]
 
+    Kind = Literal["gate", "data", "slice"]
+
 
 def as_judged(report: ReportDocument) -> JudgedReport:
     """The same report (nothing is copied), typed with the keys the checks add to it: the report
     layer below builds the document and cannot name the checks' records."""
-    return cast("JudgedReport", report)
-
-
-Kind = Literal["gate", "data", "slice"]
+    return report  # type: ignore[return-value]  # the same dict, the checks' keys typed
 
 
 @frozen_record

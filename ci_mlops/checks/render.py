@@ -9,18 +9,20 @@ verdict on top and the gates table after the notes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
-from ci_mlops.checks.data import ROW_CONVENTION
 from ci_mlops.checks.gatesource import GateSource, text_line
-from ci_mlops.checks.records import DataResult, GateResult, SliceResult, Verdict, as_judged
+from ci_mlops.checks.records import ROW_CONVENTION, Verdict, as_judged
 from ci_mlops.dvc.values import is_number
 from ci_mlops.escape import log_text, md_cell, md_code
 from ci_mlops.markdown.blocks import table, value_cell
 from ci_mlops.report.markdown import render_markdown
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any
+
+    from ci_mlops.checks.records import DataResult, GateResult, SliceResult
     from ci_mlops.report.document import ReportDocument, Section
     from ci_mlops.report.rows import Revision
 
@@ -104,8 +106,9 @@ def _verdict(gate: Mapping[str, Any]) -> str:
     return "⏭️ skipped" if gate.get("skipped") else "✅ pass"
 
 
-_DROP_MESSAGE = re.compile(r"^(dropped|rose) (.+?): .+ \((within|over) \S+ .+\)$")
-_INTERVAL_MESSAGE = re.compile(r"worsening (\S+ … \S+) at (\S+) confidence")
+# checks/gates.py's messages of a drop rule (compiled when a drop rule's result is first shown)
+_DROP_MESSAGE = r"^(dropped|rose) (.+?): .+ \((within|over) \S+ .+\)$"
+_INTERVAL_MESSAGE = r"worsening (\S+ … \S+) at (\S+) confidence"
 
 
 def _gate_result(gate: Mapping[str, Any]) -> str:
@@ -115,8 +118,8 @@ def _gate_result(gate: Mapping[str, Any]) -> str:
     if gate.get("skipped") or value is None or (rule == "required" and not gate.get("passed")):
         return message.replace(" -> ", " → ")
     if rule in ("max_drop", "max_drop_pct") and is_number(base):
-        moved = _DROP_MESSAGE.match(message)
-        interval = _INTERVAL_MESSAGE.search(message)
+        moved = re.match(_DROP_MESSAGE, message)
+        interval = re.search(_INTERVAL_MESSAGE, message)
         if interval:  # judged on a confidence interval (significance): the verdict column says how
             how = f"worsening {interval[1]} ({interval[2]} CI)"
         elif moved:  # the amount as checks/gates.py printed it (more digits when rounding would hide a failure)

@@ -13,17 +13,19 @@ document, the one ``ci-mlops check --format json`` prints::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from ci_mlops.checks.data import check_frame, is_text, load_data, load_text_columns, locate_data, required_columns
 from ci_mlops.checks.gates import evaluate_gates
-from ci_mlops.checks.records import ConfigLike, DataResult, GateResult, SliceResult, Verdict, as_judged, settings_of
+from ci_mlops.checks.records import Verdict, as_judged, settings_of
 from ci_mlops.checks.render import sections
-from ci_mlops.checks.slices import slice_metrics
 from ci_mlops.errors import UserError
-from ci_mlops.significance.evidence import attach
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from ci_mlops.checks.records import ConfigLike, DataResult, GateResult, SliceResult
+    from ci_mlops.config.records import MetricRule
     from ci_mlops.report.document import ReportDocument
 
 
@@ -42,11 +44,16 @@ def run(config: ConfigLike, root: str | Path, report: ReportDocument | None, *, 
 def run_gates(config: ConfigLike, root: str | Path, report: ReportDocument | None, *,
               strict: bool = False) -> list[GateResult]:
     """The metric gates against ``report``, with the significance evidence attached to its rows first."""
-    if not settings_of(config).metrics:
+    rules: Mapping[str, MetricRule | None] | None = settings_of(config).metrics  # None: a bare gate from a caller
+    if not rules:
         return []
     if not report:
         return evaluate_gates(config, {"metrics": []}, strict=strict)
-    attach(config, Path(root), report)
+    if any(rule is not None and rule.significance is not None for rule in rules.values()):
+        # lazy: the intervals' evidence (predictions and seed files at both revisions) only for a gate asking for one
+        from ci_mlops.significance.evidence import attach
+
+        attach(config, Path(root), report)
     return evaluate_gates(config, report, strict=strict)
 
 
@@ -57,7 +64,13 @@ def run_all(config: ConfigLike, root: str | Path, report: ReportDocument | None,
 
 def run_data_checks(config: ConfigLike, root: Path, *, strict: bool = False) -> list[DataResult]:
     results: list[DataResult] = []
-    for path, spec in (settings_of(config).data or {}).items():
+    files = settings_of(config).data
+    if not files:
+        return results
+    # lazy: the data files' readers (and DVC's cache) load only for a config with a data: section
+    from ci_mlops.checks.data import check_frame, is_text, load_data, load_text_columns, locate_data, required_columns
+
+    for path, spec in files.items():
         try:
             at = locate_data(root, path)  # once: looking a file up in DVC reads the project's files
             frame = load_data(root, path, columns=required_columns(spec), fmt=spec.format, at=at)
@@ -82,6 +95,10 @@ def run_slices(config: ConfigLike, root: Path, *, strict: bool = False) -> list[
     spec = settings_of(config).slices
     if spec is None:
         return []
+    # lazy: the data files' readers and the per-group metrics load only for a config with a slices: section
+    from ci_mlops.checks.data import load_data
+    from ci_mlops.checks.slices import slice_metrics
+
     file = spec.file
     try:
         wanted = list(dict.fromkeys([spec.actual, spec.predicted, *spec.by]))

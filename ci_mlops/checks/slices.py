@@ -22,13 +22,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ci_mlops.checks.records import SliceCheck, SliceResult
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import SliceMetric, SliceRule, Slices
 from ci_mlops.errors import UserError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ci_mlops.checks.records import SliceCheck, SliceResult
 
 METRICS = ("accuracy", "precision", "recall", "f1", "error_rate")
 DEFAULT_SHOWN = ("accuracy", "precision", "recall", "f1")

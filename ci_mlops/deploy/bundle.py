@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_mlops.checks import run_gates, run_slices, slices_markdown
-from ci_mlops.checks.records import GateResult
 from ci_mlops.checks.render import report_markdown
 from ci_mlops.config import Config
 from ci_mlops.config.records import ModelCard
@@ -41,6 +40,7 @@ from ci_mlops.git import BlobReader, Repo
 from ci_mlops.report import build_report, render_markdown
 
 if TYPE_CHECKING:
+    from ci_mlops.checks.records import GateResult
     from ci_mlops.report.document import ReportDocument
 
 

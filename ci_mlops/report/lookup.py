@@ -6,12 +6,14 @@ the errors (an ambiguous bare key, a key no revision has) are one line naming th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
-
 from ci_mlops.errors import UserError
 
-Row = TypeVar("Row", bound=Mapping[str, Any])  # a report.rows.MetricRow, or a row read back from JSON
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a report's gates; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, TypeVar
+
+    Row = TypeVar("Row", bound=Mapping[str, Any])  # a report.rows.MetricRow, or a row read back from JSON
 
 
 def resolve_metric(key: str, rows: Sequence[Row]) -> Row | None:
