@@ -7,11 +7,13 @@ files, ``.ci-mlops.yml``) are nearly always plain block YAML, which this module 
 
 Why it is safe: :func:`load` accepts only block mappings and sequences indented with
 spaces; one-line plain, single-quoted and (escape-free) double-quoted scalars; one-line
-flow sequences of those; ``[]``, ``{}``; comments and empty values. For anything else (tabs,
-anchors, aliases, tags, ``---``, directives, block scalars, multi-line scalars, flow
-mappings, ``?`` keys, duplicate keys, odd indentation, control characters, dates, a
-document over :mod:`ci_mlops.safeload`'s bounds, ...) it returns None and the caller asks
-PyYAML, which stays the authority: every error message is still PyYAML's. Scalars are
+flow sequences and mappings of those, nested (``{min: 0.9, on: [id]}``, as the docs write
+gates); comments and empty values. For anything else (tabs, anchors, aliases, tags, ``---``,
+directives, block scalars, multi-line scalars and flows, ``?`` keys, a flow key without a
+value, ``[a: 1]``, duplicate keys, odd indentation, control characters, dates, what PyYAML
+and its C loader read differently, a document over :mod:`ci_mlops.safeload`'s bounds, ...)
+it returns None and the caller asks PyYAML, which stays the authority: every error message
+is still PyYAML's. Scalars are
 resolved with the same tables PyYAML's loaders use (:data:`YAML11` is PyYAML's own,
 :data:`YAML12` the YAML 1.2 core schema DVC's ruamel reads, which ``dvc.project`` teaches
 PyYAML) and built as PyYAML's constructor builds them. Differential tests
@@ -257,7 +259,7 @@ class _Parser:
             item_path = (*path, str(len(out)))
             if rest.startswith("-") and (rest == "-" or rest[1] == " "):
                 raise _NotPlain  # "- - a"
-            if rest and rest[0] != "#" and _split_key(rest) is not None:
+            if rest and rest[0] not in "#[{" and _split_key(rest) is not None:
                 self.rows[self.at] = (number, len(content) - len(rest) + column, rest)  # "- a: 1": a mapping there
                 if self.lines is not None:
                     self.lines[item_path] = number
@@ -295,44 +297,81 @@ class _Parser:
             self.lines[path] = number
 
     def flow(self, rest: str, depth: int, path: tuple[str, ...], number: int) -> Any:
-        """``[]``, ``{}`` or a one-line ``[a, 'b', 1]`` of scalars, then nothing but a comment.
+        """A one-line flow collection (``[a, 'b', [1, 2]]``, ``{min: 0.9, on: [id]}``), then nothing but a comment.
 
         Read by position, never by slicing off what is left: a 4 MiB line costs linear time."""
+        value, at = self.collection(rest, 0, depth, path, number)
+        if not _ends(rest[at:]):
+            raise _NotPlain
+        return value
+
+    def collection(self, text: str, at: int, depth: int, path: tuple[str, ...], number: int) -> tuple[Any, int]:
+        """The flow sequence or mapping opening at ``text[at]``, and the position after it.
+
+        Entries are separated by commas (one after the last is allowed, as PyYAML allows it);
+        a mapping's entries are ``key: value`` with a scalar key. What PyYAML reads differently
+        from its C loader, or as something else than it looks (``[a: 1]`` is a list holding a
+        mapping, ``{a}`` a key without a value), is left to PyYAML."""
         if depth > MAX_DEPTH:
             raise _NotPlain
-        if rest[0] == "{":
-            if rest[:2] != "{}" or not _ends(rest[2:]):
-                raise _NotPlain
-            return {}
-        out: list[Any] = []
-        at = _spaces(rest, 1)
-        while rest[at:at + 1] != "]":
-            if at == len(rest):
-                raise _NotPlain  # continues on the next line
-            if rest[at] in "'\"":
-                scalar, at = _quoted(rest, at)
-                value = scalar
+        mapping: dict[Any, Any] | None = {} if text[at] == "{" else None
+        items: list[Any] = []
+        close = "]" if mapping is None else "}"
+        at = _spaces(text, at + 1)
+        while text[at:at + 1] != close:
+            if mapping is None:
+                entry_path = (*path, str(len(items)))
             else:
-                comma = rest.find(",", at)
-                close = rest.find("]", at, len(rest) if comma < 0 else comma)
-                end = close if close >= 0 else comma
-                scalar = rest[at:end].rstrip(" ") if end >= 0 else ""
-                if not scalar or not _plain_start(scalar) or any(ch in scalar for ch in "[]{}#:?"):
-                    raise _NotPlain
-                value, at = self.resolve(scalar), end
+                key, at = self.flow_key(text, at)
+                if key in mapping:
+                    raise _NotPlain  # as in a block mapping: PyYAML keeps the last, .ci-mlops.yml refuses
+                entry_path = (*path, str(key))
             if self.lines is not None:
-                self.lines[(*path, str(len(out)))] = number
-            out.append(value)
-            at = _spaces(rest, at)
-            if rest[at:at + 1] == ",":
-                at = _spaces(rest, at + 1)
-                if rest[at:at + 1] == "]":
-                    raise _NotPlain  # a trailing comma
-            elif rest[at:at + 1] != "]":
-                raise _NotPlain
-        if not _ends(rest[at + 1:]):
-            raise _NotPlain
-        return out
+                self.lines[entry_path] = number
+            value, at = self.flow_node(text, at, depth, entry_path, number, close)
+            if mapping is None:
+                items.append(value)
+            else:
+                mapping[key] = value
+            at = _spaces(text, at)
+            if text[at:at + 1] == ",":
+                at = _spaces(text, at + 1)
+            elif text[at:at + 1] != close:
+                raise _NotPlain  # "[a b]", "[a: 1]", or the collection goes on on the next line
+        return (items if mapping is None else mapping), at + 1
+
+    def flow_key(self, text: str, at: int) -> tuple[Any, int]:
+        """A flow mapping's key at ``text[at]`` (a plain or quoted scalar), and the position after its ``:``."""
+        if text[at:at + 1] in ("'", '"'):
+            written, end = _quoted(text, at)
+            colon = _spaces(text, end)
+            if text[colon:colon + 1] != ":":
+                raise _NotPlain  # a key without a value, or a quoted scalar in a sequence's place
+            quoted = True
+        else:
+            written, colon = _flow_plain(text, at)
+            if text[colon:colon + 1] != ":":
+                raise _NotPlain  # "{a}", "{a, b: 1}": keys without values
+            if written in ("<<", "="):
+                raise _NotPlain  # merge keys and the value key
+            quoted = False
+        if colon - at > 512:
+            raise _NotPlain  # YAML's simple keys end within 1024 characters
+        return (written if self.text_keys or quoted else self.resolve(written)), colon + 1
+
+    def flow_node(self, text: str, at: int, depth: int, path: tuple[str, ...], number: int,
+                  close: str) -> tuple[Any, int]:
+        """The value at ``text[at]`` inside a flow collection that ends with ``close``, and the position after it."""
+        at = _spaces(text, at)
+        first = text[at:at + 1]
+        if first in ("[", "{"):
+            return self.collection(text, at, depth + 1, path, number)
+        if first in ("'", '"'):
+            return _quoted(text, at)
+        scalar, end = _flow_plain(text, at)
+        if text[end] not in (",", close):
+            raise _NotPlain  # "[a: 1]", "{a: b: c}", "[a}"
+        return self.resolve(scalar), end
 
     def resolve(self, text: str) -> Any:
         """A plain scalar's value: the schema's first matching resolver, then PyYAML's constructor."""
@@ -438,3 +477,33 @@ def _spaces(text: str, at: int) -> int:
     while text[at:at + 1] == " ":
         at += 1
     return at
+
+
+# Where a plain scalar inside a flow collection may end: PyYAML ends it at ",[]{}", at ":" before
+# a space and at " #"; "?" ends it in PyYAML but not in its C loader, so "?" is declined.
+_FLOW_STOP = re.compile(r"[,\[\]{}:?#]")
+
+
+def _flow_plain(text: str, at: int) -> tuple[str, int]:
+    """The plain scalar at ``text[at]`` inside a flow collection, and where it stops: at ``,``,
+    a bracket, or the ``:`` of ``key: value``. Anything either loader reads otherwise (``a:,``
+    ``a?b``, a comment that leaves the collection open) is not plain."""
+    end = at
+    while True:
+        stop = _FLOW_STOP.search(text, end)
+        if stop is None:
+            raise _NotPlain  # the collection goes on on the next line
+        end = stop.start()
+        ch, after = text[end], text[end + 1:end + 2]
+        if ch == "#" and text[end - 1] != " ":
+            end += 1  # "a#b": part of the scalar
+        elif ch == ":" and after not in ("", " ") and after not in ",[]{}?#'\"":
+            end += 1  # "http://x:8080": part of the scalar
+        elif ch in "?#" or (ch == ":" and after != " "):
+            raise _NotPlain  # "a?b", a comment, "a:," (the loaders disagree)
+        else:
+            break
+    scalar = text[at:end].rstrip(" ")
+    if not scalar or not _plain_start(scalar):
+        raise _NotPlain
+    return scalar, end

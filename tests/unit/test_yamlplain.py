@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -167,9 +168,27 @@ NOT_PLAIN = {
     "multi-line plain": "a: one\n  two\n",
     "multi-line quoted": "a: 'one\n  two'\n",
     "multi-line flow": "a: [1,\n  2]\n",
-    "flow mapping": "a: {b: 1}\n",
-    "flow in flow": "a: [[1], 2]\n",
-    "trailing comma": "a: [1, 2,]\n",
+    "multi-line flow mapping": "a: {b: 1,\n  c: 2}\n",
+    "flow pair in a sequence": "a: [b: 1]\n",
+    "flow key without a value": "a: {b, c: 1}\n",
+    "flow empty value": "a: {b: , c: 1}\n",
+    "flow colon before a comma": "a: {b:, c: 1}\n",  # PyYAML reads b: null, its C loader fails
+    "flow question mark": "a: [b?c]\n",  # PyYAML fails, its C loader reads "b?c"
+    "flow complex key": "a: {? b: 1}\n",
+    "flow collection as key": "a: {[b]: 1}\n",
+    "flow anchor and alias": "a: [&x 1, *x]\n",
+    "flow tag": "a: {b: !!str 1}\n",
+    "flow escape": 'a: {b: "x\\ny"}\n',
+    "flow duplicate key": "a: {b: 1, b: 2}\n",
+    "flow merge key": "a: {<<: {b: 1}, c: 2}\n",
+    "flow comment inside": "a: [b #c]\n",
+    "text after a flow": "a: [b] c\n",
+    "flow then a mapping value": "- {a: 1}: b\n",
+    "lone comma": "a: [,]\n",
+    "double comma": "a: [1,,2]\n",
+    "two trailing commas": "a: {b: 1,,}\n",
+    "unclosed nested flow": "a: {b: [1}\n",
+    "top-level flow": "{a: 1}\n",
     "complex key": "? a\n: 1\n",
     "duplicate key": "a: 1\na: 2\n",
     "merge key": "a:\n  <<:\n    b: 1\n",
@@ -200,6 +219,69 @@ def test_outside_the_subset_is_left_to_pyyaml(text):
     assert yamlplain.load(text, "1.1", text_keys=True, lines=lines) is None and lines == {}
 
 
+# Flow collections the project's docs and real repositories write; every one is read without PyYAML.
+FLOW = {
+    "docs/check.md gates": "metrics:\n  test.accuracy: {min: 0.90, max_drop: 0.01}   # DVC's dotted key\n"
+                           "  test.log_loss: {max: 0.35, max_drop_pct: 5}\n"
+                           "  eval/metrics.json:f1: {min: 0.8}             # FILE:KEY\n",
+    "docs/check.md data": "data:\n  - file: data/train.csv\n    rows: {min: 1000, max: 5000000}\n    columns:\n"
+                          "      id:     {dtype: int, unique: true, nullable: false}\n"
+                          "      label:  {allowed: [0, 1]}\n      email:  {regex: '[^@]+@[^@]+\\.[a-z]+'}\n"
+                          "    duplicates: {max: 0}           # rows equal to an earlier row\n"
+                          "    leakage: {with: data/test.csv, on: [id]}\n",
+    "docs/check.md slices": "slices:\n  file: eval/predictions.csv\n  by: [sex, region]\n  metrics:\n"
+                            "    accuracy: {max_gap: 0.05}\n    recall:   {min: 0.7, max_gap: 0.1}\n",
+    "docs/workflows.md oidc": 'dvc:\n  oidc:\n    aws: {role: "arn:aws:iam::123456789012:role/dvc-push", '
+                              'region: eu-west-1}\n',
+    "dvc.yaml outs": "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py, data/prepared]\n"
+                     "    params: [train.lr, train.layers]\n    outs: [model.pkl]\n"
+                     "    metrics: [{metrics.json: {cache: false}}]\n",
+    "params layers": "train:\n  layers: [64, 32]\n  lr: 1e-3\n  dropout: [0.1, .5, 1.]\n  shape: [[28, 28], [1]]\n",
+    "magnetic-tiles-defect params (one line)": "train:\n  augmentations: {do_flip: false, flip_vert: false, "
+                                               "max_rotate: 10, min_zoom: 1, max_zoom: 1}\n",
+    "magnetic-tiles-defect params (quoted)": "train:\n  augmentations: {do_flip: 'true', flip_vert: 'true', "
+                                             "max_rotate: 10.0}\n",
+    "workflow lists": "on: [push]\njobs:\n  run:\n    runs-on: [self-hosted, cml-runner]\n",
+    "workflow_dispatch": "on:\n  workflow_dispatch: {}\n  release:\n    types: [published]\n",
+    "lefthook args": 'pre-commit:\n  commands:\n    lint:\n      args: ["--configfile=pyproject.toml"]\n'
+                     "      stages: [pre-push]\n",
+    "FUNDING.yml": 'custom: ["https://donate.stripe.com/4gw8xT9oVbCc98s7ss"]\n',
+    "JSON style": 'k: {"a":1, "b": [true, null], "c":{"d": "e"}}\n',
+    "spacing": "k: { a : 1 ,b: [ x ,y ] , c: { } }\n",
+    "trailing commas": "k: [1, 2,]\nm: {a: 1, b: [x,],}\n",  # PyYAML and its C loader both allow one
+    "words and URLs": "k: [a b, it's, a#b, -x, http://x:8080/y, 1:30, ~]\n",
+    "flow items": "- [a, b]\n- {c: d}\n- e: {f: [g]}\n",
+}
+
+
+@pytest.mark.parametrize("text", FLOW.values(), ids=FLOW.keys())
+def test_flow_collections_take_the_fast_path(text):
+    assert agrees(text) == {"1.1": True, "1.2": True, "config": True}
+
+
+def test_flow_keys_resolve_as_block_keys_do():
+    """In YAML 1.1 ``on`` and ``yes`` are both True: a duplicate, which PyYAML decides. YAML 1.2 and
+    ``.ci-mlops.yml`` (keys as written) read them; there ``1`` and ``'1'`` are the same key."""
+    text = "k: {on: [id], yes: no, 1: a}\n"
+    assert agrees(text) == {"1.1": False, "1.2": True, "config": True}
+    assert yamlplain.load(text, "1.2") == {"k": {"on": ["id"], "yes": "no", 1: "a"}}
+    assert yamlplain.load(text, text_keys=True) == {"k": {"on": ["id"], "yes": False, "1": "a"}}
+    text = "k: {1: a, '1': b}\n"
+    assert agrees(text) == {"1.1": True, "1.2": True, "config": False}
+    assert isinstance(config_pyyaml(text)[0], UserError)
+
+
+def test_flow_lines_are_the_lines_pyyaml_gives():
+    text = "a: 1\nmetrics:\n  acc: {min: 0.9, by: [x, {y: 1}]}\nb: [c]\n"
+    lines: dict[tuple[str, ...], int] = {}
+    assert yamlplain.load(text, text_keys=True, lines=lines) is not None
+    assert lines == {("a",): 1, ("metrics",): 2, ("metrics", "acc"): 3, ("metrics", "acc", "min"): 3,
+                     ("metrics", "acc", "by"): 3, ("metrics", "acc", "by", "0"): 3,
+                     ("metrics", "acc", "by", "1"): 3, ("metrics", "acc", "by", "1", "y"): 3,
+                     ("b",): 4, ("b", "0"): 4}
+    assert agrees(text)["config"]  # and PyYAML's nodes give the same lines
+
+
 def test_keys_equal_as_values_are_duplicates_but_not_as_text():
     text = "1: a\n0x1: b\ntrue: c\n"
     assert yamlplain.load(text, "1.1") is None and yamlplain.load(text, "1.2") is None
@@ -217,6 +299,24 @@ def test_the_bounds_hold_on_the_fast_path():
     assert len(big) > MAX_YAML_BYTES and yamlplain.load(big) is None
     with pytest.raises(DocumentError, match="limit"):
         load_yaml(big)
+
+
+def test_the_depth_bound_holds_in_flows():
+    """Each flow collection is a level, as PyYAML's nodes count them: ``k: [[...]]`` with the
+    mapping at level 1 may hold 99 nested brackets, not 100."""
+    assert agrees("k: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n") == {
+        "1.1": True, "1.2": True, "config": True}
+    deep = "k: " + "{a: " * MAX_DEPTH + "1" + "}" * MAX_DEPTH + "\n"
+    assert yamlplain.load(deep) is None
+    with pytest.raises(DocumentError, match="nested deeper"):
+        load_yaml(deep)
+
+
+def test_a_long_flow_mapping_is_read_in_one_pass():
+    """20,000 entries on a 380 kB line (slicing off the rest per entry would copy 3.8 GB)."""
+    keys = [f"k{i}" for i in range(20_000)]
+    text = "m: {" + ", ".join(f"{key}: [{i}, x]" for i, key in enumerate(keys)) + "}\n"
+    assert yamlplain.load(text, "1.2") == {"m": {key: [i, "x"] for i, key in enumerate(keys)}}
 
 
 def test_a_long_flow_line_is_read_in_one_pass():
@@ -266,10 +366,26 @@ TREES = st.recursive(SCALARS, _collections, max_leaves=12)
 TOPS = _collections(TREES, min_size=1)  # a document is a list or a mapping
 
 
+def _flow(draw: st.DrawFn, node: Any) -> str:
+    """``node`` on one line in flow style, spaced as people write it (or JSON does)."""
+    if isinstance(node, tuple):
+        return render(*node)
+    comma = draw(st.sampled_from([", ", ", ", ",", " , "]))
+    inside = draw(st.sampled_from(["", "", " "]))
+    last = draw(st.sampled_from(["", "", "", ","]))
+    if isinstance(node, Pairs):  # "a:1" is one plain scalar, '"a":1' a pair
+        entries = [render(key, style) + draw(st.sampled_from([": ", ": ", " : ", ": " if style == "plain" else ":"]))
+                   + _flow(draw, value) for (key, style), value in node]
+        return "{" + inside + comma.join(entries) + (last if entries else "") + inside + "}"
+    items = [_flow(draw, item) for item in node]
+    return "[" + inside + comma.join(items) + (last if items else "") + inside + "]"
+
+
 @st.composite
 def documents(draw: st.DrawFn) -> str:
     """A tree written as block YAML, with random indentation, indentless and compact lists, flow
-    lists, comments, blank lines and trailing spaces."""
+    collections (nested, spaced in different ways, trailing commas), comments, blank lines and
+    trailing spaces."""
     step = draw(st.integers(1, 4))
     out: list[str] = []
 
@@ -286,9 +402,10 @@ def documents(draw: st.DrawFn) -> str:
             out.append(f"{lead} {empty}" if lead.endswith(":") else f"{lead}{empty}")
             return
         mapping = isinstance(node, Pairs)
-        if not mapping and all(isinstance(x, tuple) for x in node) and draw(st.booleans()):
-            items = ", ".join(render(*x) for x in node)
-            out.append(f"{lead} [{items}]" if lead.endswith(":") else f"{lead}[{items}]")
+        scalars = not mapping and all(isinstance(x, tuple) for x in node)
+        if lead and (draw(st.integers(0, 3)) == 0 or (scalars and draw(st.booleans()))):  # in flow style
+            text = _flow(draw, node)
+            out.append(f"{lead} {text}{pad()}" if lead.endswith(":") else f"{lead}{text}{pad()}")
             return
         if mapping and lead.endswith("- ") and draw(st.booleans()):  # "- key: value", the rest below it
             column = len(lead)
@@ -315,25 +432,67 @@ def documents(draw: st.DrawFn) -> str:
     return "\n".join(out) + draw(st.sampled_from(["\n", "", "\n\n", "\n# end\n"]))
 
 
+# Flow collections of scalars the reader mostly takes, nested, and now and then YAML's punctuation.
+FLOW_SCALARS = st.tuples(st.one_of(_pick(TAKEN), _pick(TAKEN), WORDS, _pick(SHORT),
+                                   st.text(st.sampled_from("ab1 :#-'\",_[]{}?"), min_size=1, max_size=5)),
+                         st.sampled_from(STYLES))
+FLOW_TREES = _collections(st.recursive(FLOW_SCALARS, _collections, max_leaves=8))
+
+
+@st.composite
+def flow_documents(draw: st.DrawFn) -> str:
+    """A few lines whose values are one-line flow collections, as a mapping (``k0: {...}``), a
+    list (``- [...]``) or a list's mapping item (``- k0: {...}`` then ``  k1: [...]``), each
+    perhaps with a comment after it."""
+    nodes = draw(st.lists(FLOW_TREES, min_size=1, max_size=3))
+    form = draw(st.sampled_from(["mapping", "list", "item"]))
+    lines = []
+    for index, node in enumerate(nodes):
+        lead = {"mapping": f"k{index}: ", "list": "- ", "item": f"- k{index}: " if not index else f"  k{index}: "}[form]
+        lines.append(lead + _flow(draw, node) + draw(st.sampled_from(["", "", "  # c", " #: x"])))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(flow_documents())
+def test_generated_flow_documents(text):
+    agrees(text)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(documents())
 def test_generated_documents(text):
     agrees(text)
 
 
-def test_generated_documents_reach_the_fast_path():
-    """The generator is not mostly refused: most documents are read by both paths and compared."""
+def _taken(strategy: st.SearchStrategy[str], examples: int) -> list[tuple[dict[str, bool], str]]:
+    """``agrees`` on the same ``examples`` documents every run, with each document."""
     taken = []
 
-    @settings(max_examples=200, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(documents())
+    @given(strategy)
     def run(text: str) -> None:
-        taken.append(agrees(text))
+        taken.append((agrees(text), text))
 
     run()
+    return taken
+
+
+FLOW_MAPPING = re.compile(r"{ ?[^\s}]")  # a flow mapping that is not empty
+NESTED = re.compile(r"[\[{][^\]}\n]*[\[{] ?[^\s\]}]")  # a collection that is not empty inside a flow
+
+
+def test_generated_documents_reach_the_fast_path():
+    """The generators are not mostly refused: most documents are read by both paths and compared,
+    flow mappings and nested flow collections among them."""
+    taken = _taken(documents(), 200)
+    flows = _taken(flow_documents(), 100)
     for schema in ("1.1", "1.2", "config"):
-        assert sum(t[schema] for t in taken) > len(taken) / 2, schema
+        assert sum(t[schema] for t, _ in taken) > len(taken) / 2, schema
+        assert sum(t[schema] and bool(FLOW_MAPPING.search(text)) for t, text in taken) > len(taken) / 10
+        assert sum(t[schema] for t, _ in flows) > len(flows) / 2, schema
+        assert sum(t[schema] and bool(NESTED.search(text)) for t, text in flows) > len(flows) / 5
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
@@ -362,6 +521,25 @@ OURS = sorted(p for pattern in ("ci_mlops/**/*.yml", "ci_mlops/**/*.yaml", "test
 @pytest.mark.parametrize("path", REAL + OURS, ids=lambda p: p.name if p.parent == CASES else str(p.relative_to(ROOT)))
 def test_real_files(path):
     agrees(path.read_text(encoding="utf-8"))
+
+
+DOC_PAGES = sorted([*ROOT.glob("docs/*.md"), ROOT / "README.md"])
+DOC_BLOCKS = {f"{page.name}:{text[:match.start()].count(chr(10)) + 2}": textwrap.dedent(match.group(1))
+              for page in DOC_PAGES for text in [page.read_text(encoding="utf-8")]
+              for match in re.finditer(r"^ *```ya?ml\n(.*?)^ *```", text, re.S | re.M)}
+
+
+def test_the_docs_have_yaml_blocks():
+    assert len(DOC_BLOCKS) >= 15 and any("{min: " in block for block in DOC_BLOCKS.values())
+
+
+@pytest.mark.parametrize("text", DOC_BLOCKS.values(), ids=DOC_BLOCKS.keys())
+def test_the_docs_yaml_is_read_without_pyyaml(text):
+    """A configuration the docs show (flow-style gates included) never needs PyYAML: every YAML
+    block of docs/ and README.md that ``.ci-mlops.yml``'s loader reads takes the fast path (one
+    that it refuses, such as an example with ``...`` in it, goes to PyYAML for its error)."""
+    taken = agrees(text)
+    assert taken["config"] or isinstance(config_pyyaml(text)[0], UserError)
 
 
 def test_real_dvc_files_take_the_fast_path():
