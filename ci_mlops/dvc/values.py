@@ -204,6 +204,25 @@ def finite_numbers(values: Iterable[Any]) -> list[int | float]:
             or (kind is not float and is_finite_number(v))]
 
 
+def finite_floats(values: Iterable[Any]) -> tuple[list[int | float], list[float]]:
+    """The finite numbers among ``values`` that a float can hold, as they are and as floats: an
+    integer beyond a float's range (±1.8e308) is left out, as no float scale has room for it."""
+    numbers = finite_numbers(values)
+    try:
+        return numbers, [float(v) for v in numbers]
+    except OverflowError:
+        numbers = [v for v in numbers if _fits_float(v)]
+        return numbers, [float(v) for v in numbers]
+
+
+def _fits_float(number: int | float) -> bool:
+    try:
+        float(number)
+    except OverflowError:
+        return False
+    return True
+
+
 def is_finite_number(value: Any) -> TypeGuard[int | float]:
     kind = type(value)
     if kind is float:

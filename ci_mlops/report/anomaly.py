@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from ci_mlops.dvc.values import finite_numbers
+from ci_mlops.dvc.values import finite_floats
 from ci_mlops.escape import md_code
 from ci_mlops.markdown.blocks import table
 
@@ -59,7 +59,7 @@ def metric_anomalies(
         {"metric", "value", "median", "spread", "z", "points", "direction": "above"|"below",
          "message"}
     """
-    finite = {metric: [float(v) for v in finite_numbers(series)] for metric, series in history.items()}
+    finite = {metric: finite_floats(series)[1] for metric, series in history.items()}
     return finite_anomalies(finite, threshold=threshold, min_points=min_points)
 
 

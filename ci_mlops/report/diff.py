@@ -71,7 +71,7 @@ def within_tolerance(base: Any, change: Any, tolerance: tuple[float, float] | No
     if tolerance is None or not (is_finite_number(base) and is_finite_number(change)) or change == 0:
         return False
     absolute, pct = tolerance
-    return bool(abs(change) <= absolute or (base != 0 and abs(change) / abs(base) * 100.0 <= pct))
+    return bool(abs(change) <= absolute or (base != 0 and abs(_share(change, base)) * 100.0 <= pct))
 
 
 def change_of(base: Any, head: Any) -> Any:
@@ -110,7 +110,16 @@ def change_pct(base: Any, change: Any) -> float | None:
     """Relative change in percent of ``|base|``; None when undefined (no base, base 0, non-numbers)."""
     if not (is_finite_number(base) and is_finite_number(change)) or base == 0:
         return None
-    return float(change / abs(base) * 100.0)
+    return float(_share(change, base) * 100.0)
+
+
+def _share(change: int | float, base: int | float) -> float:
+    """``change / |base|``; beyond a float's range it is infinite, as a float division gives (an
+    integer division raises: a JSON integer can have hundreds of digits)."""
+    try:
+        return change / abs(base)
+    except OverflowError:
+        return math.inf if change > 0 else -math.inf
 
 
 def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]],

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DVCLOCK, DvcProject, _add_lock, _parse_lock
-from ci_mlops.dvc.values import ParseError, finite_numbers, metrics_values, parse
+from ci_mlops.dvc.values import ParseError, finite_floats, metrics_values, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader
 
@@ -142,7 +142,7 @@ def _fill_from_cache(root: Path, files: dict[str, bytes | None], locks: dict[str
 
 def sparkline(values: list[Any]) -> str:
     """``▁▃▅█``-style line over the finite numbers; gaps are skipped."""
-    return _spark([float(v) for v in finite_numbers(values)])
+    return _spark(finite_floats(values)[1])
 
 
 def _spark(numbers: list[float], low: float | None = None, high: float | None = None) -> str:
@@ -160,17 +160,14 @@ def _spark(numbers: list[float], low: float | None = None, high: float | None = 
     return "".join([bars[nearest((v - low) * scale)] for v in numbers])
 
 
-def trend(values: list[Any], numbers: list[int | float] | None = None, floats: list[float] | None = None) -> Trend:
-    """A series' sparkline, least and greatest value over its finite numbers.
+def trend(values: list[Any], finite: tuple[list[int | float], list[float]] | None = None) -> Trend:
+    """A series' sparkline, least and greatest value over its finite numbers (one bar each).
 
-    ``numbers`` (``finite_numbers(values)``) and ``floats`` (the same as floats), when the caller has
-    them for other uses too (the anomaly check), are not worked out again.
+    ``finite`` is ``finite_floats(values)`` when the caller has it for another use too (the anomaly
+    check): it is not worked out again.
     """
-    if numbers is None:
-        numbers = finite_numbers(values)
+    numbers, floats = finite_floats(values) if finite is None else finite
     if not numbers:
         return {"values": values, "sparkline": "", "min": None, "max": None}
-    if floats is None:
-        floats = [float(v) for v in numbers]
     low, high = min(numbers), max(numbers)  # float() keeps order: the floats' least and greatest are these
     return {"values": values, "sparkline": _spark(floats, float(low), float(high)), "min": low, "max": high}

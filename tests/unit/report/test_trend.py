@@ -8,18 +8,21 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ci_mlops.dvc.values import finite_numbers, is_finite_number
+from ci_mlops.dvc.values import finite_floats, is_finite_number
 from ci_mlops.report.anomaly import finite_anomalies, metric_anomalies
 from ci_mlops.report.history import SPARKS, sparkline, trend
 
 VALUES = st.lists(st.one_of(
     st.floats(allow_nan=True, allow_infinity=True), st.floats(0.5, 0.6), st.integers(-10**15, 10**15),
-    st.integers(0, 3), st.booleans(), st.none(), st.text(max_size=3)), max_size=40)
+    st.integers(0, 3), st.sampled_from([10**400, -(10**309)]), st.booleans(), st.none(), st.text(max_size=3)),
+    max_size=40)
+FLOAT_MAX = 1.7976931348623157e308
 
 
 def plain_trend(values):
-    """The trend by its definition: bars by round() between the finite numbers' least and greatest."""
-    numbers = [v for v in values if is_finite_number(v)]
+    """The trend by its definition: bars by round() between the least and greatest of the finite
+    numbers a float can hold."""
+    numbers = [v for v in values if is_finite_number(v) and -FLOAT_MAX <= v <= FLOAT_MAX]
     if not numbers:
         return {"values": values, "sparkline": "", "min": None, "max": None}
     low, high = min(numbers), max(numbers)
@@ -41,17 +44,18 @@ def test_a_bar_halfway_between_two_rounds_to_the_even_one() -> None:
 def test_trend_is_its_definition_with_or_without_the_numbers_given(values) -> None:
     expected = plain_trend(values)
     assert trend(values) == expected
-    numbers = finite_numbers(values)
-    got = trend(values, numbers, [float(v) for v in numbers])
+    finite = finite_floats(values)
+    got = trend(values, finite)
     assert got == expected
     assert [type(got["min"]), type(got["max"])] == [type(expected["min"]), type(expected["max"])]
-    assert len(got["sparkline"]) == len(numbers)  # the Markdown counts the finite values by the bars
+    assert len(got["sparkline"]) == len(finite[0]) == len(finite[1])  # the Markdown counts the values by the bars
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=3), VALUES, max_size=4), st.integers(1, 6))
 def test_anomalies_of_finite_floats_are_those_of_the_raw_series(history, min_points) -> None:
-    finite = {m: [float(v) for v in s if is_finite_number(v)] for m, s in history.items()}
+    finite = {m: [float(v) for v in s if is_finite_number(v) and -FLOAT_MAX <= v <= FLOAT_MAX]
+              for m, s in history.items()}
     assert finite_anomalies(finite, min_points=min_points) == metric_anomalies(history, min_points=min_points)
 
 
@@ -59,4 +63,4 @@ def test_a_series_with_an_anomaly_is_found_either_way() -> None:
     series = [0.9, 0.91, None, 0.905, float("nan"), 0.899, 0.902, "n/a", 0.908, 0.80]
     found = metric_anomalies({"acc": series})
     assert [a["metric"] for a in found] == ["acc"]
-    assert finite_anomalies({"acc": [float(v) for v in finite_numbers(series)]}) == found
+    assert finite_anomalies({"acc": finite_floats(series)[1]}) == found
