@@ -38,12 +38,14 @@ MERMAID_CODES = {"#": "#35;", '"': "#quot;", "%": "#37;", "<": "#lt;", ">": "#gt
 _CONTROL = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"  # compiled when a log line asks (~0.35 ms)
 # The same characters as a str.translate table to spaces, for one_line (every Markdown text).
 _CONTROL_TO_SPACE = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029], " ")
-_MENTION_RE = re.compile(r"@(?=[A-Za-z0-9_])")
+# The patterns below are compiled when a text first needs one (re keeps them), not at start-up:
+# a report's names and numbers rarely do (~0.6 ms of the report's start-up when compiled at import).
+_MENTION = r"@(?=[A-Za-z0-9_])"
 # Entities that decode to "@" (decimal, hex, named), which GitHub decodes before it looks for mentions.
-_AT_ENTITY_RE = re.compile(r"&(?:#0*64|#[xX]0*40|commat);?")
+_AT_ENTITY = r"&(?:#0*64|#[xX]0*40|commat);?"
 # GFM extended autolinks: scheme:// and www. become links without any Markdown syntax,
 # wherever they start (also right after a letter or digit).
-_AUTOLINK_RE = re.compile(r"(?i)(:)(//)|(www)(\.)")
+_AUTOLINK = r"(?i)(:)(//)|(www)(\.)"
 # ASCII punctuation that starts inline markup in GitHub Markdown mid-line: emphasis, code,
 # links and images (``(``, ``!`` and ``^`` mean nothing without ``[``), tables,
 # strike-through, math. ``<`` and ``&`` become entities instead.
@@ -55,13 +57,13 @@ _TAG_START = frozenset(c for c in _ALNUM if not c.isdigit()) | frozenset("/!?")
 _ENTITY_START = _ALNUM | {"#"}
 # A character the loop in md_text might change: the specials, "&" and "<", a "_" not between two
 # letters or digits. Text without one (most metric names and numbers) is returned as it is.
-_MAY_ESCAPE_RE = re.compile(r"[\\`*\[\]|~$&<]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MAY_ESCAPE = r"[\\`*\[\]|~$&<]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"
 # Text made of these, starting with a letter and with no "_" beside a "." or "_" or at its end, is
 # plain Markdown as it is (no markup, mention, autolink or block start: md_text returns it unchanged
 # without its five patterns, which a report with a few hundred metric names runs a thousand times).
 _LETTERS = frozenset(c for c in _ALNUM if not c.isdigit())
 _PLAIN = _ALNUM | {".", "_"}
-_BLOCK_START_RE = re.compile(r">|#{1,6}(?=\s|$)|[-+*](?=\s|$)|-{3,}|={3,}|\d{1,9}[.)](?=\s|$)")
+_BLOCK_START = r">|#{1,6}(?=\s|$)|[-+*](?=\s|$)|-{3,}|={3,}|\d{1,9}[.)](?=\s|$)"
 
 
 def one_line(value: Any) -> str:
@@ -71,11 +73,15 @@ def one_line(value: Any) -> str:
 
 def defuse_mentions(text: str) -> str:
     """``text`` with no ``@user`` / ``@org/team`` mention GitHub would notify (entities included)."""
-    return _MENTION_RE.sub("@" + WORD_JOINER, _AT_ENTITY_RE.sub("@", text))
+    if "@" not in text and "&" not in text:
+        return text  # no mention, nor an entity that could make one
+    return re.sub(_MENTION, "@" + WORD_JOINER, re.sub(_AT_ENTITY, "@", text))
 
 
 def _defuse_autolinks(text: str) -> str:
-    return _AUTOLINK_RE.sub(lambda m: (m[1] + WORD_JOINER + m[2]) if m[1] else (m[3] + WORD_JOINER + m[4]), text)
+    if "://" not in text and "www" not in text.lower():
+        return text
+    return re.sub(_AUTOLINK, lambda m: (m[1] + WORD_JOINER + m[2]) if m[1] else (m[3] + WORD_JOINER + m[4]), text)
 
 
 def md_text(value: Any) -> str:
@@ -96,13 +102,13 @@ def _escaped(text: str) -> str:
     """md_text of one line of text that may need escaping."""
     text = defuse_mentions(_defuse_autolinks(text)).lstrip()
     prefix = ""
-    block = _BLOCK_START_RE.match(text)  # at a line start it would open a quote, heading, list or rule
+    block = re.match(_BLOCK_START, text)  # at a line start it would open a quote, heading, list or rule
     if block:  # escape its last character; the ones before it are plain (#, -, =, digits)
         prefix = text[: block.end() - 1] + "\\" + text[block.end() - 1]
         text_start = block.end()
     else:
         text_start = 0
-    if _MAY_ESCAPE_RE.search(text, text_start) is None:  # most names and numbers: nothing to escape
+    if re.compile(_MAY_ESCAPE).search(text, text_start) is None:  # most names and numbers: nothing to escape
         return prefix + text[text_start:]
     out = [prefix]
     for i, ch in enumerate(text):
@@ -135,7 +141,7 @@ def md_code(value: Any, *, cell: bool = False) -> str:
     pipe still splits the row unless escaped, and GFM removes that escape again.
     """
     text = one_line(value)
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0) if "`" in text else 0
     fence = "`" * (longest + 1)
     if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ") and text.strip(" ")):
         text = f" {text} "

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import random
 import re
+import subprocess
+import sys
 
 import cmarkgfm
 import pytest
@@ -199,7 +201,7 @@ def test_md_text_returns_text_with_nothing_to_escape_as_the_full_escaping_would(
     texts += ["metric_61_acc", "group3.metric_61_acc", "_x", "x_", "a__b", "1. x", "- x", "--- x", "## a_b", "www.x",
               "0.85 < 0.9", "R & D", "a_b_", "é_a", "a_é"]
     fast = [md_text(t) for t in texts]
-    monkeypatch.setattr(escape, "_MAY_ESCAPE_RE", re.compile(""))  # always "may escape": the loop runs
+    monkeypatch.setattr(escape, "_MAY_ESCAPE", "")  # always "may escape": the loop runs
     assert fast == [md_text(t) for t in texts]
     assert sum(f == t for f, t in zip(fast, texts, strict=True)) > 1000  # the shortcut was taken often
 
@@ -229,3 +231,26 @@ def test_which_names_take_the_plain_shortcut(name, plain, monkeypatch):
     monkeypatch.setattr(escape, "_escaped", lambda text: calls.append(text) or text)
     md_text(name)
     assert (calls == []) is plain
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="aAwW09._-:/@&#;x<>` \u0130\u212a", max_size=14))
+def test_the_shortcuts_past_a_pattern_give_what_the_pattern_gives(text):
+    """defuse_mentions, the autolink defusing and md_code skip their patterns for text that cannot
+    match them (nearly every name and number in a report): the answer must be the pattern's."""
+    assert defuse_mentions(text) == re.sub(escape._MENTION, "@" + WORD_JOINER, re.sub(escape._AT_ENTITY, "@", text))
+    linked = re.sub(escape._AUTOLINK, lambda m: (m[1] + WORD_JOINER + m[2]) if m[1] else (m[3] + WORD_JOINER + m[4]),
+                    text)
+    assert escape._defuse_autolinks(text) == linked
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    assert md_code(text).startswith("`" * (longest + 1)) and not md_code(text).startswith("`" * (longest + 2))
+
+
+def test_escape_compiles_no_pattern_at_import_nor_for_plain_names():
+    """Start-up: a report's names and numbers need none of escape's patterns (each compiled on first use)."""
+    code = ("import re, sys\nre.purge()\nfrom ci_mlops import escape\n"
+            "escape.html_text('200 metrics'); escape.md_text('group0.metric_1_acc'); escape.md_code('metrics.json')\n"
+            "escape.defuse_mentions('a b'); escape.md_cell('roc_auc.test')\n"
+            "print(sorted(p for (_, p, _) in re._cache if p in vars(escape).values()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
