@@ -40,11 +40,24 @@ HIGHER_IS_BETTER = frozenset({
     "hit", "hits", "hitrate", "coverage", "gain", "lift", "ks", "gini", "sharpe", "reward", "return",
     "likelihood", "explained", "quality", "top1", "top5", "fps", "qps",
 })
-# Name stems with a variable tail: rouge1, rougeL, bleu4, top3, map10, ndcg5, p95 latency...
-_HIGHER_STEMS = re.compile(r"^(rouge[0-9a-z]*|bleu[0-9]*|top[0-9]+|map[0-9]+|ndcg[0-9]+|recall[0-9]+|"
-                           r"precision[0-9]+|hit(s|rate)?[0-9]+|mrr[0-9]+|f[0-9]+)$")
-_LOWER_STEMS = re.compile(r"^(p[0-9]{2,3}|latency[a-z0-9]*|error[a-z0-9]*)$")
+# Name stems with a variable tail: rouge1, rougeL, bleu4, top3, map10, ndcg5, p95 latency... (string
+# tests, not patterns: a name's candidates are lower-case letters and digits, and a report's start-up
+# would compile the patterns for every run).
+_NUMBERED_HIGHER = frozenset({"top", "map", "ndcg", "recall", "precision", "hit", "hits", "hitrate", "mrr", "f"})
 _TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _lower_stem(name: str) -> bool:
+    """``latency…``, ``error…``, ``p95``, ``p999`` (``name`` of lower-case letters and digits)."""
+    return name.startswith(("latency", "error")) or (name[:1] == "p" and 3 <= len(name) <= 4 and name[1:].isdigit())
+
+
+def _higher_stem(name: str) -> bool:
+    """``rouge…``, ``bleu`` and ``bleu4``, a numbered ``top5``, ``map10``, ``ndcg5``, ``hits10``, ``f1``..."""
+    if name.startswith("rouge"):
+        return True
+    stem = name.rstrip("0123456789")
+    return stem == "bleu" or (stem != name and stem in _NUMBERED_HIGHER)
 
 
 def _segment(key: str) -> str:
@@ -61,9 +74,10 @@ def metric_segment(key: str) -> str:
 
 
 def _tokens(segment: str) -> list[str]:
-    # camelCase -> camel_case, so "valLoss" and "rougeL" split like "val_loss"
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", segment)
-    return _TOKEN.findall(spaced.lower())
+    lowered = segment.lower()
+    if lowered != segment:  # camelCase -> camel_case, so "valLoss" and "rougeL" split like "val_loss"
+        lowered = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", segment).lower()
+    return _TOKEN.findall(lowered)
 
 
 def infer_direction(key: str) -> str | None:
@@ -74,9 +88,9 @@ def infer_direction(key: str) -> str | None:
     tokens = [t for t in _tokens(segment) if t not in SPLITS]
     joined = "".join(_TOKEN.findall(segment.lower()))
     for candidate in [joined, *reversed(tokens)]:
-        if candidate in LOWER_IS_BETTER or _LOWER_STEMS.match(candidate):
+        if candidate in LOWER_IS_BETTER or _lower_stem(candidate):
             return "lower"
-        if candidate in HIGHER_IS_BETTER or _HIGHER_STEMS.match(candidate):
+        if candidate in HIGHER_IS_BETTER or _higher_stem(candidate):
             return "higher"
     return None
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ci_mlops.checks import gates
 from ci_mlops.errors import UserError
-from ci_mlops.report import diff
+from ci_mlops.report import diff, direction
 from ci_mlops.report.direction import infer_direction, is_counter
 
 
@@ -76,3 +80,24 @@ def test_a_gate_on_a_counter_is_refused():
     assert not gate["passed"]
     [present] = gates.evaluate_gates({"metrics": {"step": {}}}, {"metrics": rows}, strict=True)
     assert present["passed"] and present["rule"] == "required"
+
+
+# The stems as they were written as patterns: the string tests that replaced them must agree.
+HIGHER_STEMS = re.compile(r"^(rouge[0-9a-z]*|bleu[0-9]*|top[0-9]+|map[0-9]+|ndcg[0-9]+|recall[0-9]+|"
+                          r"precision[0-9]+|hit(s|rate)?[0-9]+|mrr[0-9]+|f[0-9]+)$")
+LOWER_STEMS = re.compile(r"^(p[0-9]{2,3}|latency[a-z0-9]*|error[a-z0-9]*)$")
+STEM_PARTS = ["rouge", "bleu", "top", "map", "ndcg", "recall", "precision", "hit", "hits", "hitrate", "mrr", "f",
+              "p", "latency", "error", "l", "x", "0", "5", "10", "999", "1234", "a1"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(STEM_PARTS), st.text(alphabet="abefilmoprst0159", max_size=3)),
+                max_size=3).map("".join))
+def test_the_stem_tests_agree_with_the_patterns_they_replace(name):
+    assert direction._higher_stem(name) == bool(HIGHER_STEMS.match(name))
+    assert direction._lower_stem(name) == bool(LOWER_STEMS.match(name))
+
+
+@pytest.mark.parametrize("name", ["valLoss", "rougeL", "ValAccuracy", "F1", "ΣLoss", "K1", "İerror", "topK5"])
+def test_a_name_with_capitals_is_split_as_before(name):
+    assert direction._tokens(name) == direction._TOKEN.findall(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
