@@ -21,8 +21,6 @@ import os
 import stat
 from collections.abc import Iterable
 
-from ci_mlops.tomlplain import load as load_plain_toml
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
     from typing import Any
@@ -109,6 +107,8 @@ def load_toml(text: str, *, limit: int = MAX_YAML_BYTES) -> Any:
     """``tomllib.loads`` within the bounds (a plain document is read by :mod:`ci_mlops.tomlplain`
     without importing tomllib, to the same result)."""
     _check_size(text, limit)
+    from ci_mlops.tomlplain import load as load_plain_toml  # lazy: compiles patterns only a TOML file needs
+
     data = load_plain_toml(text)
     if data is not None:
         check_depth(data, "TOML")

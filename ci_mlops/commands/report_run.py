@@ -20,7 +20,6 @@ from ci_mlops.config import Config, find_config, load_config
 from ci_mlops.config.records import Report
 from ci_mlops.errors import UserError
 from ci_mlops.escape import guard_commands, md_code, md_text
-from ci_mlops.fsutil import write_output
 from ci_mlops.git import Repo
 from ci_mlops.github.actions import append_summary, in_actions
 from ci_mlops.report import build_report, to_json
@@ -110,6 +109,8 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
         markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
     text = to_json(report) if fmt == "json" else markdown
     if output:
+        from ci_mlops.fsutil import write_output  # lazy: only a report written to a file needs it
+
         write_output(output, text, announce=lambda line: echo(f"ci-mlops: {line}", err=True))
         echo(f"ci-mlops: report written to {output}", err=True)
     else:
