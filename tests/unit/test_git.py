@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,67 @@ def test_a_batch_of_large_blobs_and_many_names_does_not_block(git_repo: Path) ->
     with BlobReader(git_repo) as reader:
         answers = reader.read_many(specs)
     assert answers[0] == answers[-1] == big and answers[1:-1] == [None] * 800
+
+
+def test_git_missing_from_path_is_one_line(git_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a folder without git
+    for call in (lambda: run_git(["status"], git_repo), lambda: Repo.discover(git_repo),
+                 lambda: BlobReader(git_repo).read("HEAD", "README.md")):
+        with pytest.raises(UserError, match=r"^git is not installed or not on PATH$"):
+            call()
+
+
+def test_a_folder_that_is_not_one_is_named(git_repo: Path) -> None:
+    with pytest.raises(UserError, match=r"README.md: not a directory$"):
+        run_git(["status"], git_repo / "README.md")
+    with pytest.raises(UserError, match=r"README.md/sub: not a directory$"):
+        run_git(["status"], git_repo / "README.md" / "sub")
+    with pytest.raises(UserError, match=r"nope: no such directory$"):
+        run_git(["status"], git_repo / "nope")
+    with pytest.raises(UserError, match=r"nope: no such directory$"):
+        BlobReader(git_repo / "nope").read("HEAD", "README.md")
+
+
+def test_git_runs_in_the_folder_given_as_if_started_there(git_repo: Path, tmp_path: Path) -> None:
+    (git_repo / "sub dir").mkdir()
+    (git_repo / "sub dir" / "f.txt").write_text("f")
+    assert run_git(["ls-files", "--others"], git_repo / "sub dir") == "f.txt"  # relative to the folder
+    assert run_git(["rev-parse", "--show-prefix"], git_repo / "sub dir") == "sub dir/"
+    spaced = tmp_path / "a repo with spaces"
+    git(tmp_path, "init", "-q", "-b", "main", str(spaced))
+    (spaced / "src").mkdir()
+    assert Repo.discover(spaced / "src").root == spaced.resolve()  # the whole top level, spaces and all
+
+
+def _fds() -> list[str]:
+    return sorted(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts /proc/self/fd")
+def test_the_blob_reader_leaves_no_descriptor_or_process_behind_even_after_an_error(git_repo: Path) -> None:
+    before = _fds()
+    with BlobReader(git_repo) as reader:
+        assert reader.read("HEAD", "README.md") == b"# test\n"
+        assert reader._proc is not None
+        pid = reader._proc.pid
+    assert _fds() == before and not Path(f"/proc/{pid}").exists()
+
+    with pytest.raises(GitError, match=r"^git cat-file stopped unexpectedly$"), BlobReader(git_repo) as reader:
+        assert reader.read("HEAD", "README.md") == b"# test\n"
+        assert reader._proc is not None
+        pid = reader._proc.pid
+        os.kill(pid, signal.SIGKILL)
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # dead, not yet waited for
+        reader.read_many([("HEAD", "README.md")] * 3)
+    assert _fds() == before and not Path(f"/proc/{pid}").exists()
+
+
+def test_closing_the_blob_reader_in_the_middle_of_a_large_blob_ends_git(git_repo: Path) -> None:
+    (git_repo / "big.bin").write_bytes(b"\1" * (8 << 20))  # 8 MiB: git blocks writing it
+    git(git_repo, "add", "big.bin")
+    git(git_repo, "commit", "-q", "-m", "big")
+    reader = BlobReader(git_repo)
+    proc = reader._send(b"HEAD:big.bin\n")
+    assert proc.stdout.readline().split()[1:] == [b"blob", str(8 << 20).encode()]
+    reader.close()  # git is writing the blob nobody reads: it ends of the closed pipe
+    assert proc.returncode == -signal.SIGPIPE and reader._proc is None
