@@ -13,7 +13,6 @@ import json
 import os
 import re
 import sys
-from importlib.util import find_spec
 from pathlib import Path
 
 from ci_mlops.config import Config, find_config, load_config
@@ -196,5 +195,7 @@ def _render_plots(root: Path, report: ReportDocument, plots_dir: str, *, workspa
 
 
 def _require_vl_convert() -> None:
+    from importlib.util import find_spec  # lazy: only --plots-dir asks (importlib.util brings contextlib, ~1 ms)
+
     if find_spec("vl_convert") is None:
         raise UserError("--plots-dir needs vl-convert-python: pip install 'ci-mlops[plots]'")

@@ -6,7 +6,9 @@ and are not needed by it: its classes are records (``ci_mlops/record.py``), and 
 is made only when a file is written. ``datetime`` and ``csv`` load only for a plot that needs
 them. ``typing`` (~3 ms) loads only with tomllib (a TOML file tomlplain leaves to it), not with the
 gates either (test_report_gate_imports.py). Our own modules load only on the path that uses them:
-``tomlplain`` for a TOML file, ``fsutil`` for ``--output``. benchmarks/bench_report.py measures the command.
+``tomlplain`` for a TOML file, ``fsutil`` for ``--output``. ``subprocess`` (with ``signal``,
+``threading``, ``selectors``, ``locale`` and, through ``importlib.util``, ``contextlib``: ~6 ms) is
+not needed either: git is started by ``ci_mlops/spawn.py``. benchmarks/bench_report.py measures the command.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import pytest
 from tests.conftest import git
 
 UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil", "datetime", "csv", "typing",
-          "ci_mlops.tomlplain", "ci_mlops.fsutil")
+          "ci_mlops.tomlplain", "ci_mlops.fsutil", "subprocess", "signal", "threading", "selectors", "locale",
+          "contextlib", "importlib.util")
 
 
 @pytest.fixture
