@@ -113,6 +113,14 @@ def test_resolvers_compile_when_a_scalar_first_asks(monkeypatch):
     assert ("1.1", "1") in yamlplain._COMPILED
 
 
+def test_the_flow_pattern_compiles_with_the_first_flow(monkeypatch):
+    monkeypatch.setattr(yamlplain, "_FLOW_STOPS", [])
+    assert yamlplain.load("a: word\nb: ['x', \"y\"]\nc: {}\n") == {"a": "word", "b": ["x", "y"], "c": {}}
+    assert yamlplain._FLOW_STOPS == []  # quoted and empty flows need no plain scalar's end
+    assert yamlplain.load("a: {b: c}\n") == {"a": {"b": "c"}}
+    assert len(yamlplain._FLOW_STOPS) == 1
+
+
 # -- scalars: every edge case in every position ---------------------------------------------
 
 EDGES = [
