@@ -85,12 +85,36 @@ def test_the_corpus_gets_jsonschemas_verdict(text: str):
     assert accepts(data, SCHEMA) == _jsonschema_valid(data)
 
 
-def test_a_keyword_it_does_not_know_sends_every_config_to_jsonschema():
+def test_a_keyword_it_does_not_know_sends_a_config_that_reaches_it_to_jsonschema():
     changed = copy.deepcopy(SCHEMA)
     changed["properties"]["base"]["not"] = {"const": "main"}
     assert unknown_keywords(changed) == {"not"}
     assert not accepts({"base": "dev"}, changed)  # unknown: not judged here, jsonschema decides
     assert accepts({"base": "dev"}, SCHEMA)
+    assert accepts({"version": 1}, changed)  # a config that never reaches it is judged here
+
+
+@pytest.mark.parametrize("where, keyword, value", [
+    ("format", "format", "email"),  # a format jsonschema's checker judges
+    ("type", "type", ["string", "path"]),  # a type name jsonschema does not know (it raises)
+])
+def test_a_format_or_type_it_does_not_know_is_not_judged_here(where, keyword, value):
+    changed = copy.deepcopy(SCHEMA)
+    changed["properties"]["base"][keyword] = value
+    assert unknown_keywords(changed) == {f"{where}: {value}"}
+    assert not accepts({"base": "dev"}, changed)
+    assert accepts({"version": 1}, changed)
+
+
+def test_a_one_of_with_an_unknown_keyword_in_a_branch_is_not_judged_here():
+    """"Exactly one" needs each branch judged both ways: an unknown keyword in the branch the value
+    does not match may hide that it matches it too."""
+    seeds = {"significance": {"seeds": {"file": "s.json"}}}
+    assert accepts(seeds, SCHEMA)
+    changed = copy.deepcopy(SCHEMA)
+    branches = changed["properties"]["significance"]["properties"]["seeds"]["oneOf"]
+    branches[0]["not"] = {"required": ["nothing"]}  # the branch the value does not match
+    assert not accepts(seeds, changed)
 
 
 @pytest.mark.parametrize("data, valid", [
