@@ -8,7 +8,8 @@ them. ``typing`` (~3 ms) loads only with tomllib (a TOML file tomlplain leaves t
 gates either (test_report_gate_imports.py). Our own modules load only on the path that uses them:
 ``tomlplain`` for a TOML file, ``fsutil`` for ``--output``. ``subprocess`` (with ``signal``,
 ``threading``, ``selectors``, ``locale`` and, through ``importlib.util``, ``contextlib``: ~6 ms) is
-not needed either: git is started by ``ci_mlops/spawn.py``. benchmarks/bench_report.py measures the command.
+not needed either: git is started by ``ci_mlops/spawn.py``. Nor is PyYAML (~10 ms) for files in
+block or one-line flow style (``ci_mlops/yamlplain.py``). benchmarks/bench_report.py measures the command.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tests.conftest import git
 
 UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil", "datetime", "csv", "typing",
           "ci_mlops.tomlplain", "ci_mlops.fsutil", "subprocess", "signal", "threading", "selectors", "locale",
-          "contextlib", "importlib.util")
+          "contextlib", "importlib.util", "yaml")
 
 
 @pytest.fixture
@@ -66,6 +67,8 @@ def test_nor_does_a_report_with_a_config_or_gates(repo):
     (repo / ".ci-mlops.yml").write_text("version: 1\nreport:\n  history: 2\n")  # scalars only
     assert _imported(repo, "--base", "main") == []
     (repo / ".ci-mlops.yml").write_text("version: 1\nmetrics:\n  acc:\n    min: 0.5\n")
+    assert _imported(repo, "--base", "main") == []
+    (repo / ".ci-mlops.yml").write_text("version: 1\nmetrics:\n  acc: {min: 0.5, max_drop: 0.1}\n")  # docs' style
     assert _imported(repo, "--base", "main") == []
 
 

@@ -50,6 +50,14 @@ model:
   seed: 0x1F
 """
 CONFIG = "version: 1\nmetrics:\n  acc:\n    min: 0.5\nrunner: [ubuntu-latest]\n"
+# The same project written in flow style, as docs/check.md writes gates and many dvc.yaml files lists.
+FLOW = {
+    "dvc.yaml": "stages:\n  train:\n    cmd: python train.py  # writes metrics.json\n    deps: [train.py]\n"
+                "    params: [train.lr, train.layers, model]\n    metrics: [{metrics.json: {cache: false}}]\n",
+    ".ci-mlops.yml": "version: 1\nmetrics:\n  acc: {min: 0.5, max_drop: 0.05}   # the docs' style\n"
+                     "  loss: {max: 0.9, required: false}\nrunner: [ubuntu-latest]\n",
+}
+FLOW_PARAMS = "train: {{lr: {lr}, layers: [64, 32], early_stop: yes}}\nmodel: {{name: 'tree', depth: 017, seed: 0x1F}}\n"
 
 
 @pytest.fixture
@@ -84,13 +92,35 @@ def test_a_plain_repository_is_reported_without_pyyaml(repo):
     assert not imported
 
 
+@pytest.fixture
+def flow_repo(repo):
+    """The same project, its dvc.yaml, params and .ci-mlops.yml in flow style at both states."""
+    for name, text in FLOW.items():
+        (repo / name).write_text(text)
+    (repo / "params.yaml").write_text(FLOW_PARAMS.format(lr=0.1))
+    git(repo, "commit", "-q", "-am", "flow style")
+    (repo / "params.yaml").write_text(FLOW_PARAMS.format(lr=0.3))
+    return repo
+
+
+def test_flow_style_files_are_reported_without_pyyaml(flow_repo):
+    out, imported = _report(flow_repo, "--all")
+    assert not imported
+    for row in ("| train.lr | 0.1 | 0.3 |", "| train.layers | \\[64, 32\\] |", "| train.early_stop | yes |",
+                "| model.depth | 17 |", "| model.seed | 31 |"):  # DVC's YAML 1.2: yes a string, 017 decimal
+        assert row in out
+    assert "All 3 quality gates passed" in out  # acc's min and max_drop, loss's max: read from flow mappings
+
+
 def test_a_file_outside_the_subset_is_read_by_pyyaml(repo):
     (repo / "params.yaml").write_text(PARAMS.format(lr=0.3) + "extra: &anchor 1\nagain: *anchor\n")
     out, imported = _report(repo)
     assert imported and "train.lr" in out and "extra" in out
 
 
-def test_the_report_is_the_same_as_pyyaml_reading_it(repo, monkeypatch, capsys):
+@pytest.mark.parametrize("style", ["block", "flow"])
+def test_the_report_is_the_same_as_pyyaml_reading_it(style, request, monkeypatch, capsys):
+    repo = request.getfixturevalue("repo" if style == "block" else "flow_repo")
     monkeypatch.chdir(repo)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.delenv("GITLAB_CI", raising=False)
