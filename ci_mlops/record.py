@@ -258,69 +258,89 @@ def _make(cls: type[T], *, frozen: bool, kw_only: bool) -> type[T]:
     for name in _METHODS:
         if name in own and not (name == "__hash__" and own[name] is None and "__eq__" not in own):
             raise TypeError(f"{cls.__name__} defines {name}: a record's methods are the same for every record")
-    inherited: dict[str, Field] = {}
+    collected: dict[str, Field] = {}
     for base in reversed(cls.__mro__[1:]):
         for item in vars(base).get("__record_fields__", ()):
-            inherited[item.name] = item
-    collected = dict(inherited)
+            collected[item.name] = item
+    dataclasses = sys.modules.get("dataclasses")  # a dataclasses.field() here means the module is loaded
     for name, annotation in own.get("__annotations__", {}).items():
         if isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.ClassVar", "InitVar")):
             raise TypeError(f"{cls.__name__}.{name}: ClassVar and InitVar are not supported by @record")
-        value = _from_dataclasses(own.get(name, MISSING))
-        item = value if isinstance(value, Field) else Field(value, MISSING, True, True, None, True, None, MISSING)
+        value = own.get(name, MISSING)
+        if dataclasses is not None and isinstance(value, dataclasses.Field):
+            value = _from_dataclasses(value, dataclasses.MISSING)
+        if isinstance(value, Field):
+            item = value
+            if item.kw_only is MISSING:
+                item.kw_only = kw_only
+        else:
+            item = Field(value, MISSING, True, True, None, True, None, kw_only)
         item.name, item.type = name, annotation
-        if item.kw_only is MISSING:
-            item.kw_only = kw_only
         if item.default is not MISSING and type(item.default).__hash__ is None:
             raise ValueError(f"mutable default {type(item.default)} for field {name} is not allowed: "
                              "use default_factory")
-        if isinstance(value, Field):  # as @dataclass: the default stays as the class attribute, a field() goes
+        if item is value:  # as @dataclass: the default stays as the class attribute, a field() goes
             if item.default is MISSING:
                 delattr(cls, name)
             else:
                 setattr(cls, name, item.default)
         collected[name] = item  # a redefined field keeps its place
     items = tuple(collected.values())
-    positional = tuple(f.name for f in items if f.init and not f.kw_only)
-    seen_default = ""
+    # What the shared methods read, in one pass over the fields (as @dataclass's methods would see them)
+    positional: list[str] = []
+    init, shown, compared, hashed = [], [], [], []
+    defaults, seen_default = 0, ""
     for f in items:
-        if f.init and not f.kw_only:
-            if f.default is not MISSING or f.default_factory is not MISSING:
-                seen_default = f.name
-            elif seen_default:
-                raise TypeError(f"non-default argument {f.name!r} follows default argument")
+        if f.init:
+            init.append(f.name)
+            if not f.kw_only:
+                positional.append(f.name)
+                if f.default is not MISSING or f.default_factory is not MISSING:
+                    defaults, seen_default = defaults + 1, f.name
+                elif seen_default:
+                    raise TypeError(f"non-default argument {f.name!r} follows default argument")
+        if f.repr:
+            shown.append(f.name)
+        if f.compare:
+            compared.append(f.name)
+        if f.compare if f.hash is None else f.hash:
+            hashed.append(f.name)
     methods: dict[str, Any] = {
-        "__record_fields__": items, "__record_positional__": positional,
-        "__record_init__": frozenset(f.name for f in items if f.init),
-        "__record_defaults__": sum(1 for f in items if f.init and not f.kw_only
-                                   and (f.default is not MISSING or f.default_factory is not MISSING)),
-        "__record_repr__": tuple(f.name for f in items if f.repr),
-        "__record_compare__": tuple(f.name for f in items if f.compare),
-        "__record_hash__": tuple(f.name for f in items if (f.compare if f.hash is None else f.hash)),
-        "__match_args__": positional, "__dataclass_fields__": _DataclassFields(),
-        "__init__": _init, "__repr__": _repr,
+        "__record_fields__": items, "__record_positional__": tuple(positional), "__record_init__": frozenset(init),
+        "__record_defaults__": defaults, "__record_repr__": tuple(shown), "__record_compare__": tuple(compared),
+        "__record_hash__": tuple(hashed), "__match_args__": tuple(positional),
+        "__dataclass_fields__": _DATACLASS_FIELDS, "__init__": _init, "__repr__": _repr, "__eq__": _eq,
+        "__hash__": _hash if frozen else None,
     }
-    methods.update({"__eq__": _eq, "__hash__": _hash if frozen else None})
     if frozen:
         methods.update({"__setattr__": _setattr, "__delattr__": _delattr})
+    if cls.__doc__ is None:  # as @dataclass: the signature, as inspect.signature writes it (when read)
+        methods["__doc__"] = _SIGNATURE_DOC
     for name, value in methods.items():
         setattr(cls, name, value)
-    if cls.__doc__ is None:  # as @dataclass: the signature, as inspect.signature writes it
-        cls.__doc__ = cls.__name__ + _signature(items)
     return cls
 
 
-def _from_dataclasses(value: Any) -> Any:
+def _from_dataclasses(value: Any, missing: Any) -> Field:
     """A ``dataclasses.field(...)`` written in a record, as this module's :class:`Field`."""
-    module = sys.modules.get("dataclasses")  # such a field means the module is loaded already
-    if module is None or not isinstance(value, module.Field):
-        return value
 
     def ours(option: Any) -> Any:
-        return MISSING if option is module.MISSING else option
+        return MISSING if option is missing else option
 
     return Field(ours(value.default), ours(value.default_factory), value.init, value.repr, value.hash,
                  value.compare, dict(value.metadata) or None, ours(value.kw_only))
+
+
+class _SignatureDoc:
+    """A record's ``__doc__`` when it has no docstring: its signature, written when first read
+    (``help()``, ``inspect.getdoc``), not for every record class at import."""
+
+    def __get__(self, instance: object, owner: type) -> str:
+        return owner.__name__ + _signature(fields(owner))
+
+
+_DATACLASS_FIELDS = _DataclassFields()
+_SIGNATURE_DOC = _SignatureDoc()
 
 
 def _signature(items: tuple[Field, ...]) -> str:

@@ -68,6 +68,7 @@ def test_a_record_is_indistinguishable_from_a_frozen_kw_only_dataclass():
     assert [f.name for f in dataclasses.fields(ours)] == [f.name for f in dataclasses.fields(theirs)]
     assert dataclasses.fields(ours)[3].metadata["key"] == "with"
     assert dataclasses.is_dataclass(ours)
+    assert ours.__doc__ == theirs.__doc__ and ours(role="r").__doc__ == theirs(role="r").__doc__  # written when read
     changed = dataclasses.replace(ours(role="r"), region="us")
     assert (changed.role, changed.region) == ("r", "us")
 
