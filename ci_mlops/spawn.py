@@ -1,21 +1,22 @@
-"""Start a program and talk to it through pipes, without the ``subprocess`` module.
+"""Start a program and read what it writes, without the ``subprocess`` module.
 
 ``import subprocess`` brings ``signal``, ``threading``, ``selectors``, ``locale`` and
 ``contextlib`` (~6 ms), a tenth of a ``ci-mlops report``, which runs nothing but git. This module
-starts programs with ``os.posix_spawnp`` and reads them with ``os.read``, ``select.poll`` (a small C
-module) and ``os.waitpid``, doing what ``subprocess`` does for the same call:
+starts programs with ``os.posix_spawnp`` and waits with ``os.waitpid``, doing what ``subprocess``
+does for the same call:
 
 - the child's SIGPIPE and SIGXFSZ are reset to their default action (``restore_signals``: Python
   ignores SIGPIPE, and a child that inherited that would not stop when its reader goes away);
 - the child gets only stdin, stdout and stderr: Python's own descriptors are not inheritable
   (PEP 446), and one that was made inheritable is closed in the child (``close_fds``);
-- stdout and stderr are read together, and input is written while they are, so a child that
-  writes much to both, or reads while it writes, never blocks on a full pipe;
+- :func:`run` gives the child files in memory for stdout and stderr (and its input), so however
+  much it writes to both, nothing blocks; :class:`Process` talks to a long-lived program through
+  two pipes, a request written whole, then its answer read;
 - a missing program is ``FileNotFoundError``.
 
 There is no working directory: ``posix_spawn`` in Python 3.11 has no chdir action, so callers
 say where in the command (``git -C DIR``). Where ``os.posix_spawnp`` does not exist (Windows),
-``subprocess`` does the work.
+``subprocess`` does the work, and :func:`run`'s too where there are no files in memory (macOS).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ else:
 
 POSIX = hasattr(os, "posix_spawnp")  # False on Windows: subprocess starts the programs there
 DEVNULL = -3  # ``stderr=DEVNULL``: the child's stderr is /dev/null (``subprocess.DEVNULL``'s value)
-_READ_BYTES = 65536  # a pipe's whole buffer per read
 # The signals subprocess's restore_signals puts back to their default in the child.
 _RESTORED = tuple(getattr(_signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(_signal, name))
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")  # Linux, then macOS and the BSDs
@@ -56,26 +56,23 @@ class Completed:
 def run(argv: list[str], *, env: Mapping[str, str] | None = None, input: bytes | None = None) -> Completed:
     """Run ``argv`` to its end: ``subprocess.run(argv, input=input, capture_output=True, env=env)``.
 
-    Without ``input`` the child reads this process's stdin, as subprocess's does."""
-    if not POSIX:
+    Without ``input`` the child reads this process's stdin, as subprocess's does. Its stdout and
+    stderr are files in memory (``memfd_create``) read once it has ended: no pipe to keep
+    drained, so nothing blocks however much it writes to either, and nothing to poll. Without
+    memory files (not Linux, or refused), subprocess runs it."""
+    files = _memory_files(2 if input is None else 3) if POSIX else None
+    if files is None:
         return _run_subprocess(argv, env, input)
-    out_r, out_w = _pipe()
-    err_r, err_w = _pipe()
-    in_r, in_w = _pipe() if input is not None else (None, None)
     try:
-        pid = _spawn(argv, env, stdin=in_r, stdout=out_w, stderr=err_w)
-    except BaseException:
-        _close(out_r, err_r, in_w)
-        raise
+        stdin = None
+        if input is not None:
+            stdin = files[2]
+            _write_all(stdin, input)
+            os.lseek(stdin, 0, os.SEEK_SET)
+        returncode = _wait(_spawn(argv, env, stdin=stdin, stdout=files[0], stderr=files[1]))
+        return Completed(returncode, _read_all(files[0]), _read_all(files[1]))
     finally:
-        _close(out_w, err_w, in_r)
-    mine = {out_r, err_r} if in_w is None else {out_r, err_r, in_w}
-    try:
-        stdout, stderr = _communicate(mine, in_w, input or b"", out_r, err_r)
-    finally:
-        _close(*mine)  # those still open when reading failed
-        returncode = _wait(pid)
-    return Completed(returncode, stdout, stderr)
+        _close(*files)
 
 
 class Process:
@@ -123,9 +120,7 @@ class Process:
             return
         if self._stdin is None:
             raise ValueError("write to a closed process")
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._stdin, view):]
+        _write_all(self._stdin, data)
 
     def close(self) -> int:
         """Close the pipes, wait for the program and return its exit code (again on later calls)."""
@@ -151,17 +146,32 @@ class Process:
 
 
 def _pipe() -> tuple[int, int]:
-    """A pipe whose two ends are not 0, 1 or 2 (taken when this process runs with one of them
-    closed), so that moving an end onto the child's stdin, stdout or stderr is never a no-op."""
-    ends = []
-    for end in os.pipe():
-        low = []
-        while end <= 2:
-            low.append(end)
-            end = os.dup(end)  # not inheritable, as os.pipe's
-        _close(*low)
-        ends.append(end)
-    return ends[0], ends[1]
+    read, write = os.pipe()
+    return _above_std(read), _above_std(write)
+
+
+def _memory_files(count: int) -> list[int] | None:
+    """``count`` new files in memory, or None where there are none (then subprocess runs the program)."""
+    files: list[int] = []
+    try:
+        for _ in range(count):
+            files.append(_above_std(os.memfd_create("ci-mlops-spawn", os.MFD_CLOEXEC)))
+    except (AttributeError, OSError):  # not Linux (or FreeBSD), or a sandbox that refuses it
+        _close(*files)
+        return None
+    return files
+
+
+def _above_std(fd: int) -> int:
+    """``fd``, or a copy of it above 2 when it is 0, 1 or 2 (free because this process runs with one of
+    them closed): moving it onto the child's stdin, stdout or stderr must never be a no-op, which
+    would leave it close-on-exec where libc does not clear that."""
+    low = []
+    while fd <= 2:
+        low.append(fd)
+        fd = os.dup(fd)  # not inheritable, as the original
+    _close(*low)
+    return fd
 
 
 def _spawn(argv: list[str], env: Mapping[str, str] | None, *, stdin: int | None, stdout: int | None,
@@ -199,42 +209,17 @@ def _inheritable_fds() -> list[int]:
     return []
 
 
-def _communicate(mine: set[int], in_w: int | None, data: bytes, out_r: int, err_r: int) -> tuple[bytes, bytes]:
-    """Write ``data`` to ``in_w`` (then close it) while reading ``out_r`` and ``err_r`` to their end.
-
-    Each descriptor is closed when done with and leaves ``mine`` (what is left is the caller's to close)."""
-    import select  # lazy: only run() polls (a C module, ~0.1 ms); a BlobReader's Process never does
-
-    def done(fd: int) -> None:
-        poller.unregister(fd)
-        mine.discard(fd)
-        os.close(fd)
-
-    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
-    poller = select.poll()
-    for fd in chunks:
-        poller.register(fd, select.POLLIN)
+def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
-    if in_w is not None:
-        poller.register(in_w, select.POLLOUT)
-        if not view:
-            done(in_w)
-    while mine:
-        for fd, _event in poller.poll():
-            if fd == in_w:
-                try:  # POLLOUT: at least PIPE_BUF bytes fit, so this write does not block
-                    view = view[os.write(fd, view[:select.PIPE_BUF]):]
-                except BrokenPipeError:  # the child stopped reading: the rest is not wanted (as subprocess)
-                    view = view[:0]
-                if not view:
-                    done(fd)
-            else:
-                chunk = os.read(fd, _READ_BYTES)
-                if chunk:
-                    chunks[fd].append(chunk)
-                else:  # end of file: the child closed its end, or ended
-                    done(fd)
-    return b"".join(chunks[out_r]), b"".join(chunks[err_r])
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_all(fd: int) -> bytes:
+    """What a memory file holds, from its start (the child's writes moved the shared offset)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    with open(fd, "rb", buffering=0, closefd=False) as file:
+        return file.readall()
 
 
 def _wait(pid: int) -> int:

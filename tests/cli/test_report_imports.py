@@ -25,7 +25,7 @@ from tests.conftest import git
 
 UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil", "datetime", "csv", "typing",
           "ci_mlops.tomlplain", "ci_mlops.fsutil", "subprocess", "signal", "threading", "selectors", "locale",
-          "contextlib", "importlib.util", "yaml")
+          "contextlib", "importlib.util", "yaml", "select")
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The launcher without subprocess: exit codes, both streams, input, signals, descriptors, no zombies.
 
-Each behaviour runs on posix_spawn and on the subprocess fallback (Windows's), which must agree.
+Each behaviour runs on posix_spawn, on posix_spawn without files in memory (macOS: ``run`` falls
+back to subprocess) and on the subprocess fallback (Windows), which must all agree.
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ LINUX = sys.platform.startswith("linux")
 linux_only = pytest.mark.skipif(not LINUX, reason="reads /proc")
 
 
-@pytest.fixture(params=["posix_spawn", "subprocess"])
+@pytest.fixture(params=["posix_spawn", "no_memfd", "subprocess"])
 def way(request, monkeypatch):
-    """Run the test with posix_spawn, then with the fallback the platforms without it use."""
+    """Run the test with posix_spawn, then as the platforms without memory files or posix_spawn do."""
     if request.param == "subprocess":
         monkeypatch.setattr(spawn, "POSIX", False)
+    if request.param == "no_memfd":
+        def refused(*args):
+            raise OSError(38, "Function not implemented")  # a sandbox without memfd_create
+        monkeypatch.setattr(os, "memfd_create", refused, raising=False)
     return request.param
 
 
@@ -67,13 +72,15 @@ def test_exit_codes_and_what_each_stream_said(way):
 
 
 def test_large_output_on_both_streams_at_once_does_not_block(way):
-    # Each stream gets 2 MiB in 64 KiB pieces, alternating: a reader of one stream at a time would stall.
+    # Each stream gets 2 MiB in 64 KiB pieces, alternating: a reader of one pipe at a time would stall.
+    before = open_fds()
     code = ("import sys\nfor i in range(32):\n    sys.stdout.buffer.write(bytes([i]) * 65536); sys.stdout.flush()\n"
             "    sys.stderr.buffer.write(bytes([255 - i]) * 65536); sys.stderr.flush()\n")
     done = spawn.run(py(code))
     assert done.returncode == 0
     assert done.stdout == b"".join(bytes([i]) * 65536 for i in range(32))
     assert done.stderr == b"".join(bytes([255 - i]) * 65536 for i in range(32))
+    assert open_fds() == before
 
 
 def test_input_is_written_while_the_output_is_read(way):
@@ -209,7 +216,7 @@ def test_a_parent_with_stdin_stdout_and_stderr_closed_still_wires_the_child(tmp_
     onto the number it already has would keep it close-on-exec where libc does not clear that),
     and the child still gets its stdin, stdout and stderr."""
     code = ("import os, sys\nout = os.dup(1)\nos.close(0)\nos.close(1)\nos.close(2)\nfrom ci_mlops import spawn\n"
-            "ends = spawn._pipe()\nos.close(ends[0])\nos.close(ends[1])\n"
+            "ends = [*spawn._pipe(), *spawn._memory_files(3)]\n[os.close(end) for end in ends]\n"
             "done = spawn.run(['sh', '-c', 'cat; echo e >&2'], input=b'in')\n"
             "os.write(out, repr((min(ends) > 2, done.returncode, done.stdout, done.stderr)).encode())\n")
     done = subprocess.run(py(code), capture_output=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
