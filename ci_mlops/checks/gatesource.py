@@ -56,12 +56,13 @@ class GateSource:
         return {"from": self.origin, "ref": self.ref, "sha": self.sha, "path": self.path, "changes": self.changes}
 
 
-def deciding_config(config: Config, root: Path, *, gates_from: str = "auto", base: str | None = None,
+def deciding_config(config: Config, root: Path | Repo, *, gates_from: str = "auto", base: str | None = None,
                     env: Mapping[str, str] | None = None) -> tuple[Config, GateSource]:
     """The config whose gates decide, and where they came from.
 
-    ``config`` is the workspace's (the PR's); ``base`` is an explicit ``--base`` REF. UserError
-    when the base branch is not in the clone or its config is invalid.
+    ``config`` is the workspace's (the PR's); ``root`` the repository (a discovered
+    :class:`~ci_mlops.git.Repo` saves a ``git rev-parse``); ``base`` is an explicit ``--base`` REF.
+    UserError when the base branch is not in the clone or its config is invalid.
     """
     env = os.environ if env is None else env
     if gates_from not in CHOICES:
@@ -69,10 +70,10 @@ def deciding_config(config: Config, root: Path, *, gates_from: str = "auto", bas
     in_pr = change_base_branch(env) is not None  # a GitHub pull request or a GitLab merge request
     if gates_from == "workspace" or (gates_from == "auto" and not in_pr):
         return config, GateSource("workspace")
-    repo = Repo.discover(root)
-    ref, sha = _base_tip(repo, base, config, env)
-    rel = _relative_config_path(config, repo.root)
-    with BlobReader(repo.root) as reader:
+    root = root.root if isinstance(root, Repo) else Repo.discover(root).root
+    with BlobReader(root) as reader:  # one git process resolves the base branch and reads its file
+        ref, sha = _base_tip(Repo(root, batch=reader), base, config, env)
+        rel = _relative_config_path(config, root)
         blob = reader.read(sha, rel)
     if blob is None:
         return config, GateSource("proposed", ref, sha, rel)
@@ -117,7 +118,7 @@ def _plain(value: Any) -> Any:
     return None if value is _ABSENT else value
 
 
-def _base_tip(repo: Any, base: str | None, config: Config, env: Mapping[str, str]) -> tuple[str, str]:
+def _base_tip(repo: Repo, base: str | None, config: Config, env: Mapping[str, str]) -> tuple[str, str]:
     """The base branch's name and its newest commit: the gates in force when the PR merges."""
     if base:
         return base, repo.rev_parse(base)

@@ -81,7 +81,7 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
         from ci_mlops.checks.gatesource import deciding_config, render_changes  # lazy: see _may_judge
         from ci_mlops.checks.records import as_judged  # lazy: see _may_judge
 
-        config, source = deciding_config(config, repo.root, gates_from=gates_from, base=base)
+        config, source = deciding_config(config, repo, gates_from=gates_from, base=base)
     if history is None:
         history = (config.settings.report or Report()).history
     report = build_report(repo, base, head, config=config, history=history,
