@@ -58,7 +58,6 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
     from ci_mlops.report.collect import declared_files, snapshot
     from ci_mlops.report.diff import diff_metrics, diff_params, summarize
     from ci_mlops.report.history import collect_history, trend
-    from ci_mlops.report.plots import build_plot
     from ci_mlops.report.revisions import resolve_base, resolve_head
 
     repo = root if isinstance(root, Repo) else Repo.discover(root)
@@ -92,8 +91,10 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
         if want_plots:
             decls = {d["id"]: d for d in base_snap.project.plots}
             decls.update({d["id"]: d for d in head_snap.project.plots})
-            for plot_id in sorted(decls):
-                report["plots"].append(build_plot(decls[plot_id], base_snap.raw, head_snap.raw))
+            if decls:
+                from ci_mlops.report.plots import build_plot  # lazy: with Mermaid's charts, only for declared plots
+
+                report["plots"] = [build_plot(decls[plot_id], base_snap.raw, head_snap.raw) for plot_id in sorted(decls)]
         if history:
             paths, _ = declared_files(base_snap.project, config)
             unread: dict[tuple[str, str], list[str]] = {}

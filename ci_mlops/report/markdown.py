@@ -22,7 +22,6 @@ from ci_mlops.markdown.blocks import details
 from ci_mlops.markdown.blocks import table as md_table
 from ci_mlops.markdown.blocks import value_cell as _value
 from ci_mlops.report.diff import param_status
-from ci_mlops.report.plots import render_plot
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:  # annotations only: the TypedDicts cost ~2 ms to create at start-up
@@ -228,6 +227,8 @@ def _plots_part(report: ReportDocument, show_all: bool) -> str:
     plots = report.get("plots") or []
     if not plots:
         return ""
+    from ci_mlops.report.plots import render_plot  # lazy: with Mermaid's charts, only for a report with plots
+
     base, head = _labels(report)
     shown = [p for p in plots if show_all or p.get("changed") or p.get("error") or p.get("missing")]
     out = ["#### Plots"]

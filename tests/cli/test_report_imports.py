@@ -6,7 +6,8 @@ and are not needed by it: its classes are records (``ci_mlops/record.py``), and 
 is made only when a file is written. ``datetime`` and ``csv`` load only for a plot that needs
 them. ``typing`` (~3 ms) loads only with tomllib (a TOML file tomlplain leaves to it), not with the
 gates either (test_report_gate_imports.py). Our own modules load only on the path that uses them:
-``tomlplain`` for a TOML file, ``fsutil`` for ``--output``. ``subprocess`` (with ``signal``,
+``tomlplain`` for a TOML file, ``fsutil`` for ``--output``, ``report.plots`` with Mermaid's charts for a
+project that declares plots. ``subprocess`` (with ``signal``,
 ``threading``, ``selectors``, ``locale`` and, through ``importlib.util``, ``contextlib``: ~6 ms) is
 not needed either: git is started by ``ci_mlops/spawn.py``. Nor is PyYAML (~10 ms) for files in
 block or one-line flow style (``ci_mlops/yamlplain.py``). benchmarks/bench_report.py measures the command.
@@ -25,7 +26,7 @@ from tests.conftest import git
 
 UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil", "datetime", "csv", "typing",
           "ci_mlops.tomlplain", "ci_mlops.fsutil", "subprocess", "signal", "threading", "selectors", "locale",
-          "contextlib", "importlib.util", "yaml", "select")
+          "contextlib", "importlib.util", "yaml", "select", "ci_mlops.report.plots", "ci_mlops.report.mermaid")
 
 
 @pytest.fixture
