@@ -94,14 +94,15 @@ class Process:
             self.pid = self._popen.pid
             return
         in_r, in_w = _pipe()
-        out_r, out_w = _pipe()
+        out_r = out_w = None
         try:
+            out_r, out_w = _pipe()
             self.pid = _spawn(argv, env, stdin=in_r, stdout=out_w, stderr=stderr)
         except BaseException:
             _close(in_w, out_r)
             raise
         finally:
-            _close(in_r, out_w)
+            _close(in_r, out_w)  # the child's ends: it has its copies
         self._stdin: int | None = in_w
         self.stdout = open(out_r, "rb")  # noqa: SIM115  # closed by close()
 

@@ -221,3 +221,42 @@ def test_a_parent_with_stdin_stdout_and_stderr_closed_still_wires_the_child(tmp_
             "os.write(out, repr((min(ends) > 2, done.returncode, done.stdout, done.stderr)).encode())\n")
     done = subprocess.run(py(code), capture_output=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert done.stdout == b"(True, 0, b'in', b'e\\n')", done.stderr
+
+
+OUT_OF_DESCRIPTORS = """
+import errno, os, resource
+from ci_mlops import spawn
+
+
+def fds():
+    found = []
+    for fd in range(4096):
+        try:
+            os.fstat(fd)
+        except OSError:
+            continue
+        found.append(fd)
+    return found
+
+
+before = fds()
+free = [fd for fd in range(max(before) + 3) if fd not in before]
+resource.setrlimit(resource.RLIMIT_NOFILE, (free[1] + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+for start in (lambda: spawn.Process(["cat"]), lambda: spawn.run(["cat"], input=b"x")):
+    try:
+        start()
+    except OSError as exc:
+        assert exc.errno == errno.EMFILE, exc
+    else:
+        raise AssertionError("started")
+    assert fds() == before, (fds(), before)
+print("ok")
+"""
+
+
+def test_running_out_of_descriptors_half_way_leaves_none_open():
+    """With room for one pipe (two descriptors) but not two, starting fails with EMFILE and closes
+    what it made."""
+    done = subprocess.run(py(OUT_OF_DESCRIPTORS), capture_output=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.stdout == b"ok\n", done.stderr
