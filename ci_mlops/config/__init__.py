@@ -18,7 +18,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from ci_mlops import __version__
-from ci_mlops.config.accept import accepts
 from ci_mlops.config.convert import build
 from ci_mlops.config.records import Settings
 from ci_mlops.errors import UserError
@@ -153,6 +152,8 @@ def _parse_yaml(text: str, name: str, lines: dict[Path_, int]) -> Any:
 
 def first_error(data: dict[str, Any], lines: dict[Path_, int] | None = None) -> str | None:
     """The first schema violation in file order as ``LINE: key.path: message``, or None."""
+    from ci_mlops.config.accept import accepts  # lazy: only a written file is validated (start-up without one)
+
     if accepts(data, schema()):
         return None  # certainly valid: no need to import jsonschema (60-80 ms)
     import jsonschema  # lazy: only a config that may be invalid needs it, for its message

@@ -7,7 +7,7 @@ is made only when a file is written. ``datetime`` and ``csv`` load only for a pl
 them. ``typing`` (~3 ms) loads only with tomllib (a TOML file tomlplain leaves to it), not with the
 gates either (test_report_gate_imports.py). Our own modules load only on the path that uses them:
 ``tomlplain`` for a TOML file, ``fsutil`` for ``--output``, ``report.plots`` with Mermaid's charts for a
-project that declares plots. ``subprocess`` (with ``signal``,
+project that declares plots, ``config.accept`` for a ``.ci-mlops.yml`` to validate. ``subprocess`` (with ``signal``,
 ``threading``, ``selectors``, ``locale`` and, through ``importlib.util``, ``contextlib``: ~6 ms) is
 not needed either: git is started by ``ci_mlops/spawn.py``. Nor is PyYAML (~10 ms) for files in
 block or one-line flow style (``ci_mlops/yamlplain.py``). benchmarks/bench_report.py measures the command.
@@ -26,7 +26,8 @@ from tests.conftest import git
 
 UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil", "datetime", "csv", "typing",
           "ci_mlops.tomlplain", "ci_mlops.fsutil", "subprocess", "signal", "threading", "selectors", "locale",
-          "contextlib", "importlib.util", "yaml", "select", "ci_mlops.report.plots", "ci_mlops.report.mermaid")
+          "contextlib", "importlib.util", "yaml", "select", "ci_mlops.report.plots", "ci_mlops.report.mermaid",
+          "ci_mlops.config.accept")
 
 
 @pytest.fixture
@@ -66,11 +67,11 @@ def test_the_report_imports_neither_dataclasses_nor_tempfile_nor_typing(repo, ar
 
 def test_nor_does_a_report_with_a_config_or_gates(repo):
     (repo / ".ci-mlops.yml").write_text("version: 1\nreport:\n  history: 2\n")  # scalars only
-    assert _imported(repo, "--base", "main") == []
+    assert _imported(repo, "--base", "main") == ["ci_mlops.config.accept"]  # the file is validated
     (repo / ".ci-mlops.yml").write_text("version: 1\nmetrics:\n  acc:\n    min: 0.5\n")
-    assert _imported(repo, "--base", "main") == []
+    assert _imported(repo, "--base", "main") == ["ci_mlops.config.accept"]  # the file is validated
     (repo / ".ci-mlops.yml").write_text("version: 1\nmetrics:\n  acc: {min: 0.5, max_drop: 0.1}\n")  # docs' style
-    assert _imported(repo, "--base", "main") == []
+    assert _imported(repo, "--base", "main") == ["ci_mlops.config.accept"]  # the file is validated
 
 
 def test_writing_the_report_to_a_file_loads_tempfile_then(repo):
