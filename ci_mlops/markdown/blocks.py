@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 
 from ci_mlops.escape import md_cell
@@ -11,8 +10,6 @@ from ci_mlops.escape import md_cell
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
     from typing import Any
-
-_RULE_CELL = re.compile(r":?-+:?")
 
 
 def row(cells: Iterable[str]) -> str:
@@ -23,10 +20,16 @@ def row(cells: Iterable[str]) -> str:
 def rule(align: Sequence[str]) -> str:
     """The delimiter row: ``align`` holds one cell per column, ``---`` (left), ``--:`` (right),
     ``:-:`` (centre) or any longer dash run, written as given."""
-    bad = [cell for cell in align if not _RULE_CELL.fullmatch(cell)]
+    bad = [cell for cell in align if not _rule_cell(cell)]
     if bad or not align:
         raise ValueError(f"not a Markdown table delimiter: {bad or 'no columns'}")
     return "|" + "|".join(align) + "|"
+
+
+def _rule_cell(cell: str) -> bool:
+    """Whether ``cell`` is ``:?-+:?``: dashes, with a colon at either end or both (no pattern to compile)."""
+    dashes = cell.removeprefix(":").removesuffix(":")
+    return bool(dashes) and not dashes.strip("-")
 
 
 def table(header: Sequence[str], align: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:

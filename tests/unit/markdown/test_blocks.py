@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
 from ci_mlops.escape import md_cell
+from ci_mlops.markdown import blocks
 from ci_mlops.markdown.blocks import details, row, rule, table
 
 
@@ -43,3 +46,9 @@ def test_details_folds_markdown_and_can_start_open():
     html = gfm(folded)
     assert "<table>" in html and "<details>" in html
     assert details("s", "body", open=True).startswith("<details open><summary>s</summary>")
+
+
+@pytest.mark.parametrize("cell", ["-", "---", ":-", "-:", ":-:", ":---:", "", ":", "::", ":::", "::-", "-::", ":-:-",
+                                  "- ", " -", "-\n", "=", "-|-", ":--:-", "\u2212"])
+def test_a_delimiter_cell_is_what_the_pattern_says(cell):
+    assert blocks._rule_cell(cell) == bool(re.fullmatch(r":?-+:?", cell))
