@@ -39,7 +39,8 @@ else:
 
 POSIX = hasattr(os, "posix_spawnp")  # False on Windows: subprocess starts the programs there
 DEVNULL = -3  # ``stderr=DEVNULL``: the child's stderr is /dev/null (``subprocess.DEVNULL``'s value)
-# The signals subprocess's restore_signals puts back to their default in the child.
+# The signals subprocess's restore_signals puts back to their default in the child. (glibc's posix_spawn
+# also leaves its two internal signals, 32 and 33, ignored in the child: below SIGRTMIN, no program's.)
 _RESTORED = tuple(getattr(_signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(_signal, name))
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")  # Linux, then macOS and the BSDs
 
