@@ -63,6 +63,8 @@ _MAY_ESCAPE = r"[\\`*\[\]|~$&<]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"
 # without its five patterns, which a report with a few hundred metric names runs a thousand times).
 _LETTERS = frozenset(c for c in _ALNUM if not c.isdigit())
 _PLAIN = _ALNUM | {".", "_"}
+_DIGITS = frozenset("0123456789")
+_NUMBER = _DIGITS | {".", "e", "E", "-", "+"}  # a number as Python or a table cell writes it
 _BLOCK_START = r">|#{1,6}(?=\s|$)|[-+*](?=\s|$)|-{3,}|={3,}|\d{1,9}[.)](?=\s|$)"
 
 
@@ -95,6 +97,9 @@ def md_text(value: Any) -> str:
     if text[:1] in _LETTERS and _PLAIN.issuperset(text) and text[-1] != "_" and "__" not in text \
             and "._" not in text and "_." not in text and "www" not in text.lower():
         return text  # a dotted name ("group0.metric_1_acc"): nothing below would change it
+    if (text[:1] in _DIGITS or (text[:1] == "-" and text[1:2] in _DIGITS)) and _NUMBER.issuperset(text) \
+            and text[-1] in _DIGITS:
+        return text  # a number ("0.5047", "-3", "1e-05"): no block start (no "." at its end), markup or entity
     return _escaped(text)
 
 

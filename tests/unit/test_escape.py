@@ -216,15 +216,17 @@ def test_one_line_turns_exactly_the_control_characters_into_spaces():
 
 
 @settings(max_examples=3000, deadline=None)
-@given(st.text(alphabet="aAwW09._-:/@&#<> `*|\\\n", max_size=12))
+@given(st.text(alphabet="aAwW09._-:/@&#<> `*|\\\neE+)", max_size=12))
 def test_md_text_returns_a_plain_name_as_it_is_and_escapes_the_rest_as_before(text):
-    # the plain-name shortcut gives what the full escaping gives, on names that nearly qualify too
+    # the plain-name and number shortcuts give what the full escaping gives, on text that nearly qualifies too
     assert md_text(text) == escape._escaped(escape.one_line(text))
 
 
 @pytest.mark.parametrize(("name", "plain"), [
     ("group0.metric_1_acc", True), ("roc_auc.test", True), ("www.hits", False), ("a__b", False),
-    ("a._b", False), ("b_", False), ("_b", False), ("0.5", False), ("a.b-c", False), ("é", False),
+    ("a._b", False), ("b_", False), ("_b", False), ("a.b-c", False), ("é", False),
+    ("0.5", True), ("-3", True), ("1e-05", True), ("30", True), ("1.", False), ("1)", False), ("--1", False),
+    ("-", False), ("1 2", False), ("1_000", False), ("١", False),
 ])
 def test_which_names_take_the_plain_shortcut(name, plain, monkeypatch):
     calls = []
