@@ -18,6 +18,7 @@ COUNTERS = frozenset({"step", "epoch", "global_step"})
 # Segments that qualify a metric rather than name it: "loss.mean", "f1.weighted", "acc.best".
 QUALIFIERS = frozenset({"mean", "avg", "average", "macro", "micro", "weighted", "median", "total", "overall",
                         "value", "final", "best", "last", "min", "max", "std", "all"})
+_SPLITS_AND_QUALIFIERS = SPLITS | QUALIFIERS
 
 # Whole-name or token matches (the name lower-cased and split on non-alphanumerics).
 LOWER_IS_BETTER = frozenset({
@@ -63,7 +64,7 @@ def _higher_stem(name: str) -> bool:
 def _segment(key: str) -> str:
     """The dotted segment that names the metric: the last one, or the one before a split name."""
     parts = [p for p in key.split(".") if p]
-    while len(parts) > 1 and (parts[-1].lower() in SPLITS or parts[-1].lower() in QUALIFIERS):
+    while len(parts) > 1 and parts[-1].lower() in _SPLITS_AND_QUALIFIERS:
         parts.pop()
     return parts[-1] if parts else ""
 
@@ -73,20 +74,17 @@ def metric_segment(key: str) -> str:
     return _segment(key)
 
 
-def _tokens(segment: str) -> list[str]:
-    lowered = segment.lower()
-    if lowered != segment:  # camelCase -> camel_case, so "valLoss" and "rougeL" split like "val_loss"
-        lowered = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", segment).lower()
-    return _TOKEN.findall(lowered)
-
-
 def infer_direction(key: str) -> str | None:
     """``"higher"``, ``"lower"`` or None from a metric's dotted key."""
     segment = _segment(key)
-    if not segment or segment.lower() in COUNTERS:  # is_counter(key), without a second _segment
+    lowered = segment.lower()
+    if not segment or lowered in COUNTERS:  # is_counter(key), without a second _segment
         return None
-    tokens = [t for t in _tokens(segment) if t not in SPLITS]
-    joined = "".join(_TOKEN.findall(segment.lower()))
+    words = _TOKEN.findall(lowered)
+    joined = "".join(words)
+    if lowered != segment:  # camelCase -> camel_case, so "valLoss" and "rougeL" split like "val_loss"
+        words = _TOKEN.findall(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", segment).lower())
+    tokens = [t for t in words if t not in SPLITS]
     for candidate in [joined, *reversed(tokens)]:
         if candidate in LOWER_IS_BETTER or _lower_stem(candidate):
             return "lower"

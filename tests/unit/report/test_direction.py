@@ -98,6 +98,25 @@ def test_the_stem_tests_agree_with_the_patterns_they_replace(name):
     assert direction._lower_stem(name) == bool(LOWER_STEMS.match(name))
 
 
-@pytest.mark.parametrize("name", ["valLoss", "rougeL", "ValAccuracy", "F1", "ΣLoss", "K1", "İerror", "topK5"])
-def test_a_name_with_capitals_is_split_as_before(name):
-    assert direction._tokens(name) == direction._TOKEN.findall(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
+def _direction_before(key: str) -> str | None:
+    """infer_direction as it was written before its string tests: two lower-cased passes, the patterns."""
+    segment = direction._segment(key)
+    if not segment or segment.lower() in direction.COUNTERS:
+        return None
+    token = re.compile(r"[a-z0-9]+")
+    tokens = [t for t in token.findall(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", segment).lower())
+              if t not in direction.SPLITS]
+    for candidate in ["".join(token.findall(segment.lower())), *reversed(tokens)]:
+        if candidate in direction.LOWER_IS_BETTER or LOWER_STEMS.match(candidate):
+            return "lower"
+        if candidate in direction.HIGHER_IS_BETTER or HIGHER_STEMS.match(candidate):
+            return "higher"
+    return None
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([*STEM_PARTS, "Loss", "L", "Acc", "val", "test", "mean", "step", "_", ".",
+                                           "-", "@", "Σ", "K", "İ", "ß"]),
+                          st.text(max_size=3)), max_size=5).map("".join))
+def test_infer_direction_answers_as_it_did(key):
+    assert infer_direction(key) == _direction_before(key)
