@@ -212,6 +212,8 @@ def test_one_line_turns_exactly_the_control_characters_into_spaces():
     every = "".join(map(chr, range(0x3000)))
     assert one_line(every) == pattern.sub(" ", every)
     assert one_line("a\r\nb\x1b[31m\u2028c\x85") == "a  b [31m c "
+    printable = [chr(c) for c in range(0x110000) if chr(c).isprintable()]  # returned as they are, untranslated
+    assert not pattern.search("".join(printable)) and one_line("".join(printable)) == "".join(printable)
     assert log_text("a\rb") == "a\\rb"
 
 
