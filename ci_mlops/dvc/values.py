@@ -17,7 +17,7 @@ from ci_mlops.safeload import DocumentError, load_json, load_toml, yaml_error, y
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
-    from typing import Any, TypeGuard
+    from typing import Any, TypeAlias, TypeGuard
 
 
 class ParseError(ValueError):
@@ -143,6 +143,86 @@ def _flat_metrics(value: dict[Any, Any], prefix: str, out: dict[str, Any]) -> No
             out[f"{prefix}{key}"] = item
         elif isinstance(item, dict):
             _flat_metrics(item, f"{prefix}{key}.", out)
+
+
+# The shape of a metrics document as metrics_values reads it: each mapping's keys and what each entry
+# is (True: a value kept, False: a value dropped, a shape: a mapping; None when every entry is a value
+# kept), with the dotted names it gives. --history reads a file at 50 commits, nested the same way at
+# nearly every one: with the shape of one, another's names are known and only its values are read.
+_KEPT = frozenset({float, int, str, bool})
+if TYPE_CHECKING:
+    Node: TypeAlias = "tuple[tuple[str, ...], tuple[Node | bool, ...] | None]"
+    Shape: TypeAlias = "tuple[Node, list[str]]"
+
+
+def metrics_shape(data: dict[Any, Any], flat: dict[str, Any]) -> Shape | None:
+    """The shape of a parsed metrics document that :func:`metrics_values` read as ``flat``; None when
+    a shape cannot tell another document's names (a key that is not a string, a value of a subclass,
+    two entries flattened to one name)."""
+    node = _node(data)
+    if node is None or _kept(node) != len(flat):
+        return None
+    return node, list(flat)
+
+
+def metrics_row(data: Any, shape: Shape) -> list[Any] | None:
+    """``list(metrics_values(data).values())`` when ``data`` is nested as the document ``shape`` was
+    made from (the same keys in the same order, and at each a value kept, a value dropped or a mapping
+    as there): its names are the shape's. None when it is nested otherwise."""
+    values: list[Any] = []
+    if type(data) is not dict or not _row(data, shape[0], values):
+        return None
+    return values
+
+
+def _node(mapping: dict[Any, Any]) -> Node | None:
+    keys = tuple(mapping)
+    if not all(type(key) is str for key in keys):
+        return None  # YAML's key 1 equals True and 1.0, whose names differ
+    kinds: list[Node | bool] = []
+    for item in mapping.values():
+        if type(item) in _KEPT:
+            kinds.append(True)
+        elif type(item) is dict:
+            inner = _node(item)
+            if inner is None:
+                return None
+            kinds.append(inner)
+        elif isinstance(item, (int, float, str, dict)):
+            return None  # a subclass, which metrics_values reads as its base class
+        else:
+            kinds.append(False)
+    return keys, None if all(kind is True for kind in kinds) else tuple(kinds)
+
+
+def _kept(node: Node) -> int:
+    keys, kinds = node
+    if kinds is None:
+        return len(keys)
+    return sum(1 if kind is True else 0 if kind is False else _kept(kind) for kind in kinds)
+
+
+def _row(mapping: dict[Any, Any], node: Node, values: list[Any]) -> bool:
+    """Append ``mapping``'s kept values in metrics_values' order, if it is nested as ``node`` says."""
+    keys, kinds = node
+    if tuple(mapping) != keys:  # the node's keys are strings: equal keys are the same names
+        return False
+    if kinds is None:
+        if not _KEPT.issuperset(map(type, mapping.values())):
+            return False
+        values.extend(mapping.values())
+        return True
+    for item, kind in zip(mapping.values(), kinds, strict=True):
+        if kind is True:
+            if type(item) not in _KEPT:
+                return False
+            values.append(item)
+        elif kind is False:
+            if isinstance(item, (int, float, str, dict)):
+                return False
+        elif type(item) is not dict or not _row(item, kind, values):
+            return False
+    return True
 
 
 def select_keys(data: dict[Any, Any], keys: list[str]) -> dict[Any, Any]:

@@ -16,15 +16,18 @@ from pathlib import Path
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DVCLOCK, DvcProject, _add_lock, _parse_lock
-from ci_mlops.dvc.values import ParseError, finite_floats, metrics_values, parse
+from ci_mlops.dvc.values import ParseError, finite_floats, metrics_row, metrics_shape, metrics_values, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:  # annotations only: its TypedDicts cost ~2 ms to create at start-up
-    from typing import Any
+    from typing import Any, TypeAlias
 
+    from ci_mlops.dvc.values import Shape
     from ci_mlops.report.rows import Trend
+
+    Flat: TypeAlias = "tuple[list[str], list[Any]]"  # a file's metrics at one commit: names, values
 
 SPARKS = "▁▂▃▄▅▆▇█"
 _BARS = tuple(SPARKS)
@@ -47,14 +50,15 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
     lock_paths = sorted({_lock_for(project, p) for p in cached})
     specs = [(sha, path) for sha in shas for path in [*metrics_paths, *lock_paths]]
     blobs = iter(reader.read_many(specs))
-    per_commit: list[dict[str, dict[str, Any]]] = []
+    per_commit: list[dict[str, Flat]] = []
     missed: dict[tuple[str, str], list[str]] = {} if unread is None else unread
-    read: dict[tuple[str, bytes], dict[str, Any]] = {}  # a file unchanged between commits is parsed once
+    read: dict[tuple[str, bytes], Flat] = {}  # a file unchanged between commits is parsed once
+    flatteners = {path: _Flattener() for path in metrics_paths}
     for sha in shas:
         files = {path: next(blobs) for path in metrics_paths}
         locks = {path: next(blobs) for path in lock_paths}
         lost = _fill_from_cache(root, files, locks, cached, project) if cached else []
-        values: dict[str, dict[str, Any]] = {}
+        values: dict[str, Flat] = {}
         for path, blob in files.items():
             if blob is None:
                 if path in lost:
@@ -65,7 +69,7 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
                 values[path] = known
                 continue
             try:
-                values[path] = read[(path, blob)] = metrics_values(parse(blob, path))
+                values[path] = read[(path, blob)] = flatteners[path].read(parse(blob, path))
             except ParseError:
                 missed.setdefault((path, "parse"), []).append(sha)
                 continue
@@ -74,16 +78,43 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
     return shas, {key: columns[key] for key in sorted(columns)}
 
 
-def _columns(per_commit: list[dict[str, dict[str, Any]]], path: str) -> dict[str, list[Any]]:
+class _Flattener:
+    """One file's documents over the history, each as ``metrics_values`` reads it: (names, values).
+
+    Commit after commit a file is nearly always nested the same way: a document nested as the shape
+    in hand has its names, and only its values are read. One nested otherwise (a metric added or
+    removed) is flattened and gives the next shape; when two shapes in a row fit no later document
+    (keys that come and go at every commit), the rest are flattened without one.
+    """
+
+    __slots__ = ("shape", "unfit")
+
+    def __init__(self) -> None:
+        self.shape: Shape | None = None
+        self.unfit = 0  # shapes made in a row that no later document fitted
+
+    def read(self, data: Any) -> Flat:
+        if self.shape is not None:
+            row = metrics_row(data, self.shape)
+            if row is not None:
+                self.unfit = 0
+                return self.shape[1], row
+        flat = metrics_values(data)  # a document that is not a mapping raises ParseError here
+        self.shape = metrics_shape(data, flat) if self.unfit < 2 else None
+        self.unfit += 1
+        return list(flat) if self.shape is None else self.shape[1], list(flat.values())
+
+
+def _columns(per_commit: list[dict[str, Flat]], path: str) -> dict[str, list[Any]]:
     """{key: its value at every commit, None where the commit lacks the file or the key} for one file."""
     count = len(per_commit)
     present = [(index, values[path]) for index, values in enumerate(per_commit) if path in values]
     if not present:
         return {}
-    keys = list(present[0][1])
-    if all(list(data) == keys for _, data in present[1:]):
+    keys = present[0][1][0]
+    if all(names is keys or names == keys for _, (names, _) in present[1:]):
         # the usual history: every commit holds the same keys in the same order, transposed in one go
-        rows = zip(*[data.values() for _, data in present], strict=True)
+        rows = zip(*[row for _, (_, row) in present], strict=True)
         if len(present) == count:
             return {key: list(row) for key, row in zip(keys, rows, strict=True)}
         out: dict[str, list[Any]] = {}
@@ -93,8 +124,8 @@ def _columns(per_commit: list[dict[str, dict[str, Any]]], path: str) -> dict[str
                 column[index] = value
         return out
     by_key: dict[str, list[Any]] = {}  # keys come and go: each gets its column when first seen
-    for index, data in present:
-        for key, value in data.items():
+    for index, (names, found) in present:
+        for key, value in zip(names, found, strict=True):
             seen = by_key.get(key)
             if seen is None:
                 seen = by_key[key] = [None] * count

@@ -14,6 +14,8 @@ from ci_mlops.dvc.values import (
     flatten,
     format_lists,
     is_finite_number,
+    metrics_row,
+    metrics_shape,
     metrics_values,
 )
 
@@ -49,3 +51,80 @@ def test_finite_numbers_is_is_finite_number_of_each(values):
     assert finite_numbers(values) == [v for v in values if is_finite_number(v)]
     assert all(type(a) is type(b) for a, b in zip(finite_numbers(values), [v for v in values if is_finite_number(v)],
                                                   strict=True))
+
+
+NAMES = st.sampled_from(["a", "b", "a.b", "c", "0"])  # string keys only, "a.b" against {"a": {"b": ...}}
+NAMED = st.recursive(LEAVES, lambda inner: st.dictionaries(NAMES, inner, max_size=4), max_leaves=30)
+
+
+def _revalued(tree, data):
+    """``tree`` with values drawn anew: a mapping kept (its values drawn in turn) or replaced."""
+    if isinstance(tree, dict) and data.draw(st.integers(0, 5)):
+        return {key: _revalued(value, data) for key, value in tree.items()}
+    return data.draw(st.one_of(LEAVES, st.dictionaries(NAMES, LEAVES, max_size=2)))
+
+
+def _as_text(tree):
+    """``tree`` nested alike with every kept value (number, string, boolean) its text: kept again."""
+    if type(tree) is dict:
+        return {key: _as_text(value) for key, value in tree.items()}
+    return str(tree) if type(tree) in (int, float, str, bool) else tree
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.dictionaries(NAMES, NAMED, max_size=5), st.dictionaries(KEYS, TREES, max_size=5)), st.data())
+def test_a_shape_reads_a_document_as_metrics_values_does_or_not_at_all(first, data):
+    flat = metrics_values(first)
+    shape = metrics_shape(first, flat)
+    if shape is None:  # a key that is not a string, or two entries of one name
+        assert not all(type(k) is str for k in _keys(first)) or len(flat) < _kept_values(first)
+        return
+    assert _same_with_nan(dict(zip(shape[1], metrics_row(first, shape) or [], strict=True)), flat)
+    alike = _as_text(first)  # nested alike, values of the kinds kept: always read by the shape
+    assert metrics_row(alike, shape) == list(metrics_values(alike).values())
+    places = _places(first)
+    if places:  # one entry of another kind (kept, dropped or a mapping): never read by the shape
+        assert metrics_row(_changed(first, data.draw(st.sampled_from(places))), shape) is None
+    other = _revalued(first, data)
+    row = metrics_row(other, shape)
+    if row is not None:
+        expected = metrics_values(other)
+        assert shape[1] == list(expected)
+        assert _same_with_nan(dict(zip(shape[1], row, strict=True)), expected)
+
+
+def _places(tree, at=()):
+    return [p for key, value in tree.items()
+            for p in [(*at, key), *(_places(value, (*at, key)) if type(value) is dict else [])]]
+
+
+def _changed(tree, place):
+    """``tree`` with the entry at ``place`` of another kind: a kept value dropped, anything else kept."""
+    copy = {k: (_changed(v, place[1:]) if k == place[0] and len(place) > 1 else v) for k, v in tree.items()}
+    if len(place) == 1:
+        value = copy[place[0]]
+        copy[place[0]] = None if type(value) in (int, float, str, bool) else 1
+    return copy
+
+
+def _keys(tree):
+    return [k for key, value in tree.items() for k in [key, *(_keys(value) if type(value) is dict else [])]]
+
+
+def _kept_values(tree):
+    return sum(_kept_values(v) if type(v) is dict else type(v) in (int, float, str, bool) for v in tree.values())
+
+
+def test_a_shape_tells_apart_what_metrics_values_keeps_drops_and_nests():
+    first = {"a": {"b": 1.5, "n": None, "l": [1]}, "c": "x", "d": {}}
+    shape = metrics_shape(first, metrics_values(first))
+    assert shape is not None and shape[1] == ["a.b", "c"]
+    assert metrics_row({"a": {"b": 2, "n": [2], "l": None}, "c": True, "d": {}}, shape) == [2, True]
+    for other in ({"a": {"b": 1.5, "n": 0, "l": [1]}, "c": "x", "d": {}},  # a value where one was dropped
+                  {"a": {"b": None, "n": None, "l": [1]}, "c": "x", "d": {}},  # a value dropped
+                  {"a": {"b": 1.5, "n": None, "l": [1]}, "c": "x", "d": {"e": 1}},  # a mapping grew
+                  {"a": {"n": None, "b": 1.5, "l": [1]}, "c": "x", "d": {}},  # another order
+                  {"a": 1, "c": "x", "d": {}}, [1], None):
+        assert metrics_row(other, shape) is None
+    assert metrics_shape({"a": {"b": 1}, "a.b": 2}, metrics_values({"a": {"b": 1}, "a.b": 2})) is None  # one name
+    assert metrics_shape({1: 0.5}, metrics_values({1: 0.5})) is None  # YAML's 1 is True's equal, not its name
