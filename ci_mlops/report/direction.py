@@ -63,6 +63,9 @@ def _higher_stem(name: str) -> bool:
 
 def _segment(key: str) -> str:
     """The dotted segment that names the metric: the last one, or the one before a split name."""
+    last = key.rpartition(".")[2]
+    if last and last.lower() not in _SPLITS_AND_QUALIFIERS:
+        return last  # most keys ("group0.metric_1_acc"): what the loop below would return
     parts = [p for p in key.split(".") if p]
     while len(parts) > 1 and parts[-1].lower() in _SPLITS_AND_QUALIFIERS:
         parts.pop()

@@ -98,9 +98,16 @@ def test_the_stem_tests_agree_with_the_patterns_they_replace(name):
     assert direction._lower_stem(name) == bool(LOWER_STEMS.match(name))
 
 
+def _segment_before(key: str) -> str:
+    parts = [p for p in key.split(".") if p]
+    while len(parts) > 1 and (parts[-1].lower() in direction.SPLITS or parts[-1].lower() in direction.QUALIFIERS):
+        parts.pop()
+    return parts[-1] if parts else ""
+
+
 def _direction_before(key: str) -> str | None:
     """infer_direction as it was written before its string tests: two lower-cased passes, the patterns."""
-    segment = direction._segment(key)
+    segment = _segment_before(key)
     if not segment or segment.lower() in direction.COUNTERS:
         return None
     token = re.compile(r"[a-z0-9]+")
@@ -115,8 +122,10 @@ def _direction_before(key: str) -> str | None:
 
 
 @settings(max_examples=1000, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from([*STEM_PARTS, "Loss", "L", "Acc", "val", "test", "mean", "step", "_", ".",
+@given(st.lists(st.one_of(st.sampled_from([*STEM_PARTS, "Loss", "L", "Acc", "val", "test", "mean", "step", "_", ".", ".", "..", ".test", "Val",
                                            "-", "@", "Σ", "K", "İ", "ß"]),
                           st.text(max_size=3)), max_size=5).map("".join))
 def test_infer_direction_answers_as_it_did(key):
     assert infer_direction(key) == _direction_before(key)
+    assert direction.metric_segment(key) == _segment_before(key)
+    assert is_counter(key) == (_segment_before(key).lower() in direction.COUNTERS)
