@@ -138,7 +138,9 @@ def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappi
             b, h = old.get(key), new.get(key)
             b_number, h_number = is_number(b), is_number(h)
             counter = is_counter(key)
-            direction = None if counter else (configured_direction(metrics_config, file, key) if metrics_config
+            # a metric no gate names takes the defaults (200 metrics and two gates: ~1 ms of lookups less)
+            ruled = bool(metrics_config and (key in metrics_config or f"{file}:{key}" in metrics_config))
+            direction = None if counter else (configured_direction(metrics_config, file, key) if ruled
                                               else None) or (infer_direction(key) if b_number or h_number else None)
             change = change_of(b, h)
             status = "context" if counter else metric_status(b, h, direction, (key in old, key in new))
@@ -148,7 +150,7 @@ def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappi
                 "direction": direction, "status": status,
             }
             if b_number and h_number and status in ("improved", "regressed", "changed") and within_tolerance(
-                    b, change, tolerance_of(metrics_config, file, key, tolerance) if metrics_config else tolerance):
+                    b, change, tolerance_of(metrics_config, file, key, tolerance) if ruled else tolerance):
                 row["status"], row["unchanged_reason"] = "unchanged", "within tolerance"
             rows.append(row)
     return rows

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from ci_mlops.config.records import MetricRule
 from ci_mlops.dvc.values import ParseError, metrics_values, params_values, parse
 from ci_mlops.report.diff import diff_metrics, diff_params, infer_direction, metric_status
 from ci_mlops.report.direction import is_counter
@@ -133,3 +134,14 @@ def test_parse_errors_name_the_problem():
         parse(b'{"a": }', "m.json")
     with pytest.raises(ParseError, match="invalid JSON"):  # DVC fails on it too (and shows nulls)
         parse(b"", "m.json")
+
+
+def test_a_rule_applies_to_the_metric_it_names_and_the_others_take_the_defaults():
+    """``FILE:KEY`` names one file's metric, ``KEY`` it in every file; an unnamed metric is looked up in no rule."""
+    base = {"a.json": {"loss": 0.5, "acc": 0.7, "x": 1.0}, "b.json": {"loss": 0.5}}
+    head = {"a.json": {"loss": 0.52, "acc": 0.71, "x": 1.1}, "b.json": {"loss": 0.52}}
+    config = {"a.json:loss": MetricRule(direction="higher", tolerance=0.1), "acc": MetricRule(tolerance_pct=5),
+              "other": MetricRule(direction="lower"), "bare": None}
+    rows = {(r["file"], r["key"]): (r["direction"], r["status"]) for r in diff_metrics(base, head, config, (0.0, 0.0))}
+    assert rows == {("a.json", "loss"): ("higher", "unchanged"), ("a.json", "acc"): ("higher", "unchanged"),
+                    ("a.json", "x"): (None, "changed"), ("b.json", "loss"): ("lower", "regressed")}
