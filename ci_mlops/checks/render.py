@@ -118,8 +118,9 @@ def _gate_result(gate: Mapping[str, Any]) -> str:
     if gate.get("skipped") or value is None or (rule == "required" and not gate.get("passed")):
         return message.replace(" -> ", " → ")
     if rule in ("max_drop", "max_drop_pct") and is_number(base):
-        moved = re.match(_DROP_MESSAGE, message)
-        interval = re.search(_INTERVAL_MESSAGE, message)
+        # each pattern only where its words are (a gate with no worsening compiles neither)
+        moved = re.match(_DROP_MESSAGE, message) if message.startswith(("dropped ", "rose ")) else None
+        interval = re.search(_INTERVAL_MESSAGE, message) if "worsening " in message and " confidence" in message else None
         if interval:  # judged on a confidence interval (significance): the verdict column says how
             how = f"worsening {interval[1]} ({interval[2]} CI)"
         elif moved:  # the amount as checks/gates.py printed it (more digits when rounding would hide a failure)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ci_mlops.checks import render
 from ci_mlops.checks.records import Verdict
@@ -180,3 +184,13 @@ def test_gates_verdict_names_a_metric_with_two_failed_rules_once():
     gates = [{"metric": "dice_mean", "rule": rule, "passed": False, "message": "x"} for rule in ("min", "max_drop")]
     assert render.gate_verdict([*gates, {"metric": "loss", "rule": "max", "passed": False}]) == (
         "**❌ 3 of 3 quality gates failed:** `dice_mean`, `loss`")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["dropped ", "rose ", "worsening ", " confidence", "0.1", ": ", " -> ", " (within ",
+                                 " (over ", "max_drop ", "5%", ")", " … ", " at ", "95%", "no worsening", "\n", "x"]),
+                max_size=10).map("".join))
+def test_a_drop_message_is_matched_only_where_its_words_are(message):
+    """_gate_result tries each message pattern only when the words it needs are there: that must lose no match."""
+    assert re.match(render._DROP_MESSAGE, message) is None or message.startswith(("dropped ", "rose "))
+    assert re.search(render._INTERVAL_MESSAGE, message) is None or ("worsening " in message and " confidence" in message)
