@@ -289,7 +289,7 @@ def finite_floats(values: Iterable[Any]) -> tuple[list[int | float], list[float]
     integer beyond a float's range (±1.8e308) is left out, as no float scale has room for it."""
     numbers = finite_numbers(values)
     try:
-        return numbers, [float(v) for v in numbers]
+        return numbers, list(map(float, numbers))
     except OverflowError:
         numbers = [v for v in numbers if _fits_float(v)]
         return numbers, [float(v) for v in numbers]

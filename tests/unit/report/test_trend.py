@@ -4,12 +4,13 @@ numbers worked out once: the same results as the plain definitions, whatever a h
 from __future__ import annotations
 
 import math
+import statistics
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ci_mlops.dvc.values import finite_floats, is_finite_number
-from ci_mlops.report.anomaly import finite_anomalies, metric_anomalies
+from ci_mlops.report.anomaly import MAD_SCALE, MEAN_AD_SCALE, finite_anomalies, metric_anomalies, robust_z
 from ci_mlops.report.history import SPARKS, sparkline, trend
 
 VALUES = st.lists(st.one_of(
@@ -64,3 +65,23 @@ def test_a_series_with_an_anomaly_is_found_either_way() -> None:
     found = metric_anomalies({"acc": series})
     assert [a["metric"] for a in found] == ["acc"]
     assert finite_anomalies({"acc": finite_floats(series)[1]}) == found
+
+
+def plain_robust_z(history, latest):
+    """The robust z-score by its definition: median and median absolute deviation (else the mean one)."""
+    median = statistics.median(history)
+    deviations = sorted(abs(v - median) for v in history)
+    mad = statistics.median(deviations)
+    if mad > 0:
+        return MAD_SCALE * (latest - median) / mad, median, mad
+    mean_ad = sum(deviations) / len(history)
+    if mean_ad > 0:
+        return MEAN_AD_SCALE * (latest - median) / mean_ad, median, mean_ad
+    return (0.0 if latest == median else math.copysign(math.inf, latest - median)), median, 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.sampled_from([0.5, 0.25, -0.5])), min_size=1, max_size=30),
+       st.floats(-1e6, 1e6))
+def test_robust_z_is_its_definition(history, latest) -> None:
+    assert robust_z(history, latest) == plain_robust_z(history, latest)
