@@ -375,6 +375,8 @@ class _Parser:
 
     def resolve(self, text: str) -> Any:
         """A plain scalar's value: the schema's first matching resolver, then PyYAML's constructor."""
+        if text == "true" or text == "false":  # a boolean in both schemas, without compiling their bool pattern
+            return text == "true"
         number = _decimal(text)
         if number is not None:
             return number

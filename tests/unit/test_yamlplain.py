@@ -104,11 +104,12 @@ def test_the_resolver_tables_are_the_loaders(schema, resolvers):
 
 def test_resolvers_compile_when_a_scalar_first_asks(monkeypatch):
     monkeypatch.setattr(yamlplain, "_COMPILED", {})
-    assert yamlplain.load("a: word\nb: true\n") == {"a": "word", "b": True}
-    assert {("1.1", "w"), ("1.1", "t")} <= set(yamlplain._COMPILED)
+    assert yamlplain.load("a: word\nb: yes\n") == {"a": "word", "b": True}
+    assert {("1.1", "w"), ("1.1", "y")} <= set(yamlplain._COMPILED)
     assert not any(first in "-+.0123456789" for _, first in yamlplain._COMPILED)  # no number or date pattern yet
-    assert yamlplain.load("c: 1.5\nd: 20\n") == {"c": 1.5, "d": 20}  # plain decimals are read without them
-    assert not any(first in "-+.0123456789" for _, first in yamlplain._COMPILED)
+    assert yamlplain.load("c: 1.5\nd: 20\ne: false\n") == {"c": 1.5, "d": 20, "e": False}  # read without them
+    assert not any(first in "-+.0123456789f" for _, first in yamlplain._COMPILED)
+    assert yamlplain.load("f: False\n", "1.2") == {"f": False} and ("1.2", "F") in yamlplain._COMPILED
     assert yamlplain.load("e: 1e3\n") == {"e": "1e3"}  # not a float in YAML 1.1: the tables tell
     assert ("1.1", "1") in yamlplain._COMPILED
 
