@@ -10,7 +10,7 @@ from cmarkgfm.cmark import Options
 
 from ci_mlops.escape import md_cell
 from ci_mlops.markdown import blocks
-from ci_mlops.markdown.blocks import details, row, rule, table
+from ci_mlops.markdown.blocks import details, row, rule, table, value_cell
 
 
 def gfm(text: str) -> str:
@@ -52,3 +52,12 @@ def test_details_folds_markdown_and_can_start_open():
                                   "- ", " -", "-\n", "=", "-|-", ":--:-", "\u2212"])
 def test_a_delimiter_cell_is_what_the_pattern_says(cell):
     assert blocks._rule_cell(cell) == bool(re.fullmatch(r":?-+:?", cell))
+
+
+@pytest.mark.parametrize("value, cell", [
+    (None, "–"), (True, "true"), (False, "false"), (0.5, "0.5"), (1 / 3, "0.333333"), (1e-05, "1e-05"), (-0.0, "-0"),
+    (float("nan"), "NaN"), (float("inf"), "∞"), (float("-inf"), "-∞"), (3, "3"), (12345678, "12345678"),
+    ("a|b", "a\\|b"), ("x" * 50, "x" * 39 + "…"),
+])
+def test_a_value_cell(value, cell):
+    assert value_cell(value) == cell
