@@ -99,7 +99,7 @@ class Repo:
         raise GitError(f"unknown revision '{ref}'{hint}")
 
     def try_rev_parse(self, ref: str) -> str | None:
-        if self.batch is not None and ref and ref[0] != "-" and not any(c in ref for c in "\n\r\0"):
+        if self.batch is not None and _one_name(ref):
             return self.batch.commit(ref)  # the same name lookup as rev-parse's, in the open process
         out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.root, check=False)
         return out.strip() or None
@@ -157,6 +157,9 @@ class Repo:
         if rev is None or rev == WORKSPACE:
             out = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
         else:
+            listed = self.batch.list_tree(rev) if self.batch is not None and _one_name(rev) else None
+            if listed is not None:  # read in the open process: no `git ls-tree` to start
+                return listed
             out = self.git("ls-tree", "-r", "-z", "--name-only", rev)
         return [p for p in out.split("\0") if p]
 
@@ -165,8 +168,19 @@ class Repo:
         return bool(out.strip())
 
 
+def _one_name(ref: str) -> bool:
+    """``ref`` can be asked of the batch process: one line, not an option (git would read those differently)."""
+    return bool(ref) and ref[0] != "-" and not any(c in ref for c in "\n\r\0")
+
+
 _CHUNK_BYTES = 16384  # request bytes written at once: well within a pipe's 64 KiB buffer
 _PARENTS_PER_ROUND = 100  # REV~0..REV~99 per round: git walks each name from its anchor
+# What one listing reads through the batch at most. Measured with git's side: a folder costs ~40 us there
+# (a request, git's lookup, the answer), an entry ~1.2 us, a `git ls-tree -r` process ~1.1-1.3 ms; so a
+# larger tree (a big monorepo) is listed by ls-tree, which is the cheaper of the two for it.
+_MAX_LISTED_TREES = 24
+_MAX_LISTED_BYTES = 16384  # of tree objects: ~350 entries
+_TREE_MODES = (b"40000", b"040000")  # a subtree's mode in a tree object (the second from old git versions)
 
 
 class BlobReader:
@@ -241,6 +255,47 @@ class BlobReader:
             anchor, start = shas[-1], 1
         return shas
 
+    def list_tree(self, rev: str) -> list[str] | None:
+        """The files at ``rev`` as ``git ls-tree -r -z --name-only REV`` lists them (same paths, same
+        order), read as tree objects in the open process, one round trip per level of folders. None
+        when ``rev`` names no tree (``git ls-tree`` says why) or holds more than ``_MAX_LISTED_TREES``
+        folders or ``_MAX_LISTED_BYTES`` of them (``git ls-tree`` lists those faster)."""
+        tree = rev if ":" in rev else f"{rev}^{{tree}}"  # REV:PATH names an object already (its path may hold '^')
+        ((root, kind, data),) = self._ask([f"{tree}\n".encode()])
+        if kind != b"tree" or data is None or len(data) > _MAX_LISTED_BYTES:
+            return None
+        size = len(data)
+        width = len(root) // 2  # bytes of a raw object name: 20 (SHA-1) or 32 (SHA-256)
+        trees = {root: _tree_entries(data, width)}
+        wanted = [sha for is_tree, _, sha in trees[root] if is_tree]
+        while wanted:
+            wanted = list(dict.fromkeys(sha for sha in wanted if sha not in trees))  # a folder seen twice: once
+            if len(trees) + len(wanted) > _MAX_LISTED_TREES:
+                return None
+            answers = self._ask([sha + b"\n" for sha in wanted])
+            size += sum(len(data or b"") for _, _, data in answers)
+            if size > _MAX_LISTED_BYTES:
+                return None
+            found: list[bytes] = []
+            for sha, (_, kind, data) in zip(wanted, answers, strict=True):
+                if kind != b"tree" or data is None:
+                    return None  # a missing subtree (a partial clone): ls-tree's own answer
+                trees[sha] = _tree_entries(data, width)
+                found.extend(sub for is_tree, _, sub in trees[sha] if is_tree)
+            wanted = found
+        paths: list[str] = []
+        stack = [(iter(trees[root]), b"")]  # depth first, each tree in its own order: ls-tree -r's
+        while stack:
+            entries, prefix = stack[-1]
+            for is_tree, name, sha in entries:
+                if is_tree:
+                    stack.append((iter(trees[sha]), prefix + name + b"/"))
+                    break
+                paths.append((prefix + name).decode("utf-8", "replace"))
+            else:
+                stack.pop()
+        return paths
+
     def _ask(self, requests: list[bytes]) -> list[tuple[bytes, bytes | None, bytes | None]]:
         """(object name, type, content) per request line; type and content None for a missing object.
 
@@ -279,3 +334,16 @@ class BlobReader:
         if self._proc is not None:
             self._proc.close()  # both pipes, so git ends even in the middle of an answer; then waited for
             self._proc = None
+
+
+def _tree_entries(data: bytes, width: int) -> list[tuple[bool, bytes, bytes]]:
+    """(is a subtree, name, object name in hex) of each entry of a tree object: ``MODE NAME\\0RAW``."""
+    entries = []
+    start, end = 0, len(data)
+    while start < end:
+        space = data.index(b" ", start)
+        nul = data.index(b"\0", space)
+        entries.append((data[start:space] in _TREE_MODES, data[space + 1:nul],
+                        data[nul + 1:nul + 1 + width].hex().encode("ascii")))
+        start = nul + 1 + width
+    return entries

@@ -122,7 +122,7 @@ def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | 
     if own_reader:
         reader = BlobReader(root)
     try:
-        files = _list_files(root, rev)
+        files = _list_files(root, rev, reader)
         subprojects = _subprojects(root, rev, files)
         yaml_paths = sorted((p for p in files if posixpath.basename(p) == DVCYAML
                              and not _inside(p, subprojects)), key=_dvcfile_order)
@@ -183,10 +183,10 @@ def merge_params(declared: list[dict[str, list[str]]]) -> dict[str, list[str]]:
 # -- reading ---------------------------------------------------------------------------
 
 
-def _list_files(root: Path, rev: str | None) -> list[str]:
+def _list_files(root: Path, rev: str | None, reader: BlobReader | None) -> list[str]:
     if rev is None and not any((folder / ".git").exists() for folder in (root, *root.parents)):
         return _walk(root)  # a DVC project without git (`dvc init --no-scm`)
-    return Repo(root).ls_files(rev)
+    return Repo(root, batch=reader).ls_files(rev)  # a revision's files listed in the reader's process
 
 
 def _walk(root: Path) -> list[str]:

@@ -260,3 +260,69 @@ def test_closing_the_blob_reader_in_the_middle_of_a_large_blob_ends_git(git_repo
     assert proc.stdout.readline().split()[1:] == [b"blob", str(8 << 20).encode()]
     reader.close()  # git is writing the blob nobody reads: it ends of the closed pipe
     assert proc.returncode == -signal.SIGPIPE and reader._proc is None
+
+
+def _tree_repo(path: Path, object_format: str = "sha1") -> Path:
+    """Folders in git's own order ('a' sorts as 'a/': after 'a-b', before 'a0'), two identical
+    folders, a symlink, an executable, a submodule, and names with a space, a newline and non-UTF-8 bytes."""
+    git(path.parent, "init", "-q", "-b", "main", f"--object-format={object_format}", str(path))
+    for name in ("a-b", "a0", "a.b", "a/x.txt", "a/deep/er/y.txt", "b/x.txt", "b/deep/er/y.txt", "with space/f",
+                 "new\nline", "z/dvc.yaml"):
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text("same" if "/" in name and name[0] in "ab" else name)
+    (path / os.fsdecode(b"caf\xe9.txt")).write_text("latin-1 name")
+    (path / "run.sh").write_text("#!/bin/sh\n")
+    (path / "run.sh").chmod(0o755)
+    (path / "link").symlink_to("a/x.txt")
+    git(path, "add", "-A")
+    sub = "1" * (40 if object_format == "sha1" else 64)  # a submodule's commit (git need not have it)
+    git(path, "update-index", "--add", "--cacheinfo", f"160000,{sub},vendor/lib")
+    git(path, "commit", "-q", "-m", "tree")
+    return path
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_listing_a_revision_in_the_batch_process_is_ls_tree_s(tmp_path: Path, object_format: str) -> None:
+    repo = _tree_repo(tmp_path / "repo", object_format)
+    plain = Repo(repo)
+    with BlobReader(repo) as reader:
+        batched = Repo(repo, batch=reader)
+        for rev in ("HEAD", "main", "HEAD:a", "HEAD:a/deep", "main~0:b", git(repo, "rev-parse", "HEAD^{tree}").strip()):
+            listed = reader.list_tree(rev)
+            assert listed is not None and listed == plain.ls_files(rev) == batched.ls_files(rev), rev
+        assert {"vendor/lib", "new\nline", "caf\ufffd.txt", "link", "a/deep/er/y.txt"} <= set(plain.ls_files("HEAD"))
+        assert reader.list_tree("HEAD:run.sh") is None and reader.list_tree("nope") is None  # ls-tree says why
+        assert reader.list_tree(":/tree") is None and batched.ls_files(":/tree") == plain.ls_files(":/tree")
+        for rev in ("HEAD:run.sh", "nope", "HEAD:nope", "-x", "HEAD\nHEAD"):
+            with pytest.raises(GitError) as plain_error:
+                plain.ls_files(rev)
+            with pytest.raises(GitError) as batched_error:
+                batched.ls_files(rev)
+            assert str(batched_error.value) == str(plain_error.value)
+        assert reader.read("HEAD", "z/dvc.yaml") == b"z/dvc.yaml"  # the batch stays in step
+
+
+def test_an_empty_tree_and_a_tree_of_many_folders(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    git(git_repo, "rm", "-q", "README.md")
+    git(git_repo, "commit", "-q", "-m", "empty")
+    with BlobReader(git_repo) as reader:
+        assert reader.list_tree("HEAD") == [] == Repo(git_repo).ls_files("HEAD")
+    for i in range(12):
+        (git_repo / f"d{i}" / "e" / "f.txt").parent.mkdir(parents=True)
+        (git_repo / f"d{i}" / "e" / "f.txt").write_text(str(i))
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "24 folders")
+    monkeypatch.setattr("ci_mlops.git._MAX_LISTED_TREES", 24)  # the root and 24 folders: one too many
+    with BlobReader(git_repo) as reader:
+        assert reader.list_tree("HEAD") is None  # left to git ls-tree
+        assert Repo(git_repo, batch=reader).ls_files("HEAD") == Repo(git_repo).ls_files("HEAD")
+        monkeypatch.setattr("ci_mlops.git._MAX_LISTED_TREES", 25)
+        assert reader.list_tree("HEAD") == Repo(git_repo).ls_files("HEAD") == [f"d{i}/e/f.txt" for i in
+                                                                            sorted(range(12), key=str)]
+        trees = ["HEAD^{tree}", *(line.split()[2] for line in git(git_repo, "ls-tree", "-r", "-d", "HEAD").splitlines())]
+        sizes = sum(int(git(git_repo, "cat-file", "-s", tree)) for tree in trees)
+        monkeypatch.setattr("ci_mlops.git._MAX_LISTED_BYTES", sizes - 1)  # the trees' bytes: one too many
+        assert reader.list_tree("HEAD") is None
+        assert Repo(git_repo, batch=reader).ls_files("HEAD") == Repo(git_repo).ls_files("HEAD")
+        monkeypatch.setattr("ci_mlops.git._MAX_LISTED_BYTES", sizes)
+        assert reader.list_tree("HEAD") is not None
