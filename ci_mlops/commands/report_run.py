@@ -123,8 +123,9 @@ JUDGED_SECTIONS = ("metrics", "data", "slices")
 
 
 def _may_judge(config: Config, gates_from: str) -> bool:
-    """Whether any gate or check can apply to this run; if not, the checks package (~20 ms
-    of imports) is not loaded and the report is rendered as one with no gates.
+    """Whether any gate or check can apply to this run; if not, the checks package (~1.5 ms of
+    imports for metric gates, pandas' ~0.5 s for data checks and slices) is not loaded and the
+    report is rendered as one with no gates.
 
     Gates come from the workspace's file, or in a pull/merge request (or with an explicit
     ``--gates-from``) from the base branch's, which only the checks package reads.
