@@ -295,6 +295,16 @@ def finite_floats(values: Iterable[Any]) -> tuple[list[int | float], list[float]
         return numbers, [float(v) for v in numbers]
 
 
+def finite_float(value: Any) -> float | None:
+    """``value`` as a float when it is a finite number a float can hold (``finite_floats`` of one value)."""
+    if not is_finite_number(value):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
 def _fits_float(number: int | float) -> bool:
     try:
         float(number)

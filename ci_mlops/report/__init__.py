@@ -53,7 +53,7 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
     # in the comment job) must not load the report's whole machinery
     from ci_mlops.config import find_config, load_config
     from ci_mlops.config.records import Report
-    from ci_mlops.dvc.values import finite_floats
+    from ci_mlops.dvc.values import finite_float, finite_floats
     from ci_mlops.git import BlobReader
     from ci_mlops.report.collect import declared_files, snapshot
     from ci_mlops.report.diff import diff_metrics, diff_params, summarize
@@ -109,7 +109,8 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
                 if series is not None:
                     finite = finite_floats(series)  # once per series: its trend and its anomaly check read them
                     row["history"] = trend(series, finite)
-                    recent[f"{row['file']}:{row['key']}"] = finite[1] + finite_floats([row["head"]])[1]
+                    latest = finite_float(row["head"])
+                    recent[f"{row['file']}:{row['key']}"] = finite[1] if latest is None else [*finite[1], latest]
             _add_anomalies(report, recent)
     return report
 

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from ci_mlops.dvc.values import (
     extract_metrics,
+    finite_float,
+    finite_floats,
     finite_numbers,
     flatten,
     format_lists,
@@ -51,6 +53,8 @@ def test_finite_numbers_is_is_finite_number_of_each(values):
     assert finite_numbers(values) == [v for v in values if is_finite_number(v)]
     assert all(type(a) is type(b) for a, b in zip(finite_numbers(values), [v for v in values if is_finite_number(v)],
                                                   strict=True))
+    assert [f for f in map(finite_float, values) if f is not None] == finite_floats(values)[1]
+    assert finite_float(10 ** 400) is None and finite_float(-(10 ** 400)) is None and finite_float(True) is None
 
 
 NAMES = st.sampled_from(["a", "b", "a.b", "c", "0"])  # string keys only, "a.b" against {"a": {"b": ...}}
