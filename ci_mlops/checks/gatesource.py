@@ -57,11 +57,12 @@ class GateSource:
 
 
 def deciding_config(config: Config, root: Path | Repo, *, gates_from: str = "auto", base: str | None = None,
-                    env: Mapping[str, str] | None = None) -> tuple[Config, GateSource]:
+                    env: Mapping[str, str] | None = None, reader: BlobReader | None = None) -> tuple[Config, GateSource]:
     """The config whose gates decide, and where they came from.
 
     ``config`` is the workspace's (the PR's); ``root`` the repository (a discovered
-    :class:`~ci_mlops.git.Repo` saves a ``git rev-parse``); ``base`` is an explicit ``--base`` REF.
+    :class:`~ci_mlops.git.Repo` saves a ``git rev-parse``); ``base`` is an explicit ``--base`` REF;
+    ``reader`` the caller's blob reader, left open for its report (else one of its own, closed).
     UserError when the base branch is not in the clone or its config is invalid.
     """
     env = os.environ if env is None else env
@@ -71,10 +72,14 @@ def deciding_config(config: Config, root: Path | Repo, *, gates_from: str = "aut
     if gates_from == "workspace" or (gates_from == "auto" and not in_pr):
         return config, GateSource("workspace")
     root = root.root if isinstance(root, Repo) else Repo.discover(root).root
-    with BlobReader(root) as reader:  # one git process resolves the base branch and reads its file
-        ref, sha = _base_tip(Repo(root, batch=reader), base, config, env)
+    blobs = BlobReader(root) if reader is None else reader  # one git process resolves the base branch, reads its file
+    try:
+        ref, sha = _base_tip(Repo(root, batch=blobs), base, config, env)
         rel = _relative_config_path(config, root)
-        blob = reader.read(sha, rel)
+        blob = blobs.read(sha, rel)
+    finally:
+        if reader is None:
+            blobs.close()
     if blob is None:
         return config, GateSource("proposed", ref, sha, rel)
     try:

@@ -19,7 +19,7 @@ from ci_mlops.config import Config, find_config, load_config
 from ci_mlops.config.records import Report
 from ci_mlops.errors import UserError
 from ci_mlops.escape import guard_commands, md_code, md_text
-from ci_mlops.git import Repo
+from ci_mlops.git import BlobReader, Repo
 from ci_mlops.github.actions import append_summary, in_actions
 from ci_mlops.report import build_report, to_json
 from ci_mlops.report.markdown import render_markdown
@@ -77,15 +77,16 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
 
     config = load_config(config_path or find_config(repo.root), required=config_path is not None)
     judged = _may_judge(config, gates_from)
+    reader = BlobReader(repo.root)  # one git process reads the base branch's gates, then the report (started when asked)
     if judged:
         from ci_mlops.checks.gatesource import deciding_config, render_changes  # lazy: see _may_judge
         from ci_mlops.checks.records import as_judged  # lazy: see _may_judge
 
-        config, source = deciding_config(config, repo, gates_from=gates_from, base=base)
+        config, source = deciding_config(config, repo, gates_from=gates_from, base=base, reader=reader)
     if history is None:
         history = (config.settings.report or Report()).history
     report = build_report(repo, base, head, config=config, history=history,
-                          plots=False if no_plots else None)
+                          plots=False if no_plots else None, reader=reader)
     if head is None:
         _name_the_pull_request(report)
     if judged:

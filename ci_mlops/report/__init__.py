@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ci_mlops.config import Config
+    from ci_mlops.git import BlobReader
     from ci_mlops.report.collect import Snapshot
     from ci_mlops.report.document import ReportDocument
     from ci_mlops.report.markdown import DROP_ORDER, render_markdown
@@ -40,14 +41,17 @@ def __getattr__(name: str) -> Any:
 
 
 def build_report(root: str | Path | Repo = ".", base: str | None = None, head: str | None = None, *,
-                 config: Config | None = None, history: int = 0, plots: bool | None = None) -> ReportDocument:
+                 config: Config | None = None, history: int = 0, plots: bool | None = None,
+                 reader: BlobReader | None = None) -> ReportDocument:
     """Compare ``base`` with ``head`` (None = the workspace) in the repository at ``root``.
 
     ``base`` None picks the PR base / configured base / default branch (see
     :mod:`ci_mlops.report.revisions`). ``history`` N adds each metric's values over
     the last N first-parent commits of the base. ``root`` may be a discovered
-    :class:`~ci_mlops.git.Repo` (the command has one: no second ``git rev-parse``). Raises UserError (exit 2) for an
-    unknown revision or an unreadable metrics/params file, naming revision and file.
+    :class:`~ci_mlops.git.Repo` (the command has one: no second ``git rev-parse``), and ``reader`` its
+    blob reader (the command's read the base branch's gates: no second ``git cat-file``), closed at the
+    end. Raises UserError (exit 2) for an unknown revision or an unreadable metrics/params file, naming
+    revision and file.
     """
     # lazy: the modules of this package import it first; one that needs no report (image_check
     # in the comment job) must not load the report's whole machinery
@@ -65,7 +69,7 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
         config = load_config(find_config(repo.root))
     settings = config.settings.report or Report()
     want_plots = settings.plots if plots is None else plots
-    with BlobReader(repo.root) as reader:
+    with BlobReader(repo.root) if reader is None else reader as reader:
         batched = Repo(repo.root, batch=reader)  # revisions resolved in the reader's git process
         head_rev = resolve_head(batched, head)
         base_rev = resolve_base(batched, base, config)

@@ -10,7 +10,8 @@ import pytest
 from ci_mlops.checks.gatesource import deciding_config
 from ci_mlops.config import load_config
 from ci_mlops.errors import UserError
-from ci_mlops.git import Repo
+from ci_mlops.git import BlobReader, Repo
+from ci_mlops.report import build_report
 from tests.conftest import git
 
 MR = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}
@@ -72,3 +73,45 @@ def test_a_missing_base_branch_is_still_the_one_line_error(repo):
         deciding_config(config, Repo.discover(repo), env={**MR, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "gone"})
     with pytest.raises(UserError, match="unknown revision 'gone'"):
         deciding_config(config, Repo.discover(repo), base="gone", gates_from="base", env={})
+
+
+def test_the_report_reads_the_base_branchs_gates_in_its_own_git_process(repo, processes):
+    """`report` hands its blob reader to deciding_config and then to build_report: the gates cost no process."""
+    (repo / "metrics.json").write_text('{"acc": 0.5}\n')
+    config, found = load_config(repo / ".ci-mlops.yml"), Repo.discover(repo)
+    processes.clear()
+    build_report(found, "main", None, config=config)
+    alone = list(processes)
+    processes.clear()
+    reader = BlobReader(found.root)
+    deciding, source = deciding_config(config, found, env=MR, reader=reader)
+    assert source.origin == "base" and reader._proc is not None  # left open for the report
+    report = build_report(found, "main", None, config=deciding, reader=reader)
+    assert reader._proc is None  # the report closed it
+    assert processes == alone and report["base"]["ref"] == "main"
+
+
+def test_a_merge_requests_report_starts_no_more_git_processes_than_one_judged_by_the_workspace(repo, processes,
+                                                                                             monkeypatch, capsys):
+    from ci_mlops.commands import report_run
+
+    (repo / "dvc.yaml").write_text("stages:\n  train:\n    cmd: python t.py\n    metrics:\n      - metrics.json\n")
+    (repo / "metrics.json").write_text('{"acc": 0.5}\n')
+    monkeypatch.chdir(repo)
+    for name in ("GITHUB_ACTIONS", "GITLAB_CI", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "GITHUB_BASE_REF"):
+        monkeypatch.delenv(name, raising=False)
+
+    def started(**env: str) -> tuple[int, str]:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        processes.clear()
+        report_run.run(base="main", head=None, fmt="markdown", output=None, show_all=False, history=None,
+                       no_plots=False, max_chars=None, checks=True, summary=False, plots_dir=None, config_path=None,
+                       gates_from="auto")
+        return len(processes), capsys.readouterr().out
+
+    workspace, text = started()
+    assert "| acc | min | 0.1 | 0.5 |" in text  # the PR's own gate
+    merge_request, text = started(**MR)
+    assert "| acc | min | 0.9 | 0.5 |" in text and "Gate changes in this PR" in text  # main's gate decides
+    assert merge_request == workspace
