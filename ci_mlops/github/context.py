@@ -12,13 +12,14 @@ import re
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
 
 from ci_mlops.errors import UserError
-from ci_mlops.github.client import GitHubClient
 from ci_mlops.safeload import load_json, read_limited
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a PR's report names its PR; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from typing import Any, Literal
+
     from ci_mlops.deploy.host import CiRun
     from ci_mlops.github.client import GitHubClient
 
@@ -151,6 +152,8 @@ class GitHubContext:
 
     def client(self, **kwargs: Any) -> GitHubClient:
         """A client for this context's API URL and token (the token is required)."""
+        from ci_mlops.github.client import GitHubClient  # lazy: the API client (~3 ms) only for a command that calls it
+
         return GitHubClient(self.api_url, self.require_token(), **kwargs)
 
 

@@ -6,7 +6,8 @@ with them. Judging them needs the gate rules, the deciding gates' source and the
 `typing` (the check results are TypedDicts for the type checker only), nor the data checks' and
 slices' readers (`checks.data`, `checks.slices`, `datafiles`, `dvc.run`), nor the
 significance evidence (unless a gate asks for an interval), nor jsonschema or PyYAML for a valid
-block-style file. Together they were ~12 ms of a ~67 ms report. Each module comes back with the
+block-style file, nor GitHub's API client to name the pull request. Together they were ~12 ms of a ~67 ms
+report (~7 ms more in a GitHub pull request run). Each module comes back with the
 section that needs it, which the tests below show too, so the list cannot pass by accident.
 benchmarks/bench_report.py measures the command.
 """
@@ -26,7 +27,7 @@ from tests.conftest import git
 # What judging block-style metric gates must not load (besides test_report_imports.UNUSED).
 NOT_FOR_GATES = ("typing", "ci_mlops.checks.data", "ci_mlops.checks.slices", "ci_mlops.checks.locate",
                  "ci_mlops.checks.workspace", "ci_mlops.significance.evidence", "ci_mlops.datafiles",
-                 "ci_mlops.dvc.run", "jsonschema", "yaml", "dataclasses", "tempfile")
+                 "ci_mlops.dvc.run", "ci_mlops.github.client", "jsonschema", "yaml", "dataclasses", "tempfile")
 
 GATES = "version: 1\nmetrics:\n  acc:\n    min: 0.5\n  loss:\n    max_drop: 0.1\n"
 
@@ -78,6 +79,17 @@ def test_nor_in_a_pull_request_whose_gates_come_from_the_base_branch(repo, args,
     assert loaded == []
     assert "All 2 quality gates passed" in out  # main's gates decide
     assert "Gate changes in this PR" in out and "would fail" in out  # and the PR's are shown, judged
+
+
+def test_nor_in_a_github_pull_request_run_that_names_its_pull_request(repo, tmp_path):
+    """In Actions the report names the PR from the event payload: GitHub's context, not its API client."""
+    (repo / ".ci-mlops.yml").write_text(GATES.replace("min: 0.5", "min: 0.9"))
+    event = tmp_path / "event.json"
+    event.write_text('{"number": 7, "pull_request": {"number": 7, "head": {"sha": "' + "1" * 40 + '"}}}')
+    out, loaded = _loaded(repo, env={"GITHUB_ACTIONS": "true", "GITHUB_BASE_REF": "main", "GITHUB_REPOSITORY": "o/r",
+                                     "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)})
+    assert loaded == []
+    assert "PR #7 (`1111111`)" in out and "All 2 quality gates passed" in out and "Gate changes in this PR" in out
 
 
 def test_each_other_section_loads_what_it_needs(repo):
