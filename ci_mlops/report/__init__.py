@@ -8,8 +8,6 @@ above this package. See docs/report.md.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -160,14 +158,6 @@ def _label(ref: str, sha: str) -> str:
 
 def to_json(report: Mapping[str, object], indent: int | None = 2) -> str:
     """JSON text; NaN and infinities (invalid JSON) become the strings "NaN", "Infinity", "-Infinity"."""
-    return json.dumps(_finite(report), indent=indent, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+    from ci_mlops.report.jsontext import dumps  # lazy: only --format json writes the report as JSON
 
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+    return dumps(report, indent) + "\n"
