@@ -276,10 +276,9 @@ def test_cli_plots_dir_without_vl_convert_is_a_user_error(project, tmp_path, mon
     import importlib.util
 
     from ci_mlops.app import main
-    from ci_mlops.commands import report_run as report_command
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(report_command, "find_spec", lambda name, *a: None if name == "vl_convert" else real(name, *a))
+    real = importlib.util.find_spec  # the command imports it when --plots-dir asks
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vl_convert" else real(name, *a))
     monkeypatch.chdir(project)
     with pytest.raises(SystemExit) as exit_info:
         main(["report", "--base", "main~1", "--head", "main", "--plots-dir", str(tmp_path / "p")])
