@@ -314,31 +314,36 @@ class _Parser:
         mapping, ``{a}`` a key without a value), is left to PyYAML."""
         if depth > MAX_DEPTH:
             raise _NotPlain
-        mapping: dict[Any, Any] | None = {} if text[at] == "{" else None
+        if text[at] == "[":
+            return self.flow_sequence(text, at, depth, path, number)
+        return self.flow_mapping(text, at, depth, path, number)
+
+    def flow_sequence(self, text: str, at: int, depth: int, path: tuple[str, ...], number: int) -> tuple[list[Any], int]:
         items: list[Any] = []
-        close = "]" if mapping is None else "}"
         at = _spaces(text, at + 1)
-        while text[at:at + 1] != close:
-            if mapping is None:
-                entry_path = (*path, str(len(items)))
-            else:
-                key, at = self.flow_key(text, at)
-                if key in mapping:
-                    raise _NotPlain  # as in a block mapping: PyYAML keeps the last, .ci-mlops.yml refuses
-                entry_path = (*path, str(key))
+        while text[at:at + 1] != "]":
+            item_path = (*path, str(len(items)))
             if self.lines is not None:
-                self.lines[entry_path] = number
-            value, at = self.flow_node(text, at, depth, entry_path, number, close)
-            if mapping is None:
-                items.append(value)
-            else:
-                mapping[key] = value
-            at = _spaces(text, at)
-            if text[at:at + 1] == ",":
-                at = _spaces(text, at + 1)
-            elif text[at:at + 1] != close:
-                raise _NotPlain  # "[a b]", "[a: 1]", or the collection goes on on the next line
-        return (items if mapping is None else mapping), at + 1
+                self.lines[item_path] = number
+            value, at = self.flow_node(text, at, depth, item_path, number, "]")
+            items.append(value)
+            at = _after_entry(text, at, "]")
+        return items, at + 1
+
+    def flow_mapping(self, text: str, at: int, depth: int, path: tuple[str, ...], number: int) -> tuple[dict[Any, Any], int]:
+        out: dict[Any, Any] = {}
+        at = _spaces(text, at + 1)
+        while text[at:at + 1] != "}":
+            key, at = self.flow_key(text, at)
+            if key in out:
+                raise _NotPlain  # as in a block mapping: PyYAML keeps the last, .ci-mlops.yml refuses
+            key_path = (*path, str(key))
+            if self.lines is not None:
+                self.lines[key_path] = number
+            value, at = self.flow_node(text, at, depth, key_path, number, "}")
+            out[key] = value
+            at = _after_entry(text, at, "}")
+        return out, at + 1
 
     def flow_key(self, text: str, at: int) -> tuple[Any, int]:
         """A flow mapping's key at ``text[at]`` (a plain or quoted scalar), and the position after its ``:``."""
@@ -489,6 +494,16 @@ def _quoted(text: str, at: int) -> tuple[str, int]:
     if close < 0 or text.find("\\", at + 1, close) >= 0:
         raise _NotPlain  # escapes, or continues on the next line
     return text[at + 1:close], close + 1
+
+
+def _after_entry(text: str, at: int, close: str) -> int:
+    """Past the comma after a flow collection's entry, or at its closing bracket."""
+    at = _spaces(text, at)
+    if text[at:at + 1] == ",":
+        return _spaces(text, at + 1)
+    if text[at:at + 1] != close:
+        raise _NotPlain  # "[a b]", "[a: 1]", or the collection goes on on the next line
+    return at
 
 
 def _spaces(text: str, at: int) -> int:
