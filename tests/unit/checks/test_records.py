@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pandas as pd
 
-from ci_mlops.checks import run_all
+from ci_mlops.checks import records, run_all
 from ci_mlops.checks.data import check_frame
 from ci_mlops.checks.gates import evaluate_gates
 from ci_mlops.checks.records import Item, Verdict
@@ -77,3 +79,33 @@ def test_run_all_is_the_document_of_the_verdict(tmp_path):
     doc = run_all({"data": {"people.csv": {"columns": {"age": {"max": 120}}}}}, tmp_path, None)
     assert doc["passed"] is False and [d["check"] for d in doc["data"]] == ["max"]
     assert Verdict.from_json(doc).to_json() == doc
+
+
+# The result documents are TypedDicts for the type checker only: a run-time import of one fails.
+TYPE_ONLY_NAMES = {"ConfigLike", "GateResult", "DataResult", "SliceResult", "SliceCheck", "GateChange",
+                   "GateSourceJson", "Metrics", "JudgedReport", "Kind"}
+
+
+def runtime_imports_of_result_types(package: Path) -> list[str]:
+    """``file:line`` of each import of those names from checks.records outside an ``if TYPE_CHECKING:`` block."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "checks.records" not in text:
+            continue
+        tree = ast.parse(text)
+        guarded = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+                   for stmt in block.body for node in ast.walk(stmt)}
+        found += [f"{path.relative_to(package)}:{node.lineno}" for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom) and node.module == "ci_mlops.checks.records"
+                  and id(node) not in guarded and {alias.name for alias in node.names} & TYPE_ONLY_NAMES]
+    return found
+
+
+def test_the_result_types_are_imported_only_for_the_type_checker(tmp_path):
+    package = Path(records.__file__).parents[1]
+    assert runtime_imports_of_result_types(package) == []
+    assert not TYPE_ONLY_NAMES & set(vars(records))  # none exists at run time
+    (tmp_path / "late.py").write_text("def f():\n    from ci_mlops.checks.records import GateResult, Verdict\n")
+    assert runtime_imports_of_result_types(tmp_path) == ["late.py:2"]
