@@ -75,7 +75,7 @@ def gates_table(gates: Sequence[Mapping[str, Any]]) -> str:
             metric = f"{g['file']}:{metric}"
         bound = g.get("bound")
         bound_text = f"{value_cell(bound)}%" if g.get("rule") == "max_drop_pct" and bound is not None else value_cell(bound)
-        rows.append([_verdict(g), md_cell(metric), md_cell(g.get("rule")), bound_text, md_cell(_gate_result(g))])
+        rows.append([_verdict(g), md_cell(metric), md_cell(g.get("rule")), bound_text, _gate_result(g)])
     lines = table(["Verdict", "Metric", "Rule", "Bound", "Result"], [":--", "---", "---", "--:", "---"], rows)
     return "\n".join([heading, "", *lines])
 
@@ -112,11 +112,11 @@ _INTERVAL_MESSAGE = r"worsening (\S+ … \S+) at (\S+) confidence"
 
 
 def _gate_result(gate: Mapping[str, Any]) -> str:
-    """What the gate saw, on one line: the head value, or base → head and how far it moved."""
+    """What the gate saw, as one table cell (escaped once): the head value, or base → head and how far it moved."""
     message = str(gate.get("message") or "")
     rule, value, base = gate.get("rule"), gate.get("value"), gate.get("base")
     if gate.get("skipped") or value is None or (rule == "required" and not gate.get("passed")):
-        return message.replace(" -> ", " → ")
+        return md_cell(message.replace(" -> ", " → "))
     if rule in ("max_drop", "max_drop_pct") and is_number(base):
         # each pattern only where its words are (a gate with no worsening compiles neither)
         moved = re.match(_DROP_MESSAGE, message) if message.startswith(("dropped ", "rose ")) else None
@@ -128,8 +128,8 @@ def _gate_result(gate: Mapping[str, Any]) -> str:
         elif "no worsening" in message:
             how = "no worsening"
         else:
-            return message.replace(" -> ", " → ")
-        return f"{value_cell(base)} → {value_cell(value)}: {how}"
+            return md_cell(message.replace(" -> ", " → "))
+        return f"{value_cell(base)} → {value_cell(value)}: {md_cell(how)}"
     return value_cell(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -194,3 +195,16 @@ def test_a_drop_message_is_matched_only_where_its_words_are(message):
     """_gate_result tries each message pattern only when the words it needs are there: that must lose no match."""
     assert re.match(render._DROP_MESSAGE, message) is None or message.startswith(("dropped ", "rose "))
     assert re.search(render._INTERVAL_MESSAGE, message) is None or ("worsening " in message and " confidence" in message)
+
+
+@pytest.mark.parametrize(("value", "cell"), [("a|b", r"a\|b"), ("<b>", "&lt;b>"), ("x*y*", r"x\*y\*")])
+def test_a_gates_result_cell_is_escaped_once(value, cell):
+    """A value in the Result column is escaped as a table cell once: escaping it twice showed its backslashes."""
+    gate = {"metric": "model", "rule": "min", "bound": 1.0, "value": value, "passed": False, "message": "not a number"}
+    row = render.gates_table([gate]).splitlines()[-1]
+    assert row.split(" | ")[-1].rstrip(" |") == cell
+
+
+def test_a_gates_message_cell_is_escaped_once():
+    gate = {"metric": "acc", "rule": "required", "passed": False, "message": "missing in a|b.json -> head"}
+    assert render.gates_table([gate]).splitlines()[-1].endswith(r"missing in a\|b.json → head |")
