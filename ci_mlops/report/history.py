@@ -185,10 +185,21 @@ def _spark(numbers: list[float], low: float | None = None, high: float | None = 
     high = max(numbers) if high is None else high
     if math.isclose(low, high):
         return SPARKS[3] * len(numbers)
-    scale = (len(SPARKS) - 1) / (high - low)
     bars = _BARS  # a tuple's item is the one string, not a new one per value as a str's index makes
+    scale = (len(SPARKS) - 1) / (high - low)
+    if scale == 0 or scale == math.inf:  # a span beyond the float range, or one below 2.2e-308
+        return "".join([bars[i] for i in _exact_bars(numbers, low, high)])
     nearest = float.__round__  # round() of a float, without round()'s lookup of the method per value
     return "".join([bars[nearest((v - low) * scale)] for v in numbers])
+
+
+def _exact_bars(numbers: list[float], low: float, high: float) -> list[int]:
+    """Each number's bar by exact arithmetic, where the span overflows or ``steps / span`` does
+    (``(v - low) * scale`` would be inf * 0 or 0 * inf there)."""
+    from fractions import Fraction  # lazy: only for such spans; fractions imports decimal
+
+    steps, base, span = len(SPARKS) - 1, Fraction(low), Fraction(high) - Fraction(low)
+    return [round((Fraction(v) - base) / span * steps) for v in numbers]
 
 
 def trend(values: list[Any], finite: tuple[list[int | float], list[float]] | None = None) -> Trend:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import statistics
+from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,8 +33,21 @@ def plain_trend(values):
         bars = SPARKS[3] * len(numbers)
     else:
         scale = (len(SPARKS) - 1) / (float(high) - float(low))
-        bars = "".join(SPARKS[round((float(v) - float(low)) * scale)] for v in numbers)
+        if 0 < scale < math.inf:
+            bars = "".join(SPARKS[round((float(v) - float(low)) * scale)] for v in numbers)
+        else:  # the span overflows, or 7 / span does: the exact position, rounded half to even
+            span = Fraction(high) - Fraction(low)
+            bars = "".join(SPARKS[round((Fraction(v) - Fraction(low)) / span * 7)] for v in numbers)
     return {"values": values, "sparkline": bars, "min": low, "max": high}
+
+
+@pytest.mark.parametrize(("values", "bars"), [
+    ([0.0, 2.2250738585e-313], "▁█"), ([0.0, -2.2250738585e-313, -1e-320], "█▁█"),
+    ([1e308, -1e308, 0.0], "█▁▅"), ([-FLOAT_MAX, FLOAT_MAX, FLOAT_MAX / 7], "▁█▅")])
+def test_a_span_too_small_or_too_large_for_a_float_scale_still_draws(values, bars) -> None:
+    """7 / span overflows below a span of ~2.2e-308, and high - low beyond the float range: such a
+    history is drawn by exact arithmetic (it ended the report with an internal error)."""
+    assert trend(values)["sparkline"] == bars == plain_trend(values)["sparkline"]
 
 
 def test_a_bar_halfway_between_two_rounds_to_the_even_one() -> None:
