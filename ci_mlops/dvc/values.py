@@ -284,9 +284,23 @@ def finite_numbers(values: Iterable[Any]) -> list[int | float]:
             or (kind is not float and is_finite_number(v))]
 
 
+_GAP = type(None)
+_FLOATS_AND_GAPS = frozenset({float, _GAP})
+
+
 def finite_floats(values: Iterable[Any]) -> tuple[list[int | float], list[float]]:
     """The finite numbers among ``values`` that a float can hold, as they are and as floats: an
-    integer beyond a float's range (±1.8e308) is left out, as no float scale has room for it."""
+    integer beyond a float's range (±1.8e308) is left out, as no float scale has room for it.
+
+    A series of floats, with or without gaps (None), is the usual history: its numbers are its floats,
+    found by C loops (--history asks this of every series) rather than a test per value in Python."""
+    values = values if isinstance(values, list) else list(values)
+    kinds = set(map(type, values))
+    if kinds <= _FLOATS_AND_GAPS:
+        floats = [v for v in values if v is not None] if _GAP in kinds else list(values)
+        if not math.isfinite(sum(floats)):  # a NaN or an infinity among them (or a sum beyond a float's range)
+            floats = list(filter(math.isfinite, floats))
+        return floats, floats.copy()
     numbers = finite_numbers(values)
     try:
         return numbers, list(map(float, numbers))

@@ -57,6 +57,39 @@ def test_finite_numbers_is_is_finite_number_of_each(values):
     assert finite_float(10 ** 400) is None and finite_float(-(10 ** 400)) is None and finite_float(True) is None
 
 
+class _Float(float):
+    """A float subclass: read as a number by its value, never taken for a plain float."""
+
+
+# what a history mostly holds: floats and gaps, with NaN, infinities, signed zeros, sums beyond a float's
+# range, and now and then one value of another kind (an int, a bool, a float subclass, a string)
+SERIES = st.lists(st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.floats(0.5, 0.6), st.sampled_from([1e308, -0.0, 0.0]),
+    st.none()), max_size=40)
+ODD = st.one_of(st.integers(-3, 3), st.sampled_from([10 ** 400, True, "x"]), st.floats(-1, 1).map(_Float))
+
+
+@settings(max_examples=400, deadline=None)
+@given(SERIES, st.one_of(st.none(), ODD), st.integers(0, 40))
+def test_finite_floats_of_a_float_series_is_its_definition(series, odd, where):
+    values = series if odd is None else [*series[:where], odd, *series[where:]]
+    numbers = [v for v in values if is_finite_number(v) and _fits_float(v)]
+    got = finite_floats(values)
+    assert got == (numbers, [float(v) for v in numbers])
+    assert [type(v) for v in got[0]] == [type(v) for v in numbers]
+    assert [math.copysign(1, v) for v in got[1]] == [math.copysign(1, v) for v in numbers]  # -0.0 stays -0.0
+    assert got[0] is not got[1] and got[0] is not values
+    assert finite_floats(iter(values)) == got  # any iterable, read once
+
+
+def _fits_float(value):
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
 NAMES = st.sampled_from(["a", "b", "a.b", "c", "0"])  # string keys only, "a.b" against {"a": {"b": ...}}
 NAMED = st.recursive(LEAVES, lambda inner: st.dictionaries(NAMES, inner, max_size=4), max_leaves=30)
 
