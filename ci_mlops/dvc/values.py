@@ -170,8 +170,8 @@ def metrics_row(data: Any, shape: Shape) -> list[Any] | None:
     made from (the same keys in the same order, and at each a value kept, a value dropped or a mapping
     as there): its names are the shape's. None when it is nested otherwise."""
     values: list[Any] = []
-    if type(data) is not dict or not _row(data, shape[0], values):
-        return None
+    if type(data) is not dict or not _row(data, shape[0], values) or not _KEPT.issuperset(map(type, values)):
+        return None  # nested otherwise, or a value of a kind dropped (or of a subclass) where one was kept
     return values
 
 
@@ -203,19 +203,16 @@ def _kept(node: Node) -> int:
 
 
 def _row(mapping: dict[Any, Any], node: Node, values: list[Any]) -> bool:
-    """Append ``mapping``'s kept values in metrics_values' order, if it is nested as ``node`` says."""
+    """Append ``mapping``'s values at the places ``node`` keeps one, in metrics_values' order, if it is
+    nested as ``node`` says; whether they are of the kinds kept, the caller checks once for the row."""
     keys, kinds = node
     if tuple(mapping) != keys:  # the node's keys are strings: equal keys are the same names
         return False
     if kinds is None:
-        if not _KEPT.issuperset(map(type, mapping.values())):
-            return False
         values.extend(mapping.values())
         return True
     for item, kind in zip(mapping.values(), kinds, strict=True):
         if kind is True:
-            if type(item) not in _KEPT:
-                return False
             values.append(item)
         elif kind is False:
             if isinstance(item, (int, float, str, dict)):
