@@ -132,14 +132,18 @@ def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappi
     report's default (absolute, percent); see :func:`tolerance_of`.
     """
     rows: list[MetricRow] = []
+    isfinite = math.isfinite
     for file in sorted(base.keys() | head.keys()):
         old, new = base.get(file, {}), head.get(file, {})
         for key in sorted(old.keys() | new.keys()):
             b, h = old.get(key), new.get(key)
-            b_number, h_number = is_number(b), is_number(h)
             counter = is_counter(key)
             # a metric no gate names takes the defaults (200 metrics and two gates: ~1 ms of lookups less)
             ruled = bool(metrics_config and (key in metrics_config or f"{file}:{key}" in metrics_config))
+            if type(b) is float and type(h) is float and isfinite(b) and isfinite(h) and not (counter or ruled):
+                rows.append(_finite_row(file, key, b, h, tolerance))
+                continue
+            b_number, h_number = is_number(b), is_number(h)
             direction = None if counter else (configured_direction(metrics_config, file, key) if ruled
                                               else None) or (infer_direction(key) if b_number or h_number else None)
             change = change_of(b, h)
@@ -154,6 +158,25 @@ def diff_metrics(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mappi
                 row["status"], row["unchanged_reason"] = "unchanged", "within tolerance"
             rows.append(row)
     return rows
+
+
+def _finite_row(file: str, key: str, base: float, head: float, tolerance: tuple[float, float]) -> MetricRow:
+    """The row of a metric that is a finite float on both sides and no rule names (most rows of a report):
+    what diff_metrics' general lines (metric_status, change_pct, within_tolerance) give it, without their
+    tests of which kinds of value the two are."""
+    direction = infer_direction(key)
+    change = head - base
+    if base == head:
+        status = "unchanged"
+    elif direction is None:
+        status = "changed"
+    else:
+        status = "improved" if (head > base if direction == "higher" else head < base) else "regressed"
+    row: MetricRow = {"file": file, "key": key, "base": base, "head": head, "change": change,
+                      "change_pct": change_pct(base, change), "direction": direction, "status": status}
+    if status != "unchanged" and within_tolerance(base, change, tolerance):
+        row["status"], row["unchanged_reason"] = "unchanged", "within tolerance"
+    return row
 
 
 def diff_params(base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]]) -> list[ParamRow]:

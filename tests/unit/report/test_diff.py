@@ -91,6 +91,24 @@ def test_diff_rows_sorted_and_complete(values):
     assert all(r["status"] == ("context" if is_counter(r["key"]) else "new") and r["change"] is None for r in rows)
 
 
+FINITE = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([0.0, -0.0, 1e308, -1e308, 5e-324]),
+                   st.floats(0.5, 0.51))
+
+
+@settings(max_examples=400, deadline=None)
+@given(FINITE, FINITE, st.sampled_from(["acc", "test.loss", "score.val", "notes", "step", "m.f1", "x"]),
+       st.tuples(st.sampled_from([0.0, 1e-3, 0.01, 1.0]), st.sampled_from([0.0, 0.1, 5.0, 100.0])), st.booleans())
+@example(0.5, 0.5, "acc", (0.0, 0.1), False)
+@example(-1e308, 1e308, "test.loss", (0.0, 0.1), True)  # a change beyond a float's range
+def test_a_row_of_two_floats_is_the_general_rows(base, head, key, tolerance, absent):
+    """Two finite floats and no rule take a short way; a rule that sets nothing (the general way) gives the same row."""
+    old = {} if absent else {"m.json": {key: base}}
+    new = {"m.json": {key: head, "other": 1}}
+    ruled = {key: MetricRule()}
+    short, general = diff_metrics(old, new, None, tolerance), diff_metrics(old, new, ruled, tolerance)
+    assert repr(short) == repr(general)  # the same rows, keys in the same order, -0.0 where -0.0
+
+
 def test_change_pct_and_zero_base():
     rows = diff_metrics({"m": {"loss": 0.5, "acc": 0.0}}, {"m": {"loss": 0.25, "acc": 0.5}})
     loss = next(r for r in rows if r["key"] == "loss")
