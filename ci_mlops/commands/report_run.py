@@ -101,12 +101,15 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
         report.setdefault("sections", [])  # as add_to_report leaves a report with no checks
     if plots_dir:
         _render_plots(repo.root, report, plots_dir, workspace=head is None)
-    if judged:
-        from ci_mlops.checks.render import report_markdown  # lazy: see _may_judge
+    job_summary = summary and in_actions()
+    markdown = ""  # --format json renders the Markdown only for the job summary
+    if fmt != "json" or job_summary:
+        if judged:
+            from ci_mlops.checks.render import report_markdown  # lazy: see _may_judge
 
-        markdown = report_markdown(report, show_all=show_all, max_chars=max_chars)
-    else:  # what report_markdown renders for a report without gates
-        markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
+            markdown = report_markdown(report, show_all=show_all, max_chars=max_chars)
+        else:  # what report_markdown renders for a report without gates
+            markdown = render_markdown(report, show_all=show_all, max_chars=max_chars)
     text = to_json(report) if fmt == "json" else markdown
     if output:
         from ci_mlops.fsutil import write_output  # lazy: only a report written to a file needs it
@@ -115,7 +118,7 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
         echo(f"ci-mlops: report written to {output}", err=True)
     else:
         echo(text if fmt == "json" else guard_commands(text), nl=False)
-    if summary and in_actions():
+    if job_summary:
         append_summary(markdown)
 
 
