@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from ci_mlops import spawn
 from ci_mlops.errors import UserError
-from ci_mlops.record import field, mutable_record
+from ci_mlops.safepath import path_text
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 WORKSPACE = "workspace"  # DVC's name for the working tree as a "revision"
 
@@ -25,7 +28,7 @@ class GitError(UserError):
     """A git command failed in a way the user can fix (bad revision, not a repo)."""
 
 
-def run_git(args: list[str], cwd: str | Path, *, check: bool = True, input: bytes | None = None) -> str:
+def run_git(args: list[str], cwd: str | os.PathLike[str], *, check: bool = True, input: bytes | None = None) -> str:
     """Run ``git ARGS`` in ``cwd`` and return stdout as text (stripped of the final newline)."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     proc = _run(["git", "-C", _folder(cwd), *args], env=env, input=input)
@@ -35,7 +38,7 @@ def run_git(args: list[str], cwd: str | Path, *, check: bool = True, input: byte
     return proc.stdout.decode("utf-8", "replace").rstrip("\n")
 
 
-def _folder(cwd: str | Path) -> str:
+def _folder(cwd: str | os.PathLike[str]) -> str:
     """``cwd`` for ``git -C``, which must be a folder: the errors subprocess's ``cwd`` gave, as one line."""
     folder = os.fspath(cwd)
     try:
@@ -56,21 +59,44 @@ def _run(argv: list[str], *, env: dict[str, str] | None = None, input: bytes | N
         raise UserError("git is not installed or not on PATH") from exc
 
 
-@mutable_record
 class Repo:
     """A git work tree. With ``batch`` (an open :class:`BlobReader`), revisions are resolved
-    through its ``git cat-file --batch`` process instead of one ``git rev-parse`` each."""
+    through its ``git cat-file --batch`` process instead of one ``git rev-parse`` each.
 
-    root: Path
-    batch: BlobReader | None = field(default=None, repr=False, compare=False)
+    ``top`` is the work tree's folder as text (``str(root)``), which the report's path uses;
+    ``root`` is the same folder as a ``Path``, made on first use (pathlib is not imported before).
+    """
+
+    __slots__ = ("_root", "batch", "top")
+
+    def __init__(self, root: str | os.PathLike[str], batch: BlobReader | None = None) -> None:
+        self.top = path_text(root)
+        self.batch = batch
+        self._root: Path | None = None
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            from pathlib import Path  # lazy: the report's path reads ``top`` (start-up without pathlib)
+
+            self._root = Path(self.top)
+        return self._root
+
+    def __repr__(self) -> str:
+        return f"Repo(root={self.top!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return self.top == other.top if isinstance(other, Repo) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by its folder (as the record it was)
 
     @classmethod
-    def discover(cls, path: str | Path = ".") -> Repo:
+    def discover(cls, path: str | os.PathLike[str] = ".") -> Repo:
         """The work tree containing ``path``. Bare repositories and non-repos are user errors."""
-        path = Path(path).resolve()
-        if not path.exists():
+        path = os.path.realpath(path_text(path))  # Path(path).resolve()'s text
+        if not os.path.exists(path):
             raise UserError(f"{path}: no such directory")
-        cwd = path if path.is_dir() else path.parent
+        cwd = path if os.path.isdir(path) else os.path.dirname(path)
         proc = _run(["git", "-C", _folder(cwd), "rev-parse", "--is-bare-repository", "--show-toplevel"])
         out = os.fsdecode(proc.stdout).splitlines()  # one answer per line: a top level may hold spaces
         if proc.returncode != 0:
@@ -79,10 +105,10 @@ class Repo:
             raise UserError(f"{path}: not a git repository (run `git init` first)")
         if out[:1] == ["true"] or len(out) < 2:
             raise UserError(f"{path}: is a bare git repository; run ci-mlops in a clone with a work tree")
-        return cls(Path(out[1]))
+        return cls(out[1])
 
     def git(self, *args: str, check: bool = True) -> str:
-        return run_git(list(args), self.root, check=check)
+        return run_git(list(args), self.top, check=check)
 
     # -- revisions -------------------------------------------------------------------
 
@@ -101,11 +127,11 @@ class Repo:
     def try_rev_parse(self, ref: str) -> str | None:
         if self.batch is not None and _one_name(ref):
             return self.batch.commit(ref)  # the same name lookup as rev-parse's, in the open process
-        out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.root, check=False)
+        out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.top, check=False)
         return out.strip() or None
 
     def merge_base(self, a: str, b: str) -> str:
-        out = run_git(["merge-base", a, b], self.root, check=False)
+        out = run_git(["merge-base", a, b], self.top, check=False)
         if not out:
             hint = " (shallow clone: use `fetch-depth: 0`)" if self.is_shallow() else ""
             raise GitError(f"no common ancestor of '{a}' and '{b}'{hint}")
@@ -190,9 +216,15 @@ class BlobReader:
     at that revision. Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+    def __init__(self, root: str | os.PathLike[str]):
+        self.top = path_text(root)  # the folder as text; ``root`` as a Path
         self._proc: spawn.Process | None = None
+
+    @property
+    def root(self) -> Path:
+        from pathlib import Path  # lazy: the report's path reads ``top`` (start-up without pathlib)
+
+        return Path(self.top)
 
     def __enter__(self) -> BlobReader:
         return self
@@ -203,7 +235,7 @@ class BlobReader:
     def _start(self) -> spawn.Process:
         if self._proc is None:
             try:
-                self._proc = spawn.Process(["git", "-C", _folder(self.root), "cat-file", "--batch"],
+                self._proc = spawn.Process(["git", "-C", _folder(self.top), "cat-file", "--batch"],
                                            stderr=spawn.DEVNULL)
             except FileNotFoundError as exc:
                 raise UserError("git is not installed or not on PATH") from exc

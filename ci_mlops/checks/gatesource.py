@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 from ci_mlops.checks.gates import evaluate_gates
 from ci_mlops.config import CONFIG_NAME, Config, parse_config
@@ -56,7 +55,7 @@ class GateSource:
         return {"from": self.origin, "ref": self.ref, "sha": self.sha, "path": self.path, "changes": self.changes}
 
 
-def deciding_config(config: Config, root: Path | Repo, *, gates_from: str = "auto", base: str | None = None,
+def deciding_config(config: Config, root: str | os.PathLike[str] | Repo, *, gates_from: str = "auto", base: str | None = None,
                     env: Mapping[str, str] | None = None, reader: BlobReader | None = None) -> tuple[Config, GateSource]:
     """The config whose gates decide, and where they came from.
 
@@ -71,7 +70,7 @@ def deciding_config(config: Config, root: Path | Repo, *, gates_from: str = "aut
     in_pr = change_base_branch(env) is not None  # a GitHub pull request or a GitLab merge request
     if gates_from == "workspace" or (gates_from == "auto" and not in_pr):
         return config, GateSource("workspace")
-    root = root.root if isinstance(root, Repo) else Repo.discover(root).root
+    root = root.top if isinstance(root, Repo) else Repo.discover(root).top
     blobs = BlobReader(root) if reader is None else reader  # one git process resolves the base branch, reads its file
     try:
         ref, sha = _base_tip(Repo(root, batch=blobs), base, config, env)
@@ -86,12 +85,12 @@ def deciding_config(config: Config, root: Path | Repo, *, gates_from: str = "aut
         text = blob.decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{rel} at {ref}: not UTF-8 text") from None
-    base_config = parse_config(text, Path(f"{rel} at {ref}"))
+    base_config = parse_config(text, f"{rel} at {ref}")  # named in messages as the Path of this text was
     changes = gate_changes(base_config.written, config.written)
     merged = {k: v for k, v in config.written.items() if k not in GATE_SECTIONS}
     merged.update({k: base_config.written[k] for k in GATE_SECTIONS if k in base_config.written})
     # The lines stay the PR's file's: checks.locate ignores its gate lines when the gates changed.
-    deciding = Config(merged, config.path, config.lines)
+    deciding = Config(merged, config.file, config.lines)
     return deciding, GateSource("base", ref, sha, rel, changes, config if changes else None)
 
 
@@ -136,14 +135,17 @@ def _base_tip(repo: Repo, base: str | None, config: Config, env: Mapping[str, st
                     + FETCH_HINT.format(ref=name))
 
 
-def _relative_config_path(config: Config, root: Path) -> str:
-    if config.path is None:
+def _relative_config_path(config: Config, root: str) -> str:
+    if config.file is None:
         return CONFIG_NAME
-    try:
-        return Path(config.path).resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        raise UserError(f"{config.path}: outside the repository, so the base branch's version of it cannot be "
-                        "read; use --gates-from workspace to judge with this file") from None
+    real, real_root = os.path.realpath(config.file), os.path.realpath(root)  # Path.resolve()'s text
+    if real == real_root:
+        return "."
+    below = real_root if real_root.endswith("/") else real_root + "/"
+    if real.startswith(below):
+        return real[len(below):]
+    raise UserError(f"{config.file}: outside the repository, so the base branch's version of it cannot be "
+                    "read; use --gates-from workspace to judge with this file")
 
 
 def render_changes(source: GateSource, report: ReportDocument | None = None) -> Section | None:

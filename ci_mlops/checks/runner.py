@@ -12,8 +12,6 @@ document, the one ``ci-mlops check --format json`` prints::
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ci_mlops.checks.gates import evaluate_gates
 from ci_mlops.checks.records import Verdict, as_judged, settings_of
 from ci_mlops.checks.render import sections
@@ -22,6 +20,7 @@ from ci_mlops.errors import UserError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
     from typing import Any
 
     from ci_mlops.checks.records import ConfigLike, DataResult, GateResult, SliceResult
@@ -36,7 +35,7 @@ def run(config: ConfigLike, root: str | Path, report: ReportDocument | None, *, 
     data problems; otherwise each problem becomes a failed entry naming it, so a
     PR comment still renders.
     """
-    root, settings = Path(root), settings_of(config)  # a mapping is read into its record once
+    settings = settings_of(config)  # a mapping is read into its record once
     gates = run_gates(settings, root, report, strict=strict)
     return Verdict(gates, run_data_checks(settings, root, strict=strict), run_slices(settings, root, strict=strict))
 
@@ -50,6 +49,8 @@ def run_gates(config: ConfigLike, root: str | Path, report: ReportDocument | Non
     if not report:
         return evaluate_gates(config, {"metrics": []}, strict=strict)
     if any(rule is not None and rule.significance is not None for rule in rules.values()):
+        from pathlib import Path  # lazy: only the evidence needs the root as a Path (start-up without pathlib)
+
         # lazy: the intervals' evidence (predictions and seed files at both revisions) only for a gate asking for one
         from ci_mlops.significance.evidence import attach
 
@@ -62,14 +63,17 @@ def run_all(config: ConfigLike, root: str | Path, report: ReportDocument | None,
     return run(config, root, report, strict=strict).to_json()
 
 
-def run_data_checks(config: ConfigLike, root: Path, *, strict: bool = False) -> list[DataResult]:
+def run_data_checks(config: ConfigLike, root: str | Path, *, strict: bool = False) -> list[DataResult]:
     results: list[DataResult] = []
     files = settings_of(config).data
     if not files:
         return results
+    from pathlib import Path  # lazy: a report with metric gates only needs no path (start-up without pathlib)
+
     # lazy: the data files' readers (and DVC's cache) load only for a config with a data: section
     from ci_mlops.checks.data import check_frame, is_text, load_data, load_text_columns, locate_data, required_columns
 
+    root = Path(root)
     for path, spec in files.items():
         try:
             at = locate_data(root, path)  # once: looking a file up in DVC reads the project's files
@@ -91,10 +95,12 @@ def run_data_checks(config: ConfigLike, root: Path, *, strict: bool = False) -> 
     return results
 
 
-def run_slices(config: ConfigLike, root: Path, *, strict: bool = False) -> list[SliceResult]:
+def run_slices(config: ConfigLike, root: str | Path, *, strict: bool = False) -> list[SliceResult]:
     spec = settings_of(config).slices
     if spec is None:
         return []
+    from pathlib import Path  # lazy: as in run_data_checks
+
     # lazy: the data files' readers and the per-group metrics load only for a config with a slices: section
     from ci_mlops.checks.data import load_data
     from ci_mlops.checks.slices import slice_metrics
@@ -102,7 +108,7 @@ def run_slices(config: ConfigLike, root: Path, *, strict: bool = False) -> list[
     file = spec.file
     try:
         wanted = list(dict.fromkeys([spec.actual, spec.predicted, *spec.by]))
-        frame = load_data(root, file, columns=wanted)
+        frame = load_data(Path(root), file, columns=wanted)
         results = slice_metrics(frame, spec, name=file)
     except UserError as exc:
         if strict:

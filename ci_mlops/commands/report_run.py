@@ -13,9 +13,8 @@ import json
 import os
 import re
 import sys
-from pathlib import Path
 
-from ci_mlops.config import Config, find_config, load_config
+from ci_mlops.config import Config, find_config_file, load_config
 from ci_mlops.config.records import Report
 from ci_mlops.errors import UserError
 from ci_mlops.escape import guard_commands, md_code, md_text
@@ -27,6 +26,7 @@ from ci_mlops.report.revisions import change_base_branch
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import TextIO
 
     from ci_mlops.report.document import ReportDocument
@@ -71,13 +71,13 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
         history: int | None, no_plots: bool, max_chars: int | None, checks: bool,
         summary: bool, plots_dir: str | None, config_path: str | None, gates_from: str) -> None:
     """`ci-mlops report` with its options (the names and defaults of the click command's)."""
-    repo = Repo.discover(Path.cwd())
+    repo = Repo.discover(os.getcwd())
     if plots_dir:
         _require_vl_convert()
 
-    config = load_config(config_path or find_config(repo.root), required=config_path is not None)
+    config = load_config(config_path or find_config_file(repo.top), required=config_path is not None)
     judged = _may_judge(config, gates_from)
-    reader = BlobReader(repo.root)  # one git process reads the base branch's gates, then the report (started when asked)
+    reader = BlobReader(repo.top)  # one git process reads the base branch's gates, then the report (started when asked)
     if judged:
         from ci_mlops.checks.gatesource import deciding_config, render_changes  # lazy: see _may_judge
         from ci_mlops.checks.records import as_judged  # lazy: see _may_judge
@@ -91,7 +91,7 @@ def run(base: str | None, head: str | None, fmt: str, output: str | None, show_a
         _name_the_pull_request(report)
     if judged:
         if checks:
-            _add_checks(config, repo.root, report, workspace=head is None)
+            _add_checks(config, repo.top, report, workspace=head is None)
             section = render_changes(source, report)
             if section:
                 report.setdefault("sections", []).insert(0, section)
@@ -141,7 +141,7 @@ def _may_judge(config: Config, gates_from: str) -> bool:
     return any(key in config.written for key in JUDGED_SECTIONS)
 
 
-def _add_checks(config: Config, root: Path, report: ReportDocument, *, workspace: bool) -> None:
+def _add_checks(config: Config, root: str, report: ReportDocument, *, workspace: bool) -> None:
     """Put the same verdicts `ci-mlops check` reaches into the report.
 
     Data and slice checks read files on disk, so they only describe the head when
@@ -180,6 +180,8 @@ def _render_plots(root: Path, report: ReportDocument, plots_dir: str, *, workspa
     base, head = sides[0]["ref"] or "", None if workspace else sides[1]["ref"]
     if base == head:
         base, head = (sides[0]["sha"] or "")[:12], (sides[1]["sha"] or "")[:12]
+    from pathlib import Path  # lazy: only --plots-dir writes its listing (start-up without pathlib)
+
     from ci_mlops.report.render_plots import render_plots  # lazy: only --plots-dir draws plots
 
     result = render_plots(root, plots_dir, base, head)

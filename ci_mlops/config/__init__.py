@@ -13,9 +13,9 @@ higher, lower``. Unknown keys are errors with a did-you-mean suggestion.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
-from pathlib import Path
 
 from ci_mlops import __version__
 from ci_mlops.config.convert import build
@@ -23,16 +23,20 @@ from ci_mlops.config.records import Settings
 from ci_mlops.errors import UserError
 from ci_mlops.record import field, frozen_record
 from ci_mlops.safeload import JsonValue
+from ci_mlops.safepath import folder_and_parents, path_text
 from ci_mlops.yamlplain import load as load_plain
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     import yaml
 
+    SCHEMA_PATH: Path  # the schema file as a Path: made on first use (module __getattr__ below)
+
 CONFIG_NAME = ".ci-mlops.yml"
-SCHEMA_PATH = Path(__file__).parent.parent / "schema" / "ci-mlops.schema.json"
+SCHEMA_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "schema", "ci-mlops.schema.json")
 # Where editors (the YAML language server) fetch the schema of this version from.
 SCHEMA_URL = f"https://raw.githubusercontent.com/ci-mlops/ci-mlops/v{__version__}/ci_mlops/schema/ci-mlops.schema.json"
 
@@ -44,8 +48,22 @@ class Config:
     """A validated configuration: ``settings`` to read, ``written`` as the file says it."""
 
     written: Mapping[str, JsonValue] = field(default_factory=dict)  # validated; absent keys absent
-    path: Path | None = None
+    file: str | None = None  # the file's path as text (``str(path)``; a Path given is read as its text)
     lines: Mapping[Path_, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.file is not None and type(self.file) is not str:  # a Path (callers before ``file`` was text)
+            object.__setattr__(self, "file", path_text(self.file))
+
+    @property
+    def path(self) -> Path | None:
+        """The file as a ``Path`` (None for the defaults): made when asked, so the report's start-up,
+        which reads ``file``, does not import pathlib."""
+        if self.file is None:
+            return None
+        from pathlib import Path  # lazy: see above
+
+        return Path(self.file)
 
     def wrote(self, *keys: str) -> bool:
         """Whether the file itself sets ``keys`` (a default from the records does not count)."""
@@ -62,7 +80,7 @@ class Config:
 
     @property
     def display_path(self) -> str:
-        return self.path.name if self.path else CONFIG_NAME
+        return os.path.basename(self.file) if self.file else CONFIG_NAME
 
     @cached_property
     def settings(self) -> Settings:
@@ -77,28 +95,44 @@ class Config:
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    with open(SCHEMA_FILE, encoding="utf-8") as file:
+        loaded: dict[str, Any] = json.loads(file.read())
     return loaded
 
 
-def find_config(start: str | Path = ".") -> Path:
+def __getattr__(name: str) -> Any:
+    """``SCHEMA_PATH``, the schema file as a ``Path``, on first use (start-up without pathlib)."""
+    if name == "SCHEMA_PATH":
+        from pathlib import Path  # lazy: see above
+
+        return Path(SCHEMA_FILE)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def find_config_file(start: str | os.PathLike[str] = ".") -> str:
+    """:func:`find_config` as text."""
+    start = os.path.realpath(path_text(start))  # Path(start).resolve()'s text
+    for folder in folder_and_parents(start):
+        candidate = os.path.join(folder, CONFIG_NAME)
+        if os.path.isfile(candidate) or os.path.exists(os.path.join(folder, ".git")):
+            return candidate
+    return os.path.join(start, CONFIG_NAME)
+
+
+def find_config(start: str | os.PathLike[str] = ".") -> Path:
     """The config path for a project: ``.ci-mlops.yml`` in the git work-tree root, else in ``start``."""
-    start = Path(start).resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return folder / CONFIG_NAME
-        if (folder / ".git").exists():
-            return folder / CONFIG_NAME
-    return start / CONFIG_NAME
+    from pathlib import Path  # lazy: the report's path uses find_config_file (start-up without pathlib)
+
+    return Path(find_config_file(start))
 
 
-def load_config(path: str | Path | None = None, *, required: bool = False) -> Config:
+def load_config(path: str | os.PathLike[str] | None = None, *, required: bool = False) -> Config:
     """Load and validate a config file; a missing file gives the defaults unless ``required``."""
-    path = Path(path) if path is not None else find_config()
+    path = path_text(path) if path is not None else find_config_file()
     _stays_in_work_tree(path)
-    if not path.exists():
+    if not os.path.exists(path):
         if required:
-            hint = " (run `ci-mlops init` to create it)" if path.name == CONFIG_NAME else ""
+            hint = " (run `ci-mlops init` to create it)" if os.path.basename(path) == CONFIG_NAME else ""
             raise UserError(f"{path}: no such file{hint}")
         return Config()
     from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited
@@ -110,15 +144,16 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Co
     return parse_config(text, path)
 
 
-def parse_config(text: str, path: Path | None = None) -> Config:
+def parse_config(text: str, path: str | os.PathLike[str] | None = None) -> Config:
     """Parse and validate config text. ``path`` is only used in messages."""
-    name = str(path) if path else CONFIG_NAME
+    path = None if path is None else path_text(path)
+    name = path or CONFIG_NAME
     lines: dict[Path_, int] = {}
     data = load_plain(text, "1.1", text_keys=True, lines=lines)
     if data is None:  # not plain YAML (or not YAML): PyYAML reads it and words any error
         data = _parse_yaml(text, name, lines)
         if data is None:
-            return Config(path=path)
+            return Config(file=path)
     if not isinstance(data, dict):
         raise UserError(f"{name}: the top level must be a mapping of keys, got {_kind(data)}")
     error = first_error(data, lines)
@@ -263,17 +298,19 @@ def _loader() -> type:
     return StrKeyLoader
 
 
-def _stays_in_work_tree(path: Path) -> None:
+def _stays_in_work_tree(path: str) -> None:
     """A relative ``--config`` must not climb out of the work tree; a config that is a symbolic
-    link must not point out of the work tree holding the link (a PR could plant one)."""
-    from ci_mlops.safepath import cli_path, inside, work_tree
+    link must not point out of the work tree holding the link (a PR could plant one).
+    ``path`` as :func:`~ci_mlops.safepath.path_text` writes it."""
+    from ci_mlops.safepath import absolute_text, check_cli_path, inside_text, work_tree_text
 
-    if not path.is_absolute():
-        cli_path(path, "config file")
-    if path.is_symlink():
-        root = work_tree(path.absolute().parent)
+    if not path.startswith("/"):
+        check_cli_path(path, "config file")
+    if os.path.islink(path):
+        absolute = absolute_text(path)
+        root = work_tree_text(os.path.dirname(absolute))  # a folder above it, by text
         if root is not None:
-            inside(root, path.absolute().relative_to(root).as_posix(), "config file")
+            inside_text(root, absolute[len(root):].lstrip("/"), "config file")
 
 
 def _collect_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], name: str) -> None:

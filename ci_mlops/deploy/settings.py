@@ -100,7 +100,7 @@ def load_settings(repo: Repo, reader: BlobReader, commit: str, label: str, *, co
     deploy.update({k: v for k, v in _section(tag_config, "deploy").items() if k in CONTENT_DEPLOY_KEYS})
     data["deploy"] = copy.deepcopy(deploy)
     data["metrics"] = copy.deepcopy(base.written.get("metrics"))
-    config = Config(data, base.path)
+    config = Config(data, base.file)
 
     stages_decl = base.settings.deploy.stages if base.settings.deploy else None
     if stages_decl is not None:

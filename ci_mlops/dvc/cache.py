@@ -11,15 +11,16 @@ remote exactly as ``dvc metrics diff`` does.
 
 from __future__ import annotations
 
+import os
 import posixpath
-from pathlib import Path
 
-from ci_mlops.dvc.project import DvcProject, cache_dir
+from ci_mlops.dvc.project import DvcProject, cache_folder
 from ci_mlops.record import mutable_record
 from ci_mlops.safeload import load_json
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 LEGACY = "md5-dos2unix"  # DVC's name for hashes written before DVC 3 (no `hash: md5` in the lock)
@@ -52,30 +53,42 @@ def locate(project: DvcProject, path: str) -> Location | None:
     return None
 
 
-def object_paths(root: str | Path, md5: str, hash_name: str) -> list[Path]:
-    """Where DVC may keep an object: DVC 3's ``files/md5/XX/REST`` or the legacy ``XX/REST``, likeliest first."""
-    base = cache_dir(root)
-    modern = base / "files" / "md5" / md5[:2] / md5[2:]
-    legacy = base / md5[:2] / md5[2:]
+def object_files(root: str | os.PathLike[str], md5: str, hash_name: str) -> list[str]:
+    """:func:`object_paths` as text (the report's path: start-up without pathlib)."""
+    base = cache_folder(root)
+    modern = os.path.join(base, "files", "md5", md5[:2], md5[2:])
+    legacy = os.path.join(base, md5[:2], md5[2:])
     return [legacy, modern] if hash_name == LEGACY else [modern, legacy]
 
 
-def read_object(root: str | Path, md5: str, hash_name: str) -> bytes | None:
-    for candidate in object_paths(root, md5, hash_name):
+def object_paths(root: str | os.PathLike[str], md5: str, hash_name: str) -> list[Path]:
+    """Where DVC may keep an object: DVC 3's ``files/md5/XX/REST`` or the legacy ``XX/REST``, likeliest first."""
+    from pathlib import Path  # lazy: the report's path uses object_files (start-up without pathlib)
+
+    return [Path(file) for file in object_files(root, md5, hash_name)]
+
+
+def _read_bytes(file: str) -> bytes:
+    with open(file, "rb") as handle:
+        return handle.read()
+
+
+def read_object(root: str | os.PathLike[str], md5: str, hash_name: str) -> bytes | None:
+    for candidate in object_files(root, md5, hash_name):
         try:
-            return candidate.read_bytes()
+            return _read_bytes(candidate)
         except OSError:
             continue
     return None
 
 
-def manifest(root: str | Path, md5: str, hash_name: str) -> dict[str, tuple[str, str]] | None:
+def manifest(root: str | os.PathLike[str], md5: str, hash_name: str) -> dict[str, tuple[str, str]] | None:
     """A directory output's files: ``{relpath: (md5, hash_name)}``, or None when the cache lacks the manifest."""
-    for candidate in object_paths(root, md5, hash_name):
+    for candidate in object_files(root, md5, hash_name):
         try:
-            if candidate.stat().st_size > MAX_MANIFEST_BYTES:
+            if os.stat(candidate).st_size > MAX_MANIFEST_BYTES:
                 return None
-            data = load_json(candidate.read_bytes())
+            data = load_json(_read_bytes(candidate))
         except (OSError, ValueError):
             continue
         if not isinstance(data, list):
@@ -89,7 +102,7 @@ def manifest(root: str | Path, md5: str, hash_name: str) -> dict[str, tuple[str,
     return None
 
 
-def read_cached(root: str | Path, location: Location) -> bytes | None:
+def read_cached(root: str | os.PathLike[str], location: Location) -> bytes | None:
     """The bytes at ``location`` from the local cache; None when the cache lacks them.
 
     A file that the directory's manifest does not list is absent at that revision: that
@@ -109,7 +122,7 @@ def read_cached(root: str | Path, location: Location) -> bytes | None:
 NOT_IN_OUTPUT = b"\x00ci-mlops: not in the output\x00"  # sentinel, compared by identity
 
 
-def list_cached_dir(root: str | Path, project: DvcProject, path: str) -> list[str] | None:
+def list_cached_dir(root: str | os.PathLike[str], project: DvcProject, path: str) -> list[str] | None:
     """Files under ``path`` when it is (or is inside) a cached directory output; None when unknown."""
     location = locate(project, path)
     if location is None or not location.md5.endswith(".dir"):
@@ -121,7 +134,7 @@ def list_cached_dir(root: str | Path, project: DvcProject, path: str) -> list[st
     return sorted(posixpath.join(location.output, rel) for rel in files if rel.startswith(prefix))
 
 
-def fetch(root: str | Path, rev: str | None, paths: list[str], *,
+def fetch(root: str | os.PathLike[str], rev: str | None, paths: list[str], *,
           remote: str | None = None) -> tuple[dict[str, bytes | None], str | None]:
     """Ask DVC for ``paths`` at ``rev`` (None = workspace); it reads ``remote`` (default: DVC's
     default remote) when the cache lacks them.

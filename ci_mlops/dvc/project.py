@@ -14,19 +14,19 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from pathlib import Path
 
 from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader, Repo
 from ci_mlops.record import field, mutable_record
 from ci_mlops.safeload import MAX_YAML_BYTES, DocumentError, read_limited, yaml_error, yaml_syntax
 from ci_mlops.safeload import load_yaml as load_bounded
-from ci_mlops.safepath import inside
+from ci_mlops.safepath import folder_and_parents, inside_text, path_text
 from ci_mlops.yamlplain import YAML12, int_12
 from ci_mlops.yamlplain import load as load_plain
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 DVCYAML = "dvc.yaml"
@@ -52,9 +52,10 @@ class Stage:
 
 @mutable_record
 class DvcProject:
-    """What DVC knows about a project at one revision (``rev`` None = workspace)."""
+    """What DVC knows about a project at one revision (``rev`` None = workspace). ``root``: the repository's
+    folder as text (as ``str(Path(root))`` writes it)."""
 
-    root: Path
+    root: str
     rev: str | None
     dvcyaml_paths: list[str] = field(default_factory=list)
     stages: dict[str, Stage] = field(default_factory=dict)
@@ -82,32 +83,40 @@ class DvcProject:
         return entry.get("md5") if entry else None
 
 
-def cache_dir(root: str | Path) -> Path:
-    """The DVC cache directory: ``cache.dir`` from ``.dvc/config.local`` / ``.dvc/config``, else ``.dvc/cache``."""
-    import configparser  # lazy: its regexes cost start-up, and only a DVC config file needs them
-
-    root = Path(root)
+def cache_folder(root: str | os.PathLike[str]) -> str:
+    """:func:`cache_dir` as text (the report's path: start-up without pathlib)."""
+    dvc_folder = os.path.join(path_text(root), ".dvc")
     for name in ("config.local", "config"):
-        cfg_path = root / ".dvc" / name
-        if not cfg_path.is_file():
+        cfg_path = os.path.join(dvc_folder, name)
+        if not os.path.isfile(cfg_path):
             continue
+        import configparser  # lazy: its regexes cost start-up, and only a DVC config file needs them
+
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:
-            parser.read_string(cfg_path.read_text(encoding="utf-8"))
+            with open(cfg_path, encoding="utf-8") as file:
+                parser.read_string(file.read())
         except (configparser.Error, UnicodeDecodeError):
             continue
         if parser.has_option("cache", "dir"):
-            configured = Path(parser.get("cache", "dir").strip())
-            return configured if configured.is_absolute() else (cfg_path.parent / configured).resolve()
-    return root / ".dvc" / "cache"
+            configured = path_text(parser.get("cache", "dir").strip())
+            return configured if configured.startswith("/") else os.path.realpath(os.path.join(dvc_folder, configured))
+    return os.path.join(dvc_folder, "cache")
 
 
-def cache_path(root: str | Path, md5: str) -> Path:
+def cache_dir(root: str | os.PathLike[str]) -> Path:
+    """The DVC cache directory: ``cache.dir`` from ``.dvc/config.local`` / ``.dvc/config``, else ``.dvc/cache``."""
+    from pathlib import Path  # lazy: the report's path uses cache_folder (start-up without pathlib)
+
+    return Path(cache_folder(root))
+
+
+def cache_path(root: str | os.PathLike[str], md5: str) -> Path:
     """Where DVC 3 keeps a file whose ``dvc.lock`` md5 is ``md5``: ``.dvc/cache/files/md5/XX/REST``."""
     return cache_dir(root) / "files" / "md5" / md5[:2] / md5[2:]
 
 
-def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | None = None, *,
+def load_project(root: str | os.PathLike[str], rev: str | None = None, reader: BlobReader | None = None, *,
                  label: str | None = None, dvcfiles: bool = False) -> DvcProject:
     """Read the DVC project at ``rev`` (None or "workspace" = the files on disk).
 
@@ -116,7 +125,7 @@ def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | 
     :class:`UserError` naming the revision (``label``, default ``rev``) and file.
     ``dvcfiles``: also read every ``.dvc`` file (``dvc add``); their outputs join ``lock_outs``.
     """
-    root = Path(root)
+    root = path_text(root)
     rev = None if rev in (None, WORKSPACE) else rev
     own_reader = reader is None and rev is not None
     if own_reader:
@@ -134,7 +143,7 @@ def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | 
             reader.close()
     project = DvcProject(root=root, rev=rev, dvcyaml_paths=yaml_paths, subprojects=subprojects, files=files,
                          dvcfiles=added)
-    project.has_dvc = bool(yaml_paths) or any(p.startswith(".dvc/") for p in files) or (root / ".dvc").is_dir()
+    project.has_dvc = bool(yaml_paths) or any(p.startswith(".dvc/") for p in files) or os.path.isdir(os.path.join(root, ".dvc"))
     label = label or rev or WORKSPACE
     for folder in subprojects:
         project.notes.append(f"{folder}/ is a separate DVC project (it has its own .dvc/); as in DVC, its "
@@ -157,7 +166,7 @@ def load_project(root: str | Path, rev: str | None = None, reader: BlobReader | 
         if text is not None:
             _add_tracked(project, path, _load_yaml(text, f"{path} at {label}"))
     if rev is None:
-        default_exists = (root / DEFAULT_PARAMS_FILE).is_file()
+        default_exists = os.path.isfile(os.path.join(root, DEFAULT_PARAMS_FILE))
     else:
         default_exists = DEFAULT_PARAMS_FILE in files
     if default_exists:
@@ -183,18 +192,19 @@ def merge_params(declared: list[dict[str, list[str]]]) -> dict[str, list[str]]:
 # -- reading ---------------------------------------------------------------------------
 
 
-def _list_files(root: Path, rev: str | None, reader: BlobReader | None) -> list[str]:
-    if rev is None and not any((folder / ".git").exists() for folder in (root, *root.parents)):
+def _list_files(root: str, rev: str | None, reader: BlobReader | None) -> list[str]:
+    if rev is None and not any(os.path.exists(os.path.join(folder, ".git")) for folder in folder_and_parents(root)):
         return _walk(root)  # a DVC project without git (`dvc init --no-scm`)
     return Repo(root, batch=reader).ls_files(rev)  # a revision's files listed in the reader's process
 
 
-def _walk(root: Path) -> list[str]:
+def _walk(root: str) -> list[str]:
     """Every file below ``root`` except DVC's own folder, as git would list the workspace."""
     found: list[str] = []
+    below = len(root if root.endswith("/") else root + "/")  # os.walk joins each folder to ``root``
     for folder, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d != ".dvc")
-        base = Path(folder).relative_to(root).as_posix()
+        base = "." if folder == root else folder[below:]
         found.extend(name if base == "." else f"{base}/{name}" for name in sorted(names))
     return found
 
@@ -204,12 +214,12 @@ def _is_dvcfile(path: str) -> bool:
     return path.endswith(".dvc") and posixpath.basename(path) != ".dvc" and ".dvc" not in path.split("/")[:-1]
 
 
-def _read(root: Path, rev: str | None, paths: list[str], reader: BlobReader | None) -> list[bytes | None]:
+def _read(root: str, rev: str | None, paths: list[str], reader: BlobReader | None) -> list[bytes | None]:
     if rev is None:
         out: list[bytes | None] = []
         for path in paths:
             try:
-                out.append(read_limited(inside(root, path, "DVC file"), MAX_YAML_BYTES))
+                out.append(read_limited(inside_text(root, path, "DVC file"), MAX_YAML_BYTES))
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 out.append(None)
             except DocumentError as exc:
@@ -219,13 +229,13 @@ def _read(root: Path, rev: str | None, paths: list[str], reader: BlobReader | No
     return reader.read_many([(rev, p) for p in paths])
 
 
-def _subprojects(root: Path, rev: str | None, files: list[str]) -> list[str]:
+def _subprojects(root: str, rev: str | None, files: list[str]) -> list[str]:
     """Folders below the root that hold their own ``.dvc/``: DVC treats each as a separate project."""
     found = {p.split("/.dvc/", 1)[0] for p in files if "/.dvc/" in p and not p.startswith(".dvc/")}
     if rev is None:  # a nested project's .dvc/ may be untracked or ignored in the workspace
         for path in files:
             folder = posixpath.dirname(path)
-            if posixpath.basename(path) == DVCYAML and folder and (root / folder / ".dvc").is_dir():
+            if posixpath.basename(path) == DVCYAML and folder and os.path.isdir(os.path.join(root, folder, ".dvc")):
                 found.add(folder)
     # only the outermost ones: a project nested in a nested project is that project's business
     return sorted(f for f in found if not _inside(f, found - {f}))
@@ -304,7 +314,7 @@ def _uses_templating(text: bytes) -> bool:
     return b"${" in text or b"foreach:" in text or b"matrix:" in text
 
 
-def _parse_dvcyaml(text: bytes, path: str, label: str, root: Path, rev: str | None) -> dict[str, Any]:
+def _parse_dvcyaml(text: bytes, path: str, label: str, root: str, rev: str | None) -> dict[str, Any]:
     what = f"{path} at {label}"
     if _uses_templating(text):
         data = _load_yaml(text, what) or {}
@@ -352,7 +362,7 @@ def check_dvc3_keys(data: dict[str, Any], what: str) -> None:
                             "DVC cannot read this file either")
 
 
-def _resolve_with_dvc(root: Path, rev: str | None, path: str, what: str) -> dict[str, Any]:
+def _resolve_with_dvc(root: str, rev: str | None, path: str, what: str) -> dict[str, Any]:
     """Let DVC resolve ``${...}``/``foreach``/``matrix``; returns the plain dvc.yaml structure."""
     try:  # DVC's Python API costs a second to import: only for templated dvc.yaml files
         from dvc.parsing import DataResolver

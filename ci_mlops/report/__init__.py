@@ -8,8 +8,8 @@ above this package. See docs/report.md.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from ci_mlops.errors import UserError
 from ci_mlops.escape import md_code
@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def build_report(root: str | Path | Repo = ".", base: str | None = None, head: str | None = None, *,
+def build_report(root: str | os.PathLike[str] | Repo = ".", base: str | None = None, head: str | None = None, *,
                  config: Config | None = None, history: int = 0, plots: bool | None = None,
                  reader: BlobReader | None = None) -> ReportDocument:
     """Compare ``base`` with ``head`` (None = the workspace) in the repository at ``root``.
@@ -53,7 +53,7 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
     """
     # lazy: the modules of this package import it first; one that needs no report (image_check
     # in the comment job) must not load the report's whole machinery
-    from ci_mlops.config import find_config, load_config
+    from ci_mlops.config import find_config_file, load_config
     from ci_mlops.config.records import Report
     from ci_mlops.dvc.values import finite_float, finite_floats
     from ci_mlops.git import BlobReader
@@ -64,16 +64,16 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
 
     repo = root if isinstance(root, Repo) else Repo.discover(root)
     if config is None:
-        config = load_config(find_config(repo.root))
+        config = load_config(find_config_file(repo.top))
     settings = config.settings.report or Report()
     want_plots = settings.plots if plots is None else plots
-    with BlobReader(repo.root) if reader is None else reader as reader:
-        batched = Repo(repo.root, batch=reader)  # revisions resolved in the reader's git process
+    with BlobReader(repo.top) if reader is None else reader as reader:
+        batched = Repo(repo.top, batch=reader)  # revisions resolved in the reader's git process
         head_rev = resolve_head(batched, head)
         base_rev = resolve_base(batched, base, config)
-        base_snap = snapshot(repo.root, base_rev.rev, reader=reader, config=config, want_plots=want_plots,
+        base_snap = snapshot(repo.top, base_rev.rev, reader=reader, config=config, want_plots=want_plots,
                              label=_label(base_rev.ref, base_rev.sha))
-        head_snap = snapshot(repo.root, head_rev.rev, reader=reader, config=config, want_plots=want_plots,
+        head_snap = snapshot(repo.top, head_rev.rev, reader=reader, config=config, want_plots=want_plots,
                              label=_label(head_rev.ref, head_rev.sha))
         _check_listed_files(config, base_snap, head_snap)
         tolerance = (float(settings.tolerance), float(settings.tolerance_pct))
@@ -100,7 +100,7 @@ def build_report(root: str | Path | Repo = ".", base: str | None = None, head: s
         if history:
             paths, _ = declared_files(base_snap.project, config)
             unread: dict[tuple[str, str], list[str]] = {}
-            commits, values = collect_history(repo.root, base_rev.sha, history, paths, base_snap.project, reader,
+            commits, values = collect_history(repo.top, base_rev.sha, history, paths, base_snap.project, reader,
                                               unread)
             report["history"] = {"ref": base_rev.ref, "commits": commits, "requested": history}
             report["notes"].extend(_unread_note(path, why, shas, len(commits), base_rev.ref)

@@ -8,8 +8,8 @@ from ``dvc.api`` (imported lazily, slow, may need the remote).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
-from pathlib import Path
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DvcProject, load_project
@@ -18,7 +18,7 @@ from ci_mlops.errors import UserError
 from ci_mlops.git import WORKSPACE, BlobReader
 from ci_mlops.record import field, mutable_record
 from ci_mlops.safeload import DocumentError, read_limited
-from ci_mlops.safepath import inside, repo_relative
+from ci_mlops.safepath import inside_text, path_text, repo_relative
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def declared_files(project: DvcProject, config: Config | None) -> tuple[list[str
     return metrics, params
 
 
-def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProject,
+def read_files(root: str | os.PathLike[str], rev: str | None, paths: list[str], project: DvcProject,
                reader: BlobReader | None, *, required: Collection[str] = (),
                label: str | None = None, remote: str | None = None) -> dict[str, bytes | None]:
     """Bytes of each path at ``rev`` (None = workspace); DVC outputs via the cache, then the remote.
@@ -69,7 +69,7 @@ def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProjec
     :class:`UserError` naming ``label`` (default: the revision), the file and the fix: DVC
     itself fails to load it, and reporting it as absent would hide a regression behind "new".
     """
-    root = Path(root)
+    root = path_text(root)
     out: dict[str, bytes | None] = {}
     for path in paths:
         repo_relative(path, "declared file")
@@ -104,19 +104,19 @@ def read_files(root: Path, rev: str | None, paths: list[str], project: DvcProjec
     return out
 
 
-def read_workspace_file(root: Path, path: str, what: str = "declared file") -> bytes | None:
+def read_workspace_file(root: str | os.PathLike[str], path: str, what: str = "declared file") -> bytes | None:
     """A declared file's bytes from the work tree (None when absent), within the read bounds.
 
     A path resolving outside the repository (``..``, a symbolic link) and a FIFO or device
     are :class:`UserError`: a PR must not get a runner's files published as its metrics.
     """
-    full = inside(root, path, what)
+    full = inside_text(root, path, what)
     try:
         return read_limited(full, MAX_WORKSPACE_FILE_BYTES)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
     except DocumentError as exc:
-        if full.is_dir():
+        if os.path.isdir(full):
             return None
         raise UserError(f"{what} {path}: cannot read: {exc}") from None
     except OSError as exc:
@@ -134,14 +134,15 @@ def unreadable_output(label: str, path: str, remote: str | None, reason: str | N
             "(and make sure CI ran `dvc push` on the base branch)")
 
 
-def default_remote(root: Path) -> str | None:
+def default_remote(root: str | os.PathLike[str]) -> str | None:
     """``core.remote`` from ``.dvc/config.local`` / ``.dvc/config``: the remote DVC would pull from."""
     import configparser  # lazy: its regexes cost start-up, and only a DVC config file needs them
 
     for name in ("config.local", "config"):
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:
-            parser.read_string((root / ".dvc" / name).read_text(encoding="utf-8"))
+            with open(os.path.join(root, ".dvc", name), encoding="utf-8") as file:
+                parser.read_string(file.read())
         except (OSError, UnicodeDecodeError, configparser.Error):
             continue
         if parser.has_option("core", "remote"):
@@ -155,7 +156,7 @@ def missing_in_workspace(path: str) -> str:
             f"that writes it fail? Run `dvc repro` (or `dvc pull {path}` for a cached output) first")
 
 
-def expand_plot_dirs(root: Path, project: DvcProject) -> list[dict[str, Any]]:
+def expand_plot_dirs(root: str | os.PathLike[str], project: DvcProject) -> list[dict[str, Any]]:
     """Plot declarations with each directory (``plots: - training/plots``) replaced by one per file in it.
 
     As ``dvc plots diff`` does: every file under the directory at this revision, from git,
@@ -175,11 +176,14 @@ def expand_plot_dirs(root: Path, project: DvcProject) -> list[dict[str, Any]]:
     return out
 
 
-def _files_under(root: Path, project: DvcProject, folder: str) -> list[str]:
+def _files_under(root: str | os.PathLike[str], project: DvcProject, folder: str) -> list[str]:
     prefix = folder.rstrip("/") + "/"
     found = {p for p in project.files if p.startswith(prefix)}
-    if project.rev is None and (root / folder).is_dir():
-        found.update(p.relative_to(root).as_posix() for p in (root / folder).rglob("*") if p.is_file())
+    if project.rev is None and os.path.isdir(os.path.join(root, folder)):
+        from pathlib import Path  # lazy: only a plot folder in the workspace is walked (start-up without pathlib)
+
+        top = Path(root)
+        found.update(p.relative_to(top).as_posix() for p in (top / folder).rglob("*") if p.is_file())
     if not found:
         found.update(dvc_cache.list_cached_dir(root, project, folder) or [])
     return sorted(found)
@@ -200,13 +204,13 @@ def missing_at_revision(project: DvcProject, path: str, label: str) -> str:
     return f"{path} is declared in dvc.yaml at {label} but absent there: {why}"
 
 
-def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = None, config: Config | None = None,
+def snapshot(root: str | os.PathLike[str], rev: str | None, *, reader: BlobReader | None = None, config: Config | None = None,
              want_plots: bool = True, label: str | None = None) -> Snapshot:
     """Load the project at ``rev`` and read its metrics, params (and plot files).
 
     ``label`` names the revision in error messages (default: ``rev`` or "workspace").
     """
-    root = Path(root)
+    root = path_text(root)
     label = label or rev or WORKSPACE
     project = load_project(root, rev, reader, label=label)
     metrics_paths, params_decl = declared_files(project, config)
@@ -223,7 +227,7 @@ def snapshot(root: str | Path, rev: str | None, *, reader: BlobReader | None = N
     for path in metrics_paths:
         blob = blobs.get(path)
         if blob is None:
-            if rev is None and path in project.metrics_paths and not (root / path).exists():
+            if rev is None and path in project.metrics_paths and not os.path.exists(os.path.join(root, path)):
                 raise UserError(missing_in_workspace(path))
             snap.missing.append(path)
             if path in project.metrics_paths:

@@ -11,14 +11,15 @@ does not parse, is listed in ``unread`` (the report says so in a note: never a s
 from __future__ import annotations
 
 import math
+import os
 import posixpath
-from pathlib import Path
 
 from ci_mlops.dvc import cache as dvc_cache
 from ci_mlops.dvc.project import DVCLOCK, DvcProject, _add_lock, _parse_lock
 from ci_mlops.dvc.values import ParseError, finite_floats, metrics_row, metrics_shape, metrics_values, parse
 from ci_mlops.errors import UserError
 from ci_mlops.git import BlobReader
+from ci_mlops.safepath import path_text
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; see ci_mlops/record.py)
 if TYPE_CHECKING:  # annotations only: its TypedDicts cost ~2 ms to create at start-up
@@ -33,7 +34,7 @@ SPARKS = "▁▂▃▄▅▆▇█"
 _BARS = tuple(SPARKS)
 
 
-def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: list[str], project: DvcProject,
+def collect_history(root: str | os.PathLike[str], base_sha: str, count: int, metrics_paths: list[str], project: DvcProject,
                     reader: BlobReader, unread: dict[tuple[str, str], list[str]] | None = None,
                     ) -> tuple[list[str], dict[tuple[str, str], list[Any]]]:
     """(commits oldest first, {(file, key): values oldest first with None for gaps}).
@@ -42,7 +43,7 @@ def collect_history(root: str | Path, base_sha: str, count: int, metrics_paths: 
     not be read; ``why`` is ``"cache"`` (its ``dvc.lock`` records it, the local DVC cache lacks it) or
     ``"parse"`` (the file does not parse).
     """
-    root = Path(root)
+    root = path_text(root)
     shas = list(reversed(reader.first_parents(base_sha, count)))
     if not shas or not metrics_paths:
         return shas, {}
@@ -143,7 +144,7 @@ def _lock_for(project: DvcProject, path: str) -> str:
     return DVCLOCK
 
 
-def _fill_from_cache(root: Path, files: dict[str, bytes | None], locks: dict[str, bytes | None],
+def _fill_from_cache(root: str, files: dict[str, bytes | None], locks: dict[str, bytes | None],
                      cached: list[str], project: DvcProject) -> list[str]:
     """Fill ``files`` from the DVC cache; the paths the commit's lock records that the cache lacks."""
     outs: dict[str, dict[str, Any]] = {}

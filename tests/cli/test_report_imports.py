@@ -10,7 +10,9 @@ gates either (test_report_gate_imports.py). Our own modules load only on the pat
 project that declares plots, ``config.accept`` for a ``.ci-mlops.yml`` to validate. ``subprocess`` (with ``signal``,
 ``threading``, ``selectors``, ``locale`` and, through ``importlib.util``, ``contextlib``: ~6 ms) is
 not needed either: git is started by ``ci_mlops/spawn.py``. Nor is PyYAML (~10 ms) for files in
-block or one-line flow style (``ci_mlops/yamlplain.py``). benchmarks/bench_report.py measures the command.
+block or one-line flow style (``ci_mlops/yamlplain.py``), nor ``pathlib`` (with ``fnmatch``, ``ntpath``,
+``urllib.parse`` and ``ipaddress``: ~4.5 ms): the report's modules work on paths as text (``os.path``).
+benchmarks/bench_report.py measures the command.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from tests.conftest import git
 UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil", "datetime", "csv", "typing",
           "ci_mlops.tomlplain", "ci_mlops.fsutil", "subprocess", "signal", "threading", "selectors", "locale",
           "contextlib", "importlib.util", "yaml", "select", "ci_mlops.report.plots", "ci_mlops.report.mermaid",
-          "ci_mlops.config.accept")
+          "ci_mlops.config.accept", "pathlib", "fnmatch", "ntpath", "urllib", "urllib.parse", "ipaddress")
 
 
 @pytest.fixture
@@ -75,5 +77,7 @@ def test_nor_does_a_report_with_a_config_or_gates(repo):
 
 
 def test_writing_the_report_to_a_file_loads_tempfile_then(repo):
-    assert _imported(repo, "--base", "main", "-o", "out/report.md") == ["tempfile", "random", "shutil", "ci_mlops.fsutil"]
+    assert _imported(repo, "--base", "main", "-o", "out/report.md") == [  # fsutil's writes work on Paths
+        "tempfile", "random", "shutil", "ci_mlops.fsutil", "pathlib", "fnmatch", "ntpath", "urllib", "urllib.parse",
+        "ipaddress"]
     assert "| loss | 0.3 | 0.1 |" in (repo / "out" / "report.md").read_text()
