@@ -123,3 +123,12 @@ def test_report_with_history_imports_no_numeric_stack(git_repo):
     assert out.returncode == 0, out.stderr
     assert "acc" in out.stdout and "0.5" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_the_saved_help_screens_are_current():
+    """A stale ci_mlops/helptext.py is not wrong (click renders the help instead) but costs every
+    `--help` click's import (~40 ms, 3x slower): any change to the app or a command module must
+    come with `python tools/gen_help.py`."""
+    from ci_mlops import cli, helptext
+
+    assert cli.sources_digest() == helptext.SOURCES, "ci_mlops/helptext.py is stale: run python tools/gen_help.py"
