@@ -14,15 +14,12 @@ benchmarks/bench_report.py measures the command.
 
 from __future__ import annotations
 
-import ast
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import git
+from tests.support.report_process import report_modules
 
 # What judging block-style metric gates must not load (besides test_report_imports.UNUSED).
 NOT_FOR_GATES = ("typing", "ci_mlops.checks.data", "ci_mlops.checks.slices", "ci_mlops.checks.locate",
@@ -53,15 +50,7 @@ def repo(tmp_path):
 
 def _loaded(repo, *args: str, env: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """The report's output and which of NOT_FOR_GATES its process loaded."""
-    code = (f"import sys\nfrom ci_mlops.cli import main\ntry:\n    main(['report', '--base', 'main', *{list(args)!r}])\n"
-            f"finally:\n    print([m for m in {NOT_FOR_GATES!r} if m in sys.modules], file=sys.stderr)\n")
-    run_env = {k: v for k, v in os.environ.items()
-               if k not in ("GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")}
-    run_env.update(env or {}, PYTHONPATH=os.pathsep.join(sys.path))
-    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, env=run_env)
-    assert done.returncode == 0, done.stderr
-    found: list[str] = ast.literal_eval(done.stderr.strip().splitlines()[-1])  # the list printed above
-    return done.stdout, found
+    return report_modules(repo, NOT_FOR_GATES, ["--base", "main", *args], env=env)
 
 
 @pytest.mark.parametrize("args", [(), ("--format", "json"), ("--history", "2"), ("--gates-from", "base")])

@@ -17,14 +17,10 @@ benchmarks/bench_report.py measures the command.
 
 from __future__ import annotations
 
-import ast
-import os
-import subprocess
-import sys
-
 import pytest
 
 from tests.conftest import git
+from tests.support.report_process import report_modules
 
 UNUSED = ("dataclasses", "inspect", "ast", "tokenize", "tempfile", "random", "shutil", "datetime", "csv", "typing",
           "ci_mlops.tomlplain", "ci_mlops.fsutil", "subprocess", "signal", "threading", "selectors", "locale",
@@ -51,14 +47,7 @@ def repo(tmp_path):
 
 def _imported(repo, *args: str) -> list[str]:
     """The UNUSED modules a `ci-mlops report ARGS` process has loaded when it ends."""
-    code = (f"import sys\nfrom ci_mlops.cli import main\ntry:\n    main(['report', *{list(args)!r}])\n"
-            f"finally:\n    print([m for m in {UNUSED!r} if m in sys.modules], file=sys.stderr)\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITLAB_CI")}
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
-    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    found: list[str] = ast.literal_eval(done.stderr.strip().splitlines()[-1])  # the list printed above
-    return found
+    return report_modules(repo, UNUSED, args)[1]
 
 
 @pytest.mark.parametrize("args", [("--base", "main"), ("--base", "HEAD~1", "--head", "HEAD", "--history", "3"),
